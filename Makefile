@@ -1,0 +1,52 @@
+# Two entry points for a fresh machine (see README): `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+WORKSPACE ?= workspaces/demo.gpkg
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install install-test demo browser bench lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# The stamp files make re-runs fast; they are rebuilt when setup.cfg changes.
+$(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+$(WORKSPACE): | $(VENV)/.installed
+	$(BIN)/ruralplan demo --workspace $(WORKSPACE)
+
+demo: $(VENV)/.installed
+	$(BIN)/ruralplan demo --workspace $(WORKSPACE) --force
+
+run: $(VENV)/.installed $(WORKSPACE)
+	$(BIN)/ruralplan serve --workspace $(WORKSPACE) --host $(HOST) --port $(PORT)
+
+# Debian's Chromium for the browser tests; installed only when missing (needs root, as in CI).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null; \
+		else echo "Chromium missing and not root: browser tests will be skipped"; fi; \
+	fi
+
+test: $(VENV)/.installed-test browser
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) workspaces test-artifacts .pytest_cache
