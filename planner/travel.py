@@ -1,0 +1,336 @@
+"""Travel times between snapped points: OD matrices, k-nearest, accessibility.
+
+How a snapped point enters the graph
+------------------------------------
+Every usable origin gets a *virtual node* with arcs to the ends of its edge
+(off-road leg + the fraction of the edge's minutes to that end; only towards ``v``
+on a one-way edge), and every destination a virtual node with arcs *from* the
+ends of its edge.  Origin virtual nodes have no incoming arcs and destination
+virtual nodes no outgoing ones, so no path can pass through them.  Two points on
+the same edge also get a direct arc (the stretch between them, if the edge's
+direction allows it), which a node-to-node search alone would miss.
+
+One :func:`scipy.sparse.csgraph.dijkstra` run per origin (``indices=`` in chunks,
+``limit=`` for a cutoff) then gives exact times to all destinations; this is one
+run per origin rather than one per edge end, and the minimum over the two ends
+falls out of the search.  Nearest-facility queries use a single multi-source run
+(``min_only=True``) on the reversed graph.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.sparse.csgraph import dijkstra
+
+from planner.graph import RoadGraph, _csr_min
+from planner.snap import DEFAULT_MAX_SNAP_M, SnapResult, snap_points
+
+__all__ = [
+    "REASON_NO_ROUTE",
+    "TravelTimeMatrix",
+    "accessibility",
+    "k_nearest",
+    "nearest_times",
+    "travel_time_matrix",
+]
+
+#: Both ends snapped to the main network, but no directed path (one-way streets).
+REASON_NO_ROUTE = "no_route"
+
+Direction = Literal["to_facility", "from_facility"]
+
+# Dense rows per dijkstra call: bounds the float64 scratch matrix to ~128 MB.
+_CHUNK_CELLS = 16_000_000
+
+
+@dataclass(frozen=True, eq=False)
+class TravelTimeMatrix:
+    """Minutes from each origin to each destination.
+
+    Attributes
+    ----------
+    minutes : ndarray of float32, shape (n_origins, n_destinations)
+        ``inf`` where unreachable (snap failure, no route) or beyond ``cutoff_min``.
+    origin_ids, destination_ids : ndarray of object
+    origin_snap, destination_snap : SnapResult
+    cutoff_min : float or None
+    """
+
+    minutes: np.ndarray
+    origin_ids: np.ndarray
+    destination_ids: np.ndarray
+    origin_snap: SnapResult
+    destination_snap: SnapResult
+    cutoff_min: float | None = None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.minutes.shape
+
+    def to_frame(self) -> pd.DataFrame:
+        """Wide table: origins as rows, destinations as columns."""
+        return pd.DataFrame(self.minutes, index=pd.Index(self.origin_ids, name="origin_id"),
+                            columns=pd.Index(self.destination_ids, name="destination_id"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "origin_ids": [str(x) for x in self.origin_ids],
+            "destination_ids": [str(x) for x in self.destination_ids],
+            "minutes": [[float(x) if np.isfinite(x) else None for x in row] for row in self.minutes],
+            "cutoff_min": self.cutoff_min,
+            "origin_reasons": [str(x) for x in self.origin_snap.reason],
+            "destination_reasons": [str(x) for x in self.destination_snap.reason],
+        }
+
+
+def _edge_ends(graph: RoadGraph, snap: SnapResult, idx: np.ndarray):
+    e = snap.edge[idx]
+    t = graph.edge_minutes[e]
+    f = snap.fraction[idx]
+    a = snap.access_min[idx]
+    return e, graph.edge_u[e], graph.edge_v[e], t, f, a, graph.edge_oneway[e]
+
+
+def _augmented_graph(graph: RoadGraph, origins: SnapResult, destinations: SnapResult):
+    """CSR of the road graph plus one virtual node per usable origin and destination.
+
+    Returns the matrix, the positions of usable origins/destinations and the
+    virtual node ids of each.
+    """
+    n = graph.n_nodes
+    oi = np.flatnonzero(origins.ok)
+    di = np.flatnonzero(destinations.ok)
+    o_node = n + np.arange(len(oi))
+    d_node = n + len(oi) + np.arange(len(di))
+    size = n + len(oi) + len(di)
+
+    coo = graph.minutes.tocoo()
+    rows, cols, vals = [coo.row.astype(np.int64)], [coo.col.astype(np.int64)], [coo.data]
+
+    e_o, u_o, v_o, t_o, f_o, a_o, one_o = _edge_ends(graph, origins, oi)
+    # origin -> v (always allowed), origin -> u (two-way edges only)
+    rows += [o_node, o_node[~one_o]]
+    cols += [v_o, u_o[~one_o]]
+    vals += [a_o + (1.0 - f_o) * t_o, (a_o + f_o * t_o)[~one_o]]
+
+    e_d, u_d, v_d, t_d, f_d, a_d, one_d = _edge_ends(graph, destinations, di)
+    # u -> destination (always allowed), v -> destination (two-way edges only)
+    rows += [u_d, v_d[~one_d]]
+    cols += [d_node, d_node[~one_d]]
+    vals += [f_d * t_d + a_d, ((1.0 - f_d) * t_d + a_d)[~one_d]]
+
+    # origin and destination on the same edge: drive the stretch between them
+    if len(oi) and len(di):
+        left = pd.DataFrame({"e": e_o, "o": np.arange(len(oi))})
+        right = pd.DataFrame({"e": e_d, "d": np.arange(len(di))})
+        pairs = left.merge(right, on="e")
+        if len(pairs):
+            po, pd_ = pairs["o"].to_numpy(), pairs["d"].to_numpy()
+            delta = f_d[pd_] - f_o[po]
+            t = t_o[po]
+            allowed = (delta >= 0) | ~one_o[po]
+            cost = a_o[po] + a_d[pd_] + np.abs(delta) * t
+            # a trip between two copies of the same point (a facility in the village) takes no time
+            same_place = np.all(origins.point_xy[oi[po]] == destinations.point_xy[di[pd_]], axis=1)
+            cost = np.where(same_place, 0.0, cost)
+            allowed |= same_place
+            rows.append(o_node[po[allowed]])
+            cols.append(d_node[pd_[allowed]])
+            vals.append(cost[allowed])
+
+    aug = _csr_min(np.concatenate(rows), np.concatenate(cols), np.concatenate(vals).astype(float), (size, size))
+    return aug, oi, di, o_node, d_node
+
+
+def _run_rows(matrix: sp.csr_matrix, sources: np.ndarray, targets: np.ndarray, limit: float) -> np.ndarray:
+    """Shortest times from each source to each target, in row chunks."""
+    out = np.full((len(sources), len(targets)), np.inf, dtype=np.float32)
+    if len(sources) == 0 or len(targets) == 0:
+        return out
+    chunk = max(1, _CHUNK_CELLS // matrix.shape[0])
+    for start in range(0, len(sources), chunk):
+        stop = min(start + chunk, len(sources))
+        dist = dijkstra(matrix, directed=True, indices=sources[start:stop], limit=limit)
+        out[start:stop] = dist[:, targets]
+    return out
+
+
+def _limit(cutoff_min: float | None) -> float:
+    if cutoff_min is None:
+        return np.inf
+    if not cutoff_min >= 0:
+        msg = f"cutoff_min must be >= 0, got {cutoff_min}"
+        raise ValueError(msg)
+    return float(cutoff_min)
+
+
+def travel_time_matrix(
+    graph: RoadGraph,
+    origins_gdf,
+    destinations_gdf,
+    *,
+    cutoff_min: float | None = None,
+    max_snap_m: float = DEFAULT_MAX_SNAP_M,
+    access_speed_kmh: float | None = None,
+    origin_snap: SnapResult | None = None,
+    destination_snap: SnapResult | None = None,
+) -> TravelTimeMatrix:
+    """Door-to-door minutes from every origin to every destination.
+
+    Parameters
+    ----------
+    graph : RoadGraph
+    origins_gdf, destinations_gdf : geopandas.GeoDataFrame
+        Points (any CRS); ids from ``id``/``code``/index (see :func:`~planner.snap.point_ids`).
+    cutoff_min : float, optional
+        Times above this are ``inf``; also bounds the searches, which makes them
+        much faster.
+    max_snap_m, access_speed_kmh
+        Passed to :func:`~planner.snap.snap_points`.
+    origin_snap, destination_snap : SnapResult, optional
+        Reuse snaps computed earlier (the GeoDataFrames are then not re-snapped).
+
+    Returns
+    -------
+    TravelTimeMatrix
+    """
+    limit = _limit(cutoff_min)
+    so = origin_snap or snap_points(graph, origins_gdf, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh)
+    sd = destination_snap or snap_points(graph, destinations_gdf, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh)
+    aug, oi, di, o_node, d_node = _augmented_graph(graph, so, sd)
+    minutes = np.full((len(so), len(sd)), np.inf, dtype=np.float32)
+    minutes[np.ix_(oi, di)] = _run_rows(aug, o_node, d_node, limit)
+    return TravelTimeMatrix(
+        minutes=minutes, origin_ids=so.ids, destination_ids=sd.ids, origin_snap=so, destination_snap=sd,
+        cutoff_min=None if cutoff_min is None else float(cutoff_min),
+    )
+
+
+def k_nearest(matrix: TravelTimeMatrix, k: int) -> pd.DataFrame:
+    """The ``k`` fastest destinations per origin, as a long table.
+
+    Returns
+    -------
+    DataFrame
+        ``origin_id``, ``rank`` (1 = nearest), ``destination_id``, ``minutes``;
+        unreachable pairs are left out, so an origin may have fewer than ``k`` rows.
+    """
+    if k < 1:
+        msg = f"k must be >= 1, got {k}"
+        raise ValueError(msg)
+    m = matrix.minutes
+    n_o, n_d = m.shape
+    k_eff = min(k, n_d)
+    if n_o == 0 or k_eff == 0:
+        return pd.DataFrame({"origin_id": [], "rank": [], "destination_id": [], "minutes": []})
+    part = np.argpartition(m, k_eff - 1, axis=1)[:, :k_eff] if k_eff < n_d else np.tile(np.arange(n_d), (n_o, 1))
+    vals = np.take_along_axis(m, part, axis=1)
+    order = np.argsort(vals, axis=1, kind="stable")
+    part = np.take_along_axis(part, order, axis=1)
+    vals = np.take_along_axis(vals, order, axis=1)
+    rows = np.repeat(np.arange(n_o), k_eff)
+    frame = pd.DataFrame(
+        {
+            "origin_id": matrix.origin_ids[rows],
+            "rank": np.tile(np.arange(1, k_eff + 1), n_o),
+            "destination_id": matrix.destination_ids[part.ravel()],
+            "minutes": vals.ravel(),
+        }
+    )
+    return frame[np.isfinite(frame["minutes"])].reset_index(drop=True)
+
+
+def nearest_times(
+    graph: RoadGraph,
+    points: SnapResult,
+    facilities: SnapResult,
+    *,
+    direction: Direction = "to_facility",
+    cutoff_min: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Minutes to (or from) the nearest facility for every point, in one search.
+
+    Returns
+    -------
+    minutes : ndarray of float
+        ``inf`` when no facility is reachable (or within ``cutoff_min``).
+    facility : ndarray of int64
+        Position of the nearest facility in ``facilities``, -1 when none.
+    """
+    if direction not in ("to_facility", "from_facility"):
+        msg = f"direction must be 'to_facility' or 'from_facility', got {direction!r}"
+        raise ValueError(msg)
+    limit = _limit(cutoff_min)
+    minutes = np.full(len(points), np.inf)
+    nearest = np.full(len(points), -1, dtype=np.int64)
+    if direction == "to_facility":
+        # trips point -> facility: search backwards from all facilities at once
+        aug, pi, fi, p_node, f_node = _augmented_graph(graph, points, facilities)
+        search = aug.T.tocsr()
+    else:
+        aug, fi, pi, f_node, p_node = _augmented_graph(graph, facilities, points)
+        search = aug
+    if len(pi) == 0 or len(fi) == 0:
+        return minutes, nearest
+    dist, _, source = dijkstra(search, directed=True, indices=f_node, limit=limit, min_only=True,
+                               return_predecessors=True)
+    minutes[pi] = dist[p_node]
+    src = source[p_node]
+    found = src >= 0
+    nearest[pi[found]] = fi[src[found] - f_node[0]]
+    return minutes, nearest
+
+
+def accessibility(
+    graph: RoadGraph,
+    villages,
+    facilities,
+    *,
+    direction: Direction = "to_facility",
+    max_snap_m: float = DEFAULT_MAX_SNAP_M,
+    access_speed_kmh: float | None = None,
+    village_snap: SnapResult | None = None,
+    facility_snap: SnapResult | None = None,
+) -> pd.DataFrame:
+    """Nearest facility and travel minutes for every village.
+
+    Parameters
+    ----------
+    graph : RoadGraph
+    villages, facilities : geopandas.GeoDataFrame
+    direction : {"to_facility", "from_facility"}
+        Trip direction (matters only with one-way roads); villagers travelling to
+        the facility by default.
+
+    Returns
+    -------
+    DataFrame
+        One row per village in input order: ``village_id``, ``village_name``,
+        ``facility_id``, ``facility_name``, ``minutes`` (inf when unreachable) and
+        ``reason`` (``""`` when reachable; a snap reason code for the village, or
+        ``"no_route"``).
+    """
+    sv = village_snap or snap_points(graph, villages, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh)
+    sf = facility_snap or snap_points(graph, facilities, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh)
+    minutes, nearest = nearest_times(graph, sv, sf, direction=direction)
+    found = nearest >= 0
+    reason = sv.reason.copy()
+    reason[(reason == "") & ~np.isfinite(minutes)] = REASON_NO_ROUTE
+    fac_id = np.full(len(sv), None, dtype=object)
+    fac_name = np.full(len(sv), None, dtype=object)
+    fac_id[found] = sf.ids[nearest[found]]
+    fac_name[found] = sf.names[nearest[found]]
+    return pd.DataFrame(
+        {
+            "village_id": sv.ids,
+            "village_name": sv.names,
+            "facility_id": fac_id,
+            "facility_name": fac_name,
+            "minutes": minutes,
+            "reason": reason,
+        }
+    )
