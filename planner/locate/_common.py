@@ -1,0 +1,182 @@
+"""Input validation and small helpers shared by every model family."""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def as_cost_matrix(cost) -> np.ndarray:
+    """Validate ``cost[i, j]`` (minutes from demand ``i`` to candidate ``j``).
+
+    ``np.inf`` marks an unreachable pair; NaN and negative values are errors
+    because a silent NaN would make every comparison false.
+    """
+    c = np.asarray(cost, dtype=np.float64)
+    if c.ndim != 2:
+        msg = f"cost must be a 2-D array (demand x candidates), got shape {c.shape}"
+        raise ValueError(msg)
+    if c.shape[0] == 0 or c.shape[1] == 0:
+        msg = f"cost must have at least one demand point and one candidate, got shape {c.shape}"
+        raise ValueError(msg)
+    if np.isnan(c).any():
+        msg = "cost contains NaN; use np.inf for unreachable pairs"
+        raise ValueError(msg)
+    if (c < 0).any():
+        msg = "cost contains negative travel times"
+        raise ValueError(msg)
+    return c
+
+
+def as_weights(weights, n: int, *, name: str = "weights") -> np.ndarray:
+    """Validate non-negative finite per-demand weights (default: all ones)."""
+    if weights is None:
+        return np.ones(n)
+    w = np.asarray(weights, dtype=np.float64)
+    if w.shape != (n,):
+        msg = f"{name} must have shape ({n},) to match cost rows, got {w.shape}"
+        raise ValueError(msg)
+    if not np.isfinite(w).all():
+        msg = f"{name} must be finite"
+        raise ValueError(msg)
+    if (w < 0).any():
+        msg = f"{name} must be non-negative"
+        raise ValueError(msg)
+    return w
+
+
+def as_site_values(values, m: int, *, name: str) -> np.ndarray:
+    """Validate a non-negative finite per-candidate vector (costs, capacities)."""
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim == 0:
+        v = np.full(m, float(v))
+    if v.shape != (m,):
+        msg = f"{name} must have shape ({m},) to match cost columns, got {v.shape}"
+        raise ValueError(msg)
+    if not np.isfinite(v).all() or (v < 0).any():
+        msg = f"{name} must be finite and non-negative"
+        raise ValueError(msg)
+    return v
+
+
+def as_fixed(fixed: Iterable[int] | None, m: int) -> np.ndarray:
+    """Validate indices of existing (always-open) sites; returns a sorted unique int array."""
+    if fixed is None:
+        return np.zeros(0, dtype=np.int64)
+    f = np.asarray(list(fixed), dtype=np.int64) if not isinstance(fixed, np.ndarray) else fixed.astype(np.int64).ravel()
+    if f.size and (f.min() < 0 or f.max() >= m):
+        msg = f"fixed site indices must lie in [0, {m}), got {f.tolist()}"
+        raise ValueError(msg)
+    if len(np.unique(f)) != len(f):
+        msg = f"fixed site indices must be unique, got {f.tolist()}"
+        raise ValueError(msg)
+    return np.sort(f)
+
+
+def check_p(p, m: int, n_fixed: int, *, allow_none: bool = False) -> int | None:
+    """``p`` = number of NEW sites; it cannot exceed the non-fixed candidates."""
+    if p is None:
+        if allow_none:
+            return None
+        msg = "p (number of new sites) is required"
+        raise ValueError(msg)
+    if isinstance(p, bool) or int(p) != p:
+        msg = f"p must be an integer, got {p!r}"
+        raise ValueError(msg)
+    p = int(p)
+    if p < 0:
+        msg = f"p must be >= 0, got {p}"
+        raise ValueError(msg)
+    if p > m - n_fixed:
+        msg = f"p={p} new sites requested but only {m - n_fixed} non-fixed candidates exist"
+        raise ValueError(msg)
+    return p
+
+
+def check_positive(value, name: str, *, allow_zero: bool = True) -> float:
+    v = float(value)
+    if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
+        msg = f"{name} must be a finite {'non-negative' if allow_zero else 'positive'} number, got {value!r}"
+        raise ValueError(msg)
+    return v
+
+
+def check_time_limit(time_limit_s) -> float:
+    return check_positive(time_limit_s, "time_limit_s", allow_zero=False)
+
+
+def check_budget(site_cost_wan, budget_wan, m: int) -> tuple[np.ndarray | None, float | None]:
+    """Both or neither: a budget without site costs (or vice versa) is a caller bug."""
+    if (site_cost_wan is None) != (budget_wan is None):
+        msg = "site_cost_wan and budget_wan must be given together"
+        raise ValueError(msg)
+    if site_cost_wan is None:
+        return None, None
+    return as_site_values(site_cost_wan, m, name="site_cost_wan"), check_positive(budget_wan, "budget_wan")
+
+
+def relative_gap(objective: float, bound: float) -> float:
+    """``|objective - bound| / max(|objective|, tiny)``, the HiGHS definition; 0 when both are 0."""
+    if not (math.isfinite(objective) and math.isfinite(bound)):
+        return math.inf
+    diff = abs(objective - bound)
+    if diff <= 1e-9 * max(1.0, abs(objective)):
+        return 0.0
+    return diff / max(abs(objective), 1e-9)
+
+
+def coverage_matrix(cost: np.ndarray, radius_min: float) -> sp.csr_matrix:
+    """Boolean ``a[i, j] = cost[i, j] <= radius_min`` as CSR (only pairs within radius are stored)."""
+    # A tiny tolerance so that a road time computed as 29.999999 is "within 30".
+    rows, cols = np.nonzero(cost <= radius_min + 1e-9)
+    return sp.csr_matrix((np.ones(len(rows), dtype=np.float64), (rows, cols)), shape=cost.shape)
+
+
+def unique_rows(a: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """Group identical sparse rows: returns (representative row ids, group id per row)."""
+    a = sp.csr_matrix(a)
+    a.sort_indices()
+    keys: dict[bytes, int] = {}
+    group = np.empty(a.shape[0], dtype=np.int64)
+    reps: list[int] = []
+    for i in range(a.shape[0]):
+        key = a.indices[a.indptr[i]:a.indptr[i + 1]].tobytes()
+        g = keys.get(key)
+        if g is None:
+            g = keys[key] = len(reps)
+            reps.append(i)
+        group[i] = g
+    return np.asarray(reps, dtype=np.int64), group
+
+
+def dominated_columns(a: sp.csr_matrix, col_cost: np.ndarray | None = None) -> np.ndarray:
+    """Mask of columns whose coverage set is contained in another no-more-expensive column's.
+
+    Column ``j`` is dropped when some ``k`` covers every row ``j`` covers and
+    costs no more; among identical columns the lowest index survives.  Safe for
+    MCLP/LSCP with "at most p" and budget rows (swapping ``j`` for ``k`` never
+    loses coverage nor spends more).
+    """
+    a = sp.csc_matrix(a, dtype=np.float64)
+    m = a.shape[1]
+    size = np.asarray(a.sum(axis=0)).ravel()
+    cost = np.zeros(m) if col_cost is None else np.asarray(col_cost, dtype=np.float64)
+    dominated = size == 0
+    if m <= 1:
+        return dominated
+    inter = (a.T @ a).tocoo()
+    j, k, v = inter.row, inter.col, inter.data
+    sel = (j != k) & (v >= size[j] - 0.5) & ~dominated[j]
+    j, k = j[sel], k[sel]
+    # k contains j; j is dominated if k strictly bigger or cheaper, or equal and (cost, index) smaller.
+    strictly = (size[k] > size[j] + 0.5) & (cost[k] <= cost[j])
+    cheaper_same = (size[k] <= size[j] + 0.5) & ((cost[k] < cost[j]) | ((cost[k] == cost[j]) & (k < j)))
+    dom = strictly | cheaper_same
+    dominated[j[dom]] = True
+    return dominated
+
+
+def as_index_tuple(idx: Sequence[int] | np.ndarray) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.asarray(idx).ravel())

@@ -1,0 +1,199 @@
+"""Per-site explanations: what each open site serves and what it beat.
+
+Every explanation is *recomputed* from the cost matrix rather than read off
+the MILP (the MILP was solved on a reduced model): close one site, keep the
+others, re-evaluate; swap one site for every non-chosen candidate, keep the
+best swap as the "runner-up".
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from .result import SiteReport
+
+# Cap the scratch (demand x candidates) block per swap evaluation (~32 MB).
+_BLOCK_ENTRIES = 4_000_000
+
+
+def nearest_open_site(
+    cost: np.ndarray, open_sites: Sequence[int], r: int, candidate_cost: np.ndarray | None
+) -> tuple[int | None, float | None, str]:
+    """Nearest other open site to ``r`` (see ``SiteReport.nearest_site_via``)."""
+    others = [s for s in open_sites if s != r]
+    if not others:
+        return None, None, "candidate_cost" if candidate_cost is not None else "demand"
+    if candidate_cost is not None:
+        d = np.asarray(candidate_cost, dtype=np.float64)[r, others]
+        via = "candidate_cost"
+    else:
+        # No site-to-site matrix: go through the demand point that links both
+        # best (exact when a demand point sits at one of the sites).
+        d = np.min(cost[:, [r]] + cost[:, others], axis=0)
+        via = "demand"
+    k = int(np.argmin(d))
+    if not math.isfinite(d[k]):
+        return None, None, via
+    return int(others[k]), float(d[k]), via
+
+
+def explain_by_distance(
+    cost: np.ndarray,
+    open_sites: Sequence[int],
+    fixed: Sequence[int],
+    score: Callable[[np.ndarray], np.ndarray],
+    *,
+    minimize: bool,
+    objective: float,
+    assignment: np.ndarray,
+    weights: np.ndarray,
+    candidate_cost: np.ndarray | None = None,
+    swap_allowed: Callable[[int, np.ndarray], np.ndarray] | None = None,
+) -> tuple[SiteReport, ...]:
+    """Explanations for models whose objective depends only on each demand point's nearest open site.
+
+    Parameters
+    ----------
+    cost
+        Full ``(n, m)`` travel-time matrix.
+    open_sites, fixed
+        Open candidate indices (fixed ones included) and the fixed subset.
+    score
+        ``score(D)`` maps a ``(n, k)`` block of nearest-open-site minutes (one
+        column per scenario) to ``k`` objective values.
+    minimize
+        Objective sense (losses are reported as "how much worse", >= 0).
+    objective
+        Objective of the solution as returned (used for the deltas).
+    assignment, weights
+        Per demand point: serving site (-1 none) and weight, for
+        ``demand_count`` / ``demand_served``.
+    candidate_cost
+        Optional ``(m, m)`` site-to-site minutes for ``nearest_site``.
+    swap_allowed
+        ``swap_allowed(r, cands) -> bool mask``: budget feasibility of
+        replacing ``r`` by each of ``cands``.
+    """
+    open_sites = [int(s) for s in sorted(open_sites)]
+    fixed_set = {int(f) for f in fixed}
+    n, m = cost.shape
+    sub = cost[:, open_sites] if open_sites else np.full((n, 0), np.inf)
+    not_open = np.setdiff1d(np.arange(m), open_sites)
+    sign = 1.0 if minimize else -1.0
+    reports = []
+    for pos, r in enumerate(open_sites):
+        if len(open_sites) > 1:
+            base = np.min(np.delete(sub, pos, axis=1), axis=1)
+        else:
+            base = np.full(n, np.inf)
+        without = float(score(base[:, None])[0])
+        loss = sign * (without - objective)
+        ru = ru_obj = ru_delta = None
+        if r not in fixed_set and len(not_open):
+            cands = not_open
+            if swap_allowed is not None:
+                cands = cands[swap_allowed(r, cands)]
+            best_j, best_v = None, None
+            step = max(1, _BLOCK_ENTRIES // max(n, 1))
+            for s in range(0, len(cands), step):
+                block = cands[s:s + step]
+                vals = score(np.minimum(base[:, None], cost[:, block]))
+                k = int(np.argmin(sign * vals))
+                if best_v is None or sign * vals[k] < sign * best_v:
+                    best_j, best_v = int(block[k]), float(vals[k])
+            if best_j is not None:
+                ru, ru_obj = best_j, best_v
+                ru_delta = sign * (best_v - objective)
+        near, near_min, via = nearest_open_site(cost, open_sites, r, candidate_cost)
+        mine = assignment == r
+        reports.append(
+            SiteReport(
+                site=r,
+                fixed=r in fixed_set,
+                demand_count=int(mine.sum()),
+                demand_served=float(weights[mine].sum()),
+                objective_without=without,
+                loss_if_removed=float(loss),
+                nearest_site=near,
+                nearest_site_min=near_min,
+                nearest_site_via=via,
+                runner_up=ru,
+                runner_up_objective=ru_obj,
+                runner_up_delta=None if ru_delta is None else float(ru_delta),
+            )
+        )
+    return tuple(reports)
+
+
+def explain_by_evaluator(
+    cost: np.ndarray,
+    open_sites: Sequence[int],
+    fixed: Sequence[int],
+    evaluate: Callable[[Sequence[int]], float],
+    *,
+    minimize: bool,
+    objective: float,
+    served_by_site: dict[int, tuple[int, float]],
+    runner_up_pool: Callable[[int], np.ndarray],
+    candidate_cost: np.ndarray | None = None,
+) -> tuple[SiteReport, ...]:
+    """Explanations for models needing an optimisation per evaluation (capacitated).
+
+    ``evaluate(open_sites) -> objective`` is exact but costly, so swaps are
+    tried only over ``runner_up_pool(r)`` (a short list of plausible
+    candidates, documented by the caller).
+    """
+    open_sites = [int(s) for s in sorted(open_sites)]
+    fixed_set = {int(f) for f in fixed}
+    sign = 1.0 if minimize else -1.0
+    reports = []
+    for r in open_sites:
+        rest = [s for s in open_sites if s != r]
+        without = float(evaluate(rest))
+        ru = ru_obj = ru_delta = None
+        if r not in fixed_set:
+            for j in runner_up_pool(r):
+                v = float(evaluate(rest + [int(j)]))
+                if ru_obj is None or sign * v < sign * ru_obj:
+                    ru, ru_obj = int(j), v
+            if ru is not None:
+                ru_delta = sign * (ru_obj - objective)
+        near, near_min, via = nearest_open_site(cost, open_sites, r, candidate_cost)
+        count, served = served_by_site.get(r, (0, 0.0))
+        reports.append(
+            SiteReport(
+                site=r,
+                fixed=r in fixed_set,
+                demand_count=int(count),
+                demand_served=float(served),
+                objective_without=without,
+                loss_if_removed=float(sign * (without - objective)),
+                nearest_site=near,
+                nearest_site_min=near_min,
+                nearest_site_via=via,
+                runner_up=ru,
+                runner_up_objective=ru_obj,
+                runner_up_delta=None if ru_delta is None else float(ru_delta),
+            )
+        )
+    return tuple(reports)
+
+
+def nearest_assignment(cost: np.ndarray, open_sites: Sequence[int], radius_min: float | None = None):
+    """Per demand point the nearest open site (-1 if none / beyond radius) and its minutes."""
+    n = cost.shape[0]
+    open_sites = np.asarray(sorted(open_sites), dtype=np.int64)
+    if open_sites.size == 0:
+        return np.full(n, -1, dtype=np.int64), np.full(n, np.inf)
+    sub = cost[:, open_sites]
+    k = np.argmin(sub, axis=1)
+    d = sub[np.arange(n), k]
+    a = open_sites[k]
+    bad = ~np.isfinite(d)
+    if radius_min is not None:
+        bad |= d > radius_min + 1e-9
+    a = np.where(bad, -1, a)
+    d = np.where(bad, np.inf, d)
+    return a, d
