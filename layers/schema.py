@@ -81,6 +81,10 @@ class LayerSchema:
     fields: tuple[Field, ...]
     description: str = ""
     sensitive: bool = False
+    #: False where a record is useful without a location (a village from a statistical
+    #: list without coordinates, a pairing whose helper's base is unknown): a missing
+    #: geometry is then a warning, not an error.
+    geometry_required: bool = True
 
     @property
     def spatial(self) -> bool:
@@ -148,6 +152,7 @@ VILLAGES = LayerSchema(
     geometry=("Point",),
     id_field="code",
     description="Administrative villages with their poverty-alleviation status and produce.",
+    geometry_required=False,
     fields=(
         Field("code", "str", "统计用区划代码", "Statistical code", required=True, unique=True,
               pattern=_CODE12, aliases=("村代码", "区划代码", "行政区划代码", "村编码", "编码", "代码", "id")),
@@ -189,6 +194,7 @@ TOWNS = LayerSchema(
     geometry=("Point",),
     id_field="code",
     description="Township seats (乡镇政府驻地), the usual candidate sites and service centres.",
+    geometry_required=False,
     fields=(
         Field("code", "str", "统计用区划代码", "Statistical code", required=True, unique=True,
               pattern=_CODE12, aliases=("乡镇代码", "区划代码", "代码")),
@@ -334,6 +340,7 @@ PAIRINGS = LayerSchema(
     en="Assistance pairings",
     geometry=("Point",),  # the helper's base, when known (empty otherwise)
     id_field="id",
+    geometry_required=False,
     fields=(
         Field("id", "str", "编号", "ID", required=True, unique=True, aliases=("编号",)),
         Field("helper_id", "str", "帮扶方编号", "Helper ID", aliases=("帮扶方编号", "帮扶人编号")),

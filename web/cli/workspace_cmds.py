@@ -1,0 +1,114 @@
+"""Workspace commands: demo, import, export, info."""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from .common import echo_problems, workspace_option
+
+
+def register(group: click.Group) -> None:
+    for command in (demo, import_, export, info):
+        group.add_command(command)
+
+
+@click.command()
+@workspace_option(exists=False)
+@click.option("--seed", default=20240601, show_default=True, help="Random seed (same seed, same county).")
+@click.option("--scale", default=1.0, show_default=True, help="Size multiplier (5 = a 5x larger county).")
+@click.option("--force", is_flag=True, help="Overwrite an existing workspace.")
+def demo(workspace: str, seed: int, scale: float, force: bool) -> None:
+    """Build the fictional demo county workspace (虚构示范县)."""
+    from layers.demo import build_demo_workspace
+
+    ws = build_demo_workspace(workspace, seed=seed, scale=scale, overwrite=force)
+    try:
+        from web.users import ensure_demo_users
+    except ModuleNotFoundError:
+        pass
+    else:
+        ensure_demo_users(ws)
+    click.echo(f"demo workspace written: {ws.path}")
+
+
+@click.command(name="import")
+@workspace_option(exists=False)
+@click.option("--layer", "-l", required=True, help="Target layer, e.g. villages, roads, cold_storage.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--crs", default="wgs84", show_default=True,
+              help="CRS of coordinate columns: wgs84, cgcs2000, gcj02 (Amap), bd09 (Baidu) or EPSG:n.")
+@click.option("--replace", is_flag=True, help="The file becomes the whole layer (default: add or update by id).")
+@click.option("--skip-bad-rows", is_flag=True, help="Import the good rows even when some rows have errors.")
+@click.option("--sheet", default=None, help="Excel sheet name (default: the first).")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+def import_(workspace, layer, file, crs, replace, skip_bad_rows, sheet, as_json) -> None:
+    """Validate FILE and import it into a layer; exit status 2 on validation errors."""
+    from tqdm import tqdm
+
+    from layers.importer import import_file
+    from layers.store import Workspace
+
+    steps = tqdm(total=3, desc=f"import {layer}", unit="step", disable=as_json or not sys.stderr.isatty())
+    try:
+        outcome = import_file(Workspace(workspace), layer, file, crs=crs, replace=replace,
+                              skip_bad_rows=skip_bad_rows, sheet=sheet, progress=lambda _step: steps.update(1))
+    except (ValueError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        steps.close()
+    if as_json:
+        click.echo(json.dumps(outcome.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        echo_problems(outcome.problems)
+        if outcome.written:
+            for name in outcome.layers:
+                click.echo(f"{name}: {outcome.added.get(name, 0)} added, {outcome.updated.get(name, 0)} updated")
+            if outcome.skipped_rows:
+                click.echo(f"skipped rows with errors: {', '.join(map(str, outcome.skipped_rows))}")
+        else:
+            click.echo(f"nothing written: {len(outcome.errors)} error(s) in {outcome.file}", err=True)
+    if not outcome.written:
+        sys.exit(2)
+
+
+@click.command()
+@workspace_option()
+@click.option("--layer", "-l", required=True, help="Layer to export.")
+@click.option("--format", "fmt", type=click.Choice(["geojson", "gpkg", "csv", "xlsx"]), default=None,
+              help="Output format (default: from OUT's suffix).")
+@click.argument("out", type=click.Path(dir_okay=False))
+def export(workspace, layer, fmt, out) -> None:
+    """Export a layer to GeoJSON, GeoPackage, CSV or Excel."""
+    from layers.exporter import export_layer
+    from layers.store import Workspace
+
+    try:
+        path = export_layer(Workspace(workspace), layer, fmt, out)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{layer} written to {path}")
+
+
+@click.command()
+@workspace_option()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def info(workspace, as_json) -> None:
+    """List the workspace's layers and their feature counts."""
+    from layers.store import Workspace
+
+    ws = Workspace(workspace)
+    layers = ws.info()
+    meta = ws.meta()
+    if as_json:
+        click.echo(json.dumps({"workspace": str(ws.path), "meta": {k: v for k, v in meta.items()
+                                                                   if not k.startswith("demo_")},
+                               "layers": [vars(layer) for layer in layers]}, ensure_ascii=False, indent=2))
+        return
+    title = meta.get("county_name") or ws.path.stem
+    click.echo(f"{title}  ({ws.path})")
+    if meta.get("fictional"):
+        click.echo("虚构数据 / fictional demo data")
+    for layer in layers:
+        click.echo(f"  {layer.name:<24} {layer.zh:<12}\t{layer.count:>7}  {layer.geometry_type or 'table'}")
