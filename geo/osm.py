@@ -1,0 +1,117 @@
+"""OpenStreetMap PBF extracts via GDAL's OSM driver (through pyogrio).
+
+Generic OSM only: tags come out as they are in OSM. Mapping ``highway`` values
+to planning road classes is a domain decision and lives in ``layers``.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+
+__all__ = ["PLACE_VALUES", "parse_other_tags", "read_osm_pbf"]
+
+#: ``place=*`` values kept by :func:`read_osm_pbf` (settlements, not regions).
+PLACE_VALUES = ("city", "town", "suburb", "village", "hamlet", "isolated_dwelling")
+
+# GDAL writes tags it has no column for as an HSTORE-like string:
+#   "oneway"=>"yes","maxspeed"=>"50","note"=>"say \"hi\""
+_HSTORE_RE = re.compile(r'"((?:[^"\\]|\\.)*)"\s*=>\s*"((?:[^"\\]|\\.)*)"')
+_UNESCAPE_RE = re.compile(r"\\(.)")
+
+_LINE_TAGS = ("oneway", "surface", "maxspeed", "ref")
+_MPH_TO_KMH = 1.609344
+
+
+def parse_other_tags(text) -> dict[str, str]:
+    """Parse GDAL's ``other_tags`` string into a dict (empty for None/NA)."""
+    if not isinstance(text, str) or not text:
+        return {}
+    return {_UNESCAPE_RE.sub(r"\1", k): _UNESCAPE_RE.sub(r"\1", v)
+            for k, v in _HSTORE_RE.findall(text)}
+
+
+def _maxspeed_kmh(value) -> float:
+    """Numeric km/h from an OSM maxspeed value; NaN for "none", "signals", "RO:urban"..."""
+    if not isinstance(value, str):
+        return np.nan
+    # "50", "50 km/h", "30 mph", "50;70" (take the first)
+    m = re.match(r"\s*(\d+(?:\.\d+)?)\s*(mph|km/h|kmh|kph)?", value.split(";")[0])
+    if not m:
+        return np.nan
+    speed = float(m.group(1))
+    return speed * _MPH_TO_KMH if m.group(2) == "mph" else speed
+
+
+def _read_layer(path: Path, layer: str, where: str) -> gpd.GeoDataFrame:
+    try:
+        return pyogrio.read_dataframe(path, layer=layer, where=where)
+    except Exception as exc:  # GDAL error types vary
+        msg = f"{path.name}: cannot read OSM layer {layer!r} ({exc})"
+        raise ValueError(msg) from None
+
+
+def _osm_ids(values: pd.Series) -> pd.Series:
+    return pd.to_numeric(values, errors="coerce").astype("Int64")
+
+
+def read_osm_pbf(path):
+    """Roads (ways with ``highway``) and settlement nodes from an ``.osm.pbf``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    (lines, places) : tuple of geopandas.GeoDataFrame, both EPSG:4326
+        ``lines``: osm_id, name, highway, oneway, surface, maxspeed (raw
+        strings as tagged, NA when absent), ref, maxspeed_kmh (float; mph
+        converted, NaN when not numeric), geometry (LineString).
+        ``places``: osm_id, name, place (one of :data:`PLACE_VALUES`),
+        population (float, NaN when absent or not a number), geometry (Point).
+
+    Raises
+    ------
+    ValueError
+        Naming the file when it is missing or not readable as OSM.
+    """
+    path = Path(path)
+    if not path.is_file():
+        msg = f"{path.name}: file not found ({path})"
+        raise ValueError(msg)
+
+    raw = _read_layer(path, "lines", "highway IS NOT NULL")
+    tags = raw["other_tags"].map(parse_other_tags) if len(raw) else pd.Series([], dtype=object)
+    lines = pd.DataFrame({
+        "osm_id": _osm_ids(raw["osm_id"]),
+        "name": raw["name"],
+        "highway": raw["highway"],
+    })
+    for key in _LINE_TAGS:
+        lines[key] = pd.Series([t.get(key) for t in tags], index=raw.index, dtype="str")
+    lines["maxspeed_kmh"] = lines["maxspeed"].map(_maxspeed_kmh).astype(float)
+    lines = gpd.GeoDataFrame(lines, geometry=raw.geometry.values, crs=raw.crs)
+
+    quoted = ", ".join(f"'{v}'" for v in PLACE_VALUES)
+    raw_pts = _read_layer(path, "points", f"place IN ({quoted})")
+    pop_text = [parse_other_tags(t).get("population") for t in raw_pts["other_tags"]]
+    population = pd.to_numeric(
+        pd.Series([p.replace(",", "").replace(" ", "") if isinstance(p, str) else None
+                   for p in pop_text], index=raw_pts.index, dtype=object),
+        errors="coerce").astype(float)
+    places = pd.DataFrame({
+        "osm_id": _osm_ids(raw_pts["osm_id"]),
+        "name": raw_pts["name"],
+        "place": raw_pts["place"],
+        "population": population,
+    })
+    places = gpd.GeoDataFrame(places, geometry=raw_pts.geometry.values, crs=raw_pts.crs)
+
+    lines = lines.set_crs("EPSG:4326", allow_override=True).reset_index(drop=True)
+    places = places.set_crs("EPSG:4326", allow_override=True).reset_index(drop=True)
+    return lines, places
