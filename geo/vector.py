@@ -132,7 +132,8 @@ def read_vector(path, *, layer=None):
     Returns
     -------
     (geopandas.GeoDataFrame, list[Problem])
-        The frame in EPSG:4326 with a fresh 0-based index (feature number =
+        The frame in EPSG:4326 (attribute-only tables get an all-None
+        geometry column) with a fresh 0-based index (feature number =
         index + 1, which is what problems about features should report).
         Problems are file-level: a missing CRS (assumed EPSG:4326, warning; an
         error when the coordinates cannot be degrees), or several layers.
@@ -184,10 +185,10 @@ def read_vector(path, *, layer=None):
         msg = f"{name}: cannot read layer {layer!r} ({exc})"
         raise ValueError(msg) from None
     if not isinstance(gdf, gpd.GeoDataFrame):
-        msg = f"{name}: layer {layer!r} has no geometry"
-        raise ValueError(msg)
-
-    if gdf.crs is None:
+        # attribute-only table (e.g. a GeoPackage table without geometry column)
+        gdf = gpd.GeoDataFrame(gdf, geometry=gpd.GeoSeries([None] * len(gdf), index=gdf.index),
+                               crs="EPSG:4326")
+    elif gdf.crs is None:
         xmin, ymin, xmax, ymax = gdf.total_bounds if len(gdf) else (0, 0, 0, 0)
         if np.all(np.isfinite([xmin, ymin, xmax, ymax])) and (
                 xmin < -180 or xmax > 180 or ymin < -90 or ymax > 90):
@@ -217,8 +218,10 @@ def _temp_path(path: Path) -> Path:
     return path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.tmp{path.suffix}")
 
 
-def _table_for(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
+def _table_for(gdf) -> pd.DataFrame:
     """Attribute table with geometry as lon/lat (all points) or a WKT column."""
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        return pd.DataFrame(gdf).reset_index(drop=True)
     wgs = transform_frame_to_wgs84(gdf) if gdf.crs is not None else gdf
     geoms = wgs.geometry
     present = ~(geoms.isna() | geoms.is_empty)
@@ -240,7 +243,10 @@ def write_vector(gdf, path, *, fmt=None, layer=None):
 
     Parameters
     ----------
-    gdf : geopandas.GeoDataFrame
+    gdf : geopandas.GeoDataFrame or pandas.DataFrame
+        A plain DataFrame is written as an attribute-only table (GeoJSON
+        features with null geometry, a GeoPackage table without geometry,
+        CSV/XLSX without lon/lat).
     path : str or os.PathLike
     fmt : {"geojson", "gpkg", "csv", "xlsx"}, optional
         Inferred from the suffix when omitted.
@@ -275,14 +281,15 @@ def write_vector(gdf, path, *, fmt=None, layer=None):
     if fmt not in set(WRITE_FORMATS.values()):
         msg = f"unknown format {fmt!r}; use one of {sorted(set(WRITE_FORMATS.values()))}"
         raise ValueError(msg)
-    if not isinstance(gdf, gpd.GeoDataFrame):
-        msg = "write_vector needs a GeoDataFrame"
+    if not isinstance(gdf, pd.DataFrame):
+        msg = f"write_vector needs a (Geo)DataFrame, got {type(gdf).__name__}"
         raise ValueError(msg)
+    spatial = isinstance(gdf, gpd.GeoDataFrame) and gdf.crs is not None
 
     tmp = _temp_path(path)
     try:
         if fmt == "geojson":
-            data = transform_frame_to_wgs84(gdf) if gdf.crs is not None else gdf
+            data = transform_frame_to_wgs84(gdf) if spatial else gdf
             pyogrio.write_dataframe(data.reset_index(drop=True), tmp, driver="GeoJSON")
         elif fmt == "gpkg":
             if path.exists():

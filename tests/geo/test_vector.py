@@ -212,3 +212,18 @@ def test_read_vector_errors(tmp_path):
     bad.write_text("{not json")
     with pytest.raises(ValueError, match="bad.geojson"):
         read_vector(bad)
+
+
+@pytest.mark.parametrize("suffix", [".geojson", ".gpkg", ".csv", ".xlsx"])
+def test_plain_dataframe_written_as_attribute_table(tmp_path, suffix):
+    df = pd.DataFrame({"项目": ["冷库", "道路硬化"], "投资万元": [120.5, 80.0]})
+    path = write_vector(df, tmp_path / f"projects{suffix}")
+    if suffix in (".csv", ".xlsx"):
+        back = read_table(path)
+        assert back["项目"].tolist() == ["冷库", "道路硬化"]
+        assert list(back.columns) == ["项目", "投资万元"]
+    else:
+        back, problems = read_vector(path)
+        assert problems == []
+        assert back["项目"].tolist() == ["冷库", "道路硬化"]
+        assert back.geometry.isna().all() and back.crs.to_epsg() == 4326
