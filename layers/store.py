@@ -20,6 +20,7 @@ import shutil
 import sqlite3
 import tempfile
 import threading
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Mapping
@@ -39,6 +40,8 @@ _EMPTY_GEOMETRY_TYPE = {
     "LineString": "MultiLineString",
     "Polygon": "MultiPolygon",
 }
+
+_BLOB_SCHEMA = "CREATE TABLE IF NOT EXISTS rp_cache (key TEXT PRIMARY KEY, value BLOB NOT NULL)"
 
 _APP_SCHEMA = """
 CREATE TABLE IF NOT EXISTS rp_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -203,9 +206,14 @@ class Workspace:
             frame = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([None] * len(frame)), crs=STORAGE_CRS)
         return conform_to_schema(frame, schema)
 
-    def _stamp(self) -> tuple[float, int]:
-        st = self.path.stat()
-        return (st.st_mtime_ns, st.st_ino)
+    def _stamp(self) -> tuple[int, str]:
+        # Layer writes replace the file and bump ``layers_version``; app-table
+        # transactions change the file in place without touching layers, so they must
+        # not invalidate the (expensive) layer cache — hence no mtime here.
+        ino = self.path.stat().st_ino
+        with self.connect() as con:
+            row = con.execute("SELECT value FROM rp_meta WHERE key = 'layers_version'").fetchone()
+        return (ino, row[0] if row else "")
 
     # ------------------------------------------------------------------ writing
     def write_layers(self, frames: Mapping[str, pd.DataFrame], *, meta: Mapping[str, object] | None = None) -> None:
@@ -224,8 +232,7 @@ class Workspace:
                     _write_layer_file(tmp, LAYERS[name], frame)
                 with contextlib.closing(sqlite3.connect(tmp)) as con:
                     con.executescript(_APP_SCHEMA)
-                    if meta:
-                        _set_meta(con, meta)
+                    _set_meta(con, {**(meta or {}), "layers_version": uuid.uuid4().hex})
                     con.commit()
                 os.replace(tmp, self.path)
             finally:
@@ -272,6 +279,24 @@ class Workspace:
                     raise
                 else:
                     con.execute("COMMIT")
+
+    # ------------------------------------------------------------------ caches
+    def get_blob(self, key: str) -> bytes | None:
+        """A cached derived artefact (e.g. a built road graph) stored under ``key``."""
+        with self.connect() as con:
+            try:
+                row = con.execute("SELECT value FROM rp_cache WHERE key = ?", (key,)).fetchone()
+            except sqlite3.OperationalError:  # no cache table yet
+                return None
+        return None if row is None else bytes(row[0])
+
+    def put_blob(self, key: str, value: bytes, *, replace_prefix: str | None = None) -> None:
+        """Store a derived artefact; ``replace_prefix`` drops older entries of that kind."""
+        with self.transaction() as con:
+            con.execute(_BLOB_SCHEMA)
+            if replace_prefix:
+                con.execute("DELETE FROM rp_cache WHERE key LIKE ? || '%'", (replace_prefix,))
+            con.execute("INSERT OR REPLACE INTO rp_cache(key, value) VALUES(?, ?)", (key, sqlite3.Binary(value)))
 
     # ------------------------------------------------------------------ internals
     @contextlib.contextmanager
