@@ -292,29 +292,27 @@ class RoadGraph:
 
 
 def _metric_crs(gdf) -> CRS:
-    """Metric CRS for a layer: ``geo.crs.choose_metric_crs`` when it exists, else UTM.
+    """Metric CRS for a layer.
 
-    The UTM fallback is the zone of the layer's centre, which keeps scale error
-    below 0.1 % across a county (~100 km).
+    A layer already in a projected CRS with metre units is used as it is (its
+    lengths are what the user sees).  Otherwise :func:`geo.crs.metric_crs_for`
+    picks the project-wide choice (CGCS2000 3-degree Gauss-Krueger zone in
+    China, UTM elsewhere); if that is unavailable, the UTM zone of the centre.
     """
-    try:  # another module owns the project-wide choice; use it once it lands
-        from geo.crs import choose_metric_crs  # type: ignore[import-not-found]
-    except ImportError:
-        choose_metric_crs = None
-    if choose_metric_crs is not None:
-        try:
-            return CRS.from_user_input(choose_metric_crs(gdf))
-        except TypeError:
-            pass
-    if gdf.crs is not None and gdf.crs.is_projected:
-        return CRS.from_user_input(gdf.crs)
-    return CRS.from_user_input(gdf.estimate_utm_crs())
+    crs = CRS.from_user_input(gdf.crs)
+    if crs.is_projected and all(ax.unit_name in ("metre", "meter") for ax in crs.axis_info):
+        return crs
+    try:
+        from geo.crs import metric_crs_for
+    except ImportError:  # pragma: no cover - geo.crs is part of the project
+        return CRS.from_user_input(gdf.estimate_utm_crs())
+    return CRS.from_user_input(metric_crs_for(gdf))
 
 
 def _row_ids(gdf, column: str = "id") -> np.ndarray:
     if column in gdf.columns:
-        return gdf[column].astype(str).to_numpy(dtype=object)
-    return gdf.index.astype(str).to_numpy(dtype=object)
+        return np.array([str(x) for x in gdf[column].tolist()], dtype=object)
+    return np.array([str(x) for x in gdf.index.tolist()], dtype=object)
 
 
 def _truthy(values: pd.Series) -> np.ndarray:
@@ -549,7 +547,7 @@ def build_road_graph(
 
     coords, part = shapely.get_coordinates(lines, return_index=True)
     # consecutive duplicate vertices would make zero-length edges
-    dup = np.r_[False, (part[1:] == part[:-1]) & np.all(coords[1:] == coords[:-1], axis=1)]
+    dup = np.r_[False, (part[1:] == part[:-1]) & np.all(coords[1:] == coords[:-1], axis=1)][: len(part)]
     coords, part = coords[~dup], part[~dup]
     n_per = np.bincount(part, minlength=len(lines))
     good = n_per[part] >= 2
@@ -641,7 +639,7 @@ def roads_fingerprint(
     for col in ("id", "road_class", "surface", "speed_kmh", "oneway"):
         if col in roads.columns:
             h.update(col.encode())
-            h.update("\x1f".join(roads[col].astype(str).tolist()).encode())
+            h.update("\x1f".join(map(str, roads[col].tolist())).encode())
     options = {
         "speed_table": (speed_table or SpeedTable()).to_dict(),
         "node_at_crossings": bool(node_at_crossings),

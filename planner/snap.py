@@ -49,11 +49,11 @@ def point_ids(gdf, *, id_column: str | None = None) -> np.ndarray:
         if id_column not in gdf.columns:
             msg = f"id column {id_column!r} not in layer (columns: {list(gdf.columns)})"
             raise ValueError(msg)
-        return gdf[id_column].astype(str).to_numpy(dtype=object)
+        return np.array([str(x) for x in gdf[id_column].tolist()], dtype=object)
     for col in ("id", "code"):
         if col in gdf.columns:
-            return gdf[col].astype(str).to_numpy(dtype=object)
-    return gdf.index.astype(str).to_numpy(dtype=object)
+            return np.array([str(x) for x in gdf[col].tolist()], dtype=object)
+    return np.array([str(x) for x in gdf.index.tolist()], dtype=object)
 
 
 def _names(gdf) -> np.ndarray:

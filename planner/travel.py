@@ -87,7 +87,11 @@ class TravelTimeMatrix:
         }
 
 
-def _edge_ends(graph: RoadGraph, snap: SnapResult, idx: np.ndarray):
+def _edge_ends(graph: RoadGraph, snap: SnapResult | None, idx: np.ndarray):
+    if snap is None:
+        z = np.zeros(0)
+        e = np.zeros(0, dtype=np.int64)
+        return e, e, e, z, z, z, np.zeros(0, dtype=bool)
     e = snap.edge[idx]
     t = graph.edge_minutes[e]
     f = snap.fraction[idx]
@@ -95,15 +99,15 @@ def _edge_ends(graph: RoadGraph, snap: SnapResult, idx: np.ndarray):
     return e, graph.edge_u[e], graph.edge_v[e], t, f, a, graph.edge_oneway[e]
 
 
-def _augmented_graph(graph: RoadGraph, origins: SnapResult, destinations: SnapResult):
+def _augmented_graph(graph: RoadGraph, origins: SnapResult | None, destinations: SnapResult | None):
     """CSR of the road graph plus one virtual node per usable origin and destination.
 
     Returns the matrix, the positions of usable origins/destinations and the
     virtual node ids of each.
     """
     n = graph.n_nodes
-    oi = np.flatnonzero(origins.ok)
-    di = np.flatnonzero(destinations.ok)
+    oi = np.flatnonzero(origins.ok) if origins is not None else np.zeros(0, dtype=np.int64)
+    di = np.flatnonzero(destinations.ok) if destinations is not None else np.zeros(0, dtype=np.int64)
     o_node = n + np.arange(len(oi))
     d_node = n + len(oi) + np.arange(len(di))
     size = n + len(oi) + len(di)

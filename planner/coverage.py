@@ -1,0 +1,212 @@
+"""Coverage of villages by facilities within a travel-time cutoff.
+
+Every village ends in exactly one status:
+
+``"covered"``
+    the nearest facility is reached within ``cutoff_min``;
+``"too_far"``
+    a facility is reachable, but only in more than ``cutoff_min`` (minutes kept);
+``"unreachable"``
+    no route: the village's snap reason (``"too_far_from_road"``,
+    ``"disconnected_component"``, ``"missing_geometry"``), or ``"no_route"`` when
+    it is on the network but no usable facility can be reached (one-way streets,
+    or every facility is itself off the network / there are none).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from planner.graph import RoadGraph
+from planner.snap import DEFAULT_MAX_SNAP_M, SnapResult, snap_points
+from planner.travel import REASON_NO_ROUTE, Direction, nearest_times
+
+__all__ = ["CoverageSummary", "coverage_summary", "MONITORED_COLUMNS", "STATUSES"]
+
+STATUSES = ("covered", "too_far", "unreachable")
+MONITORED_COLUMNS = ("monitored_unstable", "monitored_marginal", "monitored_sudden")
+_PRODUCE = re.compile(r"^produce_(.+)_t$")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return None
+    return value
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [_jsonable(rec) for rec in frame.astype(object).where(frame.notna(), None).to_dict(orient="records")]
+
+
+@dataclass(frozen=True, eq=False)
+class CoverageSummary:
+    """Result of :func:`coverage_summary`.
+
+    Attributes
+    ----------
+    cutoff_min : float
+    direction : str
+    commodities : tuple of str
+        Produce columns summed (``produce_<name>_t``).
+    totals : dict
+        County totals: ``villages``, ``villages_covered``, ``villages_too_far``,
+        ``villages_unreachable`` and for every measure ``<m>`` (population,
+        households, monitored households in total and by kind, produce tonnage)
+        ``<m>`` and ``<m>_covered``.
+    by_town : DataFrame
+        The same columns per ``town``.
+    villages : DataFrame
+        One row per village: ``village_id``, ``village_name``, ``town``,
+        ``status``, ``minutes`` (to the nearest facility, inf when unreachable),
+        ``facility_id``, ``facility_name``, ``reason``, and the measures.
+    """
+
+    cutoff_min: float
+    direction: str
+    commodities: tuple[str, ...]
+    totals: dict[str, Any]
+    by_town: pd.DataFrame
+    villages: pd.DataFrame
+
+    @property
+    def uncovered(self) -> pd.DataFrame:
+        """Villages not covered, with status ("too_far"/"unreachable"), reason and minutes."""
+        cols = ["village_id", "village_name", "town", "status", "reason", "minutes", "facility_id"]
+        return self.villages.loc[self.villages["status"] != "covered", cols].reset_index(drop=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cutoff_min": float(self.cutoff_min),
+            "direction": self.direction,
+            "commodities": list(self.commodities),
+            "totals": _jsonable(dict(self.totals)),
+            "by_town": _records(self.by_town),
+            "uncovered": _records(self.uncovered),
+        }
+
+
+def _commodity_columns(villages, commodities: Sequence[str] | None) -> list[str]:
+    available = [c for c in villages.columns if _PRODUCE.match(str(c))]
+    if commodities is None:
+        return available
+    cols = []
+    for name in commodities:
+        col = name if _PRODUCE.match(name) else f"produce_{name}_t"
+        if col not in villages.columns:
+            msg = f"no produce column {col!r} for commodity {name!r}; available: {available}"
+            raise ValueError(msg)
+        cols.append(col)
+    return cols
+
+
+def _measure(villages, col: str) -> np.ndarray:
+    if col not in villages.columns:
+        return np.zeros(len(villages))
+    return pd.to_numeric(villages[col], errors="coerce").fillna(0).to_numpy(dtype=float)
+
+
+def coverage_summary(
+    graph: RoadGraph,
+    villages,
+    facilities,
+    *,
+    cutoff_min: float,
+    commodities: Sequence[str] | None = None,
+    direction: Direction = "to_facility",
+    max_snap_m: float = DEFAULT_MAX_SNAP_M,
+    access_speed_kmh: float | None = None,
+    village_snap: SnapResult | None = None,
+    facility_snap: SnapResult | None = None,
+) -> CoverageSummary:
+    """Which villages (and how many people, tonnes, monitored households) a facility set covers.
+
+    Parameters
+    ----------
+    graph : RoadGraph
+    villages : geopandas.GeoDataFrame
+        Village points with ``code``, ``name``, ``town`` and optional measures
+        (``population``, ``households``, ``monitored_*``, ``produce_<c>_t``);
+        missing measures count as 0.
+    facilities : geopandas.GeoDataFrame
+    cutoff_min : float
+        A village is covered when its nearest facility is reached within this.
+    commodities : sequence of str, optional
+        Commodity names (``"apple"``) or column names (``"produce_apple_t"``);
+        default: every ``produce_*_t`` column present.
+    direction : {"to_facility", "from_facility"}
+        Trip direction; villagers travel to the facility by default.
+
+    Returns
+    -------
+    CoverageSummary
+    """
+    if not cutoff_min >= 0:
+        msg = f"cutoff_min must be >= 0, got {cutoff_min}"
+        raise ValueError(msg)
+    produce = _commodity_columns(villages, commodities)
+    sv = village_snap or snap_points(graph, villages, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh,
+                                     id_column="code" if "code" in villages.columns else None)
+    sf = facility_snap or snap_points(graph, facilities, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh)
+    minutes, nearest = nearest_times(graph, sv, sf, direction=direction)
+
+    reason = sv.reason.copy()
+    reachable = (reason == "") & np.isfinite(minutes)
+    reason[(reason == "") & ~reachable] = REASON_NO_ROUTE
+    status = np.where(reachable & (minutes <= cutoff_min), "covered", np.where(reachable, "too_far", "unreachable"))
+    found = nearest >= 0
+    fac_id = np.full(len(sv), None, dtype=object)
+    fac_name = np.full(len(sv), None, dtype=object)
+    fac_id[found] = sf.ids[nearest[found]]
+    fac_name[found] = sf.names[nearest[found]]
+
+    town = villages["town"].fillna("").astype(str).to_numpy() if "town" in villages.columns else np.full(len(sv), "")
+    table = pd.DataFrame(
+        {
+            "village_id": sv.ids,
+            "village_name": sv.names,
+            "town": town,
+            "status": status,
+            "minutes": minutes,
+            "facility_id": fac_id,
+            "facility_name": fac_name,
+            "reason": reason,
+        }
+    )
+    measures = ["population", "households", "monitored_households", *MONITORED_COLUMNS, *produce]
+    for col in ("population", "households", *MONITORED_COLUMNS, *produce):
+        table[col] = _measure(villages, col)
+    table["monitored_households"] = table[list(MONITORED_COLUMNS)].sum(axis=1)
+
+    covered = table["status"] == "covered"
+    agg = pd.DataFrame({"town": table["town"], "villages": 1})
+    for s in STATUSES:
+        agg[f"villages_{s}"] = (table["status"] == s).astype(int)
+    for m in measures:
+        agg[m] = table[m]
+        agg[f"{m}_covered"] = table[m].where(covered, 0.0)
+    by_town = agg.groupby("town", sort=True).sum(numeric_only=True).reset_index()
+    totals = {k: (int(v) if k.startswith("villages") else float(v)) for k, v in agg.drop(columns="town").sum().items()}
+    totals["facilities"] = int(len(sf))
+    totals["facilities_on_network"] = int(sf.ok.sum())
+    return CoverageSummary(
+        cutoff_min=float(cutoff_min),
+        direction=direction,
+        commodities=tuple(_PRODUCE.match(c).group(1) for c in produce),
+        totals=totals,
+        by_town=by_town,
+        villages=table,
+    )
