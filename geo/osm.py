@@ -13,6 +13,10 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+# pandas >= 3 has a proper string dtype with NaN for missing; on pandas 2,
+# dtype=str would turn None into the text "None", so stay with object there.
+_TEXT_DTYPE = "str" if int(pd.__version__.split(".")[0]) >= 3 else object
+
 __all__ = ["PLACE_VALUES", "parse_other_tags", "read_osm_pbf"]
 
 #: ``place=*`` values kept by :func:`read_osm_pbf` (settlements, not regions).
@@ -93,7 +97,7 @@ def read_osm_pbf(path):
         "highway": raw["highway"],
     })
     for key in _LINE_TAGS:
-        lines[key] = pd.Series([t.get(key) for t in tags], index=raw.index, dtype="str")
+        lines[key] = pd.Series([t.get(key) for t in tags], index=raw.index, dtype=_TEXT_DTYPE)
     lines["maxspeed_kmh"] = lines["maxspeed"].map(_maxspeed_kmh).astype(float)
     lines = gpd.GeoDataFrame(lines, geometry=raw.geometry.values, crs=raw.crs)
 

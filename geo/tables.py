@@ -25,6 +25,10 @@ import pandas as pd
 from geo.crs import in_china, is_geographic, looks_swapped, parse_crs, to_wgs84
 from geo.report import N_, Problem, error, warning
 
+# pandas >= 3 has a proper string dtype with NaN for missing; on pandas 2,
+# dtype=str would turn None into the text "None", so stay with object there.
+_TEXT_DTYPE = "str" if int(pd.__version__.split(".")[0]) >= 3 else object
+
 __all__ = [
     "find_xy_columns",
     "points_from_table",
@@ -163,7 +167,7 @@ def _frame_from_rows(rows: list[list]) -> pd.DataFrame:
     body = [(i + 1, r) for i, r in enumerate(rows) if i > header_i and filled[i] > 0]
     index = pd.Index([n for n, _ in body], name="row", dtype="int64")
     data = {c: [r[j] for _, r in body] for j, c in enumerate(columns)}
-    return pd.DataFrame(data, index=index, dtype="str")
+    return pd.DataFrame(data, index=index, dtype=_TEXT_DTYPE)
 
 
 def read_table(path, *, sheet=None) -> pd.DataFrame:

@@ -100,3 +100,23 @@ def test_round_coords_shrinks_geojson():
     series = round_coords(gdf.geometry, ndigits=1)
     assert isinstance(series, gpd.GeoSeries) and series.crs == gdf.crs
     assert list(series.iloc[0].coords)[0] == (111.1, 36.0)
+
+
+@pytest.mark.realdata
+def test_wenxi_boundary_gcj02_to_display():
+    from geo.crs import metric_crs_for, transform_frame_to_wgs84
+    from geo.vector import read_vector
+    from tests.conftest import shared_data
+
+    gdf, problems = read_vector(shared_data("china-counties", "boundary_140823.geojson"))
+    assert problems == []
+    wgs = transform_frame_to_wgs84(gdf, source_crs="gcj02")  # Amap fences are GCJ-02
+    shift = gdf.geometry.iloc[0].centroid.distance(wgs.geometry.iloc[0].centroid)
+    assert 0.003 < shift < 0.01  # a few hundred metres
+    assert metric_crs_for(wgs).to_epsg() == 4525  # 闻喜, CM 111 E
+    small = simplify_for_display(wgs, 50.0)
+    assert find_invalid_geometries(small).isna().all()
+    before = shapely.get_num_coordinates(wgs.geometry.values).sum()
+    after = shapely.get_num_coordinates(small.geometry.values).sum()
+    assert after < before / 2
+    assert small.geometry.iloc[0].area == pytest.approx(wgs.geometry.iloc[0].area, rel=0.01)
