@@ -62,7 +62,7 @@ def test_snap_reasons_never_drop_points(loop_graph):
     json.dumps(s.to_dict())
     # main_component_only skips the fragment and walks to the main network instead
     s2 = snap_points(loop_graph, frame.iloc[[0]], max_snap_m=20000, main_component_only=True)
-    assert s2.reason[0] == "" and s2.access_m[0] == pytest.approx(np.hypot(17500, 50))
+    assert s2.reason[0] == "" and s2.access_m[0] == pytest.approx(17500)  # onto the loop at (3000, 50)
 
 
 def pd_concat_missing(frame):
