@@ -50,6 +50,7 @@ def solve_milp(
     start: np.ndarray | None = None,
     mip_rel_gap: float = DEFAULT_MIP_REL_GAP,
     objective_cutoff: float | None = None,
+    options: dict | None = None,
 ) -> MilpOutcome:
     """Solve ``opt c@x + offset`` s.t. ``row_lower <= A@x <= row_upper``, bounds, integrality.
 
@@ -72,6 +73,8 @@ def solve_milp(
         Relative gap at which HiGHS declares optimality.
     objective_cutoff
         Optional HiGHS ``objective_bound``: prune everything not better than it.
+    options
+        Extra HiGHS options (name -> value), applied last.
 
     Returns
     -------
@@ -91,6 +94,8 @@ def solve_milp(
     h.setOptionValue("mip_abs_gap", 1e-6)
     if objective_cutoff is not None:
         h.setOptionValue("objective_bound", float(objective_cutoff))
+    for key, value in (options or {}).items():
+        h.setOptionValue(key, value)
 
     def fin(a: np.ndarray) -> np.ndarray:
         a = np.asarray(a, dtype=np.float64).copy()
