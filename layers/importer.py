@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from geo import tables as geo_tables
+from geo import vector as geo_vector
 from geo.report import N_, Problem, error, warning
 
 from . import osm, statistical
@@ -132,8 +133,6 @@ def import_file(
             table, problems = _table_geometry(table, schema, crs=crs, file=name)
         frames, row_numbers = {layer: table}, {layer: rows}
     elif suffix in VECTOR_SUFFIXES:
-        from geo import vector as geo_vector
-
         frame, problems = geo_vector.read_vector(path)
         frame = frame.reset_index(drop=True)
         frames, row_numbers = {layer: frame}, {layer: np.arange(len(frame)) + 1}

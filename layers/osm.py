@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo import osm as geo_osm
 from geo.report import N_, Problem, warning
 
 HIGHWAY_CLASS = {
@@ -63,8 +64,8 @@ def roads_from_osm(lines: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     reverse = (oneway_tag == "-1").to_numpy()
     geoms = np.asarray(ways.geometry.values, dtype=object)
     geoms[reverse] = shapely.reverse(geoms[reverse])
-    speed = pd.to_numeric(ways.get("maxspeed", pd.Series([None] * len(ways))).astype(object).map(
-        lambda v: str(v).split()[0] if v is not None and v == v else None), errors="coerce")
+    speed = pd.to_numeric(ways["maxspeed_kmh"], errors="coerce") if "maxspeed_kmh" in ways else \
+        pd.Series(np.nan, index=ways.index)
     return gpd.GeoDataFrame({
         "id": "osm" + ways["osm_id"].astype(str),
         "name": ways["name"],
@@ -104,8 +105,6 @@ def towns_from_osm(places: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 def read_osm_layers(path, *, file: str) -> tuple[dict[str, gpd.GeoDataFrame], list[Problem]]:
     """Roads, villages and towns from an OSM PBF file."""
-    from geo import osm as geo_osm
-
     lines, places = geo_osm.read_osm_pbf(path)
     frames = {"roads": roads_from_osm(lines), "villages": villages_from_osm(places), "towns": towns_from_osm(places)}
     problems = []

@@ -168,3 +168,49 @@ def test_statistical_village_lists_land_inside_corrected_boundary(tmp_path, code
     assert len(missing) == (villages.geometry.isna().sum() + towns.geometry.isna().sum())
     inside = located.geometry.within(corrected.buffer(0.01))
     assert inside.mean() > 0.95
+
+
+@pytest.mark.realdata
+def test_andorra_pbf_gives_roads_and_villages(tmp_path):
+    pbf = shared_data("osm", "andorra-2013.osm.pbf")
+    ws = Workspace(tmp_path / "andorra.gpkg")
+    roads = import_file(ws, "roads", pbf)
+    villages = import_file(ws, "villages", pbf)
+    assert roads.written and villages.written
+    r = ws.read_layer("roads")
+    v = ws.read_layer("villages")
+    assert len(r) > 1000
+    assert set(r["road_class"]) <= {"national", "provincial", "county", "township", "village", "other"}
+    assert {"provincial", "village"} <= set(r["road_class"])
+    assert 40 <= len(v) <= 60  # 32 villages + 20 hamlets in the extract
+    assert v["code"].str.fullmatch(r"\d{12}").all() and v["code"].is_unique
+    assert v["town"].notna().all()
+    # outside China is legitimate here: warnings, not errors
+    assert all(p.code == "outside_china" for p in villages.warnings if p.code.startswith("outside"))
+
+
+def test_shapefile_in_gbk_without_cpg(tmp_path):
+    frame = gpd.GeoDataFrame({"code": ["140823100201"], "name": ["中社村"], "town": ["桐城镇"]},
+                             geometry=[shapely.Point(111.2, 35.3)], crs=4326)
+    shp = tmp_path / "v.shp"
+    frame.to_file(shp, encoding="gbk")
+    (tmp_path / "v.cpg").unlink(missing_ok=True)
+    ws = Workspace(tmp_path / "w.gpkg")
+    assert import_file(ws, "villages", shp).written
+    assert ws.read_layer("villages")["name"].tolist() == ["中社村"]
+
+
+def test_export_round_trip_all_formats(tmp_path):
+    from layers.exporter import export_layer
+
+    ws = Workspace(tmp_path / "w.gpkg")
+    import_file(ws, "villages", _write(tmp_path, "v.csv", GOOD))
+    for fmt in ("geojson", "gpkg", "csv", "xlsx"):
+        out = export_layer(ws, "villages", fmt, tmp_path / f"out.{fmt}")
+        ws2 = Workspace(tmp_path / f"back-{fmt}.gpkg")
+        outcome = import_file(ws2, "villages", out)
+        assert outcome.written, [p.text() for p in outcome.errors]
+        back = ws2.read_layer("villages")
+        assert back["name"].tolist() == ["中社村", "东社村"], fmt
+        assert back["population"].tolist() == [1200, 800], fmt
+        assert back.geometry.iloc[1].x == pytest.approx(111.2301), fmt

@@ -1,0 +1,136 @@
+"""Glue between the workspace (``layers``) and the analyses (``planner``).
+
+Views and CLI commands call these functions instead of assembling planner inputs
+themselves, so the road graph is built once per roads version and settings: it is kept
+in memory per process and cached in the workspace file keyed by its fingerprint, so a
+restarted server or a second CLI run loads it instead of rebuilding.
+"""
+from __future__ import annotations
+
+import io
+import json
+import threading
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from layers.store import Workspace
+from planner.graph import RoadGraph, SpeedTable, build_road_graph, roads_fingerprint
+
+#: Layers that can serve as facilities (destinations) in network analyses.
+FACILITY_LAYERS = ("cold_storage", "industry_bases", "relocation_settlements", "towns")
+
+_GRAPH_KEY = "road_graph:"
+_memo_lock = threading.Lock()
+_memo: dict[tuple[str, str], RoadGraph] = {}
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    """Per-workspace network options (workspace meta ``network``), with defaults."""
+
+    speed_table: SpeedTable
+    access_speed_kmh: float = 5.0
+    max_snap_m: float = 2000.0
+    node_at_crossings: bool = False
+    merge_tolerance_m: float = 0.0
+
+    @classmethod
+    def from_workspace(cls, ws: Workspace) -> "NetworkSettings":
+        raw = dict(ws.meta().get("network") or {})
+        table = SpeedTable.from_dict(raw.pop("speed_table")) if "speed_table" in raw else SpeedTable()
+        known = {k: raw[k] for k in ("access_speed_kmh", "max_snap_m", "node_at_crossings", "merge_tolerance_m")
+                 if k in raw}
+        return cls(speed_table=table, **known)
+
+    def build_options(self) -> dict:
+        return {
+            "speed_table": self.speed_table,
+            "access_speed_kmh": self.access_speed_kmh,
+            "node_at_crossings": self.node_at_crossings,
+            "merge_tolerance_m": self.merge_tolerance_m,
+        }
+
+
+def road_graph(ws: Workspace, *, settings: NetworkSettings | None = None) -> RoadGraph:
+    """The workspace's road graph, from memory, the workspace cache, or built anew."""
+    settings = settings or NetworkSettings.from_workspace(ws)
+    roads = ws.read_layer("roads")
+    if len(roads) == 0:
+        msg = f"workspace {ws.path.name} has no roads: import a roads layer first"
+        raise ValueError(msg)
+    fingerprint = roads_fingerprint(roads, **settings.build_options())
+    key = (str(ws.path.resolve()), fingerprint)
+    with _memo_lock:
+        graph = _memo.get(key)
+    if graph is not None:
+        return graph
+    blob = ws.get_blob(_GRAPH_KEY + fingerprint)
+    graph = _graph_from_blob(blob) if blob is not None else None
+    if graph is None:
+        graph = build_road_graph(roads, **settings.build_options())
+        ws.put_blob(_GRAPH_KEY + fingerprint, _graph_to_blob(graph), replace_prefix=_GRAPH_KEY)
+    with _memo_lock:
+        # Keep one graph per workspace: an old roads version is never asked for again.
+        for stale in [k for k in _memo if k[0] == key[0]]:
+            del _memo[stale]
+        _memo[key] = graph
+    return graph
+
+
+def _graph_to_blob(graph: RoadGraph) -> bytes:
+    arrays, meta = graph.to_arrays()
+    buf = io.BytesIO()
+    np.savez(buf, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
+    return buf.getvalue()
+
+
+def _graph_from_blob(blob: bytes) -> RoadGraph | None:
+    try:
+        with np.load(io.BytesIO(blob), allow_pickle=False) as data:
+            meta = json.loads(bytes(data["__meta__"]).decode())
+            arrays = {k: data[k] for k in data.files if k != "__meta__"}
+        return RoadGraph.from_arrays(arrays, meta)
+    except (ValueError, KeyError, OSError):
+        return None  # an older cache format: rebuild
+
+
+def facility_points(ws: Workspace, layer: str, *, statuses=None) -> gpd.GeoDataFrame:
+    """A facility layer as points with ``id`` and ``name`` (towns keyed by code).
+
+    ``statuses`` filters cold stores by status (e.g. only existing ones).
+    """
+    if layer not in FACILITY_LAYERS:
+        msg = f"{layer!r} is not a facility layer; expected one of {', '.join(FACILITY_LAYERS)}"
+        raise ValueError(msg)
+    frame = ws.read_layer(layer)
+    if statuses is not None and "status" in frame.columns:
+        frame = frame[frame["status"].isin(list(statuses))]
+    if "id" not in frame.columns:
+        frame = frame.assign(id=frame["code"])
+    return frame.reset_index(drop=True)
+
+
+def villages(ws: Workspace) -> gpd.GeoDataFrame:
+    return ws.read_layer("villages")
+
+
+def parse_minutes_list(text: str) -> tuple[float, ...]:
+    """``"15,30,60"`` → (15.0, 30.0, 60.0); a clear error for anything else."""
+    try:
+        values = tuple(float(v) for v in str(text).replace("，", ",").split(",") if v.strip())
+    except ValueError:
+        msg = f"minutes must be numbers separated by commas, e.g. 15,30,60 (got {text!r})"
+        raise ValueError(msg) from None
+    if not values or any(v <= 0 for v in values):
+        msg = f"minutes must be positive numbers, e.g. 15,30,60 (got {text!r})"
+        raise ValueError(msg)
+    return tuple(sorted(set(values)))
+
+
+def frame_records(frame: pd.DataFrame) -> list[dict]:
+    """JSON-safe records (NaN → None)."""
+    clean = pd.DataFrame(frame).astype(object).where(pd.DataFrame(frame).notna(), None)
+    return clean.to_dict(orient="records")
