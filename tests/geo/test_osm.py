@@ -61,7 +61,8 @@ def test_andorra_lines(andorra):
     assert lines["oneway"].isin(["yes", "no", "-1", "true", "1"]).sum() > 100
     assert lines["maxspeed"].notna().sum() > 50
     numeric = lines["maxspeed"].str.fullmatch(r"\d+").fillna(False)
-    assert (lines.loc[numeric, "maxspeed_kmh"] == lines.loc[numeric, "maxspeed"].astype(float)).all()
+    kmh = lines.loc[numeric, "maxspeed"].astype(float)
+    assert (lines.loc[numeric, "maxspeed_kmh"] == kmh).all()
     assert lines["ref"].notna().sum() > 50  # e.g. CG-1 on primary roads
     assert lines["surface"].notna().sum() > 10
 
