@@ -1,0 +1,213 @@
+"""The application factory (Flask tutorial / cookiecutter-flask style).
+
+Configuration comes from, in order: defaults below, environment variables of the same
+name (``RURALPLAN_WORKSPACE``, ``RURALPLAN_BASEMAP``, ``RURALPLAN_TIANDITU_KEY``,
+``RURALPLAN_LOGIN_REQUIRED``, ``RURALPLAN_SECRET_KEY``, ``RURALPLAN_COOKIE_SECURE``),
+then ``test_config``.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask, g, render_template, request
+
+#: Blueprint modules under ``web.views`` in navigation order. Areas that land later
+#: (planning, pairings, projects) only need a module with ``bp`` (and optionally ``NAV``)
+#: and an entry here; a listed module that does not exist yet is skipped.
+BLUEPRINT_MODULES = ("site", "map", "data", "api", "planning", "pairings", "projects")
+
+_BOOL_TRUE = {"1", "true", "yes", "on"}
+
+DEFAULTS = {
+    "RURALPLAN_WORKSPACE": None,
+    # none | osm | tianditu-vec | tianditu-img | an XYZ URL template
+    "RURALPLAN_BASEMAP": "none",
+    "RURALPLAN_TIANDITU_KEY": None,
+    # True: every page needs a login; False: maps and downloads are open for reading.
+    "RURALPLAN_LOGIN_REQUIRED": False,
+    # Map data inlined in the page (True) or fetched after the page loaded (False).
+    "RURALPLAN_MAP_INLINE": False,
+    # Above this many villages, villages are clustered on the map.
+    "RURALPLAN_CLUSTER_THRESHOLD": 300,
+    "BABEL_DEFAULT_LOCALE": "zh",
+    "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
+    "SESSION_COOKIE_SECURE": True,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_NAME": "ruralplan_session",
+    "MAX_CONTENT_LENGTH": 200 * 1024 * 1024,
+    "WTF_CSRF_TIME_LIMIT": None,
+    "JSON_SORT_KEYS": False,
+}
+
+_ENV_KEYS = {
+    "RURALPLAN_WORKSPACE": str,
+    "RURALPLAN_BASEMAP": str,
+    "RURALPLAN_TIANDITU_KEY": str,
+    "RURALPLAN_LOGIN_REQUIRED": lambda v: v.lower() in _BOOL_TRUE,
+    "RURALPLAN_MAP_INLINE": lambda v: v.lower() in _BOOL_TRUE,
+    "RURALPLAN_SECRET_KEY": str,
+    "RURALPLAN_COOKIE_SECURE": lambda v: v.lower() in _BOOL_TRUE,
+}
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: object  # a lazy_gettext string
+    order: int = 50
+    #: Permission the current user needs to see the entry (None: everyone).
+    permission: str | None = None
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__)
+    load_config(app, test_config)
+    register_extensions(app)
+    register_workspace(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_context(app)
+    return app
+
+
+def load_config(app: Flask, test_config: dict | None) -> None:
+    app.config.update(DEFAULTS)
+    for key, parse in _ENV_KEYS.items():
+        if key in os.environ:
+            app.config[key] = parse(os.environ[key])
+    if "RURALPLAN_SECRET_KEY" in app.config:
+        app.config["SECRET_KEY"] = app.config["RURALPLAN_SECRET_KEY"]
+    if "RURALPLAN_COOKIE_SECURE" in app.config:
+        app.config["SESSION_COOKIE_SECURE"] = app.config["RURALPLAN_COOKIE_SECURE"]
+    if test_config:
+        app.config.update(test_config)
+
+
+def register_extensions(app: Flask) -> None:
+    from . import i18n
+    from .extensions import babel, csrf
+
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    csrf.init_app(app)
+
+
+def register_workspace(app: Flask) -> None:
+    """Bind the configured workspace and make sure there is a secret key.
+
+    The key comes from configuration or ``RURALPLAN_SECRET_KEY``; otherwise one is
+    generated once and kept in the workspace's ``rp_meta`` table (never in the repo).
+    """
+    from layers.store import Workspace
+
+    path = app.config.get("RURALPLAN_WORKSPACE")
+    ws = Workspace(path) if path else None
+    app.extensions["ruralplan.workspace"] = ws
+    if app.config.get("SECRET_KEY"):
+        return
+    if ws is not None and ws.exists:
+        meta = ws.meta()
+        key = meta.get("secret_key")
+        if not key:
+            key = secrets.token_hex(32)
+            _store_secret(ws, key)
+        app.config["SECRET_KEY"] = key
+    else:
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+
+
+def _store_secret(ws, key: str) -> None:
+    # Plain execute inside the store's transaction (Workspace.set_meta's executescript
+    # would commit early); rp_meta values are JSON text.
+    import json
+
+    with ws.transaction() as con:
+        con.execute("CREATE TABLE IF NOT EXISTS rp_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        con.execute("INSERT OR IGNORE INTO rp_meta(key, value) VALUES ('secret_key', ?)", (json.dumps(key),))
+
+
+def register_blueprints(app: Flask) -> None:
+    from . import auth, vendor
+
+    nav: list[NavItem] = []
+    app.register_blueprint(vendor.bp)
+    app.register_blueprint(auth.bp)
+    for name in BLUEPRINT_MODULES:
+        try:
+            module = importlib.import_module(f"{__package__}.views.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__package__}.views.{name}":
+                raise
+            continue
+        app.register_blueprint(module.bp)
+        nav.extend(getattr(module, "NAV", ()))
+    app.extensions["ruralplan.nav"] = sorted(nav, key=lambda item: item.order)
+    app.before_request(auth.load_logged_in_user)
+    app.before_request(auth.enforce_login_setting)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from flask_wtf.csrf import CSRFError
+
+    def wants_json() -> bool:
+        return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+    def render_error(error):
+        code = getattr(error, "code", 500) or 500
+        if isinstance(error, CSRFError):
+            code = 400
+        from flask_babel import gettext as _
+
+        messages = {
+            400: _("The request could not be understood (for forms: the page expired, please reload it)."),
+            401: _("Please log in."),
+            403: _("You do not have permission to do this."),
+            404: _("Page not found."),
+            405: _("Method not allowed."),
+            413: _("The uploaded file is too large."),
+            500: _("Internal server error."),
+        }
+        message = messages.get(code, str(getattr(error, "description", "")))
+        if wants_json():
+            return {"error": {"code": code, "message": message}}, code
+        return render_template("errors/error.html", code=code, message=message), code
+
+    for code in (400, 401, 403, 404, 405, 413, 500):
+        app.register_error_handler(code, render_error)
+    app.register_error_handler(CSRFError, render_error)
+
+
+def register_template_context(app: Flask) -> None:
+    from . import i18n
+    from .auth import role_label
+    from .users import has_permission
+
+    @app.context_processor
+    def site_context():
+        user = g.get("user")
+        nav = [
+            item for item in app.extensions["ruralplan.nav"]
+            if item.permission is None or has_permission(user, item.permission)
+        ]
+        return {
+            "nav_items": nav,
+            "current_user": user,
+            "current_lang": i18n.current_lang(),
+            "html_lang": i18n.html_lang(),
+            "role_label": role_label,
+            "can": lambda permission: has_permission(user, permission),
+        }
+
+
+def current_workspace():
+    """The app's :class:`layers.store.Workspace` (404-free: views check ``exists``)."""
+    from flask import abort, current_app
+
+    ws = current_app.extensions.get("ruralplan.workspace")
+    if ws is None or not ws.exists:
+        abort(404)
+    return ws

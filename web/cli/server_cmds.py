@@ -1,0 +1,86 @@
+"""Server commands: ``ruralplan serve`` (waitress) and ``ruralplan user add``."""
+from __future__ import annotations
+
+import ipaddress
+
+import click
+
+from .common import workspace_option
+
+
+def register(group: click.Group) -> None:
+    group.add_command(serve)
+    group.add_command(user)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@click.command()
+@workspace_option()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--threads", default=8, show_default=True, type=int, help="Worker threads.")
+@click.option("--basemap", envvar="RURALPLAN_BASEMAP", default=None,
+              help="none (default), osm, tianditu-vec, tianditu-img or an XYZ URL template.")
+@click.option("--login-required/--open-reading", default=None,
+              help="Require a login to read maps (default: RURALPLAN_LOGIN_REQUIRED, else open).")
+def serve(workspace: str, host: str, port: int, threads: int, basemap: str | None, login_required: bool | None) -> None:
+    """Serve the web app with waitress (a production WSGI server).
+
+    Session cookies are marked Secure unless RURALPLAN_COOKIE_SECURE=0, or unless the
+    server listens on a loopback address over plain http (the default 127.0.0.1).
+    """
+    import os
+
+    import waitress
+
+    from web import create_app
+
+    config = {"RURALPLAN_WORKSPACE": workspace}
+    if basemap:
+        config["RURALPLAN_BASEMAP"] = basemap
+    if login_required is not None:
+        config["RURALPLAN_LOGIN_REQUIRED"] = login_required
+    if "RURALPLAN_COOKIE_SECURE" not in os.environ and _is_loopback(host):
+        config["SESSION_COOKIE_SECURE"] = False
+    app = create_app(config)
+    click.echo(f"ruralplan: serving {workspace} at http://{host}:{port}/ (Ctrl+C to stop)")
+    waitress.serve(app, host=host, port=port, threads=threads, ident="ruralplan")
+
+
+@click.group()
+def user() -> None:
+    """Manage accounts (roles: planner, village_applicant, town_reviewer, sector_assessor,
+    county_approver, admin)."""
+
+
+@user.command("add")
+@workspace_option()
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(
+    ["planner", "village_applicant", "town_reviewer", "sector_assessor", "county_approver", "admin"]))
+@click.option("--village", help="Village statistical code (village_applicant).")
+@click.option("--town", help="Town name (town_reviewer).")
+@click.option("--sector", help="Sector name (sector_assessor), e.g. 农业农村局.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="Prompted when not given (avoid passing it on the command line).")
+@click.option("--replace", is_flag=True, help="Update the account when it exists.")
+def user_add(workspace: str, name: str, role: str, village, town, sector, password: str, replace: bool) -> None:
+    """Add an account NAME with a role (and the village/town/sector it is scoped to)."""
+    from layers.store import Workspace
+    from web.users import add_user
+
+    try:
+        account = add_user(Workspace(workspace), name, password, role, village=village, town=town,
+                           sector=sector, replace=replace)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    scope = f" ({account.scope_kind}: {account.scope})" if account.scope else ""
+    click.echo(f"user {account.username}: {account.role}{scope}")

@@ -1,0 +1,147 @@
+"""The data page: layer overview, downloads in four formats, and uploads into a layer."""
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+from flask import Blueprint, abort, after_this_request, flash, g, render_template, send_file
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, SelectField
+
+from layers.schema import LAYERS, get_schema
+
+from ..app import NavItem, current_workspace
+from ..auth import permission_required
+from ..i18n import label, translate_message
+from ..users import has_permission
+
+bp = Blueprint("data", __name__, url_prefix="/data")
+NAV = [NavItem("data.index", _l("Data"), 20)]
+
+EXPORT_FORMATS = {
+    "geojson": ("GeoJSON", "application/geo+json"),
+    "gpkg": ("GeoPackage", "application/geopackage+sqlite3"),
+    "csv": ("CSV", "text/csv"),
+    "xlsx": ("Excel", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+}
+UPLOAD_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".geojson", ".json", ".gpkg", ".pbf")
+CRS_CHOICES = ("wgs84", "cgcs2000", "gcj02", "bd09")
+
+
+class UploadForm(FlaskForm):
+    layer = SelectField(_l("Layer"))
+    file = FileField(_l("File"), validators=[FileRequired()])
+    crs = SelectField(_l("Coordinate system of coordinate columns"), default="wgs84")
+    replace = BooleanField(_l("Replace the whole layer (otherwise add and update by ID)"))
+    skip_bad_rows = BooleanField(_l("Import the good rows and skip rows with errors"))
+
+    def fill_choices(self) -> None:
+        self.layer.choices = [(name, label(schema)) for name, schema in LAYERS.items()]
+        self.crs.choices = [
+            ("wgs84", _("WGS84 (GPS)")), ("cgcs2000", _("CGCS2000")),
+            ("gcj02", _("GCJ-02 (Amap, Tencent)")), ("bd09", _("BD-09 (Baidu)")),
+        ]
+
+
+def may_download(layer: str) -> bool:
+    schema = get_schema(layer)
+    permission = "households" if schema.sensitive else "read"
+    return has_permission(g.get("user"), permission)
+
+
+def layer_rows(ws) -> list[dict]:
+    return [
+        {"name": i.name, "label": label(LAYERS[i.name]), "count": i.count,
+         "geometry": i.geometry_type, "downloadable": may_download(i.name)}
+        for i in ws.info()
+    ]
+
+
+@bp.route("/")
+@permission_required("read")
+def index():
+    ws = current_workspace()
+    form = UploadForm()
+    form.fill_choices()
+    return render_template("data.html", layers=layer_rows(ws), form=form, formats=EXPORT_FORMATS, report=None)
+
+
+@bp.route("/upload", methods=["POST"])
+@permission_required("import")
+def upload():
+    ws = current_workspace()
+    form = UploadForm()
+    form.fill_choices()
+    if not form.validate_on_submit():
+        flash(_("Choose a layer and a file."), "error")
+        return render_template("data.html", layers=layer_rows(ws), form=form, formats=EXPORT_FORMATS,
+                               report=None), 400
+    report = run_import(ws, form)
+    status = 200 if report["written"] else 422
+    if report["written"]:
+        flash(_("Import finished: %(added)s added, %(updated)s updated.",
+                added=report["added"], updated=report["updated"]), "success")
+    return render_template("data.html", layers=layer_rows(ws), form=form, formats=EXPORT_FORMATS,
+                           report=report), status
+
+
+def run_import(ws, form: UploadForm) -> dict:
+    """Save the upload to a temporary file, import it and describe the outcome."""
+    from layers.importer import import_file
+
+    upload = form.file.data
+    original = Path(upload.filename or "upload").name
+    suffix = Path(original).suffix.lower()
+    base = {"file": original, "layer": label(get_schema(form.layer.data)), "added": 0, "updated": 0,
+            "skipped_rows": [], "written": False}
+    if suffix not in UPLOAD_SUFFIXES or not re.fullmatch(r"\.[a-z0-9]+", suffix):
+        message = _("Files of this type cannot be imported; use one of: %(kinds)s.",
+                    kinds=", ".join(UPLOAD_SUFFIXES))
+        return {**base, "errors": [f"{original}: {message}"], "warnings": []}
+    tmpdir = tempfile.mkdtemp(prefix="rp-upload-")
+    try:
+        path = Path(tmpdir) / f"upload{suffix}"
+        upload.save(path)
+        try:
+            outcome = import_file(ws, form.layer.data, path, crs=form.crs.data, replace=form.replace.data,
+                                  skip_bad_rows=form.skip_bad_rows.data, display_name=original)
+        except (ValueError, FileNotFoundError, OSError) as exc:
+            return {**base, "errors": [str(exc)], "warnings": []}
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+    return {
+        **base,
+        "written": outcome.ok,
+        "added": sum(outcome.added.values()),
+        "updated": sum(outcome.updated.values()),
+        "skipped_rows": list(outcome.skipped_rows),
+        "errors": [p.text(translate_message) for p in outcome.problems if p.is_error],
+        "warnings": [p.text(translate_message) for p in outcome.problems if not p.is_error],
+    }
+
+
+@bp.route("/download/<layer>.<fmt>")
+@permission_required("read")
+def download(layer: str, fmt: str):
+    ws = current_workspace()
+    if layer not in LAYERS or fmt not in EXPORT_FORMATS:
+        abort(404)
+    if not may_download(layer):
+        abort(403)
+    from layers.exporter import export_layer
+
+    tmpdir = tempfile.mkdtemp(prefix="rp-export-")
+
+    @after_this_request
+    def cleanup(response):
+        response.call_on_close(lambda: shutil.rmtree(tmpdir, ignore_errors=True))
+        return response
+
+    path = export_layer(ws, layer, fmt, Path(tmpdir) / f"{layer}.{fmt}")
+    return send_file(path, mimetype=EXPORT_FORMATS[fmt][1], as_attachment=True,
+                     download_name=f"{layer}.{fmt}")

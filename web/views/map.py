@@ -1,0 +1,61 @@
+"""The map explorer page and its data endpoints (compact GeoJSON, cached per file version)."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, g, render_template, request
+from flask_babel import lazy_gettext as _l
+
+from layers.schema import get_schema
+
+from .. import mapdata, mapping
+from ..app import NavItem, current_workspace
+from ..auth import permission_required
+from ..users import has_permission
+
+bp = Blueprint("map", __name__, url_prefix="/map")
+NAV = [NavItem("map.index", _l("Map"), 10)]
+
+
+def _include_sensitive() -> bool:
+    return has_permission(g.get("user"), "households")
+
+
+@bp.route("/")
+@permission_required("read")
+def index():
+    ws = current_workspace()
+    page = mapping.build_map(ws, include_sensitive=_include_sensitive(), config=current_app.config)
+    return render_template("map.html", page=page)
+
+
+@bp.route("/data/<layer>.geojson")
+@permission_required("read")
+def layer_data(layer: str):
+    ws = current_workspace()
+    try:
+        schema = get_schema(layer)
+    except ValueError:
+        return {"error": {"code": 404, "message": "unknown layer"}}, 404
+    if not schema.spatial or schema.sensitive:
+        return {"error": {"code": 404, "message": "not a map layer"}}, 404
+    sensitive = _include_sensitive()
+    return _geojson_response(ws, ("map", layer, sensitive),
+                             lambda: mapdata.map_layer_geojson(ws, layer, include_sensitive=sensitive))
+
+
+@bp.route("/data/choropleth.geojson")
+@permission_required("read")
+def choropleth_data():
+    ws = current_workspace()
+    return _geojson_response(ws, ("choropleth",), lambda: mapdata.town_choropleth_geojson(ws))
+
+
+def _geojson_response(ws, key, build) -> Response:
+    tag = mapdata.etag(ws, *key)
+    if request.if_none_match and tag in request.if_none_match:
+        return Response(status=304, headers={"ETag": f'"{tag}"'})
+    response = Response(build(), mimetype="application/geo+json")
+    response.set_etag(tag)
+    # Revalidate every time (cheap 304), never serve another user's cached variant.
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["Vary"] = "Cookie"
+    return response
