@@ -1,0 +1,636 @@
+"""The project library (项目库): proposals and their append-only review history.
+
+Proposals live in the workspace's SQLite file as app tables (``rp_`` prefix, ignored by
+QGIS): ``rp_proposals`` holds one row per proposal with its geometry as WKT in
+EPSG:4326 and a ``version`` integer that every write bumps (optimistic concurrency: a
+writer states the version it read and loses cleanly when someone else wrote first);
+``rp_transitions`` records every workflow step and cannot be updated or deleted (SQLite
+triggers refuse it), so the history is complete by construction.
+
+The workflow itself (who may move a proposal from which status to which) is in
+:mod:`layers.workflow`; this module stores and validates records.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable, Mapping
+
+import shapely
+from shapely import wkt as shapely_wkt
+
+from .schema import COMMODITIES, COMMODITY_VALUES, Choice, Field
+
+# --------------------------------------------------------------------------- vocabularies
+CATEGORIES: tuple[Choice, ...] = (
+    Choice("industry", "产业发展", "Industry", ("产业", "种植", "养殖", "产业基地")),
+    Choice("cold_chain", "冷链物流", "Cold chain", ("冷库", "保鲜库", "冷冻库", "冷链")),
+    Choice("processing", "农产品加工", "Processing", ("加工", "加工厂")),
+    Choice("infrastructure", "基础设施", "Infrastructure", ("道路", "基础设施", "水利")),
+    Choice("employment_workshop", "就业帮扶车间", "Employment/assistance workshop",
+           ("帮扶车间", "就业帮扶车间", "社区工厂")),
+    Choice("public_service", "公共服务", "Public service", ("公共服务", "卫生室", "学校")),
+)
+CATEGORY_VALUES = tuple(c.value for c in CATEGORIES)
+
+FUND_SOURCES: tuple[Choice, ...] = (
+    Choice("linkage", "衔接资金", "Linkage funds (衔接资金)", ("衔接资金", "财政衔接推进乡村振兴补助资金")),
+    Choice("other", "其他资金", "Other funds", ("其他", "自筹", "整合资金")),
+)
+
+FARMER_LINKS: tuple[Choice, ...] = (
+    Choice("dividend", "入股分红", "Dividends", ("分红", "入股分红")),
+    Choice("wage", "务工就业", "Wages", ("务工", "就业", "工资")),
+    Choice("land_rent", "土地流转", "Land rent", ("流转", "土地流转", "租金")),
+    Choice("purchase_order", "订单收购", "Purchase orders", ("订单", "收购", "订单收购")),
+)
+
+#: Statuses in workflow order (labels follow the county's wording). ``returned`` and
+#: ``rejected`` are off the main line: returned goes back to the village, rejected ends.
+STATUSES: tuple[Choice, ...] = (
+    Choice("draft", "草稿", "Draft"),
+    Choice("submitted", "村申报（待镇审核）", "Submitted by village (awaiting town review)"),
+    Choice("town_approved", "镇审核通过（待行业部门论证）", "Town approved (awaiting sector assessment)"),
+    Choice("sector_approved", "行业部门论证通过（待县级审定）", "Sector approved (awaiting county approval)"),
+    Choice("county_approved", "县级审定通过（待公示）", "County approved (awaiting public notice)"),
+    Choice("published", "已公示", "Published (public notice)"),
+    Choice("in_progress", "实施中", "In progress"),
+    Choice("completed", "已完成", "Completed"),
+    Choice("returned", "已退回", "Returned for revision"),
+    Choice("rejected", "未通过", "Rejected"),
+)
+STATUS_VALUES = tuple(s.value for s in STATUSES)
+
+
+def choice_of(choices: Iterable[Choice], value: str) -> Choice | None:
+    for c in choices:
+        if c.value == value:
+            return c
+    return None
+
+
+# --------------------------------------------------------------------------- fields
+#: The proposal form, described once (labels in both languages, units, choices), as
+#: :mod:`layers.schema` does for layers. ``list`` fields hold JSON lists in storage.
+FIELDS: tuple[Field, ...] = (
+    Field("name", "str", "项目名称", "Project name", required=True),
+    Field("category", "str", "项目类别", "Category", required=True, choices=CATEGORIES),
+    Field("town", "str", "乡镇", "Town", required=True),
+    Field("village_code", "str", "申报村代码", "Applicant village code", required=True, pattern=r"^\d{12}$"),
+    Field("village_name", "str", "申报村", "Applicant village"),
+    Field("content", "str", "建设内容", "Construction content", required=True),
+    Field("commodities", "str", "相关产品", "Commodities served", choices=COMMODITIES),
+    Field("budget_wan", "float", "投资规模", "Budget", unit="万元", required=True, min_value=0),
+    Field("fund_source", "str", "资金来源", "Fund source", required=True, choices=FUND_SOURCES,
+          default="linkage"),
+    Field("fund_note", "str", "资金说明", "Fund note"),
+    Field("beneficiary_villages", "str", "受益村", "Beneficiary villages"),
+    Field("beneficiary_households", "int", "受益户数", "Beneficiary households", unit="户", min_value=0,
+          default=0),
+    Field("beneficiary_monitored", "int", "其中监测户", "of which monitored households", unit="户",
+          min_value=0, default=0),
+    Field("expected_jobs", "int", "带动就业", "Expected jobs", unit="人", min_value=0, default=0),
+    Field("farmer_links", "str", "联农带农方式", "Link to farmers", choices=FARMER_LINKS),
+    Field("farmer_link_note", "str", "联农带农机制", "Link to farmers (details)"),
+    Field("performance_targets", "str", "绩效目标", "Performance targets"),
+    Field("attachments", "str", "附件", "Attachments"),
+    Field("year", "int", "年度", "Year", min_value=2000, max_value=2100),
+)
+FIELD_NAMES = tuple(f.name for f in FIELDS)
+#: Fields stored as JSON lists of strings.
+LIST_FIELDS = ("commodities", "beneficiary_villages", "farmer_links", "attachments")
+
+
+def get_field(name: str) -> Field:
+    for f in FIELDS:
+        if f.name == name:
+            return f
+    msg = f"proposals have no field {name!r}"
+    raise KeyError(msg)
+
+
+# --------------------------------------------------------------------------- errors
+class ProposalInvalid(ValueError):
+    """Validation failed; ``errors`` maps a field name (or ``"geometry"``) to a message."""
+
+    def __init__(self, errors: Mapping[str, str]):
+        self.errors = dict(errors)
+        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+
+
+class ProposalNotFound(LookupError):
+    pass
+
+
+# --------------------------------------------------------------------------- the record
+@dataclass(frozen=True)
+class Proposal:
+    """One proposal as stored. ``geometry_wkt`` is EPSG:4326 (lon/lat)."""
+
+    id: int
+    name: str
+    category: str
+    town: str
+    village_code: str
+    content: str
+    budget_wan: float
+    geometry_wkt: str
+    village_name: str | None = None
+    commodities: tuple[str, ...] = ()
+    fund_source: str = "linkage"
+    fund_note: str | None = None
+    beneficiary_villages: tuple[str, ...] = ()
+    beneficiary_households: int = 0
+    beneficiary_monitored: int = 0
+    expected_jobs: int = 0
+    farmer_links: tuple[str, ...] = ()
+    farmer_link_note: str | None = None
+    performance_targets: str | None = None
+    attachments: tuple[str, ...] = ()
+    year: int | None = None
+    status: str = "draft"
+    version: int = 1
+    ref: str | None = None
+    created_by: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+
+    @property
+    def geometry(self):
+        """The location as a shapely geometry (EPSG:4326)."""
+        return shapely_wkt.loads(self.geometry_wkt)
+
+    @property
+    def sector(self) -> str:
+        from .workflow import sector_for_category
+
+        return sector_for_category(self.category)
+
+    def to_dict(self, *, geometry: str = "geojson") -> dict[str, Any]:
+        """JSON-ready dict; ``geometry="geojson"`` adds a GeoJSON geometry, ``"wkt"`` keeps WKT."""
+        out = asdict(self)
+        for name in LIST_FIELDS:
+            out[name] = list(out[name])
+        if geometry == "geojson":
+            out["geometry"] = json.loads(shapely.to_geojson(self.geometry))
+        out["sector"] = self.sector
+        return out
+
+
+# --------------------------------------------------------------------------- storage
+_TABLES = (
+    """CREATE TABLE IF NOT EXISTS rp_proposals (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        ref TEXT UNIQUE,
+        name TEXT NOT NULL,
+        category TEXT NOT NULL,
+        town TEXT NOT NULL,
+        village_code TEXT NOT NULL,
+        village_name TEXT,
+        content TEXT NOT NULL,
+        commodities TEXT NOT NULL DEFAULT '[]',
+        budget_wan REAL NOT NULL,
+        fund_source TEXT NOT NULL,
+        fund_note TEXT,
+        beneficiary_villages TEXT NOT NULL DEFAULT '[]',
+        beneficiary_households INTEGER NOT NULL DEFAULT 0,
+        beneficiary_monitored INTEGER NOT NULL DEFAULT 0,
+        expected_jobs INTEGER NOT NULL DEFAULT 0,
+        farmer_links TEXT NOT NULL DEFAULT '[]',
+        farmer_link_note TEXT,
+        performance_targets TEXT,
+        attachments TEXT NOT NULL DEFAULT '[]',
+        year INTEGER,
+        geometry_wkt TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'draft',
+        version INTEGER NOT NULL DEFAULT 1,
+        created_by TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS rp_proposals_status ON rp_proposals(status)",
+    """CREATE TABLE IF NOT EXISTS rp_transitions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        proposal_id INTEGER NOT NULL REFERENCES rp_proposals(id),
+        actor TEXT NOT NULL,
+        role TEXT NOT NULL,
+        at TEXT NOT NULL,
+        from_status TEXT,
+        to_status TEXT NOT NULL,
+        action TEXT NOT NULL,
+        comment TEXT,
+        version INTEGER NOT NULL,
+        evaluation_json TEXT
+    )""",
+    "CREATE INDEX IF NOT EXISTS rp_transitions_proposal ON rp_transitions(proposal_id, id)",
+    # The history is append-only: the database itself refuses edits and deletions.
+    """CREATE TRIGGER IF NOT EXISTS rp_transitions_no_update BEFORE UPDATE ON rp_transitions
+       BEGIN SELECT RAISE(ABORT, 'rp_transitions is append-only'); END""",
+    """CREATE TRIGGER IF NOT EXISTS rp_transitions_no_delete BEFORE DELETE ON rp_transitions
+       BEGIN SELECT RAISE(ABORT, 'rp_transitions is append-only'); END""",
+)
+
+_COLUMNS = (
+    "id", "ref", "name", "category", "town", "village_code", "village_name", "content", "commodities",
+    "budget_wan", "fund_source", "fund_note", "beneficiary_villages", "beneficiary_households",
+    "beneficiary_monitored", "expected_jobs", "farmer_links", "farmer_link_note", "performance_targets",
+    "attachments", "year", "geometry_wkt", "status", "version", "created_by", "created_at", "updated_at",
+)
+
+
+def create_tables(con) -> None:
+    """Create the proposal tables on an open connection (inside a transaction).
+
+    Statement by statement: ``executescript`` would commit the caller's transaction.
+    """
+    for statement in _TABLES:
+        con.execute(statement)
+
+
+def ensure_tables(ws) -> None:
+    with ws.transaction() as con:
+        create_tables(con)
+
+
+def _has_tables(con) -> bool:
+    row = con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='rp_proposals'").fetchone()
+    return row is not None
+
+
+def utc_now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds")
+
+
+def _from_row(row) -> Proposal:
+    data = dict(zip(_COLUMNS, row))
+    for name in LIST_FIELDS:
+        data[name] = tuple(json.loads(data[name] or "[]"))
+    return Proposal(**data)
+
+
+# --------------------------------------------------------------------------- validation
+def _split_list(value) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError:
+                value = [text]
+        else:
+            for sep in ("，", "、", ";", "；", "\n"):
+                text = text.replace(sep, ",")
+            value = text.split(",")
+    return [str(v).strip() for v in value if str(v).strip()]
+
+
+def parse_geometry(value) -> shapely.Geometry:
+    """A point, line or polygon from WKT, GeoJSON (dict or text), ``(lon, lat)`` or a geometry."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        msg = "a location is required (draw it on the map or type coordinates)"
+        raise ValueError(msg)
+    if isinstance(value, shapely.Geometry):
+        geom = value
+    elif isinstance(value, Mapping):
+        geom = shapely.from_geojson(json.dumps(value.get("geometry", value)))
+    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value):
+        geom = shapely.Point(float(value[0]), float(value[1]))
+    else:
+        text = str(value).strip()
+        try:
+            geom = shapely.from_geojson(text) if text.startswith("{") else shapely_wkt.loads(text)
+        except (shapely.errors.GEOSException, ValueError) as exc:
+            parts = text.replace("，", ",").split(",")
+            if len(parts) == 2:
+                try:
+                    geom = shapely.Point(float(parts[0]), float(parts[1]))
+                except ValueError:
+                    msg = f"cannot read the location {text[:60]!r}: {exc}"
+                    raise ValueError(msg) from None
+            else:
+                msg = f"cannot read the location {text[:60]!r}: {exc}"
+                raise ValueError(msg) from None
+    if geom.is_empty:
+        msg = "the location is empty"
+        raise ValueError(msg)
+    if geom.geom_type not in ("Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon"):
+        msg = f"a location must be a point, line or polygon, not {geom.geom_type}"
+        raise ValueError(msg)
+    minx, miny, maxx, maxy = geom.bounds
+    # Longitude/latitude of China; catches swapped axes and metric coordinates.
+    if not (70 <= minx <= maxx <= 140 and 15 <= miny <= maxy <= 56):
+        msg = "the location must be longitude/latitude (EPSG:4326) inside China, e.g. POINT(111.2 35.3)"
+        raise ValueError(msg)
+    if not geom.is_valid:
+        geom = shapely.make_valid(geom)
+    return shapely.force_2d(geom)
+
+
+def clean_proposal_data(data: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
+    """Typed, checked values for storage; raises :class:`ProposalInvalid` listing every problem.
+
+    ``data`` uses the names of :data:`FIELDS` plus ``geometry`` (anything
+    :func:`parse_geometry` reads). ``partial`` checks only the keys present (updates).
+    """
+    errors: dict[str, str] = {}
+    out: dict[str, Any] = {}
+    for f in FIELDS:
+        if f.name not in data:
+            if f.required and f.default is None and not partial:
+                errors[f.name] = "required"
+            elif not partial:
+                out[f.name] = [] if f.name in LIST_FIELDS else f.default
+            continue
+        raw = data[f.name]
+        if f.name in LIST_FIELDS:
+            values = _split_list(raw)
+            allowed = f.choice_values
+            bad = [v for v in values if allowed and v not in allowed]
+            if bad:
+                errors[f.name] = f"unknown value(s) {', '.join(bad)}; expected {', '.join(allowed)}"
+            out[f.name] = list(dict.fromkeys(values))
+            continue
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            if f.required:
+                errors[f.name] = "required"
+            out[f.name] = f.default
+            continue
+        try:
+            value = _typed(f, raw)
+        except ValueError as exc:
+            errors[f.name] = str(exc)
+            continue
+        out[f.name] = value
+    if "geometry" in data or not partial:
+        try:
+            out["geometry_wkt"] = shapely.to_wkt(parse_geometry(data.get("geometry")), rounding_precision=7)
+        except ValueError as exc:
+            errors["geometry"] = str(exc)
+    if "beneficiary_villages" in out:
+        bad = [v for v in out["beneficiary_villages"] if not (len(v) == 12 and v.isdigit())]
+        if bad:
+            errors["beneficiary_villages"] = f"not 12-digit village codes: {', '.join(bad)}"
+    if not errors and out.get("beneficiary_monitored") and out.get("beneficiary_households") is not None:
+        if out["beneficiary_monitored"] > out["beneficiary_households"]:
+            errors["beneficiary_monitored"] = "more monitored households than beneficiary households"
+    if errors:
+        raise ProposalInvalid(errors)
+    return out
+
+
+def _typed(f: Field, raw):
+    import re
+
+    if f.type in ("int", "float"):
+        try:
+            value = float(str(raw).replace(",", "").strip())
+        except ValueError:
+            msg = f"not a number: {raw!r}"
+            raise ValueError(msg) from None
+        if not math.isfinite(value):
+            msg = "must be a finite number"
+            raise ValueError(msg)
+        if f.min_value is not None and value < f.min_value:
+            msg = f"must be at least {f.min_value:g}"
+            raise ValueError(msg)
+        if f.max_value is not None and value > f.max_value:
+            msg = f"must be at most {f.max_value:g}"
+            raise ValueError(msg)
+        if f.type == "int":
+            if value != int(value):
+                msg = f"must be a whole number, got {raw!r}"
+                raise ValueError(msg)
+            return int(value)
+        return value
+    value = str(raw).strip()
+    if f.choices and value not in f.choice_values:
+        for c in f.choices:  # accept Chinese labels and synonyms, as imports do
+            if value in (c.zh, c.en, *c.synonyms):
+                return c.value
+        msg = f"unknown value {value!r}; expected one of {', '.join(f.choice_values)}"
+        raise ValueError(msg)
+    if f.pattern and not re.fullmatch(f.pattern, value):
+        msg = f"{value!r} does not look right (expected pattern {f.pattern})"
+        raise ValueError(msg)
+    return value
+
+
+def _db_values(cleaned: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (json.dumps(v, ensure_ascii=False) if k in LIST_FIELDS else v) for k, v in cleaned.items()}
+
+
+# --------------------------------------------------------------------------- public API
+def create_proposal(ws, data: Mapping[str, Any], *, created_by: str, ref: str | None = None,
+                    con=None) -> Proposal:
+    """Store a new proposal as a draft and return it (with its id and version 1).
+
+    ``con``: an open transaction to join (used by the demo seeder); a new one otherwise.
+    """
+    cleaned = _db_values(clean_proposal_data(data))
+    now = utc_now()
+    cols = [*cleaned, "ref", "status", "version", "created_by", "created_at", "updated_at"]
+    vals = [*cleaned.values(), ref, "draft", 1, created_by, now, now]
+    sql = f"INSERT INTO rp_proposals({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+    if con is None:
+        with ws.transaction() as own:
+            create_tables(own)
+            pid = own.execute(sql, vals).lastrowid
+    else:
+        create_tables(con)
+        pid = con.execute(sql, vals).lastrowid
+    return get_proposal(ws, pid) if con is None else _read(con, pid)
+
+
+def update_proposal(ws, proposal_id: int, data: Mapping[str, Any], *, expected_version: int,
+                    editable_statuses: tuple[str, ...] = ("draft", "returned")) -> Proposal:
+    """Change fields of a draft or returned proposal (compare-and-set on ``version``).
+
+    Raises
+    ------
+    ProposalInvalid
+        Bad values.
+    layers.workflow.ConflictError
+        The proposal changed since ``expected_version`` was read, or it is no longer
+        editable (someone submitted or reviewed it meanwhile).
+    """
+    from .workflow import ConflictError
+
+    cleaned = _db_values(clean_proposal_data(data, partial=True))
+    with ws.transaction() as con:
+        create_tables(con)
+        current = _read(con, proposal_id)
+        if current.version != expected_version:
+            msg = (f"proposal {proposal_id} was changed by someone else (version {current.version}, "
+                   f"you edited version {expected_version}); reload it and apply your changes again")
+            raise ConflictError(msg, current=current)
+        if current.status not in editable_statuses:
+            msg = f"proposal {proposal_id} is {current.status} and can no longer be edited"
+            raise ConflictError(msg, current=current)
+        if cleaned:
+            sets = ", ".join(f"{k} = ?" for k in cleaned)
+            con.execute(
+                f"UPDATE rp_proposals SET {sets}, version = version + 1, updated_at = ? WHERE id = ? AND version = ?",
+                [*cleaned.values(), utc_now(), proposal_id, expected_version],
+            )
+        return _read(con, proposal_id)
+
+
+def _read(con, proposal_id: int) -> Proposal:
+    row = con.execute(f"SELECT {', '.join(_COLUMNS)} FROM rp_proposals WHERE id = ?", (int(proposal_id),)).fetchone()
+    if row is None:
+        msg = f"no proposal with id {proposal_id}"
+        raise ProposalNotFound(msg)
+    return _from_row(row)
+
+
+def get_proposal(ws, proposal_id: int) -> Proposal:
+    with ws.connect() as con:
+        if not _has_tables(con):
+            msg = f"no proposal with id {proposal_id}"
+            raise ProposalNotFound(msg)
+        return _read(con, proposal_id)
+
+
+@dataclass(frozen=True)
+class ProposalFilter:
+    """Library list filters; ``None`` means "any"."""
+
+    status: tuple[str, ...] | None = None
+    town: str | None = None
+    category: str | None = None
+    min_budget_wan: float | None = None
+    max_budget_wan: float | None = None
+    year: int | None = None
+    text: str | None = None
+
+
+def list_proposals(ws, filters: ProposalFilter | None = None) -> list[Proposal]:
+    """Proposals matching ``filters``, newest first."""
+    f = filters or ProposalFilter()
+    where, args = [], []
+    if f.status:
+        where.append(f"status IN ({', '.join('?' * len(f.status))})")
+        args += list(f.status)
+    for col, value in (("town", f.town), ("category", f.category), ("year", f.year)):
+        if value not in (None, ""):
+            where.append(f"{col} = ?")
+            args.append(value)
+    if f.min_budget_wan is not None:
+        where.append("budget_wan >= ?")
+        args.append(float(f.min_budget_wan))
+    if f.max_budget_wan is not None:
+        where.append("budget_wan <= ?")
+        args.append(float(f.max_budget_wan))
+    if f.text:
+        where.append("(name LIKE ? OR content LIKE ? OR village_name LIKE ?)")
+        args += [f"%{f.text}%"] * 3
+    sql = f"SELECT {', '.join(_COLUMNS)} FROM rp_proposals"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY id DESC"
+    with ws.connect() as con:
+        if not _has_tables(con):
+            return []
+        return [_from_row(r) for r in con.execute(sql, args).fetchall()]
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One recorded workflow step (append-only)."""
+
+    id: int
+    proposal_id: int
+    actor: str
+    role: str
+    at: str
+    from_status: str | None
+    to_status: str
+    action: str
+    comment: str | None
+    version: int
+    evaluation: dict | None = field(default=None, compare=False)
+
+    def to_dict(self, *, include_evaluation: bool = True) -> dict[str, Any]:
+        out = asdict(self)
+        if not include_evaluation:
+            out.pop("evaluation")
+        return out
+
+
+def history(ws, proposal_id: int) -> list[Transition]:
+    """Every recorded step of a proposal, oldest first."""
+    with ws.connect() as con:
+        if not _has_tables(con):
+            return []
+        rows = con.execute(
+            "SELECT id, proposal_id, actor, role, at, from_status, to_status, action, comment, version,"
+            " evaluation_json FROM rp_transitions WHERE proposal_id = ? ORDER BY id",
+            (int(proposal_id),),
+        ).fetchall()
+    return [Transition(*r[:10], evaluation=json.loads(r[10]) if r[10] else None) for r in rows]
+
+
+def proposals_frame(proposals: Iterable[Proposal]):
+    """Proposals as a GeoDataFrame in EPSG:4326 (one row each, lists kept as lists)."""
+    import geopandas as gpd
+
+    items = list(proposals)
+    rows = [{k: v for k, v in p.to_dict(geometry="none").items() if k != "geometry_wkt"} for p in items]
+    geoms = [p.geometry for p in items]
+    return gpd.GeoDataFrame(rows, geometry=geoms, crs="EPSG:4326")
+
+
+# --------------------------------------------------------------------------- demo seed
+def load_demo_proposals(ws) -> list[Proposal]:
+    """Seed the library from the workspace meta ``demo_proposals`` (idempotent).
+
+    Each seed is a dict with the :data:`FIELDS` names and ``geometry`` (WKT, GeoJSON or
+    ``[lon, lat]``; ``lon``/``lat`` keys also work), an optional ``ref`` (``id``/``key``)
+    that makes reseeding a no-op, and an optional ``status`` the seed starts in (then one
+    ``seed`` transition records it). Seeds already present (same ref) are left as they are.
+    """
+    seeds = ws.meta().get("demo_proposals") or []
+    with ws.transaction() as con:
+        create_tables(con)
+        existing = {r[0] for r in con.execute("SELECT ref FROM rp_proposals WHERE ref IS NOT NULL")}
+        for i, seed in enumerate(seeds):
+            seed = dict(seed)
+            ref = str(seed.pop("ref", None) or seed.pop("id", None) or seed.pop("key", None) or f"demo-{i + 1}")
+            if ref in existing:
+                continue
+            if "geometry" not in seed:
+                for key in ("wkt", "location"):
+                    if key in seed:
+                        seed["geometry"] = seed.pop(key)
+                if "lon" in seed and "lat" in seed:
+                    seed["geometry"] = (float(seed.pop("lon")), float(seed.pop("lat")))
+            if "village_code" not in seed and "village" in seed:
+                seed["village_code"] = seed.pop("village")
+            status = seed.pop("status", "draft") or "draft"
+            if status not in STATUS_VALUES:
+                msg = f"demo proposal {ref!r}: unknown status {status!r}"
+                raise ValueError(msg)
+            data = {k: v for k, v in seed.items() if k in FIELD_NAMES or k == "geometry"}
+            created = create_proposal(ws, data, created_by="ruralplan demo", ref=ref, con=con)
+            if status != "draft":
+                con.execute("UPDATE rp_proposals SET status = ?, version = 2 WHERE id = ?", (status, created.id))
+                con.execute(
+                    "INSERT INTO rp_transitions(proposal_id, actor, role, at, from_status, to_status, action,"
+                    " comment, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (created.id, "ruralplan demo", "system", utc_now(), "draft", status, "seed",
+                     "demo data", 2),
+                )
+            existing.add(ref)
+    return list_proposals(ws)
+
+
+__all__ = [
+    "CATEGORIES", "CATEGORY_VALUES", "COMMODITY_VALUES", "FARMER_LINKS", "FIELDS", "FUND_SOURCES", "LIST_FIELDS",
+    "STATUSES", "STATUS_VALUES", "Proposal", "ProposalFilter", "ProposalInvalid", "ProposalNotFound",
+    "Transition", "clean_proposal_data", "create_proposal", "ensure_tables", "get_proposal", "history",
+    "list_proposals", "load_demo_proposals", "parse_geometry", "proposals_frame", "update_proposal",
+]

@@ -1,0 +1,322 @@
+"""The review workflow of the project library, as counties run it.
+
+村申报 → 镇审核 → 行业部门论证 → 县级审定 → 公示 → 实施 → 完成::
+
+    draft ──submit──▶ submitted ──approve──▶ town_approved ──approve──▶ sector_approved
+      ▲                  │                      │                          │
+      │              return/reject          return/reject            approve / return / reject
+    returned ◀───────────┴──────────────────────┴──────────────────────────┤
+      │ (submit again: back to the town)                                    ▼
+      └──────────────────────────────────────────────────────────── county_approved
+                                                                            │ publish
+                                         completed ◀─complete─ in_progress ◀─start─ published
+
+Who may act (enforced here, so the web app, the API and the CLI share it):
+
+=================  ========================================  =================================
+status             actions                                   role (scope)
+=================  ========================================  =================================
+draft, returned    submit                                    village_applicant (own village)
+submitted          approve → town_approved, return, reject   town_reviewer (own town)
+town_approved      approve → sector_approved, return, reject sector_assessor (own sector)
+sector_approved    approve → county_approved, return, reject county_approver
+county_approved    publish → published                       county_approver
+published          start → in_progress                       county_approver
+in_progress        complete → completed                      county_approver
+=================  ========================================  =================================
+
+``return`` and ``reject`` need a reason (the comment). A returned proposal goes back to
+its village, which edits and resubmits it; the review then starts again at the town.
+Admins manage accounts but do not review: the duties stay separate, as the county's
+rules require a responsible department's signature at each stage.
+
+The sector of a proposal follows its category (:data:`SECTOR_BY_CATEGORY`): the industry
+bureau assesses industry, cold chain and processing projects, the transport bureau
+infrastructure, the human-resources bureau employment workshops and the rural
+revitalization bureau public services.
+
+Every step is a compare-and-set on the proposal's ``version`` inside one serialised
+workspace transaction; two reviewers acting at once: the first wins, the second gets a
+:class:`ConflictError` that says who acted and hands back the loser's comment.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Mapping, Protocol
+
+from .proposals import Proposal, _read, create_tables, utc_now
+
+ACTIONS = ("submit", "approve", "return", "reject", "publish", "start", "complete")
+#: Actions whose comment (the reason) is required.
+REASON_REQUIRED = ("return", "reject")
+
+#: Category → the sector department that assesses it (行业部门论证).
+SECTOR_BY_CATEGORY: Mapping[str, str] = {
+    "industry": "农业农村局",
+    "cold_chain": "农业农村局",
+    "processing": "农业农村局",
+    "infrastructure": "交通运输局",
+    "employment_workshop": "人社局",
+    "public_service": "乡村振兴局",
+}
+#: Other spellings of the same department found in county accounts.
+SECTOR_ALIASES: Mapping[str, tuple[str, ...]] = {
+    "农业农村局": ("农业农村局", "县农业农村局", "agriculture"),
+    "交通运输局": ("交通运输局", "交通局", "县交通运输局", "transport"),
+    "人社局": ("人社局", "人力资源和社会保障局", "县人社局", "human_resources"),
+    "乡村振兴局": ("乡村振兴局", "县乡村振兴局", "rural_revitalization"),
+}
+
+
+def sector_for_category(category: str) -> str:
+    try:
+        return SECTOR_BY_CATEGORY[category]
+    except KeyError:
+        msg = f"unknown category {category!r}; expected one of {', '.join(SECTOR_BY_CATEGORY)}"
+        raise ValueError(msg) from None
+
+
+@dataclass(frozen=True)
+class Step:
+    """One allowed (status, action) with its target status, role and scope kind."""
+
+    from_status: str
+    action: str
+    to_status: str
+    role: str
+    scope: str | None  # "village", "town", "sector" or None (county-wide)
+
+
+STEPS: tuple[Step, ...] = (
+    Step("draft", "submit", "submitted", "village_applicant", "village"),
+    Step("returned", "submit", "submitted", "village_applicant", "village"),
+    *(Step("submitted", a, t, "town_reviewer", "town")
+      for a, t in (("approve", "town_approved"), ("return", "returned"), ("reject", "rejected"))),
+    *(Step("town_approved", a, t, "sector_assessor", "sector")
+      for a, t in (("approve", "sector_approved"), ("return", "returned"), ("reject", "rejected"))),
+    *(Step("sector_approved", a, t, "county_approver", None)
+      for a, t in (("approve", "county_approved"), ("return", "returned"), ("reject", "rejected"))),
+    Step("county_approved", "publish", "published", "county_approver", None),
+    Step("published", "start", "in_progress", "county_approver", None),
+    Step("in_progress", "complete", "completed", "county_approver", None),
+)
+_STEP = {(s.from_status, s.action): s for s in STEPS}
+
+#: Statuses a village can still edit; roles that may create and edit proposals.
+EDITABLE_STATUSES = ("draft", "returned")
+#: Statuses that count as "approved" for redundancy checks and the portfolio.
+APPROVED_STATUSES = ("county_approved", "published", "in_progress", "completed")
+#: Statuses still in review (candidates of the portfolio).
+PENDING_STATUSES = ("submitted", "town_approved", "sector_approved")
+
+
+class Actor(Protocol):
+    """Anything with the fields of :class:`web.users.User` (kept Flask-free)."""
+
+    username: str
+    role: str
+    scope_kind: str | None
+    scope: str | None
+
+
+class WorkflowError(Exception):
+    """Base class of workflow refusals."""
+
+
+class ForbiddenTransition(WorkflowError, PermissionError):
+    """The actor's role or scope may not take this action (HTTP 403)."""
+
+
+class InvalidTransition(WorkflowError, ValueError):
+    """The action does not exist for the proposal's status, or its reason is missing."""
+
+
+class ConflictError(WorkflowError):
+    """Someone else changed the proposal first (HTTP 409). Nothing is lost.
+
+    Attributes
+    ----------
+    current : Proposal
+        The proposal as it is now.
+    last : dict or None
+        The step that won (actor, role, action, to_status, at).
+    comment : str or None
+        The loser's comment, handed back so the UI can show it again.
+    """
+
+    def __init__(self, message: str, *, current: Proposal | None = None, last: dict | None = None,
+                 comment: str | None = None):
+        super().__init__(message)
+        self.current = current
+        self.last = last
+        self.comment = comment
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "message": str(self),
+            "status": None if self.current is None else self.current.status,
+            "version": None if self.current is None else self.current.version,
+            "last": self.last,
+            "your_comment": self.comment,
+        }
+
+
+def in_scope(actor: Actor | None, proposal: Proposal, scope: str | None) -> bool:
+    """Does ``actor``'s own village/town/sector cover ``proposal`` for ``scope``?"""
+    if actor is None:
+        return False
+    if scope is None:
+        return True
+    value = (actor.scope or "").strip()
+    if scope == "village":
+        return actor.scope_kind == "village" and value == proposal.village_code
+    if scope == "town":
+        return actor.scope_kind == "town" and value == proposal.town
+    if scope == "sector":
+        sector = sector_for_category(proposal.category)
+        return actor.scope_kind == "sector" and value in SECTOR_ALIASES.get(sector, (sector,))
+    msg = f"unknown scope kind {scope!r}"
+    raise ValueError(msg)
+
+
+def step_for(status: str, action: str) -> Step | None:
+    return _STEP.get((status, action))
+
+
+def may_act(actor: Actor | None, proposal: Proposal, action: str) -> bool:
+    step = step_for(proposal.status, action)
+    return step is not None and actor is not None and actor.role == step.role and in_scope(actor, proposal, step.scope)
+
+
+def allowed_actions(actor: Actor | None, proposal: Proposal) -> list[str]:
+    """Actions ``actor`` may take on ``proposal`` now, in :data:`ACTIONS` order."""
+    return [a for a in ACTIONS if may_act(actor, proposal, a)]
+
+
+def may_create(actor: Actor | None, *, village_code: str | None = None) -> bool:
+    """Villages propose for themselves; planners and admins may draft for any village."""
+    if actor is None:
+        return False
+    if actor.role in ("planner", "admin"):
+        return True
+    return actor.role == "village_applicant" and (village_code is None or actor.scope == village_code)
+
+
+def may_edit(actor: Actor | None, proposal: Proposal) -> bool:
+    if proposal.status not in EDITABLE_STATUSES or actor is None:
+        return False
+    if actor.role in ("planner", "admin"):
+        return True
+    return actor.role == "village_applicant" and in_scope(actor, proposal, "village")
+
+
+def _last_step(con, proposal_id: int) -> dict | None:
+    row = con.execute(
+        "SELECT actor, role, action, from_status, to_status, at, comment FROM rp_transitions"
+        " WHERE proposal_id = ? ORDER BY id DESC LIMIT 1", (proposal_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    return dict(zip(("actor", "role", "action", "from_status", "to_status", "at", "comment"), row))
+
+
+def transition(ws, proposal_id: int, action: str, *, actor: Actor, expected_version: int,
+               comment: str | None = None, evaluation: Mapping[str, Any] | None = None) -> Proposal:
+    """Take one workflow step, atomically, and record it.
+
+    Parameters
+    ----------
+    ws : layers.store.Workspace
+    proposal_id : int
+    action : str
+        One of :data:`ACTIONS`.
+    actor : Actor
+        Who acts (username, role, scope).
+    expected_version : int
+        The version the actor saw; the step is refused if the proposal changed since.
+    comment : str, optional
+        The reviewer's opinion; required for ``return`` and ``reject``.
+    evaluation : mapping, optional
+        The location evaluation the reviewer saw (``ProposalEvaluation.to_dict()``),
+        stored with the step.
+
+    Returns
+    -------
+    Proposal
+        The proposal after the step (status changed, version + 1).
+
+    Raises
+    ------
+    ConflictError
+        Someone else acted (or edited) first.
+    InvalidTransition
+        No such action from the current status, or a missing reason.
+    ForbiddenTransition
+        The actor's role or scope may not take this step.
+    """
+    if action not in ACTIONS:
+        msg = f"unknown action {action!r}; expected one of {', '.join(ACTIONS)}"
+        raise InvalidTransition(msg)
+    comment = (comment or "").strip() or None
+    evaluation_json = None if evaluation is None else json.dumps(evaluation, ensure_ascii=False, sort_keys=True)
+    with ws.transaction() as con:
+        create_tables(con)
+        current = _read(con, proposal_id)
+        if current.version != int(expected_version):
+            last = _last_step(con, current.id)
+            who = f"{last['actor']} ({last['action']} → {last['to_status']}, {last['at']})" if last else "someone"
+            msg = (f"proposal {current.id} was changed by {who} after you opened it; it is now "
+                   f"{current.status}. Your action was not applied; your comment is kept below.")
+            raise ConflictError(msg, current=current, last=last, comment=comment)
+        step = step_for(current.status, action)
+        if step is None:
+            msg = f"cannot {action} a proposal that is {current.status}"
+            raise InvalidTransition(msg)
+        if actor.role != step.role or not in_scope(actor, current, step.scope):
+            msg = _forbidden_message(actor, current, step)
+            raise ForbiddenTransition(msg)
+        if action in REASON_REQUIRED and not comment:
+            msg = f"a reason is required to {action} a proposal"
+            raise InvalidTransition(msg)
+        now = utc_now()
+        updated = con.execute(
+            "UPDATE rp_proposals SET status = ?, version = version + 1, updated_at = ? WHERE id = ? AND version = ?",
+            (step.to_status, now, current.id, current.version),
+        ).rowcount
+        if updated != 1:  # cannot happen under the write lock; kept as a guard
+            msg = f"proposal {current.id} changed during the update"
+            raise ConflictError(msg, current=current, comment=comment)
+        con.execute(
+            "INSERT INTO rp_transitions(proposal_id, actor, role, at, from_status, to_status, action, comment,"
+            " version, evaluation_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (current.id, actor.username, actor.role, now, current.status, step.to_status, action, comment,
+             current.version + 1, evaluation_json),
+        )
+        return _read(con, current.id)
+
+
+def _forbidden_message(actor: Actor, proposal: Proposal, step: Step) -> str:
+    need = step.role
+    if step.scope == "village":
+        need += f" of village {proposal.village_code}"
+    elif step.scope == "town":
+        need += f" of town {proposal.town}"
+    elif step.scope == "sector":
+        need += f" of sector {sector_for_category(proposal.category)}"
+    return (f"{actor.username} ({actor.role}{', ' + actor.scope if actor.scope else ''}) may not "
+            f"{step.action} proposal {proposal.id} ({proposal.status}); this needs a {need}")
+
+
+def workflow_table() -> list[dict[str, Any]]:
+    """The rules as rows (for the docs page and the report)."""
+    return [{"from_status": s.from_status, "action": s.action, "to_status": s.to_status, "role": s.role,
+             "scope": s.scope} for s in STEPS]
+
+
+__all__ = [
+    "ACTIONS", "APPROVED_STATUSES", "EDITABLE_STATUSES", "PENDING_STATUSES", "REASON_REQUIRED",
+    "SECTOR_BY_CATEGORY", "STEPS", "ConflictError", "ForbiddenTransition", "InvalidTransition", "Step",
+    "WorkflowError", "allowed_actions", "in_scope", "may_act", "may_create", "may_edit", "sector_for_category",
+    "step_for", "transition", "workflow_table",
+]
