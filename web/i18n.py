@@ -40,3 +40,26 @@ def translate_message(message: str) -> str:
     from flask_babel import gettext
 
     return gettext(message)
+
+
+def problem_text(problem) -> str:
+    """A :class:`geo.report.Problem` in the current language: "file, row R, field F: message"."""
+    from flask_babel import gettext
+
+    parts = []
+    if problem.file:
+        parts.append(str(problem.file))
+    if problem.row is not None:
+        parts.append(gettext("row %(n)s", n=problem.row))
+    if problem.field:
+        parts.append(gettext("field %(name)s", name=problem.field))
+    try:
+        body = translate_message(problem.message).format(**problem.params)
+    except (KeyError, IndexError, ValueError):  # a broken translation must not hide the problem
+        body = problem.message.format(**problem.params)
+    return f"{', '.join(parts)}: {body}" if parts else body
+
+
+def sorted_problems(problems) -> list:
+    """Errors first, then by row (the CLI's order)."""
+    return sorted(problems, key=lambda p: (not p.is_error, p.row if p.row is not None else -1))

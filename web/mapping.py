@@ -239,7 +239,8 @@ def basemap(setting: str | None, tianditu_key: str | None) -> Basemap:
             (TIANDITU % (note, tianditu_key), _("Tianditu labels"), attribution, True, "01234567"),
         ])
     if "{z}" in setting and setting.startswith(("http://", "https://", "/")):
-        return Basemap([(setting, _("Basemap"), "", False, "abc")])
+        host = urlsplit(setting).netloc or _("local tile server")
+        return Basemap([(setting, _("Basemap"), f"&copy; {host}", False, "abc")])
     raise ValueError(f"unknown basemap setting {setting!r}: none, osm, tianditu-vec, tianditu-img or an XYZ URL")
 
 
@@ -248,6 +249,7 @@ def tile_hosts(setting: str | None, tianditu_key: str | None = "KEY") -> set[str
     hosts = set()
     for url, *_rest, subdomains in basemap(setting, tianditu_key or "KEY").tiles:
         netloc = urlsplit(url).netloc
+        hosts.add(netloc)  # the template itself, as written in the page
         for s in subdomains if "{s}" in netloc else [""]:
             hosts.add(netloc.replace("{s}", s))
     return hosts

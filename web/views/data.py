@@ -6,7 +6,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from flask import Blueprint, abort, after_this_request, flash, g, render_template, send_file
+from flask import (Blueprint, abort, after_this_request, flash, g, redirect, render_template, request, send_file,
+                   url_for)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -17,7 +18,7 @@ from layers.schema import LAYERS, get_schema
 
 from ..app import NavItem, current_workspace
 from ..auth import permission_required
-from ..i18n import label, translate_message
+from ..i18n import label, problem_text, sorted_problems
 from ..users import has_permission
 
 bp = Blueprint("data", __name__, url_prefix="/data")
@@ -120,8 +121,8 @@ def run_import(ws, form: UploadForm) -> dict:
         "added": sum(outcome.added.values()),
         "updated": sum(outcome.updated.values()),
         "skipped_rows": list(outcome.skipped_rows),
-        "errors": [p.text(translate_message) for p in outcome.problems if p.is_error],
-        "warnings": [p.text(translate_message) for p in outcome.problems if not p.is_error],
+        "errors": [problem_text(p) for p in sorted_problems(outcome.problems) if p.is_error],
+        "warnings": [problem_text(p) for p in sorted_problems(outcome.problems) if not p.is_error],
     }
 
 
@@ -132,6 +133,8 @@ def download(layer: str, fmt: str):
     if layer not in LAYERS or fmt not in EXPORT_FORMATS:
         abort(404)
     if not may_download(layer):
+        if g.get("user") is None:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         abort(403)
     from layers.exporter import export_layer
 
