@@ -644,10 +644,10 @@ def _build_road_network(rng, county, terrain: _Terrain, v: pd.DataFrame, towns: 
     county roads on the spanning tree of the town seats), township and village roads
     are each town's shortest-path tree to its seat plus a few loops.
     """
-    isolated, far = _pick_unconnected_villages(rng, v)
+    exits = _make_exits(rng, county, towns, v)
+    isolated, far = _pick_unconnected_villages(rng, v, exits)
     parts = _RoadParts([], [], [])
     axis_end, theta = _build_village_grids(rng, v, towns, parts, skip=far)
-    exits = _make_exits(rng, county, towns, v)
     node_xy = np.vstack([v[["x", "y"]].to_numpy(), exits[["x", "y"]].to_numpy()])
     excluded = np.zeros(len(node_xy), bool)
     excluded[np.concatenate([isolated, far])] = True
@@ -659,11 +659,27 @@ def _build_road_network(rng, county, terrain: _Terrain, v: pd.DataFrame, towns: 
     return roads, unreachable
 
 
-def _pick_unconnected_villages(rng, v: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Three remote villages left on an isolated road piece, two with no road at all."""
-    weight = np.where(v["is_seat"], 0.0, np.choose(v["zone"].to_numpy(), [0.05, 0.4, 1.0]) * v["nn_km"] ** 2)
-    chosen = _weighted_choice(rng, weight, 5)
-    chosen = chosen[rng.permutation(len(chosen))]
+def _pick_unconnected_villages(rng, v: pd.DataFrame, exits: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Three remote villages left on an isolated road piece, two with no road at all.
+
+    Remote hill or mountain villages in five different towns, away from the through
+    roads' exits (a village beside a national road without access would be odd).
+    """
+    xy = v[["x", "y"]].to_numpy()
+    d_exit = np.sqrt(((xy[:, None, :] - exits[["x", "y"]].to_numpy()[None, :, :]) ** 2).sum(-1)).min(axis=1)
+    eligible = (~v["is_seat"].to_numpy()) & (d_exit > 3.0)
+    weight = np.where(eligible, np.choose(v["zone"].to_numpy(), [0.05, 0.4, 1.0]) * v["nn_km"].to_numpy() ** 2, 0.0)
+    order = _weighted_choice(rng, weight, len(v))  # sorted indices; re-rank by key below
+    keys = np.log(rng.random(len(order))) / weight[order]
+    order = order[np.argsort(-keys, kind="stable")]
+    chosen, towns_used = [], []
+    for i in order:
+        if v.at[i, "town"] not in towns_used:
+            chosen.append(int(i))
+            towns_used.append(v.at[i, "town"])
+        if len(chosen) == 5:
+            break
+    chosen = np.array(chosen)
     return np.sort(chosen[:3]), np.sort(chosen[3:])
 
 
@@ -1057,13 +1073,20 @@ def _make_constraints(rng, county, terrain: _Terrain, v, towns, town_polygons) -
     """Basic farmland on the plain, an ecological red line over the high mountains and
     around a reservoir, and a few landslide zones beside hill villages."""
     step = 0.4
-    pts = _grid_inside(county, step)
+    # cells from one array of edges, so neighbours share edges exactly (a true coverage)
+    x0, y0, x1, y1 = county.bounds
+    ex, ey = x0 + step * np.arange(int((x1 - x0) / step) + 2), y0 + step * np.arange(int((y1 - y0) / step) + 2)
+    ix, iy = np.meshgrid(np.arange(len(ex) - 1), np.arange(len(ey) - 1))
+    ix, iy = ix.ravel(), iy.ravel()
+    pts = np.column_stack([(ex[ix] + ex[ix + 1]) / 2, (ey[iy] + ey[iy + 1]) / 2])
+    inside = shapely.contains_xy(county, pts[:, 0], pts[:, 1])
+    ix, iy, pts = ix[inside], iy[inside], pts[inside]
     elev = terrain.elevation(pts[:, 0], pts[:, 1])
     d_village, _ = cKDTree(v[["x", "y"]].to_numpy()).query(pts)
     seat_xy = towns[["x", "y"]].to_numpy()
     d_seat = np.sqrt(((pts[:, None, :] - seat_xy[None, :, :]) ** 2).sum(-1))
     clear_seat = (d_seat > np.where(towns["is_county_seat"], 2.2, 0.8)[None, :]).all(axis=1)
-    cells = shapely.box(pts[:, 0] - step / 2, pts[:, 1] - step / 2, pts[:, 0] + step / 2, pts[:, 1] + step / 2)
+    cells = shapely.box(ex[ix], ey[iy], ex[ix + 1], ey[iy + 1])
     rows = []
 
     farmland = _smooth_union(cells[(elev < 0.25) & (d_village > 0.45) & clear_seat], county)
@@ -1102,8 +1125,10 @@ def _smooth_union(cells, county):
     """Union of raster cells, rounded off so it does not look like a raster."""
     if not len(cells):
         return shapely.Polygon()
-    merged = shapely.coverage_union_all(cells)
-    smooth = shapely.simplify(shapely.buffer(shapely.buffer(merged, 0.25), -0.35), 0.05)
+    # simplify turns the staircase into slopes, the closing buffer rounds it off
+    merged = shapely.simplify(shapely.coverage_union_all(cells), 0.1)
+    smooth = shapely.buffer(shapely.buffer(merged, 0.25, quad_segs=3), -0.35, quad_segs=3)
+    smooth = shapely.simplify(smooth, 0.05)
     return shapely.make_valid(shapely.intersection(smooth, county))
 
 
