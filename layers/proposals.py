@@ -25,12 +25,12 @@ from .schema import COMMODITIES, COMMODITY_VALUES, Choice, Field
 
 # --------------------------------------------------------------------------- vocabularies
 CATEGORIES: tuple[Choice, ...] = (
-    Choice("industry", "产业发展", "Industry", ("产业", "种植", "养殖", "产业基地")),
-    Choice("cold_chain", "冷链物流", "Cold chain", ("冷库", "保鲜库", "冷冻库", "冷链")),
+    Choice("industry", "产业发展", "Industry", ("产业", "种植", "养殖", "产业基地", "planting", "breeding", "park")),
+    Choice("cold_chain", "冷链物流", "Cold chain", ("冷库", "保鲜库", "冷冻库", "冷链", "cold_storage")),
     Choice("processing", "农产品加工", "Processing", ("加工", "加工厂")),
     Choice("infrastructure", "基础设施", "Infrastructure", ("道路", "基础设施", "水利")),
     Choice("employment_workshop", "就业帮扶车间", "Employment/assistance workshop",
-           ("帮扶车间", "就业帮扶车间", "社区工厂")),
+           ("帮扶车间", "就业帮扶车间", "社区工厂", "workshop")),
     Choice("public_service", "公共服务", "Public service", ("公共服务", "卫生室", "学校")),
 )
 CATEGORY_VALUES = tuple(c.value for c in CATEGORIES)
@@ -585,6 +585,15 @@ def proposals_frame(proposals: Iterable[Proposal]):
 
 
 # --------------------------------------------------------------------------- demo seed
+#: Words in a free-text 联农带农 description that name each kind of link.
+_LINK_WORDS = (
+    ("dividend", ("分红", "入股", "收益")),
+    ("wage", ("务工", "就业", "工资", "劳动力")),
+    ("land_rent", ("流转", "租金", "租赁")),
+    ("purchase_order", ("收购", "订单")),
+)
+
+
 def load_demo_proposals(ws) -> list[Proposal]:
     """Seed the library from the workspace meta ``demo_proposals`` (idempotent).
 
@@ -593,7 +602,11 @@ def load_demo_proposals(ws) -> list[Proposal]:
     that makes reseeding a no-op, and an optional ``status`` the seed starts in (then one
     ``seed`` transition records it). Seeds already present (same ref) are left as they are.
     """
-    seeds = ws.meta().get("demo_proposals") or []
+    meta = ws.meta()
+    seeds = meta.get("demo_proposals") or []
+    year = int(meta.get("demo_year") or _dt.date.today().year)
+    villages = ws.read_layer("villages") if seeds else None
+    village_names = {} if villages is None else dict(zip(villages["code"].astype(str), villages["name"]))
     with ws.transaction() as con:
         create_tables(con)
         existing = {r[0] for r in con.execute("SELECT ref FROM rp_proposals WHERE ref IS NOT NULL")}
@@ -610,6 +623,12 @@ def load_demo_proposals(ws) -> list[Proposal]:
                     seed["geometry"] = (float(seed.pop("lon")), float(seed.pop("lat")))
             if "village_code" not in seed and "village" in seed:
                 seed["village_code"] = seed.pop("village")
+            if "link_to_farmers" in seed:  # the demo generator's free-text wording
+                note = str(seed.pop("link_to_farmers") or "")
+                seed.setdefault("farmer_link_note", note)
+                seed.setdefault("farmer_links", [v for v, words in _LINK_WORDS if any(w in note for w in words)])
+            seed.setdefault("village_name", village_names.get(str(seed.get("village_code"))))
+            seed.setdefault("year", year)
             status = seed.pop("status", "draft") or "draft"
             if status not in STATUS_VALUES:
                 msg = f"demo proposal {ref!r}: unknown status {status!r}"
