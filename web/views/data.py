@@ -83,12 +83,11 @@ def upload():
         return render_template("data.html", layers=layer_rows(ws), form=form, formats=EXPORT_FORMATS,
                                report=None), 400
     report = run_import(ws, form)
-    status = 200 if report["written"] else 422
     if report["written"]:
         flash(_("Import finished: %(added)s added, %(updated)s updated.",
                 added=report["added"], updated=report["updated"]), "success")
-    return render_template("data.html", layers=layer_rows(ws), form=form, formats=EXPORT_FORMATS,
-                           report=report), status
+    # 200 either way: the page (with its report) is the answer; the API returns 422.
+    return render_template("data.html", layers=layer_rows(ws), form=form, formats=EXPORT_FORMATS, report=report)
 
 
 def run_import(ws, form: UploadForm) -> dict:
