@@ -1,0 +1,181 @@
+"""Workspace → planner glue for the project library (Flask-free: the CLI uses it too).
+
+Picks the inputs of :func:`planner.evaluate.evaluate_proposal` from the workspace (the
+road graph via :func:`web.services.road_graph`, the same-category facilities, approved
+proposals, settlements, bases and constraint zones) and caches each evaluation in the
+workspace (``rp_cache``) under a key of everything it depends on, so the detail page,
+the API, the CLI and the transition snapshot all see the very same numbers.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Mapping
+
+import geopandas as gpd
+import pandas as pd
+
+from layers import proposals as P
+from layers.schema import COMMODITIES
+from layers.workflow import APPROVED_STATUSES, PENDING_STATUSES
+from planner.evaluate import ScoreWeights, evaluate_proposal, portfolio
+
+from . import services
+
+#: Existing facilities of the same category: (layer, kinds or None for all).
+CATEGORY_FACILITIES: Mapping[str, tuple[str, tuple[str, ...] | None] | None] = {
+    "cold_chain": ("cold_storage", None),
+    "processing": ("industry_bases", ("processing",)),
+    "industry": ("industry_bases", ("planting", "breeding", "park")),
+    "employment_workshop": ("industry_bases", ("workshop",)),
+    "infrastructure": None,
+    "public_service": None,
+}
+DEFAULT_CUTOFF_MIN = 30.0
+DEFAULT_RADIUS_KM = 5.0
+_CACHE_PREFIX = "proposal_eval:"
+_EVAL_VERSION = "1"
+
+_COMMODITY_LOOKUP = {key: c.value for c in COMMODITIES for key in (c.value, c.zh, c.en, *c.synonyms)}
+
+
+def commodity_values(text) -> set[str]:
+    """Commodity values from a cold store's free-text list ("蔬菜,大蒜" → {vegetables, garlic})."""
+    if text is None or (isinstance(text, float) and pd.isna(text)):
+        return set()
+    parts = str(text).replace("，", ",").replace("、", ",").split(",")
+    return {_COMMODITY_LOOKUP[p.strip()] for p in parts if p.strip() in _COMMODITY_LOOKUP}
+
+
+def settings_from(ws, *, cutoff_min=None, radius_km=None, weights=None) -> dict[str, Any]:
+    """Evaluation settings: explicit values, else workspace meta ``project_evaluation``, else defaults."""
+    meta = dict(ws.meta().get("project_evaluation") or {})
+    return {
+        "cutoff_min": float(cutoff_min if cutoff_min is not None else meta.get("cutoff_min", DEFAULT_CUTOFF_MIN)),
+        "alternative_radius_km": float(radius_km if radius_km is not None
+                                       else meta.get("alternative_radius_km", DEFAULT_RADIUS_KM)),
+        "weights": ScoreWeights.from_dict(weights if weights is not None else meta.get("weights")),
+    }
+
+
+def same_category_facilities(ws, category: str, commodities=()) -> gpd.GeoDataFrame | None:
+    """Existing (and under-construction) facilities of the category, of overlapping commodities."""
+    spec = CATEGORY_FACILITIES.get(category)
+    if spec is None:
+        return None
+    layer, kinds = spec
+    frame = ws.read_layer(layer)
+    if "status" in frame.columns:
+        frame = frame[frame["status"].isin(list(services.EXISTING_STATUSES))]
+    if kinds is not None:
+        frame = frame[frame["kind"].isin(list(kinds))]
+    wanted = set(commodities)
+    if wanted:
+        if "commodities" in frame.columns:  # cold stores list several
+            listed = frame["commodities"].map(commodity_values)
+            frame = frame[listed.map(lambda s: not s or bool(s & wanted))]
+        elif "commodity" in frame.columns:
+            frame = frame[frame["commodity"].isna() | frame["commodity"].isin(list(wanted))]
+    return frame.reset_index(drop=True)
+
+
+def _same_category_proposals(ws, proposal, statuses) -> list[P.Proposal]:
+    items = P.list_proposals(ws, P.ProposalFilter(status=tuple(statuses), category=proposal.category))
+    wanted = set(proposal.commodities)
+    return [p for p in items if p.id != proposal.id and (not wanted or not p.commodities or wanted & set(p.commodities))]
+
+
+def _frame(items) -> gpd.GeoDataFrame | None:
+    if not items:
+        return None
+    frame = P.proposals_frame(items)
+    frame["id"] = [f"proposal-{p.id}" for p in items]
+    return frame
+
+
+def _cache_key(ws, proposal, approved, settings) -> str:
+    meta = ws.meta()
+    payload = {
+        "v": _EVAL_VERSION,
+        "layers": meta.get("layers_version"),
+        "network": meta.get("network"),
+        "proposal": proposal.to_dict(geometry="wkt"),
+        "approved": sorted((p.id, p.version) for p in approved),
+        "settings": {**settings, "weights": settings["weights"].to_dict()},
+    }
+    digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+    return f"{_CACHE_PREFIX}{proposal.id}:{digest[:32]}"
+
+
+def evaluate(ws, proposal: P.Proposal | int, *, cutoff_min=None, radius_km=None, weights=None,
+             use_cache: bool = True) -> dict[str, Any]:
+    """The evaluation of one proposal as a dict (with map ``features``), cached in the workspace."""
+    if not isinstance(proposal, P.Proposal):
+        proposal = P.get_proposal(ws, int(proposal))
+    settings = settings_from(ws, cutoff_min=cutoff_min, radius_km=radius_km, weights=weights)
+    approved = _same_category_proposals(ws, proposal, APPROVED_STATUSES)
+    key = _cache_key(ws, proposal, approved, settings)
+    if use_cache:
+        blob = ws.get_blob(key)
+        if blob is not None:
+            return json.loads(blob.decode())
+    net = services.NetworkSettings.from_workspace(ws)
+    graph = services.road_graph(ws, settings=net)
+    result = evaluate_proposal(
+        proposal,
+        graph=graph,
+        villages=ws.read_layer("villages"),
+        towns=ws.read_layer("towns"),
+        facilities_same_category=same_category_facilities(ws, proposal.category, proposal.commodities),
+        approved_same_category=_frame(approved),
+        settlements=ws.read_layer("relocation_settlements"),
+        industry_bases=ws.read_layer("industry_bases"),
+        constraints=ws.read_layer("constraints"),
+        roads=ws.read_layer("roads"),
+        max_snap_m=net.max_snap_m,
+        **settings,
+    )
+    out = result.to_dict(include_features=True)
+    out["proposal"]["version"] = proposal.version
+    out["cache_key"] = key
+    # One entry per proposal: older versions are never shown again.
+    ws.put_blob(key, json.dumps(out, ensure_ascii=False).encode(), replace_prefix=f"{_CACHE_PREFIX}{proposal.id}:")
+    return out
+
+
+def snapshot(evaluation: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """What a transition records: the evaluation without the (bulky) map features."""
+    if evaluation is None:
+        return None
+    return {k: v for k, v in evaluation.items() if k != "features"}
+
+
+def portfolio_for(ws, *, category: str, budget_wan: float, year: int | None = None, cutoff_min=None,
+                  commodities=None) -> dict[str, Any]:
+    """Best set of pending proposals of ``category`` for ``budget_wan``, and the approved list's coverage."""
+    settings = settings_from(ws, cutoff_min=cutoff_min)
+    pending = P.list_proposals(ws, P.ProposalFilter(status=PENDING_STATUSES, category=category, year=year))
+    approved = P.list_proposals(ws, P.ProposalFilter(status=APPROVED_STATUSES, category=category, year=year))
+    if commodities is None:
+        commodities = sorted({c for p in [*pending, *approved] for c in p.commodities})
+    net = services.NetworkSettings.from_workspace(ws)
+    graph = services.road_graph(ws, settings=net)
+    existing = same_category_facilities(ws, category, commodities)
+    result = portfolio(
+        _frame(pending) if pending else gpd.GeoDataFrame({"id": [], "name": [], "budget_wan": []},
+                                                         geometry=gpd.GeoSeries([], crs="EPSG:4326")),
+        graph=graph, villages=ws.read_layer("villages"), budget_wan=float(budget_wan), existing=existing,
+        approved=_frame(approved), cutoff_min=settings["cutoff_min"], commodities=tuple(commodities),
+        max_snap_m=net.max_snap_m,
+    )
+    out = result.to_dict()
+    by_id = {f"proposal-{p.id}": p for p in pending}
+    for key in ("selected", "not_selected"):
+        for row in out[key]:
+            p = by_id.get(row["id"])
+            if p is not None:
+                row.update(proposal_id=p.id, town=p.town, status=p.status)
+    out.update(category=category, year=year, commodities=list(commodities),
+               approved=[{"proposal_id": p.id, "name": p.name, "town": p.town, "budget_wan": p.budget_wan}
+                         for p in approved])
+    return out
