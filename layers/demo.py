@@ -669,9 +669,9 @@ def _pick_unconnected_villages(rng, v: pd.DataFrame, exits: pd.DataFrame) -> tup
     d_exit = np.sqrt(((xy[:, None, :] - exits[["x", "y"]].to_numpy()[None, :, :]) ** 2).sum(-1)).min(axis=1)
     eligible = (~v["is_seat"].to_numpy()) & (d_exit > 3.0)
     weight = np.where(eligible, np.choose(v["zone"].to_numpy(), [0.05, 0.4, 1.0]) * v["nn_km"].to_numpy() ** 2, 0.0)
-    order = _weighted_choice(rng, weight, len(v))  # sorted indices; re-rank by key below
-    keys = np.log(rng.random(len(order))) / weight[order]
-    order = order[np.argsort(-keys, kind="stable")]
+    pos = np.flatnonzero(weight > 0)
+    keys = np.log(rng.random(len(pos))) / weight[pos]  # weighted random order (Efraimidis–Spirakis)
+    order = pos[np.argsort(-keys, kind="stable")]
     chosen, towns_used = [], []
     for i in order:
         if v.at[i, "town"] not in towns_used:
@@ -1191,7 +1191,8 @@ def _make_industry_bases(rng, county, v: pd.DataFrame, *, scale: float) -> pd.Da
             w = 0.2 + 2.0 * v["former_poor"].to_numpy() + 1.5 * v["is_seat"].to_numpy()
             hosts = list(_weighted_choice(rng, w * ~v["is_county_seat"].to_numpy(), n))
         else:
-            w = v[produce_field_name(commodity)].to_numpy().copy()
+            # fields and farms belong to villages, not to the seats' built-up communities
+            w = v[produce_field_name(commodity)].to_numpy() * ~v["is_seat"].to_numpy()
             top = np.argsort(-w, kind="stable")[: max(3 * n, 10)]
             mask = np.zeros(len(w), bool)
             mask[top] = True

@@ -336,9 +336,11 @@ def test_proposals_seed_the_project_library(demo):
 
 
 # ----------------------------------------------------------------------------- workspace
-def test_demo_workspace_round_trips_through_the_store(tmp_path, demo):
+def test_demo_workspace_round_trips_through_the_store(tmp_path):
+    # a small county keeps the GeoPackage write quick; the code path is the same
+    demo = generate_demo_county(scale=0.3)
     path = tmp_path / "demo.gpkg"
-    ws = build_demo_workspace(path)
+    ws = build_demo_workspace(path, scale=0.3)
     assert isinstance(ws, Workspace)
     listed = {row[0] for row in pyogrio.list_layers(path)}
     assert set(LAYERS) <= listed
@@ -351,4 +353,4 @@ def test_demo_workspace_round_trips_through_the_store(tmp_path, demo):
     roads = ws.read_layer("roads")
     assert roads["oneway"].sum() == demo["roads"]["oneway"].sum()
     with pytest.raises(FileExistsError):
-        build_demo_workspace(path)
+        build_demo_workspace(path, scale=0.3)
