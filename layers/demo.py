@@ -28,6 +28,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+import shapely.affinity
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra, minimum_spanning_tree
 from scipy.spatial import Delaunay, cKDTree
@@ -185,7 +186,7 @@ def generate_demo_county(*, seed: int = DEFAULT_SEED, scale: float = 1.0) -> Dem
     households = _make_households(_stream(seed, "households"), villages)
     pairings, gaps = _make_pairings(_stream(seed, "pairings"), villages, towns, settlements, households,
                                     county, frame)
-    proposals = _make_proposals(_stream(seed, "proposals"), villages, towns, cold, constraints)
+    proposals = _make_proposals(_stream(seed, "proposals"), villages, cold, constraints)
 
     layers = {
         "boundaries": _boundaries_frame(county, towns, town_polygons, frame),
@@ -644,7 +645,7 @@ def _build_road_network(rng, county, terrain: _Terrain, v: pd.DataFrame, towns: 
     county roads on the spanning tree of the town seats), township and village roads
     are each town's shortest-path tree to its seat plus a few loops.
     """
-    exits = _make_exits(rng, county, towns, v)
+    exits = _make_exits(rng, county, towns)
     isolated, far = _pick_unconnected_villages(rng, v, exits)
     parts = _RoadParts([], [], [])
     axis_end, theta = _build_village_grids(rng, v, towns, parts, skip=far)
@@ -801,7 +802,7 @@ def _add_farm_tracks(rng, parts: _RoadParts, row, corners, start, theta, village
     })
 
 
-def _make_exits(rng, county, towns: pd.DataFrame, v: pd.DataFrame) -> pd.DataFrame:
+def _make_exits(rng, county, towns: pd.DataFrame) -> pd.DataFrame:
     """Where the national and provincial roads leave the county (just inside the line)."""
     seat = towns.loc[towns["is_county_seat"], ["x", "y"]].to_numpy()[0]
     others = towns.loc[~towns["is_county_seat"]]
@@ -1334,48 +1335,62 @@ def _make_pairings(rng, v: pd.DataFrame, towns: pd.DataFrame, settlements: pd.Da
     """
     rows: list[dict] = []
     gaps: list[dict] = []
-    seat_xy = towns[["x", "y"]].to_numpy()
-    cs_xy = seat_xy[0]
     minx, miny, maxx, maxy = county.bounds
-    city_xy = np.array([minx - 25.0, miny - 10.0])  # the prefecture city, outside the county
-    neighbour_xy = np.array([minx - 12.0, (miny + maxy) / 2])
-    far_xy = {"central": local.from_lonlat([[116.40, 39.91]])[0],  # Beijing
-              "east_west": local.from_lonlat([[120.62, 31.30]])[0]}  # southern Jiangsu
+    bases = {
+        "seats": towns[["x", "y"]].to_numpy(),
+        "city": np.array([minx - 25.0, miny - 10.0]),  # the prefecture city, outside the county
+        "neighbour": np.array([minx - 12.0, (miny + maxy) / 2]),
+        "central": local.from_lonlat([[116.40, 39.91]])[0],  # Beijing
+        "east_west": local.from_lonlat([[120.62, 31.30]])[0],  # southern Jiangsu
+    }
 
     def add(helper_id, helper_name, kind, county_code, target_kind, target_id, start, xy):
         rows.append({"helper_id": helper_id, "helper_name": helper_name, "helper_kind": kind,
                      "helper_county_code": county_code, "target_kind": target_kind, "target_id": target_id,
                      "start_date": start, "xy": None if xy is None else np.asarray(xy, dtype=float)})
 
-    def unit():
-        return _COUNTY_UNITS[int(rng.integers(len(_COUNTY_UNITS)))]
+    _add_resident_helpers(rng, v, settlements, add, gaps)
+    _add_cadres(rng, v, households, bases["seats"], bases["neighbour"], add, gaps)
+    _add_backing_units(rng, v, towns, bases, add)
+    out = pd.DataFrame(rows)
+    out.insert(0, "id", [f"PR{i:05d}" for i in range(1, len(out) + 1)])
+    out["geometry"] = [None if xy is None else shapely.Point(xy) for xy in out.pop("xy")]
+    return out, gaps
 
+
+def _add_resident_helpers(rng, v, settlements, add, gaps) -> None:
+    """A work team and a first secretary in every village that needs them, a team in
+    every 800+ settlement — except two villages without a team, two without a
+    secretary and the biggest settlement without a team."""
     former = v["former_poor"].to_numpy()
     demo = v["demonstration"].to_numpy()
     weak = v["weak_org"].to_numpy()
     required = np.flatnonzero(former | demo | weak)
     only_former = np.flatnonzero(former & ~demo & ~weak)
-    no_team = set(only_former[np.sort(rng.choice(len(only_former), 2, replace=False))].tolist())
+    no_team = set(only_former[np.sort(rng.choice(len(only_former), min(2, len(only_former)), replace=False))].tolist())
     weak_only = [i for i in np.flatnonzero(weak & ~former) if i not in no_team]
     demo_only = [i for i in np.flatnonzero(demo & ~former & ~weak) if i not in no_team]
     pool = [i for i in required if i not in no_team]
     no_secretary = {weak_only[0] if weak_only else pool[0], demo_only[0] if demo_only else pool[-1]}
-    code = v["code"].to_numpy()
-    vname = v["name"].to_numpy()
-    vxy = v[["x", "y"]].to_numpy()
-    for i in required:  # resident teams and secretaries live in the village
+    code, vname, vxy = v["code"].to_numpy(), v["name"].to_numpy(), v[["x", "y"]].to_numpy()
+    n_team = n_secretary = 0
+
+    def unit():
+        return _COUNTY_UNITS[int(rng.integers(len(_COUNTY_UNITS)))]
+
+    for i in required:  # resident helpers live in the village
         start = ("2021-06-15", "2023-06-15")[int(rng.integers(2))]
         if i in no_team:
             gaps.append({"rule": "missing_work_team", "target_kind": "village", "target_id": code[i]})
         else:
-            u = unit()
-            add(f"WT{len(rows) + 1:04d}", f"{u}驻{vname[i]}工作队", "work_team", COUNTY_CODE, "village", code[i],
+            n_team += 1
+            add(f"WT{n_team:04d}", f"{unit()}驻{vname[i]}工作队", "work_team", COUNTY_CODE, "village", code[i],
                 start, vxy[i])
         if i in no_secretary:
             gaps.append({"rule": "missing_first_secretary", "target_kind": "village", "target_id": code[i]})
         else:
-            u = unit()
-            add(f"FS{len(rows) + 1:04d}", f"{vname[i]}第一书记（{u}选派）", "first_secretary", COUNTY_CODE,
+            n_secretary += 1
+            add(f"FS{n_secretary:04d}", f"{vname[i]}第一书记（{unit()}选派）", "first_secretary", COUNTY_CODE,
                 "village", code[i], start, vxy[i])
     for k, s in enumerate(settlements.itertuples(index=False)):
         if s.people < 800:
@@ -1383,15 +1398,18 @@ def _make_pairings(rng, v: pd.DataFrame, towns: pd.DataFrame, settlements: pd.Da
         if k == 0:  # the biggest settlement has no resident team: the planted gap
             gaps.append({"rule": "missing_work_team", "target_kind": "settlement", "target_id": s.id})
             continue
-        add(f"WT{len(rows) + 1:04d}", f"{unit()}驻{s.name}工作队", "work_team", COUNTY_CODE, "settlement", s.id,
+        n_team += 1
+        add(f"WT{n_team:04d}", f"{unit()}驻{s.name}工作队", "work_team", COUNTY_CODE, "settlement", s.id,
             "2021-06-15", shapely.get_coordinates(s.geometry)[0])
 
-    _add_cadres(rng, v, households, seat_xy, neighbour_xy, add, gaps)
 
-    # backing units for every former poor village: city units in the city, county units in the seat
+def _add_backing_units(rng, v, towns, bases, add) -> None:
+    """City and county backing units for the former poor villages, 万企兴万村 enterprises,
+    the central designated unit and the east–west partner for the key villages."""
+    code, former = v["code"].to_numpy(), v["former_poor"].to_numpy()
     targets = np.flatnonzero(former)
-    units = [(f"{PREFECTURE_NAME[:3]}{u[1:]}", PREFECTURE_CODE, city_xy) for u in _CITY_UNITS] + [
-        (u, COUNTY_CODE, cs_xy + rng.uniform(-0.6, 0.6, 2)) for u in _COUNTY_UNITS]
+    units = [(f"{PREFECTURE_NAME[:3]}{u[1:]}", PREFECTURE_CODE, bases["city"]) for u in _CITY_UNITS] + [
+        (u, COUNTY_CODE, bases["seats"][0] + rng.uniform(-0.6, 0.6, 2)) for u in _COUNTY_UNITS]
     pos, k = 0, 0
     while pos < len(targets):
         uname, ucode, uxy = units[k % len(units)]
@@ -1400,7 +1418,7 @@ def _make_pairings(rng, v: pd.DataFrame, towns: pd.DataFrame, settlements: pd.Da
             add(f"MU{k + 1:03d}", uname, "municipal_unit", ucode, "village", code[i], "2021-05-01", uxy)
         pos, k = pos + take, k + 1
 
-    # 万企兴万村: local enterprises, each with one to three villages near its plant
+    # enterprises, each with one to three villages of the town where its plant is
     n_ent = max(3, round(12 * len(v) / _N_VILLAGES))
     suffixes = ("农业开发有限公司", "食品有限公司", "果业有限公司", "农牧科技有限公司", "生物科技有限公司")
     for e in range(n_ent):
@@ -1408,24 +1426,19 @@ def _make_pairings(rng, v: pd.DataFrame, towns: pd.DataFrame, settlements: pd.Da
         in_town = np.flatnonzero((v["town"].to_numpy() == t) & ~v["is_seat"].to_numpy())
         pick = in_town[_weighted_choice(rng, 1.0 + 2.0 * former[in_town], int(rng.integers(1, 4)))]
         ename = f"清河{towns.at[t, 'name'][:2]}{suffixes[e % len(suffixes)]}"
+        plant = bases["seats"][t] + rng.uniform(-0.5, 0.5, 2)
         for i in pick:
-            add(f"EN{e + 1:03d}", ename, "enterprise", COUNTY_CODE, "village", code[i], "2022-03-01",
-                seat_xy[t] + rng.uniform(-0.5, 0.5, 2))
+            add(f"EN{e + 1:03d}", ename, "enterprise", COUNTY_CODE, "village", code[i], "2022-03-01", plant)
 
     key = np.flatnonzero(v["key_village"].to_numpy())
     for i in key:
         add("CU001", "中央示范帮扶单位（虚构）", "central_unit", None, "village", code[i], "2021-05-01",
-            far_xy["central"])
+            bases["central"])
     rest = np.setdiff1d(targets, key)
     ew = np.concatenate([key, rest[_weighted_choice(rng, np.ones(len(rest)), min(6, len(rest)))]])
     for i in np.sort(ew):
         add("EW001", "江苏省吴州市新湖区（虚构）", "east_west", EAST_WEST_COUNTY_CODE, "village", code[i],
-            "2021-05-01", far_xy["east_west"])
-
-    out = pd.DataFrame(rows)
-    out.insert(0, "id", [f"PR{i:05d}" for i in range(1, len(out) + 1)])
-    out["geometry"] = [None if xy is None else shapely.Point(xy) for xy in out.pop("xy")]
-    return out, gaps
+            "2021-05-01", bases["east_west"])
 
 
 def _add_cadres(rng, v, households, seat_xy, neighbour_xy, add, gaps) -> None:
@@ -1469,7 +1482,7 @@ def _add_cadres(rng, v, households, seat_xy, neighbour_xy, add, gaps) -> None:
 
 
 # ============================================================================ project library seed
-def _make_proposals(rng, v: pd.DataFrame, towns: pd.DataFrame, cold: pd.DataFrame,
+def _make_proposals(rng, v: pd.DataFrame, cold: pd.DataFrame,
                     constraints: pd.DataFrame) -> list[dict]:
     """Five proposals like 闻喜's, two with planted problems (red line, duplicate store)."""
     def neighbours(host, k):
