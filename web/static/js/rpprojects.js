@@ -1,0 +1,142 @@
+/* Project-library maps: proposals, evaluation layers, and placing a site on the form.
+ * Data and settings come from <script type="application/json"> blocks; text is set with
+ * textContent only (names come from users). */
+(function () {
+  "use strict";
+  var STATUS_COLORS = {draft: "#7f8c8d", submitted: "#2980b9", town_approved: "#16a085", sector_approved: "#27ae60",
+    county_approved: "#8e44ad", published: "#c0392b", in_progress: "#d35400", completed: "#2c3e50",
+    returned: "#f39c12", rejected: "#555"};
+  var ROLE_STYLE = {
+    site: {color: "#c0392b", radius: 9, weight: 3, fillOpacity: 0.9},
+    catchment_village: {color: "#2b8cbe", radius: 4, weight: 1, fillOpacity: 0.7},
+    overlapping: {color: "#e67e22", radius: 8, weight: 3, fillOpacity: 0.3},
+    best_alternative: {color: "#27ae60", radius: 9, weight: 3, fillOpacity: 0.8},
+    alternative: {color: "#27ae60", radius: 5, weight: 1, fillOpacity: 0.5},
+    conflict: {color: "#e74c3c", radius: 6, weight: 2, fillOpacity: 0.35}
+  };
+
+  function readJSON(id) {
+    var el = document.getElementById(id);
+    return el ? JSON.parse(el.textContent) : null;
+  }
+
+  function styleFor(props) {
+    if (props.role === "proposal") {
+      var c = STATUS_COLORS[props.status] || "#333";
+      return {color: c, fillColor: c, radius: 7, weight: 2, fillOpacity: 0.8};
+    }
+    var s = ROLE_STYLE[props.role] || {color: "#333", radius: 5, weight: 1, fillOpacity: 0.5};
+    return {color: s.color, fillColor: s.color, radius: s.radius, weight: s.weight, fillOpacity: s.fillOpacity};
+  }
+
+  function popupFor(props, t) {
+    var box = document.createElement("div");
+    var title = document.createElement("strong");
+    title.textContent = props.name || t[props.role] || props.id || "";
+    box.appendChild(title);
+    var lines = [];
+    if (props.role && t[props.role] && props.role !== "proposal") lines.push(t[props.role]);
+    if (props.status_label) lines.push(props.status_label + " · " + (props.category_label || ""));
+    if (props.budget_wan !== undefined) lines.push(props.budget_wan + " 万元");
+    if (props.minutes !== undefined && props.minutes !== null) lines.push(props.minutes + " " + t.minutes);
+    if (props.kind && props.role === "conflict") lines.push(props.kind + (props.relation ? " · " + props.relation : ""));
+    if (props.gain !== undefined) lines.push(t.gain + ": " + Math.round(props.gain));
+    if (props.distance_km !== undefined) lines.push(props.distance_km + " " + t.distance);
+    lines.forEach(function (text) {
+      var p = document.createElement("div");
+      p.textContent = text;
+      box.appendChild(p);
+    });
+    if (props.url) {
+      var a = document.createElement("a");
+      a.href = props.url;
+      a.textContent = t.open;
+      box.appendChild(a);
+    }
+    return box;
+  }
+
+  function show(map, data, t) {
+    var layer = L.geoJSON(data, {
+      pointToLayer: function (f, latlng) { return L.circleMarker(latlng, styleFor(f.properties)); },
+      style: function (f) { return styleFor(f.properties); }
+    });
+    layer.eachLayer(function (l) { l.bindPopup(popupFor(l.feature.properties, t)); });
+    layer.addTo(map);
+    return layer;
+  }
+
+  // ------------------------------------------------------------------ WKT for the form
+  function parseWKT(text) {
+    var m = /^\s*(POINT|LINESTRING|POLYGON)\s*\(+([^()]*)\)+\s*$/i.exec(text || "");
+    if (!m) return null;
+    var pts = m[2].split(",").map(function (pair) {
+      var xy = pair.trim().split(/\s+/).map(Number);
+      return [xy[1], xy[0]];
+    }).filter(function (p) { return isFinite(p[0]) && isFinite(p[1]); });
+    return pts.length ? {kind: m[1].toLowerCase(), pts: pts} : null;
+  }
+
+  function toWKT(kind, pts) {
+    var s = pts.map(function (p) { return p[1].toFixed(6) + " " + p[0].toFixed(6); });
+    if (kind === "point" || pts.length === 1) return "POINT (" + s[0] + ")";
+    if (kind === "polygon" && pts.length >= 3) return "POLYGON ((" + s.concat([s[0]]).join(", ") + "))";
+    return "LINESTRING (" + s.join(", ") + ")";
+  }
+
+  function picker(map, t) {
+    var box = document.getElementById("geometry");
+    var mode = document.getElementById("rpp-geom-mode");
+    var clear = document.getElementById("rpp-geom-clear");
+    if (!box || !mode) return;
+    var shape = null;
+    var pts = [];
+    function draw(fit) {
+      if (shape) { map.removeLayer(shape); shape = null; }
+      if (!pts.length) return;
+      var style = {color: "#c0392b", weight: 3, fillOpacity: 0.3};
+      if (mode.value === "point" || pts.length === 1) shape = L.circleMarker(pts[0], Object.assign({radius: 8}, style));
+      else if (mode.value === "polygon" && pts.length >= 3) shape = L.polygon(pts, style);
+      else shape = L.polyline(pts, style);
+      shape.addTo(map);
+      if (fit) map.setView(pts[0], Math.max(map.getZoom(), 12));
+    }
+    function load(fit) {
+      var g = parseWKT(box.value);
+      pts = g ? (g.kind === "polygon" ? g.pts.slice(0, -1) : g.pts) : [];
+      if (g) mode.value = g.kind;
+      draw(fit);
+    }
+    map.on("click", function (e) {
+      var p = [e.latlng.lat, e.latlng.lng];
+      pts = mode.value === "point" ? [p] : pts.concat([p]);
+      box.value = toWKT(mode.value, pts);
+      draw(false);
+    });
+    box.addEventListener("change", function () { load(true); });
+    mode.addEventListener("change", function () {
+      if (pts.length) { box.value = toWKT(mode.value, mode.value === "point" ? pts.slice(0, 1) : pts); load(false); }
+    });
+    if (clear) clear.addEventListener("click", function () { pts = []; box.value = ""; draw(false); });
+    load(true);
+  }
+
+  function init() {
+    var cfg = readJSON("rpp-config");
+    if (!cfg) return;
+    var map = window[cfg.map];
+    var data = readJSON("rpp-data") || {type: "FeatureCollection", features: []};
+    var t = cfg.i18n || {};
+    var layer = show(map, data, t);
+    if (cfg.mode === "edit") {
+      if (cfg.bounds) map.fitBounds(cfg.bounds);
+      picker(map, t);
+    } else if (data.features.length && layer.getBounds().isValid()) {
+      map.fitBounds(layer.getBounds(), {padding: [30, 30], maxZoom: 13});
+    } else if (cfg.bounds) {
+      map.fitBounds(cfg.bounds);
+    }
+    window.RPP_READY = true;
+  }
+  window.RPP = {init: init, parseWKT: parseWKT, toWKT: toWKT};
+})();

@@ -1,0 +1,530 @@
+"""The project library (项目库): list + map, proposal form, detail with evaluation and
+review actions, portfolio, the 公示 notice (page and Excel), and the JSON API under
+``/api/v1/proposals``.
+
+Authorisation lives in :mod:`layers.workflow` (role and own village/town/sector), so the
+pages, the API and the CLI enforce the same rules; a refused step is a 403, someone
+else's earlier step a 409 that shows the winner and hands the reviewer's comment back.
+"""
+from __future__ import annotations
+
+import io
+import json
+from datetime import datetime, timezone
+
+from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
+                   send_file, url_for)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from markupsafe import Markup
+from wtforms import HiddenField
+
+from layers import proposals as P
+from layers import workflow as W
+
+from .. import mapping, project_eval, project_notice
+from ..app import NavItem, current_workspace
+from ..auth import login_required, permission_required
+from ..i18n import label
+
+bp = Blueprint("projects", __name__)
+NAV = [NavItem("projects.index", _l("Project library"), 40)]
+
+ACTION_LABELS = {
+    "submit": _l("Submit (village application)"),
+    "approve": _l("Approve"),
+    "return": _l("Return for revision"),
+    "reject": _l("Reject"),
+    "publish": _l("Publish the public notice"),
+    "start": _l("Start implementation"),
+    "complete": _l("Mark completed"),
+}
+#: What "approve" means at each stage.
+APPROVE_LABELS = {
+    "submitted": _l("Approve (town review)"),
+    "town_approved": _l("Approve (sector assessment)"),
+    "sector_approved": _l("Approve (county approval)"),
+}
+FLAG_LABELS = {
+    "inside_ecological_redline": _l("Inside the ecological red line"),
+    "inside_basic_farmland": _l("Inside permanent basic farmland"),
+    "inside_hazard": _l("Inside a hazard zone"),
+    "near_ecological_redline": _l("Close to the ecological red line"),
+    "near_basic_farmland": _l("Close to permanent basic farmland"),
+    "near_hazard": _l("Close to a hazard zone"),
+    "duplicate_of_existing": _l("Duplicates an existing facility"),
+    "mostly_redundant": _l("Mostly covers an area already served"),
+    "better_site_nearby": _l("A better site is nearby"),
+    "site_not_on_road_network": _l("The site is not on the road network"),
+    "no_catchment": _l("No village within the travel-time cutoff"),
+}
+COMPONENT_LABELS = {
+    "access": _l("Access"), "service": _l("Service to claimed villages"), "coverage": _l("Coverage gain"),
+    "redundancy": _l("Not redundant"), "constraints": _l("No constraint conflicts"),
+}
+MEASURE_LABELS = {"produce_t": _l("produce (t)"), "population": _l("people"),
+                  "monitored_households": _l("monitored households"), "villages": _l("villages")}
+
+
+class ActionForm(FlaskForm):
+    """Only for the CSRF token; the fields are read from the request."""
+
+    version = HiddenField()
+
+
+def _user():
+    return g.get("user")
+
+
+def _ws():
+    return current_workspace()
+
+
+def _proposal_or_404(ws, proposal_id: int) -> P.Proposal:
+    try:
+        return P.get_proposal(ws, proposal_id)
+    except P.ProposalNotFound:
+        abort(404)
+
+
+def choice_label(choices, value) -> str:
+    c = P.choice_of(choices, value)
+    return label(c) if c else (value or "")
+
+
+@bp.app_context_processor
+def project_helpers():
+    return {
+        "status_label": lambda v: choice_label(P.STATUSES, v),
+        "category_label": lambda v: choice_label(P.CATEGORIES, v),
+        "fund_label": lambda v: choice_label(P.FUND_SOURCES, v),
+        "link_label": lambda v: choice_label(P.FARMER_LINKS, v),
+        "field_label": lambda name: label(P.get_field(name)),
+    }
+
+
+# --------------------------------------------------------------------------- maps
+def project_map(features: list[dict], *, mode: str, bounds=None) -> dict:
+    """A folium map (site layout, local assets) that ``rpprojects.js`` fills with ``features``."""
+    js = [("leaflet", url_for("vendor.asset", package="leaflet", filename="leaflet.js")),
+          ("rpprojects", url_for("static", filename="js/rpprojects.js"))]
+    css = [("leaflet_css", url_for("vendor.asset", package="leaflet", filename="leaflet.css")),
+           ("rpprojects_css", url_for("static", filename="css/projects.css"))]
+    from .. import mapdata
+
+    bounds = bounds or mapdata.workspace_bounds(_ws())
+    m = mapping.SiteMap(location=mapping._center(bounds), zoom_start=10, tiles=None, control_scale=True, js=js,
+                        css=css)
+    for url, name, attribution, overlay, subdomains in mapping.basemap(
+            current_app.config.get("RURALPLAN_BASEMAP"), current_app.config.get("RURALPLAN_TIANDITU_KEY")).tiles:
+        import folium
+
+        folium.TileLayer(url, name=name, attr=attribution, overlay=overlay, subdomains=subdomains,
+                         max_zoom=18).add_to(m)
+    parts = mapping.map_parts(m)
+    config = {"map": m.get_name(), "mode": mode, "bounds": bounds, "i18n": _js_messages()}
+    return {"parts": parts, "data": json.dumps({"type": "FeatureCollection", "features": features},
+                                               ensure_ascii=False),
+            "config": json.dumps(config, ensure_ascii=False)}
+
+
+def _js_messages() -> dict:
+    return {
+        "site": _("Proposed site"), "catchment_village": _("Village in the catchment"),
+        "overlapping": _("Existing facility or approved project serving the same area"),
+        "best_alternative": _("Best alternative site"), "alternative": _("Alternative site"),
+        "conflict": _("Constraint conflict"), "minutes": _("min"), "open": _("Open"),
+        "clear": _("Clear"), "point": _("Point"), "line": _("Line"), "polygon": _("Polygon"),
+        "click_hint": _("Click the map to place the project (lines and polygons: click each vertex)."),
+        "gain": _("Coverage gain"), "distance": _("km away"),
+    }
+
+
+def _json_script(text: str) -> Markup:
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+def _proposal_feature(p: P.Proposal) -> dict:
+    import shapely
+
+    return {"type": "Feature", "geometry": json.loads(shapely.to_geojson(p.geometry)),
+            "properties": {"role": "proposal", "id": p.id, "name": p.name, "status": p.status,
+                           "status_label": choice_label(P.STATUSES, p.status),
+                           "category_label": choice_label(P.CATEGORIES, p.category), "budget_wan": p.budget_wan,
+                           "url": url_for("projects.detail", proposal_id=p.id)}}
+
+
+# --------------------------------------------------------------------------- list
+def _float_arg(name):
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        abort(400)
+
+
+def filters_from_request() -> P.ProposalFilter:
+    status = tuple(s for s in request.args.getlist("status") if s in P.STATUS_VALUES) or None
+    category = request.args.get("category") or None
+    if category is not None and category not in P.CATEGORY_VALUES:
+        abort(400)
+    year = request.args.get("year", "").strip()
+    return P.ProposalFilter(status=status, town=request.args.get("town") or None, category=category,
+                            min_budget_wan=_float_arg("min_budget"), max_budget_wan=_float_arg("max_budget"),
+                            year=int(year) if year.isdigit() else None, text=request.args.get("q") or None)
+
+
+def _towns(ws) -> list[str]:
+    towns = ws.read_layer("towns")
+    names = set(towns["name"].dropna().astype(str)) if len(towns) else set()
+    villages = ws.read_layer("villages")
+    names |= set(villages["town"].dropna().astype(str)) if len(villages) else set()
+    return sorted(names)
+
+
+@bp.route("/projects/")
+@permission_required("read")
+def index():
+    ws = _ws()
+    f = filters_from_request()
+    items = P.list_proposals(ws, f)
+    page_map = project_map([_proposal_feature(p) for p in items], mode="list")
+    return render_template("projects/index.html", proposals=items, filters=f, towns=_towns(ws),
+                           statuses=P.STATUSES, categories=P.CATEGORIES, page_map=page_map,
+                           json_script=_json_script, can_create=W.may_create(_user()),
+                           total_wan=sum(p.budget_wan for p in items))
+
+
+# --------------------------------------------------------------------------- form
+def _village_choices(ws, user) -> list[dict]:
+    villages = ws.read_layer("villages").sort_values(["town", "code"])
+    rows = [{"code": str(r.code), "name": str(r.name), "town": str(r.town)} for r in villages.itertuples()]
+    if user is not None and user.role == "village_applicant":
+        rows = [r for r in rows if r["code"] == user.scope]
+    return rows
+
+
+def form_data_from_request(ws) -> dict:
+    """Form fields → the dict :func:`layers.proposals.clean_proposal_data` reads."""
+    form = request.form
+    data = {name: form.get(name, "") for name in P.FIELD_NAMES if name not in P.LIST_FIELDS}
+    for name in ("commodities", "farmer_links", "beneficiary_villages"):
+        data[name] = form.getlist(name)
+    data["attachments"] = form.get("attachments", "")
+    data["geometry"] = form.get("geometry", "")
+    villages = ws.read_layer("villages")
+    hit = villages[villages["code"].astype(str) == data.get("village_code")]
+    if len(hit):  # town and village name follow the chosen village
+        data["town"] = str(hit["town"].iloc[0])
+        data["village_name"] = str(hit["name"].iloc[0])
+    return data
+
+
+def _render_form(ws, *, proposal=None, values=None, errors=None, status=200):
+    user = _user()
+    values = values or (proposal.to_dict(geometry="wkt") if proposal else {"fund_source": "linkage",
+                                                                          "year": datetime.now(timezone.utc).year})
+    if proposal is not None and "geometry" not in values:
+        values["geometry"] = proposal.geometry_wkt
+    features = []
+    page_map = project_map(features, mode="edit")
+    return render_template(
+        "projects/form.html", proposal=proposal, values=values, errors=errors or {}, villages=_village_choices(ws, user),
+        all_villages=_village_choices(ws, None),
+        categories=P.CATEGORIES, commodities=P.get_field("commodities").choices, fund_sources=P.FUND_SOURCES,
+        farmer_links=P.FARMER_LINKS, page_map=page_map, json_script=_json_script, form=ActionForm(),
+        error_text=_error_text,
+    ), status
+
+
+def _error_text(message: str) -> str:
+    return _("required") if message == "required" else message
+
+
+@bp.route("/projects/new", methods=["GET", "POST"])
+@login_required
+def new():
+    ws = _ws()
+    if not W.may_create(_user()):
+        abort(403)
+    if request.method == "GET":
+        return _render_form(ws)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    data = form_data_from_request(ws)
+    if not W.may_create(_user(), village_code=data.get("village_code")):
+        abort(403)
+    try:
+        p = P.create_proposal(ws, data, created_by=_user().username)
+    except P.ProposalInvalid as exc:
+        return _render_form(ws, values=data, errors=exc.errors, status=422)
+    flash(_("Proposal saved as a draft. Submit it when it is complete."), "success")
+    return redirect(url_for("projects.detail", proposal_id=p.id), code=303)
+
+
+@bp.route("/projects/<int:proposal_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(proposal_id: int):
+    ws = _ws()
+    p = _proposal_or_404(ws, proposal_id)
+    if not W.may_edit(_user(), p):
+        abort(403)
+    if request.method == "GET":
+        return _render_form(ws, proposal=p)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    data = form_data_from_request(ws)
+    if _user().role == "village_applicant" and data.get("village_code") != _user().scope:
+        abort(403)
+    try:
+        p = P.update_proposal(ws, p.id, data, expected_version=int(request.form.get("version") or 0))
+    except P.ProposalInvalid as exc:
+        return _render_form(ws, proposal=p, values=data, errors=exc.errors, status=422)
+    except W.ConflictError as exc:
+        flash(str(exc), "error")
+        return _render_form(ws, proposal=exc.current or p, values=data, status=409)
+    flash(_("Changes saved."), "success")
+    return redirect(url_for("projects.detail", proposal_id=p.id), code=303)
+
+
+# --------------------------------------------------------------------------- detail and actions
+def _evaluation(ws, p: P.Proposal) -> tuple[dict | None, str | None]:
+    try:
+        return project_eval.evaluate(ws, p), None
+    except ValueError as exc:  # e.g. a workspace without roads: show why, keep the page usable
+        return None, str(exc)
+
+
+def _render_detail(ws, p: P.Proposal, *, status=200, conflict=None, error=None, comment=""):
+    evaluation, eval_error = _evaluation(ws, p)
+    user = _user()
+    actions = [(a, str(APPROVE_LABELS.get(p.status, ACTION_LABELS[a]) if a == "approve" else ACTION_LABELS[a]))
+               for a in W.allowed_actions(user, p)]
+    features = [_proposal_feature(p)] + (evaluation or {}).get("features", [])[1:]
+    return render_template(
+        "projects/detail.html", p=p, evaluation=evaluation, eval_error=eval_error, history=P.history(ws, p.id),
+        actions=actions, may_edit=W.may_edit(user, p), sector=W.sector_for_category(p.category),
+        conflict=conflict, error=error, comment=comment, form=ActionForm(), flag_labels=FLAG_LABELS,
+        component_labels=COMPONENT_LABELS, measure_labels=MEASURE_LABELS,
+        page_map=project_map(features, mode="detail"), json_script=_json_script,
+        reason_required=W.REASON_REQUIRED, action_labels=ACTION_LABELS,
+    ), status
+
+
+@bp.route("/projects/<int:proposal_id>")
+@permission_required("read")
+def detail(proposal_id: int):
+    ws = _ws()
+    return _render_detail(ws, _proposal_or_404(ws, proposal_id))
+
+
+def apply_transition(ws, p: P.Proposal, action: str, version: int, comment: str | None) -> P.Proposal:
+    """Run one workflow step with the evaluation the reviewer saw attached."""
+    evaluation = None
+    if action in ("approve", "return", "reject", "publish"):
+        shown, problem = _evaluation(ws, p)
+        evaluation = project_eval.snapshot(shown) if shown else {"error": problem}
+    return W.transition(ws, p.id, action, actor=_user(), expected_version=version, comment=comment,
+                        evaluation=evaluation)
+
+
+@bp.route("/projects/<int:proposal_id>/transition", methods=["POST"])
+@login_required
+def transition(proposal_id: int):
+    ws = _ws()
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    p = _proposal_or_404(ws, proposal_id)
+    action = request.form.get("action", "")
+    comment = request.form.get("comment", "")
+    try:
+        version = int(request.form.get("version", ""))
+    except ValueError:
+        abort(400)
+    try:
+        after = apply_transition(ws, p, action, version, comment)
+    except W.ConflictError as exc:
+        return _render_detail(ws, exc.current or p, status=409, conflict=exc, comment=exc.comment or "")
+    except W.ForbiddenTransition:
+        abort(403)
+    except W.InvalidTransition as exc:
+        return _render_detail(ws, p, status=400, error=str(exc), comment=comment)
+    flash(_("%(action)s: the proposal is now “%(status)s”.", action=ACTION_LABELS[action],
+            status=choice_label(P.STATUSES, after.status)), "success")
+    return redirect(url_for("projects.detail", proposal_id=p.id), code=303)
+
+
+# --------------------------------------------------------------------------- portfolio and notice
+@bp.route("/projects/portfolio")
+@permission_required("read")
+def portfolio():
+    ws = _ws()
+    category = request.args.get("category") or "cold_chain"
+    if category not in P.CATEGORY_VALUES:
+        abort(400)
+    budget = _float_arg("budget")
+    year = request.args.get("year", "").strip()
+    result, problem = None, None
+    if budget is not None:
+        try:
+            result = project_eval.portfolio_for(ws, category=category, budget_wan=budget,
+                                                year=int(year) if year.isdigit() else None)
+        except ValueError as exc:
+            problem = str(exc)
+    return render_template("projects/portfolio.html", result=result, problem=problem, category=category,
+                           budget=budget, year=year, categories=P.CATEGORIES, measure_labels=MEASURE_LABELS)
+
+
+def _year_arg():
+    year = request.args.get("year", "").strip()
+    return int(year) if year.isdigit() else None
+
+
+@bp.route("/projects/notice")
+@permission_required("read")
+def notice():
+    ws = _ws()
+    year = _year_arg()
+    return render_template("projects/notice.html", rows=project_notice.notice_rows(ws, year=year),
+                           columns=project_notice.COLUMNS, title=project_notice.notice_title(ws, year), year=year)
+
+
+@bp.route("/projects/notice.xlsx")
+@permission_required("read")
+def notice_xlsx():
+    ws = _ws()
+    year = _year_arg()
+    buf = io.BytesIO()
+    project_notice.write_notice_xlsx(ws, buf, year=year)
+    buf.seek(0)
+    return send_file(buf, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     as_attachment=True, download_name=f"project-notice{'-' + str(year) if year else ''}.xlsx")
+
+
+# --------------------------------------------------------------------------- JSON API
+def _api_error(code: int, message: str, **extra):
+    return {"error": {"code": code, "message": message, **extra}}, code
+
+
+def _proposal_json(p: P.Proposal) -> dict:
+    out = p.to_dict()
+    out["allowed_actions"] = W.allowed_actions(_user(), p)
+    out["may_edit"] = W.may_edit(_user(), p)
+    out["url"] = url_for("projects.api_proposal", proposal_id=p.id)
+    return out
+
+
+@bp.route("/api/v1/proposals", methods=["GET"])
+@permission_required("read")
+def api_list():
+    items = P.list_proposals(_ws(), filters_from_request())
+    return {"proposals": [_proposal_json(p) for p in items], "count": len(items)}
+
+
+@bp.route("/api/v1/proposals", methods=["POST"])
+@login_required
+def api_create():
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        return _api_error(400, "expected a JSON object")
+    if not W.may_create(_user(), village_code=data.get("village_code")):
+        abort(403)
+    try:
+        p = P.create_proposal(_ws(), data, created_by=_user().username)
+    except P.ProposalInvalid as exc:
+        return _api_error(422, "invalid proposal", fields=exc.errors)
+    return _proposal_json(p), 201
+
+
+@bp.route("/api/v1/proposals/<int:proposal_id>", methods=["GET"])
+@permission_required("read")
+def api_proposal(proposal_id: int):
+    return _proposal_json(_proposal_or_404(_ws(), proposal_id))
+
+
+@bp.route("/api/v1/proposals/<int:proposal_id>", methods=["PATCH"])
+@login_required
+def api_update(proposal_id: int):
+    ws = _ws()
+    p = _proposal_or_404(ws, proposal_id)
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict) or not isinstance(data.get("version"), int):
+        return _api_error(400, "expected a JSON object with the integer 'version' you edited")
+    if not W.may_edit(_user(), p):
+        abort(403)
+    changes = {k: v for k, v in data.items() if k != "version"}
+    if _user().role == "village_applicant" and changes.get("village_code", p.village_code) != _user().scope:
+        abort(403)
+    try:
+        p = P.update_proposal(ws, p.id, changes, expected_version=data["version"])
+    except P.ProposalInvalid as exc:
+        return _api_error(422, "invalid proposal", fields=exc.errors)
+    except W.ConflictError as exc:
+        return _api_error(409, str(exc), **exc.to_dict())
+    return _proposal_json(p)
+
+
+@bp.route("/api/v1/proposals/<int:proposal_id>/transitions", methods=["GET"])
+@permission_required("read")
+def api_history(proposal_id: int):
+    ws = _ws()
+    _proposal_or_404(ws, proposal_id)
+    full = request.args.get("evaluation") in ("1", "true", "yes")
+    return {"transitions": [t.to_dict(include_evaluation=full) for t in P.history(ws, proposal_id)]}
+
+
+@bp.route("/api/v1/proposals/<int:proposal_id>/transitions", methods=["POST"])
+@login_required
+def api_transition(proposal_id: int):
+    ws = _ws()
+    p = _proposal_or_404(ws, proposal_id)
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict) or not isinstance(data.get("version"), int) or "action" not in data:
+        return _api_error(400, "expected a JSON object with 'action' and the integer 'version' you saw")
+    try:
+        after = apply_transition(ws, p, str(data["action"]), data["version"], data.get("comment"))
+    except W.ConflictError as exc:
+        return _api_error(409, str(exc), **exc.to_dict())
+    except W.ForbiddenTransition as exc:
+        return _api_error(403, str(exc))
+    except W.InvalidTransition as exc:
+        return _api_error(400, str(exc))
+    return {"proposal": _proposal_json(after), "transition": P.history(ws, p.id)[-1].to_dict(include_evaluation=False)}
+
+
+@bp.route("/api/v1/proposals/<int:proposal_id>/evaluation")
+@permission_required("read")
+def api_evaluation(proposal_id: int):
+    ws = _ws()
+    p = _proposal_or_404(ws, proposal_id)
+    try:
+        result = project_eval.evaluate(ws, p, cutoff_min=_float_arg("cutoff"), radius_km=_float_arg("radius"))
+    except ValueError as exc:
+        return _api_error(422, str(exc))
+    if request.args.get("features") not in ("1", "true", "yes"):
+        result = project_eval.snapshot(result)
+    return result
+
+
+@bp.route("/api/v1/proposals/portfolio")
+@permission_required("read")
+def api_portfolio():
+    category = request.args.get("category") or "cold_chain"
+    budget = _float_arg("budget")
+    if category not in P.CATEGORY_VALUES or budget is None:
+        return _api_error(400, "needs category (a proposal category) and budget (万元)")
+    year = _year_arg()
+    try:
+        return project_eval.portfolio_for(_ws(), category=category, budget_wan=budget, year=year)
+    except ValueError as exc:
+        return _api_error(422, str(exc))
+
+
+@bp.route("/api/v1/proposals/workflow")
+def api_workflow():
+    return {"steps": W.workflow_table(), "sectors": dict(W.SECTOR_BY_CATEGORY),
+            "statuses": [s.value for s in P.STATUSES], "actions": list(W.ACTIONS)}
+
