@@ -159,7 +159,11 @@ def generate_demo_county(*, seed: int = DEFAULT_SEED, scale: float = 1.0) -> Dem
     -------
     DemoCounty
     """
-    if not (isinstance(scale, (int, float)) and math.isfinite(scale) and 0.05 <= scale <= 50):
+    try:
+        scale = float(scale)
+    except (TypeError, ValueError):
+        scale = float("nan")
+    if not (math.isfinite(scale) and 0.05 <= scale <= 50):
         msg = f"scale must be a number between 0.05 and 50, got {scale!r}"
         raise ValueError(msg)
     seed = int(seed)
@@ -200,12 +204,19 @@ def generate_demo_county(*, seed: int = DEFAULT_SEED, scale: float = 1.0) -> Dem
         "households": _schema_columns(households, "households"),
         "pairings": _to_geoframe(_schema_columns(pairings, "pairings"), frame),
     }
+    meta = _demo_meta(seed=seed, scale=scale, local=frame, towns=towns, villages=villages, layers=layers,
+                      unreachable=unreachable, gaps=gaps, proposals=proposals)
+    return DemoCounty(layers=MappingProxyType(layers), meta=meta)
+
+
+def _demo_meta(*, seed, scale, local: _LocalFrame, towns, villages, layers, unreachable, gaps, proposals) -> dict:
+    """Workspace metadata: identity (clearly fictional), parameters and planted defects."""
     for p in proposals:
-        p["lon"], p["lat"] = (round(float(c), 6) for c in frame.to_lonlat(np.array([[p.pop("x"), p.pop("y")]]))[0])
+        lon, lat = local.to_lonlat(np.array([[p.pop("x"), p.pop("y")]]))[0]
+        p["lon"], p["lat"] = round(float(lon), 6), round(float(lat), 6)
     seat = towns.loc[towns["is_county_seat"]].iloc[0]
-    seat_lonlat = frame.to_lonlat(np.array([[seat["x"], seat["y"]]]))[0]
-    bounds = layers["boundaries"].total_bounds
-    meta = {
+    seat_lon, seat_lat = local.to_lonlat(np.array([[seat["x"], seat["y"]]]))[0]
+    return {
         "fictional": True,
         "county_code": COUNTY_CODE,
         "county_name": COUNTY_NAME,
@@ -213,11 +224,11 @@ def generate_demo_county(*, seed: int = DEFAULT_SEED, scale: float = 1.0) -> Dem
         "prefecture_code": PREFECTURE_CODE,
         "prefecture_name": PREFECTURE_NAME,
         "province_name": PROVINCE_NAME,
-        "county_seat": {"town_code": seat["code"], "name": seat["name"],
-                        "lon": round(float(seat_lonlat[0]), 6), "lat": round(float(seat_lonlat[1]), 6)},
-        "bbox": [round(float(b), 6) for b in bounds],
+        "county_seat": {"town_code": str(seat["code"]), "name": str(seat["name"]),
+                        "lon": round(float(seat_lon), 6), "lat": round(float(seat_lat), 6)},
+        "bbox": [round(float(b), 6) for b in layers["boundaries"].total_bounds],
         "population_total": int(villages["population"].sum()),
-        "demo_seed": seed,
+        "demo_seed": int(seed),
         "demo_scale": float(scale),
         "demo_generator": "layers.demo.generate_demo_county",
         "demo_unreachable_villages": [u["code"] for u in unreachable],
@@ -228,7 +239,6 @@ def generate_demo_county(*, seed: int = DEFAULT_SEED, scale: float = 1.0) -> Dem
         "note": "虚构示范县：所有地名、代码、人口与帮扶数据均为程序生成，不对应任何真实地区或个人。"
                 " Fictional demo county: every name, code and figure is generated.",
     }
-    return DemoCounty(layers=MappingProxyType(layers), meta=meta)
 
 
 def build_demo_workspace(path: str | os.PathLike, *, seed: int = DEFAULT_SEED, scale: float = 1.0,
@@ -1061,10 +1071,10 @@ def _relocate_far_villages(v, far, isolated, road_geoms, town_polygons, county) 
         pick = (np.argmin(np.where(ok, np.hypot(*(pts - home).T), np.inf)) if ok.any() else int(np.argmax(dist)))
         v.loc[i, ["x", "y"]] = pts[pick]
         placed.append(pts[pick])
-        out.append({"code": v.at[i, "code"], "name": v.at[i, "name"], "town": v.at[i, "town_name"],
+        out.append({"code": str(v.at[i, "code"]), "name": str(v.at[i, "name"]), "town": str(v.at[i, "town_name"]),
                     "reason": "no_road_within_1km", "nearest_road_m": round(float(dist[pick]) * 1000)})
     for i in isolated:
-        out.append({"code": v.at[i, "code"], "name": v.at[i, "name"], "town": v.at[i, "town_name"],
+        out.append({"code": str(v.at[i, "code"]), "name": str(v.at[i, "name"]), "town": str(v.at[i, "town_name"]),
                     "reason": "isolated_road_piece", "nearest_road_m": 0})
     return sorted(out, key=lambda d: d["code"])
 
@@ -1381,13 +1391,13 @@ def _add_resident_helpers(rng, v, settlements, add, gaps) -> None:
     for i in required:  # resident helpers live in the village
         start = ("2021-06-15", "2023-06-15")[int(rng.integers(2))]
         if i in no_team:
-            gaps.append({"rule": "missing_work_team", "target_kind": "village", "target_id": code[i]})
+            gaps.append({"rule": "missing_work_team", "target_kind": "village", "target_id": str(code[i])})
         else:
             n_team += 1
             add(f"WT{n_team:04d}", f"{unit()}驻{vname[i]}工作队", "work_team", COUNTY_CODE, "village", code[i],
                 start, vxy[i])
         if i in no_secretary:
-            gaps.append({"rule": "missing_first_secretary", "target_kind": "village", "target_id": code[i]})
+            gaps.append({"rule": "missing_first_secretary", "target_kind": "village", "target_id": str(code[i])})
         else:
             n_secretary += 1
             add(f"FS{n_secretary:04d}", f"{vname[i]}第一书记（{unit()}选派）", "first_secretary", COUNTY_CODE,
@@ -1396,7 +1406,7 @@ def _add_resident_helpers(rng, v, settlements, add, gaps) -> None:
         if s.people < 800:
             continue
         if k == 0:  # the biggest settlement has no resident team: the planted gap
-            gaps.append({"rule": "missing_work_team", "target_kind": "settlement", "target_id": s.id})
+            gaps.append({"rule": "missing_work_team", "target_kind": "settlement", "target_id": str(s.id)})
             continue
         n_team += 1
         add(f"WT{n_team:04d}", f"{unit()}驻{s.name}工作队", "work_team", COUNTY_CODE, "settlement", s.id,
@@ -1451,7 +1461,7 @@ def _add_cadres(rng, v, households, seat_xy, neighbour_xy, add, gaps) -> None:
     busiest = int(np.bincount(town).argmax())
     unpaired = np.sort(rng.choice(np.flatnonzero(town != busiest), 3, replace=False))
     for h in unpaired:
-        gaps.append({"rule": "missing_cadre", "target_kind": "household", "target_id": ids[h]})
+        gaps.append({"rule": "missing_cadre", "target_kind": "household", "target_id": str(ids[h])})
     keep = np.ones(n, bool)
     keep[unpaired] = False
     cadre = 0
