@@ -8,8 +8,11 @@ at the edge's constant speed).  The reached lines are buffered into a polygon.
 The buffer (``buffer_m``, default 200 m) stands for the strip a villager can
 walk from the road within a few minutes (200 m ≈ 2.4 min at 5 km/h); it is
 deliberately modest so that a polygon does not claim valleys the road never
-enters.  Being a buffer of a line set that only grows with the cutoff, a larger
-cutoff's polygon always contains a smaller one's.
+enters.  Edge lines are simplified by ``buffer_m / 20`` before buffering (10 m
+for the default; invisible at the buffer's scale, ~10x faster on dense OSM
+geometry), and partial edges are cut from the *simplified* line, so the reached
+line set only grows with the cutoff and a larger cutoff's polygon always
+contains a smaller one's.
 """
 from __future__ import annotations
 
@@ -109,6 +112,7 @@ def service_areas(
         if len(fi) else np.zeros((0, n))
     )
     u, v, t, oneway = graph.edge_u, graph.edge_v, graph.edge_minutes, graph.edge_oneway
+    lines = shapely.simplify(graph.edge_geometry, buffer_m / 20.0, preserve_topology=False)
     rows = []
     for k, f in enumerate(fi):
         d = dist[k]
@@ -122,19 +126,21 @@ def service_areas(
             else:
                 r_u = np.where(oneway, -np.inf, r_u)
             full, part_u, part_v = _intervals(r_u, r_v)
-            pieces = list(graph.edge_geometry[full])
+            pieces = list(lines[full])
             for e in np.flatnonzero(part_u):
-                pieces.append(substring(graph.edge_geometry[e], 0.0, float(r_u[e]), normalized=True))
+                pieces.append(substring(lines[e], 0.0, float(r_u[e]), normalized=True))
             for e in np.flatnonzero(part_v):
-                pieces.append(substring(graph.edge_geometry[e], 1.0 - float(r_v[e]), 1.0, normalized=True))
+                pieces.append(substring(lines[e], 1.0 - float(r_v[e]), 1.0, normalized=True))
             remaining = c - float(sf.access_min[f])
             fwd = direction == "from_facility" or not oneway[e0]
             bwd = direction == "to_facility" or not oneway[e0]
-            pieces += _own_edge_pieces(graph.edge_geometry[e0], float(sf.fraction[f]), remaining, float(t[e0]), fwd, bwd)
+            pieces += _own_edge_pieces(lines[e0], float(sf.fraction[f]), remaining, float(t[e0]), fwd, bwd)
             if remaining >= 0:  # the off-road leg itself
                 leg = shapely.linestrings([sf.point_xy[f], sf.snap_xy[f]])
                 pieces.append(leg if shapely.length(leg) > 0 else shapely.points(sf.point_xy[f]))
-            geom = shapely.buffer(shapely.geometrycollections(pieces), buffer_m, quad_segs=4) if pieces else shapely.Polygon()
+            # union of per-piece buffers: far faster than buffering one big multi-line
+            geom = (shapely.union_all(shapely.buffer(np.asarray(pieces, dtype=object), buffer_m, quad_segs=4))
+                    if pieces else shapely.Polygon())
             rows.append((f, c, geom))
     reached = {(f, c): g for f, c, g in rows}
     records = []
