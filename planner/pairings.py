@@ -3,9 +3,16 @@
 Rules (:class:`PairingRules`, defaults from current policy)
 -----------------------------------------------------------
 ``resident_former_poor``, ``resident_settlement``, ``resident_demonstration``, ``resident_weak_org``
-    A resident work team (驻村工作队) or first secretary (第一书记) for every former poor
-    village, every relocation settlement of ``settlement_min_people`` (800) people or
-    more, every demonstration village and every weak-party-organisation village.
+    Resident staff (驻村工作队 and/or 第一书记) for every former poor village, every
+    relocation settlement of ``settlement_min_people`` (800) people or more, every
+    demonstration village and every weak-party-organisation village.  *Which* resident
+    staff is a per-rule setting (:attr:`PairingRules.resident_requirements`):
+    ``"either"`` (a team or a first secretary), ``"team"``, ``"secretary"`` or
+    ``"both"``.  Defaults follow the 2021 central guideline on sending first
+    secretaries and work teams (《关于向重点乡村持续选派驻村第一书记和工作队的意见》):
+    former poor and demonstration villages keep *both* a first secretary and a team,
+    weak-organisation villages a first secretary, 800+ settlements a work team.
+    ``"either"`` reproduces the looser reading "a team or a secretary".
 ``cadre_household``
     A responsible cadre (帮扶责任人) of the county for every monitored household
     (脱贫不稳定户, 边缘易致贫户, 突发严重困难户).
@@ -46,7 +53,9 @@ id with one column per target location (``"village:<code>"``, ``"settlement:<id>
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import json
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Callable, Mapping, Sequence
 
 import networkx as nx
@@ -104,7 +113,19 @@ PROBLEM_KINDS: Mapping[str, str] = {
     "household_unknown_village": "a monitored household's village is not in the villages layer",
 }
 
-ACTIONS = ("extend_team", "dispatch_team", "assign_cadre")
+ACTIONS = ("extend_team", "extend_secretary", "dispatch_team", "dispatch_secretary", "assign_cadre")
+
+#: What a resident rule requires; see the module docstring.
+RESIDENT_REQUIREMENTS = ("either", "team", "secretary", "both")
+DEFAULT_RESIDENT_REQUIREMENTS: Mapping[str, str] = MappingProxyType({
+    "resident_former_poor": "both",
+    "resident_settlement": "team",
+    "resident_demonstration": "both",
+    "resident_weak_org": "secretary",
+})
+#: Roles missing from a target, as written in ``gaps["missing"]``; "either" is one
+#: need that a team or a secretary fills.
+ROLE_TEAM, ROLE_SECRETARY, ROLE_EITHER = "work_team", "first_secretary", "work_team|first_secretary"
 REASON_NO_CAPACITY = "no_capacity"
 REASON_UNREACHABLE = "unreachable"
 
@@ -140,6 +161,9 @@ class PairingRules:
         None (default) leaves such helpers out of suggestions.
     max_travel_min : float, optional
         Suggestions farther than this are not made (target then "unreachable").
+    resident_requirements : mapping, optional
+        Per resident rule, ``"either"``, ``"team"``, ``"secretary"`` or ``"both"``;
+        merged over :data:`DEFAULT_RESIDENT_REQUIREMENTS`.
     """
 
     settlement_min_people: int = 800
@@ -150,8 +174,17 @@ class PairingRules:
     home_county_code: str | None = None
     unknown_base_penalty_min: float | None = None
     max_travel_min: float | None = None
+    resident_requirements: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        merged = dict(DEFAULT_RESIDENT_REQUIREMENTS)
+        merged.update(dict(self.resident_requirements or {}))
+        for rule, req in merged.items():
+            if rule not in RESIDENT_RULES or req not in RESIDENT_REQUIREMENTS:
+                msg = (f"resident_requirements: {rule!r}: {req!r} is not valid; rules are {RESIDENT_RULES}, "
+                       f"requirements {RESIDENT_REQUIREMENTS}")
+                raise ValueError(msg)
+        object.__setattr__(self, "resident_requirements", MappingProxyType(merged))
         for name in ("settlement_min_people", "max_households_per_cadre", "max_villages_per_team",
                      "max_villages_per_unit"):
             value = getattr(self, name)
@@ -169,9 +202,14 @@ class PairingRules:
                 msg = f"{name} must be None or a finite number >= 0, got {value!r}"
                 raise ValueError(msg)
 
+    def __hash__(self) -> int:
+        # the generated hash would choke on the requirements mapping
+        return hash(json.dumps(self.to_dict(), sort_keys=True))
+
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = {name: getattr(self, name) for name in self.__dataclass_fields__}
         d["dispatching_kinds"] = list(self.dispatching_kinds)
+        d["resident_requirements"] = dict(self.resident_requirements)
         return d
 
     @classmethod
@@ -366,7 +404,9 @@ class PairingAnalysis:
     coverage_by_town : DataFrame
         The same per ``town`` and rule.
     gaps : DataFrame
-        ``rule``, ``target_kind``, ``target_id``, ``target_name``, ``town``, ``village_code``.
+        ``rule``, ``target_kind``, ``target_id``, ``target_name``, ``town``, ``village_code``,
+        ``missing`` (comma-separated roles: ``work_team``, ``first_secretary``,
+        ``work_team|first_secretary`` for "either", ``cadre``).
     problems : DataFrame
         ``problem``, ``pairing_id``, ``helper_key``, ``helper_name``, ``target_kind``,
         ``target_id``, ``detail``.
@@ -390,12 +430,15 @@ class PairingAnalysis:
         Distinct unit/enterprise helpers per village and per town, one column per
         unit kind plus ``total``.
     suggestions : DataFrame
-        ``suggestion_id``, ``rules``, ``target_kind``, ``target_id``, ``target_name``,
-        ``town``, ``helper_key``, ``helper_name``, ``helper_kind``, ``action``,
-        ``minutes`` (NaN where the unknown-base penalty was used), ``penalised``.
+        One per filled need: ``suggestion_id``, ``rules``, ``target_kind``,
+        ``target_id``, ``role`` (the missing role filled), ``target_name``, ``town``,
+        ``helper_key``, ``helper_name``, ``helper_kind``, ``action`` (see
+        :data:`ACTIONS`), ``minutes`` (NaN where the unknown-base penalty was used),
+        ``penalised``.
     uncovered : DataFrame
-        Gaps the suggestions cannot close: ``rules``, ``target_kind``, ``target_id``,
-        ``target_name``, ``town``, ``reason``, ``detail``.
+        Needs the suggestions cannot fill: ``rules``, ``target_kind``, ``target_id``,
+        ``role``, ``target_name``, ``town``, ``reason`` (``"no_capacity"`` or
+        ``"unreachable"``), ``detail``.
     graph : networkx.Graph
         The bipartite pairing graph of counted links.
     """
@@ -491,12 +534,20 @@ def _travel_lookup(travel_min, helper_bases: dict, target_points: dict, crs_help
         raise TypeError(msg)
     import geopandas as gpd
 
-    origins = gpd.GeoDataFrame({"id": hk}, geometry=[helper_bases[k] for k in hk], crs=crs_helpers)
+    # helpers sharing a base (a team and a secretary living in the same village) share
+    # one shortest-path search
+    coords = [(helper_bases[k].x, helper_bases[k].y) for k in hk]
+    unique = list(dict.fromkeys(coords))
+    row_of = {c: i for i, c in enumerate(unique)}
+    origins = gpd.GeoDataFrame({"id": [f"o{i}" for i in range(len(unique))]},
+                               geometry=gpd.points_from_xy([c[0] for c in unique], [c[1] for c in unique]),
+                               crs=crs_helpers)
     dests = gpd.GeoDataFrame({"id": tk}, geometry=[target_points[k] for k in tk], crs=crs_targets)
     minutes = np.asarray(travel_min(origins, dests), dtype=float)
-    if minutes.shape != (len(hk), len(tk)):
-        msg = f"travel_min returned shape {minutes.shape}, expected {(len(hk), len(tk))}"
+    if minutes.shape != (len(unique), len(tk)):
+        msg = f"travel_min returned shape {minutes.shape}, expected {(len(unique), len(tk))}"
         raise ValueError(msg)
+    minutes = minutes[[row_of[c] for c in coords]]
     return pd.DataFrame(minutes, index=pd.Index(hk, dtype=object), columns=pd.Index(tk, dtype=object))
 
 
@@ -667,19 +718,34 @@ def analyse_pairings(
     crs_t = getattr(villages, "crs", None) or getattr(settlements, "crs", None) or "EPSG:4326"
     travel = _travel_lookup(travel_min, helper_bases, target_points, crs_h, crs_t)
 
-    def minutes(hkey: str, loc: str | None) -> float:
-        if loc is None or hkey not in travel.index or loc not in travel.columns:
-            return np.nan
-        return float(travel.at[hkey, loc])
-
-    links_df["minutes"] = [minutes(h, loc) for h, loc in zip(links_df["helper_key"], links_df["location"])]
+    # vectorised lookup: -1 positions (unknown base or target location) stay NaN
+    ri = travel.index.get_indexer(pd.Index(links_df["helper_key"], dtype=object))
+    ci = travel.columns.get_indexer(pd.Index(links_df["location"].map(lambda x: "" if x is None else x), dtype=object))
+    link_minutes = np.full(len(links_df), np.nan)
+    ok = (ri >= 0) & (ci >= 0)
+    link_minutes[ok] = travel.to_numpy(dtype=float)[ri[ok], ci[ok]]
+    links_df["minutes"] = link_minutes
 
     # --- coverage
     counted = links_df[links_df["counts"].astype(bool)]
-    resident_covered = set(
-        zip(counted.loc[counted["helper_kind"].isin(RESIDENT_KINDS), "target_kind"],
-            counted.loc[counted["helper_kind"].isin(RESIDENT_KINDS), "target_id"])
-    )
+    def staffed(kind: str) -> set:
+        sub = counted[counted["helper_kind"] == kind]
+        return set(zip(sub["target_kind"], sub["target_id"]))
+
+    with_team, with_secretary = staffed("work_team"), staffed("first_secretary")
+
+    def resident_missing(rule: str, target: tuple[str, str]) -> str:
+        """Roles the target lacks under ``rule`` ("" when the rule is met)."""
+        req = rules.resident_requirements[rule]
+        t, sec = target in with_team, target in with_secretary
+        if req == "either":
+            return "" if t or sec else ROLE_EITHER
+        missing = []
+        if req in ("team", "both") and not t:
+            missing.append(ROLE_TEAM)
+        if req in ("secretary", "both") and not sec:
+            missing.append(ROLE_SECRETARY)
+        return ",".join(missing)
     cadre_covered = set(counted.loc[counted["helper_kind"].isin(CADRE_KINDS), "target_id"])
 
     required: list[dict[str, Any]] = []  # one row per (rule, target)
@@ -687,19 +753,21 @@ def analyse_pairings(
         for i in np.flatnonzero(flags):
             if v_code[i] is None:
                 continue
+            missing = resident_missing(rule, ("village", v_code[i]))
             required.append({"rule": rule, "target_kind": "village", "target_id": v_code[i],
-                             "covered": ("village", v_code[i]) in resident_covered})
+                             "covered": not missing, "missing": missing})
     for i in np.flatnonzero(np.nan_to_num(s_people, nan=-1) >= rules.settlement_min_people):
         if s_id[i] is None:
             continue
+        missing = resident_missing("resident_settlement", ("settlement", s_id[i]))
         required.append({"rule": "resident_settlement", "target_kind": "settlement", "target_id": s_id[i],
-                         "covered": ("settlement", s_id[i]) in resident_covered})
+                         "covered": not missing, "missing": missing})
     for h in h_id:
         if h is None:
             continue
         required.append({"rule": HOUSEHOLD_RULE, "target_kind": "household", "target_id": h,
-                         "covered": h in cadre_covered})
-    req = pd.DataFrame(required, columns=["rule", "target_kind", "target_id", "covered"]).astype(object)
+                         "covered": h in cadre_covered, "missing": "" if h in cadre_covered else "cadre"})
+    req = pd.DataFrame(required, columns=["rule", "target_kind", "target_id", "covered", "missing"]).astype(object)
     info = [target_info(k, t) for k, t in zip(req["target_kind"], req["target_id"])]
     req["target_name"] = [x[0] for x in info]
     req["town"] = [x[1] for x in info]
@@ -730,21 +798,25 @@ def analyse_pairings(
     if len(coverage_by_town):
         coverage_by_town = coverage_by_town.sort_values(["town", "rule"], key=lambda s: s.map(
             lambda v: RULES.index(v) if v in RULES else v) if s.name == "rule" else s).reset_index(drop=True)
-    gaps = req.loc[~req["covered"], ["rule", "target_kind", "target_id", "target_name", "town", "village_code"]]
+    gaps = req.loc[~req["covered"], ["rule", "target_kind", "target_id", "target_name", "town", "village_code",
+                                     "missing"]]
     gaps = gaps.reset_index(drop=True)
 
     # --- workload
     graph = build_pairing_graph(links_df)
     wl_rows = []
+    by_helper = {k: np.asarray(v) for k, v in links_df.groupby("helper_key", sort=False).indices.items()}
+    l_tkind = links_df["target_kind"].to_numpy(dtype=object)
+    l_min = links_df["minutes"].to_numpy(dtype=float)
     for hk, meta in helper_meta.items():
-        mine = links_df[links_df["helper_key"] == hk]
-        n_v = int((mine["target_kind"] == "village").sum())
-        n_s = int((mine["target_kind"] == "settlement").sum())
-        n_h = int((mine["target_kind"] == "household").sum())
+        mine = by_helper.get(hk, np.zeros(0, dtype=np.int64))
+        n_v = int((l_tkind[mine] == "village").sum())
+        n_s = int((l_tkind[mine] == "settlement").sum())
+        n_h = int((l_tkind[mine] == "household").sum())
         kind = meta["helper_kind"]
         limit = rules.limit_for(kind)
         load = n_h if kind in CADRE_KINDS else n_v + n_s
-        t = mine["minutes"].to_numpy(dtype=float)
+        t = l_min[mine]
         finite = t[np.isfinite(t)]
         base = helper_bases.get(hk)
         wl_rows.append({
@@ -753,7 +825,9 @@ def analyse_pairings(
             "base_lon": base.x if base is not None else None, "base_lat": base.y if base is not None else None,
             "n_villages": n_v, "n_settlements": n_s, "n_households": n_h, "load": load, "limit": limit,
             "spare": max(0, limit - load) if limit is not None else None,
-            "over_limit": bool(limit is not None and load > limit),
+            # a unit's limit is only its room to staff more villages: a central unit
+            # backing every key village is normal, not an overload
+            "over_limit": bool(limit is not None and load > limit and kind not in UNIT_KINDS),
             "travel_mean_min": float(finite.mean()) if len(finite) else None,
             "travel_max_min": float(finite.max()) if len(finite) else None,
             "n_travel_unknown": int(np.isnan(t).sum()),
@@ -776,15 +850,17 @@ def analyse_pairings(
     # --- per-village status and unit counts
     units = links_df[links_df["helper_kind"].isin(UNIT_KINDS)]
     unit_v = units[units["target_kind"] == "village"]
+    per_kind = (unit_v.groupby(["target_id", "helper_kind"])["helper_key"].nunique().to_dict()
+                if len(unit_v) else {})
+    per_village = unit_v.groupby("target_id")["helper_key"].nunique().to_dict() if len(unit_v) else {}
     uc_rows = []
     for i, code in enumerate(v_code):
         if code is None:
             continue
-        sub = unit_v[unit_v["target_id"] == code]
         row = {"village_code": code, "name": v_name[i], "town": v_town[i]}
         for k in UNIT_KINDS:
-            row[k] = int(sub.loc[sub["helper_kind"] == k, "helper_key"].nunique())
-        row["total"] = int(sub["helper_key"].nunique())
+            row[k] = int(per_kind.get((code, k), 0))
+        row["total"] = int(per_village.get(code, 0))
         uc_rows.append(row)
     unit_counts_village = pd.DataFrame(uc_rows, columns=["village_code", "name", "town", *UNIT_KINDS, "total"])
     town_of = {
@@ -816,7 +892,7 @@ def analyse_pairings(
         if code is None:
             continue
         needed = [r for r, f in v_flags.items() if f[i]]
-        res_cov = ("village", code) in resident_covered
+        res_cov = all(not resident_missing(r, ("village", code)) for r in needed)
         n_hh = int(hh_by_village.get(code, 0))
         n_hh_cov = int(hh_cov_by_village.get(code, 0))
         req_n = (1 if needed else 0) + n_hh
@@ -847,88 +923,154 @@ def analyse_pairings(
     )
 
 
+def _needs(gaps: pd.DataFrame) -> pd.DataFrame:
+    """One row per target still short of something: ``roles`` (tuple) and every rule served."""
+    rows = []
+    for (tkind, tid), sub in gaps.groupby(["target_kind", "target_id"], sort=False, dropna=False):
+        first = sub.iloc[0]
+        specific: list[str] = []
+        either = False
+        for missing in sub["missing"]:
+            if missing == ROLE_EITHER:
+                either = True
+                continue
+            specific += [r for r in str(missing).split(",") if r not in specific]
+        # a specific new team or secretary also meets the "either" rules
+        roles = tuple(sorted(specific)) if specific else (ROLE_EITHER,) if either else ()
+        rows.append({"rules": ",".join(sorted(set(sub["rule"]), key=RULES.index)), "target_kind": tkind,
+                     "target_id": tid, "roles": roles, "target_name": first["target_name"], "town": first["town"]})
+    return pd.DataFrame(rows, columns=["rules", "target_kind", "target_id", "roles", "target_name", "town"])
+
+
+def _action(helper_kind: str, role: str) -> str | None:
+    """How a helper of ``helper_kind`` fills ``role`` (None: it cannot)."""
+    if role == "cadre":
+        return "assign_cadre" if helper_kind in CADRE_KINDS else None
+    if helper_kind == "work_team" and role in (ROLE_TEAM, ROLE_EITHER):
+        return "extend_team"
+    if helper_kind == "first_secretary" and role in (ROLE_SECRETARY, ROLE_EITHER):
+        return "extend_secretary"
+    if helper_kind in UNIT_KINDS:
+        return "dispatch_secretary" if role == ROLE_SECRETARY else "dispatch_team"
+    return None
+
+
 def _suggest(gaps, workload, helper_bases, travel, rules, target_location, home):
-    """Solve the two assignment pools (resident teams, cadres); see the module docstring."""
-    sug_cols = ["suggestion_id", "rules", "target_kind", "target_id", "target_name", "town", "helper_key",
+    """Fill the missing roles with helpers that have spare capacity; see the module docstring.
+
+    Resident staff are solved in two exact stages.  Stage 1 assigns whole targets: one
+    helper fills *every* missing role of a target (a backing unit dispatches a team and a
+    secretary together, using one unit of capacity, as its village load grows by one;
+    an existing team or secretary can take a target only when that is all it lacks).
+    Stage 2 takes targets stage 1 left open that lack two roles and fills the roles one
+    by one with what capacity is left (e.g. an existing team with room plus an existing
+    secretary with room).  Each stage is optimal (most filled, then least minutes);
+    the two-stage split is a modelling simplification that never exceeds a capacity.
+    Households form a third, independent pool of cadres.
+    """
+    sug_cols = ["suggestion_id", "rules", "target_kind", "target_id", "role", "target_name", "town", "helper_key",
                 "helper_name", "helper_kind", "action", "minutes", "penalised"]
-    unc_cols = ["rules", "target_kind", "target_id", "target_name", "town", "reason", "detail"]
+    unc_cols = ["rules", "target_kind", "target_id", "role", "target_name", "town", "reason", "detail"]
     sugg, unc = [], []
-    if not len(gaps):
+    needs = _needs(gaps)
+    if not len(needs):
         return pd.DataFrame([], columns=sug_cols), pd.DataFrame([], columns=unc_cols)
+    wl = workload.set_index("helper_key")
+    spare = {k: (0 if pd.isna(wl.at[k, "spare"]) else int(wl.at[k, "spare"])) for k in wl.index}
 
-    # one target per (kind, id), with every rule it fails
-    targets = (gaps.groupby(["target_kind", "target_id"], sort=False, dropna=False)
-               .agg(rules=("rule", lambda r: ",".join(sorted(set(r), key=RULES.index))),
-                    target_name=("target_name", "first"), town=("town", "first"))
-               .reset_index())
-    wl = workload.set_index("helper_key") if len(workload) else workload
+    def minutes_to(hk: str, loc: str | None) -> tuple[float, bool]:
+        """(minutes, penalised); inf when the pair is not allowed."""
+        if loc is None:
+            return np.inf, False
+        m = np.nan
+        if helper_bases.get(hk) is not None and hk in travel.index and loc in travel.columns:
+            m = float(travel.at[hk, loc])
+        penalised = False
+        if np.isnan(m):
+            if rules.unknown_base_penalty_min is None:
+                return np.inf, False
+            m, penalised = float(rules.unknown_base_penalty_min), True
+        if rules.max_travel_min is not None and m > rules.max_travel_min:
+            return np.inf, False
+        return m, penalised
 
-    def pool(tmask, hmask, action_of):
-        t = targets[tmask].reset_index(drop=True)
-        if not len(t):
-            return
-        h = wl[hmask] if len(wl) else wl
-        hkeys = list(h.index) if len(h) else []
-        cap = np.array([int(h.at[k, "spare"] or 0) for k in hkeys], dtype=np.int64)
-        cost = np.full((len(hkeys), len(t)), np.inf)
-        penal = np.zeros_like(cost, dtype=bool)
-        locs = [target_location(k, i) for k, i in zip(t["target_kind"], t["target_id"])]
+    def solve(items: pd.DataFrame, hkeys: list[str], *, final: bool) -> pd.DataFrame:
+        """Assign items (each with a tuple of roles) to helpers; return the items left open."""
+        items = items.reset_index(drop=True)
+        if not len(items):
+            return items
+        cap = np.array([spare[k] for k in hkeys], dtype=np.int64)
+        cost = np.full((len(hkeys), len(items)), np.inf)
+        penal = np.zeros(cost.shape, dtype=bool)
+        able = np.zeros(cost.shape, dtype=bool)
+        locs = [target_location(k, i) for k, i in zip(items["target_kind"], items["target_id"])]
         for a, hk in enumerate(hkeys):
-            for b, loc in enumerate(locs):
-                if loc is None:
-                    continue
-                m = np.nan
-                if helper_bases.get(hk) is not None and hk in travel.index and loc in travel.columns:
-                    m = float(travel.at[hk, loc])
-                if np.isnan(m):
-                    if rules.unknown_base_penalty_min is None:
-                        continue
-                    m, penal[a, b] = float(rules.unknown_base_penalty_min), True
-                if rules.max_travel_min is not None and m > rules.max_travel_min:
-                    continue
-                cost[a, b] = m
+            hkind = wl.at[hk, "helper_kind"]
+            for b in range(len(items)):
+                if all(_action(hkind, r) is not None for r in items.at[b, "roles"]):
+                    able[a, b] = True
+                    cost[a, b], penal[a, b] = minutes_to(hk, locs[b])
         result = assign_with_capacities(cost, cap) if len(hkeys) else None
-        any_room = bool((cap > 0).any())
-        for b in range(len(t)):
-            row = t.iloc[b]
-            base = {"rules": row["rules"], "target_kind": row["target_kind"], "target_id": row["target_id"],
-                    "target_name": row["target_name"], "town": row["town"]}
+        left = []
+        for b in range(len(items)):
+            row = items.iloc[b]
+            base = {c: row[c] for c in ("rules", "target_kind", "target_id", "target_name", "town")}
             a = -1 if result is None else int(result.helper[b])
             if a >= 0:
                 hk = hkeys[a]
-                sugg.append({**base, "helper_key": hk, "helper_name": h.at[hk, "helper_name"],
-                             "helper_kind": h.at[hk, "helper_kind"], "action": action_of(h.at[hk, "helper_kind"]),
-                             "minutes": np.nan if penal[a, b] else cost[a, b], "penalised": bool(penal[a, b])})
+                spare[hk] -= 1
+                hkind = wl.at[hk, "helper_kind"]
+                for role in row["roles"]:
+                    sugg.append({**base, "role": role, "helper_key": hk, "helper_name": wl.at[hk, "helper_name"],
+                                 "helper_kind": hkind, "action": _action(hkind, role),
+                                 "minutes": np.nan if penal[a, b] else cost[a, b], "penalised": bool(penal[a, b])})
                 continue
+            if not final:
+                left.append(b)
+                continue
+            room = able[:, b] & (cap > 0) if len(hkeys) else np.zeros(0, dtype=bool)
             if locs[b] is None:
                 reason, detail = REASON_UNREACHABLE, "the target has no location"
-            elif not any_room:
+            elif not room.any():
                 reason, detail = REASON_NO_CAPACITY, "no helper of a suitable kind has spare capacity"
-            elif not np.isfinite(cost[cap > 0, b]).any():
+            elif not np.isfinite(cost[room, b]).any():
                 reason, detail = REASON_UNREACHABLE, "no helper with spare capacity has a known route to it"
             else:
                 reason, detail = REASON_NO_CAPACITY, "the helpers that can reach it are fully used"
-            unc.append({**base, "reason": reason, "detail": detail})
+            for role in row["roles"]:
+                unc.append({**base, "role": role, "reason": reason, "detail": detail})
+        return items.iloc[left]
 
-    if len(wl):
-        kinds = wl["helper_kind"]
-        resident_helpers = kinds.isin(RESIDENT_KINDS) | kinds.isin(rules.dispatching_kinds)
-        local = wl["county_code"].map(lambda c: c is None or home is None or str(c)[:6] == home)
-        cadre_helpers = kinds.isin(CADRE_KINDS) & local.astype(bool)
-    else:
-        resident_helpers = cadre_helpers = pd.Series([], dtype=bool)
-    pool(targets["target_kind"] != "household", resident_helpers,
-         lambda k: "extend_team" if k in RESIDENT_KINDS else "dispatch_team")
-    pool(targets["target_kind"] == "household", cadre_helpers, lambda k: "assign_cadre")
+    kinds = wl["helper_kind"] if len(wl) else pd.Series([], dtype=object)
+    resident_keys = list(wl.index[(kinds.isin(RESIDENT_KINDS) | kinds.isin(rules.dispatching_kinds)).to_numpy()])
+    local = [c is None or pd.isna(c) or home is None or str(c)[:6] == home for c in wl["county_code"]] \
+        if len(wl) else []
+    cadre_keys = [k for k, kind, ok in zip(wl.index, kinds, local) if kind in CADRE_KINDS and ok]
+
+    resident = needs[needs["target_kind"] != "household"]
+    single = resident["roles"].map(len) <= 1
+    left = solve(resident[~single], resident_keys, final=False)
+    solve(resident[single], resident_keys, final=True)
+    # stage 2: the remaining multi-role targets, role by role
+    split = [{**r, "roles": (role,)} for r in left.to_dict(orient="records") for role in r["roles"]]
+    solve(pd.DataFrame(split, columns=needs.columns), resident_keys, final=True)
+    cadre_items = needs[needs["target_kind"] == "household"].assign(roles=[("cadre",)] * int(
+        (needs["target_kind"] == "household").sum()))
+    solve(cadre_items, cadre_keys, final=True)
 
     s = pd.DataFrame(sugg, columns=[c for c in sug_cols if c != "suggestion_id"])
     order = {k: i for i, k in enumerate(("village", "settlement", "household"))}
     if len(s):
-        s = s.sort_values(["target_kind", "town", "target_id"],
+        s = s.sort_values(["target_kind", "town", "target_id", "role"],
                           key=lambda c: c.map(order) if c.name == "target_kind" else c.fillna(""),
                           kind="stable").reset_index(drop=True)
     s.insert(0, "suggestion_id", [f"S{i + 1:04d}" for i in range(len(s))])
-    return s, pd.DataFrame(unc, columns=unc_cols)
+    u = pd.DataFrame(unc, columns=unc_cols)
+    if len(u):
+        u = u.sort_values(["target_kind", "town", "target_id", "role"],
+                          key=lambda c: c.map(order) if c.name == "target_kind" else c.fillna(""),
+                          kind="stable").reset_index(drop=True)
+    return s, u
 
 
 # ----------------------------------------------------------------------------- accepting
@@ -936,10 +1078,11 @@ def suggested_pairing_rows(analysis: PairingAnalysis, *, suggestion_ids: Sequenc
                            start_date: str | None = None) -> list[dict[str, Any]]:
     """The pairing rows that accepting suggestions adds (without ``id``).
 
-    ``extend_team`` and ``assign_cadre`` add one row helper → target at the helper's
-    base.  ``dispatch_team`` adds two: the backing unit → target (so the unit's load,
-    hence its remaining capacity, includes the village) and a new work team → target
-    whose base is the target itself (a resident team lives there).
+    ``extend_team``, ``extend_secretary`` and ``assign_cadre`` add one row helper →
+    target at the helper's base.  ``dispatch_team``/``dispatch_secretary`` add two: the
+    backing unit → target (once per unit and target, so the unit's load, hence its
+    remaining capacity, includes the village) and a new work team / first secretary →
+    target whose base is the target itself (resident staff live there).
     """
     s = analysis.suggestions
     if suggestion_ids is not None:
@@ -950,6 +1093,7 @@ def suggested_pairing_rows(analysis: PairingAnalysis, *, suggestion_ids: Sequenc
             raise ValueError(msg)
         s = s[s["suggestion_id"].isin(wanted)]
     existing = set(zip(analysis.links["helper_key"], analysis.links["target_kind"], analysis.links["target_id"]))
+    existing_ids = set(analysis.links["helper_key"])
     rows = []
     for r in s.itertuples(index=False):
         base = analysis.helper_bases.get(r.helper_key)
@@ -957,15 +1101,24 @@ def suggested_pairing_rows(analysis: PairingAnalysis, *, suggestion_ids: Sequenc
         common = {"target_kind": r.target_kind, "target_id": r.target_id, "start_date": start_date,
                   "suggestion_id": r.suggestion_id}
         helper_id = None if r.helper_key.startswith(f"{r.helper_kind}:") else r.helper_key
-        if r.action == "dispatch_team":
+        if r.action in ("dispatch_team", "dispatch_secretary"):
             if (r.helper_key, r.target_kind, r.target_id) not in existing:
+                existing.add((r.helper_key, r.target_kind, r.target_id))
                 rows.append({**common, "helper_id": helper_id, "helper_name": r.helper_name,
                              "helper_kind": r.helper_kind, "helper_county_code": county, "base": base})
             loc = location_key(r.target_kind, r.target_id)
-            rows.append({**common, "helper_id": f"{r.helper_key}/team/{r.target_id}",
-                         "helper_name": f"{r.helper_name}驻村工作队({r.target_name or r.target_id})",
-                         "helper_kind": "work_team", "helper_county_code": county,
-                         "base": analysis.target_points.get(loc)})
+            place = r.target_name or r.target_id
+            if r.action == "dispatch_team":
+                kind, tag, name = "work_team", "team", f"{r.helper_name}驻{place}工作队"
+            else:
+                kind, tag, name = "first_secretary", "secretary", f"{place}第一书记（{r.helper_name}选派）"
+            new_id = f"{r.helper_key}/{tag}/{r.target_id}"
+            while new_id in existing_ids:  # never merge with an existing helper
+                new_id += "+"
+            existing_ids.add(new_id)
+            # resident staff live in the village: their base is the target itself
+            rows.append({**common, "helper_id": new_id, "helper_name": name, "helper_kind": kind,
+                         "helper_county_code": county, "base": analysis.target_points.get(loc)})
         else:
             rows.append({**common, "helper_id": helper_id, "helper_name": r.helper_name,
                          "helper_kind": r.helper_kind, "helper_county_code": county, "base": base})

@@ -1,0 +1,48 @@
+"""Pairing commands: ``ruralplan pairings`` (coverage per rule, gaps, workload, suggestions)."""
+from __future__ import annotations
+
+import json
+
+import click
+
+from .common import workspace_option
+
+TRAVEL_CHOICES = ("network", "straight-line", "none")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(pairings)
+
+
+@click.command()
+@workspace_option()
+@click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
+@click.option("--travel", type=click.Choice(TRAVEL_CHOICES), default="network", show_default=True,
+              help="Travel times for burden and suggestions: road network (falls back to straight line "
+                   "when the workspace has no roads), straight line, or none.")
+@click.option("--no-households", is_flag=True, help="Leave household-level rows out of the output.")
+def pairings(workspace, as_json, travel, no_households) -> None:
+    """Coverage of one-to-one assistance pairings (结对帮扶): rules, gaps, workload, suggestions."""
+    from layers.store import Workspace
+    from web.views.pairings import analyse_workspace
+
+    ws = Workspace(workspace).require()
+    result = analyse_workspace(ws, travel=travel.replace("-", "_"))
+    data = result.analysis.to_dict(include_households=not no_households)
+    data["travel_method"] = result.travel_method
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"Travel times: {result.travel_method}")
+    click.echo(f"{'rule':<26}{'required':>9}{'covered':>9}{'gaps':>6}{'share':>8}")
+    for row in data["coverage"]:
+        share = "-" if row["share"] is None else f"{100 * row['share']:.1f}%"
+        click.echo(f"{row['rule']:<26}{row['required']:>9}{row['covered']:>9}{row['gaps']:>6}{share:>8}")
+    s = data["summary"]
+    click.echo(f"{s['n_gaps']} gaps, {s['n_problems']} data problems, {s['n_over_limit']} helpers over their limit")
+    for p in data["problems"]:
+        click.echo(f"  problem {p['problem']}: pairing {p['pairing_id']}, helper {p['helper_key']}, "
+                   f"{p['target_kind']} {p['target_id']} — {p['detail']}")
+    click.echo(f"{s['n_suggestions']} suggested pairings; {s['n_uncovered']} needs cannot be filled")
+    for u in data["uncovered"]:
+        click.echo(f"  cannot fill {u['role']} for {u['target_kind']} {u['target_id']}: {u['reason']} ({u['detail']})")

@@ -1,0 +1,419 @@
+"""The pairings page (结对帮扶): coverage per rule and town, gaps, workload, suggestions.
+
+Also holds the workspace adapter used by the CLI (``ruralplan pairings``):
+:func:`analyse_workspace` reads the layers, takes the rules from the workspace meta
+(``pairing_rules``; the county code from ``county_code``) and the travel times from the
+road network (:func:`web.services.road_graph` + :func:`planner.travel.travel_time_matrix`),
+and :func:`accept_suggestions` writes accepted pairings and an ``rp_audit`` record.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import threading
+from dataclasses import dataclass
+
+import folium
+import numpy as np
+import pandas as pd
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from planner.pairings import (HOUSEHOLD_RULE, RESIDENT_RULES, UNIT_KINDS, PairingAnalysis, PairingRules,
+                              analyse_pairings, apply_suggestions, straight_line_minutes)
+
+from .. import mapdata, mapping
+from ..app import NavItem, current_workspace
+from ..auth import permission_required
+from ..users import has_permission
+
+bp = Blueprint("pairings", __name__, url_prefix="/pairings")
+NAV = [NavItem("pairings.index", _l("Pairings"), 30)]
+
+#: Permission needed to accept suggestions (planner and admin have it): accepting
+#: writes the pairings layer, like an import.
+ACCEPT_PERMISSION = "import"
+
+_AUDIT_SCHEMA = """
+CREATE TABLE IF NOT EXISTS rp_audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    username TEXT,
+    action TEXT NOT NULL,
+    details TEXT NOT NULL
+)
+"""
+
+
+# =========================================================================== workspace adapter
+@dataclass(frozen=True, eq=False)
+class WorkspaceAnalysis:
+    analysis: PairingAnalysis
+    #: "network", "straight_line" (no roads, or chosen) or "none"
+    travel_method: str
+    #: Fingerprint of the pairings layer and rules the suggestions were made for.
+    version: str
+    pairings: pd.DataFrame
+
+
+_memo: dict[tuple, tuple[tuple, WorkspaceAnalysis]] = {}
+_memo_lock = threading.Lock()
+
+
+def workspace_rules(ws) -> PairingRules:
+    """Rules from the workspace meta ``pairing_rules`` (county code from ``county_code``)."""
+    meta = ws.meta()
+    raw = dict(meta.get("pairing_rules") or {})
+    if not raw.get("home_county_code") and meta.get("county_code"):
+        raw["home_county_code"] = str(meta["county_code"])[:6]
+    return PairingRules.from_dict(raw)
+
+
+def workspace_travel(ws, method: str = "network"):
+    """A ``travel_min`` callable and the method actually used.
+
+    The network is built (or loaded from the workspace cache) by
+    :func:`web.services.road_graph`; a workspace without roads falls back to straight
+    lines at 30 km/h x 1.4, an approximation the page and CLI say they used.
+    """
+    if method == "none":
+        return None, "none"
+    if method == "network":
+        from planner.travel import travel_time_matrix
+        from web import services
+
+        try:
+            settings = services.NetworkSettings.from_workspace(ws)
+            graph = services.road_graph(ws, settings=settings)
+        except ValueError:
+            graph = None  # no roads
+        if graph is not None:
+            def travel(origins, destinations):
+                return travel_time_matrix(graph, origins, destinations, max_snap_m=settings.max_snap_m).minutes
+
+            return travel, "network"
+    return straight_line_minutes(), "straight_line"
+
+
+def _version(pairings: pd.DataFrame, rules: PairingRules) -> str:
+    frame = pd.DataFrame(pairings.drop(columns=[pairings.geometry.name]) if hasattr(pairings, "geometry")
+                         else pairings).astype(str)
+    h = hashlib.sha1(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    h.update(json.dumps(rules.to_dict(), sort_keys=True).encode())
+    return h.hexdigest()[:16]
+
+
+def analyse_workspace(ws, *, travel: str = "network", rules: PairingRules | None = None) -> WorkspaceAnalysis:
+    """Run :func:`planner.pairings.analyse_pairings` on a workspace (cached per file version)."""
+    rules = rules or workspace_rules(ws)
+    key = (str(ws.path), travel, hash(rules))
+    stamp = mapdata.file_stamp(ws)
+    with _memo_lock:
+        hit = _memo.get(key)
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
+    pairings = ws.read_layer("pairings")
+    travel_fn, method = workspace_travel(ws, travel)
+    analysis = analyse_pairings(ws.read_layer("villages"), ws.read_layer("households"),
+                                ws.read_layer("relocation_settlements"), pairings, rules=rules, travel_min=travel_fn)
+    result = WorkspaceAnalysis(analysis, method, _version(pairings, rules), pairings)
+    with _memo_lock:
+        _memo[key] = (stamp, result)
+    return result
+
+
+def accept_suggestions(ws, result: WorkspaceAnalysis, suggestion_ids, *, username: str | None) -> list[dict]:
+    """Append accepted suggestions to the pairings layer and record them in ``rp_audit``.
+
+    The layer write is atomic (:meth:`layers.store.Workspace.write_layers`); the audit
+    row follows in its own transaction.
+    """
+    today = _dt.date.today().isoformat()
+    updated, added = apply_suggestions(result.pairings, result.analysis, suggestion_ids=suggestion_ids,
+                                       start_date=today)
+    ws.write_layers({"pairings": updated})
+    details = {
+        "suggestion_ids": sorted(set(suggestion_ids)),
+        "version": result.version,
+        "travel_method": result.travel_method,
+        "added": [{k: (list(v) if isinstance(v, tuple) else v) for k, v in r.items()} for r in added],
+    }
+    with ws.transaction() as con:
+        con.execute(_AUDIT_SCHEMA)
+        con.execute("INSERT INTO rp_audit(at, username, action, details) VALUES (?, ?, ?, ?)",
+                    (_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), username,
+                     "pairings.accept_suggestions", json.dumps(details, ensure_ascii=False, default=str)))
+    return added
+
+
+# =========================================================================== visibility
+def _household_filter(user):
+    """Which household rows the user may see: "all", "none" or a predicate on a row."""
+    if has_permission(user, "households"):
+        return "all"
+    if has_permission(user, "households_own_scope") and user is not None and user.scope:
+        if user.scope_kind == "village":
+            return lambda row: row.get("village_code") == user.scope
+        if user.scope_kind == "town":
+            return lambda row: row.get("town") == user.scope
+    return "none"
+
+
+def visible_dict(result: WorkspaceAnalysis, user) -> dict:
+    """The analysis as a dict with household rows only where the user may see them."""
+    rule = _household_filter(user)
+    data = result.analysis.to_dict(include_households=rule != "none")
+    if callable(rule):
+        village_of = {g["target_id"]: g.get("village_code") for g in data["gaps"] if g["target_kind"] == "household"}
+        for key in ("gaps", "problems", "suggestions", "uncovered"):
+            kept = []
+            for row in data[key]:
+                if row.get("target_kind") != "household":
+                    kept.append(row)
+                    continue
+                probe = {"village_code": row.get("village_code") or village_of.get(row.get("target_id")),
+                         "town": row.get("town")}
+                if rule(probe):
+                    kept.append(row)
+            data[key] = kept
+    data["travel_method"] = result.travel_method
+    data["version"] = result.version
+    data["households_visible"] = "all" if rule == "all" else "scope" if callable(rule) else "none"
+    return data
+
+
+# =========================================================================== map
+STATUS_COLORS = {"covered": "#1a9850", "partial": "#fdae61", "gap": "#d73027", "not_required": "#9e9e9e"}
+KIND_COLORS = {"work_team": "#1f78b4", "first_secretary": "#6a3d9a", "cadre": "#33a02c",
+               "municipal_unit": "#b15928", "central_unit": "#e31a1c", "enterprise": "#ff7f00",
+               "east_west": "#e7298a"}
+
+
+def _inside(point, bounds, margin: float = 0.3) -> bool:
+    (s, w), (n, e) = bounds
+    return w - margin <= point[0] <= e + margin and s - margin <= point[1] <= n + margin
+
+
+def build_pairings_map(ws, result: WorkspaceAnalysis, data: dict, *, config) -> dict:
+    """The folium map: villages coloured by coverage, helper→target lines, gaps, suggestions.
+
+    Helpers based far outside the county (east–west partners, central units in Beijing)
+    would draw hundreds of lines across the country, so they become one aggregated arrow
+    per helper pointing at the county from its side, labelled with the number of targets.
+    """
+    a = result.analysis
+    bounds = mapdata.workspace_bounds(ws)
+    base = mapping.SiteMap(location=mapping._center(bounds), zoom_start=10, tiles=None, control_scale=True,
+                           prefer_canvas=True, zoom_snap=0.5,
+                           js=[("leaflet", url_for("vendor.asset", package="leaflet", filename="leaflet.js"))],
+                           css=[("leaflet_css", url_for("vendor.asset", package="leaflet", filename="leaflet.css")),
+                                ("rpmap_css", url_for("static", filename="css/map.css"))])
+    for url, name, attribution, overlay, subdomains in mapping.basemap(
+            config.get("RURALPLAN_BASEMAP"), config.get("RURALPLAN_TIANDITU_KEY")).tiles:
+        folium.TileLayer(url, name=name, attr=attribution, overlay=overlay, subdomains=subdomains,
+                         max_zoom=18).add_to(base)
+    if bounds:
+        base.fit_bounds(bounds)
+    tp = a.target_points
+    show_households = data["households_visible"] != "none"
+
+    villages_g = folium.FeatureGroup(name=_("Villages by pairing coverage"), show=True)
+    for v in data["villages"]:
+        p = tp.get(f"village:{v['code']}")
+        if p is None:
+            continue
+        share = v["coverage_share"]
+        tip = f"{v['name']} ({v['town']}): " + (
+            _("no pairing required") if share is None else _("%(pct)s%% of requirements met", pct=round(100 * share)))
+        folium.CircleMarker((p[1], p[0]), radius=5 if v["status"] == "not_required" else 7,
+                            color=STATUS_COLORS[v["status"]], fill=True, fill_opacity=0.85, weight=1,
+                            tooltip=tip).add_to(villages_g)
+
+    lines_g = folium.FeatureGroup(name=_("Pairings (helper to target)"), show=True)
+    far_g = folium.FeatureGroup(name=_("Partners outside the county"), show=True)
+    far: dict[str, dict] = {}
+    links = a.links
+    if not show_households:
+        links = links[links["target_kind"] != "household"]
+    rule = _household_filter(g.get("user"))
+    if callable(rule):
+        town_of = {v["code"]: v["town"] for v in data["villages"]}
+
+        def visible(row) -> bool:
+            if row.target_kind != "household" or row.location is None:
+                return row.target_kind != "household"
+            code = row.location.split(":", 1)[1]
+            return rule({"village_code": code, "town": town_of.get(code)})
+
+        links = links[[visible(r) for r in links.itertuples(index=False)]]
+    for row in links.itertuples(index=False):
+        b = a.helper_bases.get(row.helper_key)
+        loc = row.location
+        if b is None or loc is None or loc not in tp:
+            continue
+        t = tp[loc]
+        if bounds and not _inside(b, bounds):
+            item = far.setdefault(row.helper_key, {"name": row.helper_name, "kind": row.helper_kind, "base": b,
+                                                   "n": 0})
+            item["n"] += 1
+            continue
+        folium.PolyLine([(b[1], b[0]), (t[1], t[0])], color=KIND_COLORS.get(row.helper_kind, "#555"), weight=1,
+                        opacity=0.45).add_to(lines_g)
+    if bounds and far:
+        (s, w), (n, e) = bounds
+        cx, cy = (w + e) / 2, (s + n) / 2
+        half = max(e - w, n - s) / 2
+        for item in far.values():
+            bx, by = item["base"]
+            d = np.hypot(bx - cx, by - cy) or 1.0
+            ux, uy = (bx - cx) / d, (by - cy) / d
+            start = (cy + uy * half * 1.35, cx + ux * half * 1.35)
+            end = (cy + uy * half * 0.75, cx + ux * half * 0.75)
+            color = KIND_COLORS.get(item["kind"], "#555")
+            label = _("%(name)s: %(n)s targets", name=item["name"], n=item["n"])
+            folium.PolyLine([start, end], color=color, weight=4, opacity=0.9, tooltip=label).add_to(far_g)
+            folium.RegularPolygonMarker(end, number_of_sides=3, radius=7, rotation=0, color=color, fill=True,
+                                        fill_opacity=0.9, tooltip=label).add_to(far_g)
+
+    gaps_g = folium.FeatureGroup(name=_("Gaps"), show=True)
+    for gap in data["gaps"]:
+        loc = (f"village:{gap['village_code']}" if gap["target_kind"] == "household"
+               else f"{gap['target_kind']}:{gap['target_id']}")
+        p = tp.get(loc)
+        if p is None:
+            continue
+        folium.CircleMarker((p[1], p[0]), radius=12, color="#d73027", weight=3, fill=False,
+                            tooltip=f"{rule_label(gap['rule'])}: {gap['target_name'] or gap['target_id']}",
+                            dash_array="3 3").add_to(gaps_g)
+
+    sug_g = folium.FeatureGroup(name=_("Suggested pairings"), show=True)
+    village_of = {g["target_id"]: g.get("village_code") for g in data["gaps"] if g["target_kind"] == "household"}
+    for s in data["suggestions"]:
+        b = a.helper_bases.get(s["helper_key"])
+        loc = (f"village:{village_of.get(s['target_id'])}" if s["target_kind"] == "household"
+               else f"{s['target_kind']}:{s['target_id']}")
+        if b is None or loc not in tp:
+            continue
+        t = tp[loc]
+        folium.PolyLine([(b[1], b[0]), (t[1], t[0])], color="#000", weight=2.5, dash_array="8 6", opacity=0.9,
+                        tooltip=f"{s['suggestion_id']}: {s['helper_name']} → {s['target_name'] or s['target_id']}"
+                        ).add_to(sug_g)
+
+    for group in (villages_g, lines_g, far_g, gaps_g, sug_g):
+        group.add_to(base)
+    folium.LayerControl(position="topright", collapsed=False).add_to(base)
+    return mapping.map_parts(base)
+
+
+# =========================================================================== labels
+def rule_label(rule: str) -> str:
+    return {
+        "resident_former_poor": _("Former poor villages: resident team / first secretary"),
+        "resident_settlement": _("Settlements of 800+ people: resident work team"),
+        "resident_demonstration": _("Demonstration villages: resident team / first secretary"),
+        "resident_weak_org": _("Weak-organisation villages: first secretary"),
+        "cadre_household": _("Monitored households: responsible cadre"),
+    }.get(rule, rule)
+
+
+def kind_label(kind: str | None) -> str:
+    from layers.schema import HELPER_KINDS, TARGET_KINDS
+
+    from ..i18n import label
+
+    for c in (*HELPER_KINDS, *TARGET_KINDS):
+        if c.value == kind:
+            return label(c)
+    return kind or ""
+
+
+def role_text(role: str | None) -> str:
+    return {
+        "work_team": _("work team"), "first_secretary": _("first secretary"),
+        "work_team|first_secretary": _("work team or first secretary"), "cadre": _("responsible cadre"),
+    }.get(role or "", role or "")
+
+
+def missing_text(missing: str | None) -> str:
+    return ", ".join(role_text(m) for m in str(missing or "").split(",") if m)
+
+
+def action_text(action: str) -> str:
+    return {
+        "extend_team": _("existing team takes it on"), "extend_secretary": _("existing first secretary takes it on"),
+        "dispatch_team": _("unit dispatches a new work team"),
+        "dispatch_secretary": _("unit selects a new first secretary"),
+        "assign_cadre": _("cadre with spare capacity"),
+    }.get(action, action)
+
+
+def reason_text(reason: str) -> str:
+    return {"no_capacity": _("no capacity left"), "unreachable": _("unreachable")}.get(reason, reason)
+
+
+def problem_label(problem: str) -> str:
+    return {
+        "invalid_kind": _("Unknown helper or target kind"),
+        "missing_target": _("Pairing without a target"),
+        "unknown_target": _("Pairing to an unknown target"),
+        "duplicate_pairing": _("Duplicate pairing"),
+        "duplicate_id": _("Duplicate pairing id"),
+        "kind_mismatch": _("Helper kind cannot cover this target"),
+        "foreign_cadre": _("Household paired with a cadre of another county"),
+        "team_over_limit": _("Work team covers more villages than allowed"),
+        "household_unknown_village": _("Household of an unknown village"),
+    }.get(problem, problem)
+
+
+# =========================================================================== views
+def _result(ws) -> WorkspaceAnalysis:
+    return analyse_workspace(ws, travel=current_app.config.get("RURALPLAN_PAIRING_TRAVEL", "network"))
+
+
+@bp.route("/")
+@permission_required("read")
+def index():
+    ws = current_workspace()
+    user = g.get("user")
+    result = _result(ws)
+    data = visible_dict(result, user)
+    units_town = [r for r in data["unit_counts_town"] if r["total"] or r["villages_with_unit"]]
+    page_map = build_pairings_map(ws, result, data, config=current_app.config)
+    return render_template(
+        "pairings/index.html", data=data, map=page_map, units_town=units_town, unit_kinds=UNIT_KINDS,
+        can_accept=has_permission(user, ACCEPT_PERMISSION), resident_rules=RESIDENT_RULES,
+        household_rule=HOUSEHOLD_RULE, status_colors=STATUS_COLORS, kind_colors=KIND_COLORS,
+        rule_label=rule_label, kind_label=kind_label, missing_text=missing_text, role_text=role_text,
+        action_text=action_text, reason_text=reason_text, problem_label=problem_label,
+    )
+
+
+@bp.route("/data.json")
+@permission_required("read")
+def data_json():
+    ws = current_workspace()
+    return visible_dict(_result(ws), g.get("user"))
+
+
+@bp.route("/accept", methods=["POST"])
+@permission_required(ACCEPT_PERMISSION)
+def accept():
+    ws = current_workspace()
+    user = g.get("user")
+    ids = [s for s in request.form.getlist("suggestion_ids") if s]
+    if not ids:
+        flash(_("No suggestion selected."), "warning")
+        return redirect(url_for("pairings.index"))
+    result = _result(ws)
+    if request.form.get("version") != result.version:
+        # the pairings changed since the page was shown: the ids may mean something else now
+        flash(_("The pairings changed since this page was loaded; review the new suggestions."), "warning")
+        return redirect(url_for("pairings.index"))
+    known = set(result.analysis.suggestions["suggestion_id"])
+    if not set(ids) <= known:
+        abort(400)
+    added = accept_suggestions(ws, result, ids, username=user.username if user else None)
+    flash(_("%(n)s suggestions accepted: %(rows)s pairings added.", n=len(set(ids)), rows=len(added)), "success")
+    return redirect(url_for("pairings.index"))
