@@ -1,0 +1,106 @@
+"""Exact location-allocation over a plain travel-time matrix.
+
+``cost[i, j]`` = minutes from demand point ``i`` to candidate site ``j``
+(``np.inf`` = unreachable).  Every solver returns a frozen
+:class:`LocateResult` (``to_dict()`` for JSON) with objective, proven bound,
+gap, status, chosen sites with explanations and unreachable demand; none
+raises on unreachable demand or on hitting the time limit.
+
+``p`` always counts NEW sites: ``fixed`` (existing) sites are open on top.
+
+Models
+------
+pmedian  :func:`solve_pmedian`  ReVelle & Swain 1970; Elloumi 2010 formulation
+mclp     :func:`solve_mclp`     Church & ReVelle 1974 (+ budget)
+lscp     :func:`solve_lscp`     Toregas et al. 1971
+pcenter  :func:`solve_pcenter`  Hakimi 1964 / Daskin 1995
+cmclp    :func:`solve_cmclp`    Current & Storbeck 1988 (split or single-sourcing)
+"""
+from __future__ import annotations
+
+from .cmclp import solve_cmclp
+from .lscp import solve_lscp
+from .mclp import solve_mclp
+from .orlib import OrlibPmedInstance, parse_orlib_pmed, parse_pmedopt
+from .pcenter import solve_pcenter
+from .pmedian import solve_pmedian
+from .result import LocateResult, SiteReport
+
+__all__ = [
+    "LocateResult",
+    "MODELS",
+    "OrlibPmedInstance",
+    "SiteReport",
+    "parse_orlib_pmed",
+    "parse_pmedopt",
+    "solve",
+    "solve_cmclp",
+    "solve_lscp",
+    "solve_mclp",
+    "solve_pcenter",
+    "solve_pmedian",
+]
+
+MODELS = {
+    "pmedian": solve_pmedian,
+    "mclp": solve_mclp,
+    "lscp": solve_lscp,
+    "pcenter": solve_pcenter,
+    "cmclp": solve_cmclp,
+}
+
+
+def solve(model: str, cost, **kwargs) -> LocateResult:
+    """Dispatch to one model by name (for the CLI: ``ruralplan solve/place``).
+
+    Parameters
+    ----------
+    model : {"pmedian", "mclp", "lscp", "pcenter", "cmclp"}
+        Model family.
+    cost : array_like, shape (n, m)
+        Travel minutes demand -> candidate; ``np.inf`` unreachable.
+    **kwargs
+        Passed to the solver; all keyword-only:
+
+        ``weights`` (n,) demand weights, >= 0 (pmedian, mclp; lscp: zero =
+        needs no cover; pcenter: zero = ignored).
+        ``demand_t`` (n,), ``capacity_t`` (m,) or scalar: tonnes (cmclp, required).
+        ``p`` int: number of NEW sites (pmedian, mclp, pcenter, cmclp; None
+        allowed with a budget in pmedian/mclp/cmclp).
+        ``radius_min`` float: coverage radius in minutes (mclp, lscp, cmclp).
+        ``fixed`` iterable of int: existing, always-open sites (all models).
+        ``site_cost_wan`` (m,) and ``budget_wan`` float: opening costs in 万元
+        and the total allowed (pmedian, mclp, cmclp); lscp takes
+        ``site_cost_wan`` alone to minimise total cost.
+        ``split`` bool: cmclp may split a village's crop across stores.
+        ``time_limit_s`` float: solver wall-clock limit (default 60).
+        ``method``: pmedian "auto" | "milp" | "heuristic"; mclp "milp" | "heuristic".
+        ``mip_rel_gap`` float: HiGHS optimality tolerance (default 1e-7).
+        ``candidate_cost`` (m, m): site-to-site minutes for explanations.
+        ``explain`` bool: per-site explanations (default True).
+
+    Returns
+    -------
+    LocateResult
+
+    Raises
+    ------
+    ValueError
+        Unknown model, or the solver's own input errors.  ``TypeError`` for a
+        keyword the chosen model does not take.
+    """
+    try:
+        fn = MODELS[model]
+    except KeyError:
+        msg = f"unknown model {model!r}; expected one of {sorted(MODELS)}"
+        raise ValueError(msg) from None
+    if model == "cmclp":
+        kwargs = dict(kwargs)
+        try:
+            demand_t = kwargs.pop("demand_t")
+            capacity_t = kwargs.pop("capacity_t")
+        except KeyError as exc:
+            msg = f"cmclp needs demand_t and capacity_t (missing {exc.args[0]})"
+            raise ValueError(msg) from None
+        return fn(cost, demand_t, capacity_t, **kwargs)
+    return fn(cost, **kwargs)

@@ -1,0 +1,336 @@
+"""Capacitated maximal covering (cold stores against produce tonnage).
+
+Current, J. R. & Storbeck, J. E. (1988). Capacitated covering models.
+*Environment and Planning B* 15(2), 153-163; Pirkul, H. & Schilling, D. A.
+(1991). The maximal covering location problem with capacities on total
+workload. *Management Science* 37(2), 233-248.  Variables ``y_j`` (open),
+``x_ij`` (share of ``i``'s tonnage sent to ``j``), only for pairs within the
+radius:
+
+    max  sum_ij d_i x_ij
+    s.t. sum_j x_ij <= 1                       (each village ships at most its crop)
+         sum_i d_i x_ij <= Q_j y_j             (store capacity; fixed stores y_j = 1)
+         x_ij <= y_j                           (strengthening, free stores only)
+         sum_j y_j <= p,  sum_j cost_j y_j <= budget (optional)
+
+``split=False`` makes ``x`` binary (single sourcing: a village's whole
+harvest goes to one store or none).
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._common import (
+    as_cost_matrix,
+    as_fixed,
+    as_index_tuple,
+    as_site_values,
+    as_weights,
+    check_budget,
+    check_p,
+    check_positive,
+    check_time_limit,
+    relative_gap,
+)
+from ._highs import DEFAULT_MIP_REL_GAP, solve_milp
+from .explain import explain_by_evaluator
+from .result import LocateResult
+
+__all__ = ["solve_cmclp"]
+
+
+class _Model:
+    """The (i, j) pairs within radius and a builder for the MILP restricted to given sites."""
+
+    def __init__(self, c, d, q, radius, split):
+        self.d, self.q, self.split = d, q, split
+        ii, jj = np.nonzero((c <= radius + 1e-9) & (d[:, None] > 0) & (q[None, :] > 0))
+        self.ii, self.jj = ii, jj
+        self.n, self.m = c.shape
+
+    def build(self, open_free: np.ndarray | None, fixed: np.ndarray, free: np.ndarray,
+              p: int | None, sc, budget):
+        """Columns: y over ``free`` (or none when ``open_free`` fixes them), then x per pair."""
+        n, m = self.n, self.m
+        if open_free is not None:
+            allowed = np.zeros(m, dtype=bool)
+            allowed[fixed] = True
+            allowed[open_free] = True
+            ycols = np.zeros(0, dtype=np.int64)
+        else:
+            allowed = np.zeros(m, dtype=bool)
+            allowed[fixed] = True
+            allowed[free] = True
+            ycols = free
+        sel = allowed[self.jj]
+        ii, jj = self.ii[sel], self.jj[sel]
+        k, e = len(ycols), len(ii)
+        ypos = np.full(m, -1, dtype=np.int64)
+        ypos[ycols] = np.arange(k)
+        xcol = k + np.arange(e)
+        rows_r, rows_c, rows_v, lo, hi = [], [], [], [], []
+        r0 = 0
+        # sum_j x_ij <= 1
+        rows_r.append(r0 + ii); rows_c.append(xcol); rows_v.append(np.ones(e))  # noqa: E702
+        lo.append(np.full(n, -np.inf)); hi.append(np.ones(n)); r0 += n  # noqa: E702
+        # sum_i d_i x_ij - Q_j y_j <= 0  (constant Q_j for fixed / pre-opened sites)
+        rows_r.append(r0 + jj); rows_c.append(xcol); rows_v.append(self.d[ii])  # noqa: E702
+        cap_rhs = np.where(ypos >= 0, 0.0, self.q)
+        if k:
+            rows_r.append(r0 + ycols); rows_c.append(ypos[ycols]); rows_v.append(-self.q[ycols])  # noqa: E702
+        lo.append(np.full(m, -np.inf)); hi.append(cap_rhs); r0 += m  # noqa: E702
+        if k:
+            # Coverage linking per village: sum_j x_ij <= [fixed in reach] + sum_{j in N_i} y_j.
+            # It carries the MCLP logic into the LP (the capacity row alone lets
+            # y_j be tiny when Q_j is large).  The textbook x_ij <= y_j rows are
+            # stronger but made HiGHS's simplex crawl (18 s for the root LP of a
+            # 400x200 county); these n rows keep it at milliseconds.
+            fr = ypos[jj] >= 0
+            idx = np.flatnonzero(fr)
+            fixed_reach = np.zeros(n)
+            np.maximum.at(fixed_reach, ii[~fr], 1.0)
+            rows_r.append(r0 + ii); rows_c.append(xcol); rows_v.append(np.ones(e))  # noqa: E702
+            rows_r.append(r0 + ii[idx]); rows_c.append(ypos[jj[idx]]); rows_v.append(-np.ones(len(idx)))  # noqa: E702
+            lo.append(np.full(n, -np.inf)); hi.append(fixed_reach); r0 += n  # noqa: E702
+            if p is not None:
+                rows_r.append(np.full(k, r0)); rows_c.append(np.arange(k)); rows_v.append(np.ones(k))  # noqa: E702
+                lo.append([-np.inf]); hi.append([p]); r0 += 1  # noqa: E702
+            if sc is not None:
+                rows_r.append(np.full(k, r0)); rows_c.append(np.arange(k)); rows_v.append(sc[ycols])  # noqa: E702
+                lo.append([-np.inf]); hi.append([budget]); r0 += 1  # noqa: E702
+        A = sp.csr_matrix((np.concatenate(rows_v), (np.concatenate(rows_r), np.concatenate(rows_c))),
+                          shape=(r0, k + e))
+        obj = np.r_[np.zeros(k), self.d[ii]]
+        integer = np.r_[np.ones(k, bool), np.full(e, not self.split)]
+        return obj, A, np.concatenate([np.asarray(v, float) for v in lo]), \
+            np.concatenate([np.asarray(v, float) for v in hi]), integer, ycols, ii, jj
+
+    def evaluate(self, open_sites, fixed, time_limit_s):
+        """Max tonnage served by exactly these open sites (LP if split, small MIP if not)."""
+        fset = np.asarray(fixed, dtype=np.int64)
+        others = np.setdiff1d(np.asarray(open_sites, dtype=np.int64), fset)
+        obj, A, lo, hi, integer, _, ii, jj = self.build(others, fset, others, None, None, None)
+        if len(obj) == 0:
+            return 0.0, ii, jj, np.zeros(0)
+        out = solve_milp(obj, A, lo, hi, np.zeros(len(obj)), np.ones(len(obj)), integer,
+                         maximize=True, time_limit_s=time_limit_s)
+        x = out.x if out.x is not None else np.zeros(len(obj))
+        return float(obj @ x), ii, jj, x
+
+
+def _greedy(model: _Model, free, fixed, p, sc, budget):
+    """Add the store with the most unserved tonnage it could take (min of capacity and reachable crop)."""
+    d, q = model.d, model.q
+    rem = d.astype(float).copy()
+    capleft = q.astype(float).copy()
+    open_ = list(fixed)
+    chosen: list[int] = []
+    spent = 0.0
+
+    def fill(j):
+        # nearest-first is not known here; fill with villages in index order within radius
+        sel = np.flatnonzero(model.jj == j)
+        for t in sel:
+            i = model.ii[t]
+            if rem[i] <= 0 or capleft[j] <= 0:
+                continue
+            if model.split:
+                amt = min(rem[i], capleft[j])
+            else:
+                if rem[i] > capleft[j] or rem[i] < d[i]:
+                    continue
+                amt = rem[i]
+            rem[i] -= amt
+            capleft[j] -= amt
+
+    for j in fixed:
+        fill(j)
+    while p is None or len(chosen) < p:
+        reach = np.bincount(model.jj, weights=rem[model.ii], minlength=model.m)
+        score = np.minimum(reach, capleft)
+        score[open_] = -1
+        if sc is not None:
+            score[sc + spent > budget + 1e-9] = -1
+        notfree = np.ones(model.m, bool)
+        notfree[free] = False
+        score[notfree] = -1
+        j = int(np.argmax(score))
+        if score[j] <= 1e-12:
+            break
+        chosen.append(j)
+        open_.append(j)
+        spent += 0.0 if sc is None else float(sc[j])
+        fill(j)
+    return np.asarray(sorted(chosen), dtype=np.int64)
+
+
+def solve_cmclp(
+    cost,
+    demand_t,
+    capacity_t,
+    *,
+    p: int | None,
+    radius_min: float,
+    split: bool = True,
+    fixed: Iterable[int] = (),
+    site_cost_wan=None,
+    budget_wan: float | None = None,
+    time_limit_s: float = 60.0,
+    mip_rel_gap: float = DEFAULT_MIP_REL_GAP,
+    candidate_cost=None,
+    explain: bool = True,
+    runner_up_pool: int = 4,
+) -> LocateResult:
+    """Open at most ``p`` NEW stores maximising tonnage served within ``radius_min``.
+
+    Parameters
+    ----------
+    cost : array_like, shape (n, m)
+        Travel minutes village -> candidate store (``np.inf`` unreachable).
+    demand_t : array_like, shape (n,)
+        Produce per village (tonnes), >= 0.
+    capacity_t : array_like, shape (m,) or scalar
+        Store capacity (tonnes); for fixed stores their remaining capacity.
+    p : int or None
+        Maximum number of NEW stores (None only with a budget).
+    radius_min : float
+        Maximum haul in minutes.
+    split : bool
+        True: a village's crop may be split across stores; False: single
+        sourcing (all to one store or not served).
+    fixed : iterable of int
+        Existing stores (always open, not charged).
+    site_cost_wan, budget_wan : optional
+        Per-candidate cost (万元) and budget.
+    time_limit_s, mip_rel_gap : float
+        HiGHS limits.
+    candidate_cost : array_like, optional
+        Site-to-site minutes for explanations.
+    explain : bool
+        Per-site explanations; each needs an LP (MIP if unsplit) per
+        evaluation, so runner-ups are searched among the ``runner_up_pool``
+        non-chosen candidates nearest to the site, and each evaluation is
+        capped at ``min(1, time_limit_s / 50)`` s (unsplit: best found).
+    runner_up_pool : int
+        See ``explain``.
+
+    Returns
+    -------
+    LocateResult
+        ``objective`` = tonnes served; ``flows`` = (village, store, tonnes);
+        ``assignment`` = store taking the largest share (or -1);
+        ``unreachable`` = villages with no store candidate within radius.
+    """
+    t0 = time.perf_counter()
+    c = as_cost_matrix(cost)
+    n, m = c.shape
+    d = as_weights(demand_t, n, name="demand_t")
+    q = as_site_values(capacity_t, m, name="capacity_t")
+    fx = as_fixed(fixed, m)
+    r = check_positive(radius_min, "radius_min")
+    time_limit_s = check_time_limit(time_limit_s)
+    sc, budget = check_budget(site_cost_wan, budget_wan, m)
+    p = check_p(p, m, len(fx), allow_none=sc is not None)
+    free = np.setdiff1d(np.arange(m), fx)
+    if sc is not None:
+        free = free[sc[free] <= budget + 1e-9]
+    model = _Model(c, d, q, r, bool(split))
+    # Candidates that reach no demand (or have no capacity) cannot help.
+    useful = np.zeros(m, bool)
+    useful[model.jj] = True
+    free = free[useful[free]]
+
+    heur = _greedy(model, free, fx, p, sc, budget)
+    obj, A, lo, hi, integer, ycols, ii, jj = model.build(None, fx, free, p, sc, budget)
+    k = len(ycols)
+    # Warm start: let HiGHS complete x for the greedy y via the restricted LP/MIP.
+    h_val, hii, hjj, hx = model.evaluate(np.r_[fx, heur], fx, max(1e-3, time_limit_s / 10))
+    start = np.zeros(len(obj))
+    start[np.searchsorted(ycols, heur)] = 1.0
+    pair_index = {(int(a), int(b)): t for t, (a, b) in enumerate(zip(ii, jj))}
+    for a_, b_, v in zip(hii, hjj, hx):
+        start[k + pair_index[(int(a_), int(b_))]] = v
+    out = solve_milp(obj, A, lo, hi, np.zeros(len(obj)), np.ones(len(obj)), integer, maximize=True,
+                     time_limit_s=max(1e-3, t0 + time_limit_s - time.perf_counter()), start=start,
+                     mip_rel_gap=mip_rel_gap)
+    if out.x is not None and out.objective >= h_val - 1e-9:
+        x = out.x
+        new_sites = ycols[out.x[:k] > 0.5] if k else np.zeros(0, dtype=np.int64)
+        xs = x[k:]
+        objective = float(obj[k:] @ xs)
+    else:
+        new_sites, objective = heur, h_val
+        xs = start[k:]
+    bound = out.bound if math.isfinite(out.bound) else float(d.sum())
+    bound = max(bound, objective)
+    status = {"optimal": "optimal", "time_limit": "time_limit"}.get(out.status, "feasible")
+    method = "highs-milp"
+
+    # Drop sites that carry nothing (HiGHS may open a useless free site).
+    tonnes = d[ii] * xs
+    carried = np.bincount(jj, weights=tonnes, minlength=m)
+    new_sites = np.asarray([s for s in new_sites if carried[s] > 1e-9], dtype=np.int64)
+    open_sites = np.union1d(fx, new_sites).astype(np.int64)
+    gap = relative_gap(objective, bound)
+    if status == "optimal" and gap > max(mip_rel_gap, 1e-6) * 10:
+        status = "feasible"
+
+    flows_sel = tonnes > 1e-9
+    flows = tuple((int(a), int(b), float(t)) for a, b, t in zip(ii[flows_sel], jj[flows_sel], tonnes[flows_sel]))
+    assign = np.full(n, -1, dtype=np.int64)
+    best_t = np.zeros(n)
+    for a, b, t in flows:
+        if t > best_t[a]:
+            best_t[a], assign[a] = t, b
+    acost = np.where(assign >= 0, c[np.arange(n), np.maximum(assign, 0)], np.inf)
+    served_t = np.bincount(ii, weights=tonnes, minlength=n)
+    covered = served_t >= d - 1e-6 * np.maximum(d, 1.0)
+    covered &= d > 0
+    unreachable = np.flatnonzero(~np.isin(np.arange(n), model.ii[np.isin(model.jj, np.r_[fx, free])]) & (d > 0))
+    if explain:
+        per_site = {}
+        for s in open_sites:
+            mine = (jj == s) & flows_sel
+            per_site[int(s)] = (int(mine.sum()), float(tonnes[mine].sum()))
+        budget_left = None if sc is None else budget - float(sc[new_sites].sum())
+        reach_t = np.bincount(model.jj, weights=d[model.ii], minlength=m)
+        # Each evaluation is an LP (split) or a MIP (unsplit): cap it so the
+        # explanations cost at most a fraction of the solve.
+        eval_limit = min(1.0, max(0.05, time_limit_s / 50))
+
+        def pool(rr):
+            cands = np.setdiff1d(free, open_sites)
+            if budget_left is not None:
+                cands = cands[sc[cands] - sc[rr] <= budget_left + 1e-9]
+            if len(cands) == 0:
+                return cands
+            # nearest by the demand-point proxy, then most reachable tonnage
+            prox = np.min(c[:, [rr]] + c[:, cands], axis=0)
+            order = np.lexsort((-reach_t[cands], prox))
+            return cands[order[:runner_up_pool]]
+
+        sites = explain_by_evaluator(
+            c, open_sites, fx,
+            lambda s: model.evaluate(s, fx, eval_limit)[0],
+            minimize=False, objective=objective, served_by_site=per_site, runner_up_pool=pool,
+            candidate_cost=candidate_cost,
+        )
+    else:
+        from ._assemble import bare_site_reports
+
+        sites = bare_site_reports(open_sites, fx, assign, d)
+    return LocateResult(
+        model="cmclp", method=method, status=status, objective=objective, bound=float(bound), gap=float(gap),
+        seconds=time.perf_counter() - t0, sites=sites, assignment=as_index_tuple(assign),
+        assignment_cost=tuple(float(v) for v in acost), covered_demand=float(objective),
+        uncovered_demand=float(d.sum() - objective), covered=as_index_tuple(np.flatnonzero(covered)),
+        uncovered=as_index_tuple(np.flatnonzero(~covered)), unreachable=as_index_tuple(unreachable),
+        flows=flows,
+        params={"p": p, "radius_min": r, "split": bool(split), "fixed": fx.tolist(), "budget_wan": budget,
+                "time_limit_s": time_limit_s},
+    )
