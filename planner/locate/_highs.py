@@ -82,6 +82,9 @@ def solve_milp(
     """
     t0 = time.perf_counter()
     n_col = int(len(c))
+    if n_col == 0:
+        # Nothing to decide (everything reduced away): HiGHS reports "model empty".
+        return MilpOutcome("optimal", np.zeros(0), float(offset), float(offset), time.perf_counter() - t0, 0)
     A = sp.csr_matrix(A, dtype=np.float64)
     A.sum_duplicates()
     n_row = int(A.shape[0])

@@ -138,6 +138,7 @@ def solve_pcenter(
 
     method = "binary-search+highs-milp"
     status = "optimal"
+    target = None  # None => every point must be served
     if len(pts) == 0:
         new_sites = np.zeros(0, dtype=np.int64)
         obj = bound = 0.0
@@ -157,7 +158,6 @@ def solve_pcenter(
         # How many points can p sites serve at all?  Normally all of them.
         red_max, fixed_cnt = cover_model(cmax)
         rows_ok = np.asarray(red_max.a.sum(axis=1)).ravel() > 0
-        target = None  # None => every point must be covered
         if not rows_ok.all() or not _cover_all_feasible(red_max, p, deadline)[0]:
             out = solve_reduced_mclp(red_max, p, col_cost=None, budget=None,
                                      time_limit_s=max(1e-3, deadline - time.perf_counter()))
@@ -175,6 +175,8 @@ def solve_pcenter(
 
         def value(sites):
             open_cols = np.r_[fx, sites].astype(np.int64)
+            if len(open_cols) == 0:
+                return 0.0  # nothing open, nothing served: no worst time
             d = np.min(cp[:, open_cols], axis=1)
             d = d[d < big] if target is not None else d
             return float(d.max()) if d.size else 0.0
