@@ -1,0 +1,207 @@
+"""The pairings page: roles, household visibility, accepting suggestions (role, CSRF, audit)."""
+from __future__ import annotations
+
+import json
+import re
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+from click.testing import CliRunner
+
+from .conftest import csrf_token
+
+
+@pytest.fixture
+def pairing_workspace(workspace):
+    """The sample workspace with households and pairings that leave gaps to close."""
+    villages = workspace.read_layer("villages")
+    codes = list(villages["code"].astype(str))
+    pts = list(villages.geometry)
+    former = [c for c, f in zip(codes, villages["former_poor"]) if f]
+    households = pd.DataFrame({
+        "id": ["HH1", "HH2", "HH3"], "village_code": [codes[0], codes[1], codes[2]],
+        "kind": ["unstable", "marginal", "sudden"], "risk": ["high", "low", "medium"],
+    })
+    rows = [
+        # a cadre with room for more households, at the first village
+        {"id": "P1", "helper_id": "CAD1", "helper_name": "干部甲", "helper_kind": "cadre",
+         "helper_county_code": None, "target_kind": "household", "target_id": "HH1", "geometry": pts[0]},
+        # a backing unit with room to dispatch teams
+        {"id": "P2", "helper_id": "UNIT1", "helper_name": "县农业农村局", "helper_kind": "municipal_unit",
+         "helper_county_code": None, "target_kind": "village", "target_id": former[0], "geometry": pts[3]},
+        # an east-west partner far away: an aggregated arrow, not lines across the country
+        {"id": "P3", "helper_id": "EW1", "helper_name": "东部某区", "helper_kind": "east_west",
+         "helper_county_code": "320599", "target_kind": "village", "target_id": former[0],
+         "geometry": shapely.Point(120.6, 31.3)},
+        {"id": "P4", "helper_id": "X", "helper_name": "无效", "helper_kind": "work_team",
+         "helper_county_code": None, "target_kind": "village", "target_id": "999999999999", "geometry": None},
+    ]
+    pairings = gpd.GeoDataFrame(pd.DataFrame(rows).drop(columns="geometry"),
+                                geometry=[r["geometry"] for r in rows], crs="EPSG:4326")
+    # meta through write_layers: Workspace.set_meta currently fails (executescript ends its transaction)
+    workspace.write_layers({"households": households, "pairings": pairings},
+                           meta={"pairing_rules": {"max_villages_per_unit": 20}})
+    return workspace
+
+
+@pytest.fixture
+def papp(pairing_workspace):
+    from web import create_app
+
+    return create_app({
+        "TESTING": True, "RURALPLAN_WORKSPACE": str(pairing_workspace.path), "SECRET_KEY": "test-secret",
+        "SESSION_COOKIE_SECURE": False,
+        # the sample's roads are scattered fragments: straight lines give suggestions to accept
+        "RURALPLAN_PAIRING_TRAVEL": "straight_line",
+    })
+
+
+@pytest.fixture
+def pclient(papp):
+    return papp.test_client()
+
+
+def login(client, username):
+    from .conftest import login as do_login
+
+    response = do_login(client, username)
+    assert response.status_code == 302
+    return client
+
+
+def test_page_renders_for_anonymous_reader(pclient):
+    response = pclient.get("/pairings/")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert 'id="rp-coverage"' in html and 'id="rp-workload"' in html and 'id="rp-suggestions"' in html
+    assert "/vendor/leaflet/leaflet.js" in html
+    assert "unpkg" not in html and "cdn.jsdelivr" not in html  # offline assets only
+    # the east-west partner is drawn as one aggregated arrow, with its target count
+    assert "东部某区" in html
+    # anonymous readers cannot accept
+    assert 'name="suggestion_ids"' not in html
+
+
+def test_page_in_english(pclient):
+    pclient.get("/lang/en")
+    html = pclient.get("/pairings/").get_data(as_text=True)
+    assert "Coverage per rule" in html and "Helper workload" in html
+
+
+def test_page_in_chinese_has_translations(pclient):
+    html = pclient.get("/pairings/").get_data(as_text=True)
+    assert "结对帮扶" in html  # title
+    assert "帮扶覆盖" in html  # "Coverage per rule"
+
+
+def test_household_detail_hidden_from_roles_that_may_not_see_it(pclient):
+    data = pclient.get("/pairings/data.json").get_json()
+    assert data["households_visible"] == "none"
+    for key in ("gaps", "suggestions", "uncovered", "problems"):
+        assert all(r.get("target_kind") != "household" for r in data[key])
+    assert "HH2" not in pclient.get("/pairings/").get_data(as_text=True)
+    # totals still count every household
+    hh = [r for r in data["coverage"] if r["rule"] == "cadre_household"][0]
+    assert hh["required"] == 3
+
+
+def test_household_detail_for_planner(pclient):
+    login(pclient, "planner1")
+    data = pclient.get("/pairings/data.json").get_json()
+    assert data["households_visible"] == "all"
+    assert {"HH2", "HH3"} <= {g["target_id"] for g in data["gaps"]}
+    assert "HH2" in pclient.get("/pairings/").get_data(as_text=True)
+
+
+def test_sector_assessor_sees_no_households(pclient):
+    login(pclient, "sector1")
+    data = pclient.get("/pairings/data.json").get_json()
+    assert all(g["target_kind"] != "household" for g in data["gaps"])
+
+
+def _accept_form(client):
+    html = client.get("/pairings/").get_data(as_text=True)
+    ids = re.findall(r'name="suggestion_ids" value="([^"]+)"', html)
+    version = re.search(r'name="version" value="([^"]+)"', html).group(1)
+    return ids, version
+
+
+def test_accept_requires_role(pclient, pairing_workspace):
+    login(pclient, "approver1")
+    token = csrf_token(pclient, "/pairings/")
+    data = pclient.get("/pairings/data.json").get_json()
+    ids = [s["suggestion_id"] for s in data["suggestions"]]
+    assert ids
+    response = pclient.post("/pairings/accept", data={"csrf_token": token, "suggestion_ids": ids,
+                                                      "version": data["version"]})
+    assert response.status_code == 403
+    assert len(pairing_workspace.read_layer("pairings")) == 4
+
+
+def test_accept_anonymous_goes_to_login(pclient):
+    response = pclient.post("/pairings/accept", data={"suggestion_ids": ["S0001"]})
+    # CSRF is checked first; either way nothing is written
+    assert response.status_code in (302, 400)
+
+
+def test_accept_requires_csrf(pclient, pairing_workspace):
+    login(pclient, "planner1")
+    ids, version = _accept_form(pclient)
+    response = pclient.post("/pairings/accept", data={"suggestion_ids": ids, "version": version})
+    assert response.status_code == 400
+    assert len(pairing_workspace.read_layer("pairings")) == 4
+
+
+def test_accept_writes_pairings_and_audit(pclient, pairing_workspace):
+    login(pclient, "planner1")
+    before = pclient.get("/pairings/data.json").get_json()
+    ids, version = _accept_form(pclient)
+    assert ids
+    token = csrf_token(pclient, "/pairings/")
+    response = pclient.post("/pairings/accept", data={"csrf_token": token, "suggestion_ids": ids,
+                                                      "version": version})
+    assert response.status_code == 302
+    pairings = pairing_workspace.read_layer("pairings")
+    assert len(pairings) > 4 and pairings["id"].is_unique
+    with pairing_workspace.connect() as con:
+        rows = con.execute("SELECT username, action, details FROM rp_audit").fetchall()
+    assert len(rows) == 1
+    username, action, details = rows[0]
+    assert username == "planner1" and action == "pairings.accept_suggestions"
+    details = json.loads(details)
+    assert sorted(details["suggestion_ids"]) == sorted(ids)
+    assert len(details["added"]) == len(pairings) - 4
+    after = pclient.get("/pairings/data.json").get_json()
+    for b, a in zip(before["coverage"], after["coverage"]):
+        assert a["covered"] >= b["covered"]
+    assert after["summary"]["n_gaps"] < before["summary"]["n_gaps"]
+    # the old version is now stale: a second post with it changes nothing
+    token = csrf_token(pclient, "/pairings/")
+    n = len(pairings)
+    pclient.post("/pairings/accept", data={"csrf_token": token, "suggestion_ids": ids, "version": version})
+    assert len(pairing_workspace.read_layer("pairings")) == n
+
+
+def test_accept_unknown_suggestion_is_400(pclient):
+    login(pclient, "admin1")
+    _, version = _accept_form(pclient)
+    token = csrf_token(pclient, "/pairings/")
+    response = pclient.post("/pairings/accept", data={"csrf_token": token, "suggestion_ids": ["S9999"],
+                                                      "version": version})
+    assert response.status_code == 400
+
+
+def test_cli_json(pairing_workspace):
+    from web.cli import main
+
+    result = CliRunner().invoke(main, ["pairings", "--workspace", str(pairing_workspace.path), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert {r["rule"] for r in data["coverage"]} >= {"resident_former_poor", "cadre_household"}
+    assert data["travel_method"] in ("network", "straight_line")
+    assert any(p["problem"] == "unknown_target" for p in data["problems"])
+    assert {"gaps", "workload", "suggestions", "uncovered"} <= set(data)
+    text = CliRunner().invoke(main, ["pairings", "-w", str(pairing_workspace.path), "--no-households"])
+    assert text.exit_code == 0 and "resident_former_poor" in text.output
