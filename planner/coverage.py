@@ -158,9 +158,9 @@ def coverage_summary(
         msg = f"cutoff_min must be >= 0, got {cutoff_min}"
         raise ValueError(msg)
     produce = _commodity_columns(villages, commodities)
-    sv = village_snap or snap_points(graph, villages, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh,
+    sv = village_snap if village_snap is not None else snap_points(graph, villages, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh,
                                      id_column="code" if "code" in villages.columns else None)
-    sf = facility_snap or snap_points(graph, facilities, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh)
+    sf = facility_snap if facility_snap is not None else snap_points(graph, facilities, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh)
     minutes, nearest = nearest_times(graph, sv, sf, direction=direction)
 
     reason = sv.reason.copy()

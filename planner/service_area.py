@@ -99,7 +99,7 @@ def service_areas(
     if buffer_m <= 0:
         msg = f"buffer_m must be positive, got {buffer_m}"
         raise ValueError(msg)
-    sf = facility_snap or snap_points(graph, facilities, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh)
+    sf = facility_snap if facility_snap is not None else snap_points(graph, facilities, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh)
     n = graph.n_nodes
     if direction == "from_facility":
         aug, fi, _, f_node, _ = _augmented_graph(graph, sf, None)

@@ -203,8 +203,8 @@ def travel_time_matrix(
     TravelTimeMatrix
     """
     limit = _limit(cutoff_min)
-    so = origin_snap or snap_points(graph, origins_gdf, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh)
-    sd = destination_snap or snap_points(graph, destinations_gdf, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh)
+    so = origin_snap if origin_snap is not None else snap_points(graph, origins_gdf, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh)
+    sd = destination_snap if destination_snap is not None else snap_points(graph, destinations_gdf, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh)
     aug, oi, di, o_node, d_node = _augmented_graph(graph, so, sd)
     minutes = np.full((len(so), len(sd)), np.inf, dtype=np.float32)
     minutes[np.ix_(oi, di)] = _run_rows(aug, o_node, d_node, limit)
@@ -318,8 +318,8 @@ def accessibility(
         ``reason`` (``""`` when reachable; a snap reason code for the village, or
         ``"no_route"``).
     """
-    sv = village_snap or snap_points(graph, villages, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh)
-    sf = facility_snap or snap_points(graph, facilities, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh)
+    sv = village_snap if village_snap is not None else snap_points(graph, villages, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh)
+    sf = facility_snap if facility_snap is not None else snap_points(graph, facilities, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh)
     minutes, nearest = nearest_times(graph, sv, sf, direction=direction)
     found = nearest >= 0
     reason = sv.reason.copy()
