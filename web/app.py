@@ -32,7 +32,7 @@ DEFAULTS = {
     # Map data inlined in the page (True) or fetched after the page loaded (False).
     "RURALPLAN_MAP_INLINE": False,
     # Above this many villages, villages are clustered on the map.
-    "RURALPLAN_CLUSTER_THRESHOLD": 300,
+    "RURALPLAN_CLUSTER_THRESHOLD": 800,
     "BABEL_DEFAULT_LOCALE": "zh",
     "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
     "SESSION_COOKIE_SECURE": True,

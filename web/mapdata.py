@@ -26,7 +26,7 @@ SIMPLIFY = {"line": 5e-5, "polygon": 1e-4}
 POINT_DECIMALS = 6
 SHAPE_DECIMALS = 5
 
-_cache: dict[tuple, tuple[tuple, bytes]] = {}
+_cache: dict[tuple, tuple[tuple, object]] = {}
 _cache_lock = threading.Lock()
 
 
@@ -40,7 +40,7 @@ def etag(ws, *parts) -> str:
     return hashlib.sha1(raw).hexdigest()[:20]
 
 
-def cached(ws, key: tuple, build) -> bytes:
+def cached(ws, key: tuple, build):
     """``build()`` once per workspace file version and ``key``."""
     stamp = file_stamp(ws)
     full_key = (str(ws.path), *key)
@@ -122,6 +122,9 @@ def map_fields(layer: str, *, include_sensitive: bool) -> list[str]:
 
 def map_layer_geojson(ws, layer: str, *, include_sensitive: bool = False) -> bytes:
     """The compact map payload of ``layer`` (cached per file version)."""
+    schema = get_schema(layer)
+    # one cache entry when the layer has nothing sensitive to show
+    include_sensitive = include_sensitive and any(f.sensitive for f in schema.display_fields())
     return cached(ws, ("map", layer, include_sensitive),
                   lambda: _build_map_layer(ws, layer, include_sensitive))
 
@@ -224,8 +227,21 @@ def town_choropleth_geojson(ws) -> bytes:
     return cached(ws, ("choropleth",), build)
 
 
+def layer_counts(ws) -> dict[str, int]:
+    """Feature count per layer (cached per file version)."""
+    return cached(ws, ("counts",), lambda: {i.name: i.count for i in ws.info()})
+
+
+def town_names(ws) -> list[str]:
+    return cached(ws, ("towns",), lambda: sorted(town_indicator_table(ws)["town"].astype(str)))
+
+
 def workspace_bounds(ws) -> list[list[float]] | None:
     """``[[south, west], [north, east]]`` of the county (boundaries, else every point layer)."""
+    return cached(ws, ("bounds",), lambda: _bounds(ws))
+
+
+def _bounds(ws):
     for layer in ("boundaries", "villages", "roads", "towns"):
         frame = ws.read_layer(layer)
         if len(frame) and frame.geometry.notna().any():
@@ -255,3 +271,17 @@ def api_geojson(frame: pd.DataFrame, layer: str, *, include_sensitive: bool) -> 
 
 def layer_names() -> list[str]:
     return list(LAYERS)
+
+
+def prewarm(ws) -> None:
+    """Build every map payload once (e.g. in a thread at server start) so the first
+    visitor does not wait for road merging and simplification."""
+    if not ws.exists:
+        return
+    layer_counts(ws)
+    workspace_bounds(ws)
+    town_names(ws)
+    town_choropleth_geojson(ws)
+    for name, schema in LAYERS.items():
+        if schema.spatial and not schema.sensitive:
+            map_layer_geojson(ws, name)

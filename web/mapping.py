@@ -168,6 +168,9 @@ class SiteMap(folium.Map):
         super().__init__(*args, **kwargs)
         self.default_js = js
         self.default_css = css
+        # markercluster needs the map's own zoom range (there may be no tile layer)
+        self.options.setdefault("maxZoom", 18)
+        self.options.setdefault("minZoom", 5)
 
 
 class LocalMarkerCluster(MarkerCluster):
@@ -271,7 +274,7 @@ def build_map(ws, *, include_sensitive: bool, config) -> MapPage:
     ``config`` is the Flask app config (basemap, clustering threshold, inlining).
     """
     bounds = mapdata.workspace_bounds(ws)
-    info = {i.name: i.count for i in ws.info()}
+    info = mapdata.layer_counts(ws)
     js = [("leaflet", url_for("vendor.asset", package="leaflet", filename="leaflet.js")),
           ("rpmap", url_for("static", filename="js/rpmap.js"))]
     css = [("leaflet_css", url_for("vendor.asset", package="leaflet", filename="leaflet.css")),
@@ -302,7 +305,8 @@ def build_map(ws, *, include_sensitive: bool, config) -> MapPage:
         if cluster:
             group = LocalMarkerCluster(
                 name=name, show=show and count > 0,
-                options={"disableClusteringAtZoom": 13, "chunkedLoading": True, "showCoverageOnHover": False},
+                options={"disableClusteringAtZoom": 12, "chunkedLoading": True, "showCoverageOnHover": False,
+                         "maxClusterRadius": 40},
                 js=[("markercluster", url_for("vendor.asset", package="markercluster",
                                               filename="leaflet.markercluster.js"))],
                 css=[("markercluster_css", url_for("vendor.asset", package="markercluster", filename="MarkerCluster.css")),
@@ -324,7 +328,7 @@ def build_map(ws, *, include_sensitive: bool, config) -> MapPage:
         "bounds": bounds, "inline": inline_mode, "i18n": _js_messages(),
         "indicators": {i.name: {"unit": i.unit, "decimals": i.decimals} for i in mapdata.INDICATORS},
     }).add_to(m)
-    towns = sorted(mapdata.town_indicator_table(ws)["town"].astype(str)) if info.get("villages") else []
+    towns = mapdata.town_names(ws) if info.get("villages") else []
     return MapPage(map_parts(m), legend_sections(), towns, indicator_choices(), inline)
 
 

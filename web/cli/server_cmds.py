@@ -51,8 +51,19 @@ def serve(workspace: str, host: str, port: int, threads: int, basemap: str | Non
     if "RURALPLAN_COOKIE_SECURE" not in os.environ and _is_loopback(host):
         config["SESSION_COOKIE_SECURE"] = False
     app = create_app(config)
+    _prewarm_in_background(app)
     click.echo(f"ruralplan: serving {workspace} at http://{host}:{port}/ (Ctrl+C to stop)")
     waitress.serve(app, host=host, port=port, threads=threads, ident="ruralplan")
+
+
+def _prewarm_in_background(app) -> None:
+    import threading
+
+    from web import mapdata
+
+    ws = app.extensions.get("ruralplan.workspace")
+    if ws is not None:
+        threading.Thread(target=mapdata.prewarm, args=(ws,), name="ruralplan-prewarm", daemon=True).start()
 
 
 @click.group()

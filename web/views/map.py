@@ -1,6 +1,8 @@
 """The map explorer page and its data endpoints (compact GeoJSON, cached per file version)."""
 from __future__ import annotations
 
+import gzip
+
 from flask import Blueprint, Response, current_app, g, render_template, request
 from flask_babel import lazy_gettext as _l
 
@@ -50,12 +52,20 @@ def choropleth_data():
 
 
 def _geojson_response(ws, key, build) -> Response:
+    """The payload with an ETag (304 when unchanged), gzipped once per file version."""
     tag = mapdata.etag(ws, *key)
     if request.if_none_match and tag in request.if_none_match:
         return Response(status=304, headers={"ETag": f'"{tag}"'})
-    response = Response(build(), mimetype="application/geo+json")
+    gzip_ok = "gzip" in request.headers.get("Accept-Encoding", "")
+    if gzip_ok:
+        body = mapdata.cached(ws, ("gzip", *key), lambda: gzip.compress(build(), compresslevel=6, mtime=0))
+    else:
+        body = build()
+    response = Response(body, mimetype="application/geo+json")
+    if gzip_ok:
+        response.headers["Content-Encoding"] = "gzip"
     response.set_etag(tag)
     # Revalidate every time (cheap 304), never serve another user's cached variant.
     response.headers["Cache-Control"] = "private, no-cache"
-    response.headers["Vary"] = "Cookie"
+    response.headers["Vary"] = "Cookie, Accept-Encoding"
     return response

@@ -312,6 +312,20 @@
     });
   }
 
+  function ensureLoaded(entry) {
+    if (!entry.loading) {
+      entry.loading = loadData(entry).then(function (data) {
+        entry.data = data;
+        if (entry.spec.kind === "choropleth") return;
+        entry.items = buildItems(entry, data);
+        entry.visible = entry.items;
+        show(entry, entry.items);
+        if (entry.spec.name === "villages") fillSearchList(entry);
+      });
+    }
+    return entry.loading;
+  }
+
   function wireSidebar() {
     var form = document.getElementById("rp-search");
     if (form) form.addEventListener("submit", function (e) { e.preventDefault(); search(document.getElementById("rp-search-input").value); });
@@ -342,16 +356,15 @@
     new Fullscreen().addTo(map);
     wireSidebar();
     var status = document.getElementById("rp-map-status");
-    Promise.all(RP.layers.map(function (entry) {
-      return loadData(entry).then(function (data) {
-        entry.data = data;
-        if (entry.spec.kind === "choropleth") return;
-        entry.items = buildItems(entry, data);
-        entry.visible = entry.items;
-        show(entry, entry.items);
-        if (entry.spec.name === "villages") fillSearchList(entry);
+    // Layers hidden on opening are fetched the first time they are switched on.
+    var eager = RP.layers.filter(function (e) { return e.spec.kind === "choropleth" || map.hasLayer(e.group); });
+    RP.layers.forEach(function (entry) {
+      if (eager.indexOf(entry) >= 0) return;
+      entry.group.once("add", function () {
+        ensureLoaded(entry).then(function () { applyFilters(false); }).catch(function (err) { console.error(err); });
       });
-    })).then(function () {
+    });
+    Promise.all(eager.map(ensureLoaded)).then(function () {
       applyFilters(false);
       RP.layers.forEach(function (e) { if (e.spec.name === "boundaries" && map.hasLayer(e.group)) e.group.bringToBack(); });
       if (status) status.hidden = true;
