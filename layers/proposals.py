@@ -355,7 +355,7 @@ def clean_proposal_data(data: Mapping[str, Any], *, partial: bool = False) -> di
             out[f.name] = list(dict.fromkeys(values))
             continue
         if raw is None or (isinstance(raw, str) and not raw.strip()):
-            if f.required:
+            if f.required and f.default is None:
                 errors[f.name] = "required"
             out[f.name] = f.default
             continue

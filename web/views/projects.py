@@ -406,7 +406,7 @@ def notice_xlsx():
 
 # --------------------------------------------------------------------------- JSON API
 def _api_error(code: int, message: str, **extra):
-    return {"error": {"code": code, "message": message, **extra}}, code
+    return {"error": {**extra, "code": code, "message": message}}, code
 
 
 def _proposal_json(p: P.Proposal) -> dict:
@@ -415,6 +415,11 @@ def _proposal_json(p: P.Proposal) -> dict:
     out["may_edit"] = W.may_edit(_user(), p)
     out["url"] = url_for("projects.api_proposal", proposal_id=p.id)
     return out
+
+
+def _conflict_json(exc: W.ConflictError):
+    details = exc.to_dict()
+    return _api_error(409, details.pop("message"), **details)
 
 
 @bp.route("/api/v1/proposals", methods=["GET"])
@@ -463,7 +468,7 @@ def api_update(proposal_id: int):
     except P.ProposalInvalid as exc:
         return _api_error(422, "invalid proposal", fields=exc.errors)
     except W.ConflictError as exc:
-        return _api_error(409, str(exc), **exc.to_dict())
+        return _conflict_json(exc)
     return _proposal_json(p)
 
 
@@ -487,7 +492,7 @@ def api_transition(proposal_id: int):
     try:
         after = apply_transition(ws, p, str(data["action"]), data["version"], data.get("comment"))
     except W.ConflictError as exc:
-        return _api_error(409, str(exc), **exc.to_dict())
+        return _conflict_json(exc)
     except W.ForbiddenTransition as exc:
         return _api_error(403, str(exc))
     except W.InvalidTransition as exc:
