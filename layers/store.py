@@ -323,9 +323,14 @@ def _write_layer_file(path: Path, schema: LayerSchema, frame: pd.DataFrame) -> N
     if schema.spatial:
         if len(frame) == 0 or frame.geometry.isna().all():
             kwargs["geometry_type"] = _EMPTY_GEOMETRY_TYPE.get(schema.geometry[0], "Unknown")
-        elif len(set(frame.geometry.dropna().geom_type)) > 1:
-            kwargs["geometry_type"] = "Unknown"
-        kwargs["promote_to_multi"] = False
+        else:
+            types = set(frame.geometry.dropna().geom_type)
+            # Polygon+MultiPolygon (or lines) become all-Multi so QGIS sees one type;
+            # points mixed with polygons can only be a generic geometry layer.
+            same_family = types <= {"Polygon", "MultiPolygon"} or types <= {"LineString", "MultiLineString"}
+            kwargs["promote_to_multi"] = len(types) > 1 and same_family
+            if len(types) > 1 and not same_family:
+                kwargs["geometry_type"] = "Unknown"
     else:
         frame = pd.DataFrame(frame)
     # nullable extension dtypes are written as their numpy equivalents with nulls

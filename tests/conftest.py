@@ -21,3 +21,24 @@ def shared_data_dir() -> Path:
     if not SHARED_DATA.exists():
         pytest.skip(f"real data not available: {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def demo_workspace(tmp_path_factory):
+    """The demo county, built once per test session (read-only: copy it to change it)."""
+    from layers.demo import build_demo_workspace
+
+    path = tmp_path_factory.mktemp("demo") / "demo.gpkg"
+    return build_demo_workspace(path)
+
+
+@pytest.fixture
+def demo_copy(demo_workspace, tmp_path):
+    """A private, writable copy of the demo workspace."""
+    import shutil
+
+    from layers.store import Workspace
+
+    path = tmp_path / "demo.gpkg"
+    shutil.copyfile(demo_workspace.path, path)
+    return Workspace(path)

@@ -33,7 +33,9 @@ class NetworkSettings:
 
     speed_table: SpeedTable
     access_speed_kmh: float = 5.0
-    max_snap_m: float = 2000.0
+    #: A village more than 1 km from every road in the county's data is, in practice,
+    #: a village whose road is missing or impassable (路不通): report it, do not walk it.
+    max_snap_m: float = 1000.0
     node_at_crossings: bool = False
     merge_tolerance_m: float = 0.0
 
@@ -134,3 +136,68 @@ def frame_records(frame: pd.DataFrame) -> list[dict]:
     """JSON-safe records (NaN → None)."""
     clean = pd.DataFrame(frame).astype(object).where(pd.DataFrame(frame).notna(), None)
     return clean.to_dict(orient="records")
+
+
+#: Default cost of one new site per facility type (万元), from the county plans in our
+#: sources (闻喜: 400万 fresh-keeping store, 400万 freezer, 210万 cold store).
+DEFAULT_SITE_COST_WAN = {"cold_storage": 400.0, "industry_bases": 150.0, "relocation_settlements": 1000.0}
+#: Statuses of existing facilities kept as fixed sites when planning.
+EXISTING_STATUSES = ("existing", "under_construction")
+
+
+def candidate_sites(ws: Workspace, source: str, *, graph=None, demand_weights=None) -> gpd.GeoDataFrame:
+    """Candidate sites for placement from a layer or generated on the road network."""
+    from planner.placement import candidates_on_network
+
+    if source == "towns":
+        frame = ws.read_layer("towns")
+        frame = frame[frame.geometry.notna()].assign(id=lambda f: f["code"], source="towns")
+    elif source == "industry_bases":
+        frame = ws.read_layer("industry_bases").assign(source="industry_bases")
+    elif source == "network":
+        frame = candidates_on_network(graph or road_graph(ws), villages(ws), weights=demand_weights)
+    elif source == "proposals":
+        frame = _proposal_candidates(ws)
+    else:
+        msg = f"unknown candidate source {source!r}; expected towns, industry_bases, network or proposals"
+        raise ValueError(msg)
+    if len(frame) == 0:
+        msg = f"no candidate sites in {source}"
+        raise ValueError(msg)
+    return frame.reset_index(drop=True)
+
+
+def _proposal_candidates(ws: Workspace) -> gpd.GeoDataFrame:
+    try:
+        from layers.proposals import list_proposals
+    except ModuleNotFoundError:
+        msg = "the project library is not available in this version"
+        raise ValueError(msg) from None
+    frame = list_proposals(ws)
+    frame = frame[frame.geometry.notna()]
+    out = gpd.GeoDataFrame({"id": frame["id"].astype(str), "name": frame["name"],
+                            "cost_wan": frame.get("budget_wan"), "source": "proposals"},
+                           geometry=frame.geometry.representative_point().values, crs="EPSG:4326")
+    return out
+
+
+def plan(ws: Workspace, *, facility: str = "cold_storage", model: str = "mclp", p=None, minutes=None,
+         demand: str = "population", candidates: str | gpd.GeoDataFrame = "towns", budget_wan=None,
+         site_cost_wan=None, new_capacity_t=2000.0, split_demand=True, keep_existing=True, time_limit_s=10.0):
+    """Run a placement model on the workspace (see :func:`planner.placement.plan_placement`)."""
+    from planner.placement import DemandSpec, plan_placement
+
+    settings = NetworkSettings.from_workspace(ws)
+    graph = road_graph(ws, settings=settings)
+    vill = villages(ws)
+    spec = DemandSpec.parse(demand)
+    if isinstance(candidates, str):
+        cand = candidate_sites(ws, candidates, graph=graph, demand_weights=spec.weights(vill))
+    else:
+        cand = candidates
+    existing = facility_points(ws, facility, statuses=EXISTING_STATUSES) if keep_existing else None
+    if site_cost_wan is None and budget_wan is not None and "cost_wan" not in cand.columns:
+        site_cost_wan = DEFAULT_SITE_COST_WAN.get(facility)
+    return plan_placement(graph, vill, cand, existing=existing, model=model, demand=spec, p=p, minutes=minutes,
+                          budget_wan=budget_wan, site_cost_wan=site_cost_wan, new_capacity_t=new_capacity_t,
+                          split_demand=split_demand, time_limit_s=time_limit_s, max_snap_m=settings.max_snap_m)

@@ -1,0 +1,449 @@
+"""Suggest where projects go: the geographic adapter over :mod:`planner.locate`.
+
+The location models work on a plain cost matrix. This module builds that matrix from
+the road graph (villages × candidate sites, door-to-door minutes), the demand weights
+from village attributes, and turns the model's answer back into geography: chosen
+sites with explanations, allocation lines and a before/after coverage table by town.
+
+Existing facilities enter as fixed sites (always open), so "3 new cold stores" means
+three sites on top of what the county already has.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from planner.graph import RoadGraph
+from planner.locate import solve
+from planner.locate.result import LocateResult
+from planner.snap import snap_points
+from planner.travel import travel_time_matrix
+
+MODELS = ("pmedian", "mclp", "lscp", "pcenter", "cmclp")
+#: Demand measures a weight spec can name (besides ``produce:<commodity,...>``).
+MEASURES = {
+    "population": ("population",),
+    "households": ("households",),
+    "monitored": ("monitored_unstable", "monitored_marginal", "monitored_sudden"),
+    "villages": (),
+}
+
+
+@dataclass(frozen=True)
+class DemandSpec:
+    """Demand weight per village: a weighted mix of measures.
+
+    Written as ``population``, ``produce:apple,hawthorn``, ``monitored`` or a mix such as
+    ``population*0.5+monitored*100`` (each term ``measure[:args]*factor``).
+    """
+
+    terms: tuple[tuple[str, tuple[str, ...], float], ...]
+
+    @classmethod
+    def parse(cls, text: str) -> "DemandSpec":
+        terms = []
+        for raw in str(text).replace(" ", "").split("+"):
+            if not raw:
+                continue
+            body, _, factor = raw.partition("*")
+            name, _, args = body.partition(":")
+            try:
+                weight = float(factor) if factor else 1.0
+            except ValueError:
+                msg = f"weight factor {factor!r} in {text!r} is not a number"
+                raise ValueError(msg) from None
+            if name == "produce":
+                commodities = tuple(a for a in re.split(r"[,，]", args) if a)
+                if not commodities:
+                    msg = "produce weights need commodities, e.g. produce:apple,hawthorn"
+                    raise ValueError(msg)
+                terms.append(("produce", commodities, weight))
+            elif name in MEASURES:
+                terms.append((name, (), weight))
+            else:
+                msg = (f"unknown demand weight {name!r}; expected population, households, monitored, villages "
+                       "or produce:<commodities>")
+                raise ValueError(msg)
+        if not terms:
+            msg = "empty demand weight specification"
+            raise ValueError(msg)
+        return cls(tuple(terms))
+
+    @property
+    def label(self) -> str:
+        parts = []
+        for name, args, weight in self.terms:
+            body = f"{name}:{','.join(args)}" if args else name
+            parts.append(body if weight == 1 else f"{body}*{weight:g}")
+        return "+".join(parts)
+
+    def weights(self, villages: pd.DataFrame) -> np.ndarray:
+        total = np.zeros(len(villages))
+        for name, args, weight in self.terms:
+            if name == "produce":
+                cols = [f"produce_{c}_t" for c in args]
+                missing = [c for c in cols if c not in villages.columns]
+                if missing:
+                    msg = f"villages have no produce column(s) {', '.join(missing)}"
+                    raise ValueError(msg)
+            elif name == "villages":
+                total += weight
+                continue
+            else:
+                cols = [c for c in MEASURES[name] if c in villages.columns]
+            values = villages[cols].apply(pd.to_numeric, errors="coerce").fillna(0).to_numpy(float)
+            total += weight * values.sum(axis=1)
+        return total
+
+
+@dataclass(frozen=True)
+class PlacementResult:
+    """A suggested placement in geographic terms.
+
+    Attributes
+    ----------
+    result : LocateResult
+        The model's answer over the cost matrix (columns: candidates, then existing).
+    sites : GeoDataFrame
+        Every open site (existing ones flagged ``fixed``) with its explanation.
+    allocations : GeoDataFrame
+        One line per served village: village → its site, with minutes and weight.
+    by_town : DataFrame
+        Demand covered within the cutoff before (existing only) and after, per town.
+    unreachable : DataFrame
+        Villages no site can serve, with the reason (not on the road network, or too far).
+    """
+
+    model: str
+    demand: str
+    minutes: float | None
+    result: LocateResult
+    sites: gpd.GeoDataFrame
+    allocations: gpd.GeoDataFrame
+    by_town: pd.DataFrame
+    unreachable: pd.DataFrame
+    totals: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "demand": self.demand,
+            "minutes": self.minutes,
+            "solver": {k: v for k, v in self.result.to_dict().items()
+                       if k in ("method", "status", "objective", "bound", "gap", "seconds", "params")},
+            "totals": _jsonable(self.totals),
+            "sites": _records(self.sites.drop(columns="geometry")),
+            "by_town": _records(self.by_town),
+            "unreachable": _records(self.unreachable),
+        }
+
+    def to_geojson(self) -> dict:
+        """Sites and allocation lines as one FeatureCollection (``kind`` tells them apart)."""
+        sites = self.sites.assign(kind="site")
+        lines = self.allocations.assign(kind="allocation")
+        features = []
+        for frame in (lines, sites):
+            features.extend(_features(frame))
+        return {"type": "FeatureCollection", "features": features}
+
+
+def plan_placement(
+    graph: RoadGraph,
+    villages: gpd.GeoDataFrame,
+    candidates: gpd.GeoDataFrame,
+    *,
+    existing: gpd.GeoDataFrame | None = None,
+    model: str = "mclp",
+    demand: str | DemandSpec = "population",
+    p: int | None = None,
+    minutes: float | None = None,
+    budget_wan: float | None = None,
+    site_cost_wan: float | Sequence[float] | None = None,
+    new_capacity_t: float | None = None,
+    split_demand: bool = True,
+    time_limit_s: float = 10.0,
+    max_snap_m: float = 2000.0,
+) -> PlacementResult:
+    """Choose sites among ``candidates`` for the villages' demand.
+
+    Parameters
+    ----------
+    graph
+        The county road graph.
+    villages
+        Demand points (``code``, ``name``, ``town`` and measures).
+    candidates
+        Candidate sites with ``id`` and ``name``; a ``cost_wan`` column gives per-site
+        costs for the budget variant, ``capacity_t`` capacities for ``cmclp``.
+    existing
+        Facilities already there (fixed open; their ``capacity_t`` used by ``cmclp``).
+    model
+        ``pmedian`` (least weighted minutes), ``mclp`` (most demand within ``minutes``),
+        ``lscp`` (fewest sites covering all coverable demand within ``minutes``),
+        ``pcenter`` (least worst-case minutes) or ``cmclp`` (capacitated coverage of
+        produce tonnage).
+    demand
+        Weight spec, see :class:`DemandSpec`.
+    p
+        Number of NEW sites (existing ones come on top).
+    minutes
+        Coverage cutoff for mclp/lscp/cmclp; also used for the before/after table.
+    budget_wan, site_cost_wan
+        Total budget and per-candidate cost (万元); ``site_cost_wan`` defaults to the
+        candidates' ``cost_wan`` column.
+    new_capacity_t
+        Capacity of a new site for ``cmclp`` when candidates have no ``capacity_t``.
+    split_demand
+        ``cmclp``: whether one village's tonnage may be split over several sites.
+    """
+    if model not in MODELS:
+        msg = f"unknown model {model!r}; expected one of {', '.join(MODELS)}"
+        raise ValueError(msg)
+    if model in ("mclp", "lscp", "cmclp") and minutes is None:
+        msg = f"model {model} needs a coverage cutoff in minutes"
+        raise ValueError(msg)
+    if len(candidates) == 0:
+        msg = "there are no candidate sites"
+        raise ValueError(msg)
+    spec = demand if isinstance(demand, DemandSpec) else DemandSpec.parse(demand)
+    existing = existing if existing is not None and len(existing) else None
+    sites_all = _stack_sites(candidates, existing)
+    n_new = len(candidates)
+    fixed = list(range(n_new, len(sites_all)))
+
+    village_snap = snap_points(graph, villages, max_snap_m=max_snap_m)
+    matrix = travel_time_matrix(graph, villages, sites_all, origin_snap=village_snap, max_snap_m=max_snap_m)
+    cost = matrix.minutes.astype(float)
+    weights = spec.weights(villages)
+
+    kwargs: dict[str, Any] = {"fixed": fixed, "time_limit_s": time_limit_s}
+    if model in ("pmedian", "mclp", "pcenter", "cmclp"):
+        kwargs["p"] = p
+    if model in ("mclp", "lscp", "cmclp"):
+        kwargs["radius_min"] = float(minutes)
+    if model in ("pmedian", "mclp"):
+        kwargs["weights"] = weights
+    costs = _site_costs(sites_all, n_new, site_cost_wan)
+    if budget_wan is not None:
+        if costs is None:
+            msg = "a budget needs per-site costs (site_cost_wan or a cost_wan column)"
+            raise ValueError(msg)
+        kwargs["site_cost_wan"] = costs
+        kwargs["budget_wan"] = float(budget_wan)
+    if model == "cmclp":
+        kwargs["demand_t"] = weights
+        kwargs["capacity_t"] = _capacities(sites_all, n_new, new_capacity_t)
+        kwargs["split"] = bool(split_demand)
+    result = solve(model, cost, **kwargs)
+    return _assemble(graph, villages, sites_all, n_new, cost, weights, result, village_snap,
+                     model=model, spec=spec, minutes=minutes)
+
+
+# --------------------------------------------------------------------------- candidates
+def candidates_on_network(
+    graph: RoadGraph,
+    villages: gpd.GeoDataFrame,
+    *,
+    n: int = 200,
+    weights: np.ndarray | None = None,
+    min_spacing_m: float = 1500.0,
+) -> gpd.GeoDataFrame:
+    """Candidate sites on the road network near demand.
+
+    Each village's road access point (its snap position) is a natural place for a
+    facility that serves it. Access points are taken in order of weight, skipping those
+    closer than ``min_spacing_m`` to one already taken, until ``n`` are chosen.
+    """
+    snap = snap_points(graph, villages)
+    ok = np.flatnonzero(snap.ok)
+    w = np.ones(len(villages)) if weights is None else np.asarray(weights, float)
+    order = ok[np.argsort(-w[ok], kind="stable")]
+    chosen: list[int] = []
+    xy = snap.snap_xy
+    for i in order:
+        if chosen and np.min(np.hypot(*(xy[chosen] - xy[i]).T)) < min_spacing_m:
+            continue
+        chosen.append(int(i))
+        if len(chosen) >= n:
+            break
+    pts = gpd.GeoSeries(shapely.points(xy[chosen]), crs=graph.crs).to_crs("EPSG:4326")
+    names = villages["name"].to_numpy()[chosen]
+    return gpd.GeoDataFrame({
+        "id": [f"net-{villages['code'].iloc[i]}" for i in chosen],
+        "name": [f"{nm}路口" for nm in names],
+        "source": "network",
+    }, geometry=pts.values, crs="EPSG:4326")
+
+
+# --------------------------------------------------------------------------- internals
+def _stack_sites(candidates, existing):
+    cand = candidates.copy()
+    if "id" not in cand.columns:
+        cand["id"] = cand["code"] if "code" in cand.columns else cand.index.astype(str)
+    cand["fixed"] = False
+    frames = [cand]
+    if existing is not None:
+        ex = existing.copy()
+        if "id" not in ex.columns:
+            ex["id"] = ex["code"]
+        ex["fixed"] = True
+        frames.append(ex.to_crs(cand.crs))
+    out = pd.concat(frames, ignore_index=True)
+    keep = [c for c in ("id", "name", "fixed", "source", "cost_wan", "capacity_t", "kind", "status", "town")
+            if c in out.columns]
+    return gpd.GeoDataFrame(out[keep], geometry=out.geometry.values, crs=cand.crs)
+
+
+def _site_costs(sites, n_new, site_cost_wan):
+    if site_cost_wan is not None:
+        values = np.broadcast_to(np.asarray(site_cost_wan, float), (n_new,)).astype(float)
+    elif "cost_wan" in sites.columns:
+        values = pd.to_numeric(sites["cost_wan"].iloc[:n_new], errors="coerce").to_numpy(float)
+        if np.isnan(values).any():
+            return None
+    else:
+        return None
+    # existing sites are already paid for
+    return np.concatenate([values, np.zeros(len(sites) - n_new)])
+
+
+def _capacities(sites, n_new, new_capacity_t):
+    cap = pd.to_numeric(sites.get("capacity_t", pd.Series(np.nan, index=sites.index)), errors="coerce").to_numpy(float)
+    if new_capacity_t is not None:
+        cap[:n_new] = np.where(np.isnan(cap[:n_new]), new_capacity_t, cap[:n_new])
+    if np.isnan(cap).any():
+        msg = "capacitated coverage needs capacity_t for every site (set new_capacity_t for new sites)"
+        raise ValueError(msg)
+    return cap
+
+
+def _assemble(graph, villages, sites_all, n_new, cost, weights, result, village_snap, *, model, spec, minutes):
+    open_sites = [s.site for s in result.sites]
+    reports = {s.site: s for s in result.sites}
+    site_rows = sites_all.iloc[open_sites].copy()
+    site_rows["site_index"] = open_sites
+    for col in ("demand_count", "demand_served", "loss_if_removed", "nearest_site_min"):
+        site_rows[col] = [getattr(reports[i], col) for i in open_sites]
+    # a site whose removal changes nothing reports -0.0 from the subtraction
+    site_rows["loss_if_removed"] = site_rows["loss_if_removed"].clip(lower=0.0)
+    site_rows["nearest_site"] = [_site_name(sites_all, reports[i].nearest_site) for i in open_sites]
+    site_rows["runner_up"] = [_site_name(sites_all, reports[i].runner_up) for i in open_sites]
+    site_rows["runner_up_delta"] = [reports[i].runner_up_delta for i in open_sites]
+    nearest_existing = _nearest_existing(cost, open_sites, n_new, sites_all)
+    site_rows["nearest_existing"] = [nearest_existing.get(i) for i in open_sites]
+    site_rows = site_rows.reset_index(drop=True)
+
+    assignment = np.asarray(result.assignment, dtype=np.int64)
+    served = np.flatnonzero(assignment >= 0)
+    vpts = villages.geometry.to_crs("EPSG:4326").to_numpy()
+    spts = sites_all.geometry.to_crs("EPSG:4326").to_numpy()
+    lines = shapely.linestrings(
+        np.stack([shapely.get_coordinates(vpts[served]), shapely.get_coordinates(spts[assignment[served]])], axis=1)
+    ) if len(served) else np.empty(0, dtype=object)
+    allocations = gpd.GeoDataFrame({
+        "village_code": villages["code"].to_numpy()[served],
+        "village_name": villages["name"].to_numpy()[served],
+        "site_id": sites_all["id"].to_numpy()[assignment[served]],
+        "minutes": np.asarray(result.assignment_cost, float)[served],
+        "weight": weights[served],
+    }, geometry=lines, crs="EPSG:4326")
+
+    by_town, totals = _before_after(villages, cost, weights, open_sites, n_new, minutes)
+    unreach_idx = np.asarray(result.unreachable, dtype=np.int64)
+    reason = np.where(village_snap.reason[unreach_idx] != "", village_snap.reason[unreach_idx], "too_far")
+    unreachable = pd.DataFrame({
+        "village_code": villages["code"].to_numpy()[unreach_idx],
+        "village_name": villages["name"].to_numpy()[unreach_idx],
+        "town": villages["town"].to_numpy()[unreach_idx],
+        "weight": weights[unreach_idx],
+        "reason": reason,
+    })
+    totals.update(new_sites=int(sum(1 for i in open_sites if i < n_new)), existing_sites=len(sites_all) - n_new,
+                  candidates=n_new)
+    return PlacementResult(model=model, demand=spec.label, minutes=minutes, result=result,
+                           sites=gpd.GeoDataFrame(site_rows, geometry="geometry", crs=sites_all.crs),
+                           allocations=allocations, by_town=by_town, unreachable=unreachable, totals=totals)
+
+
+def _site_name(sites, index):
+    if index is None or index < 0:
+        return None
+    return str(sites["name"].iloc[index])
+
+
+def _nearest_existing(cost, open_sites, n_new, sites):
+    """For each new site, the existing facility closest by the demand-side proxy."""
+    if n_new == len(sites):
+        return {}
+    out = {}
+    existing = np.arange(n_new, len(sites))
+    for s in open_sites:
+        if s >= n_new:
+            continue
+        via = cost[:, [s]] + cost[:, existing]  # through the best-placed village: an upper bound
+        best = np.min(via, axis=0)
+        j = int(np.argmin(best))
+        if np.isfinite(best[j]):
+            out[s] = f"{sites['name'].iloc[existing[j]]} (≤{best[j]:.0f} min)"
+    return out
+
+
+def _before_after(villages, cost, weights, open_sites, n_new, minutes):
+    towns = villages["town"].fillna("").to_numpy()
+    existing = np.arange(n_new, cost.shape[1])
+    before = cost[:, existing].min(axis=1) if len(existing) else np.full(len(villages), np.inf)
+    after = cost[:, open_sites].min(axis=1) if open_sites else np.full(len(villages), np.inf)
+    cutoff = np.inf if minutes is None else float(minutes)
+    frame = pd.DataFrame({
+        "town": towns,
+        "villages": 1,
+        "demand": weights,
+        "covered_before": np.where(before <= cutoff, weights, 0.0),
+        "covered_after": np.where(after <= cutoff, weights, 0.0),
+        "minutes_before": np.where(np.isfinite(before), before, np.nan) * weights,
+        "minutes_after": np.where(np.isfinite(after), after, np.nan) * weights,
+    })
+    by_town = frame.groupby("town", sort=True).sum(numeric_only=True).reset_index()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        by_town["share_before"] = by_town["covered_before"] / by_town["demand"]
+        by_town["share_after"] = by_town["covered_after"] / by_town["demand"]
+        by_town["mean_minutes_before"] = by_town["minutes_before"] / by_town["demand"]
+        by_town["mean_minutes_after"] = by_town["minutes_after"] / by_town["demand"]
+    by_town = by_town.drop(columns=["minutes_before", "minutes_after"])
+    totals = {
+        "demand": float(weights.sum()),
+        "covered_before": float(frame["covered_before"].sum()),
+        "covered_after": float(frame["covered_after"].sum()),
+    }
+    return by_town, totals
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    return [_jsonable(row) for row in pd.DataFrame(frame).to_dict(orient="records")]
+
+
+def _features(frame: gpd.GeoDataFrame) -> list[dict]:
+    props = _records(frame.drop(columns="geometry"))
+    geoms = frame.geometry.to_crs("EPSG:4326").to_numpy()
+    return [{"type": "Feature", "properties": p, "geometry": shapely.geometry.mapping(g) if g is not None else None}
+            for p, g in zip(props, geoms)]

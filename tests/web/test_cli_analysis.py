@@ -1,0 +1,83 @@
+"""The analysis commands on the demo county: coverage, od, service-area, solve, place."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from web.cli import main
+
+
+def run(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+    return result
+
+
+def test_coverage_prints_town_table_and_uncovered_reasons(demo_workspace):
+    result = run("coverage", "-w", demo_workspace.path, "--facility", "cold_storage", "--minutes", 30)
+    assert result.exit_code == 0, result.output
+    assert "total 合计" in result.output
+    assert "too_far" in result.output and "unreachable" in result.output
+    meta = demo_workspace.meta()
+    # every deliberately unreachable village is reported as unreachable, none as covered
+    for code in meta["demo_unreachable_villages"]:
+        line = next(ln for ln in result.output.splitlines() if ln.strip().startswith(code))
+        assert "unreachable" in line, line
+
+
+def test_coverage_json_partitions_villages(demo_workspace):
+    result = run("coverage", "-w", demo_workspace.path, "--facility", "towns", "--minutes", 20, "--json")
+    d = json.loads(result.output)
+    t = d["totals"]
+    assert t["villages_covered"] + t["villages_too_far"] + t["villages_unreachable"] == t["villages"]
+    assert sum(row["villages"] for row in d["by_town"]) == t["villages"]
+
+
+def test_od_writes_long_csv(demo_workspace, tmp_path):
+    out = tmp_path / "od.csv"
+    result = run("od", "-w", demo_workspace.path, "--from", "villages", "--to", "cold_storage", "--cutoff-min", 45,
+                 "--out", out)
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(out, dtype={"origin_id": str})
+    assert {"origin_id", "destination_id", "minutes"} <= set(frame.columns)
+    assert frame["minutes"].between(0, 45).all()
+
+
+def test_service_area_geojson(demo_workspace, tmp_path):
+    out = tmp_path / "sa.geojson"
+    result = run("service-area", "-w", demo_workspace.path, "--facility", "relocation_settlements",
+                 "--minutes", "15,30", "--out", out)
+    assert result.exit_code == 0, result.output
+    d = json.loads(out.read_text())
+    assert len(d["features"]) == 2 * 4  # 4 settlements × 2 cutoffs
+
+
+def test_solve_on_matrix(tmp_path):
+    cost = np.array([[0, 5, 9], [5, 0, 4], [9, 4, 0], [8, 3, 1]], dtype=float)
+    np.save(tmp_path / "c.npy", cost)
+    result = run("solve", "pmedian", "--cost", tmp_path / "c.npy", "--p", 1)
+    d = json.loads(result.output)
+    assert d["sites"] == [1] and d["objective"] == pytest.approx(12) and d["gap"] == pytest.approx(0)
+    result = run("solve", "mclp", "--cost", tmp_path / "c.npy", "--p", 1, "--radius", 1, "--fixed", "0")
+    d = json.loads(result.output)
+    assert d["sites"] == [0, 2] and d["fixed"] == [0]
+
+
+def test_solve_bad_input_is_a_clear_error(tmp_path):
+    (tmp_path / "c.npy").write_text("not numpy")
+    result = CliRunner().invoke(main, ["solve", "pmedian", "--cost", str(tmp_path / "c.npy"), "--p", "1"])
+    assert result.exit_code != 0 and "not a readable .npy" in result.output
+
+
+def test_place_three_cold_stores_for_apple_and_hawthorn(demo_workspace):
+    result = run("place", "-w", demo_workspace.path, "--facility", "cold_storage", "--model", "mclp", "--p", 3,
+                 "--minutes", 30, "--weight", "produce:apple,hawthorn", "--json")
+    assert result.exit_code == 0, result.output
+    d = json.loads(result.output)
+    new = [s for s in d["sites"] if not s["fixed"]]
+    assert len(new) == 3
+    assert d["solver"]["gap"] <= 1e-3
+    assert d["totals"]["covered_after"] > d["totals"]["covered_before"]
+    assert all(s["runner_up"] for s in new)
+    assert {u["reason"] for u in d["unreachable"]} <= {"too_far", "too_far_from_road", "disconnected_component"}
