@@ -77,7 +77,9 @@ def test_page_renders_for_anonymous_reader(pclient):
     html = response.get_data(as_text=True)
     assert 'id="rp-coverage"' in html and 'id="rp-workload"' in html and 'id="rp-suggestions"' in html
     assert "/vendor/leaflet/leaflet.js" in html
-    assert "unpkg" not in html and "cdn.jsdelivr" not in html  # offline assets only
+    # offline assets only: no script or stylesheet from another host
+    assert not re.findall(r'(?:src|href)="(?:https?:)?//', html)
+    assert "cdnjs" not in html and "unpkg" not in html and "jsdelivr" not in html
     # the east-west partner is drawn as one aggregated arrow, with its target count
     assert "东部某区" in html
     # anonymous readers cannot accept

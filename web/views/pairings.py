@@ -191,7 +191,7 @@ KIND_COLORS = {"work_team": "#1f78b4", "first_secretary": "#6a3d9a", "cadre": "#
                "east_west": "#e7298a"}
 
 
-def _inside(point, bounds, margin: float = 0.3) -> bool:
+def _inside(point, bounds, margin: float = 0.05) -> bool:
     (s, w), (n, e) = bounds
     return w - margin <= point[0] <= e + margin and s - margin <= point[1] <= n + margin
 
@@ -274,8 +274,13 @@ def build_pairings_map(ws, result: WorkspaceAnalysis, data: dict, *, config) -> 
             color = KIND_COLORS.get(item["kind"], "#555")
             label = _("%(name)s: %(n)s targets", name=item["name"], n=item["n"])
             folium.PolyLine([start, end], color=color, weight=4, opacity=0.9, tooltip=label).add_to(far_g)
-            folium.RegularPolygonMarker(end, number_of_sides=3, radius=7, rotation=0, color=color, fill=True,
-                                        fill_opacity=0.9, tooltip=label).add_to(far_g)
+            # arrowhead as two short strokes: folium's marker shapes would load a plugin from a CDN
+            size = half * 0.08
+            for turn in (0.5, -0.5):
+                c, s_ = np.cos(turn), np.sin(turn)
+                hx, hy = ux * c - uy * s_, ux * s_ + uy * c
+                folium.PolyLine([end, (end[0] + hy * size, end[1] + hx * size)], color=color, weight=4,
+                                opacity=0.9, tooltip=label).add_to(far_g)
 
     gaps_g = folium.FeatureGroup(name=_("Gaps"), show=True)
     for gap in data["gaps"]:
