@@ -168,12 +168,9 @@ def candidate_sites(ws: Workspace, source: str, *, graph=None, demand_weights=No
 
 
 def _proposal_candidates(ws: Workspace) -> gpd.GeoDataFrame:
-    try:
-        from layers.proposals import list_proposals
-    except ModuleNotFoundError:
-        msg = "the project library is not available in this version"
-        raise ValueError(msg) from None
-    frame = list_proposals(ws)
+    from layers.proposals import list_proposals, proposals_frame
+
+    frame = proposals_frame(list_proposals(ws))
     frame = frame[frame.geometry.notna()]
     out = gpd.GeoDataFrame({"id": frame["id"].astype(str), "name": frame["name"],
                             "cost_wan": frame.get("budget_wan"), "source": "proposals"},

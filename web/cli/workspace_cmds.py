@@ -23,14 +23,16 @@ def demo(workspace: str, seed: int, scale: float, force: bool) -> None:
     """Build the fictional demo county workspace (虚构示范县)."""
     from layers.demo import build_demo_workspace
 
+    from layers.proposals import load_demo_proposals
+    from web.users import ensure_demo_users
+
     ws = build_demo_workspace(workspace, seed=seed, scale=scale, overwrite=force)
-    try:
-        from web.users import ensure_demo_users
-    except ModuleNotFoundError:
-        pass
-    else:
-        ensure_demo_users(ws)
+    users = ensure_demo_users(ws)
+    proposals = load_demo_proposals(ws)
     click.echo(f"demo workspace written: {ws.path}")
+    click.echo(f"{len(proposals)} demo proposals in the project library; demo users (user / password / role):")
+    for username, role, password in users:
+        click.echo(f"  {username:<10} {password:<12} {role}")
 
 
 @click.command(name="import")
