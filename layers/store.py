@@ -43,9 +43,8 @@ _EMPTY_GEOMETRY_TYPE = {
 
 _BLOB_SCHEMA = "CREATE TABLE IF NOT EXISTS rp_cache (key TEXT PRIMARY KEY, value BLOB NOT NULL)"
 
-_APP_SCHEMA = """
-CREATE TABLE IF NOT EXISTS rp_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
+_META_SCHEMA = "CREATE TABLE IF NOT EXISTS rp_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+_APP_SCHEMA = _META_SCHEMA + ";"
 
 
 @dataclass(frozen=True)
@@ -341,7 +340,8 @@ def _write_layer_file(path: Path, schema: LayerSchema, frame: pd.DataFrame) -> N
 
 
 def _set_meta(con: sqlite3.Connection, values: Mapping[str, object]) -> None:
-    con.executescript(_APP_SCHEMA)
+    # execute, not executescript: executescript would COMMIT an open transaction
+    con.execute(_META_SCHEMA)
     con.executemany(
         "INSERT INTO rp_meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         [(k, json.dumps(v, ensure_ascii=False, default=_json_default)) for k, v in values.items()],

@@ -109,3 +109,9 @@ def test_transactions_are_serialised(ws):
 def test_missing_workspace_has_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         Workspace(tmp_path / "nope.gpkg").info()
+
+
+def test_set_meta_inside_the_locked_transaction(ws):
+    ws.set_meta(county_code="149901", network={"max_snap_m": 800})
+    assert ws.meta()["network"] == {"max_snap_m": 800}
+    assert ws.meta()["county_name"] == "测试县"
