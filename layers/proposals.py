@@ -589,7 +589,7 @@ def proposals_frame(proposals: Iterable[Proposal]):
 _LINK_WORDS = (
     ("dividend", ("分红", "入股", "收益")),
     ("wage", ("务工", "就业", "工资", "劳动力")),
-    ("land_rent", ("流转", "租金", "租赁")),
+    ("land_rent", ("流转", "租金", "地租")),
     ("purchase_order", ("收购", "订单")),
 )
 

@@ -1,0 +1,164 @@
+"""The project library in real headless Chromium, on the demo county.
+
+One seeded proposal (the apple fresh-keeping store) goes 村申报 → 镇审核 → 行业部门论证 →
+县级审定 → 公示 with four different users; a village applicant places a new proposal
+by clicking the map. Screenshots go to test-artifacts/projects_*.png.
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from web import create_app
+from web.users import add_user
+
+from .test_browser import ARGS, ARTIFACTS, CHROMIUM, PageWatch
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} missing (Debian package chromium)"),
+]
+
+PASSWORD = "secret123"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """The demo county with its seeded proposals and one account per reviewer of the apple store."""
+    from layers import proposals as P
+    from layers.demo import build_demo_workspace
+    from web import project_eval
+
+    ws = build_demo_workspace(tmp_path_factory.mktemp("projects-browser") / "demo.gpkg")
+    seeded = {p.ref: p for p in P.load_demo_proposals(ws)}
+    apple = seeded["DP01"]
+    add_user(ws, "cun", PASSWORD, "village_applicant", village=apple.village_code)
+    add_user(ws, "zhen", PASSWORD, "town_reviewer", town=apple.town)
+    add_user(ws, "nongye", PASSWORD, "sector_assessor", sector="农业农村局")
+    add_user(ws, "xian", PASSWORD, "county_approver")
+    project_eval.evaluate(ws, apple)  # builds and caches the road graph before the clock starts
+    return ws, apple
+
+
+@pytest.fixture(scope="module")
+def server(demo):
+    from waitress.server import create_server
+
+    ws, _ = demo
+    app = create_app({"RURALPLAN_WORKSPACE": str(ws.path), "SECRET_KEY": "projects-browser",
+                      "SESSION_COOKIE_SECURE": False})
+    srv = create_server(app, host="127.0.0.1", port=0, threads=4)
+    threading.Thread(target=srv.run, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.effective_port}"
+    srv.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def _session(browser, base, username):
+    """A fresh browser context (its own cookies) logged in as ``username``."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    watch = PageWatch(page)
+    page.goto(base + "/auth/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#login-form button")
+    page.wait_for_load_state("networkidle")
+    assert username in page.locator(".rp-user").inner_text()
+    return context, page, watch
+
+
+def _act(page, base, pid, action, comment, shot):
+    page.goto(f"{base}/projects/{pid}")
+    page.wait_for_function("window.RPP_READY === true")
+    assert page.locator("#evaluation-score").is_visible()
+    if comment:
+        page.fill("#comment", comment)
+    page.screenshot(path=str(ARTIFACTS / f"projects_{shot}.png"), full_page=True)
+    page.click(f"#action-{action}")
+    page.wait_for_load_state("networkidle")
+    return page.locator("#proposal-status").get_attribute("data-status")
+
+
+def test_walk_the_apple_store_from_application_to_public_notice(browser, server, demo):
+    ws, apple = demo
+    ARTIFACTS.mkdir(exist_ok=True)
+    steps = [
+        ("cun", "submit", "", "submitted", "1_village_submits"),
+        ("zhen", "approve", "选址靠近苹果主产村，同意上报", "town_approved", "2_town_review"),
+        ("nongye", "approve", "冷库规模与产量匹配，论证通过", "sector_approved", "3_sector_assessment"),
+        ("xian", "approve", "县级审定通过", "county_approved", "4_county_approval"),
+        ("xian", "publish", "", "published", "5_publish"),
+    ]
+    watches = []
+    for username, action, comment, expected, shot in steps:
+        context, page, watch = _session(browser, server, username)
+        watches.append(watch)
+        # nobody sees another stage's buttons
+        for other in ("submit", "approve", "publish"):
+            if other != action:
+                assert page.goto(f"{server}/projects/{apple.id}") and page.locator(f"#action-{other}").count() == 0 \
+                    or other == "approve" and username == "xian"
+        assert _act(page, server, apple.id, action, comment, shot) == expected
+        context.close()
+
+    context, page, watch = _session(browser, server, "xian")
+    page.goto(f"{server}/projects/{apple.id}")
+    page.wait_for_function("window.RPP_READY === true")
+    rows = page.locator("#history tbody tr")
+    assert rows.count() == len(steps)
+    assert [rows.nth(i).get_attribute("data-action") for i in range(rows.count())] == [s[1] for s in steps]
+    assert "选址靠近苹果主产村" in page.locator("#history").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "projects_6_history.png"), full_page=True)
+
+    page.goto(f"{server}/projects/notice")
+    table = page.locator("#notice-table").inner_text()
+    assert apple.name in table and "衔接资金" in table and "400" in table
+    page.screenshot(path=str(ARTIFACTS / "projects_7_notice.png"), full_page=True)
+    with page.expect_download() as info:
+        page.click("#notice-xlsx")
+    download = info.value
+    target = ARTIFACTS / "projects_notice.xlsx"
+    download.save_as(str(target))
+    from openpyxl import load_workbook
+
+    cells = [c.value for c in load_workbook(target).active[3]]
+    assert cells[1] == apple.name and cells[6] == 400
+    context.close()
+    for w in [*watches, watch]:
+        assert w.external == [] and w.console_errors == []
+
+
+def test_village_places_a_new_proposal_on_the_map(browser, server, demo):
+    ARTIFACTS.mkdir(exist_ok=True)
+    context, page, watch = _session(browser, server, "cun")
+    page.goto(f"{server}/projects/new")
+    page.wait_for_function("window.RPP_READY === true")
+    page.fill("input[name=name]", "村级山楂分拣车间")
+    page.select_option("select[name=category]", "processing")
+    page.fill("textarea[name=content]", "新建山楂分拣包装车间300平方米")
+    page.fill("input[name=budget_wan]", "60")
+    page.check("input[name=commodities][value=hawthorn]")
+    page.check("input[name=farmer_links][value=wage]")
+    page.locator("#rpp-map").scroll_into_view_if_needed()
+    page.locator("#rpp-map .leaflet-container").click()  # the centre of the map
+    wkt = page.input_value("#geometry")
+    assert wkt.startswith("POINT (")
+    page.screenshot(path=str(ARTIFACTS / "projects_0_form.png"), full_page=True)
+    page.click("#save-proposal")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("#proposal-status").get_attribute("data-status") == "draft"
+    assert page.locator("#action-submit").count() == 1
+    assert watch.external == [] and watch.console_errors == []
+    context.close()
