@@ -78,6 +78,9 @@ def solve(model: str, cost, **kwargs) -> LocateResult:
         ``mip_rel_gap`` float: HiGHS optimality tolerance (default 1e-7).
         ``candidate_cost`` (m, m): site-to-site minutes for explanations.
         ``explain`` bool: per-site explanations (default True).
+        ``milp_max_entries`` int, ``restarts`` int: pmedian size guard for
+        "auto" and interchange restarts.  ``runner_up_pool`` int: cmclp
+        candidates tried per site for the runner-up.
 
     Returns
     -------
