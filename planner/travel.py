@@ -207,7 +207,13 @@ def travel_time_matrix(
     sd = destination_snap if destination_snap is not None else snap_points(graph, destinations_gdf, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh)
     aug, oi, di, o_node, d_node = _augmented_graph(graph, so, sd)
     minutes = np.full((len(so), len(sd)), np.inf, dtype=np.float32)
-    minutes[np.ix_(oi, di)] = _run_rows(aug, o_node, d_node, limit)
+    if len(d_node) < len(o_node):
+        # Fewer destinations (e.g. 350 villages x 17 sites): search backwards from each
+        # destination on the reversed graph; same times, far fewer Dijkstra runs.
+        block = _run_rows(aug.T.tocsr(), d_node, o_node, limit).T
+    else:
+        block = _run_rows(aug, o_node, d_node, limit)
+    minutes[np.ix_(oi, di)] = block
     return TravelTimeMatrix(
         minutes=minutes, origin_ids=so.ids, destination_ids=sd.ids, origin_snap=so, destination_snap=sd,
         cutoff_min=None if cutoff_min is None else float(cutoff_min),

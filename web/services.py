@@ -164,6 +164,8 @@ def candidate_sites(ws: Workspace, source: str, *, graph=None, demand_weights=No
     if len(frame) == 0:
         msg = f"no candidate sites in {source}"
         raise ValueError(msg)
+    # a base drawn as an area is a candidate at a point inside it (allocation lines need points)
+    frame = frame.set_geometry(frame.geometry.representative_point())
     return frame.reset_index(drop=True)
 
 
@@ -171,6 +173,8 @@ def _proposal_candidates(ws: Workspace) -> gpd.GeoDataFrame:
     from layers.proposals import list_proposals, proposals_frame
 
     frame = proposals_frame(list_proposals(ws))
+    if len(frame) == 0:  # an empty frame has no columns at all
+        return gpd.GeoDataFrame({"id": [], "name": []}, geometry=gpd.GeoSeries([], crs="EPSG:4326"))
     frame = frame[frame.geometry.notna()]
     out = gpd.GeoDataFrame({"id": frame["id"].astype(str), "name": frame["name"],
                             "cost_wan": frame.get("budget_wan"), "source": "proposals"},
