@@ -18,7 +18,7 @@ from flask import Flask, g, render_template, request
 #: Blueprint modules under ``web.views`` in navigation order. Areas that land later
 #: (planning, pairings, projects) only need a module with ``bp`` (and optionally ``NAV``)
 #: and an entry here; a listed module that does not exist yet is skipped.
-BLUEPRINT_MODULES = ("site", "map", "data", "api", "planning", "pairings", "projects")
+BLUEPRINT_MODULES = ("site", "map", "data", "api", "network", "planning", "pairings", "projects")
 
 _BOOL_TRUE = {"1", "true", "yes", "on"}
 

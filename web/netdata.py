@@ -1,0 +1,192 @@
+"""Road-network results as JSON/GeoJSON payloads for the API and the map (Flask-free).
+
+Each function takes a workspace and already validated parameters, calls
+:mod:`web.services` for the graph and the layers and :mod:`planner` for the analysis,
+and returns a JSON-ready ``dict``. Results are kept in a small in-process LRU keyed by
+the workspace file, its layers version, its network settings and the parameters, so
+clicking around the map (the same facility again, back to 30 minutes) is instant; a
+layer import bumps the layers version and so misses the cache.
+
+Only village-level counts leave this module: no household rows or fields.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+
+import numpy as np
+import shapely
+
+from layers.schema import FACILITY_STATUS
+
+from . import services
+from .mapdata import feature_collection
+
+#: Layers an OD matrix can run between (as in ``ruralplan od``).
+OD_LAYERS = ("villages", *services.FACILITY_LAYERS)
+#: Largest OD matrix side served over HTTP (2,000 × 2,000 is ~30 MB of JSON).
+MAX_OD_SIDE = 2000
+STATUSES = tuple(c.value for c in FACILITY_STATUS)
+#: Polygons are simplified by ~10 m (invisible beside the 200 m road buffer) and rounded
+#: to ~1 m for the browser: a 60-min area shrinks from ~300 KB to under 100 KB.
+_SIMPLIFY_DEG = 1e-4
+_DECIMALS = 5
+
+_LRU_SIZE = 64
+_lru: OrderedDict = OrderedDict()
+_lru_lock = threading.Lock()
+
+
+class NoRoads(ValueError):
+    """The workspace has no usable road network (answered with 409)."""
+
+
+# --------------------------------------------------------------------------- cache
+def version_key(ws) -> tuple:
+    """What a network result depends on besides its parameters."""
+    meta = ws.meta()
+    network = json.dumps(meta.get("network") or {}, sort_keys=True, default=str)
+    return (str(ws.path.resolve()), ws.path.stat().st_ino, meta.get("layers_version", ""), network)
+
+
+def cached(ws, params: tuple, build) -> tuple[dict, bool]:
+    """``(build(), False)`` the first time per workspace version and ``params``, then ``(…, True)``."""
+    key = (version_key(ws), params)
+    with _lru_lock:
+        if key in _lru:
+            _lru.move_to_end(key)
+            return _lru[key], True
+    value = build()
+    with _lru_lock:
+        _lru[key] = value
+        while len(_lru) > _LRU_SIZE:
+            _lru.popitem(last=False)
+    return value, False
+
+
+def clear_cache() -> None:
+    with _lru_lock:
+        _lru.clear()
+
+
+# --------------------------------------------------------------------------- helpers
+def _graph(ws):
+    settings = services.NetworkSettings.from_workspace(ws)
+    try:
+        return services.road_graph(ws, settings=settings), settings
+    except ValueError as exc:  # services' "has no roads" message, for the client
+        raise NoRoads(str(exc)) from exc
+
+
+def _facilities(ws, layer: str, statuses):
+    return services.facility_points(ws, layer, statuses=statuses or None)
+
+
+def _num(value):
+    value = float(value)
+    return round(value, 2) if np.isfinite(value) else None
+
+
+def _point_features(geoms, records: list[dict]) -> dict:
+    geoms = shapely.transform(np.asarray(geoms, dtype=object), lambda c: np.round(c, 6))
+    return json.loads(feature_collection(geoms, records))
+
+
+# --------------------------------------------------------------------------- payloads
+def coverage(ws, *, facility: str, minutes: float, commodities=(), statuses=()) -> dict:
+    """:meth:`CoverageSummary.to_dict` plus ``uncovered_geojson`` (village points).
+
+    Raises ``ValueError`` for an unknown commodity, :class:`NoRoads` without roads.
+    """
+    from planner.coverage import coverage_summary
+
+    graph, settings = _graph(ws)
+    vill = services.villages(ws)
+    summary = coverage_summary(graph, vill, _facilities(ws, facility, statuses), cutoff_min=minutes,
+                               commodities=list(commodities) or None, max_snap_m=settings.max_snap_m)
+    out = {"facility": facility, "statuses": list(statuses), **summary.to_dict()}
+    table = summary.villages
+    uncovered = np.flatnonzero(table["status"].to_numpy() != "covered")
+    records = [{
+        "village_id": str(table["village_id"].iat[i]), "name": table["village_name"].iat[i],
+        "town": table["town"].iat[i], "status": table["status"].iat[i], "reason": table["reason"].iat[i],
+        "minutes": _num(table["minutes"].iat[i]),
+        "facility_id": table["facility_id"].iat[i], "facility_name": table["facility_name"].iat[i],
+        "population": _num(table["population"].iat[i]),
+        "monitored_households": _num(table["monitored_households"].iat[i]),
+    } for i in uncovered]
+    out["uncovered_geojson"] = _point_features(vill.geometry.to_numpy()[uncovered], records)
+    return out
+
+
+def accessibility(ws, *, facility: str, statuses=()) -> dict:
+    """Villages as points with their nearest facility, minutes (null: unreachable) and reason."""
+    from planner.travel import accessibility as nearest
+
+    graph, settings = _graph(ws)
+    vill = services.villages(ws)
+    fac = _facilities(ws, facility, statuses)
+    table = nearest(graph, vill, fac, max_snap_m=settings.max_snap_m)  # one row per village, in order
+    towns = vill["town"].fillna("").astype(str).tolist() if "town" in vill.columns else [""] * len(vill)
+    records = [{
+        "village_id": str(r.village_id), "name": r.village_name, "town": town,
+        "facility_id": r.facility_id, "facility_name": r.facility_name,
+        "minutes": _num(r.minutes), "reason": r.reason,
+    } for r, town in zip(table.itertuples(index=False), towns)]
+    out = _point_features(vill.geometry.to_numpy(), records)
+    out["facility"] = facility
+    out["facilities"] = int(len(fac))
+    return out
+
+
+def service_areas(ws, *, facility: str, minutes, facility_id: str | None = None, dissolve: bool = False,
+                  statuses=()) -> dict:
+    """Service-area polygons (EPSG:4326) of one facility (``facility_id``) or the whole layer.
+
+    Raises ``LookupError`` when ``facility_id`` is not in the layer.
+    """
+    from planner.service_area import service_areas as build
+
+    fac = _facilities(ws, facility, statuses)
+    if facility_id is not None:
+        fac = fac[fac["id"].astype(str) == str(facility_id)]
+        if not len(fac):
+            msg = f"no facility with id {facility_id!r} in {facility}"
+            raise LookupError(msg)
+    graph, settings = _graph(ws)
+    areas = build(graph, fac, cutoffs_min=minutes, dissolve=dissolve, max_snap_m=settings.max_snap_m)
+    # Largest first, so the browser draws the smaller (nearer) areas on top.
+    areas = areas.sort_values("cutoff_min", ascending=False, kind="stable")
+    geoms = shapely.simplify(areas.geometry.to_numpy(), _SIMPLIFY_DEG, preserve_topology=True)
+    geoms = shapely.transform(geoms, lambda c: np.round(c, _DECIMALS))
+    keep = [c for c in ("facility_id", "facility_name", "cutoff_min", "n_facilities", "reason") if c in areas]
+    records = []
+    for rec, area in zip(areas[keep].to_dict("records"), areas["area_km2"]):
+        rec = {k: (str(v) if k == "facility_id" else v) for k, v in rec.items()}
+        rec["area_km2"] = round(float(area), 2)
+        records.append(rec)
+    out = json.loads(feature_collection(geoms, records))
+    out["facility"] = facility
+    out["cutoffs_min"] = [float(c) for c in minutes]
+    return out
+
+
+def layer_size(ws, layer: str) -> int:
+    return len(services.villages(ws)) if layer == "villages" else len(services.facility_points(ws, layer))
+
+
+def od(ws, *, origins: str, destinations: str, cutoff_min: float | None = None) -> dict:
+    """Travel minutes between two layers (``null``: unreachable or beyond the cutoff)."""
+    from planner.travel import travel_time_matrix
+
+    graph, settings = _graph(ws)
+
+    def points(layer):
+        return services.villages(ws) if layer == "villages" else services.facility_points(ws, layer)
+
+    matrix = travel_time_matrix(graph, points(origins), points(destinations), cutoff_min=cutoff_min,
+                                max_snap_m=settings.max_snap_m)
+    out = {"from": origins, "to": destinations, **matrix.to_dict()}
+    out["minutes"] = [[None if v is None else round(v, 2) for v in row] for row in out["minutes"]]
+    return out

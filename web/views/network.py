@@ -1,0 +1,161 @@
+"""Road-network analyses under ``/api/v1/network``: coverage, service areas, accessibility
+and OD matrices (the same choices as ``ruralplan coverage / service-area / od``).
+
+Views only parse and check parameters; :mod:`web.netdata` computes (and caches) the
+payloads. Every error is JSON: 400 for bad parameters, 404 for an unknown facility id,
+409 when the workspace has no roads. The ``X-Cache`` header says whether the result
+came from the in-memory cache (``hit``) or was computed (``miss``).
+"""
+from __future__ import annotations
+
+import math
+
+from flask import Blueprint, request
+
+from .. import netdata, services
+from ..app import current_workspace
+from ..auth import permission_required
+
+bp = Blueprint("network", __name__, url_prefix="/api/v1/network")
+
+#: Longest cutoff served (minutes): beyond 3 h a county "service area" is the county.
+MAX_MINUTES = 180.0
+MAX_CUTOFFS = 6
+
+
+class BadRequest(ValueError):
+    pass
+
+
+def _error(code: int, message: str):
+    return {"error": {"code": code, "message": message}}, code
+
+
+@bp.errorhandler(BadRequest)
+def _bad_request(exc):
+    return _error(400, str(exc))
+
+
+@bp.errorhandler(netdata.NoRoads)
+def _no_roads(exc):
+    return _error(409, str(exc))
+
+
+def _choice(name: str, choices, default=None) -> str:
+    value = request.args.get(name, default)
+    if value is None:
+        raise BadRequest(f"missing parameter {name!r}; expected one of {', '.join(choices)}")
+    if value not in choices:
+        raise BadRequest(f"{name}={value!r} is not valid; expected one of {', '.join(choices)}")
+    return value
+
+
+def _minutes(name: str, *, required: bool, default=None) -> float | None:
+    text = request.args.get(name, default)
+    if text is None or text == "":
+        if required:
+            raise BadRequest(f"missing parameter {name!r} (minutes, e.g. 30)")
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise BadRequest(f"{name} must be a number of minutes (got {text!r})") from None
+    if not (math.isfinite(value) and 0 < value <= MAX_MINUTES):
+        raise BadRequest(f"{name} must be between 0 and {MAX_MINUTES:g} minutes (got {text!r})")
+    return value
+
+
+def _minutes_list(default: str) -> tuple[float, ...]:
+    text = request.args.get("minutes", default)
+    try:
+        values = services.parse_minutes_list(text)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
+    if len(values) > MAX_CUTOFFS or max(values) > MAX_MINUTES or not all(map(math.isfinite, values)):
+        raise BadRequest(f"minutes: at most {MAX_CUTOFFS} cutoffs of at most {MAX_MINUTES:g} minutes (got {text!r})")
+    return values
+
+
+def _statuses() -> tuple[str, ...]:
+    values = tuple(sorted(set(request.args.getlist("status"))))
+    bad = [v for v in values if v not in netdata.STATUSES]
+    if bad:
+        raise BadRequest(f"status={bad[0]!r} is not valid; expected one of {', '.join(netdata.STATUSES)}")
+    return values
+
+
+def _flag(name: str) -> bool:
+    value = request.args.get(name, "0").lower()
+    if value not in ("0", "1", "true", "false", "yes", "no", ""):
+        raise BadRequest(f"{name} must be 0 or 1 (got {value!r})")
+    return value in ("1", "true", "yes")
+
+
+def _reply(payload_and_hit):
+    payload, hit = payload_and_hit
+    return payload, 200, {"X-Cache": "hit" if hit else "miss", "Cache-Control": "private, no-cache"}
+
+
+@bp.route("/coverage")
+@permission_required("read")
+def coverage():
+    ws = current_workspace()
+    facility = _choice("facility", services.FACILITY_LAYERS, "cold_storage")
+    minutes = _minutes("minutes", required=False, default="30")
+    commodities = tuple(sorted({c.strip() for c in request.args.getlist("commodity") if c.strip()}))
+    statuses = _statuses()
+
+    def build():
+        try:
+            return netdata.coverage(ws, facility=facility, minutes=minutes, commodities=commodities,
+                                    statuses=statuses)
+        except netdata.NoRoads:
+            raise
+        except ValueError as exc:  # an unknown commodity
+            raise BadRequest(str(exc)) from None
+
+    return _reply(netdata.cached(ws, ("coverage", facility, minutes, commodities, statuses), build))
+
+
+@bp.route("/service-areas")
+@permission_required("read")
+def service_areas():
+    ws = current_workspace()
+    facility = _choice("facility", services.FACILITY_LAYERS, "cold_storage")
+    cutoffs = _minutes_list("15,30,60")
+    fid = request.args.get("id") or None
+    dissolve = _flag("dissolve")
+    statuses = _statuses()
+    try:
+        return _reply(netdata.cached(
+            ws, ("service_areas", facility, cutoffs, fid, dissolve, statuses),
+            lambda: netdata.service_areas(ws, facility=facility, minutes=cutoffs, facility_id=fid,
+                                          dissolve=dissolve, statuses=statuses)))
+    except LookupError as exc:
+        return _error(404, str(exc))
+
+
+@bp.route("/accessibility")
+@permission_required("read")
+def accessibility():
+    ws = current_workspace()
+    facility = _choice("facility", services.FACILITY_LAYERS, "cold_storage")
+    statuses = _statuses()
+    return _reply(netdata.cached(ws, ("accessibility", facility, statuses),
+                                 lambda: netdata.accessibility(ws, facility=facility, statuses=statuses)))
+
+
+@bp.route("/od")
+@permission_required("read")
+def od():
+    ws = current_workspace()
+    origins = _choice("from", netdata.OD_LAYERS, "villages")
+    destinations = _choice("to", netdata.OD_LAYERS)
+    cutoff = _minutes("cutoff_min", required=False)
+    sizes = {layer: netdata.layer_size(ws, layer) for layer in (origins, destinations)}
+    if max(sizes.values()) > netdata.MAX_OD_SIDE:
+        raise BadRequest(f"OD matrix {sizes[origins]} × {sizes[destinations]} is too large for the API (at most "
+                         f"{netdata.MAX_OD_SIDE} × {netdata.MAX_OD_SIDE}); use `ruralplan od` instead")
+    return _reply(netdata.cached(ws, ("od", origins, destinations, cutoff),
+                                 lambda: netdata.od(ws, origins=origins, destinations=destinations,
+                                                    cutoff_min=cutoff)))
