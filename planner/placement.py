@@ -314,7 +314,9 @@ def _site_costs(sites, n_new, site_cost_wan):
 
 
 def _capacities(sites, n_new, new_capacity_t):
-    cap = pd.to_numeric(sites.get("capacity_t", pd.Series(np.nan, index=sites.index)), errors="coerce").to_numpy(float)
+    # a copy: pandas may hand out a read-only view, and new sites' capacities are filled in below
+    cap = np.array(pd.to_numeric(sites.get("capacity_t", pd.Series(np.nan, index=sites.index)), errors="coerce"),
+                   dtype=float)
     if new_capacity_t is not None:
         cap[:n_new] = np.where(np.isnan(cap[:n_new]), new_capacity_t, cap[:n_new])
     if np.isnan(cap).any():
