@@ -13,9 +13,18 @@ for the default; invisible at the buffer's scale, ~10x faster on dense OSM
 geometry), and partial edges are cut from the *simplified* line, so the reached
 line set only grows with the cutoff and a larger cutoff's polygon always
 contains a smaller one's.
+
+Speed: the union of the buffers is the cost.  Per graph and ``buffer_m`` the
+buffered edges are kept, grouped in square tiles (``TILE_M``), and the union of a
+tile's buffers is computed once, the first time every edge of the tile is reached,
+then reused for every later facility and cutoff; only tiles at the frontier are
+united edge by edge.  The polygon is the same set as the union of all piece buffers
+(the grouping only changes the order of the union).
 """
 from __future__ import annotations
 
+import threading
+import weakref
 from typing import Sequence
 
 import geopandas as gpd
@@ -31,6 +40,66 @@ from planner.travel import Direction, _augmented_graph
 __all__ = ["service_areas"]
 
 OUTPUT_CRS = "EPSG:4326"
+#: Side of the square tiles whose buffered edges are united once and reused (metres).
+#: 2 km: a 60-min area on a county network is a few hundred tiles (measured on the demo
+#: county: 1, 2, 4 km tiles all ~10x faster than edge by edge; 2 km balances the frontier).
+TILE_M = 2000.0
+
+
+class _EdgeBuffers:
+    """Buffered simplified edges of one graph, by tile, with memoised tile unions."""
+
+    def __init__(self, graph: RoadGraph, buffer_m: float):
+        self.buffer_m = buffer_m
+        self.lines = shapely.simplify(graph.edge_geometry, buffer_m / 20.0, preserve_topology=False)
+        self.buffers = shapely.buffer(self.lines, buffer_m, quad_segs=4)
+        if len(self.lines):
+            b = shapely.bounds(self.lines)
+            centre = np.column_stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2])
+            _, tile = np.unique(np.floor(centre / TILE_M).astype(np.int64), axis=0, return_inverse=True)
+            self.tile = tile.ravel()
+        else:
+            self.tile = np.zeros(0, dtype=np.int64)
+        self.tile_size = np.bincount(self.tile)
+        order = np.argsort(self.tile, kind="stable")
+        self.tile_edges = np.split(order, np.cumsum(self.tile_size)[:-1]) if len(order) else []
+        self._unions: dict[int, object] = {}
+        self._lock = threading.Lock()
+
+    def full_edge_geometries(self, full: np.ndarray) -> list:
+        """Buffers covering the fully reached edges: whole tiles merged, the rest per edge."""
+        idx = np.flatnonzero(full)
+        if not len(idx):
+            return []
+        whole = np.flatnonzero(np.bincount(self.tile[idx], minlength=len(self.tile_size)) == self.tile_size)
+        out = [self._tile_union(k) for k in whole]
+        rest = idx[~np.isin(self.tile[idx], whole)]
+        out.extend(self.buffers[rest])
+        return out
+
+    def _tile_union(self, k: int):
+        with self._lock:
+            hit = self._unions.get(k)
+        if hit is None:
+            hit = shapely.union_all(self.buffers[self.tile_edges[k]])
+            with self._lock:
+                self._unions[k] = hit
+        return hit
+
+
+_edge_buffers: "weakref.WeakKeyDictionary[RoadGraph, dict]" = weakref.WeakKeyDictionary()
+_edge_buffers_lock = threading.Lock()
+
+
+def _buffers_for(graph: RoadGraph, buffer_m: float) -> _EdgeBuffers:
+    with _edge_buffers_lock:
+        per_graph = _edge_buffers.setdefault(graph, {})
+        hit = per_graph.get(buffer_m)
+    if hit is None:
+        hit = _EdgeBuffers(graph, buffer_m)
+        with _edge_buffers_lock:
+            hit = per_graph.setdefault(buffer_m, hit)
+    return hit
 
 
 def _intervals(r_u: np.ndarray, r_v: np.ndarray):
@@ -112,7 +181,8 @@ def service_areas(
         if len(fi) else np.zeros((0, n))
     )
     u, v, t, oneway = graph.edge_u, graph.edge_v, graph.edge_minutes, graph.edge_oneway
-    lines = shapely.simplify(graph.edge_geometry, buffer_m / 20.0, preserve_topology=False)
+    edge_buffers = _buffers_for(graph, buffer_m)
+    lines = edge_buffers.lines
     rows = []
     for k, f in enumerate(fi):
         d = dist[k]
@@ -126,7 +196,7 @@ def service_areas(
             else:
                 r_u = np.where(oneway, -np.inf, r_u)
             full, part_u, part_v = _intervals(r_u, r_v)
-            pieces = list(lines[full])
+            pieces = []  # partial lines, buffered below; full edges come buffered already
             for e in np.flatnonzero(part_u):
                 pieces.append(substring(lines[e], 0.0, float(r_u[e]), normalized=True))
             for e in np.flatnonzero(part_v):
@@ -139,8 +209,10 @@ def service_areas(
                 leg = shapely.linestrings([sf.point_xy[f], sf.snap_xy[f]])
                 pieces.append(leg if shapely.length(leg) > 0 else shapely.points(sf.point_xy[f]))
             # union of per-piece buffers: far faster than buffering one big multi-line
-            geom = (shapely.union_all(shapely.buffer(np.asarray(pieces, dtype=object), buffer_m, quad_segs=4))
-                    if pieces else shapely.Polygon())
+            parts = edge_buffers.full_edge_geometries(full)
+            if pieces:
+                parts.extend(shapely.buffer(np.asarray(pieces, dtype=object), buffer_m, quad_segs=4))
+            geom = shapely.union_all(np.asarray(parts, dtype=object)) if parts else shapely.Polygon()
             rows.append((f, c, geom))
     reached = {(f, c): g for f, c, g in rows}
     records = []
