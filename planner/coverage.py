@@ -24,32 +24,13 @@ import pandas as pd
 from planner.graph import RoadGraph
 from planner.snap import DEFAULT_MAX_SNAP_M, SnapResult, snap_points
 from planner.travel import REASON_NO_ROUTE, Direction, nearest_times
+from planner._json import jsonable, records
 
 __all__ = ["CoverageSummary", "coverage_summary", "MONITORED_COLUMNS", "STATUSES"]
 
 STATUSES = ("covered", "too_far", "unreachable")
 MONITORED_COLUMNS = ("monitored_unstable", "monitored_marginal", "monitored_sudden")
 _PRODUCE = re.compile(r"^produce_(.+)_t$")
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if np.isfinite(value) else None
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return None
-    return value
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [_jsonable(rec) for rec in frame.astype(object).where(frame.notna(), None).to_dict(orient="records")]
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,9 +74,9 @@ class CoverageSummary:
             "cutoff_min": float(self.cutoff_min),
             "direction": self.direction,
             "commodities": list(self.commodities),
-            "totals": _jsonable(dict(self.totals)),
-            "by_town": _records(self.by_town),
-            "uncovered": _records(self.uncovered),
+            "totals": jsonable(dict(self.totals)),
+            "by_town": records(self.by_town),
+            "uncovered": records(self.uncovered),
         }
 
 

@@ -63,6 +63,7 @@ import numpy as np
 import pandas as pd
 
 from planner.assign import assign_with_capacities
+from planner._json import jsonable, records
 
 __all__ = [
     "HOUSEHOLD_RULE",
@@ -302,28 +303,6 @@ def location_key(target_kind: str, target_id: str) -> str:
     return f"{target_kind}:{target_id}"
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if np.isfinite(value) else None
-    if value is None or value is pd.NA:
-        return None
-    return value
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    if len(frame) == 0:
-        return []
-    return [_jsonable(r) for r in frame.astype(object).where(frame.notna(), None).to_dict(orient="records")]
-
-
 def _share(covered: int, required: int) -> float | None:
     return covered / required if required else None
 
@@ -469,7 +448,7 @@ class PairingAnalysis:
         if not len(rows):
             msg = f"unknown rule {rule!r}; expected one of {RULES}"
             raise KeyError(msg)
-        return _records(rows)[0]
+        return records(rows)[0]
 
     def to_dict(self, *, include_households: bool = True) -> dict[str, Any]:
         """JSON-safe summary.
@@ -488,16 +467,16 @@ class PairingAnalysis:
         return {
             "rules": self.rules.to_dict(),
             "home_county_code": self.home_county_code,
-            "coverage": _records(self.coverage),
-            "coverage_by_town": _records(self.coverage_by_town),
-            "gaps": _records(keep(self.gaps)),
-            "problems": _records(keep(self.problems)),
-            "workload": _records(self.workload),
-            "villages": _records(self.villages),
-            "unit_counts_village": _records(self.unit_counts_village),
-            "unit_counts_town": _records(self.unit_counts_town),
-            "suggestions": _records(keep(self.suggestions)),
-            "uncovered": _records(keep(self.uncovered)),
+            "coverage": records(self.coverage),
+            "coverage_by_town": records(self.coverage_by_town),
+            "gaps": records(keep(self.gaps)),
+            "problems": records(keep(self.problems)),
+            "workload": records(self.workload),
+            "villages": records(self.villages),
+            "unit_counts_village": records(self.unit_counts_village),
+            "unit_counts_town": records(self.unit_counts_town),
+            "suggestions": records(keep(self.suggestions)),
+            "uncovered": records(keep(self.uncovered)),
             "summary": {
                 "n_pairings": int(len(self.links)),
                 "n_helpers": int(len(self.workload)),

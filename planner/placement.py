@@ -24,6 +24,7 @@ from planner.locate import solve
 from planner.locate.result import LocateResult
 from planner.snap import snap_points
 from planner.travel import travel_time_matrix
+from planner._json import jsonable, records
 
 MODELS = ("pmedian", "mclp", "lscp", "pcenter", "cmclp")
 #: Demand measures a weight spec can name (besides ``produce:<commodity,...>``).
@@ -137,10 +138,10 @@ class PlacementResult:
             "minutes": self.minutes,
             "solver": {k: v for k, v in self.result.to_dict().items()
                        if k in ("method", "status", "objective", "bound", "gap", "seconds", "params")},
-            "totals": _jsonable(self.totals),
-            "sites": _records(self.sites.drop(columns="geometry")),
-            "by_town": _records(self.by_town),
-            "unreachable": _records(self.unreachable),
+            "totals": jsonable(self.totals),
+            "sites": records(self.sites.drop(columns="geometry")),
+            "by_town": records(self.by_town),
+            "unreachable": records(self.unreachable),
         }
 
     def to_geojson(self) -> dict:
@@ -426,26 +427,8 @@ def _before_after(villages, cost, weights, open_sites, n_new, minutes):
     return by_town, totals
 
 
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating, float)):
-        return float(value) if np.isfinite(value) else None
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value
-
-
-def _records(frame: pd.DataFrame) -> list[dict]:
-    return [_jsonable(row) for row in pd.DataFrame(frame).to_dict(orient="records")]
-
-
 def _features(frame: gpd.GeoDataFrame) -> list[dict]:
-    props = _records(frame.drop(columns="geometry"))
+    props = records(frame.drop(columns="geometry"))
     geoms = frame.geometry.to_crs("EPSG:4326").to_numpy()
     return [{"type": "Feature", "properties": p, "geometry": shapely.geometry.mapping(g) if g is not None else None}
             for p, g in zip(props, geoms)]
