@@ -24,7 +24,7 @@ from markupsafe import Markup
 from layers.schema import (COLD_STORAGE_KINDS, COMMODITIES, CONSTRAINT_KINDS, FACILITY_STATUS,
                            INDUSTRY_KINDS, ROAD_CLASSES, get_schema)
 
-from . import mapdata
+from . import mapdata, netmap
 from .i18n import label
 
 # --------------------------------------------------------------------------- styles
@@ -276,9 +276,11 @@ def build_map(ws, *, include_sensitive: bool, config) -> MapPage:
     bounds = mapdata.workspace_bounds(ws)
     info = mapdata.layer_counts(ws)
     js = [("leaflet", url_for("vendor.asset", package="leaflet", filename="leaflet.js")),
-          ("rpmap", url_for("static", filename="js/rpmap.js"))]
+          ("rpmap", url_for("static", filename="js/rpmap.js")),
+          ("rpnetwork", url_for("static", filename="js/rpnetwork.js"))]
     css = [("leaflet_css", url_for("vendor.asset", package="leaflet", filename="leaflet.css")),
-           ("rpmap_css", url_for("static", filename="css/map.css"))]
+           ("rpmap_css", url_for("static", filename="css/map.css")),
+           ("rpnetwork_css", url_for("static", filename="css/network.css"))]
     m = SiteMap(location=_center(bounds), zoom_start=10, tiles=None, control_scale=True,
                 prefer_canvas=True, js=js, css=css, zoom_snap=0.5)
     for url, name, attribution, overlay, subdomains in basemap(
@@ -325,7 +327,7 @@ def build_map(ws, *, include_sensitive: bool, config) -> MapPage:
             inline[layer] = mapdata.map_layer_geojson(ws, layer, include_sensitive=include_sensitive).decode("utf-8")
     control = folium.LayerControl(position="topright", collapsed=False).add_to(m)
     MapApp(control, {
-        "bounds": bounds, "inline": inline_mode, "i18n": _js_messages(),
+        "bounds": bounds, "inline": inline_mode, "i18n": _js_messages(), "network": netmap.js_config(),
         "indicators": {i.name: {"unit": i.unit, "decimals": i.decimals} for i in mapdata.INDICATORS},
     }).add_to(m)
     towns = mapdata.town_names(ws) if info.get("villages") else []

@@ -16,6 +16,7 @@ import threading
 from collections import OrderedDict
 
 import numpy as np
+import pandas as pd
 import shapely
 
 from layers.schema import FACILITY_STATUS
@@ -83,6 +84,13 @@ def _facilities(ws, layer: str, statuses):
     return services.facility_points(ws, layer, statuses=statuses or None)
 
 
+def _text(value):
+    """A string, or None for missing values (pandas turns None into NaN in some frames)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and not np.isfinite(value)):
+        return None
+    return str(value)
+
+
 def _num(value):
     value = float(value)
     return round(value, 2) if np.isfinite(value) else None
@@ -109,10 +117,10 @@ def coverage(ws, *, facility: str, minutes: float, commodities=(), statuses=()) 
     table = summary.villages
     uncovered = np.flatnonzero(table["status"].to_numpy() != "covered")
     records = [{
-        "village_id": str(table["village_id"].iat[i]), "name": table["village_name"].iat[i],
-        "town": table["town"].iat[i], "status": table["status"].iat[i], "reason": table["reason"].iat[i],
+        "village_id": _text(table["village_id"].iat[i]), "name": _text(table["village_name"].iat[i]),
+        "town": _text(table["town"].iat[i]), "status": table["status"].iat[i], "reason": _text(table["reason"].iat[i]),
         "minutes": _num(table["minutes"].iat[i]),
-        "facility_id": table["facility_id"].iat[i], "facility_name": table["facility_name"].iat[i],
+        "facility_id": _text(table["facility_id"].iat[i]), "facility_name": _text(table["facility_name"].iat[i]),
         "population": _num(table["population"].iat[i]),
         "monitored_households": _num(table["monitored_households"].iat[i]),
     } for i in uncovered]
@@ -130,9 +138,9 @@ def accessibility(ws, *, facility: str, statuses=()) -> dict:
     table = nearest(graph, vill, fac, max_snap_m=settings.max_snap_m)  # one row per village, in order
     towns = vill["town"].fillna("").astype(str).tolist() if "town" in vill.columns else [""] * len(vill)
     records = [{
-        "village_id": str(r.village_id), "name": r.village_name, "town": town,
-        "facility_id": r.facility_id, "facility_name": r.facility_name,
-        "minutes": _num(r.minutes), "reason": r.reason,
+        "village_id": _text(r.village_id), "name": _text(r.village_name), "town": town,
+        "facility_id": _text(r.facility_id), "facility_name": _text(r.facility_name),
+        "minutes": _num(r.minutes), "reason": _text(r.reason) or "",
     } for r, town in zip(table.itertuples(index=False), towns)]
     out = _point_features(vill.geometry.to_numpy(), records)
     out["facility"] = facility

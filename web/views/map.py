@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 
 from layers.schema import get_schema
 
-from .. import mapdata, mapping
+from .. import mapdata, mapping, netmap
 from ..app import NavItem, current_workspace
 from ..auth import permission_required
 from ..users import has_permission
@@ -26,7 +26,7 @@ def _include_sensitive() -> bool:
 def index():
     ws = current_workspace()
     page = mapping.build_map(ws, include_sensitive=_include_sensitive(), config=current_app.config)
-    return render_template("map.html", page=page)
+    return render_template("map.html", page=page, network=netmap.panel())
 
 
 @bp.route("/data/<layer>.geojson")

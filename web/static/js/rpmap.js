@@ -6,7 +6,9 @@
 (function () {
   "use strict";
 
-  var RP = (window.RP = { layers: [], byName: {}, t0: performance.now() });
+  // popupExtras: function (spec, props, root) hooks that add to a feature's popup;
+  // startHooks: functions run once the map exists (e.g. rpnetwork.js).
+  var RP = (window.RP = { layers: [], byName: {}, t0: performance.now(), popupExtras: [], startHooks: [] });
   var cfg = {};
   var lang = (document.documentElement.lang || "zh").slice(0, 2);
 
@@ -54,6 +56,7 @@
       table.appendChild(tr);
     });
     root.appendChild(table);
+    RP.popupExtras.forEach(function (extra) { extra(spec, props, root); });
     return root;
   }
 
@@ -300,6 +303,8 @@
     },
   });
 
+  RP.util = { t: t, el: el, fmtNumber: fmtNumber };
+
   function loadData(entry) {
     if (entry.spec.count === 0) return Promise.resolve({ type: "FeatureCollection", features: [] });
     if (cfg.inline) {
@@ -349,12 +354,13 @@
   }
 
   RP.start = function (map, control, config) {
-    cfg = config || {};
+    cfg = RP.cfg = config || {};
     RP.map = map;
     RP.control = control;
     if (cfg.bounds) map.fitBounds(cfg.bounds, { padding: [12, 12] });
     new Fullscreen().addTo(map);
     wireSidebar();
+    RP.startHooks.forEach(function (hook) { hook(map, cfg); });
     var status = document.getElementById("rp-map-status");
     // Layers hidden on opening are fetched the first time they are switched on.
     var eager = RP.layers.filter(function (e) { return e.spec.kind === "choropleth" || map.hasLayer(e.group); });
