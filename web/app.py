@@ -194,6 +194,7 @@ def register_template_context(app: Flask) -> None:
             if item.permission is None or has_permission(user, item.permission)
         ]
         return {
+            **_workspace_badge(),
             "nav_items": nav,
             "current_user": user,
             "current_lang": i18n.current_lang(),
@@ -201,6 +202,21 @@ def register_template_context(app: Flask) -> None:
             "role_label": role_label,
             "can": lambda permission: has_permission(user, permission),
         }
+
+
+def _workspace_badge() -> dict:
+    """County name for the header, and whether the data are fictional (the demo county)."""
+    from flask import current_app
+
+    ws = current_app.extensions.get("ruralplan.workspace")
+    if ws is None or not ws.exists:
+        return {"county_name": None, "county_fictional": False}
+    from . import i18n
+
+    meta = ws.meta()
+    english = i18n.current_lang() == "en" and meta.get("county_name_en")
+    name = meta.get("county_name_en") if english else meta.get("county_name")
+    return {"county_name": name, "county_fictional": bool(meta.get("fictional"))}
 
 
 def current_workspace():
