@@ -159,3 +159,64 @@ def od():
     return _reply(netdata.cached(ws, ("od", origins, destinations, cutoff),
                                  lambda: netdata.od(ws, origins=origins, destinations=destinations,
                                                     cutoff_min=cutoff)))
+
+
+# --------------------------------------------------------------------------- OpenAPI
+def openapi_paths(error: dict, geojson: dict) -> dict:
+    """This blueprint's paths for the OpenAPI document (relative to ``/api/v1``)."""
+    facility = {"name": "facility", "in": "query", "required": False, "description": "Facility layer",
+                "schema": {"type": "string", "enum": list(services.FACILITY_LAYERS), "default": "cold_storage"}}
+    status = {"name": "status", "in": "query", "required": False, "explode": True,
+              "description": "Only facilities with these statuses (repeatable; cold stores)",
+              "schema": {"type": "array", "items": {"type": "string", "enum": list(netdata.STATUSES)}}}
+    errors = {"400": error, "401": error, "409": {**error, "description": "The workspace has no roads"}}
+    cache = {"X-Cache": {"description": "hit: served from the in-memory cache; miss: computed",
+                         "schema": {"type": "string", "enum": ["hit", "miss"]}}}
+    return {
+        "/network/coverage": {"get": {
+            "summary": "Villages, people, monitored households and produce within T minutes of a facility layer",
+            "description": "Totals, the table by town and the uncovered villages (status too_far or unreachable, "
+                           "with the reason), also as GeoJSON points (uncovered_geojson). Counts only: no "
+                           "household detail.",
+            "operationId": "getCoverage",
+            "parameters": [facility, {"name": "minutes", "in": "query", "required": False,
+                                      "schema": {"type": "number", "default": 30, "maximum": MAX_MINUTES}},
+                           {"name": "commodity", "in": "query", "required": False, "explode": True,
+                            "description": "Produce to count, e.g. apple (repeatable; default all)",
+                            "schema": {"type": "array", "items": {"type": "string"}}}, status],
+            "responses": {"200": {"description": "CoverageSummary", "headers": cache,
+                                  "content": {"application/json": {"schema": {"type": "object"}}}}, **errors}}},
+        "/network/service-areas": {"get": {
+            "summary": "Service-area polygons (WGS84) of one facility or of the whole layer",
+            "operationId": "getServiceAreas",
+            "parameters": [facility,
+                           {"name": "id", "in": "query", "required": False,
+                            "description": "Facility id (towns: code); all facilities when absent",
+                            "schema": {"type": "string"}},
+                           {"name": "minutes", "in": "query", "required": False,
+                            "description": f"Cutoffs, comma separated (at most {MAX_CUTOFFS})",
+                            "schema": {"type": "string", "default": "15,30,60"}},
+                           {"name": "dissolve", "in": "query", "required": False,
+                            "description": "1: one polygon per cutoff over all facilities",
+                            "schema": {"type": "integer", "enum": [0, 1], "default": 0}}, status],
+            "responses": {"200": {"description": "FeatureCollection, largest cutoff first", "headers": cache,
+                                  "content": geojson}, "404": error, **errors}}},
+        "/network/accessibility": {"get": {
+            "summary": "Every village with its nearest facility, minutes (null: unreachable) and reason",
+            "operationId": "getAccessibility", "parameters": [facility, status],
+            "responses": {"200": {"description": "FeatureCollection of village points", "headers": cache,
+                                  "content": geojson}, **errors}}},
+        "/network/od": {"get": {
+            "summary": f"Travel-time matrix in minutes between two layers (at most {netdata.MAX_OD_SIDE} per side)",
+            "operationId": "getODMatrix",
+            "parameters": [
+                {"name": "from", "in": "query", "required": False,
+                 "schema": {"type": "string", "enum": list(netdata.OD_LAYERS), "default": "villages"}},
+                {"name": "to", "in": "query", "required": True,
+                 "schema": {"type": "string", "enum": list(netdata.OD_LAYERS)}},
+                {"name": "cutoff_min", "in": "query", "required": False,
+                 "description": "Leave times above this empty (null)", "schema": {"type": "number"}}],
+            "responses": {"200": {"description": "origin_ids, destination_ids, minutes (null: unreachable), "
+                                                 "snap reasons", "headers": cache,
+                                  "content": {"application/json": {"schema": {"type": "object"}}}}, **errors}}},
+    }

@@ -9,6 +9,12 @@ _LAYER = {"name": "layer", "in": "path", "required": True,
           "schema": {"type": "string", "enum": list(LAYERS)}}
 
 
+def _network_paths() -> dict:
+    from .network import openapi_paths
+
+    return openapi_paths(_ERROR, _GEOJSON)
+
+
 def document(base: str) -> dict:
     return {
         "openapi": "3.0.3",
@@ -48,6 +54,7 @@ def document(base: str) -> dict:
                                  "responses": {"200": {"description": "Session"}}}},
             "/openapi.json": {"get": {"summary": "This document", "operationId": "getOpenAPI",
                                       "responses": {"200": {"description": "OpenAPI document"}}}},
+            **_network_paths(),
         },
         "components": {"schemas": {
             "Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {
