@@ -1,0 +1,601 @@
+"""The planning page's logic: run parameters, cached runs, service areas, scenarios, exports.
+
+The view module (:mod:`web.views.planning`) only parses requests and renders; everything
+here works on a :class:`layers.store.Workspace` and plain dicts:
+
+* :class:`RunParams` parses and checks the form's query string (messages translated);
+* :func:`run` answers a question through :func:`web.services.plan`, cached per
+  parameters and data version, and returns the JSON payload the page draws;
+* :func:`service_area_features` adds the service areas of the NEW sites at the chosen
+  cutoff (the slowest step: each polygon is a union of buffered road pieces), cached per
+  site so that a second run sharing sites (p=2 after p=3) pays nothing for them;
+* scenarios are snapshots of a payload in the app table ``rp_scenarios``;
+* :func:`compare`, :func:`export_geojson` and :func:`export_excel` work on payloads, so a
+  run and a saved scenario are exported the same way.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import io
+import json
+import math
+import re
+import threading
+import time
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from flask_babel import gettext as _
+
+from layers.schema import COMMODITY_VALUES
+
+from . import services
+
+FACILITIES = ("cold_storage", "industry_bases", "relocation_settlements")
+MODELS = ("mclp", "pmedian", "lscp", "pcenter", "cmclp")
+SOURCES = ("towns", "industry_bases", "network", "proposals", "drawn")
+#: Most user-drawn candidate points accepted in one request (the query string carries them).
+MAX_POINTS = 200
+MAX_NAME = 80
+#: Threads computing service areas of several new sites at once.
+AREA_THREADS = 2
+
+_SCENARIO_SCHEMA = """
+CREATE TABLE IF NOT EXISTS rp_scenarios (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    username TEXT,
+    created_at TEXT NOT NULL,
+    params TEXT NOT NULL,
+    result TEXT NOT NULL,
+    data_version TEXT
+)
+"""
+
+
+class PlanningError(ValueError):
+    """A request the planner cannot answer; ``str()`` is a translated message for the user."""
+
+
+# =========================================================================== parameters
+def _number(args, name, kind, *, default=None, lo=None, hi=None, label=None):
+    raw = str(args.get(name, "") or "").strip().replace("，", ".")
+    if raw == "":
+        return default
+    try:
+        value = kind(float(raw)) if kind is int and re.fullmatch(r"-?\d+(\.0*)?", raw) else kind(raw)
+    except ValueError:
+        raise PlanningError(_("%(field)s must be a number (got “%(value)s”).", field=label or name,
+                              value=raw[:40])) from None
+    if not math.isfinite(value) or (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise PlanningError(_("%(field)s must be between %(lo)s and %(hi)s (got %(value)s).", field=label or name,
+                              lo=lo, hi=hi, value=raw[:40]))
+    return value
+
+
+def _flag(args, name, default: bool) -> bool:
+    raw = str(args.get(name, "") or "").strip().lower()
+    if raw == "":
+        return default
+    return raw in ("1", "true", "yes", "on")
+
+
+def parse_points(text: str) -> tuple[tuple[float, float], ...]:
+    """``"111.1,34.2;111.3,34.25"`` (lon,lat pairs) → tuple of pairs, checked."""
+    points = []
+    for part in str(text or "").split(";"):
+        if not part.strip():
+            continue
+        try:
+            lon, lat = (float(v) for v in part.split(","))
+        except ValueError:
+            raise PlanningError(_("Drawn points must be “longitude,latitude” pairs separated by semicolons.")) from None
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            raise PlanningError(_("Drawn point %(lon)s, %(lat)s is not a longitude/latitude.", lon=lon, lat=lat))
+        points.append((round(lon, 6), round(lat, 6)))
+    if len(points) > MAX_POINTS:
+        raise PlanningError(_("At most %(n)s drawn points are accepted.", n=MAX_POINTS))
+    return tuple(points)
+
+
+@dataclass(frozen=True)
+class RunParams:
+    """One planning question, as the form sends it (query string) and scenarios keep it.
+
+    ``limit`` says whether the number of new sites (``p``) or a budget (``budget_wan``,
+    with ``site_cost_wan`` per new site; empty: the candidates' own costs where known,
+    else :data:`web.services.DEFAULT_SITE_COST_WAN`) bounds the plan. ``lscp`` needs
+    neither: it finds the fewest sites.
+    """
+
+    facility: str = "cold_storage"
+    model: str = "mclp"
+    limit: str = "p"
+    p: int | None = 3
+    budget_wan: float | None = None
+    site_cost_wan: float | None = None
+    minutes: float | None = 30.0
+    demand: str = "population"
+    candidates: str = "towns"
+    points: tuple[tuple[float, float], ...] = ()
+    keep_existing: bool = True
+    time_limit_s: float = 10.0
+    new_capacity_t: float = 2000.0
+    split_demand: bool = True
+
+    @classmethod
+    def from_args(cls, args) -> "RunParams":
+        """Parse request args (a MultiDict or dict); :class:`PlanningError` when invalid."""
+        from planner.placement import DemandSpec
+
+        facility = str(args.get("facility") or cls.facility)
+        if facility not in FACILITIES:
+            raise PlanningError(_("Unknown facility type “%(value)s”.", value=facility[:40]))
+        model = str(args.get("model") or cls.model)
+        if model not in MODELS:
+            raise PlanningError(_("Unknown model “%(value)s”.", value=model[:40]))
+        source = str(args.get("candidates") or cls.candidates)
+        if source not in SOURCES:
+            raise PlanningError(_("Unknown candidate source “%(value)s”.", value=source[:40]))
+        limit = str(args.get("limit") or "p")
+        if limit not in ("p", "budget"):
+            raise PlanningError(_("Limit the plan by a number of sites or by a budget."))
+        p = budget = None
+        site_cost = _number(args, "site_cost", float, lo=0.01, hi=1e7, label=_("Cost per site"))
+        if model != "lscp":
+            if limit == "p":
+                p = _number(args, "p", int, lo=1, hi=100, label=_("Number of new sites"))
+                if p is None:
+                    raise PlanningError(_("Give the number of new sites."))
+            else:
+                budget = _number(args, "budget", float, lo=0.01, hi=1e8, label=_("Budget"))
+                if budget is None:
+                    raise PlanningError(_("Give the budget in 10,000 yuan."))
+        minutes = _number(args, "minutes", float, lo=1, hi=600, label=_("Travel-time cutoff"))
+        if minutes is None and model in ("mclp", "lscp", "cmclp"):
+            raise PlanningError(_("This model needs a travel-time cutoff in minutes."))
+        demand = str(args.get("demand") or "population").strip()[:300]
+        try:
+            spec = DemandSpec.parse(demand)
+        except ValueError as exc:
+            raise PlanningError(_("The demand weight “%(spec)s” is not valid: %(detail)s", spec=demand[:80],
+                                  detail=str(exc))) from None
+        for name, commodities, _weight in spec.terms:
+            unknown = [c for c in commodities if c not in COMMODITY_VALUES]
+            if unknown:
+                raise PlanningError(_("Unknown commodity “%(value)s”.", value=", ".join(unknown)[:60]))
+        points = parse_points(args.get("points", "")) if source == "drawn" else ()
+        if source == "drawn" and not points:
+            raise PlanningError(_("Click on the map to add candidate points first."))
+        return cls(
+            facility=facility, model=model, limit=limit, p=p, budget_wan=budget, site_cost_wan=site_cost,
+            minutes=minutes, demand=spec.label, candidates=source, points=points,
+            keep_existing=_flag(args, "keep_existing", True),
+            time_limit_s=_number(args, "time_limit", float, default=10.0, lo=0.5, hi=120, label=_("Time limit")),
+            new_capacity_t=_number(args, "new_capacity_t", float, default=2000.0, lo=1, hi=1e7,
+                                   label=_("Capacity of a new site")),
+            split_demand=_flag(args, "split", True),
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "RunParams":
+        """From :meth:`to_dict` (a stored scenario)."""
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known["points"] = tuple(tuple(p) for p in known.get("points") or ())
+        return cls(**known)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["points"] = [list(p) for p in self.points]
+        return d
+
+    def to_query(self) -> dict:
+        """The query string that asks this question again (for export links)."""
+        q = {"facility": self.facility, "model": self.model, "limit": self.limit, "demand": self.demand,
+             "candidates": self.candidates, "keep_existing": int(self.keep_existing),
+             "time_limit": f"{self.time_limit_s:g}", "new_capacity_t": f"{self.new_capacity_t:g}",
+             "split": int(self.split_demand)}
+        for key, value in (("p", self.p), ("budget", self.budget_wan), ("site_cost", self.site_cost_wan),
+                           ("minutes", self.minutes)):
+            if value is not None:
+                q[key] = f"{value:g}"
+        if self.points:
+            q["points"] = ";".join(f"{lon},{lat}" for lon, lat in self.points)
+        return q
+
+    @property
+    def area_cutoff(self) -> float:
+        """Cutoff drawn as service areas: the chosen one, else 30 minutes."""
+        return float(self.minutes) if self.minutes is not None else 30.0
+
+
+# =========================================================================== runs
+_runs: "OrderedDict[tuple, dict]" = OrderedDict()
+_areas: "OrderedDict[tuple, dict]" = OrderedDict()
+_lock = threading.Lock()
+_RUNS_KEPT = 32
+_AREAS_KEPT = 512
+
+
+def data_version(ws, *, with_proposals: bool = False) -> str:
+    """What a run depends on: the layers' version and the network settings.
+
+    Not the file's mtime: saving a scenario (an app-table write) must not throw the
+    cached runs away. Proposals live in an app table, so runs on them also key on it.
+    """
+    meta = ws.meta()
+    parts = [str(ws.path.stat().st_ino), str(meta.get("layers_version", "")),
+             json.dumps(meta.get("network"), sort_keys=True, default=str)]
+    if with_proposals:
+        from .mapdata import file_stamp
+
+        parts.append(repr(file_stamp(ws)))
+    return "|".join(parts)
+
+
+def _remember(cache: OrderedDict, key, value, kept: int) -> None:
+    with _lock:
+        cache[key] = value
+        cache.move_to_end(key)
+        while len(cache) > kept:
+            cache.popitem(last=False)
+
+
+def _recall(cache: OrderedDict, key):
+    with _lock:
+        value = cache.get(key)
+        if value is not None:
+            cache.move_to_end(key)
+        return value
+
+
+def drawn_candidates(points) -> gpd.GeoDataFrame:
+    """User-drawn candidate points as a candidate frame (ids ``drawn-1``…)."""
+    return gpd.GeoDataFrame(
+        {"id": [f"drawn-{i}" for i in range(1, len(points) + 1)],
+         "name": [_("Drawn point %(n)s", n=i) for i in range(1, len(points) + 1)],
+         "source": "drawn"},
+        geometry=shapely.points(np.asarray(points, dtype=float).reshape(-1, 2)), crs="EPSG:4326")
+
+
+def error_text(exc: Exception) -> str:
+    """A planner/service error as a translated message (the English detail kept)."""
+    text = str(exc)
+    m = re.search(r"p=(\d+) new sites requested but only (\d+)", text)
+    if m:
+        return _("%(p)s new sites were asked for, but there are only %(n)s candidate sites.", p=m.group(1),
+                 n=m.group(2))
+    m = re.search(r"no candidate sites in (\w+)", text)
+    if m or "there are no candidate sites" in text:
+        return _("There are no candidate sites in this source.")
+    if "has no roads" in text:
+        return _("The workspace has no roads: import a roads layer first.")
+    m = re.search(r"villages have no produce column\(s\) (.+)", text)
+    if m:
+        return _("The villages have no produce figures for: %(names)s.", names=m.group(1))
+    if "capacity_t" in text:
+        return _("Capacitated coverage needs the capacity of every site.")
+    return _("The plan could not be computed: %(detail)s", detail=text)
+
+
+def run(ws, params: RunParams, *, with_areas: bool = True) -> dict:
+    """Answer ``params`` on ``ws``: the page's JSON payload (cached).
+
+    Returns a dict with ``params``, ``result`` (:meth:`PlacementResult.to_dict`),
+    ``sites`` and ``allocations`` (GeoJSON), ``areas`` (GeoJSON of the new sites'
+    service areas, or None when ``with_areas`` is false), ``area_cutoff`` and
+    ``timing`` (milliseconds per step; ``cached`` when nothing was computed).
+    """
+    t0 = time.perf_counter()
+    key = (str(ws.path), data_version(ws, with_proposals=params.candidates == "proposals"), params)
+    payload = _recall(_runs, key)
+    timing = {"cached": payload is not None}
+    if payload is None:
+        t = time.perf_counter()
+        graph = services.road_graph(ws)  # warm (memory) after the first request
+        timing["graph_ms"] = _ms(t)
+        cand = drawn_candidates(params.points) if params.candidates == "drawn" else params.candidates
+        t = time.perf_counter()
+        try:
+            outcome = services.plan(
+                ws, facility=params.facility, model=params.model, p=params.p, minutes=params.minutes,
+                demand=params.demand, candidates=cand, budget_wan=params.budget_wan,
+                site_cost_wan=params.site_cost_wan, new_capacity_t=params.new_capacity_t,
+                split_demand=params.split_demand, keep_existing=params.keep_existing,
+                time_limit_s=params.time_limit_s)
+        except (ValueError, KeyError) as exc:
+            raise PlanningError(error_text(exc)) from exc
+        timing["plan_ms"] = _ms(t)
+        t = time.perf_counter()
+        features = outcome.to_geojson()["features"]
+        payload = {
+            "params": params.to_dict(),
+            "result": outcome.to_dict(),
+            "sites": _collection(f for f in features if f["properties"].get("kind") == "site"),
+            "allocations": _collection(_rounded(f) for f in features
+                                       if f["properties"].get("kind") == "allocation"),
+            "area_cutoff": params.area_cutoff,
+            "data_version": key[1],
+        }
+        payload["_graph"] = graph
+        timing["serialise_ms"] = _ms(t)
+        _remember(_runs, key, payload, _RUNS_KEPT)
+    out = {k: v for k, v in payload.items() if not k.startswith("_")}
+    out["areas"] = None
+    if with_areas:
+        t = time.perf_counter()
+        out["areas"], timing["areas_cached"] = service_area_features(ws, payload)
+        timing["areas_ms"] = _ms(t)
+    timing["total_ms"] = _ms(t0)
+    out["timing"] = timing
+    return out
+
+
+def service_area_features(ws, payload: dict) -> tuple[dict, bool]:
+    """Service areas of the payload's NEW sites at its cutoff, as GeoJSON (cached per site).
+
+    Returns the FeatureCollection and whether every area came from the cache.
+    """
+    from planner.service_area import service_areas
+
+    cutoff = float(payload["area_cutoff"])
+    new = [f for f in payload["sites"]["features"] if not f["properties"].get("fixed")]
+    version = payload["data_version"]
+    keys = [(str(ws.path), version, tuple(np.round(f["geometry"]["coordinates"], 6)), cutoff) for f in new]
+    found = {k: _recall(_areas, k) for k in keys}
+    missing = [f for k, f in zip(keys, new) if found[k] is None]
+    if missing:
+        settings = services.NetworkSettings.from_workspace(ws)
+        graph = payload.get("_graph") or services.road_graph(ws, settings=settings)
+        frame = gpd.GeoDataFrame(
+            {"id": [f["properties"]["id"] for f in missing], "name": [f["properties"]["name"] for f in missing]},
+            geometry=[shapely.geometry.shape(f["geometry"]) for f in missing], crs="EPSG:4326")
+
+        def one(i):
+            return service_areas(graph, frame.iloc[[i]], cutoffs_min=(cutoff,), max_snap_m=settings.max_snap_m,
+                                 access_speed_kmh=settings.access_speed_kmh)
+
+        # one site per thread: the polygon union (GEOS) releases the GIL, so two cores
+        # halve the wait for p >= 2
+        with ThreadPoolExecutor(max_workers=min(len(missing), AREA_THREADS)) as pool:
+            areas = pd.concat(list(pool.map(one, range(len(missing)))), ignore_index=True)
+        # ~10 m simplification and 1e-5° coordinates: invisible at county scale, 5-10x
+        # smaller payloads (the raw polygons carry a vertex every few metres)
+        geoms = shapely.set_precision(shapely.simplify(areas.geometry.to_numpy(), 1e-4), 1e-5)
+        for f, geom, area in zip(missing, geoms, areas["area_km2"]):
+            k = (str(ws.path), version, tuple(np.round(f["geometry"]["coordinates"], 6)), cutoff)
+            found[k] = {"geometry": shapely.geometry.mapping(geom) if not geom.is_empty else None,
+                        "area_km2": round(float(area), 2)}
+            _remember(_areas, k, found[k], _AREAS_KEPT)
+    features = []
+    for k, f in zip(keys, new):
+        hit = found[k]
+        features.append({"type": "Feature", "geometry": hit["geometry"], "properties": {
+            "kind": "service_area", "site_id": f["properties"]["id"], "site_name": f["properties"]["name"],
+            "cutoff_min": cutoff, "area_km2": hit["area_km2"]}})
+    return {"type": "FeatureCollection", "features": features}, not missing
+
+
+def _ms(t: float) -> float:
+    return round((time.perf_counter() - t) * 1000, 1)
+
+
+def _collection(features) -> dict:
+    return {"type": "FeatureCollection", "features": list(features)}
+
+
+def _rounded(feature: dict) -> dict:
+    geom = feature.get("geometry")
+    if geom and geom.get("type") == "LineString":
+        geom = {"type": "LineString", "coordinates": [[round(x, 6), round(y, 6)] for x, y in geom["coordinates"]]}
+    return {**feature, "geometry": geom}
+
+
+# =========================================================================== scenarios
+@dataclass
+class Scenario:
+    id: int
+    name: str
+    username: str | None
+    created_at: str
+    params: dict
+    payload: dict | None = field(default=None, repr=False)
+    summary: dict = field(default_factory=dict)
+
+
+def ensure_table(ws) -> None:
+    with ws.transaction() as con:
+        con.execute(_SCENARIO_SCHEMA)
+
+
+def save_scenario(ws, name: str, payload: dict, *, username: str | None) -> int:
+    """Store a run's payload (parameters, result, GeoJSON, service areas) under ``name``."""
+    name = " ".join(str(name or "").split())[:MAX_NAME]
+    if not name:
+        raise PlanningError(_("Give the scenario a name."))
+    stored = {k: v for k, v in payload.items() if k not in ("timing",) and not k.startswith("_")}
+    with ws.transaction() as con:
+        con.execute(_SCENARIO_SCHEMA)
+        cur = con.execute(
+            "INSERT INTO rp_scenarios(name, username, created_at, params, result, data_version) VALUES (?,?,?,?,?,?)",
+            (name, username, _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+             json.dumps(payload["params"], ensure_ascii=False),
+             json.dumps(stored, ensure_ascii=False, separators=(",", ":")), payload.get("data_version")))
+        return int(cur.lastrowid)
+
+
+def _summary(payload: dict) -> dict:
+    r = payload["result"]
+    t = r.get("totals") or {}
+    return {"new_sites": [s["name"] for s in r["sites"] if not s.get("fixed")],
+            "covered_before": t.get("covered_before"), "covered_after": t.get("covered_after"),
+            "demand": t.get("demand"), "model": r.get("model"), "weight": r.get("demand")}
+
+
+def list_scenarios(ws) -> list[Scenario]:
+    """Saved scenarios, newest first (with a summary, without the full payload)."""
+    import sqlite3
+
+    try:
+        with ws.connect() as con:
+            rows = con.execute("SELECT id, name, username, created_at, params, result FROM rp_scenarios "
+                               "ORDER BY id DESC").fetchall()
+    except sqlite3.OperationalError:  # no table yet: nothing saved
+        return []
+    return [Scenario(r[0], r[1], r[2], r[3], json.loads(r[4]), summary=_summary(json.loads(r[5]))) for r in rows]
+
+
+def get_scenario(ws, scenario_id: int) -> Scenario | None:
+    import sqlite3
+
+    try:
+        with ws.connect() as con:
+            row = con.execute("SELECT id, name, username, created_at, params, result FROM rp_scenarios WHERE id = ?",
+                              (int(scenario_id),)).fetchone()
+    except sqlite3.OperationalError:
+        return None
+    if row is None:
+        return None
+    payload = json.loads(row[5])
+    return Scenario(row[0], row[1], row[2], row[3], json.loads(row[4]), payload=payload, summary=_summary(payload))
+
+
+def delete_scenario(ws, scenario_id: int) -> bool:
+    import sqlite3
+
+    try:
+        with ws.transaction() as con:
+            cur = con.execute("DELETE FROM rp_scenarios WHERE id = ?", (int(scenario_id),))
+            return cur.rowcount > 0
+    except sqlite3.OperationalError:
+        return False
+
+
+def scenario_json(s: Scenario) -> dict:
+    return {"id": s.id, "name": s.name, "username": s.username, "created_at": s.created_at, "params": s.params,
+            "summary": s.summary}
+
+
+# =========================================================================== comparison
+PARAM_KEYS = ("facility", "model", "limit", "p", "budget_wan", "site_cost_wan", "minutes", "demand", "candidates",
+              "keep_existing", "time_limit_s")
+
+
+def compare(a: Scenario, b: Scenario) -> dict:
+    """Two scenarios side by side: parameters, totals, new sites and the by-town table.
+
+    Differences are B − A. Towns are matched by name; a town missing on one side
+    (another data version) shows blanks there.
+    """
+    ra, rb = a.payload["result"], b.payload["result"]
+    params = [{"key": k, "a": a.params.get(k), "b": b.params.get(k), "differs": a.params.get(k) != b.params.get(k)}
+              for k in PARAM_KEYS]
+    ta, tb = ra.get("totals") or {}, rb.get("totals") or {}
+    totals = []
+    for k in ("demand", "covered_before", "covered_after", "new_sites", "existing_sites", "candidates"):
+        va, vb = ta.get(k), tb.get(k)
+        totals.append({"key": k, "a": va, "b": vb, "diff": None if va is None or vb is None else vb - va})
+    for k in ("objective", "gap", "seconds"):
+        va, vb = ra["solver"].get(k), rb["solver"].get(k)
+        totals.append({"key": k, "a": va, "b": vb, "diff": None if va is None or vb is None else vb - va})
+    new_a = [s for s in ra["sites"] if not s.get("fixed")]
+    new_b = [s for s in rb["sites"] if not s.get("fixed")]
+    ids_a, ids_b = {s["id"] for s in new_a}, {s["id"] for s in new_b}
+    towns_a = {r["town"]: r for r in ra["by_town"]}
+    towns_b = {r["town"]: r for r in rb["by_town"]}
+    by_town = []
+    for town in sorted(set(towns_a) | set(towns_b)):
+        x, y = towns_a.get(town, {}), towns_b.get(town, {})
+        row = {"town": town, "demand": x.get("demand", y.get("demand"))}
+        for k in ("covered_after", "share_after", "mean_minutes_after"):
+            va, vb = x.get(k), y.get(k)
+            row[f"{k}_a"], row[f"{k}_b"] = va, vb
+            row[f"{k}_diff"] = None if va is None or vb is None else vb - va
+        by_town.append(row)
+    return {
+        "params": params, "totals": totals, "by_town": by_town,
+        "sites_a": [{**s, "shared": s["id"] in ids_b} for s in new_a],
+        "sites_b": [{**s, "shared": s["id"] in ids_a} for s in new_b],
+    }
+
+
+# =========================================================================== exports
+def export_geojson(payload: dict) -> dict:
+    """Sites, allocation lines and service areas in one FeatureCollection (``kind`` tells
+    them apart), with the parameters, solver facts and totals as a foreign member."""
+    features = []
+    for part in ("areas", "allocations", "sites"):
+        collection = payload.get(part) or {"features": []}
+        features.extend(collection["features"])
+    r = payload["result"]
+    return {"type": "FeatureCollection", "features": features,
+            "ruralplan": {"params": payload["params"], "solver": r["solver"], "totals": r["totals"],
+                          "model": r["model"], "demand": r["demand"], "minutes": r["minutes"]}}
+
+
+def export_excel(payload: dict, *, labels: dict, title: str = "") -> bytes:
+    """An .xlsx workbook: sites with explanations, by town, unreachable villages, parameters.
+
+    ``labels`` maps column keys and sheet names to the current language.
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    r = payload["result"]
+    coords = {f["properties"]["id"]: f["geometry"]["coordinates"] for f in payload["sites"]["features"]
+              if f.get("geometry")}
+    wb = Workbook()
+
+    def sheet(ws_, keys, rows):
+        ws_.append([labels.get(k, k) for k in keys])
+        for cell in ws_[1]:
+            cell.font = Font(bold=True)
+        for row in rows:
+            ws_.append([_cell(row.get(k)) for k in keys])
+        for i, k in enumerate(keys, start=1):
+            width = max([len(str(labels.get(k, k)))] + [len(str(_cell(row.get(k)) or "")) for row in rows[:200]])
+            ws_.column_dimensions[get_column_letter(i)].width = min(48, max(8, width * 1.6))
+        ws_.freeze_panes = "A2"
+
+    sites_rows = []
+    for s in r["sites"]:
+        lon, lat = coords.get(s["id"], (None, None))
+        sites_rows.append({**s, "status_text": labels["existing"] if s.get("fixed") else labels["new"],
+                           "lon": lon, "lat": lat})
+    first = wb.active
+    first.title = labels["sheet_sites"]
+    sheet(first, ["name", "id", "status_text", "demand_served", "demand_count", "loss_if_removed", "nearest_existing",
+                  "runner_up", "runner_up_delta", "nearest_site", "lon", "lat"], sites_rows)
+    sheet(wb.create_sheet(labels["sheet_towns"]),
+          ["town", "villages", "demand", "covered_before", "covered_after", "share_before", "share_after",
+           "mean_minutes_before", "mean_minutes_after"], r["by_town"])
+    sheet(wb.create_sheet(labels["sheet_unreachable"]), ["village_code", "village_name", "town", "weight", "reason"],
+          r["unreachable"])
+    params = [{"key": labels.get(k, k), "value": v} for k, v in payload["params"].items() if k != "points"]
+    if payload["params"].get("points"):
+        params.append({"key": labels.get("points", "points"),
+                       "value": "; ".join(f"{x},{y}" for x, y in payload["params"]["points"])})
+    params += [{"key": labels.get(k, k), "value": v} for k, v in r["solver"].items() if k != "params"]
+    params += [{"key": labels.get(k, k), "value": v} for k, v in r["totals"].items()]
+    if title:
+        params.insert(0, {"key": labels.get("scenario", "scenario"), "value": title})
+    sheet(wb.create_sheet(labels["sheet_params"]), ["key", "value"], params)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _cell(value):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        return round(value, 4) if math.isfinite(value) else None
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return value

@@ -1,0 +1,511 @@
+/* ruralplan planning page: the form → GET run.json → sites, allocation lines and
+ * service areas on the folium/Leaflet map, the explanation and by-town tables;
+ * scenarios saved with POST + CSRF, listed, shown, compared, exported.
+ * All text from the server or the user goes in with textContent, never innerHTML. */
+(function () {
+  "use strict";
+  var RPPlan = (window.RPPlan = {});
+  var PALETTE = ["#e41a1c", "#ff7f00", "#984ea3", "#a65628", "#f781bf", "#4daf4a", "#377eb8", "#b8860b", "#e7298a", "#1b9e77"];
+  var cfg, map, control, msg;
+  var groups = {};
+  var drawn = [];
+  var current = null; // {query, payload}
+
+  // ------------------------------------------------------------------ helpers
+  function $(id) { return document.getElementById(id); }
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+  function t(template, values) {
+    return String(template).replace(/\{(\w+)\}/g, function (m, k) { return values && k in values ? values[k] : m; });
+  }
+  var lang = document.documentElement.lang || "zh-CN";
+  function num(v, digits) {
+    if (v === null || v === undefined || !isFinite(v)) return "–";
+    return Number(v).toLocaleString(lang, { maximumFractionDigits: digits === undefined ? 0 : digits });
+  }
+  function pct(v) { return v === null || v === undefined || !isFinite(v) ? "–" : (100 * v).toFixed(1) + "%"; }
+  function csrf() { var m = document.querySelector('meta[name="csrf-token"]'); return m ? m.content : ""; }
+  function td(text, cls) { return el("td", cls, text); }
+  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+
+  function getJSON(url, options) {
+    options = options || {};
+    options.credentials = "same-origin";
+    options.headers = Object.assign({ Accept: "application/json" }, options.headers || {});
+    return fetch(url, options).then(function (r) {
+      var type = r.headers.get("Content-Type") || "";
+      if (type.indexOf("json") < 0) {
+        // e.g. the login page after a redirect: the session expired
+        throw new Error(msg.failed + " (HTTP " + r.status + ")");
+      }
+      return r.json().then(function (data) {
+        if (!r.ok) throw new Error((data.error && data.error.message) || msg.failed);
+        return data;
+      });
+    });
+  }
+
+  // ------------------------------------------------------------------ form
+  var form;
+  function demandSpec() {
+    var kind = form.querySelector("input[name=demand_kind]:checked").value;
+    var commodities = Array.prototype.map.call(form.querySelectorAll("input[name=commodity]:checked"), function (c) { return c.value; });
+    if (kind !== "mix" && kind !== "produce") return kind;
+    if (kind === "produce") return commodities.length ? "produce:" + commodities.join(",") : "";
+    var terms = [];
+    form.querySelectorAll("#rp-mix input[data-measure]").forEach(function (input) {
+      var f = parseFloat(input.value);
+      if (!(f > 0)) return;
+      var m = input.dataset.measure;
+      if (m === "produce") {
+        if (!commodities.length) return;
+        m = "produce:" + commodities.join(",");
+      }
+      terms.push(f === 1 ? m : m + "*" + f);
+    });
+    return terms.join("+");
+  }
+
+  function syncForm() {
+    var model = form.querySelector("input[name=model]:checked").value;
+    var kind = form.querySelector("input[name=demand_kind]:checked").value;
+    var limit = form.querySelector("input[name=limit]:checked").value;
+    $("rp-commodities").hidden = kind !== "produce" && kind !== "mix";
+    $("rp-mix").hidden = kind !== "mix";
+    $("rp-cmclp-box").hidden = model !== "cmclp";
+    $("rp-lscp-note").hidden = model !== "lscp";
+    $("rp-p").disabled = model === "lscp" || limit !== "p";
+    $("rp-budget").disabled = model === "lscp" || limit !== "budget";
+    $("rp-drawn-box").hidden = $("rp-candidates").value !== "drawn";
+    var defaults = JSON.parse($("rp-site-cost").dataset.defaults || "{}");
+    $("rp-site-cost").placeholder = defaults[$("rp-facility").value] || "";
+    var spec = demandSpec();
+    $("rp-demand").value = spec;
+    $("rp-demand-preview").textContent = spec || "–";
+    $("rp-points").value = drawn.map(function (d) { return d.lon + "," + d.lat; }).join(";");
+    $("rp-drawn-count").textContent = t(msg.drawn_count, { n: drawn.length });
+    if (groups.facilities) loadFacilities();
+  }
+
+  function query() {
+    syncForm();
+    var data = new FormData(form);
+    data.delete("demand_kind");
+    data.delete("commodity");
+    if (!form.querySelector("input[name=keep_existing]").checked) data.set("keep_existing", "0");
+    if (!form.querySelector("input[name=split]").checked) data.set("split", "0");
+    var params = new URLSearchParams();
+    data.forEach(function (v, k) { if (v !== "") params.append(k, v); });
+    if (data.get("candidates") !== "drawn") params.delete("points");
+    return params;
+  }
+
+  function restoreForm(params) {
+    // the page's own URL carries the last question (bookmark, reload, back)
+    ["facility", "candidates"].forEach(function (k) { if (params.get(k)) form.elements[k].value = params.get(k); });
+    ["p", "budget", "site_cost", "minutes", "time_limit", "new_capacity_t"].forEach(function (k) {
+      if (params.has(k)) form.elements[k].value = params.get(k);
+    });
+    ["model", "limit"].forEach(function (k) {
+      var input = params.get(k) && form.querySelector("input[name=" + k + "][value='" + CSS.escape(params.get(k)) + "']");
+      if (input) input.checked = true;
+    });
+    if (params.get("keep_existing") === "0") form.elements.keep_existing.checked = false;
+    if (params.get("split") === "0") form.elements.split.checked = false;
+    var spec = params.get("demand") || "population";
+    var terms = spec.split("+");
+    var kind = terms.length === 1 ? terms[0].split(":")[0].split("*")[0] : "mix";
+    if (terms.length === 1 && terms[0].indexOf("*") >= 0) kind = "mix";
+    if (kind === "villages") kind = "mix";
+    var radio = form.querySelector("input[name=demand_kind][value='" + CSS.escape(kind) + "']");
+    if (radio) radio.checked = true;
+    form.querySelectorAll("#rp-mix input[data-measure]").forEach(function (i) { i.value = 0; });
+    terms.forEach(function (term) {
+      var body = term.split("*")[0], factor = term.split("*")[1] || "1";
+      var name = body.split(":")[0], args = body.split(":")[1];
+      if (args) args.split(",").forEach(function (c) {
+        var box = form.querySelector("input[name=commodity][value='" + CSS.escape(c) + "']");
+        if (box) box.checked = true;
+      });
+      var input = form.querySelector("#rp-mix input[data-measure='" + CSS.escape(name) + "']");
+      if (input) input.value = factor;
+    });
+    drawn = [];
+    (params.get("points") || "").split(";").forEach(function (pair) {
+      var xy = pair.split(",").map(Number);
+      if (xy.length === 2 && isFinite(xy[0]) && isFinite(xy[1])) addPoint(xy[1], xy[0]);
+    });
+  }
+
+  // ------------------------------------------------------------------ map layers
+  function addGroup(name, show) {
+    var group = L.featureGroup();
+    groups[name] = group;
+    if (show) group.addTo(map);
+    control.addOverlay(group, msg.layers[name]);
+    return group;
+  }
+
+  function loadContext() {
+    var layerUrl = function (name) { return cfg.layer_url.replace("LAYER", name); };
+    var renderer = L.canvas({ padding: 0.3 });
+    getJSON(layerUrl("boundaries")).then(function (data) {
+      L.geoJSON(data, { renderer: renderer, interactive: false, style: function (f) {
+        var county = f.properties && f.properties.level === "county";
+        return { color: county ? "#2c3e50" : "#7f8c8d", weight: county ? 2.5 : 1, dashArray: county ? null : "4 3", fill: false };
+      } }).addTo(groups.boundaries);
+    }).catch(function () {});
+    getJSON(layerUrl("roads")).then(function (data) {
+      L.geoJSON(data, { renderer: renderer, interactive: false, style: function (f) {
+        var major = ["national", "provincial", "county"].indexOf(f.properties && f.properties.road_class) >= 0;
+        return { color: major ? "#9c8f7a" : "#c9c3b8", weight: major ? 2 : 1, opacity: 0.9 };
+      } }).addTo(groups.roads);
+    }).catch(function () {});
+    getJSON(layerUrl("villages")).then(function (data) {
+      L.geoJSON(data, { pointToLayer: function (f, latlng) {
+        return L.circleMarker(latlng, { renderer: renderer, radius: 2.5, color: "#607d8b", weight: 1, fillOpacity: 0.6 })
+          .bindTooltip(String(f.properties.name || "") + (f.properties.town ? " · " + f.properties.town : ""));
+      } }).addTo(groups.villages);
+    }).catch(function () {});
+    loadFacilities();
+  }
+
+  var facilityShown = null;
+  function loadFacilities() {
+    var layer = $("rp-facility").value;
+    if (facilityShown === layer) return;
+    facilityShown = layer;
+    groups.facilities.clearLayers();
+    getJSON(cfg.layer_url.replace("LAYER", layer)).then(function (data) {
+      if (facilityShown !== layer) return;
+      L.geoJSON(data, { pointToLayer: function (f, latlng) {
+        return L.circleMarker(latlng, { radius: 5, color: "#1f3a5f", weight: 1.5, fill: false });
+      }, style: function () { return { color: "#1f3a5f", weight: 1, fillOpacity: 0.1 }; },
+      onEachFeature: function (f, lyr) { lyr.bindTooltip(String(f.properties.name || "")); } }).addTo(groups.facilities);
+    }).catch(function () {});
+  }
+
+  function siteIcon(cls, text, color) {
+    var span = el("span", "rp-plan-marker " + cls, text);
+    if (color) span.style.setProperty("--c", color);
+    return L.divIcon({ className: "rp-plan-icon", html: span.outerHTML, iconSize: null });
+  }
+
+  function addPoint(lat, lon) {
+    var point = { lat: Math.round(lat * 1e6) / 1e6, lon: Math.round(lon * 1e6) / 1e6 };
+    point.marker = L.marker([point.lat, point.lon], { icon: siteIcon("rp-plan-drawn", ""), keyboard: false })
+      .bindTooltip(t(msg.drawn, { n: drawn.length + 1 }) + " · " + msg.remove_point)
+      .on("click", function () {
+        groups.drawn.removeLayer(point.marker);
+        drawn.splice(drawn.indexOf(point), 1);
+        syncForm();
+      });
+    point.marker.addTo(groups.drawn);
+    drawn.push(point);
+  }
+
+  // ------------------------------------------------------------------ result
+  function colorOf(payload) {
+    var colors = {}, i = 0;
+    payload.result.sites.forEach(function (s) { if (!s.fixed) colors[s.id] = PALETTE[i++ % PALETTE.length]; });
+    return colors;
+  }
+
+  function drawResult(payload) {
+    var colors = colorOf(payload);
+    var numbers = {}, n = 0;
+    payload.result.sites.forEach(function (s) { if (!s.fixed) numbers[s.id] = ++n; });
+    ["areas", "allocations", "sites"].forEach(function (k) { groups[k].clearLayers(); });
+    L.geoJSON(payload.allocations, { interactive: false, style: function (f) {
+      var c = colors[f.properties.site_id];
+      return { color: c || "#4a6580", weight: 1, opacity: c ? 0.75 : 0.4 };
+    } }).addTo(groups.allocations);
+    L.geoJSON(payload.sites, { pointToLayer: function (f, latlng) {
+      var p = f.properties;
+      var icon = p.fixed ? siteIcon("rp-plan-existing", "") : siteIcon("rp-plan-new", numbers[p.id], colors[p.id]);
+      return L.marker(latlng, { icon: icon, zIndexOffset: p.fixed ? 0 : 1000, keyboard: false });
+    }, onEachFeature: function (f, lyr) {
+      var p = f.properties;
+      lyr.bindTooltip((p.fixed ? msg.existing_site : msg.suggested) + ": " + p.name + " — " +
+        t(msg.served, { d: num(p.demand_served), n: p.demand_count }));
+    } }).addTo(groups.sites);
+    if (payload.areas) drawAreas(payload.areas, colors);
+  }
+
+  function drawAreas(areas, colors) {
+    colors = colors || (current && colorOf(current.payload)) || {};
+    groups.areas.clearLayers();
+    L.geoJSON(areas, { style: function (f) {
+      var c = colors[f.properties.site_id] || "#e41a1c";
+      return { color: c, weight: 1.5, fillColor: c, fillOpacity: 0.13 };
+    }, onEachFeature: function (f, lyr) {
+      lyr.bindTooltip(f.properties.site_name + " · " + t(msg.area, { m: f.properties.cutoff_min }) +
+        " · " + num(f.properties.area_km2, 1) + " km²");
+    } }).addTo(groups.areas);
+    groups.areas.bringToBack();
+  }
+
+  function fillTables(payload) {
+    var r = payload.result, colors = colorOf(payload), n = 0;
+    var body = $("rp-sites").tBodies[0];
+    clear(body);
+    r.sites.forEach(function (s) {
+      var tr = el("tr", s.fixed ? "rp-existing-row" : "rp-new-row");
+      var name = td("");
+      if (!s.fixed) {
+        var badge = el("span", "rp-plan-marker rp-plan-new rp-plan-badge", ++n);
+        badge.style.setProperty("--c", colors[s.id]);
+        name.appendChild(badge);
+      }
+      name.appendChild(document.createTextNode(s.name));
+      tr.appendChild(name);
+      tr.appendChild(td(s.fixed ? msg.existing : msg["new"]));
+      tr.appendChild(td(num(s.demand_served, 1), "num"));
+      tr.appendChild(td(s.demand_count, "num"));
+      tr.appendChild(td(num(s.loss_if_removed, 1), "num"));
+      tr.appendChild(td(s.fixed ? "–" : (s.nearest_existing || msg.none)));
+      tr.appendChild(td(s.runner_up ? s.runner_up + " (" + num(s.runner_up_delta, 1) + ")" : "–"));
+      body.appendChild(tr);
+    });
+
+    var towns = $("rp-by-town"), tb = towns.tBodies[0];
+    clear(tb);
+    r.by_town.forEach(function (row) {
+      var tr = el("tr", row.covered_after > row.covered_before + 1e-9 ? "rp-gain-row" : "");
+      tr.appendChild(td(row.town || "–"));
+      tr.appendChild(td(row.villages, "num"));
+      tr.appendChild(td(num(row.demand, 1), "num"));
+      tr.appendChild(td(num(row.covered_before, 1), "num"));
+      tr.appendChild(td(num(row.covered_after, 1), "num"));
+      tr.appendChild(td(pct(row.share_before) + " → " + pct(row.share_after), "num"));
+      tr.appendChild(td(num(row.mean_minutes_before, 1) + " → " + num(row.mean_minutes_after, 1), "num"));
+      tb.appendChild(tr);
+    });
+    var tot = r.totals, foot = towns.tFoot;
+    clear(foot);
+    var ftr = el("tr");
+    [el("th", "", "∑"), td("", "num"), td(num(tot.demand, 1), "num"), td(num(tot.covered_before, 1), "num"),
+      td(num(tot.covered_after, 1), "num"),
+      td(pct(tot.demand ? tot.covered_before / tot.demand : null) + " → " + pct(tot.demand ? tot.covered_after / tot.demand : null), "num"),
+      td("", "num")].forEach(function (c) { ftr.appendChild(c); });
+    foot.appendChild(ftr);
+
+    var un = $("rp-unreachable").tBodies[0];
+    clear(un);
+    r.unreachable.forEach(function (u) {
+      var tr = el("tr");
+      tr.appendChild(td(u.village_name));
+      tr.appendChild(td(u.town || ""));
+      tr.appendChild(td(num(u.weight, 1), "num"));
+      tr.appendChild(td(msg.reason[u.reason] || u.reason));
+      un.appendChild(tr);
+    });
+    $("rp-unreachable-box").hidden = r.unreachable.length === 0;
+
+    var s = r.solver, dl = $("rp-solver");
+    clear(dl);
+    [["method", s.method], ["status", msg.status[s.status] || s.status], ["objective", num(s.objective, 1)],
+      ["bound", num(s.bound, 1)], ["gap", s.gap === null ? "–" : (100 * s.gap).toFixed(2) + "%"],
+      ["seconds", num(s.seconds, 3)]].forEach(function (pair) {
+      dl.appendChild(el("dt", "", cfg.i18n.facts[pair[0]]));
+      dl.appendChild(el("dd", "", pair[1]));
+    });
+    var timing = payload.timing || {};
+    if (timing.total_ms !== undefined) {
+      dl.appendChild(el("dt", "", cfg.i18n.facts.server));
+      dl.appendChild(el("dd", "", t(msg.server_ms, { ms: num(timing.total_ms) }) + (timing.cached ? " · " + msg.cached : "")));
+    }
+    var newNames = r.sites.filter(function (x) { return !x.fixed; }).map(function (x) { return x.name; });
+    $("rp-plan-summary").textContent = t(cfg.i18n.summary, {
+      n: newNames.length, names: newNames.join("、"), before: num(tot.covered_before), after: num(tot.covered_after),
+      total: num(tot.demand), m: r.minutes === null ? "–" : num(r.minutes)
+    });
+    $("rp-demand-unit").textContent = cfg.i18n.weight_is + " " + payload.weight_text;
+    $("rp-cutoff-note").textContent = r.minutes === null ? "" : t(cfg.i18n.within, { m: num(r.minutes) });
+  }
+
+  function showPayload(payload, qs) {
+    current = { query: qs, payload: payload };
+    $("rp-plan-result").hidden = false;
+    drawResult(payload);
+    fillTables(payload);
+    $("rp-export-geojson").href = cfg.export_geojson_url + "?" + qs;
+    $("rp-export-xlsx").href = cfg.export_xlsx_url + "?" + qs;
+  }
+
+  function setStatus(text, isError) {
+    $("rp-plan-status").textContent = isError ? "" : text;
+    $("rp-plan-error").hidden = !isError;
+    $("rp-plan-error").textContent = isError ? text : "";
+  }
+
+  function run(event) {
+    if (event) event.preventDefault();
+    var params = query();
+    var qs = params.toString();
+    history.replaceState(null, "", location.pathname + "?" + qs + location.hash);
+    setStatus(msg.running);
+    $("rp-run").disabled = true;
+    var started = performance.now();
+    RPPlan.busy = true;
+    return getJSON(cfg.run_url + "?" + qs + "&areas=defer").then(function (payload) {
+      payload.client_ms = Math.round(performance.now() - started);
+      RPPlan.last = payload;
+      showPayload(payload, qs);
+      setStatus(t(msg.server_ms, { ms: num(payload.timing.total_ms) }) + " · " + msg.areas_loading);
+      // service areas are the slow part: they follow, the sites and tables are already there
+      return getJSON(cfg.areas_url + "?" + qs).then(function (areas) {
+        if (!current || current.query !== qs) return;
+        current.payload.areas = areas;
+        drawAreas(areas);
+        RPPlan.areasMs = Math.round(performance.now() - started);
+        setStatus(t(msg.server_ms, { ms: num(payload.timing.total_ms) }));
+      }, function () { setStatus(msg.areas_failed); });
+    }).catch(function (err) {
+      setStatus(err.message, true);
+    }).then(function () {
+      $("rp-run").disabled = false;
+      RPPlan.busy = false;
+      RPPlan.runs = (RPPlan.runs || 0) + 1;
+    });
+  }
+
+  // ------------------------------------------------------------------ scenarios
+  function saveScenario(event) {
+    event.preventDefault();
+    if (!current) { $("rp-save-status").textContent = msg.run_first; return; }
+    var body = new URLSearchParams(current.query);
+    body.set("name", $("rp-scenario-name").value);
+    $("rp-save").disabled = true;
+    getJSON(cfg.save_url, { method: "POST", body: body, headers: { "X-CSRFToken": csrf() } }).then(function (data) {
+      $("rp-save-status").textContent = t(msg.saved, { name: data.scenario.name });
+      $("rp-scenario-name").value = "";
+      return loadScenarios();
+    }).catch(function (err) {
+      $("rp-save-status").textContent = err.message;
+    }).then(function () { $("rp-save").disabled = false; });
+  }
+
+  function actionLink(text, href, download) {
+    var a = el("a", "rp-download", text);
+    a.href = href;
+    if (download) a.setAttribute("download", "");
+    return a;
+  }
+
+  function loadScenarios() {
+    return getJSON(cfg.scenarios_url).then(function (data) {
+      var body = $("rp-scenario-table").tBodies[0];
+      clear(body);
+      data.scenarios.forEach(function (s, i) {
+        var tr = el("tr");
+        tr.dataset.id = s.id;
+        ["a", "b"].forEach(function (slot, k) {
+          var cell = td(""), input = el("input");
+          input.type = "radio"; input.name = slot; input.value = s.id;
+          input.setAttribute("aria-label", slot.toUpperCase() + ": " + s.name);
+          if (i === 1 - k) input.checked = true;  // newest as B, the one before as A
+          cell.appendChild(input);
+          tr.appendChild(cell);
+        });
+        tr.appendChild(td(s.name, "rp-scenario-name"));
+        var p = s.params_text;
+        var what = [p.facility, p.model, s.params.p !== null && s.params.p !== undefined ? "p=" + s.params.p : (s.params.budget_wan ? p.budget_wan : ""),
+          s.params.minutes ? s.params.minutes + " min" : "", p.demand, p.candidates].filter(Boolean).join(" · ");
+        tr.appendChild(td(what));
+        tr.appendChild(td(s.summary.new_sites.join("、")));
+        tr.appendChild(td(num(s.summary.covered_after) + " / " + num(s.summary.demand), "num"));
+        tr.appendChild(td((s.username || "–") + " · " + String(s.created_at).replace("T", " ").slice(0, 16)));
+        var actions = td("", "rp-actions");
+        var show = el("button", "rp-small rp-secondary", msg.show);
+        show.type = "button";
+        show.addEventListener("click", function () { showScenario(s.id); });
+        actions.appendChild(show);
+        actions.appendChild(actionLink("GeoJSON", cfg.scenario_url.replace("/0.json", "/" + s.id + ".geojson"), true));
+        actions.appendChild(actionLink("Excel", cfg.scenario_url.replace("/0.json", "/" + s.id + ".xlsx"), true));
+        if (s.may_delete) {
+          var del = el("button", "rp-small rp-danger", msg["delete"]);
+          del.type = "button";
+          del.addEventListener("click", function () {
+            // two clicks instead of a confirm() dialog
+            if (!del.dataset.armed) { del.dataset.armed = "1"; del.textContent = msg.confirm_delete; return; }
+            getJSON(cfg.delete_url.replace("/0/", "/" + s.id + "/"), { method: "POST", headers: { "X-CSRFToken": csrf() } })
+              .then(loadScenarios).catch(function (err) { $("rp-compare-status").textContent = err.message; });
+          });
+          actions.appendChild(del);
+        }
+        tr.appendChild(actions);
+        body.appendChild(tr);
+      });
+      $("rp-no-scenarios").hidden = data.scenarios.length > 0;
+      $("rp-compare").disabled = data.scenarios.length < 2;
+      RPPlan.scenarios = data.scenarios.length;
+    });
+  }
+
+  function showScenario(id) {
+    getJSON(cfg.scenario_url.replace("/0.json", "/" + id + ".json")).then(function (data) {
+      var params = new URLSearchParams();
+      var p = data.params;
+      var q = { facility: p.facility, model: p.model, limit: p.limit, p: p.p, budget: p.budget_wan, site_cost: p.site_cost_wan,
+        minutes: p.minutes, demand: p.demand, candidates: p.candidates, keep_existing: p.keep_existing ? 1 : 0,
+        time_limit: p.time_limit_s, new_capacity_t: p.new_capacity_t, split: p.split_demand ? 1 : 0,
+        points: (p.points || []).map(function (x) { return x.join(","); }).join(";") };
+      Object.keys(q).forEach(function (k) { if (q[k] !== null && q[k] !== undefined && q[k] !== "") params.set(k, q[k]); });
+      restoreForm(params);
+      syncForm();
+      showPayload(data.payload, params.toString());
+      setStatus(data.name);
+      $("rp-plan-result").scrollIntoView({ behavior: "auto" });
+    }).catch(function (err) { setStatus(err.message, true); });
+  }
+
+  function compareCheck(event) {
+    var a = $("rp-compare-form").querySelector("input[name=a]:checked");
+    var b = $("rp-compare-form").querySelector("input[name=b]:checked");
+    if (!a || !b || a.value === b.value) {
+      event.preventDefault();
+      $("rp-compare-status").textContent = msg.pick_two;
+    }
+  }
+
+  // ------------------------------------------------------------------ start
+  RPPlan.start = function (leafletMap, layerControl, config) {
+    cfg = config; map = leafletMap; control = layerControl; msg = config.i18n;
+    RPPlan.map = map;
+    RPPlan.groups = groups;
+    form = $("rp-plan-form");
+    if (cfg.bounds) map.fitBounds(cfg.bounds);
+    addGroup("boundaries", true);
+    addGroup("roads", true);
+    addGroup("villages", true);
+    addGroup("facilities", true);
+    addGroup("areas", true);
+    addGroup("allocations", true);
+    addGroup("sites", true);
+    addGroup("drawn", true);
+    loadContext();
+    map.on("click", function (e) {
+      if ($("rp-candidates").value !== "drawn") return;
+      addPoint(e.latlng.lat, e.latlng.lng);
+      syncForm();
+    });
+    form.addEventListener("change", syncForm);
+    form.addEventListener("input", syncForm);
+    form.addEventListener("submit", run);
+    $("rp-clear-points").addEventListener("click", function () { groups.drawn.clearLayers(); drawn = []; syncForm(); });
+    if ($("rp-save-form")) $("rp-save-form").addEventListener("submit", saveScenario);
+    $("rp-compare-form").addEventListener("submit", compareCheck);
+    var params = new URLSearchParams(location.search);
+    if (params.has("model")) restoreForm(params);
+    syncForm();
+    loadScenarios().catch(function () {}).then(function () {
+      RPPlan.ready = true;
+      if (params.has("model")) run();
+    });
+  };
+})();
