@@ -1041,12 +1041,19 @@ def _assemble_roads(parts: _RoadParts, links: pd.DataFrame) -> pd.DataFrame:
     roads = pd.concat([links, lanes], ignore_index=True)
     rank = roads["road_class"].map({c: i for i, c in enumerate(_CLASS_ORDER)}).to_numpy()
     roads = roads.iloc[np.argsort(rank, kind="stable")].reset_index(drop=True)
+    # Record a speed only where it differs from what the speed table gives (hill sections,
+    # streets through settlements): like real data, most segments carry none, so the
+    # county's configurable speed table stays in charge of them.
+    unpaved = roads["unpaved"].to_numpy(dtype=bool)
+    table = roads["road_class"].map(_CLASS_SPEED).to_numpy(dtype=float) * np.where(unpaved, 0.6, 1.0)
+    speed = np.round(roads["speed"].to_numpy(dtype=float), 1)
+    speed = np.where(np.abs(speed - table) > 0.05, speed, np.nan)
     return pd.DataFrame({
         "id": [f"R{i:06d}" for i in range(1, len(roads) + 1)],
         "name": roads["name"].to_numpy(dtype=object),
         "road_class": roads["road_class"].to_numpy(dtype=object),
         "surface": np.where(roads["unpaved"].to_numpy(dtype=bool), "unpaved", "paved").astype(object),
-        "speed_kmh": np.round(roads["speed"].to_numpy(dtype=float), 1),
+        "speed_kmh": speed,
         "oneway": roads["oneway"].to_numpy(dtype=bool),
         "geometry": roads["geometry"].to_numpy(),
     })

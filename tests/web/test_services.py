@@ -1,0 +1,74 @@
+"""The workspace → planner glue: road graph cache, facilities, minutes lists."""
+import numpy as np
+import pytest
+
+from layers.store import Workspace
+from web import services
+
+
+def test_road_graph_is_cached_in_the_workspace_by_fingerprint(demo_copy, monkeypatch):
+    services._memo.clear()
+    built = services.road_graph(demo_copy)
+    keys = _cache_keys(demo_copy)
+    assert len(keys) == 1 and keys[0] == services._GRAPH_KEY + built.fingerprint
+
+    # a new process: nothing in memory, the graph comes back from the workspace, not rebuilt
+    services._memo.clear()
+    monkeypatch.setattr(services, "build_road_graph", _refuse)
+    loaded = services.road_graph(Workspace(demo_copy.path))
+    assert loaded.fingerprint == built.fingerprint
+    np.testing.assert_array_equal(loaded.edge_u, built.edge_u)
+    np.testing.assert_allclose(loaded.edge_minutes, built.edge_minutes)
+    assert (loaded.minutes != built.minutes).nnz == 0
+
+
+def test_changed_speed_table_builds_a_new_graph_and_replaces_the_old(demo_copy):
+    services._memo.clear()
+    first = services.road_graph(demo_copy)
+    slower = services.NetworkSettings(speed_table=services.SpeedTable(unpaved_factor=0.3))
+    second = services.road_graph(demo_copy, settings=slower)
+    assert second.fingerprint != first.fingerprint
+    assert _cache_keys(demo_copy) == [services._GRAPH_KEY + second.fingerprint]
+    assert second.edge_minutes.sum() > first.edge_minutes.sum()
+
+
+def test_network_settings_from_workspace_meta(demo_copy):
+    demo_copy.set_meta(network={"max_snap_m": 500, "speed_table": {"class_speeds_kmh": {"village": 15}}})
+    settings = services.NetworkSettings.from_workspace(demo_copy)
+    assert settings.max_snap_m == 500
+    assert settings.speed_table.speed_kmh("village") == 15
+
+
+def test_workspace_without_roads_is_a_clear_error(tmp_path):
+    ws = Workspace.create(tmp_path / "empty.gpkg")
+    with pytest.raises(ValueError, match="no roads"):
+        services.road_graph(ws)
+
+
+def test_facility_points_filters_status_and_keys_towns_by_code(demo_workspace):
+    stores = services.facility_points(demo_workspace, "cold_storage", statuses=("existing",))
+    assert set(stores["status"]) == {"existing"}
+    towns = services.facility_points(demo_workspace, "towns")
+    assert (towns["id"] == towns["code"]).all()
+    with pytest.raises(ValueError, match="not a facility layer"):
+        services.facility_points(demo_workspace, "roads")
+
+
+@pytest.mark.parametrize(("text", "expected"), [("15,30,60", (15, 30, 60)), ("60，15", (15, 60)), ("30", (30,))])
+def test_parse_minutes_list(text, expected):
+    assert services.parse_minutes_list(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "a,b", "0,15", "-5"])
+def test_parse_minutes_list_rejects(text):
+    with pytest.raises(ValueError, match="minutes"):
+        services.parse_minutes_list(text)
+
+
+def _cache_keys(ws):
+    with ws.connect() as con:
+        return [k for (k,) in con.execute("SELECT key FROM rp_cache WHERE key LIKE 'road_graph:%'")]
+
+
+def _refuse(*args, **kwargs):
+    raise AssertionError("the graph should have come from the workspace cache")
