@@ -131,7 +131,8 @@ def validate_records(
     typed = pd.DataFrame(out, index=frame.index)
     if schema.spatial:
         geoms = frame.geometry if isinstance(frame, gpd.GeoDataFrame) else gpd.GeoSeries([None] * n)
-        geo_problems, geo_bad = _check_geometries(geoms, schema, rows=rows, file=file, boundary=boundary)
+        geo_problems, geo_bad = _check_geometries(geoms, schema, rows=rows, file=file, boundary=boundary,
+                                                  reported=bad.copy())
         problems.extend(geo_problems)
         bad |= geo_bad
         typed = gpd.GeoDataFrame(typed, geometry=geoms.values, crs=getattr(geoms, "crs", None) or "EPSG:4326")
@@ -241,13 +242,14 @@ def _match_choices(text: pd.Series, f: Field):
 
 
 # --------------------------------------------------------------------------- geometry
-def _check_geometries(geoms: gpd.GeoSeries, schema: LayerSchema, *, rows, file, boundary):
+def _check_geometries(geoms: gpd.GeoSeries, schema: LayerSchema, *, rows, file, boundary, reported):
+    """Geometry problems; ``reported`` marks rows whose coordinates were already reported."""
     problems: list[Problem] = []
     n = len(geoms)
     bad = np.zeros(n, dtype=bool)
     arr = np.asarray(geoms.values, dtype=object)
     missing = shapely.is_missing(arr) | shapely.is_empty(arr)
-    for i in np.flatnonzero(missing):
+    for i in np.flatnonzero(missing & ~reported):
         if schema.geometry_required:
             problems.append(error("geometry_missing", N_("the record has no location"), file=file, row=int(rows[i])))
             bad[i] = True

@@ -46,6 +46,14 @@ def problem_text(problem) -> str:
     """A :class:`geo.report.Problem` in the current language: "file, row R, field F: message"."""
     from flask_babel import gettext
 
+    return format_problem(problem, gettext)
+
+
+def format_problem(problem, gettext) -> str:
+    """Render a problem with any gettext (Flask-Babel's, or a catalog's for the CLI).
+
+    ``gettext(msgid, **values)`` must %-format its values like Flask-Babel's does.
+    """
     parts = []
     if problem.file:
         parts.append(str(problem.file))
@@ -54,10 +62,26 @@ def problem_text(problem) -> str:
     if problem.field:
         parts.append(gettext("field %(name)s", name=problem.field))
     try:
-        body = translate_message(problem.message).format(**problem.params)
+        body = gettext(problem.message).format(**problem.params)
     except (KeyError, IndexError, ValueError):  # a broken translation must not hide the problem
         body = problem.message.format(**problem.params)
     return f"{', '.join(parts)}: {body}" if parts else body
+
+
+def catalog_gettext(lang: str):
+    """A Flask-free gettext over the app's catalog, for the command line."""
+    from pathlib import Path
+
+    from babel.support import NullTranslations, Translations
+
+    catalog = NullTranslations() if lang == "en" else Translations.load(
+        str(Path(__file__).parent / "translations"), [lang])
+
+    def gettext(msgid: str, **values) -> str:
+        text = catalog.gettext(msgid)
+        return text % values if values else text
+
+    return gettext
 
 
 def sorted_problems(problems) -> list:

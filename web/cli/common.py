@@ -11,9 +11,23 @@ def workspace_option(*, exists: bool = True):
                         help="The county workspace (.gpkg). Env: RURALPLAN_WORKSPACE.")
 
 
-def echo_problems(problems) -> None:
-    """A validation report, one problem a line, errors first."""
-    ordered = sorted(problems, key=lambda p: (not p.is_error, p.row if p.row is not None else -1))
-    for p in ordered:
-        tag = "ERROR  " if p.is_error else "warning"
-        click.echo(f"{tag} {p.text()}", err=p.is_error)
+def cli_lang() -> str:
+    """The report language: ``RURALPLAN_LANG``, else the locale (zh_CN… → zh), else English."""
+    import os
+
+    for key in ("RURALPLAN_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(key, "")
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
+def echo_problems(problems, *, lang: str | None = None) -> None:
+    """A validation report, one problem a line, errors first, in the user's language."""
+    from web.i18n import catalog_gettext, format_problem, sorted_problems
+
+    lang = lang or cli_lang()
+    gettext = catalog_gettext(lang)
+    tags = {True: gettext("error"), False: gettext("warning")}
+    for p in sorted_problems(problems):
+        click.echo(f"{tags[p.is_error]}: {format_problem(p, gettext)}", err=p.is_error)

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from .common import echo_problems, workspace_option
+from .common import cli_lang, echo_problems, workspace_option
 
 
 def register(group: click.Group) -> None:
@@ -63,14 +63,19 @@ def import_(workspace, layer, file, crs, replace, skip_bad_rows, sheet, as_json)
     if as_json:
         click.echo(json.dumps(outcome.to_dict(), ensure_ascii=False, indent=2))
     else:
+        from web.i18n import catalog_gettext
+
+        _ = catalog_gettext(cli_lang())
         echo_problems(outcome.problems)
         if outcome.written:
             for name in outcome.layers:
-                click.echo(f"{name}: {outcome.added.get(name, 0)} added, {outcome.updated.get(name, 0)} updated")
+                click.echo(_("%(layer)s: %(added)s added, %(updated)s updated", layer=name,
+                             added=outcome.added.get(name, 0), updated=outcome.updated.get(name, 0)))
             if outcome.skipped_rows:
-                click.echo(f"skipped rows with errors: {', '.join(map(str, outcome.skipped_rows))}")
+                click.echo(_("skipped rows with errors: %(rows)s", rows=", ".join(map(str, outcome.skipped_rows))))
         else:
-            click.echo(f"nothing written: {len(outcome.errors)} error(s) in {outcome.file}", err=True)
+            click.echo(_("nothing written: %(n)s error(s) in %(file)s", n=len(outcome.errors), file=outcome.file),
+                       err=True)
     if not outcome.written:
         sys.exit(2)
 
