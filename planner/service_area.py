@@ -37,7 +37,7 @@ from planner.graph import RoadGraph
 from planner.snap import DEFAULT_MAX_SNAP_M, SnapResult, snap_points
 from planner.travel import Direction, _augmented_graph
 
-__all__ = ["service_areas"]
+__all__ = ["prepare_service_areas", "service_areas"]
 
 OUTPUT_CRS = "EPSG:4326"
 #: Side of the square tiles whose buffered edges are united once and reused (metres).
@@ -100,6 +100,15 @@ def _buffers_for(graph: RoadGraph, buffer_m: float) -> _EdgeBuffers:
         with _edge_buffers_lock:
             hit = per_graph.setdefault(buffer_m, hit)
     return hit
+
+
+def prepare_service_areas(graph: RoadGraph, *, buffer_m: float = 200.0) -> None:
+    """Buffer every edge of ``graph`` now, so the first service-area request is fast.
+
+    A server calls this in a background thread at start; without it the first
+    request pays for buffering the whole network.
+    """
+    _buffers_for(graph, float(buffer_m))
 
 
 def _intervals(r_u: np.ndarray, r_v: np.ndarray):

@@ -82,6 +82,17 @@ def road_graph(ws: Workspace, *, settings: NetworkSettings | None = None) -> Roa
     return graph
 
 
+def prewarm(ws: Workspace) -> None:
+    """Build (or load) the road graph and its service-area buffers ahead of the first request."""
+    from planner.service_area import prepare_service_areas
+
+    try:
+        graph = road_graph(ws)
+    except ValueError:
+        return  # no roads yet: nothing to prepare
+    prepare_service_areas(graph)
+
+
 def _graph_to_blob(graph: RoadGraph) -> bytes:
     arrays, meta = graph.to_arrays()
     buf = io.BytesIO()

@@ -61,9 +61,17 @@ def _prewarm_in_background(app) -> None:
 
     from web import mapdata
 
+    from web import services
+
     ws = app.extensions.get("ruralplan.workspace")
-    if ws is not None:
-        threading.Thread(target=mapdata.prewarm, args=(ws,), name="ruralplan-prewarm", daemon=True).start()
+    if ws is None:
+        return
+
+    def work():
+        mapdata.prewarm(ws)
+        services.prewarm(ws)  # road graph and service-area buffers for the network tools
+
+    threading.Thread(target=work, name="ruralplan-prewarm", daemon=True).start()
 
 
 @click.group()
