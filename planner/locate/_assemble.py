@@ -15,7 +15,7 @@ def bare_site_reports(open_sites, fixed, assign, w) -> tuple[SiteReport, ...]:
     fset = {int(f) for f in fixed}
     return tuple(
         SiteReport(int(s), int(s) in fset, int((assign == s).sum()), float(w[assign == s].sum()),
-                   math.nan, math.nan, None, None, "demand", None, None, None)
+                   math.nan, math.nan, None, None, "demand", None, None, None, "none")
         for s in sorted(int(v) for v in open_sites)
     )
 
@@ -61,6 +61,7 @@ def coverage_result(
             cost, open_sites, fixed, score, minimize=False,
             objective=cov_w if explain_objective is None else explain_objective,
             assignment=assign, weights=w, candidate_cost=candidate_cost, swap_allowed=swap_allowed,
+            deadline=t0 + float(params.get("time_limit_s", math.inf)),
         )
     else:
         sites = bare_site_reports(open_sites, fixed, assign, w)

@@ -8,6 +8,7 @@ best swap as the "runner-up".
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -51,6 +52,7 @@ def explain_by_distance(
     weights: np.ndarray,
     candidate_cost: np.ndarray | None = None,
     swap_allowed: Callable[[int, np.ndarray], np.ndarray] | None = None,
+    deadline: float | None = None,
 ) -> tuple[SiteReport, ...]:
     """Explanations for models whose objective depends only on each demand point's nearest open site.
 
@@ -75,6 +77,11 @@ def explain_by_distance(
     swap_allowed
         ``swap_allowed(r, cands) -> bool mask``: budget feasibility of
         replacing ``r`` by each of ``cands``.
+    deadline
+        ``time.perf_counter()`` value after which runner-up searches stop
+        (the caller's ``time_limit_s`` covers the explanations too); sites
+        left without one are marked ``explanation="partial"``.  "Loss if
+        removed" (one column minimum per site) is always computed.
     """
     open_sites = [int(s) for s in sorted(open_sites)]
     fixed_set = {int(f) for f in fixed}
@@ -91,13 +98,20 @@ def explain_by_distance(
         without = float(score(base[:, None])[0])
         loss = sign * (without - objective)
         ru = ru_obj = ru_delta = None
-        if r not in fixed_set and len(not_open):
+        kind = "exact"
+        out_of_time = deadline is not None and time.perf_counter() > deadline
+        if r not in fixed_set and len(not_open) and out_of_time:
+            kind = "partial"
+        elif r not in fixed_set and len(not_open):
             cands = not_open
             if swap_allowed is not None:
                 cands = cands[swap_allowed(r, cands)]
             best_j, best_v = None, None
             step = max(1, _BLOCK_ENTRIES // max(n, 1))
             for s in range(0, len(cands), step):
+                if s and deadline is not None and time.perf_counter() > deadline:
+                    kind = "partial"  # best among the blocks scanned so far
+                    break
                 block = cands[s:s + step]
                 vals = score(np.minimum(base[:, None], cost[:, block]))
                 k = int(np.argmin(sign * vals))
@@ -122,6 +136,7 @@ def explain_by_distance(
                 runner_up=ru,
                 runner_up_objective=ru_obj,
                 runner_up_delta=None if ru_delta is None else float(ru_delta),
+                explanation=kind,
             )
         )
     return tuple(reports)
@@ -131,35 +146,51 @@ def explain_by_evaluator(
     cost: np.ndarray,
     open_sites: Sequence[int],
     fixed: Sequence[int],
-    evaluate: Callable[[Sequence[int]], float],
+    evaluate: Callable[[Sequence[int], float], tuple[float, str]],
     *,
     minimize: bool,
     objective: float,
     served_by_site: dict[int, tuple[int, float]],
     runner_up_pool: Callable[[int], np.ndarray],
     candidate_cost: np.ndarray | None = None,
+    deadline: float | None = None,
 ) -> tuple[SiteReport, ...]:
     """Explanations for models needing an optimisation per evaluation (capacitated).
 
-    ``evaluate(open_sites) -> objective`` is exact but costly, so swaps are
-    tried only over ``runner_up_pool(r)`` (a short list of plausible
-    candidates, documented by the caller).
+    ``evaluate(open_sites, seconds) -> (objective, kind)`` may be costly, so
+    swaps are tried only over ``runner_up_pool(r)`` (a short list of
+    plausible candidates, documented by the caller).  The time left until
+    ``deadline`` is shared equally among the evaluations still to do and
+    passed as ``seconds``; the evaluator decides how exact it can be in that
+    time and says so with ``kind`` ("exact" or "heuristic").  A site's
+    ``explanation`` is "exact" only when all its evaluations were.
     """
     open_sites = [int(s) for s in sorted(open_sites)]
     fixed_set = {int(f) for f in fixed}
     sign = 1.0 if minimize else -1.0
+    pools = {r: ([] if r in fixed_set else [int(j) for j in runner_up_pool(r)]) for r in open_sites}
+    todo = sum(1 + len(v) for v in pools.values())
+
+    def run(sites):
+        nonlocal todo
+        share = math.inf if deadline is None else max(0.0, deadline - time.perf_counter()) / max(todo, 1)
+        todo -= 1
+        v, k = evaluate(sites, share)
+        return float(v), k
+
     reports = []
     for r in open_sites:
         rest = [s for s in open_sites if s != r]
-        without = float(evaluate(rest))
+        without, kind = run(rest)
+        kinds = {kind}
         ru = ru_obj = ru_delta = None
-        if r not in fixed_set:
-            for j in runner_up_pool(r):
-                v = float(evaluate(rest + [int(j)]))
-                if ru_obj is None or sign * v < sign * ru_obj:
-                    ru, ru_obj = int(j), v
-            if ru is not None:
-                ru_delta = sign * (ru_obj - objective)
+        for j in pools[r]:
+            v, k = run(rest + [j])
+            kinds.add(k)
+            if ru_obj is None or sign * v < sign * ru_obj:
+                ru, ru_obj = j, v
+        if ru is not None:
+            ru_delta = sign * (ru_obj - objective)
         near, near_min, via = nearest_open_site(cost, open_sites, r, candidate_cost)
         count, served = served_by_site.get(r, (0, 0.0))
         reports.append(
@@ -176,6 +207,7 @@ def explain_by_evaluator(
                 runner_up=ru,
                 runner_up_objective=ru_obj,
                 runner_up_delta=None if ru_delta is None else float(ru_delta),
+                explanation="exact" if kinds == {"exact"} else "heuristic",
             )
         )
     return tuple(reports)

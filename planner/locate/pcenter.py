@@ -245,7 +245,7 @@ def solve_pcenter(
 
         sites = explain_by_distance(
             c, open_sites, fx, score, minimize=True, objective=obj, assignment=assign, weights=w,
-            candidate_cost=candidate_cost,
+            candidate_cost=candidate_cost, deadline=deadline,
         )
     else:
         sites = bare_site_reports(open_sites, fx, assign, w)

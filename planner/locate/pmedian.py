@@ -751,14 +751,14 @@ def solve_pmedian(
             c, open_sites, fx, score, minimize=True, objective=objective,
             assignment=assign, weights=w,
             candidate_cost=None if candidate_cost is None else np.asarray(candidate_cost, dtype=float),
-            swap_allowed=swap_ok,
+            swap_allowed=swap_ok, deadline=deadline,
         )
     else:
         from .result import SiteReport  # noqa: PLC0415 - only for the bare listing
 
         sites = tuple(
             SiteReport(int(s), bool(s in set(fx.tolist())), int((assign == s).sum()), float(w[assign == s].sum()),
-                       math.nan, math.nan, None, None, "demand", None, None, None)
+                       math.nan, math.nan, None, None, "demand", None, None, None, "none")
             for s in open_sites
         )
     covered = np.flatnonzero(served)

@@ -55,6 +55,12 @@ class SiteReport:
         Objective with that swap made.
     runner_up_delta : float or None
         How much worse that swap is (>= 0 when the solution is optimal).
+    explanation : str
+        How the figures above were obtained: "exact" (recomputed exactly),
+        "heuristic" (capacitated models when the time left was short: values
+        from a fast single-sourcing packing, a lower bound on tonnes served;
+        see ``LocateResult.params["explanations"]``), "partial" (time ran
+        out: runner-up not searched) or "none" (``explain=False``).
     """
 
     site: int
@@ -69,6 +75,7 @@ class SiteReport:
     runner_up: int | None
     runner_up_objective: float | None
     runner_up_delta: float | None
+    explanation: str = "exact"
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: _json(getattr(self, f.name)) for f in fields(self)}
