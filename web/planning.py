@@ -575,8 +575,9 @@ def export_excel(payload: dict, *, labels: dict, title: str = "") -> bytes:
     sheet(wb.create_sheet(labels["sheet_towns"]),
           ["town", "villages", "demand", "covered_before", "covered_after", "share_before", "share_after",
            "mean_minutes_before", "mean_minutes_after"], r["by_town"])
+    reasons = labels.get("reasons", {})
     sheet(wb.create_sheet(labels["sheet_unreachable"]), ["village_code", "village_name", "town", "weight", "reason"],
-          r["unreachable"])
+          [{**u, "reason": reasons.get(u.get("reason"), u.get("reason"))} for u in r["unreachable"]])
     params = [{"key": labels.get(k, k), "value": v} for k, v in payload["params"].items() if k != "points"]
     if payload["params"].get("points"):
         params.append({"key": labels.get("points", "points"),

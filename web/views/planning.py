@@ -108,6 +108,14 @@ def demand_text(spec: str) -> str:
     return " + ".join(parts)
 
 
+def reason_labels() -> dict:
+    """Why a village cannot be served (snap reason codes of :mod:`planner.snap`, or too far)."""
+    return {"too_far": _("farther than the cutoff from every site"),
+            "too_far_from_road": _("no road within reach (road missing or impassable)"),
+            "disconnected_component": _("its road is not connected to the county network"),
+            "missing_geometry": _("no location")}
+
+
 def excel_labels() -> dict:
     return {
         "sheet_sites": _("Sites"), "sheet_towns": _("By town"), "sheet_unreachable": _("Unreachable villages"),
@@ -128,6 +136,7 @@ def excel_labels() -> dict:
                                         "existing_sites", "objective", "gap", "seconds", "method", "status",
                                         "bound")},
         "candidates": param_label("candidates"), "existing_sites": param_label("existing_sites"),
+        "reasons": reason_labels(),
     }
 
 
@@ -145,11 +154,10 @@ def js_messages() -> dict:
         "server_ms": _("answered in %(ms)s ms", ms="{ms}"), "cached": _("from cache"),
         "saved": _("Scenario “%(name)s” saved.", name="{name}"), "save_failed": _("The scenario could not be saved."),
         "run_first": _("Run a plan first."), "delete": _("Delete"), "show": _("Show"),
-        "confirm_delete": _("Delete this scenario?"), "none": _("none"), "pick_two": _("Pick two different scenarios."),
+        "confirm_delete": _("Click again to delete"), "none": _("none"), "pick_two": _("Pick two different scenarios."),
         "status": {"optimal": _("optimal"), "feasible": _("feasible (time limit)"), "infeasible": _("infeasible"),
                    "time_limit": _("time limit reached")},
-        "reason": {"too_far": _("too far from every site"), "no_road": _("no road within reach"),
-                   "not_snapped": _("not on the road network")},
+        "reason": reason_labels(),
         "facts": {"method": _("Method"), "status": _("Status"), "objective": _("Objective"), "bound": _("Bound"),
                   "gap": _("Gap"), "seconds": _("Solver seconds"), "server": _("Server")},
         "summary": _("%(n)s new sites: %(names)s. Demand within %(m)s min: %(before)s before → %(after)s after, "

@@ -25,6 +25,8 @@
   var lang = document.documentElement.lang || "zh-CN";
   function num(v, digits) {
     if (v === null || v === undefined || !isFinite(v)) return "–";
+    if (Math.abs(v) < 1e-9) v = 0;  // no "-0"
+
     return Number(v).toLocaleString(lang, { maximumFractionDigits: digits === undefined ? 0 : digits });
   }
   function pct(v) { return v === null || v === undefined || !isFinite(v) ? "–" : (100 * v).toFixed(1) + "%"; }
@@ -241,7 +243,7 @@
     groups.areas.clearLayers();
     L.geoJSON(areas, { style: function (f) {
       var c = colors[f.properties.site_id] || "#e41a1c";
-      return { color: c, weight: 1.5, fillColor: c, fillOpacity: 0.13 };
+      return { color: c, weight: 1, opacity: 0.7, fillColor: c, fillOpacity: 0.13 };
     }, onEachFeature: function (f, lyr) {
       lyr.bindTooltip(f.properties.site_name + " · " + t(msg.area, { m: f.properties.cutoff_min }) +
         " · " + num(f.properties.area_km2, 1) + " km²");
