@@ -395,48 +395,67 @@ def solve_cmclp(
     obj, A, lo, hi, integer, ycols, ii, jj = model.build(None, fx, free, p, sc, budget)
     k = len(ycols)
     pair_index = {(int(a), int(b)): t for t, (a, b) in enumerate(zip(ii, jj))}
-    packer = _Packer(model) if not split else None
+    packer = _Packer(model)
     method = "highs-milp"
     relax_bound = math.inf
-    if split:
-        # Warm start: let HiGHS complete x for the greedy y via the restricted LP.
-        h_val, hii, hjj, hx, _, _ = model.evaluate(np.r_[fx, heur], fx, left(solve_deadline) / 10)
-        start = np.zeros(len(obj))
-        start[np.searchsorted(ycols, heur)] = 1.0
-        for a_, b_, v in zip(hii, hjj, hx):
-            start[k + pair_index[(int(a_), int(b_))]] = v
-    else:
+
+    def has_time():
+        # HiGHS does not check its limit inside presolve: do not start a MILP with nothing left.
+        return solve_deadline - time.perf_counter() >= max(0.01, 0.02 * time_limit_s)
+
+    def start_from(assign_i):
+        st = np.zeros(len(obj))
+        st[np.searchsorted(ycols, heur)] = 1.0
+        st[k:] = (assign_i[ii] == jj).astype(float)
+        return st
+
+    # A single-sourcing packing is feasible for both variants: the warm start
+    # that always exists, however little time is left.
+    h_val, h_assign = packer.pack(np.r_[fx, heur])
+    start = start_from(h_assign)
+    # Cheap bound: every store carries at most min(Q_j, crop in its reach)
+    # and at most p new ones open (Pirkul & Schilling 1991 use the same
+    # per-store cap); often tight when capacity, not coverage, binds.
+    ub_free = np.sort(model.qy[free])[::-1]
+    cheap_bound = min(float(model.qy[fx].sum() + ub_free[:len(ub_free) if p is None else p].sum()),
+                      float(d[np.isin(np.arange(n), model.ii[np.isin(model.jj, np.r_[fx, free])])].sum()))
+    relax_bound = cheap_bound
+    if relative_gap(h_val, cheap_bound) <= mip_rel_gap:
+        method = "greedy+packing"
+    elif split and has_time():
+        # Let HiGHS complete x for the greedy y via the restricted LP.
+        l_val, hii, hjj, hx, _, l_st = model.evaluate(np.r_[fx, heur], fx, left(solve_deadline) / 10)
+        if l_st == "optimal" and l_val > h_val + 1e-9:
+            h_val = l_val
+            start = np.zeros(len(obj))
+            start[np.searchsorted(ycols, heur)] = 1.0
+            for a_, b_, v in zip(hii, hjj, hx):
+                start[k + pair_index[(int(a_), int(b_))]] = v
+    elif not split and has_time():
         # Step 1: the split relaxation bounds single sourcing (see module docstring).
         relaxed = _Model(c, d, q, r, True)
-        robj, rA, rlo, rhi, rint, rycols, rii, rjj = relaxed.build(None, fx, free, p, sc, budget)
-        # Warm start: the greedy stores with their LP allocation.
-        g_val, gii, gjj, gx, _, _ = relaxed.evaluate(np.r_[fx, heur], fx, left(solve_deadline) / 10)
-        rstart = np.zeros(len(robj))
-        rstart[np.searchsorted(rycols, heur)] = 1.0
-        rstart[k + np.array([pair_index[(int(a_), int(b_))] for a_, b_ in zip(gii, gjj)], dtype=np.int64)] = gx
-        # Half the accepted gap: the relaxation only has to bound, the rest is for the packing.
+        robj, rA, rlo, rhi, rint, rycols, _, _ = relaxed.build(None, fx, free, p, sc, budget)
+        # Warm start: the packing (feasible for the relaxation too).
         rout = solve_milp(robj, rA, rlo, rhi, np.zeros(len(robj)), np.ones(len(robj)), rint, maximize=True,
-                          time_limit_s=0.4 * left(solve_deadline), start=rstart, mip_rel_gap=mip_rel_gap / 2)
+                          time_limit_s=0.4 * left(solve_deadline), start=start,
+                          # Half the accepted gap: the relaxation only has to bound.
+                          mip_rel_gap=mip_rel_gap / 2)
         if math.isfinite(rout.bound):
-            relax_bound = float(rout.bound)
-        # Step 2: pack the relaxation's stores and the greedy's; keep the best.
-        layouts = [heur]
+            relax_bound = min(relax_bound, float(rout.bound))
+        # Step 2: pack the relaxation's stores too; keep the best.
         if rout.x is not None and len(rycols):
-            layouts.insert(0, rycols[rout.x[:len(rycols)] > 0.5])
-        h_val, h_assign, heur = -1.0, None, heur
-        for lay in layouts:
+            lay = rycols[rout.x[:len(rycols)] > 0.5]
             v, a_ = packer.pack(np.r_[fx, lay])
             if v > h_val + 1e-9:
                 h_val, h_assign, heur = v, a_, np.asarray(lay, dtype=np.int64)
-        start = np.zeros(len(obj))
-        start[np.searchsorted(ycols, heur)] = 1.0
-        for t, (a_, b_) in enumerate(zip(ii, jj)):
-            if h_assign[a_] == b_:
-                start[k + t] = 1.0
+                start = start_from(h_assign)
     gap_now = relative_gap(h_val, min(relax_bound, float(d.sum())))
-    if not split and gap_now <= mip_rel_gap:
-        # Packing meets the split bound: proven within mip_rel_gap, no binary MILP needed.
-        method = "split-bound+packing"
+    if gap_now <= mip_rel_gap and (method == "greedy+packing" or not split):
+        # Packing meets the cheap or the split bound: proven within mip_rel_gap, no binary MILP needed.
+        method = "greedy+packing" if method == "greedy+packing" else "split-bound+packing"
+        out = None
+    elif not has_time():
+        method = "greedy+packing (no time left for the MILP)"
         out = None
     else:
         out = solve_milp(obj, A, lo, hi, np.zeros(len(obj)), np.ones(len(obj)), integer, maximize=True,
@@ -449,8 +468,10 @@ def solve_cmclp(
     else:
         new_sites, objective = heur, h_val
         xs = start[k:]
-    if out is None:
+    if out is None and method in ("split-bound+packing", "greedy+packing"):
         bound, status = relax_bound, "optimal"
+    elif out is None:
+        bound, status = relax_bound, "time_limit"
     else:
         bound = out.bound if math.isfinite(out.bound) else float(d.sum())
         bound = min(bound, relax_bound)
