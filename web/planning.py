@@ -538,10 +538,12 @@ def export_geojson(payload: dict) -> dict:
                           "model": r["model"], "demand": r["demand"], "minutes": r["minutes"]}}
 
 
-def export_excel(payload: dict, *, labels: dict, title: str = "") -> bytes:
+def export_excel(payload: dict, *, labels: dict, title: str = "", describe=None) -> bytes:
     """An .xlsx workbook: sites with explanations, by town, unreachable villages, parameters.
 
-    ``labels`` maps column keys and sheet names to the current language.
+    ``labels`` maps column keys, sheet names and ``param:<key>`` (parameters, solver
+    facts, totals) to the current language; ``describe(key, value)`` gives a parameter's
+    readable value (the raw one stays in the ``code`` column).
     """
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -578,15 +580,23 @@ def export_excel(payload: dict, *, labels: dict, title: str = "") -> bytes:
     reasons = labels.get("reasons", {})
     sheet(wb.create_sheet(labels["sheet_unreachable"]), ["village_code", "village_name", "town", "weight", "reason"],
           [{**u, "reason": reasons.get(u.get("reason"), u.get("reason"))} for u in r["unreachable"]])
-    params = [{"key": labels.get(k, k), "value": v} for k, v in payload["params"].items() if k != "points"]
+    describe = describe or (lambda _k, v: v)
+
+    def item(k, v):
+        # numbers stay numbers (Excel can compute with them); codes and flags get words
+        readable = v if isinstance(v, (int, float)) and not isinstance(v, bool) else describe(k, v)
+        return {"key": labels.get(f"param:{k}", k), "value": readable, "code": v}
+
+    params = [item(k, v) for k, v in payload["params"].items() if k != "points"]
     if payload["params"].get("points"):
-        params.append({"key": labels.get("points", "points"),
-                       "value": "; ".join(f"{x},{y}" for x, y in payload["params"]["points"])})
-    params += [{"key": labels.get(k, k), "value": v} for k, v in r["solver"].items() if k != "params"]
-    params += [{"key": labels.get(k, k), "value": v} for k, v in r["totals"].items()]
+        params.append(item("points", "; ".join(f"{x},{y}" for x, y in payload["params"]["points"])))
+    params += [item(k, v) for k, v in r["solver"].items() if k != "params"]
+    # totals share two names with parameters (demand, candidates): keep them apart
+    renamed = {"demand": "demand_total", "candidates": "candidates_n"}
+    params += [item(renamed.get(k, k), v) for k, v in r["totals"].items()]
     if title:
         params.insert(0, {"key": labels.get("scenario", "scenario"), "value": title})
-    sheet(wb.create_sheet(labels["sheet_params"]), ["key", "value"], params)
+    sheet(wb.create_sheet(labels["sheet_params"]), ["key", "value", "code"], params)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

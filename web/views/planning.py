@@ -130,12 +130,12 @@ def excel_labels() -> dict:
         "mean_minutes_before": _("Mean minutes before"), "mean_minutes_after": _("Mean minutes after"),
         "village_code": _("Village code"), "village_name": _("Village"), "weight": _("Demand weight"),
         "reason": _("Reason"), "key": _("Item"), "value": _("Value"),
-        **{k: param_label(k) for k in ("facility", "model", "limit", "p", "budget_wan", "site_cost_wan", "minutes",
-                                        "candidates", "keep_existing", "time_limit_s", "new_capacity_t",
-                                        "split_demand", "points", "covered_before", "covered_after", "new_sites",
-                                        "existing_sites", "objective", "gap", "seconds", "method", "status",
-                                        "bound")},
-        "candidates": param_label("candidates"), "existing_sites": param_label("existing_sites"),
+        "code": _("Code"),
+        **{f"param:{k}": param_label(k) for k in planning.PARAM_KEYS + (
+            "new_capacity_t", "split_demand", "points", "objective", "bound", "gap", "seconds", "method", "status",
+            "covered_before", "covered_after", "new_sites", "existing_sites")},
+        "param:demand": param_label("demand"), "param:candidates": param_label("candidates"),
+        "param:demand_total": param_label("demand_total"), "param:candidates_n": param_label("candidates_n"),
         "reasons": reason_labels(),
     }
 
@@ -264,7 +264,7 @@ def _geojson_download(payload: dict, stem: str) -> Response:
 
 
 def _excel_download(payload: dict, stem: str, title: str = "") -> Response:
-    body = planning.export_excel(payload, labels=excel_labels(), title=title)
+    body = planning.export_excel(payload, labels=excel_labels(), title=title, describe=value_text)
     return _download(body, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", f"{stem}.xlsx")
 
 
