@@ -560,6 +560,13 @@ def solve_pmedian(
     heur = pmedian_greedy_interchange(
         cp, wr, p, fx, big=big, site_cost_wan=sc, budget_wan=budget, deadline=deadline
     ) if len(rows) else np.zeros(0, dtype=np.int64)
+    if len(rows) and p is not None and sc is not None and len(heur) < p:
+        # The budgeted greedy spent early and could not afford p sites: start
+        # from the p cheapest (affordable, checked above) and swap from there,
+        # so the incumbent -- and the reduced-cost tests using it -- is feasible.
+        cheapest_p = free[np.argsort(sc[free], kind="stable")[:p]]
+        heur = pmedian_greedy_interchange(cp, wr, p, fx, big=big, site_cost_wan=sc, budget_wan=budget,
+                                          deadline=deadline, initial=cheapest_p)
     if len(rows) and p is not None and 0 < p < len(free):
         # Vertex substitution from one greedy start stalls in local optima
         # (1.2 % above optimum on the synthetic county); seeded random
