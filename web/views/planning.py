@@ -147,13 +147,13 @@ def js_messages() -> dict:
         "suggested": _("Suggested new site"), "existing_site": _("Existing facility"),
         "area": _("Service area, %(m)s min", m="{m}"), "allocation": _("Allocation"),
         "served": _("serves %(d)s in %(n)s villages", d="{d}", n="{n}"),
-        "minutes": _("%(m)s min", m="{m}"), "drawn": _("Drawn point %(n)s", n="{n}"),
+        "minutes": _("%(m)s min", m="{m}"), "min_unit": _("min"), "drawn": _("Drawn point %(n)s", n="{n}"),
         "drawn_count": _("%(n)s points drawn", n="{n}"), "remove_point": _("click to remove"),
         "areas_loading": _("Service areas are being computed…"),
         "areas_failed": _("Service areas could not be computed."),
         "server_ms": _("answered in %(ms)s ms", ms="{ms}"), "cached": _("from cache"),
         "saved": _("Scenario “%(name)s” saved.", name="{name}"), "save_failed": _("The scenario could not be saved."),
-        "run_first": _("Run a plan first."), "delete": _("Delete"), "show": _("Show"),
+        "run_first": _("Run a plan first."), "no_points": _("Click on the map to add candidate points first."), "delete": _("Delete"), "show": _("Show"),
         "confirm_delete": _("Click again to delete"), "none": _("none"), "pick_two": _("Pick two different scenarios."),
         "status": {"optimal": _("optimal"), "feasible": _("feasible (time limit)"), "infeasible": _("infeasible"),
                    "time_limit": _("time limit reached")},
@@ -454,7 +454,7 @@ def build_compare_map(ws, a: planning.Scenario, b: planning.Scenario) -> dict:
         for f in (s.payload.get("areas") or {}).get("features", []):
             if f.get("geometry"):
                 folium.GeoJson(f["geometry"], style_function=lambda _f, c=color: {
-                    "color": c, "weight": 1, "fillColor": c, "fillOpacity": 0.12}).add_to(group)
+                    "color": c, "weight": 0.6, "opacity": 0.6, "fillColor": c, "fillOpacity": 0.12}).add_to(group)
         for f in s.payload["sites"]["features"]:
             p = f["properties"]
             lon, lat = f["geometry"]["coordinates"]

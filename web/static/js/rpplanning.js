@@ -269,7 +269,8 @@
       tr.appendChild(td(num(s.demand_served, 1), "num"));
       tr.appendChild(td(s.demand_count, "num"));
       tr.appendChild(td(num(s.loss_if_removed, 1), "num"));
-      tr.appendChild(td(s.fixed ? "–" : (s.nearest_existing || msg.none)));
+      // the planner writes "name (≤7 min)": the unit in the page's language
+      tr.appendChild(td(s.fixed ? "–" : (s.nearest_existing || msg.none).replace(/ min\)$/, " " + msg.min_unit + ")")));
       tr.appendChild(td(s.runner_up ? s.runner_up + " (" + num(s.runner_up_delta, 1) + ")" : "–"));
       body.appendChild(tr);
     });
@@ -323,7 +324,7 @@
     }
     var newNames = r.sites.filter(function (x) { return !x.fixed; }).map(function (x) { return x.name; });
     $("rp-plan-summary").textContent = t(cfg.i18n.summary, {
-      n: newNames.length, names: newNames.join("、"), before: num(tot.covered_before), after: num(tot.covered_after),
+      n: newNames.length, names: newNames.join(lang.indexOf("zh") === 0 ? "、" : ", "), before: num(tot.covered_before), after: num(tot.covered_after),
       total: num(tot.demand), m: r.minutes === null ? "–" : num(r.minutes)
     });
     $("rp-demand-unit").textContent = cfg.i18n.weight_is + " " + payload.weight_text;
@@ -343,11 +344,17 @@
     $("rp-plan-status").textContent = isError ? "" : text;
     $("rp-plan-error").hidden = !isError;
     $("rp-plan-error").textContent = isError ? text : "";
+    if (isError) $("rp-plan-error").scrollIntoView({ block: "nearest" });
   }
 
   function run(event) {
     if (event) event.preventDefault();
     var params = query();
+    if (params.get("candidates") === "drawn" && !drawn.length) {
+      setStatus(msg.no_points, true);  // the server says the same; no need to ask it
+      RPPlan.runs = (RPPlan.runs || 0) + 1;
+      return Promise.resolve();
+    }
     var qs = params.toString();
     history.replaceState(null, "", location.pathname + "?" + qs + location.hash);
     setStatus(msg.running);
