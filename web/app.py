@@ -186,6 +186,16 @@ def register_template_context(app: Flask) -> None:
     from .auth import role_label
     from .users import has_permission
 
+    @app.template_filter("commodity")
+    def commodity_label(value):
+        """A commodity code (``apple``) as its label in the current language (苹果)."""
+        from layers.schema import COMMODITIES
+
+        for choice in COMMODITIES:
+            if choice.value == value:
+                return i18n.label(choice)
+        return value
+
     @app.context_processor
     def site_context():
         user = g.get("user")
