@@ -254,6 +254,25 @@ def _recall(cache: OrderedDict, key):
         return value
 
 
+_graphs: dict[str, tuple[str, object]] = {}
+
+
+def _graph(ws, version: str):
+    """The road graph for this data version.
+
+    :func:`web.services.road_graph` fingerprints the roads on every call (~50 ms);
+    the layers' version already says whether they changed.
+    """
+    with _lock:
+        hit = _graphs.get(str(ws.path))
+    if hit is not None and hit[0] == version:
+        return hit[1]
+    graph = services.road_graph(ws)
+    with _lock:
+        _graphs[str(ws.path)] = (version, graph)
+    return graph
+
+
 def drawn_candidates(points) -> gpd.GeoDataFrame:
     """User-drawn candidate points as a candidate frame (ids ``drawn-1``…)."""
     return gpd.GeoDataFrame(
@@ -297,7 +316,7 @@ def run(ws, params: RunParams, *, with_areas: bool = True) -> dict:
     timing = {"cached": payload is not None}
     if payload is None:
         t = time.perf_counter()
-        graph = services.road_graph(ws)  # warm (memory) after the first request
+        graph = _graph(ws, key[1])
         timing["graph_ms"] = _ms(t)
         cand = drawn_candidates(params.points) if params.candidates == "drawn" else params.candidates
         t = time.perf_counter()
@@ -307,7 +326,7 @@ def run(ws, params: RunParams, *, with_areas: bool = True) -> dict:
                 demand=params.demand, candidates=cand, budget_wan=params.budget_wan,
                 site_cost_wan=params.site_cost_wan, new_capacity_t=params.new_capacity_t,
                 split_demand=params.split_demand, keep_existing=params.keep_existing,
-                time_limit_s=params.time_limit_s)
+                time_limit_s=params.time_limit_s, graph=graph)
         except (ValueError, KeyError) as exc:
             raise PlanningError(error_text(exc)) from exc
         timing["plan_ms"] = _ms(t)
@@ -351,7 +370,7 @@ def service_area_features(ws, payload: dict) -> tuple[dict, bool]:
     missing = [f for k, f in zip(keys, new) if found[k] is None]
     if missing:
         settings = services.NetworkSettings.from_workspace(ws)
-        graph = payload.get("_graph") or services.road_graph(ws, settings=settings)
+        graph = payload.get("_graph") or _graph(ws, version)
         frame = gpd.GeoDataFrame(
             {"id": [f["properties"]["id"] for f in missing], "name": [f["properties"]["name"] for f in missing]},
             geometry=[shapely.geometry.shape(f["geometry"]) for f in missing], crs="EPSG:4326")

@@ -195,12 +195,17 @@ def _proposal_candidates(ws: Workspace) -> gpd.GeoDataFrame:
 
 def plan(ws: Workspace, *, facility: str = "cold_storage", model: str = "mclp", p=None, minutes=None,
          demand: str = "population", candidates: str | gpd.GeoDataFrame = "towns", budget_wan=None,
-         site_cost_wan=None, new_capacity_t=2000.0, split_demand=True, keep_existing=True, time_limit_s=10.0):
-    """Run a placement model on the workspace (see :func:`planner.placement.plan_placement`)."""
+         site_cost_wan=None, new_capacity_t=2000.0, split_demand=True, keep_existing=True, time_limit_s=10.0,
+         graph=None):
+    """Run a placement model on the workspace (see :func:`planner.placement.plan_placement`).
+
+    ``graph``: the workspace's road graph when the caller already holds it (saves
+    re-fingerprinting the roads, ~50 ms on a county).
+    """
     from planner.placement import DemandSpec, plan_placement
 
     settings = NetworkSettings.from_workspace(ws)
-    graph = road_graph(ws, settings=settings)
+    graph = graph if graph is not None else road_graph(ws, settings=settings)
     vill = villages(ws)
     spec = DemandSpec.parse(demand)
     if isinstance(candidates, str):

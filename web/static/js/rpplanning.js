@@ -345,6 +345,8 @@
     $("rp-plan-error").hidden = !isError;
     $("rp-plan-error").textContent = isError ? text : "";
     if (isError) $("rp-plan-error").scrollIntoView({ block: "nearest" });
+    // a refused question leaves the previous answer on screen: mark it as not this one
+    $("rp-plan-result").classList.toggle("rp-stale", !!isError);
   }
 
   function run(event) {
