@@ -249,3 +249,27 @@ def test_export_saved_scenario(writable):
     geo = json.loads(client.get(f"/planning/scenarios/{sid}.geojson").data)
     assert sum(1 for f in geo["features"] if f["properties"]["kind"] == "service_area") == 3
     assert client.get("/planning/scenarios/999.geojson").status_code == 404
+
+
+# --------------------------------------------------------------------------- offline, escaping
+XSS = '<img src=x onerror="alert(1)">'
+
+
+def test_pages_are_offline_and_escape_scenario_names(writable):
+    from .test_offline_i18n_cli import external_urls
+
+    app, _ws = writable
+    client = app.test_client()
+    login(client, "planner1")
+    token = _token(client)
+    a = _save(client, XSS, token).get_json()["scenario"]["id"]
+    b = _save(client, "两座", token, p="2").get_json()["scenario"]["id"]
+    page = client.get("/planning/").get_data(as_text=True)
+    compare = client.get(f"/planning/compare?a={a}&b={b}").get_data(as_text=True)
+    js = client.get("/static/js/rpplanning.js").get_data(as_text=True)
+    for text in (page, compare, js):
+        assert external_urls(text) == []
+    assert XSS not in compare and "&lt;img src=x" in compare
+    assert ".innerHTML" not in js and "insertAdjacentHTML" not in js
+    listed = client.get("/planning/scenarios.json").get_json()["scenarios"]
+    assert listed[-1]["name"] == XSS  # stored as typed; the page puts it in with textContent

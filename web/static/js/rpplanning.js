@@ -33,6 +33,8 @@
   function csrf() { var m = document.querySelector('meta[name="csrf-token"]'); return m ? m.content : ""; }
   function td(text, cls) { return el("td", cls, text); }
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+  // Leaflet inserts string tooltips as HTML: names from the data go in as text
+  function tip(text) { return el("span", "", text); }
 
   function getJSON(url, options) {
     options = options || {};
@@ -170,7 +172,7 @@
     getJSON(layerUrl("villages")).then(function (data) {
       L.geoJSON(data, { pointToLayer: function (f, latlng) {
         return L.circleMarker(latlng, { renderer: renderer, radius: 2.5, color: "#607d8b", weight: 1, fillOpacity: 0.6 })
-          .bindTooltip(String(f.properties.name || "") + (f.properties.town ? " · " + f.properties.town : ""));
+          .bindTooltip(tip(String(f.properties.name || "") + (f.properties.town ? " · " + f.properties.town : "")));
       } }).addTo(groups.villages);
     }).catch(function () {});
     loadFacilities();
@@ -187,7 +189,7 @@
       L.geoJSON(data, { pointToLayer: function (f, latlng) {
         return L.circleMarker(latlng, { radius: 5, color: "#1f3a5f", weight: 1.5, fill: false });
       }, style: function () { return { color: "#1f3a5f", weight: 1, fillOpacity: 0.1 }; },
-      onEachFeature: function (f, lyr) { lyr.bindTooltip(String(f.properties.name || "")); } }).addTo(groups.facilities);
+      onEachFeature: function (f, lyr) { lyr.bindTooltip(tip(String(f.properties.name || ""))); } }).addTo(groups.facilities);
     }).catch(function () {});
   }
 
@@ -200,7 +202,7 @@
   function addPoint(lat, lon) {
     var point = { lat: Math.round(lat * 1e6) / 1e6, lon: Math.round(lon * 1e6) / 1e6 };
     point.marker = L.marker([point.lat, point.lon], { icon: siteIcon("rp-plan-drawn", ""), keyboard: false })
-      .bindTooltip(t(msg.drawn, { n: drawn.length + 1 }) + " · " + msg.remove_point)
+      .bindTooltip(tip(t(msg.drawn, { n: drawn.length + 1 }) + " · " + msg.remove_point))
       .on("click", function () {
         groups.drawn.removeLayer(point.marker);
         drawn.splice(drawn.indexOf(point), 1);
@@ -232,8 +234,8 @@
       return L.marker(latlng, { icon: icon, zIndexOffset: p.fixed ? 0 : 1000, keyboard: false });
     }, onEachFeature: function (f, lyr) {
       var p = f.properties;
-      lyr.bindTooltip((p.fixed ? msg.existing_site : msg.suggested) + ": " + p.name + " — " +
-        t(msg.served, { d: num(p.demand_served), n: p.demand_count }));
+      lyr.bindTooltip(tip((p.fixed ? msg.existing_site : msg.suggested) + ": " + p.name + " — " +
+        t(msg.served, { d: num(p.demand_served), n: p.demand_count })));
     } }).addTo(groups.sites);
     if (payload.areas) drawAreas(payload.areas, colors);
   }
@@ -245,8 +247,8 @@
       var c = colors[f.properties.site_id] || "#e41a1c";
       return { color: c, weight: 1, opacity: 0.7, fillColor: c, fillOpacity: 0.13 };
     }, onEachFeature: function (f, lyr) {
-      lyr.bindTooltip(f.properties.site_name + " · " + t(msg.area, { m: f.properties.cutoff_min }) +
-        " · " + num(f.properties.area_km2, 1) + " km²");
+      lyr.bindTooltip(tip(f.properties.site_name + " · " + t(msg.area, { m: f.properties.cutoff_min }) +
+        " · " + num(f.properties.area_km2, 1) + " km²"));
     } }).addTo(groups.areas);
     groups.areas.bringToBack();
   }
