@@ -139,6 +139,12 @@ def test_three_cold_stores_save_second_run_and_compare(page, server):
     page.locator("#rp-scenarios").scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "planning_scenarios_zh.png"), full_page=True)
 
+    # a saved scenario back on the map: its form and its three sites
+    page.locator("#rp-scenario-table tbody tr").nth(1).locator("button", has_text="显示").click()
+    page.wait_for_function("document.querySelectorAll('.leaflet-marker-pane .rp-plan-new').length === 3")
+    assert page.input_value("#rp-p") == "3"
+    assert page.locator("#rp-plan-status").inner_text() == "三座冷库 30分钟"
+
     # the older one is A, the newer B by default
     page.click("#rp-compare")
     page.wait_for_load_state("networkidle")

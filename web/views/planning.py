@@ -295,12 +295,11 @@ def index():
         "i18n": js_messages(),
     }
     page_map = build_planning_map(ws, config=current_app.config, app_config=app_config)
-    scenarios = planning.list_scenarios(ws)
+    # the scenario list is filled by the page from scenarios.json (one code path after a save)
     return render_template(
         "planning/index.html", map=page_map, models=model_choices(), facilities=facility_choices(),
         sources=source_choices(), commodities=_commodity_totals(ws), default_cost=services.DEFAULT_SITE_COST_WAN,
-        scenarios=scenarios, can_save=app_config["can_save"], may_delete=_may_delete, defaults=planning.RunParams(),
-        demand_text=demand_text, value_text=value_text,
+        can_save=app_config["can_save"], defaults=planning.RunParams(),
     )
 
 

@@ -428,7 +428,7 @@
         tr.appendChild(td(s.name, "rp-scenario-name"));
         var p = s.params_text;
         var what = [p.facility, p.model, s.params.p !== null && s.params.p !== undefined ? "p=" + s.params.p : (s.params.budget_wan ? p.budget_wan : ""),
-          s.params.minutes ? s.params.minutes + " min" : "", p.demand, p.candidates].filter(Boolean).join(" · ");
+          s.params.minutes ? t(msg.minutes, { m: s.params.minutes }) : "", p.demand, p.candidates].filter(Boolean).join(" · ");
         tr.appendChild(td(what));
         tr.appendChild(td(s.summary.new_sites.join("、")));
         tr.appendChild(td(num(s.summary.covered_after) + " / " + num(s.summary.demand), "num"));
