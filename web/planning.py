@@ -273,6 +273,11 @@ def _graph(ws, version: str):
     return graph
 
 
+def graph_for(ws):
+    """The workspace's road graph for the current data version (loaded once)."""
+    return _graph(ws, data_version(ws))
+
+
 def drawn_candidates(points) -> gpd.GeoDataFrame:
     """User-drawn candidate points as a candidate frame (ids ``drawn-1``…)."""
     return gpd.GeoDataFrame(

@@ -211,7 +211,7 @@ def _warm_graph(ws) -> None:
     """Load the road graph in the background while the visitor fills the form."""
     def warm():
         try:
-            services.road_graph(ws)
+            planning.graph_for(ws)
         except Exception:  # noqa: BLE001 - a run reports the real problem to the user
             pass
 

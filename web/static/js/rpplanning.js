@@ -366,9 +366,9 @@
     var started = performance.now();
     RPPlan.busy = true;
     return getJSON(cfg.run_url + "?" + qs + "&areas=defer").then(function (payload) {
-      payload.client_ms = Math.round(performance.now() - started);
       RPPlan.last = payload;
       showPayload(payload, qs);
+      RPPlan.answerMs = Math.round(performance.now() - started);  // sites, map and tables shown
       setStatus(t(msg.server_ms, { ms: num(payload.timing.total_ms) }) + " · " + msg.areas_loading);
       // service areas are the slow part: they follow, the sites and tables are already there
       return getJSON(cfg.areas_url + "?" + qs).then(function (areas) {
