@@ -48,6 +48,7 @@ __all__ = [
     "ContractionHierarchy",
     "build_hierarchy",
     "graph_hierarchy",
+    "has_hierarchy",
     "many_to_many",
     "seeds_from_lists",
 ]
@@ -172,9 +173,11 @@ def _find_out(head_out, nxt_out, e_dst, u, w):
 
 @njit(cache=True)
 def _witness(src, skip, limit, max_settled, max_hops, head_out, nxt_out, e_dst, e_w,
-             dist, hops, heap, pos, touched):
+             dist, hops, heap, pos, touched, mark, stamp, n_targets):
     """Bounded Dijkstra from ``src`` avoiding ``skip``; returns the number of touched nodes.
 
+    It stops once the ``n_targets`` nodes with ``mark == stamp`` are settled (their
+    distances are then final), beyond ``limit``, or after ``max_settled`` nodes.
     ``dist`` keeps *tentative* distances on return: each is the length of a real
     path, so a tentative distance below the via-distance already proves a witness.
     """
@@ -190,6 +193,10 @@ def _witness(src, skip, limit, max_settled, max_hops, head_out, nxt_out, e_dst, 
         d = dist[x]
         if d > limit:
             break
+        if mark[x] == stamp:
+            n_targets -= 1
+            if n_targets == 0:
+                break
         settled += 1
         if settled > max_settled:
             break
@@ -221,7 +228,7 @@ def _reset(dist, touched, n_touched):
 
 @njit(cache=True)
 def _shortcuts_needed(v, max_settled, max_hops, head_out, nxt_out, head_in, nxt_in, e_src, e_dst, e_w,
-                      dist, hops, heap, pos, touched):
+                      dist, hops, heap, pos, touched, mark, stamp):
     """How many shortcuts contracting ``v`` would add now (priority simulation)."""
     count = 0
     ei = head_in[v]
@@ -229,14 +236,18 @@ def _shortcuts_needed(v, max_settled, max_hops, head_out, nxt_out, head_in, nxt_
         u = e_src[ei]
         w1 = e_w[ei]
         limit = -1.0
+        stamp[0] += 1
+        n_targets = 0
         eo = head_out[v]
         while eo >= 0:
             if e_dst[eo] != u:
                 limit = max(limit, w1 + e_w[eo])
+                mark[e_dst[eo]] = stamp[0]
+                n_targets += 1
             eo = nxt_out[eo]
         if limit >= 0.0:
             nt = _witness(u, v, limit, max_settled, max_hops, head_out, nxt_out, e_dst, e_w, dist, hops, heap,
-                          pos, touched)
+                          pos, touched, mark, stamp[0], n_targets)
             eo = head_out[v]
             while eo >= 0:
                 x = e_dst[eo]
@@ -300,6 +311,8 @@ def _contract_all(n, indptr, indices, data, sim_settled, contract_settled, max_h
     wheap = np.empty(n, np.int64)
     wpos = np.full(n, -1, np.int64)
     touched = np.empty(n, np.int64)
+    mark = np.full(n, -1, np.int64)  # out-neighbours of the node being contracted
+    wstamp = np.zeros(1, np.int64)
 
     contracted_nb = np.zeros(n, np.int64)
     level = np.zeros(n, np.int64)
@@ -309,7 +322,7 @@ def _contract_all(n, indptr, indices, data, sim_settled, contract_settled, max_h
     psize = 0
     for v in range(n):
         sc = _shortcuts_needed(v, sim_settled, max_hops, head_out, nxt_out, head_in, nxt_in, e_src, e_dst, e_w,
-                               dist, hops, wheap, wpos, touched)
+                               dist, hops, wheap, wpos, touched, mark, wstamp)
         ed = sc - _degree(head_in, nxt_in, v) - _degree(head_out, nxt_out, v)
         prio[v] = w_ed * ed
         psize = _heap_push_or_decrease(pheap, psize, ppos, prio, v)
@@ -322,7 +335,7 @@ def _contract_all(n, indptr, indices, data, sim_settled, contract_settled, max_h
         v = pheap[0]
         # lazy update: re-evaluate the top; contract it only if it is still the minimum
         sc = _shortcuts_needed(v, sim_settled, max_hops, head_out, nxt_out, head_in, nxt_in, e_src, e_dst, e_w,
-                               dist, hops, wheap, wpos, touched)
+                               dist, hops, wheap, wpos, touched, mark, wstamp)
         ed = sc - _degree(head_in, nxt_in, v) - _degree(head_out, nxt_out, v)
         p = w_ed * ed + w_cn * contracted_nb[v] + w_level * level[v]
         if p > prio[v]:
@@ -341,14 +354,18 @@ def _contract_all(n, indptr, indices, data, sim_settled, contract_settled, max_h
             u = e_src[ei]
             w1 = e_w[ei]
             limit = -1.0
+            wstamp[0] += 1
+            n_targets = 0
             eo = head_out[v]
             while eo >= 0:
                 if e_dst[eo] != u:
                     limit = max(limit, w1 + e_w[eo])
+                    mark[e_dst[eo]] = wstamp[0]
+                    n_targets += 1
                 eo = nxt_out[eo]
             if limit >= 0.0:
                 nt = _witness(u, v, limit, contract_settled, max_hops, head_out, nxt_out, e_dst, e_w, dist, hops,
-                              wheap, wpos, touched)
+                              wheap, wpos, touched, mark, wstamp[0], n_targets)
                 eo = head_out[v]
                 while eo >= 0:
                     x = e_dst[eo]
@@ -422,7 +439,7 @@ def _contract_all(n, indptr, indices, data, sim_settled, contract_settled, max_h
             contracted_nb[y] += 1
             level[y] = max(level[y], level[v] + 1)
             sc = _shortcuts_needed(y, sim_settled, max_hops, head_out, nxt_out, head_in, nxt_in, e_src, e_dst, e_w,
-                                   dist, hops, wheap, wpos, touched)
+                                   dist, hops, wheap, wpos, touched, mark, wstamp)
             ed = sc - _degree(head_in, nxt_in, y) - _degree(head_out, nxt_out, y)
             prio[y] = w_ed * ed + w_cn * contracted_nb[y] + w_level * level[y]
             _sift_up(pheap, ppos, prio, ppos[y])
@@ -800,3 +817,9 @@ def graph_hierarchy(graph) -> ContractionHierarchy:
             with _cache_lock:
                 _cache[graph] = ch
     return ch
+
+
+def has_hierarchy(graph) -> bool:
+    """Whether :func:`graph_hierarchy` has already been built for ``graph``."""
+    with _cache_lock:
+        return graph in _cache

@@ -42,6 +42,13 @@ __all__ = [
 REASON_NO_ROUTE = "no_route"
 
 Direction = Literal["to_facility", "from_facility"]
+Method = Literal["auto", "dijkstra", "ch"]
+
+# method="auto" thresholds (rows = the smaller side of the matrix), from
+# bench/bench_network.py: see _use_hierarchy.
+_CH_MIN_ROWS = 200
+_CH_MIN_ROWS_CACHED = 10
+_CH_MIN_NODES = 5_000
 
 # Dense rows per dijkstra call: bounds the float64 scratch matrix to ~128 MB.
 _CHUNK_CELLS = 16_000_000
@@ -99,6 +106,35 @@ def _edge_ends(graph: RoadGraph, snap: SnapResult | None, idx: np.ndarray):
     return e, graph.edge_u[e], graph.edge_v[e], t, f, a, graph.edge_oneway[e]
 
 
+def _same_edge_trips(graph: RoadGraph, origins: SnapResult | None, oi: np.ndarray,
+                     destinations: SnapResult | None, di: np.ndarray):
+    """Direct trips along a shared edge: positions in ``oi``/``di`` and minutes.
+
+    A node-to-node search alone would miss them (the stretch between two points
+    on one edge passes no node).
+    """
+    none = np.zeros(0, dtype=np.int64)
+    if len(oi) == 0 or len(di) == 0:
+        return none, none, np.zeros(0)
+    e_o, _, _, t_o, f_o, a_o, one_o = _edge_ends(graph, origins, oi)
+    e_d, _, _, _, f_d, a_d, _ = _edge_ends(graph, destinations, di)
+    left = pd.DataFrame({"e": e_o, "o": np.arange(len(oi))})
+    right = pd.DataFrame({"e": e_d, "d": np.arange(len(di))})
+    pairs = left.merge(right, on="e")
+    if len(pairs) == 0:
+        return none, none, np.zeros(0)
+    po, pd_ = pairs["o"].to_numpy(), pairs["d"].to_numpy()
+    delta = f_d[pd_] - f_o[po]
+    t = t_o[po]
+    allowed = (delta >= 0) | ~one_o[po]
+    cost = a_o[po] + a_d[pd_] + np.abs(delta) * t
+    # a trip between two copies of the same point (a facility in the village) takes no time
+    same_place = np.all(origins.point_xy[oi[po]] == destinations.point_xy[di[pd_]], axis=1)
+    cost = np.where(same_place, 0.0, cost)
+    allowed |= same_place
+    return po[allowed], pd_[allowed], cost[allowed]
+
+
 def _augmented_graph(graph: RoadGraph, origins: SnapResult | None, destinations: SnapResult | None):
     """CSR of the road graph plus one virtual node per usable origin and destination.
 
@@ -115,36 +151,23 @@ def _augmented_graph(graph: RoadGraph, origins: SnapResult | None, destinations:
     coo = graph.minutes.tocoo()
     rows, cols, vals = [coo.row.astype(np.int64)], [coo.col.astype(np.int64)], [coo.data]
 
-    e_o, u_o, v_o, t_o, f_o, a_o, one_o = _edge_ends(graph, origins, oi)
+    _, u_o, v_o, t_o, f_o, a_o, one_o = _edge_ends(graph, origins, oi)
     # origin -> v (always allowed), origin -> u (two-way edges only)
     rows += [o_node, o_node[~one_o]]
     cols += [v_o, u_o[~one_o]]
     vals += [a_o + (1.0 - f_o) * t_o, (a_o + f_o * t_o)[~one_o]]
 
-    e_d, u_d, v_d, t_d, f_d, a_d, one_d = _edge_ends(graph, destinations, di)
+    _, u_d, v_d, t_d, f_d, a_d, one_d = _edge_ends(graph, destinations, di)
     # u -> destination (always allowed), v -> destination (two-way edges only)
     rows += [u_d, v_d[~one_d]]
     cols += [d_node, d_node[~one_d]]
     vals += [f_d * t_d + a_d, ((1.0 - f_d) * t_d + a_d)[~one_d]]
 
     # origin and destination on the same edge: drive the stretch between them
-    if len(oi) and len(di):
-        left = pd.DataFrame({"e": e_o, "o": np.arange(len(oi))})
-        right = pd.DataFrame({"e": e_d, "d": np.arange(len(di))})
-        pairs = left.merge(right, on="e")
-        if len(pairs):
-            po, pd_ = pairs["o"].to_numpy(), pairs["d"].to_numpy()
-            delta = f_d[pd_] - f_o[po]
-            t = t_o[po]
-            allowed = (delta >= 0) | ~one_o[po]
-            cost = a_o[po] + a_d[pd_] + np.abs(delta) * t
-            # a trip between two copies of the same point (a facility in the village) takes no time
-            same_place = np.all(origins.point_xy[oi[po]] == destinations.point_xy[di[pd_]], axis=1)
-            cost = np.where(same_place, 0.0, cost)
-            allowed |= same_place
-            rows.append(o_node[po[allowed]])
-            cols.append(d_node[pd_[allowed]])
-            vals.append(cost[allowed])
+    po, pd_, cost = _same_edge_trips(graph, origins, oi, destinations, di)
+    rows.append(o_node[po])
+    cols.append(d_node[pd_])
+    vals.append(cost)
 
     aug = _csr_min(np.concatenate(rows), np.concatenate(cols), np.concatenate(vals).astype(float), (size, size))
     return aug, oi, di, o_node, d_node
@@ -161,6 +184,63 @@ def _run_rows(matrix: sp.csr_matrix, sources: np.ndarray, targets: np.ndarray, l
         dist = dijkstra(matrix, directed=True, indices=sources[start:stop], limit=limit)
         out[start:stop] = dist[:, targets]
     return out
+
+
+def _ch_block(graph: RoadGraph, so: SnapResult, oi: np.ndarray, sd: SnapResult, di: np.ndarray,
+              limit: float) -> np.ndarray:
+    """The usable-origin x usable-destination block by contraction hierarchy.
+
+    Each snapped point becomes a seed set on the ends of its edge with the same
+    offsets as the virtual-node arcs of :func:`_augmented_graph`, so no virtual
+    node enters the (cached, graph-only) hierarchy; same-edge trips are added
+    afterwards as the minimum with the direct stretch.
+    """
+    from planner.ch import graph_hierarchy, many_to_many
+
+    def seeds(snap, idx, outgoing: bool):
+        _, u, v, t, f, a, one = _edge_ends(graph, snap, idx)
+        # origin: -> v always, -> u on two-way edges; destination: u -> always, v -> on two-way
+        first, second = (v, u) if outgoing else (u, v)
+        off_first = a + (1.0 - f) * t if outgoing else f * t + a
+        off_second = a + f * t if outgoing else (1.0 - f) * t + a
+        count = 1 + (~one).astype(np.int64)
+        indptr = np.zeros(len(idx) + 1, dtype=np.int64)
+        np.cumsum(count, out=indptr[1:])
+        nodes = np.empty(indptr[-1], dtype=np.int64)
+        offsets = np.empty(indptr[-1])
+        nodes[indptr[:-1]] = first
+        offsets[indptr[:-1]] = off_first
+        nodes[indptr[:-1][~one] + 1] = second[~one]
+        offsets[indptr[:-1][~one] + 1] = off_second[~one]
+        return indptr, (nodes, offsets)
+
+    s_ptr, s_init = seeds(so, oi, True)
+    t_ptr, t_init = seeds(sd, di, False)
+    block = many_to_many(graph_hierarchy(graph), s_ptr, t_ptr, sources_init=s_init, targets_init=t_init,
+                         limit=limit)
+    po, pd_, cost = _same_edge_trips(graph, so, oi, sd, di)
+    if len(po):
+        direct = np.where(cost <= limit, cost, np.inf)
+        block[po, pd_] = np.minimum(block[po, pd_], direct)
+    return block.astype(np.float32)
+
+
+def _use_hierarchy(graph: RoadGraph, n_origins: int, n_destinations: int) -> bool:
+    """Whether ``method="auto"`` takes the contraction hierarchy.
+
+    Once a graph has its hierarchy, queries cost a few hundred settled nodes per
+    point against a whole-graph Dijkstra per row, so any real matrix is faster
+    with it.  Building it costs roughly as much as ``_CH_BUILD_ROWS`` Dijkstra
+    rows, so it is only built for matrices that would need about that many.
+    """
+    from planner.ch import has_hierarchy
+
+    rows = min(n_origins, n_destinations)  # the Dijkstra path searches from the smaller side
+    if rows == 0:
+        return False
+    if has_hierarchy(graph):
+        return rows >= _CH_MIN_ROWS_CACHED
+    return rows >= _CH_MIN_ROWS and graph.n_nodes >= _CH_MIN_NODES
 
 
 def _limit(cutoff_min: float | None) -> float:
@@ -182,6 +262,7 @@ def travel_time_matrix(
     access_speed_kmh: float | None = None,
     origin_snap: SnapResult | None = None,
     destination_snap: SnapResult | None = None,
+    method: Method = "auto",
 ) -> TravelTimeMatrix:
     """Door-to-door minutes from every origin to every destination.
 
@@ -197,16 +278,33 @@ def travel_time_matrix(
         Passed to :func:`~planner.snap.snap_points`.
     origin_snap, destination_snap : SnapResult, optional
         Reuse snaps computed earlier (the GeoDataFrames are then not re-snapped).
+    method : {"auto", "dijkstra", "ch"}
+        ``"dijkstra"``: one :func:`scipy.sparse.csgraph.dijkstra` run per row of the
+        smaller side.  ``"ch"``: bucket many-to-many on the graph's contraction
+        hierarchy (:mod:`planner.ch`, built once per graph and kept).  ``"auto"``
+        takes the hierarchy for large matrices.  Both give the same minutes (up to
+        float32 rounding).
 
     Returns
     -------
     TravelTimeMatrix
     """
+    if method not in ("auto", "dijkstra", "ch"):
+        msg = f"method must be 'auto', 'dijkstra' or 'ch', got {method!r}"
+        raise ValueError(msg)
     limit = _limit(cutoff_min)
     so = origin_snap if origin_snap is not None else snap_points(graph, origins_gdf, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh)
     sd = destination_snap if destination_snap is not None else snap_points(graph, destinations_gdf, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh)
-    aug, oi, di, o_node, d_node = _augmented_graph(graph, so, sd)
     minutes = np.full((len(so), len(sd)), np.inf, dtype=np.float32)
+    oi, di = np.flatnonzero(so.ok), np.flatnonzero(sd.ok)
+    if method == "ch" or (method == "auto" and _use_hierarchy(graph, len(oi), len(di))):
+        if len(oi) and len(di):
+            minutes[np.ix_(oi, di)] = _ch_block(graph, so, oi, sd, di, limit)
+        return TravelTimeMatrix(
+            minutes=minutes, origin_ids=so.ids, destination_ids=sd.ids, origin_snap=so, destination_snap=sd,
+            cutoff_min=None if cutoff_min is None else float(cutoff_min),
+        )
+    aug, oi, di, o_node, d_node = _augmented_graph(graph, so, sd)
     if len(d_node) < len(o_node):
         # Fewer destinations (e.g. 350 villages x 17 sites): search backwards from each
         # destination on the reversed graph; same times, far fewer Dijkstra runs.
