@@ -270,7 +270,7 @@ def _degree(head, nxt, v):
 
 
 @njit(cache=True)
-def _contract_all(n, indptr, indices, data, sim_settled, contract_settled, max_hops, w_ed, w_cn, w_level):
+def _contract_all(n, indptr, indices, data, sim_settled, contract_settled, max_hops, w_ed, w_cn, w_level, fixed):
     """Order and contract every node; returns the rank per node and the arc pool."""
     m = len(indices)
     cap = max(16, 2 * m)
@@ -320,7 +320,8 @@ def _contract_all(n, indptr, indices, data, sim_settled, contract_settled, max_h
     pheap = np.empty(n, np.int64)
     ppos = np.full(n, -1, np.int64)
     psize = 0
-    for v in range(n):
+    use_fixed = len(fixed) == n
+    for v in range(n if not use_fixed else 0):
         sc = _shortcuts_needed(v, sim_settled, max_hops, head_out, nxt_out, head_in, nxt_in, e_src, e_dst, e_w,
                                dist, hops, wheap, wpos, touched, mark, wstamp)
         ed = sc - _degree(head_in, nxt_in, v) - _degree(head_out, nxt_out, v)
@@ -331,20 +332,23 @@ def _contract_all(n, indptr, indices, data, sim_settled, contract_settled, max_h
     stamp = np.full(n, -1, np.int64)
     neighbours = np.empty(n, np.int64)
     r = 0
-    while psize > 0:
-        v = pheap[0]
-        # lazy update: re-evaluate the top; contract it only if it is still the minimum
-        sc = _shortcuts_needed(v, sim_settled, max_hops, head_out, nxt_out, head_in, nxt_in, e_src, e_dst, e_w,
-                               dist, hops, wheap, wpos, touched, mark, wstamp)
-        ed = sc - _degree(head_in, nxt_in, v) - _degree(head_out, nxt_out, v)
-        p = w_ed * ed + w_cn * contracted_nb[v] + w_level * level[v]
-        if p > prio[v]:
+    while psize > 0 or (use_fixed and r < n):
+        if use_fixed:
+            v = fixed[r]
+        else:
+            v = pheap[0]
+            # lazy update: re-evaluate the top; contract it only if it is still the minimum
+            sc = _shortcuts_needed(v, sim_settled, max_hops, head_out, nxt_out, head_in, nxt_in, e_src, e_dst, e_w,
+                                   dist, hops, wheap, wpos, touched, mark, wstamp)
+            ed = sc - _degree(head_in, nxt_in, v) - _degree(head_out, nxt_out, v)
+            p = w_ed * ed + w_cn * contracted_nb[v] + w_level * level[v]
+            if p > prio[v]:
+                prio[v] = p
+                _sift_down(pheap, psize, ppos, prio, 0)
+                if pheap[0] != v:
+                    continue
             prio[v] = p
-            _sift_down(pheap, psize, ppos, prio, 0)
-            if pheap[0] != v:
-                continue
-        prio[v] = p
-        v, psize = _heap_pop(pheap, psize, ppos, prio)
+            v, psize = _heap_pop(pheap, psize, ppos, prio)
         rank[v] = r
         r += 1
 
@@ -434,7 +438,7 @@ def _contract_all(n, indptr, indices, data, sim_settled, contract_settled, max_h
                     prev = e
                 e = nxt_in[e]
             eo = nxt_out[eo]
-        for k in range(n_nb):
+        for k in range(n_nb if not use_fixed else 0):
             y = neighbours[k]
             contracted_nb[y] += 1
             level[y] = max(level[y], level[v] + 1)
@@ -657,6 +661,7 @@ def build_hierarchy(
     witness_settled: int = _CONTRACT_SETTLED,
     simulate_settled: int = _SIM_SETTLED,
     max_hops: int = _MAX_HOPS,
+    order: np.ndarray | None = None,
 ) -> ContractionHierarchy:
     """Contract a directed travel-time graph (Geisberger et al. 2008).
 
@@ -676,6 +681,10 @@ def build_hierarchy(
         estimating priorities.
     max_hops : int
         Hop limit of the witness searches.
+    order : array of int, optional
+        Contract the nodes in this order (a permutation of ``0..n-1``) instead of
+        computing one: for tests and for reusing the order of a similar graph.
+        Any order gives exact distances; a poor one only makes queries slower.
 
     Returns
     -------
@@ -696,9 +705,16 @@ def build_hierarchy(
             msg = f"{name} must be >= 1, got {value}"
             raise ValueError(msg)
     n = int(csr.shape[0])
+    if order is None:
+        fixed = np.zeros(0, dtype=np.int64)
+    else:
+        fixed = np.asarray(order, dtype=np.int64).ravel()
+        if len(fixed) != n or not np.array_equal(np.sort(fixed), np.arange(n)):
+            msg = f"order must be a permutation of 0..{n - 1}"
+            raise ValueError(msg)
     rank, src, dst, w, via = _contract_all(
         n, csr.indptr.astype(np.int64), csr.indices.astype(np.int64), data,
-        int(simulate_settled), int(witness_settled), int(max_hops), _W_EDGE_DIFF, _W_CONTRACTED, _W_LEVEL,
+        int(simulate_settled), int(witness_settled), int(max_hops), _W_EDGE_DIFF, _W_CONTRACTED, _W_LEVEL, fixed,
     )
     order = np.empty(n, dtype=np.int64)
     order[rank] = np.arange(n)
