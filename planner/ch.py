@@ -49,6 +49,8 @@ __all__ = [
     "build_hierarchy",
     "graph_hierarchy",
     "has_hierarchy",
+    "hierarchy_from_arrays",
+    "hierarchy_to_arrays",
     "many_to_many",
     "seeds_from_lists",
 ]
@@ -839,3 +841,32 @@ def has_hierarchy(graph) -> bool:
     """Whether :func:`graph_hierarchy` has already been built for ``graph``."""
     with _cache_lock:
         return graph in _cache
+
+
+_ARRAY_PREFIX = "ch_"
+
+
+def hierarchy_to_arrays(graph) -> dict[str, np.ndarray]:
+    """``ch_*`` arrays of the graph's hierarchy if it has been built, else ``{}``."""
+    with _cache_lock:
+        ch = _cache.get(graph)
+    if ch is None:
+        return {}
+    return {_ARRAY_PREFIX + k: v for k, v in ch.to_arrays().items()}
+
+
+def hierarchy_from_arrays(graph, arrays: Mapping[str, np.ndarray]) -> ContractionHierarchy | None:
+    """Attach a hierarchy stored by :func:`hierarchy_to_arrays` to ``graph``.
+
+    Returns it, or None when the arrays hold none or one of another size (then it
+    is simply rebuilt on first use).
+    """
+    names = ContractionHierarchy._ARRAYS
+    if not all(_ARRAY_PREFIX + k in arrays for k in names):
+        return None
+    ch = ContractionHierarchy.from_arrays({k: arrays[_ARRAY_PREFIX + k] for k in names})
+    if ch.n_nodes != graph.n_nodes or len(ch.fwd_indptr) != ch.n_nodes + 1 or len(ch.bwd_indptr) != ch.n_nodes + 1:
+        return None
+    with _cache_lock:
+        _cache[graph] = ch
+    return ch

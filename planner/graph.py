@@ -231,6 +231,8 @@ class RoadGraph:
         arrays : dict of str to ndarray
             No object arrays (geometry is stored as coordinates + offsets), so the
             dict can be written with ``np.savez`` and read back without pickle.
+            Includes the ``ch_*`` arrays of the contraction hierarchy
+            (:func:`planner.ch.graph_hierarchy`) when it has been built.
         meta : dict
             CRS (WKT), speed table, access speed, fingerprint, format version.
         """
@@ -257,11 +259,18 @@ class RoadGraph:
             "access_speed_kmh": float(self.access_speed_kmh),
             "fingerprint": self.fingerprint,
         }
+        # The contraction hierarchy depends only on the graph: ship it along when it
+        # has been built, so a cached graph does not pay the preprocessing again.
+        # Optional keys, so the format version stays (older readers ignore them).
+        from planner.ch import hierarchy_to_arrays
+
+        arrays.update(hierarchy_to_arrays(self))
         return arrays, meta
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> RoadGraph:
-        """Rebuild a graph written by :meth:`to_arrays` (CSR and components are recomputed)."""
+        """Rebuild a graph written by :meth:`to_arrays` (CSR and components are recomputed;
+        a contraction hierarchy in the arrays is attached to the new graph)."""
         if meta.get("format_version") != _FORMAT_VERSION:
             msg = f"unsupported road graph format version {meta.get('format_version')!r}"
             raise ValueError(msg)
@@ -270,7 +279,7 @@ class RoadGraph:
         geometry = shapely.linestrings(
             np.asarray(arrays["edge_coords"], dtype=float), indices=np.repeat(np.arange(len(counts)), counts)
         ) if len(counts) else np.empty(0, dtype=object)
-        return _assemble(
+        graph = _assemble(
             crs=CRS.from_wkt(meta["crs_wkt"]),
             node_xy=np.asarray(arrays["node_xy"], dtype=float),
             edge_u=np.asarray(arrays["edge_u"], dtype=np.int64),
@@ -286,6 +295,10 @@ class RoadGraph:
             access_speed_kmh=float(meta["access_speed_kmh"]),
             fingerprint=str(meta.get("fingerprint", "")),
         )
+        from planner.ch import hierarchy_from_arrays
+
+        hierarchy_from_arrays(graph, arrays)
+        return graph
 
 
 # -- helpers ----------------------------------------------------------------------------

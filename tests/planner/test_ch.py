@@ -211,3 +211,20 @@ def test_method_is_validated():
     p = gpd.GeoDataFrame({"id": ["x"]}, geometry=[Point(X0 + 10, Y0)], crs=CRS)
     with pytest.raises(ValueError, match="method"):
         travel_time_matrix(graph, p, p, method="astar")
+
+
+def test_hierarchy_travels_with_the_graph_cache_arrays(tmp_path):
+    from planner.graph import RoadGraph
+
+    graph = build_road_graph(synthetic_roads(8, 8, spacing_m=300, seed=2, oneway_fraction=0.3))
+    arrays, meta = graph.to_arrays()
+    assert not any(k.startswith("ch_") for k in arrays)  # not built yet: nothing extra stored
+    ch = graph_hierarchy(graph)
+    arrays, meta = graph.to_arrays()
+    np.savez(tmp_path / "g.npz", **arrays)
+    with np.load(tmp_path / "g.npz", allow_pickle=False) as data:
+        back = RoadGraph.from_arrays({k: data[k] for k in data.files}, meta)
+    assert has_hierarchy(back)
+    s = np.arange(back.n_nodes)
+    np.testing.assert_array_equal(many_to_many(graph_hierarchy(back), s, s), many_to_many(ch, s, s))
+    np.testing.assert_allclose(many_to_many(ch, s, s), dijkstra(back.minutes, directed=True))
