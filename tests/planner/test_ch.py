@@ -150,6 +150,8 @@ def test_grid_graph_with_shortcuts_matches_dijkstra():
     np.testing.assert_allclose(many_to_many(ch, s, t, limit=4.0), np.where(want <= 4.0, want, np.inf), rtol=1e-12)
     back = type(ch).from_arrays(ch.to_arrays())
     np.testing.assert_array_equal(many_to_many(back, s, t), many_to_many(ch, s, t))
+    eager = build_hierarchy(graph.minutes, neighbour_updates=True, witness_settled=5, max_hops=2)
+    np.testing.assert_allclose(many_to_many(eager, s, t), want, rtol=1e-12)  # weak witnesses: still exact
 
 
 # -- through travel_time_matrix ------------------------------------------------------------
