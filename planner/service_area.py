@@ -196,6 +196,7 @@ def service_areas(
     for k, f in enumerate(fi):
         d = dist[k]
         e0 = int(sf.edge[f])
+        previous = None
         for c in cutoffs:
             r_u = (c - d[u]) / t
             r_v = (c - d[v]) / t
@@ -222,6 +223,12 @@ def service_areas(
             if pieces:
                 parts.extend(shapely.buffer(np.asarray(pieces, dtype=object), buffer_m, quad_segs=4))
             geom = shapely.union_all(np.asarray(parts, dtype=object)) if parts else shapely.Polygon()
+            # A piece cut short at a bend gets a round cap whose vertices sit on the true
+            # circle, a few metres outside the chord-approximated join of the full edge's
+            # buffer at the next cutoff; folding the smaller area in makes nesting exact.
+            if previous is not None and not previous.is_empty:
+                geom = shapely.union(geom, previous)
+            previous = geom
             rows.append((f, c, geom))
     reached = {(f, c): g for f, c, g in rows}
     records = []

@@ -83,7 +83,9 @@ def road_graph(ws: Workspace, *, settings: NetworkSettings | None = None) -> Roa
 
 
 def prewarm(ws: Workspace) -> None:
-    """Build (or load) the road graph and its service-area buffers ahead of the first request."""
+    """Build (or load) the road graph, its service-area buffers and its contraction
+    hierarchy (compiling the numba kernels on a fresh install) ahead of the first request."""
+    from planner.ch import graph_hierarchy
     from planner.service_area import prepare_service_areas
 
     try:
@@ -91,6 +93,7 @@ def prewarm(ws: Workspace) -> None:
     except ValueError:
         return  # no roads yet: nothing to prepare
     prepare_service_areas(graph)
+    graph_hierarchy(graph)
 
 
 def _graph_to_blob(graph: RoadGraph) -> bytes:
