@@ -219,23 +219,55 @@ class Workspace:
         """Replace whole layers atomically (all of them or none).
 
         Frames are conformed to their schemas; geometries are reprojected to EPSG:4326.
+        For read-modify-write (adding to a layer), use :meth:`editing` so no other
+        writer can slip in between the read and the write.
         """
         for name in frames:
             get_schema(name)
         with self._locked():
-            tmp = self._temp_path()
-            try:
-                if self.exists:
-                    shutil.copyfile(self.path, tmp)
-                for name, frame in frames.items():
-                    _write_layer_file(tmp, LAYERS[name], frame)
-                with contextlib.closing(sqlite3.connect(tmp)) as con:
-                    con.executescript(_APP_SCHEMA)
-                    _set_meta(con, {**(meta or {}), "layers_version": uuid.uuid4().hex})
-                    con.commit()
-                os.replace(tmp, self.path)
-            finally:
-                _remove_quietly(tmp)
+            self._replace_file(frames, meta=meta)
+
+    @contextlib.contextmanager
+    def editing(self) -> Iterator["LayerEdit"]:
+        """A read-modify-write of layers (and app tables) as one atomic, exclusive step.
+
+        Inside the block, :meth:`LayerEdit.read_layer` reads the current file while every
+        other writer waits; what the block writes (layers, metadata, SQL on app tables
+        such as an audit row) lands together when it ends, or not at all if it raises.
+
+        Examples
+        --------
+        >>> with ws.editing() as edit:                                    # doctest: +SKIP
+        ...     pairings = edit.read_layer("pairings")
+        ...     edit.write_layer("pairings", pd.concat([pairings, new_rows]))
+        ...     edit.execute("INSERT INTO rp_audit(...) VALUES (?, ...)", values)
+        """
+        with self._locked():
+            edit = LayerEdit(self)
+            yield edit
+            if edit.frames or edit.statements or edit.meta:
+                self._replace_file(edit.frames, meta=edit.meta, statements=edit.statements)
+
+    def _replace_file(self, frames, *, meta=None, statements=()) -> None:
+        """Copy, write, swap in; the caller holds the lock."""
+        tmp = self._temp_path()
+        try:
+            if self.exists:
+                shutil.copyfile(self.path, tmp)
+            for name, frame in frames.items():
+                _write_layer_file(tmp, LAYERS[name], frame)
+            with contextlib.closing(sqlite3.connect(tmp)) as con:
+                con.executescript(_APP_SCHEMA)
+                for sql, params in statements:
+                    con.execute(sql, params)
+                new_meta = dict(meta or {})
+                if frames:
+                    new_meta["layers_version"] = uuid.uuid4().hex
+                _set_meta(con, new_meta)
+                con.commit()
+            os.replace(tmp, self.path)
+        finally:
+            _remove_quietly(tmp)
 
     # ------------------------------------------------------------------ metadata and app tables
     def meta(self) -> dict[str, object]:
@@ -314,6 +346,36 @@ class Workspace:
         os.close(fd)
         os.remove(name)  # GDAL wants to create the file itself when it is new
         return Path(name)
+
+
+class LayerEdit:
+    """What one :meth:`Workspace.editing` block reads and writes."""
+
+    def __init__(self, ws: Workspace):
+        self._ws = ws
+        self.frames: dict[str, pd.DataFrame] = {}
+        self.statements: list[tuple[str, tuple]] = []
+        self.meta: dict[str, object] = {}
+
+    def read_layer(self, layer: str) -> pd.DataFrame:
+        """The layer as written in this block, else as stored now."""
+        if layer in self.frames:
+            return self.frames[layer].copy()
+        if not self._ws.exists:
+            return conform_to_schema(gpd.GeoDataFrame() if get_schema(layer).spatial else pd.DataFrame(),
+                                     get_schema(layer))
+        return self._ws.read_layer(layer)
+
+    def write_layer(self, layer: str, frame: pd.DataFrame) -> None:
+        get_schema(layer)
+        self.frames[layer] = frame
+
+    def execute(self, sql: str, params: tuple = ()) -> None:
+        """SQL on the app tables, applied in the same swap as the layers."""
+        self.statements.append((sql, tuple(params)))
+
+    def set_meta(self, **values) -> None:
+        self.meta.update(values)
 
 
 def _write_layer_file(path: Path, schema: LayerSchema, frame: pd.DataFrame) -> None:
