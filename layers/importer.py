@@ -150,6 +150,8 @@ def import_file(
     updated: dict[str, int] = {}
     skipped: list[int] = []
     blocking = False
+    accepted: dict[str, tuple[pd.DataFrame, set[str]]] = {}
+    row_ids: dict[int, str] = {}
     for lname, frame in frames.items():
         lschema = LAYERS[lname]
         result = validate_records(frame, lschema, file=name, row_numbers=row_numbers.get(lname),
@@ -164,18 +166,40 @@ def import_file(
         rows = rows if rows is not None else np.arange(len(frame)) + 2
         skipped.extend(int(rows[i]) for i in sorted(result.bad_rows))
         good = result.frame.drop(index=result.frame.index[sorted(result.bad_rows)])
-        merged[lname], added[lname], updated[lname] = _merge(ws, lname, good, replace=replace,
-                                                             provided=set(result.column_map.values()))
-    problems.extend(_reference_warnings(ws, merged, file=name))
+        accepted[lname] = (good, set(result.column_map.values()))
+        if lname == layer and lschema.id_field in result.frame:
+            row_ids.update({int(r): i for r, i in zip(rows, result.frame[lschema.id_field]) if i is not None})
     step("validate")
     if blocking or any(p.is_error and p.row is None for p in problems):
         return ImportOutcome(name, tuple(frames), tuple(problems), written=False)
     if not ws.exists:
         Workspace.create(ws.path)
-    ws.write_layers(merged)
+    # Read, merge and write under the workspace lock: a concurrent import or edit can
+    # neither slip in between (lost update) nor see a half-written layer.
+    with ws.editing() as edit:
+        located: set[str] = set()
+        for lname, (good, provided) in accepted.items():
+            merged, added[lname], updated[lname], kept = _merge(edit.read_layer(lname), good, LAYERS[lname],
+                                                                 replace=replace, provided=provided)
+            edit.write_layer(lname, merged)
+            if lname == layer:
+                located = kept
+        problems.extend(_reference_warnings(edit, accepted, file=name))
+    problems = _drop_location_warnings(problems, row_ids, located)
     step("write")
     return ImportOutcome(name, tuple(frames), tuple(problems), written=True, added=added, updated=updated,
                          skipped_rows=tuple(skipped))
+
+
+def _drop_location_warnings(problems, row_ids: dict[int, str], located: set[str]) -> list[Problem]:
+    """Updates of records that already have a location keep it: no "no location" warnings."""
+    if not located:
+        return problems
+    out = [p for p in problems
+           if not (p.code == "geometry_missing" and not p.is_error and row_ids.get(p.row) in located)]
+    if all(i in located for i in row_ids.values()):
+        out = [p for p in out if p.code != "no_coordinates" or p.is_error]
+    return out
 
 
 def _table_geometry(table: pd.DataFrame, schema, *, crs: str, file: str):
@@ -224,28 +248,42 @@ def _wkt_geometry(table, wkt_col, *, crs, file):
     return gdf, problems
 
 
-def _merge(ws: Workspace, layer: str, new: pd.DataFrame, *, replace: bool, provided: set[str]):
-    """The layer after adding/updating ``new`` by id; counts of added and updated records."""
-    schema = LAYERS[layer]
-    new = conform_to_schema(new, schema)
-    if replace or not ws.exists:
-        return new, len(new), 0
-    old = ws.read_layer(layer)
+def _merge(old: pd.DataFrame, new: pd.DataFrame, schema, *, replace: bool, provided: set[str]):
+    """The layer after adding/updating ``new`` by id.
+
+    Returns the merged frame, the numbers added and updated, and the ids of updated
+    records that keep a stored location. Updates change only the cells the file gave:
+    a blank cell keeps the stored value (county spreadsheets leave unknowns blank, they
+    do not mean "erase").
+    """
+    inserts = conform_to_schema(new, schema)
+    if replace or len(old) == 0:
+        return inserts, len(inserts), 0, set()
     key = schema.id_field
-    old_ids = pd.Index(old[key])
-    hits = new[key].isin(old_ids).to_numpy()
+    hits = inserts[key].isin(pd.Index(old[key])).to_numpy()
     if not hits.any():
-        return _concat(old, new, schema), len(new), 0
-    # Updates change only the columns the file provided; the rest keeps stored values.
+        return _concat(old, inserts, schema), len(inserts), 0, set()
     old = old.set_index(key, drop=False)
-    upd = new[hits].set_index(key, drop=False)
-    columns = [c for c in upd.columns if c in provided or c == "geometry"]
-    if "geometry" in columns:
-        keep_old_geom = upd.geometry.isna()
-        upd.loc[keep_old_geom, "geometry"] = old.loc[upd.index[keep_old_geom], "geometry"]
-    old.loc[upd.index, columns] = upd[columns]
-    merged = _concat(old.reset_index(drop=True), new[~hits], schema)
-    return merged, int((~hits).sum()), int(hits.sum())
+    upd = new[hits]
+    ids = upd[key].to_numpy()
+    for col in sorted(provided - {key}):
+        values = upd[col]
+        given = values.notna().to_numpy()
+        if given.any():
+            column = old[col].astype(object)
+            column.loc[ids[given]] = values[given].to_numpy(dtype=object)
+            old[col] = column
+    kept: set[str] = set()
+    if schema.spatial:
+        geoms = upd.geometry
+        given = ~(geoms.isna() | geoms.is_empty).to_numpy()
+        if given.any():
+            column = old.geometry.copy()
+            column.loc[ids[given]] = geoms[given].to_numpy()
+            old = old.set_geometry(column)
+        kept = {i for i, g in zip(ids, old.geometry.loc[ids]) if g is not None and not g.is_empty}
+    merged = _concat(conform_to_schema(old.reset_index(drop=True), schema), inserts[~hits], schema)
+    return merged, int((~hits).sum()), int(hits.sum()), kept
 
 
 def _concat(a: pd.DataFrame, b: pd.DataFrame, schema) -> pd.DataFrame:
@@ -269,17 +307,14 @@ def _county_boundary(ws: Workspace):
     return county.geometry.union_all()
 
 
-def _reference_warnings(ws: Workspace, merged: dict[str, pd.DataFrame], *, file: str) -> list[Problem]:
-    """Warn about records pointing at villages the workspace does not have."""
-    if "households" not in merged:
+def _reference_warnings(edit, accepted: dict, *, file: str) -> list[Problem]:
+    """Warn about households pointing at villages the workspace does not have."""
+    if "households" not in accepted:
         return []
-    villages = merged.get("villages")
-    if villages is None:
-        villages = ws.read_layer("villages") if ws.exists else pd.DataFrame({"code": []})
-    known = set(villages["code"])
+    known = set(edit.read_layer("villages")["code"])
     if not known:
         return []
-    frame = merged["households"]
+    frame = accepted["households"][0]
     unknown = frame[~frame["village_code"].isin(known)]
     return [
         warning("unknown_village", N_("village code {value} is not in the villages layer"),

@@ -118,9 +118,13 @@ def validate_records(
     out: dict[str, pd.Series] = {}
     for f in schema.fields:
         if f.name not in user_col:
-            if f.required:
+            if f.required and f.default is None:
                 problems.append(error("missing_column", N_("required column {column} ({label}) is missing"),
                                       params={"column": f.name, "label": f.zh}, file=file))
+            elif f.required:
+                problems.append(warning("default_used", N_("column {column} ({label}) is missing; new records get "
+                                                           "{default}"),
+                                        params={"column": f.name, "label": f.zh, "default": f.default}, file=file))
             continue
         col = user_col[f.name]
         values, col_problems, col_bad = _parse_column(frame[col], f, rows=rows, file=file, column=col)
@@ -169,7 +173,7 @@ def _parse_column(series: pd.Series, f: Field, *, rows, file, column):
                                   file=file, row=int(rows[i]), field=column))
         bad[mask] = True
 
-    if f.required:
+    if f.required and f.default is None:  # an empty cell with a default takes the default
         flag(~present, "required_missing", N_("{label} is required but empty"), label=f.zh)
 
     if f.type in ("int", "float"):
@@ -195,7 +199,9 @@ def _parse_column(series: pd.Series, f: Field, *, rows, file, column):
         is_true = low.isin(_TRUE).to_numpy()
         is_false = low.isin(_FALSE).to_numpy()
         flag(~(is_true | is_false), "not_boolean", N_("{value!r} is not yes/no (是/否)"))
-        values = pd.Series(is_true, index=series.index)
+        # empty stays None: "not given" (keep the stored value on update, default on insert)
+        values = pd.Series([bool(t) if p else None for t, p in zip(is_true, present)], index=series.index,
+                           dtype=object)
     elif f.type == "date":
         parsed = _parse_dates(text)
         flag(present & parsed.isna().to_numpy(), "not_date", N_("{value!r} is not a date (YYYY-MM-DD)"))

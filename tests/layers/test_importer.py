@@ -214,3 +214,42 @@ def test_export_round_trip_all_formats(tmp_path):
         assert back["name"].tolist() == ["中社村", "东社村"], fmt
         assert back["population"].tolist() == [1200, 800], fmt
         assert back.geometry.iloc[1].x == pytest.approx(111.2301), fmt
+
+
+def test_blank_cells_keep_stored_values_and_updates_keep_location_quietly(tmp_path):
+    ws = Workspace(tmp_path / "w.gpkg")
+    import_file(ws, "villages", _write(tmp_path, "v.csv", GOOD))
+    update = "村代码,村名,乡镇,人口,是否脱贫村\n140823100201,中社村,桐城镇,,\n140823100202,东社村,桐城镇,900,是\n"
+    outcome = import_file(ws, "villages", _write(tmp_path, "u.csv", update))
+    assert outcome.written
+    v = ws.read_layer("villages").set_index("code")
+    assert v.loc["140823100201", "population"] == 1200  # blank kept the stored value
+    assert bool(v.loc["140823100201", "former_poor"])  # blank kept True
+    assert v.loc["140823100202", "population"] == 900 and bool(v.loc["140823100202", "former_poor"])
+    assert v.geometry.notna().all()
+    assert not [p for p in outcome.warnings if p.code in ("geometry_missing", "no_coordinates")]
+
+
+def test_defaulted_column_may_be_left_out(tmp_path):
+    text = "编号,名称,类型,库容(吨),lng,lat\nc1,一号库,保鲜库,2000,111.2,35.3\n"
+    ws = Workspace(tmp_path / "w.gpkg")
+    outcome = import_file(ws, "cold_storage", _write(tmp_path, "c.csv", text))
+    assert outcome.written, [p.text() for p in outcome.errors]
+    assert ws.read_layer("cold_storage")["status"].tolist() == ["existing"]
+    assert any(p.code == "default_used" and p.params["column"] == "status" for p in outcome.warnings)
+
+
+def test_concurrent_imports_lose_no_update(tmp_path):
+    import threading
+
+    ws = Workspace(tmp_path / "w.gpkg")
+    import_file(ws, "cold_storage", _write(tmp_path, "c0.csv", "编号,名称,类型,库容(吨),状态,lng,lat\n"
+                                                                 "c0,零号库,保鲜库,100,已建成,111.2,35.3\n"))
+    files = [_write(tmp_path, f"c{i}.csv", f"编号,名称,类型,库容(吨),状态,lng,lat\nc{i},{i}号库,保鲜库,100,已建成,"
+                                             f"111.{i},35.3\n") for i in range(1, 5)]
+    threads = [threading.Thread(target=import_file, args=(Workspace(ws.path), "cold_storage", f)) for f in files]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(ws.read_layer("cold_storage")["id"]) == ["c0", "c1", "c2", "c3", "c4"]
