@@ -144,7 +144,7 @@ def _unique_names(header: list) -> list[str]:
     return names
 
 
-def _frame_from_rows(rows: list[list]) -> pd.DataFrame:
+def _frame_from_rows(rows: list[list], header_score=None) -> pd.DataFrame:
     rows = [[_clean(v) for v in r] for r in rows]
     width = max((len(r) for r in rows), default=0)
     rows = [r + [None] * (width - len(r)) for r in rows]
@@ -163,6 +163,13 @@ def _frame_from_rows(rows: list[list]) -> pd.DataFrame:
     window = candidates[:_MAX_TITLE_ROWS + 1]
     if filled[header_i] == 1 and any(filled[i] >= 2 for i in window):
         header_i = next(i for i in window if filled[i] >= 2)
+    if header_score is not None:
+        # Spreadsheets often put a title and a group row ("基本信息 | 规模") above the real
+        # header: let the caller say which of the first rows looks most like its header.
+        scores = {i: header_score([v for v in rows[i] if v is not None]) for i in window[:5]}
+        best = max(scores, key=lambda i: (scores[i], -i))
+        if scores[best] > scores.get(header_i, 0):
+            header_i = best
     columns = _unique_names(rows[header_i])
     body = [(i + 1, r) for i, r in enumerate(rows) if i > header_i and filled[i] > 0]
     index = pd.Index([n for n, _ in body], name="row", dtype="int64")
@@ -170,7 +177,7 @@ def _frame_from_rows(rows: list[list]) -> pd.DataFrame:
     return pd.DataFrame(data, index=index, dtype=_TEXT_DTYPE)
 
 
-def read_table(path, *, sheet=None) -> pd.DataFrame:
+def read_table(path, *, sheet=None, header_score=None) -> pd.DataFrame:
     """Read a CSV/TXT/TSV or XLSX table with every cell as text.
 
     Parameters
@@ -178,6 +185,10 @@ def read_table(path, *, sheet=None) -> pd.DataFrame:
     path : str or os.PathLike
     sheet : str or int, optional
         XLSX sheet name or 0-based number; default the first sheet.
+    header_score : callable, optional
+        ``header_score(cells) -> number``: how much a row's cells look like the
+        expected header. Among the first rows, the best-scoring one is the header
+        (ties: the first), so title and group rows above it are skipped.
 
     Returns
     -------
@@ -212,7 +223,7 @@ def read_table(path, *, sheet=None) -> pd.DataFrame:
         rows, attrs = _xlsx_rows(path, sheet)
     else:
         rows, attrs = _csv_rows(path)
-    df = _frame_from_rows(rows)
+    df = _frame_from_rows(rows, header_score)
     df.attrs.update(attrs, file=path.name)
     return df
 

@@ -24,7 +24,7 @@ from geo.report import N_, Problem, error, warning
 from . import osm, statistical
 from .schema import LAYERS, get_schema
 from .store import Workspace, conform_to_schema
-from .validate import validate_records
+from .validate import match_columns, validate_records
 
 TABLE_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm"}
 VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp"}
@@ -126,7 +126,7 @@ def import_file(
         frames, problems = statistical.read_adcode_list(path, file=name)
         row_numbers = {k: v.pop("_row").to_numpy() for k, v in frames.items()}
     elif suffix in TABLE_SUFFIXES:
-        table = geo_tables.read_table(path, sheet=sheet)
+        table = geo_tables.read_table(path, sheet=sheet, header_score=lambda cells: _header_score(cells, schema))
         problems = []
         rows = geo_tables.row_numbers(table)
         if schema.spatial:
@@ -200,6 +200,13 @@ def _drop_location_warnings(problems, row_ids: dict[int, str], located: set[str]
     if all(i in located for i in row_ids.values()):
         out = [p for p in out if p.code != "no_coordinates" or p.is_error]
     return out
+
+
+def _header_score(cells, schema) -> int:
+    """How many cells name a field of the layer (or a coordinate column)."""
+    mapping, _ = match_columns([str(c) for c in cells], schema)
+    xy = geo_tables.find_xy_columns([str(c) for c in cells])
+    return len(mapping) + (2 if xy else 0)
 
 
 def _table_geometry(table: pd.DataFrame, schema, *, crs: str, file: str):

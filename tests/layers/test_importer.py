@@ -253,3 +253,27 @@ def test_concurrent_imports_lose_no_update(tmp_path):
     for t in threads:
         t.join()
     assert sorted(ws.read_layer("cold_storage")["id"]) == ["c0", "c1", "c2", "c3", "c4"]
+
+
+def test_excel_with_title_and_group_rows_above_the_header(tmp_path):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    sheet = wb.active
+    sheet.append(["清河县易地扶贫搬迁安置点统计表（2023年）"])
+    sheet.append(["基本信息", None, "规模", None, "位置", None])
+    sheet.append(["编号", "安置点名称", "安置户数", "安置人数", "经度", "纬度"])
+    sheet.append(["s1", "幸福社区", 300, 1020, 111.25, 35.33])
+    sheet.merge_cells("A2:B2")
+    path = tmp_path / "settlements.xlsx"
+    wb.save(path)
+    ws = Workspace(tmp_path / "w.gpkg")
+    outcome = import_file(ws, "relocation_settlements", path)
+    assert outcome.written, [p.text() for p in outcome.errors]
+    assert ws.read_layer("relocation_settlements")["people"].tolist() == [1020]
+    # the row number in reports is still the spreadsheet's own
+    bad = tmp_path / "bad.xlsx"
+    sheet.append(["s2", "新村", "很多", 10, 111.2, 35.3])
+    wb.save(bad)
+    outcome = import_file(ws, "relocation_settlements", bad)
+    assert [(p.row, p.field) for p in outcome.errors] == [(5, "安置户数")]
