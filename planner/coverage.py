@@ -8,9 +8,10 @@ Every village ends in exactly one status:
     a facility is reachable, but only in more than ``cutoff_min`` (minutes kept);
 ``"unreachable"``
     no route: the village's snap reason (``"too_far_from_road"``,
-    ``"disconnected_component"``, ``"missing_geometry"``), or ``"no_route"`` when
-    it is on the network but no usable facility can be reached (one-way streets,
-    or every facility is itself off the network / there are none).
+    ``"disconnected_component"``, ``"missing_geometry"``), ``"no_route"`` when
+    it is on the network but no facility can be reached (one-way streets), or
+    ``"no_facility"`` when no facility is on the network at all (none given, or
+    every one of them off the network).
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ import pandas as pd
 
 from planner.graph import RoadGraph
 from planner.snap import DEFAULT_MAX_SNAP_M, SnapResult, snap_points
-from planner.travel import REASON_NO_ROUTE, Direction, nearest_times
+from planner.travel import Direction, nearest_times, unreachable_reason
 from planner._json import jsonable, records
 
 __all__ = ["CoverageSummary", "coverage_summary", "MONITORED_COLUMNS", "STATUSES"]
@@ -144,9 +145,8 @@ def coverage_summary(
     sf = facility_snap if facility_snap is not None else snap_points(graph, facilities, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh)
     minutes, nearest = nearest_times(graph, sv, sf, direction=direction)
 
-    reason = sv.reason.copy()
-    reachable = (reason == "") & np.isfinite(minutes)
-    reason[(reason == "") & ~reachable] = REASON_NO_ROUTE
+    reachable = (sv.reason == "") & np.isfinite(minutes)
+    reason = unreachable_reason(sv.reason, minutes, sf)
     status = np.where(reachable & (minutes <= cutoff_min), "covered", np.where(reachable, "too_far", "unreachable"))
     found = nearest >= 0
     fac_id = np.full(len(sv), None, dtype=object)

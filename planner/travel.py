@@ -36,6 +36,7 @@ from planner.graph import RoadGraph, _csr_min
 from planner.snap import DEFAULT_MAX_SNAP_M, SnapResult, snap_points
 
 __all__ = [
+    "REASON_NO_FACILITY",
     "REASON_NO_ROUTE",
     "TravelTimeMatrix",
     "accessibility",
@@ -46,6 +47,17 @@ __all__ = [
 
 #: Both ends snapped to the main network, but no directed path (one-way streets).
 REASON_NO_ROUTE = "no_route"
+#: There is no usable facility at all (none given, or none of them on the network).
+REASON_NO_FACILITY = "no_facility"
+
+
+def unreachable_reason(point_reason, minutes, facilities: SnapResult):
+    """Reason codes for points with no finite time: their snap reason, else no route,
+    or ``no_facility`` when no facility is on the network in the first place."""
+    reason = np.asarray(point_reason, dtype=object).copy()
+    none_usable = not facilities.ok.any()
+    reason[(reason == "") & ~np.isfinite(minutes)] = REASON_NO_FACILITY if none_usable else REASON_NO_ROUTE
+    return reason
 
 Direction = Literal["to_facility", "from_facility"]
 Method = Literal["auto", "dijkstra", "ch"]
@@ -427,15 +439,14 @@ def accessibility(
     DataFrame
         One row per village in input order: ``village_id``, ``village_name``,
         ``facility_id``, ``facility_name``, ``minutes`` (inf when unreachable) and
-        ``reason`` (``""`` when reachable; a snap reason code for the village, or
-        ``"no_route"``).
+        ``reason`` (``""`` when reachable; a snap reason code for the village,
+        ``"no_route"``, or ``"no_facility"`` when no facility is on the network).
     """
     sv = village_snap if village_snap is not None else snap_points(graph, villages, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh)
     sf = facility_snap if facility_snap is not None else snap_points(graph, facilities, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh)
     minutes, nearest = nearest_times(graph, sv, sf, direction=direction)
     found = nearest >= 0
-    reason = sv.reason.copy()
-    reason[(reason == "") & ~np.isfinite(minutes)] = REASON_NO_ROUTE
+    reason = unreachable_reason(sv.reason, minutes, sf)
     fac_id = np.full(len(sv), None, dtype=object)
     fac_name = np.full(len(sv), None, dtype=object)
     fac_id[found] = sf.ids[nearest[found]]

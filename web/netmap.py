@@ -44,6 +44,7 @@ def reason_labels() -> dict:
         "disconnected_component": _("its road is not connected to the county network"),
         "missing_geometry": _("no location"),
         "no_route": _("no route to a facility"),
+        "no_facility": _("no facility on the road network"),
     }
 
 

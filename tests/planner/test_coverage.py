@@ -85,10 +85,10 @@ def test_all_commodities_by_default_and_bad_name(graph, vill):
         coverage_summary(graph, vill, facility(0), cutoff_min=30, commodities=["tea"])
 
 
-def test_no_facilities_means_no_route(graph, vill):
+def test_no_facilities_means_no_facility(graph, vill):
     cov = coverage_summary(graph, vill, facility(), cutoff_min=30)
     assert (cov.villages["status"] == "unreachable").all()
-    assert list(cov.villages["reason"])[:3] == ["no_route"] * 3
+    assert list(cov.villages["reason"])[:3] == ["no_facility"] * 3
 
 
 @lru_cache(maxsize=1)
@@ -133,3 +133,18 @@ def test_partition_and_adding_a_facility_never_lowers_coverage(v, f, extra, cuto
     assert covered_a <= covered_b
     assert b.totals["population_covered"] >= a.totals["population_covered"]
     assert (b.villages["minutes"].to_numpy() <= a.villages["minutes"].to_numpy() + 1e-9).all()
+
+
+def test_no_facility_is_its_own_reason():
+    from planner.graph import build_road_graph
+
+    road = gpd.GeoDataFrame({"id": ["r"], "road_class": ["county"]},
+                            geometry=[LineString([(500000, 3900000), (510000, 3900000)])], crs="EPSG:32649")
+    graph = build_road_graph(road)
+    villages = gpd.GeoDataFrame({"code": ["v1"], "name": ["甲"], "town": ["t"], "population": [10]},
+                                geometry=[Point(505000, 3900000)], crs="EPSG:32649")
+    none = gpd.GeoDataFrame({"id": []}, geometry=gpd.GeoSeries([], crs="EPSG:32649"))
+    summary = coverage_summary(graph, villages, none, cutoff_min=30)
+    assert summary.villages["reason"].tolist() == ["no_facility"]
+    far = gpd.GeoDataFrame({"id": ["f"]}, geometry=[Point(505000, 3990000)], crs="EPSG:32649")  # off the network
+    assert coverage_summary(graph, villages, far, cutoff_min=30).villages["reason"].tolist() == ["no_facility"]
