@@ -12,7 +12,6 @@ from .schema import get_schema
 from .store import Workspace
 
 EXPORT_FORMATS = ("geojson", "gpkg", "csv", "xlsx")
-_SUFFIX = {"geojson": ".geojson", "gpkg": ".gpkg", "csv": ".csv", "xlsx": ".xlsx"}
 
 
 def export_format(fmt: str | None, out: str | os.PathLike | None = None) -> str:
@@ -40,7 +39,3 @@ def export_layer(ws: Workspace, layer: str, fmt: str | None, out: str | os.PathL
     else:
         geo_vector.write_vector(pd.DataFrame(frame), out, fmt=fmt, layer=layer)
     return out
-
-
-def suffix_for(fmt: str) -> str:
-    return _SUFFIX[export_format(fmt)]

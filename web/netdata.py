@@ -81,7 +81,9 @@ def _graph(ws):
 
 
 def _facilities(ws, layer: str, statuses):
-    return services.facility_points(ws, layer, statuses=statuses or None)
+    # no status asked for: the facilities that are "there" (built or being built), as
+    # in the CLI and the planning page; planned ones only when asked for by status
+    return services.facility_points(ws, layer, statuses=statuses or services.EXISTING_STATUSES)
 
 
 def _text(value):

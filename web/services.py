@@ -146,16 +146,11 @@ def parse_minutes_list(text: str) -> tuple[float, ...]:
     return tuple(sorted(set(values)))
 
 
-def frame_records(frame: pd.DataFrame) -> list[dict]:
-    """JSON-safe records (NaN → None)."""
-    clean = pd.DataFrame(frame).astype(object).where(pd.DataFrame(frame).notna(), None)
-    return clean.to_dict(orient="records")
-
-
 #: Default cost of one new site per facility type (万元), from the county plans in our
 #: sources (闻喜: 400万 fresh-keeping store, 400万 freezer, 210万 cold store).
 DEFAULT_SITE_COST_WAN = {"cold_storage": 400.0, "industry_bases": 150.0, "relocation_settlements": 1000.0}
-#: Statuses of existing facilities kept as fixed sites when planning.
+#: Facilities that count as "there" everywhere (coverage, accessibility, fixed sites when
+#: planning): built ones and those under construction; planned ones only on request.
 EXISTING_STATUSES = ("existing", "under_construction")
 
 

@@ -56,7 +56,7 @@ def test_coverage_commodities_and_status(client):
 
 
 def test_service_areas_one_all_and_dissolved(client, workspace):
-    cold = workspace.read_layer("cold_storage")
+    cold = _current(workspace.read_layer("cold_storage"))
     fid = str(cold["id"].iloc[0])
     one = client.get(f"{BASE}/service-areas?facility=cold_storage&id={fid}&minutes=15,30,60")
     assert one.status_code == 200 and one.headers["X-Cache"] == "miss"
@@ -117,7 +117,8 @@ def test_workspace_without_roads_is_409(client, workspace):
 
 
 def test_cache_follows_layer_changes(client, workspace):
-    cold = workspace.read_layer("cold_storage")
+    cold = workspace.read_layer("cold_storage").assign(status="existing")
+    workspace.write_layers({"cold_storage": cold})
     assert len(cold) > 1
     assert client.get(f"{BASE}/coverage").json["totals"]["facilities"] == len(cold)
     assert client.get(f"{BASE}/coverage").headers["X-Cache"] == "hit"
@@ -159,3 +160,10 @@ def test_demo_coverage_matches_the_cli(demo_workspace, tmp_path):
     assert len(api["uncovered_geojson"]["features"]) == len(cli["uncovered"]) > 0
     html = app.test_client().get("/map/").get_data(as_text=True)
     assert 'id="rp-net"' in html and "rpnetwork.js" in html and "/api/v1/network/service-areas" in html
+
+
+def _current(stores):
+    """Stores that count by default: built or under construction (planned only on request)."""
+    from web.services import EXISTING_STATUSES
+
+    return stores[stores["status"].isin(EXISTING_STATUSES)]

@@ -16,6 +16,15 @@ def register(group: click.Group) -> None:
         group.add_command(command)
 
 
+def _graph(ws, settings):
+    from web import services
+
+    try:
+        return services.road_graph(ws, settings=settings)
+    except ValueError as exc:  # e.g. a workspace without roads
+        raise click.ClickException(str(exc)) from exc
+
+
 def _points(ws, layer):
     from web import services
 
@@ -39,7 +48,7 @@ def od(workspace, origin_layer, destination_layer, cutoff_min, out) -> None:
 
     ws = Workspace(workspace)
     settings = services.NetworkSettings.from_workspace(ws)
-    graph = services.road_graph(ws, settings=settings)
+    graph = _graph(ws, settings)
     matrix = travel_time_matrix(graph, _points(ws, origin_layer), _points(ws, destination_layer), cutoff_min=cutoff_min,
                                 max_snap_m=settings.max_snap_m)
     o, d = np.nonzero(np.isfinite(matrix.minutes))
@@ -66,9 +75,10 @@ def od(workspace, origin_layer, destination_layer, cutoff_min, out) -> None:
               required=True)
 @click.option("--minutes", type=float, required=True, help="Coverage cutoff in minutes.")
 @click.option("--commodity", "commodities", multiple=True, help="Produce to count (e.g. apple); default all.")
-@click.option("--existing-only", is_flag=True, help="Cold stores: count only existing ones.")
+@click.option("--include-planned", is_flag=True,
+              help="Also count planned facilities (default: existing and under construction).")
 @click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
-def coverage(workspace, facility, minutes, commodities, existing_only, as_json) -> None:
+def coverage(workspace, facility, minutes, commodities, include_planned, as_json) -> None:
     """Villages, people, produce and monitored households within T minutes of a facility layer."""
     from layers.store import Workspace
     from planner.coverage import coverage_summary
@@ -76,8 +86,9 @@ def coverage(workspace, facility, minutes, commodities, existing_only, as_json) 
 
     ws = Workspace(workspace)
     settings = services.NetworkSettings.from_workspace(ws)
-    graph = services.road_graph(ws, settings=settings)
-    facilities = services.facility_points(ws, facility, statuses=("existing",) if existing_only else None)
+    graph = _graph(ws, settings)
+    facilities = services.facility_points(ws, facility,
+                                          statuses=None if include_planned else services.EXISTING_STATUSES)
     summary = coverage_summary(graph, services.villages(ws), facilities, cutoff_min=minutes,
                                commodities=list(commodities) or None, max_snap_m=settings.max_snap_m)
     if as_json:
@@ -146,7 +157,7 @@ def service_area(workspace, facility, minutes, dissolve, out) -> None:
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--minutes") from exc
     settings = services.NetworkSettings.from_workspace(ws)
-    graph = services.road_graph(ws, settings=settings)
+    graph = _graph(ws, settings)
     areas = service_areas(graph, services.facility_points(ws, facility), cutoffs_min=cutoffs, dissolve=dissolve,
                           max_snap_m=settings.max_snap_m)
     write_vector(areas, out, fmt="geojson")
