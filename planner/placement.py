@@ -77,6 +77,11 @@ class DemandSpec:
         return cls(tuple(terms))
 
     @property
+    def commodities(self) -> tuple[str, ...]:
+        """Commodities named by produce terms (empty when demand is not produce)."""
+        return tuple(c for name, args, _w in self.terms if name == "produce" for c in args)
+
+    @property
     def label(self) -> str:
         parts = []
         for name, args, weight in self.terms:
@@ -242,8 +247,25 @@ def plan_placement(
         kwargs["capacity_t"] = _capacities(sites_all, n_new, new_capacity_t)
         kwargs["split"] = bool(split_demand)
     result = solve(model, cost, **kwargs)
+    allocated = None
+    if model == "cmclp":
+        # With capacities, "covered" is what the stores can actually take, not what lies
+        # within reach: before = the existing stores alone, solved the same way.
+        before = np.zeros(len(villages))
+        if fixed:
+            alone = solve("cmclp", cost, **{**kwargs, "p": 0, "explain": False,
+                                             "site_cost_wan": None, "budget_wan": None})
+            before = _served_by_village(alone, len(villages))
+        allocated = (before, _served_by_village(result, len(villages)))
     return _assemble(graph, villages, sites_all, n_new, cost, weights, result, village_snap,
-                     model=model, spec=spec, minutes=minutes)
+                     model=model, spec=spec, minutes=minutes, allocated=allocated)
+
+
+def _served_by_village(result: LocateResult, n: int) -> np.ndarray:
+    served = np.zeros(n)
+    for demand, _site, amount in result.flows:
+        served[demand] += amount
+    return served
 
 
 # --------------------------------------------------------------------------- candidates
@@ -326,7 +348,8 @@ def _capacities(sites, n_new, new_capacity_t):
     return cap
 
 
-def _assemble(graph, villages, sites_all, n_new, cost, weights, result, village_snap, *, model, spec, minutes):
+def _assemble(graph, villages, sites_all, n_new, cost, weights, result, village_snap, *, model, spec, minutes,
+              allocated=None):
     open_sites = [s.site for s in result.sites]
     reports = {s.site: s for s in result.sites}
     site_rows = sites_all.iloc[open_sites].copy()
@@ -334,7 +357,7 @@ def _assemble(graph, villages, sites_all, n_new, cost, weights, result, village_
     for col in ("demand_count", "demand_served", "loss_if_removed", "nearest_site_min"):
         site_rows[col] = [getattr(reports[i], col) for i in open_sites]
     # a site whose removal changes nothing reports -0.0 from the subtraction
-    site_rows["loss_if_removed"] = site_rows["loss_if_removed"].clip(lower=0.0)
+    site_rows["loss_if_removed"] = site_rows["loss_if_removed"].clip(lower=0.0) + 0.0  # + 0.0: no "-0"
     site_rows["nearest_site"] = [_site_name(sites_all, reports[i].nearest_site) for i in open_sites]
     site_rows["runner_up"] = [_site_name(sites_all, reports[i].runner_up) for i in open_sites]
     site_rows["runner_up_delta"] = [reports[i].runner_up_delta for i in open_sites]
@@ -357,7 +380,7 @@ def _assemble(graph, villages, sites_all, n_new, cost, weights, result, village_
         "weight": weights[served],
     }, geometry=lines, crs="EPSG:4326")
 
-    by_town, totals = _before_after(villages, cost, weights, open_sites, n_new, minutes)
+    by_town, totals = _before_after(villages, cost, weights, open_sites, n_new, minutes, allocated=allocated)
     unreach_idx = np.asarray(result.unreachable, dtype=np.int64)
     reason = np.where(village_snap.reason[unreach_idx] != "", village_snap.reason[unreach_idx], "too_far")
     unreachable = pd.DataFrame({
@@ -397,7 +420,9 @@ def _nearest_existing(cost, open_sites, n_new, sites):
     return out
 
 
-def _before_after(villages, cost, weights, open_sites, n_new, minutes):
+def _before_after(villages, cost, weights, open_sites, n_new, minutes, *, allocated=None):
+    """Demand covered per town before (existing sites) and after; ``allocated`` overrides
+    "within the cutoff" with the amounts actually allocated (capacitated models)."""
     towns = villages["town"].fillna("").to_numpy()
     existing = np.arange(n_new, cost.shape[1])
     before = cost[:, existing].min(axis=1) if len(existing) else np.full(len(villages), np.inf)
@@ -407,8 +432,8 @@ def _before_after(villages, cost, weights, open_sites, n_new, minutes):
         "town": towns,
         "villages": 1,
         "demand": weights,
-        "covered_before": np.where(before <= cutoff, weights, 0.0),
-        "covered_after": np.where(after <= cutoff, weights, 0.0),
+        "covered_before": np.where(before <= cutoff, weights, 0.0) if allocated is None else allocated[0],
+        "covered_after": np.where(after <= cutoff, weights, 0.0) if allocated is None else allocated[1],
         "minutes_before": np.where(np.isfinite(before), before, np.nan) * weights,
         "minutes_after": np.where(np.isfinite(after), after, np.nan) * weights,
     })

@@ -191,6 +191,36 @@ def _proposal_candidates(ws: Workspace) -> gpd.GeoDataFrame:
     return out
 
 
+def serving_commodities(facilities: gpd.GeoDataFrame, commodities) -> gpd.GeoDataFrame:
+    """The facilities that can take any of ``commodities``.
+
+    A hawthorn freezer does not store apples: when demand is produce, an existing
+    facility counts only if its ``commodities`` list names one of them (a facility with
+    no list counts, as nothing says it cannot).
+    """
+    if not commodities or "commodities" not in facilities.columns:
+        return facilities
+    wanted = set(commodities)
+    takes = [not _commodity_codes(text) or bool(_commodity_codes(text) & wanted)
+             for text in facilities["commodities"].tolist()]
+    return facilities[np.asarray(takes, dtype=bool)].reset_index(drop=True)
+
+
+def _commodity_codes(text) -> set[str]:
+    """Commodity codes from a free list such as "苹果,山楂" or "apple; hawthorn"."""
+    import re
+
+    from layers.schema import COMMODITIES
+
+    if text is None or (isinstance(text, float) and np.isnan(text)):
+        return set()
+    lookup = {}
+    for c in COMMODITIES:
+        for key in (c.value, c.zh, c.en.lower(), *c.synonyms):
+            lookup[key] = c.value
+    return {lookup[t] for t in re.split(r"[,，;；、/\s]+", str(text).strip().lower()) if t in lookup}
+
+
 def plan(ws: Workspace, *, facility: str = "cold_storage", model: str = "mclp", p=None, minutes=None,
          demand: str = "population", candidates: str | gpd.GeoDataFrame = "towns", budget_wan=None,
          site_cost_wan=None, new_capacity_t=2000.0, split_demand=True, keep_existing=True, time_limit_s=10.0,
@@ -211,6 +241,8 @@ def plan(ws: Workspace, *, facility: str = "cold_storage", model: str = "mclp", 
     else:
         cand = candidates
     existing = facility_points(ws, facility, statuses=EXISTING_STATUSES) if keep_existing else None
+    if existing is not None:
+        existing = serving_commodities(existing, spec.commodities)
     if site_cost_wan is None and budget_wan is not None and "cost_wan" not in cand.columns:
         site_cost_wan = DEFAULT_SITE_COST_WAN.get(facility)
     return plan_placement(graph, vill, cand, existing=existing, model=model, demand=spec, p=p, minutes=minutes,

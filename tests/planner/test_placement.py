@@ -111,3 +111,16 @@ def test_candidates_on_network_are_spaced_and_ranked():
     xy = shapely.get_coordinates(cands.to_crs(CRS).geometry)
     d = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
     assert (d[np.triu_indices(len(xy), 1)] >= 799).all()
+
+
+def test_capacitated_before_and_after_count_what_stores_can_take():
+    graph, villages, candidates = _line_county()
+    existing = gpd.GeoDataFrame({"id": ["old"], "name": ["老冷库"], "capacity_t": [100.0]},
+                                geometry=[shapely.Point(519000, 3900000)], crs=CRS)
+    result = plan_placement(graph, villages, candidates, existing=existing, model="cmclp",
+                            demand="produce:apple,hawthorn", p=1, minutes=3, new_capacity_t=50)
+    # within reach of the old store: D 500 t + E 80 t, but it takes only 100 t
+    assert result.totals["covered_before"] == pytest.approx(100)
+    assert result.totals["covered_after"] == pytest.approx(result.result.covered_demand)
+    assert result.totals["covered_after"] == pytest.approx(150)  # + 50 t at the new site
+    assert result.by_town["covered_after"].sum() == pytest.approx(150)

@@ -72,3 +72,11 @@ def _cache_keys(ws):
 
 def _refuse(*args, **kwargs):
     raise AssertionError("the graph should have come from the workspace cache")
+
+
+def test_existing_stores_count_only_for_their_commodities(demo_workspace):
+    stores = services.facility_points(demo_workspace, "cold_storage", statuses=services.EXISTING_STATUSES)
+    apple = services.serving_commodities(stores, ("apple",))
+    assert len(apple) < len(stores)
+    assert all("苹果" in text for text in apple["commodities"])
+    assert len(services.serving_commodities(stores, ())) == len(stores)  # demand not produce: all count
