@@ -21,7 +21,7 @@ import shapely
 from geo.crs import transform_frame_to_wgs84
 from geo.report import N_, Problem, error, warning
 
-__all__ = ["read_vector", "write_vector", "WRITE_FORMATS"]
+__all__ = ["read_vector", "write_vector", "append_rows", "WRITE_FORMATS"]
 
 #: Formats :func:`write_vector` knows, by file suffix.
 WRITE_FORMATS = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg",
@@ -307,10 +307,45 @@ def write_vector(gdf, path, *, fmt=None, layer=None):
                            f"Excel cell holds {_XLSX_MAX_CELL_CHARS}; write GeoJSON or GPKG, "
                            "or simplify first")
                     raise ValueError(msg)
-            table.to_excel(tmp, index=False, engine="openpyxl",
-                           sheet_name=(layer or "Sheet1")[:31])
+            from openpyxl import Workbook
+
+            wb = Workbook()
+            sheet = wb.active
+            sheet.title = (layer or "Sheet1")[:31]
+            append_rows(sheet, [list(map(str, table.columns))])
+            append_rows(sheet, table.astype(object).itertuples(index=False, name=None))
+            wb.save(tmp)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+# --------------------------------------------------------------------------
+# Spreadsheet cells
+# --------------------------------------------------------------------------
+
+def _xlsx_value(value):
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or (not isinstance(value, (str, bytes, list, tuple, dict)) and pd.isna(value)):
+        return None
+    return value
+
+
+def append_rows(sheet, rows) -> None:
+    """Append ``rows`` (sequences of values) to the openpyxl worksheet ``sheet``, safely.
+
+    openpyxl stores a string starting with ``=`` as a formula, so a name such as
+    ``=HYPERLINK("http://x")`` from an imported file would be evaluated by Excel
+    (formula injection, OWASP "CSV injection"). Here every string is a text cell,
+    never a formula, whatever it starts with (``=``, ``+``, ``-``, ``@``, tab, CR);
+    numbers, booleans and dates keep their types; NaN/NA/NaT become empty cells.
+    Every spreadsheet the app writes from data goes through this function.
+    """
+    for values in rows:
+        sheet.append([_xlsx_value(v) for v in values])
+        for cell in sheet[sheet.max_row]:
+            if cell.data_type == "f":
+                cell.data_type = "s"

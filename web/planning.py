@@ -573,17 +573,18 @@ def export_excel(payload: dict, *, labels: dict, title: str = "", describe=None)
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
+    from geo.vector import append_rows
+
     r = payload["result"]
     coords = {f["properties"]["id"]: f["geometry"]["coordinates"] for f in payload["sites"]["features"]
               if f.get("geometry")}
     wb = Workbook()
 
     def sheet(ws_, keys, rows):
-        ws_.append([labels.get(k, k) for k in keys])
+        append_rows(ws_, [[labels.get(k, k) for k in keys]])
         for cell in ws_[1]:
             cell.font = Font(bold=True)
-        for row in rows:
-            ws_.append([_cell(row.get(k)) for k in keys])
+        append_rows(ws_, ([_cell(row.get(k)) for k in keys] for row in rows))
         for i, k in enumerate(keys, start=1):
             width = max([len(str(labels.get(k, k)))] + [len(str(_cell(row.get(k)) or "")) for row in rows[:200]])
             ws_.column_dimensions[get_column_letter(i)].width = min(48, max(8, width * 1.6))

@@ -82,22 +82,23 @@ def write_notice_xlsx(ws, out: str | os.PathLike | io.BytesIO, *, year: int | No
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
+    from geo.vector import append_rows
+
     rows = notice_rows(ws, year=year)
     wb = Workbook()
     sheet = wb.active
     sheet.title = "项目公示"
-    sheet.append([notice_title(ws, year)])
+    append_rows(sheet, [[notice_title(ws, year)]])
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(COLUMNS))
     sheet["A1"].font = Font(bold=True, size=14)
     sheet["A1"].alignment = Alignment(horizontal="center")
-    sheet.append([h for _, h, _ in COLUMNS])
+    append_rows(sheet, [[h for _, h, _ in COLUMNS]])
     for cell in sheet[2]:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    for r in rows:
-        sheet.append(r.cells())
+    append_rows(sheet, (r.cells() for r in rows))
     total = sum(r.values["budget_wan"] for r in rows)
-    sheet.append(["合计", f"{len(rows)}个项目", *[""] * 4, round(total, 2)])
+    append_rows(sheet, [["合计", f"{len(rows)}个项目", *[""] * 4, round(total, 2)]])
     for i, (_, _, width) in enumerate(COLUMNS, start=1):
         sheet.column_dimensions[get_column_letter(i)].width = width
     for row in sheet.iter_rows(min_row=3):
