@@ -54,6 +54,7 @@ id with one column per target location (``"village:<code>"``, ``"settlement:<id>
 from __future__ import annotations
 
 import json
+import string
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Callable, Mapping, Sequence
@@ -62,12 +63,14 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from geo.report import N_
 from planner.assign import assign_with_capacities
 from planner._json import jsonable, records
 
 __all__ = [
     "HOUSEHOLD_RULE",
     "PROBLEM_KINDS",
+    "PROBLEM_MESSAGES",
     "PairingAnalysis",
     "PairingRules",
     "RESIDENT_RULES",
@@ -77,6 +80,7 @@ __all__ = [
     "build_pairing_graph",
     "helper_key",
     "location_key",
+    "problem_detail",
     "straight_line_minutes",
 ]
 
@@ -112,6 +116,22 @@ PROBLEM_KINDS: Mapping[str, str] = {
     "team_over_limit": "a work team or first secretary covers more villages/settlements than allowed; "
                        "still counted for coverage",
     "household_unknown_village": "a monitored household's village is not in the villages layer",
+}
+
+#: The detail of each data problem: an English template (the gettext msgid, marked
+#: with :func:`geo.report.N_`) filled from the row's ``params``, as in
+#: :class:`geo.report.Problem`.  Parameters ending in ``_kind`` are schema codes
+#: (helper or target kinds) that a user interface shows by their labels.
+PROBLEM_MESSAGES: Mapping[str, str] = {
+    "invalid_kind": N_("helper kind {helper_kind}, target kind {target_kind}"),
+    "missing_target": N_("no target id"),
+    "unknown_target": N_("no {target_kind} with id {target_id}"),
+    "duplicate_pairing": N_("same helper and target as an earlier pairing"),
+    "duplicate_id": N_("id {pairing_id} is used more than once"),
+    "kind_mismatch": N_("a {helper_kind} cannot cover a {target_kind}"),
+    "foreign_cadre": N_("cadre of county {helper_county}, workspace county {home_county}"),
+    "team_over_limit": N_("{load} villages/settlements, limit {limit}"),
+    "household_unknown_village": N_("village code {village_code} is not in the villages layer"),
 }
 
 ACTIONS = ("extend_team", "extend_secretary", "dispatch_team", "dispatch_secretary", "assign_cadre")
@@ -387,8 +407,10 @@ class PairingAnalysis:
         ``missing`` (comma-separated roles: ``work_team``, ``first_secretary``,
         ``work_team|first_secretary`` for "either", ``cadre``).
     problems : DataFrame
-        ``problem``, ``pairing_id``, ``helper_key``, ``helper_name``, ``target_kind``,
-        ``target_id``, ``detail``.
+        ``problem`` (a code of :data:`PROBLEM_KINDS`), ``pairing_id``, ``helper_key``,
+        ``helper_name``, ``target_kind``, ``target_id``, ``message`` (English template of
+        :data:`PROBLEM_MESSAGES`, the gettext msgid), ``params`` (its values) and
+        ``detail`` (the template filled in, English).
     links : DataFrame
         Pairings to known targets (duplicates dropped): ``pairing_id``, ``helper_key``,
         ``helper_name``, ``helper_kind``, ``target_kind``, ``target_id``, ``counts``
@@ -560,75 +582,149 @@ def analyse_pairings(
     PairingAnalysis
     """
     rules = rules or PairingRules()
+    targets = _Targets(villages, households, settlements)
+    home = rules.home_county_code or _infer_county([c for c in targets.v_code if c])
+    problems = _Problems()
+    _check_households(targets, problems)
+    links_df, helper_bases, helper_meta = _read_pairings(pairings, targets, home, problems)
 
-    # --- targets
-    v_code = _column(villages, "code")
-    v_name = _column(villages, "name")
-    v_town = _column(villages, "town")
-    v_pts = _points(villages)
-    v_flags = {
-        "resident_former_poor": _flag(villages, "former_poor"),
-        "resident_demonstration": _flag(villages, "demonstration"),
-        "resident_weak_org": _flag(villages, "weak_org"),
-    }
-    village_index = {c: i for i, c in enumerate(v_code) if c is not None}
-    home = rules.home_county_code or _infer_county([c for c in v_code if c])
+    crs_h = getattr(pairings, "crs", None) or "EPSG:4326"
+    crs_t = getattr(villages, "crs", None) or getattr(settlements, "crs", None) or "EPSG:4326"
+    travel = _travel_lookup(travel_min, helper_bases, targets.points, crs_h, crs_t)
+    links_df["minutes"] = _link_minutes(links_df, travel)
 
-    h_id = _column(households, "id")
-    h_village = _column(households, "village_code")
-    household_index = {h: i for i, h in enumerate(h_id) if h is not None}
+    staffing = _Staffing(links_df, rules)
+    req = _requirements(targets, staffing, rules)
+    coverage, coverage_by_town, gaps = _coverage(req)
+    graph = build_pairing_graph(links_df)
+    workload = _workload(links_df, helper_meta, helper_bases, rules, problems)
+    unit_counts_village, unit_counts_town = _unit_counts(links_df, targets)
+    village_status = _village_status(targets, staffing, unit_counts_village)
+    suggestions, uncovered = _suggest(gaps, workload, helper_bases, travel, rules, targets.location, home)
 
-    s_id = _column(settlements, "id")
-    s_name = _column(settlements, "name")
-    s_town = _column(settlements, "town")
-    s_people = _number(settlements, "people")
-    s_pts = _points(settlements)
-    settlement_index = {s: i for i, s in enumerate(s_id) if s is not None}
+    return PairingAnalysis(
+        rules=rules, home_county_code=home, coverage=coverage, coverage_by_town=coverage_by_town, gaps=gaps,
+        problems=problems.frame(), links=links_df,
+        workload=workload, villages=village_status, unit_counts_village=unit_counts_village,
+        unit_counts_town=unit_counts_town, suggestions=suggestions, uncovered=uncovered, graph=graph,
+        helper_bases={k: (None if p is None else (p.x, p.y)) for k, p in helper_bases.items()},
+        target_points={k: (p.x, p.y) for k, p in targets.points.items()},
+        helper_counties={k: m["county_code"] for k, m in helper_meta.items()},
+    )
 
-    def target_info(kind: str, tid: str) -> tuple[str | None, str | None, str | None]:
+
+class _Targets:
+    """The villages, households and settlements as columns, with id lookups."""
+
+    def __init__(self, villages: pd.DataFrame, households: pd.DataFrame, settlements: pd.DataFrame):
+        self.v_code = _column(villages, "code")
+        self.v_name = _column(villages, "name")
+        self.v_town = _column(villages, "town")
+        self.v_pts = _points(villages)
+        #: resident rule -> which villages it applies to
+        self.v_flags = {
+            "resident_former_poor": _flag(villages, "former_poor"),
+            "resident_demonstration": _flag(villages, "demonstration"),
+            "resident_weak_org": _flag(villages, "weak_org"),
+        }
+        self.village_index = {c: i for i, c in enumerate(self.v_code) if c is not None}
+
+        self.h_id = _column(households, "id")
+        self.h_village = _column(households, "village_code")
+        self.household_index = {h: i for i, h in enumerate(self.h_id) if h is not None}
+
+        self.s_id = _column(settlements, "id")
+        self.s_name = _column(settlements, "name")
+        self.s_town = _column(settlements, "town")
+        self.s_people = _number(settlements, "people")
+        self.s_pts = _points(settlements)
+        self.settlement_index = {s: i for i, s in enumerate(self.s_id) if s is not None}
+
+        #: location key -> representative point, for every located village and settlement
+        self.points: dict[str, Any] = {}
+        for i, c in enumerate(self.v_code):
+            if c is not None and self.v_pts[i] is not None:
+                self.points[location_key("village", c)] = self.v_pts[i]
+        for i, s in enumerate(self.s_id):
+            if s is not None and self.s_pts[i] is not None:
+                self.points[location_key("settlement", s)] = self.s_pts[i]
+
+    def index_of(self, kind: str) -> dict[str, int]:
+        return {"village": self.village_index, "household": self.household_index,
+                "settlement": self.settlement_index}[kind]
+
+    def info(self, kind: str, tid: str) -> tuple[str | None, str | None, str | None]:
         """(name, town, village_code) of a target."""
         if kind == "village":
-            i = village_index[tid]
-            return v_name[i], v_town[i], tid
+            i = self.village_index[tid]
+            return self.v_name[i], self.v_town[i], tid
         if kind == "settlement":
-            i = settlement_index[tid]
-            return s_name[i], s_town[i], None
-        vc = h_village[household_index[tid]]
-        town = v_town[village_index[vc]] if vc in village_index else None
+            i = self.settlement_index[tid]
+            return self.s_name[i], self.s_town[i], None
+        vc = self.h_village[self.household_index[tid]]
+        town = self.v_town[self.village_index[vc]] if vc in self.village_index else None
         return None, town, vc
 
-    def target_location(kind: str, tid: str) -> str | None:
+    def location(self, kind: str, tid: str) -> str | None:
+        """The location key of a target (a household's is its village's), None when unlocated."""
         if kind == "village":
-            return location_key("village", tid) if v_pts[village_index[tid]] is not None else None
+            return location_key("village", tid) if self.v_pts[self.village_index[tid]] is not None else None
         if kind == "settlement":
-            return location_key("settlement", tid) if s_pts[settlement_index[tid]] is not None else None
-        vc = h_village[household_index[tid]]
-        if vc in village_index and v_pts[village_index[vc]] is not None:
+            return location_key("settlement", tid) if self.s_pts[self.settlement_index[tid]] is not None else None
+        vc = self.h_village[self.household_index[tid]]
+        if vc in self.village_index and self.v_pts[self.village_index[vc]] is not None:
             return location_key("village", vc)
         return None
 
-    target_points: dict[str, Any] = {}
-    for i, c in enumerate(v_code):
-        if c is not None and v_pts[i] is not None:
-            target_points[location_key("village", c)] = v_pts[i]
-    for i, s in enumerate(s_id):
-        if s is not None and s_pts[i] is not None:
-            target_points[location_key("settlement", s)] = s_pts[i]
 
-    problems: list[dict[str, Any]] = []
+class _Problems:
+    """Collects data problems as rows of :attr:`PairingAnalysis.problems`."""
 
-    def problem(kind, *, pairing_id=None, helper=None, helper_name=None, target_kind=None, target_id=None,
-                detail=""):
-        problems.append({"problem": kind, "pairing_id": pairing_id, "helper_key": helper,
-                         "helper_name": helper_name, "target_kind": target_kind, "target_id": target_id,
-                         "detail": detail})
+    COLUMNS = ["problem", "pairing_id", "helper_key", "helper_name", "target_kind", "target_id", "detail",
+               "message", "params"]
 
-    for i, vc in enumerate(h_village):
-        if h_id[i] is not None and vc not in village_index:
-            problem("household_unknown_village", target_kind="household", target_id=h_id[i],
-                    detail=f"village code {vc!r} not in the villages layer")
+    def __init__(self):
+        self.rows: list[dict[str, Any]] = []
 
-    # --- pairings
+    def add(self, code: str, *, pairing_id=None, helper=None, helper_name=None, target_kind=None, target_id=None,
+            **params) -> None:
+        message = PROBLEM_MESSAGES[code]
+        # the template may name the row's own columns too; params carry every value it uses
+        known = {"pairing_id": pairing_id, "helper_key": helper, "helper_name": helper_name,
+                 "target_kind": target_kind, "target_id": target_id, **params}
+        used = {name for _text, name, _spec, _conv in string.Formatter().parse(message) if name}
+        params = {name: known[name] for name in sorted(used)}
+        self.rows.append({"problem": code, "pairing_id": pairing_id, "helper_key": helper,
+                          "helper_name": helper_name, "target_kind": target_kind, "target_id": target_id,
+                          "detail": problem_detail(message, params), "message": message, "params": params})
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows, columns=self.COLUMNS)
+
+
+def problem_detail(message: str, params: Mapping[str, Any], translate: Callable[[str], str] = lambda s: s) -> str:
+    """A problem's detail: the (translated) template filled with its values (None as "–")."""
+    values = {k: "–" if v is None else v for k, v in params.items()}
+    return translate(message).format(**values)
+
+
+def _check_households(targets: _Targets, problems: _Problems) -> None:
+    for i, vc in enumerate(targets.h_village):
+        if targets.h_id[i] is not None and vc not in targets.village_index:
+            problems.add("household_unknown_village", target_kind="household", target_id=targets.h_id[i],
+                         village_code=vc)
+
+
+def _read_pairings(pairings: pd.DataFrame, targets: _Targets, home: str | None, problems: _Problems):
+    """Check every pairing row; return the links to known targets, helper bases and helper facts.
+
+    Returns
+    -------
+    (DataFrame, dict, dict)
+        The links (see :attr:`PairingAnalysis.links`, without ``minutes``), helper key ->
+        base point (None when unknown) and helper key -> ``helper_name``, ``helper_kind``,
+        ``county_code``.
+    """
     p_id = _column(pairings, "id")
     p_hid = _column(pairings, "helper_id")
     p_hname = _column(pairings, "helper_name")
@@ -651,10 +747,10 @@ def analyse_pairings(
                "target_id": tid}
         if p_id[i] is not None:
             if pid in seen_ids:
-                problem("duplicate_id", **ctx, detail=f"id {pid!r} used more than once")
+                problems.add("duplicate_id", **ctx)
             seen_ids.add(pid)
         if hkind not in HELPER_KIND_VALUES or tkind not in TARGET_KIND_VALUES:
-            problem("invalid_kind", **ctx, detail=f"helper kind {hkind!r}, target kind {tkind!r}")
+            problems.add("invalid_kind", **ctx, helper_kind=hkind)
             continue
         # the helper exists even if this row turns out unusable: it shows in the workload
         meta = helper_meta.setdefault(hkey, {"helper_name": p_hname[i], "helper_kind": hkind,
@@ -664,59 +760,63 @@ def analyse_pairings(
         if helper_bases.get(hkey) is None:
             helper_bases[hkey] = p_pts[i]
         if tid is None:
-            problem("missing_target", **ctx, detail="no target id")
+            problems.add("missing_target", **ctx)
             continue
-        index = {"village": village_index, "household": household_index, "settlement": settlement_index}[tkind]
-        if tid not in index:
-            problem("unknown_target", **ctx, detail=f"no {tkind} with id {tid!r}")
+        if tid not in targets.index_of(tkind):
+            problems.add("unknown_target", **ctx)
             continue
         if (hkey, tkind, tid) in seen_pairs:
-            problem("duplicate_pairing", **ctx, detail="same helper and target as an earlier pairing")
+            problems.add("duplicate_pairing", **ctx)
             continue
         seen_pairs.add((hkey, tkind, tid))
         counts = True
         if (hkind in RESIDENT_KINDS and tkind == "household") or (hkind in CADRE_KINDS and tkind != "household") \
                 or (hkind in UNIT_KINDS and tkind == "household"):
-            problem("kind_mismatch", **ctx, detail=f"a {hkind} cannot cover a {tkind}")
+            problems.add("kind_mismatch", **ctx, helper_kind=hkind)
             counts = False
         if hkind in CADRE_KINDS and p_county[i] is not None and home is not None and p_county[i][:6] != home:
-            problem("foreign_cadre", **ctx, detail=f"cadre of county {p_county[i]}, workspace county {home}")
+            problems.add("foreign_cadre", **ctx, helper_county=p_county[i], home_county=home)
             counts = False
         links.append({"pairing_id": pid, "helper_key": hkey, "helper_name": p_hname[i], "helper_kind": hkind,
                       "target_kind": tkind, "target_id": tid, "counts": counts,
-                      "location": target_location(tkind, tid)})
+                      "location": targets.location(tkind, tid)})
 
     link_cols = ["pairing_id", "helper_key", "helper_name", "helper_kind", "target_kind", "target_id", "counts",
                  "location"]
     links_df = pd.DataFrame(links, columns=link_cols).astype(object)
     for hk in helper_meta:
         helper_bases.setdefault(hk, None)
+    return links_df, helper_bases, helper_meta
 
-    # --- travel
-    crs_h = getattr(pairings, "crs", None) or "EPSG:4326"
-    crs_t = getattr(villages, "crs", None) or getattr(settlements, "crs", None) or "EPSG:4326"
-    travel = _travel_lookup(travel_min, helper_bases, target_points, crs_h, crs_t)
 
-    # vectorised lookup: -1 positions (unknown base or target location) stay NaN
+def _link_minutes(links_df: pd.DataFrame, travel: pd.DataFrame) -> np.ndarray:
+    """Travel minutes of every link; NaN where the base or the target location is unknown."""
     ri = travel.index.get_indexer(pd.Index(links_df["helper_key"], dtype=object))
     ci = travel.columns.get_indexer(pd.Index(links_df["location"].map(lambda x: "" if x is None else x), dtype=object))
     link_minutes = np.full(len(links_df), np.nan)
     ok = (ri >= 0) & (ci >= 0)
     link_minutes[ok] = travel.to_numpy(dtype=float)[ri[ok], ci[ok]]
-    links_df["minutes"] = link_minutes
+    return link_minutes
 
-    # --- coverage
-    counted = links_df[links_df["counts"].astype(bool)]
-    def staffed(kind: str) -> set:
-        sub = counted[counted["helper_kind"] == kind]
-        return set(zip(sub["target_kind"], sub["target_id"]))
 
-    with_team, with_secretary = staffed("work_team"), staffed("first_secretary")
+class _Staffing:
+    """Which targets the counted links staff, and what each resident rule still lacks."""
 
-    def resident_missing(rule: str, target: tuple[str, str]) -> str:
+    def __init__(self, links_df: pd.DataFrame, rules: PairingRules):
+        counted = links_df[links_df["counts"].astype(bool)]
+
+        def staffed(kind: str) -> set:
+            sub = counted[counted["helper_kind"] == kind]
+            return set(zip(sub["target_kind"], sub["target_id"]))
+
+        self.rules = rules
+        self.with_team, self.with_secretary = staffed("work_team"), staffed("first_secretary")
+        self.cadre_covered = set(counted.loc[counted["helper_kind"].isin(CADRE_KINDS), "target_id"])
+
+    def resident_missing(self, rule: str, target: tuple[str, str]) -> str:
         """Roles the target lacks under ``rule`` ("" when the rule is met)."""
-        req = rules.resident_requirements[rule]
-        t, sec = target in with_team, target in with_secretary
+        req = self.rules.resident_requirements[rule]
+        t, sec = target in self.with_team, target in self.with_secretary
         if req == "either":
             return "" if t or sec else ROLE_EITHER
         missing = []
@@ -725,64 +825,75 @@ def analyse_pairings(
         if req in ("secretary", "both") and not sec:
             missing.append(ROLE_SECRETARY)
         return ",".join(missing)
-    cadre_covered = set(counted.loc[counted["helper_kind"].isin(CADRE_KINDS), "target_id"])
 
-    required: list[dict[str, Any]] = []  # one row per (rule, target)
-    for rule, flags in v_flags.items():
+
+def _requirements(targets: _Targets, staffing: _Staffing, rules: PairingRules) -> pd.DataFrame:
+    """One row per (rule, target that the rule applies to): covered or not, what is missing, where."""
+    required: list[dict[str, Any]] = []
+    for rule, flags in targets.v_flags.items():
         for i in np.flatnonzero(flags):
-            if v_code[i] is None:
+            if targets.v_code[i] is None:
                 continue
-            missing = resident_missing(rule, ("village", v_code[i]))
-            required.append({"rule": rule, "target_kind": "village", "target_id": v_code[i],
+            missing = staffing.resident_missing(rule, ("village", targets.v_code[i]))
+            required.append({"rule": rule, "target_kind": "village", "target_id": targets.v_code[i],
                              "covered": not missing, "missing": missing})
-    for i in np.flatnonzero(np.nan_to_num(s_people, nan=-1) >= rules.settlement_min_people):
-        if s_id[i] is None:
+    for i in np.flatnonzero(np.nan_to_num(targets.s_people, nan=-1) >= rules.settlement_min_people):
+        if targets.s_id[i] is None:
             continue
-        missing = resident_missing("resident_settlement", ("settlement", s_id[i]))
-        required.append({"rule": "resident_settlement", "target_kind": "settlement", "target_id": s_id[i],
+        missing = staffing.resident_missing("resident_settlement", ("settlement", targets.s_id[i]))
+        required.append({"rule": "resident_settlement", "target_kind": "settlement", "target_id": targets.s_id[i],
                          "covered": not missing, "missing": missing})
-    for h in h_id:
+    for h in targets.h_id:
         if h is None:
             continue
+        covered = h in staffing.cadre_covered
         required.append({"rule": HOUSEHOLD_RULE, "target_kind": "household", "target_id": h,
-                         "covered": h in cadre_covered, "missing": "" if h in cadre_covered else "cadre"})
+                         "covered": covered, "missing": "" if covered else "cadre"})
     req = pd.DataFrame(required, columns=["rule", "target_kind", "target_id", "covered", "missing"]).astype(object)
-    info = [target_info(k, t) for k, t in zip(req["target_kind"], req["target_id"])]
+    info = [targets.info(k, t) for k, t in zip(req["target_kind"], req["target_id"])]
     req["target_name"] = [x[0] for x in info]
     req["town"] = [x[1] for x in info]
     req["village_code"] = [x[2] for x in info]
     req["covered"] = req["covered"].astype(bool)
+    return req
 
-    def summarise(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-        rows = []
-        keys = frame[by].drop_duplicates().itertuples(index=False) if by else [()]
-        for key in keys:
-            sub = frame
-            for col, val in zip(by, key):
-                sub = sub[sub[col].isna()] if val is None or val is pd.NA else sub[sub[col] == val]
-            for rule in RULES:
-                r = sub[sub["rule"] == rule]
-                n, c = len(r), int(r["covered"].sum())
-                if by and n == 0:
-                    continue
-                rows.append({**dict(zip(by, key)), "rule": rule, "target_kind": RULE_DESCRIPTIONS[rule][0],
-                             "required": n, "covered": c, "gaps": n - c, "share": _share(c, n)})
-        cols = [*by, "rule", "target_kind", "required", "covered", "gaps", "share"]
-        out = pd.DataFrame(rows, columns=cols)
-        return out.astype({"required": "int64", "covered": "int64", "gaps": "int64"}) if len(out) else out
 
-    coverage = summarise(req, [])
+def _summarise(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Required/covered/gaps/share per rule, per group of ``by`` (all rules when ungrouped)."""
+    rows = []
+    keys = frame[by].drop_duplicates().itertuples(index=False) if by else [()]
+    for key in keys:
+        sub = frame
+        for col, val in zip(by, key):
+            sub = sub[sub[col].isna()] if val is None or val is pd.NA else sub[sub[col] == val]
+        for rule in RULES:
+            r = sub[sub["rule"] == rule]
+            n, c = len(r), int(r["covered"].sum())
+            if by and n == 0:
+                continue
+            rows.append({**dict(zip(by, key)), "rule": rule, "target_kind": RULE_DESCRIPTIONS[rule][0],
+                         "required": n, "covered": c, "gaps": n - c, "share": _share(c, n)})
+    cols = [*by, "rule", "target_kind", "required", "covered", "gaps", "share"]
+    out = pd.DataFrame(rows, columns=cols)
+    return out.astype({"required": "int64", "covered": "int64", "gaps": "int64"}) if len(out) else out
+
+
+def _coverage(req: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Coverage per rule, per town and rule, and the gaps (the requirements not met)."""
+    coverage = _summarise(req, [])
     town_req = req.assign(town=req["town"].map(lambda t: t if t is not None else ""))
-    coverage_by_town = summarise(town_req, ["town"])
+    coverage_by_town = _summarise(town_req, ["town"])
     if len(coverage_by_town):
         coverage_by_town = coverage_by_town.sort_values(["town", "rule"], key=lambda s: s.map(
             lambda v: RULES.index(v) if v in RULES else v) if s.name == "rule" else s).reset_index(drop=True)
     gaps = req.loc[~req["covered"], ["rule", "target_kind", "target_id", "target_name", "town", "village_code",
                                      "missing"]]
-    gaps = gaps.reset_index(drop=True)
+    return coverage, coverage_by_town, gaps.reset_index(drop=True)
 
-    # --- workload
-    graph = build_pairing_graph(links_df)
+
+def _workload(links_df: pd.DataFrame, helper_meta: dict, helper_bases: dict, rules: PairingRules,
+              problems: _Problems) -> pd.DataFrame:
+    """Per helper: load against its limit and travel burden; resident staff over the limit are problems."""
     wl_rows = []
     by_helper = {k: np.asarray(v) for k, v in links_df.groupby("helper_key", sort=False).indices.items()}
     l_tkind = links_df["target_kind"].to_numpy(dtype=object)
@@ -816,8 +927,7 @@ def analyse_pairings(
             else "known" if not np.isnan(t).any() else "partial",
         })
         if kind in RESIDENT_KINDS and limit is not None and load > limit:
-            problem("team_over_limit", helper=hk, helper_name=meta["helper_name"],
-                    detail=f"{load} villages/settlements, limit {limit}")
+            problems.add("team_over_limit", helper=hk, helper_name=meta["helper_name"], load=load, limit=limit)
     wl_cols = ["helper_key", "helper_name", "helper_kind", "county_code", "base_lon", "base_lat", "n_villages",
                "n_settlements", "n_households", "load", "limit", "spare", "over_limit", "travel_mean_min",
                "travel_max_min", "n_travel_unknown", "n_unreachable", "travel_status"]
@@ -825,28 +935,32 @@ def analyse_pairings(
     if len(workload):
         workload = workload.sort_values(["over_limit", "load"], ascending=[False, False], kind="stable")
         workload = workload.reset_index(drop=True)
+    return workload
 
-    # --- per-village status and unit counts
+
+def _unit_counts(links_df: pd.DataFrame, targets: _Targets) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Distinct unit/enterprise helpers per village and per town (one column per unit kind)."""
     units = links_df[links_df["helper_kind"].isin(UNIT_KINDS)]
     unit_v = units[units["target_kind"] == "village"]
     per_kind = (unit_v.groupby(["target_id", "helper_kind"])["helper_key"].nunique().to_dict()
                 if len(unit_v) else {})
     per_village = unit_v.groupby("target_id")["helper_key"].nunique().to_dict() if len(unit_v) else {}
     uc_rows = []
-    for i, code in enumerate(v_code):
+    for i, code in enumerate(targets.v_code):
         if code is None:
             continue
-        row = {"village_code": code, "name": v_name[i], "town": v_town[i]}
+        row = {"village_code": code, "name": targets.v_name[i], "town": targets.v_town[i]}
         for k in UNIT_KINDS:
             row[k] = int(per_kind.get((code, k), 0))
         row["total"] = int(per_village.get(code, 0))
         uc_rows.append(row)
     unit_counts_village = pd.DataFrame(uc_rows, columns=["village_code", "name", "town", *UNIT_KINDS, "total"])
+
     town_of = {
-        ("village", c): v_town[i] for i, c in enumerate(v_code) if c is not None
-    } | {("settlement", s): s_town[i] for i, s in enumerate(s_id) if s is not None}
+        ("village", c): targets.v_town[i] for i, c in enumerate(targets.v_code) if c is not None
+    } | {("settlement", s): targets.s_town[i] for i, s in enumerate(targets.s_id) if s is not None}
     ut_rows: dict[str, dict[str, Any]] = {}
-    for t in sorted({x for x in v_town if x is not None} | {x for x in s_town if x is not None}):
+    for t in sorted({x for x in targets.v_town if x is not None} | {x for x in targets.s_town if x is not None}):
         ut_rows[t] = {"town": t, **{k: 0 for k in UNIT_KINDS}, "total": 0, "villages_with_unit": 0}
     for t, sub in units.assign(town=[town_of.get((k, x)) for k, x in zip(units["target_kind"], units["target_id"])]
                                ).groupby("town", dropna=True):
@@ -859,47 +973,36 @@ def analyse_pairings(
             ut_rows[row["town"]]["villages_with_unit"] += 1
     unit_counts_town = pd.DataFrame(list(ut_rows.values()),
                                     columns=["town", *UNIT_KINDS, "total", "villages_with_unit"])
+    return unit_counts_village, unit_counts_town
 
-    hh_by_village = pd.Series([vc for vc in h_village], dtype=object).value_counts().to_dict() if len(h_village) else {}
+
+def _village_status(targets: _Targets, staffing: _Staffing, unit_counts_village: pd.DataFrame) -> pd.DataFrame:
+    """Per village: what is required, what is covered, and a status for the map."""
+    h_village = targets.h_village
+    hh_by_village = pd.Series(list(h_village), dtype=object).value_counts().to_dict() if len(h_village) else {}
     hh_cov_by_village: dict[str, int] = {}
-    for i, h in enumerate(h_id):
-        if h is not None and h in cadre_covered:
+    for i, h in enumerate(targets.h_id):
+        if h is not None and h in staffing.cadre_covered:
             hh_cov_by_village[h_village[i]] = hh_cov_by_village.get(h_village[i], 0) + 1
-    units_of = {row["village_code"]: row["total"] for row in uc_rows}
+    units_of = dict(zip(unit_counts_village["village_code"], unit_counts_village["total"]))
     vs_rows = []
-    for i, code in enumerate(v_code):
+    for i, code in enumerate(targets.v_code):
         if code is None:
             continue
-        needed = [r for r, f in v_flags.items() if f[i]]
-        res_cov = all(not resident_missing(r, ("village", code)) for r in needed)
+        needed = [r for r, f in targets.v_flags.items() if f[i]]
+        res_cov = all(not staffing.resident_missing(r, ("village", code)) for r in needed)
         n_hh = int(hh_by_village.get(code, 0))
         n_hh_cov = int(hh_cov_by_village.get(code, 0))
         req_n = (1 if needed else 0) + n_hh
         cov_n = (1 if needed and res_cov else 0) + n_hh_cov
         share = _share(cov_n, req_n)
         status = "not_required" if req_n == 0 else "covered" if cov_n == req_n else "gap" if cov_n == 0 else "partial"
-        vs_rows.append({"code": code, "name": v_name[i], "town": v_town[i], "resident_required": ",".join(needed),
-                        "resident_covered": res_cov, "households": n_hh, "households_covered": n_hh_cov,
-                        "coverage_share": share, "status": status,
-                        "n_units": units_of.get(code, 0)})
-    village_status = pd.DataFrame(vs_rows, columns=["code", "name", "town", "resident_required", "resident_covered",
-                                                    "households", "households_covered", "coverage_share", "status",
-                                                    "n_units"])
-
-    # --- suggestions
-    suggestions, uncovered = _suggest(gaps, workload, helper_bases, travel, rules, target_location, home)
-
-    return PairingAnalysis(
-        rules=rules, home_county_code=home, coverage=coverage, coverage_by_town=coverage_by_town, gaps=gaps,
-        problems=pd.DataFrame(problems, columns=["problem", "pairing_id", "helper_key", "helper_name", "target_kind",
-                                                 "target_id", "detail"]),
-        links=links_df,
-        workload=workload, villages=village_status, unit_counts_village=unit_counts_village,
-        unit_counts_town=unit_counts_town, suggestions=suggestions, uncovered=uncovered, graph=graph,
-        helper_bases={k: (None if p is None else (p.x, p.y)) for k, p in helper_bases.items()},
-        target_points={k: (p.x, p.y) for k, p in target_points.items()},
-        helper_counties={k: m["county_code"] for k, m in helper_meta.items()},
-    )
+        vs_rows.append({"code": code, "name": targets.v_name[i], "town": targets.v_town[i],
+                        "resident_required": ",".join(needed), "resident_covered": res_cov, "households": n_hh,
+                        "households_covered": n_hh_cov, "coverage_share": share, "status": status,
+                        "n_units": int(units_of.get(code, 0))})
+    return pd.DataFrame(vs_rows, columns=["code", "name", "town", "resident_required", "resident_covered",
+                                          "households", "households_covered", "coverage_share", "status", "n_units"])
 
 
 def _needs(gaps: pd.DataFrame) -> pd.DataFrame:

@@ -280,6 +280,35 @@ def test_kind_mismatch_does_not_count():
     assert a.coverage["covered"].sum() == 0
 
 
+def test_every_problem_has_a_translatable_template_and_its_values():
+    """Problems carry a stable code, the English template (the msgid) and params, never only English text."""
+    from planner.pairings import PROBLEM_KINDS, PROBLEM_MESSAGES
+
+    villages = make_villages([village(vcode(i), f"村{i}", "一镇", x=i, former_poor=True) for i in range(1, 3)])
+    households = pd.DataFrame({"id": ["H1", "H2"], "village_code": [vcode(1), vcode(7)], "kind": ["unstable"] * 2,
+                               "risk": ["high"] * 2})
+    pairings = make_pairings([
+        pair("p1", "T1", "work_team", "village", vcode(99)),       # unknown_target
+        pair("p2", "X", "wizard", "village", vcode(1)),            # invalid_kind
+        pair("p3", "T3", "work_team", "village", None),            # missing_target
+        pair("p4", "T4", "work_team", "village", vcode(1)),
+        pair("p4", "T4", "work_team", "village", vcode(2)),        # duplicate_id, team_over_limit
+        pair("p6", "T4", "work_team", "village", vcode(2)),        # duplicate_pairing
+        pair("p7", "C1", "cadre", "village", vcode(1)),            # kind_mismatch
+        pair("p8", "C2", "cadre", "household", "H1", county="610902"),  # foreign_cadre
+    ])                                                             # H2: household_unknown_village
+    a = analyse_pairings(villages, households, empty_settlements(), pairings)
+    assert set(a.problems["problem"]) == set(PROBLEM_KINDS) == set(PROBLEM_MESSAGES)
+    for row in a.problems.itertuples(index=False):
+        assert row.message == PROBLEM_MESSAGES[row.problem]
+        assert row.detail == row.message.format(**{k: "–" if v is None else v for k, v in row.params.items()})
+    foreign = a.problems[a.problems["problem"] == "foreign_cadre"].iloc[0]
+    assert foreign["params"] == {"helper_county": "610902", "home_county": COUNTY}
+    mismatch = a.problems[a.problems["problem"] == "kind_mismatch"].iloc[0]
+    assert mismatch["params"] == {"helper_kind": "cadre", "target_kind": "village"}  # codes, labelled by the UI
+    assert a.to_dict()["problems"][0]["params"] is not None
+
+
 def test_household_of_unknown_village():
     villages = make_villages([village(vcode(1), "甲村", "一镇", x=0)])
     households = pd.DataFrame({"id": ["H1"], "village_code": [vcode(7)], "kind": ["unstable"], "risk": ["high"]})
