@@ -151,14 +151,19 @@ def list_users(ws) -> list[User]:
     return [User(*r) for r in rows]
 
 
-def ensure_demo_users(ws) -> list[tuple[str, str, str]]:
+def ensure_demo_users(ws, *, village_code: str | None = None) -> list[tuple[str, str, str]]:
     """One demo account per role (see :data:`DEMO_USERS`); existing accounts are kept.
 
-    The village applicant gets the workspace's first village and the town reviewer
-    that village's town. Returns ``(username, role, password)`` for each demo account.
+    The village applicant gets ``village_code`` (default: the workspace's first village)
+    and the town reviewer that village's town. Returns ``(username, role, password)``
+    for each demo account.
     """
     villages = ws.read_layer("villages")
-    first = villages.sort_values("code").iloc[0] if len(villages) else None
+    chosen = villages[villages["code"] == village_code] if village_code else villages.iloc[0:0]
+    if len(chosen):
+        first = chosen.iloc[0]
+    else:
+        first = villages.sort_values("code").iloc[0] if len(villages) else None
     existing = {u.username for u in list_users(ws)}
     out = []
     for username, role, password, scope in DEMO_USERS:

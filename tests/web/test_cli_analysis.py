@@ -81,3 +81,27 @@ def test_place_three_cold_stores_for_apple_and_hawthorn(demo_workspace):
     assert d["totals"]["covered_after"] > d["totals"]["covered_before"]
     assert all(s["runner_up"] for s in new)
     assert {u["reason"] for u in d["unreachable"]} <= {"too_far", "too_far_from_road", "disconnected_component"}
+
+
+def test_demo_command_seeds_a_library_ready_to_review(tmp_path):
+    from layers.proposals import history, list_proposals
+    from layers.store import Workspace
+    from web.users import get_user
+
+    path = tmp_path / "demo.gpkg"
+    result = run("demo", "-w", path)
+    assert result.exit_code == 0, result.output
+    ws = Workspace(path)
+    library = {p.id: p for p in list_proposals(ws)}
+    assert len(library) == 5
+    published = [p for p in library.values() if p.status == "published"]
+    assert len(published) == 1
+    steps = history(ws, published[0].id)
+    assert [s.to_status for s in steps][-5:] == ["submitted", "town_approved", "sector_approved", "county_approved",
+                                                 "published"]
+    assert all(s.evaluation for s in steps[-5:])  # what each reviewer saw is on record
+    first = library[min(library)]
+    village = get_user(ws, "village")
+    assert first.status == "draft" and village.scope == first.village_code
+    assert get_user(ws, "town").scope == first.town
+    assert run("demo", "-w", path).exit_code != 0  # exists: refuses without --force

@@ -23,15 +23,19 @@ def demo(workspace: str, seed: int, scale: float, force: bool) -> None:
     """Build the fictional demo county workspace (虚构示范县)."""
     from layers.demo import build_demo_workspace
 
-    from layers.proposals import load_demo_proposals
-    from web.users import ensure_demo_users
+    from web.demo_setup import seed_demo_library
 
-    ws = build_demo_workspace(workspace, seed=seed, scale=scale, overwrite=force)
-    users = ensure_demo_users(ws)
-    proposals = load_demo_proposals(ws)
+    try:
+        ws = build_demo_workspace(workspace, seed=seed, scale=scale, overwrite=force)
+    except FileExistsError:
+        raise click.ClickException(f"{workspace} already exists; pass --force to replace it") from None
+    seeded = seed_demo_library(ws)
     click.echo(f"demo workspace written: {ws.path}")
-    click.echo(f"{len(proposals)} demo proposals in the project library; demo users (user / password / role):")
-    for username, role, password in users:
+    click.echo(f"{len(seeded['proposals'])} demo proposals in the project library"
+               + (f"; #{seeded['published'].id} {seeded['published'].name} is under public notice (公示)"
+                  if seeded["published"] else ""))
+    click.echo("demo users (user / password / role):")
+    for username, role, password in seeded["users"]:
         click.echo(f"  {username:<10} {password:<12} {role}")
 
 
