@@ -233,7 +233,9 @@ def plan_placement(
         kwargs["p"] = p
     if model in ("mclp", "lscp", "cmclp"):
         kwargs["radius_min"] = float(minutes)
-    if model in ("pmedian", "mclp"):
+    if model in ("pmedian", "mclp", "lscp", "pcenter"):
+        # lscp/pcenter: zero-weight villages need no cover, and "demand served" is in
+        # the weight's unit (people, tonnes) rather than a count of villages
         kwargs["weights"] = weights
     costs = _site_costs(sites_all, n_new, site_cost_wan)
     if budget_wan is not None:
