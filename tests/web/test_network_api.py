@@ -97,7 +97,7 @@ def test_od_matrix_nulls_and_cap(client, monkeypatch):
     assert all(v is None or 0 <= v <= 60 for v in cells)
     json.loads(r.get_data(as_text=True), parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
     monkeypatch.setattr(netdata, "MAX_OD_SIDE", 5)
-    assert "too large" in _error(client.get(f"{BASE}/od?from=villages&to=towns"), 400)
+    assert "过大" in _error(client.get(f"{BASE}/od?from=villages&to=towns"), 400)  # zh by default
 
 
 @pytest.mark.parametrize("query", [
@@ -113,7 +113,7 @@ def test_bad_parameters_are_400_json(client, query):
 def test_workspace_without_roads_is_409(client, workspace):
     workspace.write_layers({"roads": gpd.GeoDataFrame(geometry=[], crs="EPSG:4326")})
     for path in ("coverage", "service-areas", "accessibility", "od?to=towns"):
-        assert "roads" in _error(client.get(f"{BASE}/{path}"), 409)
+        assert "道路" in _error(client.get(f"{BASE}/{path}"), 409)
 
 
 def test_cache_follows_layer_changes(client, workspace):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from flask import Blueprint, request
+from flask_babel import gettext as _
 
 from .. import netdata, services
 from ..app import current_workspace
@@ -24,7 +25,7 @@ MAX_CUTOFFS = 6
 
 
 class BadRequest(ValueError):
-    pass
+    """A bad parameter; the message is already translated (gettext)."""
 
 
 def _error(code: int, message: str):
@@ -38,15 +39,17 @@ def _bad_request(exc):
 
 @bp.errorhandler(netdata.NoRoads)
 def _no_roads(exc):
-    return _error(409, str(exc))
+    return _error(409, _("The workspace has no roads: import a roads layer first."))
 
 
 def _choice(name: str, choices, default=None) -> str:
     value = request.args.get(name, default)
     if value is None:
-        raise BadRequest(f"missing parameter {name!r}; expected one of {', '.join(choices)}")
+        raise BadRequest(_("Missing parameter %(name)s; expected one of %(choices)s.",
+                           name=repr(name), choices=", ".join(choices)))
     if value not in choices:
-        raise BadRequest(f"{name}={value!r} is not valid; expected one of {', '.join(choices)}")
+        raise BadRequest(_("%(name)s=%(value)s is not valid; expected one of %(choices)s.",
+                           name=name, value=repr(value), choices=", ".join(choices)))
     return value
 
 
@@ -54,14 +57,16 @@ def _minutes(name: str, *, required: bool, default=None) -> float | None:
     text = request.args.get(name, default)
     if text is None or text == "":
         if required:
-            raise BadRequest(f"missing parameter {name!r} (minutes, e.g. 30)")
+            raise BadRequest(_("Missing parameter %(name)s (minutes, e.g. 30).", name=repr(name)))
         return None
     try:
         value = float(text)
     except ValueError:
-        raise BadRequest(f"{name} must be a number of minutes (got {text!r})") from None
+        raise BadRequest(_("%(name)s must be a number of minutes (got %(value)s).",
+                           name=name, value=repr(text))) from None
     if not (math.isfinite(value) and 0 < value <= MAX_MINUTES):
-        raise BadRequest(f"{name} must be between 0 and {MAX_MINUTES:g} minutes (got {text!r})")
+        raise BadRequest(_("%(name)s must be between 0 and %(max)s minutes (got %(value)s).",
+                           name=name, max=f"{MAX_MINUTES:g}", value=repr(text)))
     return value
 
 
@@ -69,10 +74,12 @@ def _minutes_list(default: str) -> tuple[float, ...]:
     text = request.args.get("minutes", default)
     try:
         values = services.parse_minutes_list(text)
-    except ValueError as exc:
-        raise BadRequest(str(exc)) from None
+    except ValueError:
+        raise BadRequest(_("minutes must be positive numbers separated by commas, e.g. 15,30,60 (got %(value)s).",
+                           value=repr(text))) from None
     if len(values) > MAX_CUTOFFS or max(values) > MAX_MINUTES or not all(map(math.isfinite, values)):
-        raise BadRequest(f"minutes: at most {MAX_CUTOFFS} cutoffs of at most {MAX_MINUTES:g} minutes (got {text!r})")
+        raise BadRequest(_("minutes: at most %(n)s cutoffs of at most %(max)s minutes (got %(value)s).",
+                           n=MAX_CUTOFFS, max=f"{MAX_MINUTES:g}", value=repr(text)))
     return values
 
 
@@ -80,14 +87,15 @@ def _statuses() -> tuple[str, ...]:
     values = tuple(sorted(set(request.args.getlist("status"))))
     bad = [v for v in values if v not in netdata.STATUSES]
     if bad:
-        raise BadRequest(f"status={bad[0]!r} is not valid; expected one of {', '.join(netdata.STATUSES)}")
+        raise BadRequest(_("%(name)s=%(value)s is not valid; expected one of %(choices)s.",
+                           name="status", value=repr(bad[0]), choices=", ".join(netdata.STATUSES)))
     return values
 
 
 def _flag(name: str) -> bool:
     value = request.args.get(name, "0").lower()
     if value not in ("0", "1", "true", "false", "yes", "no", ""):
-        raise BadRequest(f"{name} must be 0 or 1 (got {value!r})")
+        raise BadRequest(_("%(name)s must be 0 or 1 (got %(value)s).", name=name, value=repr(value)))
     return value in ("1", "true", "yes")
 
 
@@ -111,8 +119,9 @@ def coverage():
                                     statuses=statuses)
         except netdata.NoRoads:
             raise
-        except ValueError as exc:  # an unknown commodity
-            raise BadRequest(str(exc)) from None
+        except ValueError:  # an unknown commodity
+            raise BadRequest(_("No produce figures for commodity %(value)s in the villages layer.",
+                               value=", ".join(commodities))) from None
 
     return _reply(netdata.cached(ws, ("coverage", facility, minutes, commodities, statuses), build))
 
@@ -131,8 +140,8 @@ def service_areas():
             ws, ("service_areas", facility, cutoffs, fid, dissolve, statuses),
             lambda: netdata.service_areas(ws, facility=facility, minutes=cutoffs, facility_id=fid,
                                           dissolve=dissolve, statuses=statuses)))
-    except LookupError as exc:
-        return _error(404, str(exc))
+    except LookupError:
+        return _error(404, _("No facility with id %(id)s in %(layer)s.", id=repr(fid), layer=facility))
 
 
 @bp.route("/accessibility")
@@ -154,8 +163,9 @@ def od():
     cutoff = _minutes("cutoff_min", required=False)
     sizes = {layer: netdata.layer_size(ws, layer) for layer in (origins, destinations)}
     if max(sizes.values()) > netdata.MAX_OD_SIDE:
-        raise BadRequest(f"OD matrix {sizes[origins]} × {sizes[destinations]} is too large for the API (at most "
-                         f"{netdata.MAX_OD_SIDE} × {netdata.MAX_OD_SIDE}); use `ruralplan od` instead")
+        raise BadRequest(_("OD matrix %(rows)s × %(cols)s is too large for the API (at most %(max)s × %(max)s); "
+                           "use `ruralplan od` instead.", rows=sizes[origins], cols=sizes[destinations],
+                           max=netdata.MAX_OD_SIDE))
     return _reply(netdata.cached(ws, ("od", origins, destinations, cutoff),
                                  lambda: netdata.od(ws, origins=origins, destinations=destinations,
                                                     cutoff_min=cutoff)))
