@@ -15,6 +15,12 @@ def _network_paths() -> dict:
     return openapi_paths(_ERROR, _GEOJSON)
 
 
+def _proposal_paths() -> dict:
+    from .projects import openapi_paths
+
+    return openapi_paths(_ERROR)
+
+
 def document(base: str) -> dict:
     return {
         "openapi": "3.0.3",
@@ -23,6 +29,8 @@ def document(base: str) -> dict:
                                 "session cookie (setting); state changes need a role and the X-CSRFToken header."},
         "servers": [{"url": base.rstrip("/")}],
         "paths": {
+            "/": {"get": {"summary": "Links to the layers, this document and the session", "operationId": "getRoot",
+                          "responses": {"200": {"description": "Links"}}}},
             "/layers": {"get": {"summary": "List layers with counts and fields", "operationId": "listLayers",
                                 "responses": {"200": {"description": "Layers", "content": {"application/json": {
                                     "schema": {"type": "object"}}}}, "401": _ERROR}}},
@@ -55,6 +63,7 @@ def document(base: str) -> dict:
             "/openapi.json": {"get": {"summary": "This document", "operationId": "getOpenAPI",
                                       "responses": {"200": {"description": "OpenAPI document"}}}},
             **_network_paths(),
+            **_proposal_paths(),
         },
         "components": {"schemas": {
             "Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {

@@ -533,3 +533,82 @@ def api_workflow():
     return {"steps": W.workflow_table(), "sectors": dict(W.SECTOR_BY_CATEGORY),
             "statuses": [s.value for s in P.STATUSES], "actions": list(W.ACTIONS)}
 
+
+
+# --------------------------------------------------------------------------- OpenAPI
+def openapi_paths(error: dict) -> dict:
+    """This module's ``/api/v1/proposals`` paths for the OpenAPI document (relative to ``/api/v1``)."""
+    obj = {"application/json": {"schema": {"type": "object"}}}
+    pid = {"name": "proposal_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    csrf = {"name": "X-CSRFToken", "in": "header", "required": True, "schema": {"type": "string"},
+            "description": "From /api/v1/session"}
+
+    def q(name, schema, description=None, **extra):
+        out = {"name": name, "in": "query", "required": False, "schema": schema, **extra}
+        if description:
+            out["description"] = description
+        return out
+
+    number = {"type": "number"}
+    category = {"type": "string", "enum": list(P.CATEGORY_VALUES)}
+    flag = {"type": "integer", "enum": [0, 1]}
+    read_errors = {"401": error, "403": error, "404": error}
+    write_errors = {"400": error, "401": error, "403": error, "404": error,
+                    "409": {**error, "description": "Someone else changed the proposal first (version)"},
+                    "422": {**error, "description": "Invalid fields (error.fields)"}}
+    proposal = {"description": "Proposal, with allowed_actions, may_edit and url", "content": obj}
+    return {
+        "/proposals": {
+            "get": {"summary": "List proposals (filters as on the project library page)", "operationId": "listProposals",
+                    "parameters": [q("status", {"type": "array", "items": {"type": "string",
+                                                                          "enum": list(P.STATUS_VALUES)}},
+                                     explode=True),
+                                   q("town", {"type": "string"}), q("category", category), q("year", {"type": "integer"}),
+                                   q("min_budget", number, "万元"), q("max_budget", number, "万元"),
+                                   q("q", {"type": "string"}, "Text search")],
+                    "responses": {"200": {"description": "proposals and count", "content": obj}, "400": error,
+                                  "401": error}},
+            "post": {"summary": "Create a proposal (village applicants: own village only)",
+                     "operationId": "createProposal", "parameters": [csrf],
+                     "requestBody": {"required": True, "content": obj},
+                     "responses": {"201": proposal, **{k: v for k, v in write_errors.items() if k != "409"}}},
+        },
+        "/proposals/{proposal_id}": {
+            "get": {"summary": "One proposal", "operationId": "getProposal", "parameters": [pid],
+                    "responses": {"200": proposal, **read_errors}},
+            "patch": {"summary": "Edit a proposal (JSON with the integer version you edited)",
+                      "operationId": "updateProposal", "parameters": [pid, csrf],
+                      "requestBody": {"required": True, "content": obj},
+                      "responses": {"200": proposal, **write_errors}},
+        },
+        "/proposals/{proposal_id}/transitions": {
+            "get": {"summary": "The proposal's review history", "operationId": "listTransitions",
+                    "parameters": [pid, q("evaluation", flag, "1: include each step's evaluation snapshot")],
+                    "responses": {"200": {"description": "transitions", "content": obj}, **read_errors}},
+            "post": {"summary": "A review step: JSON with action, the integer version you saw and a comment",
+                     "operationId": "transitionProposal", "parameters": [pid, csrf],
+                     "requestBody": {"required": True, "content": obj},
+                     "responses": {"200": {"description": "proposal and transition", "content": obj},
+                                   **write_errors}},
+        },
+        "/proposals/{proposal_id}/evaluation": {
+            "get": {"summary": "Evaluate a proposal: catchment, overlaps, alternatives, constraint conflicts",
+                    "operationId": "evaluateProposal",
+                    "parameters": [pid, q("cutoff", number, "Minutes"), q("radius", number, "Kilometres"),
+                                   q("features", flag, "1: include the map features")],
+                    "responses": {"200": {"description": "Evaluation", "content": obj}, "400": error,
+                                  **read_errors, "422": error}},
+        },
+        "/proposals/portfolio": {
+            "get": {"summary": "Best set of proposals of one category within a budget", "operationId": "getPortfolio",
+                    "parameters": [q("category", category), {**q("budget", number, "万元"), "required": True},
+                                   q("year", {"type": "integer"})],
+                    "responses": {"200": {"description": "Portfolio", "content": obj}, "400": error, "401": error,
+                                  "422": error}},
+        },
+        "/proposals/workflow": {
+            "get": {"summary": "Review steps, sectors by category, statuses and actions",
+                    "operationId": "getWorkflow",
+                    "responses": {"200": {"description": "Workflow", "content": obj}}},
+        },
+    }
