@@ -123,7 +123,8 @@ def test_templates_and_code_messages_are_in_the_catalog():
     root = Path(__file__).resolve().parents[2]
     with open(PO, "rb") as fh:
         known = {m.id for m in read_po(fh) if m.id}
-    method_map = [("web/**.py", "python"), ("web/templates/**.html", "jinja2")]
+    # planner/**: templates of data problems the pages translate (planner.pairings.PROBLEM_MESSAGES)
+    method_map = [("web/**.py", "python"), ("web/templates/**.html", "jinja2"), ("planner/**.py", "python")]
     found = set()
     for _file, _line, message, _comments, _ctx in extract_from_dir(
             str(root), method_map, keywords={"_": None, "gettext": None, "_l": None, "lazy_gettext": None,

@@ -207,3 +207,72 @@ def test_cli_json(pairing_workspace):
     assert {"gaps", "workload", "suggestions", "uncovered"} <= set(data)
     text = CliRunner().invoke(main, ["pairings", "-w", str(pairing_workspace.path), "--no-households"])
     assert text.exit_code == 0 and "resident_former_poor" in text.output
+
+
+# --------------------------------------------------------------------------- data problems in the user's language
+def test_problem_details_are_translated(pclient):
+    """P4 points at an unknown village: the detail is a translated template, the kind a label."""
+    login(pclient, "planner1")
+    html = pclient.get("/pairings/").get_data(as_text=True)
+    assert "没有编号为 999999999999 的村" in html
+    assert "no village with id" not in html
+    pclient.get("/lang/en")
+    html = pclient.get("/pairings/").get_data(as_text=True)
+    assert "no village with id 999999999999" in html
+
+
+def test_cli_problems_in_the_users_language(pairing_workspace, monkeypatch):
+    from web.cli import main
+
+    monkeypatch.setenv("RURALPLAN_LANG", "zh")
+    out = CliRunner().invoke(main, ["pairings", "-w", str(pairing_workspace.path), "--travel", "none"]).output
+    assert "没有编号为 999999999999 的村" in out and "[unknown_target]" in out
+    monkeypatch.setenv("RURALPLAN_LANG", "en")
+    out = CliRunner().invoke(main, ["pairings", "-w", str(pairing_workspace.path), "--travel", "none"]).output
+    assert "no village with id 999999999999" in out
+
+
+# --------------------------------------------------------------------------- atomic accept and the audit view
+def test_accept_refuses_a_layer_changed_after_the_analysis(pairing_workspace):
+    """The lost update: another writer adds a pairing between the analysis and the accept."""
+    from web.views.pairings import PairingsChanged, accept_suggestions, analyse_workspace
+
+    result = analyse_workspace(pairing_workspace, travel="straight_line")
+    ids = list(result.analysis.suggestions["suggestion_id"])
+    assert ids
+    with pairing_workspace.editing() as edit:  # someone else's edit lands first
+        current = edit.read_layer("pairings")
+        extra = current.iloc[[0]].assign(id="OTHER-1")
+        edit.write_layer("pairings", pd.concat([current, extra], ignore_index=True))
+    with pytest.raises(PairingsChanged):
+        accept_suggestions(pairing_workspace, result, ids, username="planner1")
+    pairings = pairing_workspace.read_layer("pairings")
+    assert len(pairings) == 5 and "OTHER-1" in set(pairings["id"])  # the other edit survives, nothing added
+    from layers.audit import read_audit
+
+    assert read_audit(pairing_workspace) == []
+
+
+def test_accept_writes_layer_and_audit_together_or_not_at_all(pairing_workspace, monkeypatch):
+    from web.views import pairings as views
+
+    result = views.analyse_workspace(pairing_workspace, travel="straight_line")
+    ids = list(result.analysis.suggestions["suggestion_id"])
+    monkeypatch.setattr(views, "audit_statement", lambda *a, **k: ("INSERT INTO no_such_table VALUES (?)", (1,)))
+    with pytest.raises(Exception, match="no_such_table"):
+        views.accept_suggestions(pairing_workspace, result, ids, username="planner1")
+    assert len(pairing_workspace.read_layer("pairings")) == 4  # the failed audit row took the layer write with it
+
+
+def test_audit_view_for_planners_only(pclient, papp):
+    login(pclient, "planner1")
+    assert 'id="rp-audit-empty"' in pclient.get("/pairings/").get_data(as_text=True)
+    ids, version = _accept_form(pclient)
+    token = csrf_token(pclient, "/pairings/")
+    pclient.post("/pairings/accept", data={"csrf_token": token, "suggestion_ids": ids, "version": version})
+    html = pclient.get("/pairings/").get_data(as_text=True)
+    audit = html[html.index('id="rp-audit"'):]
+    assert "采纳建议" in audit and "planner1" in audit and ids[0] in audit
+    assert 'id="rp-audit' not in papp.test_client().get("/pairings/").get_data(as_text=True)  # anonymous
+    approver = login(papp.test_client(), "approver1")
+    assert 'id="rp-audit' not in approver.get("/pairings/").get_data(as_text=True)

@@ -5,7 +5,7 @@ import json
 
 import click
 
-from .common import workspace_option
+from .common import cli_lang, workspace_option
 
 TRAVEL_CHOICES = ("network", "straight-line", "none")
 
@@ -24,7 +24,8 @@ def register(group: click.Group) -> None:
 def pairings(workspace, as_json, travel, no_households) -> None:
     """Coverage of one-to-one assistance pairings (结对帮扶): rules, gaps, workload, suggestions."""
     from layers.store import Workspace
-    from web.views.pairings import analyse_workspace
+    from web.i18n import catalog_gettext
+    from web.views.pairings import analyse_workspace, kind_label, problem_label, problem_text
 
     ws = Workspace(workspace).require()
     result = analyse_workspace(ws, travel=travel.replace("-", "_"))
@@ -40,9 +41,14 @@ def pairings(workspace, as_json, travel, no_households) -> None:
         click.echo(f"{row['rule']:<26}{row['required']:>9}{row['covered']:>9}{row['gaps']:>6}{share:>8}")
     s = data["summary"]
     click.echo(f"{s['n_gaps']} gaps, {s['n_problems']} data problems, {s['n_over_limit']} helpers over their limit")
+    lang = cli_lang()
+    gettext = catalog_gettext(lang)
     for p in data["problems"]:
-        click.echo(f"  problem {p['problem']}: pairing {p['pairing_id']}, helper {p['helper_key']}, "
-                   f"{p['target_kind']} {p['target_id']} — {p['detail']}")
+        where = ", ".join(str(x) for x in (p["pairing_id"], p["helper_name"] or p["helper_key"],
+                                           p["target_id"] and f"{kind_label(p['target_kind'], lang=lang)} "
+                                                              f"{p['target_id']}") if x)
+        click.echo(f"  [{p['problem']}] {problem_label(p['problem'], gettext)}: {where} — "
+                   f"{problem_text(p, gettext, lang)}")
     click.echo(f"{s['n_suggestions']} suggested pairings; {s['n_uncovered']} needs cannot be filled")
     for u in data["uncovered"]:
         click.echo(f"  cannot fill {u['role']} for {u['target_kind']} {u['target_id']}: {u['reason']} ({u['detail']})")

@@ -4,7 +4,8 @@ Also holds the workspace adapter used by the CLI (``ruralplan pairings``):
 :func:`analyse_workspace` reads the layers, takes the rules from the workspace meta
 (``pairing_rules``; the county code from ``county_code``) and the travel times from the
 road network (:func:`web.services.road_graph` + :func:`planner.travel.travel_time_matrix`),
-and :func:`accept_suggestions` writes accepted pairings and an ``rp_audit`` record.
+and :func:`accept_suggestions` writes accepted pairings and their audit record
+(:mod:`layers.audit`) in one atomic step.
 """
 from __future__ import annotations
 
@@ -21,8 +22,10 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from geo.report import N_
+from layers.audit import AUDIT_SCHEMA, audit_statement, read_audit
 from planner.pairings import (HOUSEHOLD_RULE, RESIDENT_RULES, UNIT_KINDS, PairingAnalysis, PairingRules,
-                              analyse_pairings, apply_suggestions, straight_line_minutes)
+                              analyse_pairings, apply_suggestions, problem_detail, straight_line_minutes)
 
 from .. import mapdata, mapping
 from ..app import NavItem, current_workspace
@@ -35,16 +38,14 @@ NAV = [NavItem("pairings.index", _l("Pairings"), 30)]
 #: Permission needed to accept suggestions (planner and admin have it): accepting
 #: writes the pairings layer, like an import.
 ACCEPT_PERMISSION = "import"
+#: Audit action of accepted suggestions.
+ACCEPT_ACTION = "pairings.accept_suggestions"
+#: Audit rows shown on the page (to users with :data:`ACCEPT_PERMISSION`).
+AUDIT_ROWS = 50
 
-_AUDIT_SCHEMA = """
-CREATE TABLE IF NOT EXISTS rp_audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at TEXT NOT NULL,
-    username TEXT,
-    action TEXT NOT NULL,
-    details TEXT NOT NULL
-)
-"""
+
+class PairingsChanged(Exception):
+    """The pairings layer is no longer the one the suggestions were made for."""
 
 
 # =========================================================================== workspace adapter
@@ -125,26 +126,34 @@ def analyse_workspace(ws, *, travel: str = "network", rules: PairingRules | None
 
 
 def accept_suggestions(ws, result: WorkspaceAnalysis, suggestion_ids, *, username: str | None) -> list[dict]:
-    """Append accepted suggestions to the pairings layer and record them in ``rp_audit``.
+    """Append accepted suggestions to the pairings layer and record them in the audit log.
 
-    The layer write is atomic (:meth:`layers.store.Workspace.write_layers`); the audit
-    row follows in its own transaction.
+    One exclusive, atomic step (:meth:`layers.store.Workspace.editing`): the current
+    layer is read under the workspace lock, checked against the version the suggestions
+    were made for, extended and written together with its audit row. No other writer can
+    slip in between the read and the write, and a crash leaves neither.
+
+    Raises
+    ------
+    PairingsChanged
+        The layer changed since ``result`` was computed (nothing is written).
     """
     today = _dt.date.today().isoformat()
-    updated, added = apply_suggestions(result.pairings, result.analysis, suggestion_ids=suggestion_ids,
-                                       start_date=today)
-    ws.write_layers({"pairings": updated})
-    details = {
-        "suggestion_ids": sorted(set(suggestion_ids)),
-        "version": result.version,
-        "travel_method": result.travel_method,
-        "added": [{k: (list(v) if isinstance(v, tuple) else v) for k, v in r.items()} for r in added],
-    }
-    with ws.transaction() as con:
-        con.execute(_AUDIT_SCHEMA)
-        con.execute("INSERT INTO rp_audit(at, username, action, details) VALUES (?, ?, ?, ?)",
-                    (_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), username,
-                     "pairings.accept_suggestions", json.dumps(details, ensure_ascii=False, default=str)))
+    with ws.editing() as edit:
+        current = edit.read_layer("pairings")
+        if _version(current, result.analysis.rules) != result.version:
+            raise PairingsChanged(result.version)
+        updated, added = apply_suggestions(current, result.analysis, suggestion_ids=suggestion_ids,
+                                           start_date=today)
+        details = {
+            "suggestion_ids": sorted(set(suggestion_ids)),
+            "version": result.version,
+            "travel_method": result.travel_method,
+            "added": [{k: (list(v) if isinstance(v, tuple) else v) for k, v in r.items()} for r in added],
+        }
+        edit.write_layer("pairings", updated)
+        edit.execute(AUDIT_SCHEMA)
+        edit.execute(*audit_statement(username, ACCEPT_ACTION, details))
     return added
 
 
@@ -323,14 +332,15 @@ def rule_label(rule: str) -> str:
     }.get(rule, rule)
 
 
-def kind_label(kind: str | None) -> str:
+def kind_label(kind: str | None, *, lang: str | None = None) -> str:
+    """A helper or target kind by its schema label (the current language, or ``lang``)."""
     from layers.schema import HELPER_KINDS, TARGET_KINDS
 
     from ..i18n import label
 
     for c in (*HELPER_KINDS, *TARGET_KINDS):
         if c.value == kind:
-            return label(c)
+            return label(c) if lang is None else c.zh if lang == "zh" else c.en
     return kind or ""
 
 
@@ -358,18 +368,59 @@ def reason_text(reason: str) -> str:
     return {"no_capacity": _("no capacity left"), "unreachable": _("unreachable")}.get(reason, reason)
 
 
-def problem_label(problem: str) -> str:
-    return {
-        "invalid_kind": _("Unknown helper or target kind"),
-        "missing_target": _("Pairing without a target"),
-        "unknown_target": _("Pairing to an unknown target"),
-        "duplicate_pairing": _("Duplicate pairing"),
-        "duplicate_id": _("Duplicate pairing id"),
-        "kind_mismatch": _("Helper kind cannot cover this target"),
-        "foreign_cadre": _("Household paired with a cadre of another county"),
-        "team_over_limit": _("Work team covers more villages than allowed"),
-        "household_unknown_village": _("Household of an unknown village"),
-    }.get(problem, problem)
+PROBLEM_LABELS = {
+    "invalid_kind": N_("Unknown helper or target kind"),
+    "missing_target": N_("Pairing without a target"),
+    "unknown_target": N_("Pairing to an unknown target"),
+    "duplicate_pairing": N_("Duplicate pairing"),
+    "duplicate_id": N_("Duplicate pairing id"),
+    "kind_mismatch": N_("Helper kind cannot cover this target"),
+    "foreign_cadre": N_("Household paired with a cadre of another county"),
+    "team_over_limit": N_("Work team covers more villages than allowed"),
+    "household_unknown_village": N_("Household of an unknown village"),
+}
+
+
+def problem_label(problem: str, gettext=None) -> str:
+    """The name of a data-problem code (Flask-Babel's gettext, or a catalog's for the CLI)."""
+    return (gettext or _)(PROBLEM_LABELS[problem]) if problem in PROBLEM_LABELS else problem
+
+
+def problem_text(problem: dict, gettext=None, lang: str | None = None) -> str:
+    """A data problem's detail in the user's language: the template of
+    :data:`planner.pairings.PROBLEM_MESSAGES` translated, then filled; kind codes become labels."""
+    message, params = problem.get("message"), dict(problem.get("params") or {})
+    if not message:
+        return problem.get("detail") or ""
+    if lang is None:
+        from ..i18n import current_lang
+
+        lang = current_lang()
+
+    def kind(value) -> str:
+        text = kind_label(value, lang=lang)
+        return text[:1].lower() + text[1:] if lang == "en" else text  # mid-sentence in English
+
+    params = {k: kind(v) if k.endswith("_kind") and v is not None else v for k, v in params.items()}
+    try:
+        return problem_detail(message, params, gettext or _)
+    except (KeyError, IndexError, ValueError):  # a broken translation must not hide the problem
+        return problem_detail(message, params)
+
+
+def audit_action_label(action: str) -> str:
+    return {ACCEPT_ACTION: _("Suggestions accepted")}.get(action, action)
+
+
+def audit_summary(entry) -> str:
+    """One line about what an audit row changed."""
+    d = entry.details if isinstance(entry.details, dict) else {}
+    if entry.action == ACCEPT_ACTION:
+        ids = d.get("suggestion_ids") or []
+        shown = ", ".join(ids[:10]) + (" …" if len(ids) > 10 else "")
+        return _("%(n)s suggestions (%(ids)s): %(rows)s pairings added", n=len(ids), ids=shown,
+                 rows=len(d.get("added") or []))
+    return str(entry.details)[:200]
 
 
 # =========================================================================== views
@@ -386,12 +437,16 @@ def index():
     data = visible_dict(result, user)
     units_town = [r for r in data["unit_counts_town"] if r["total"] or r["villages_with_unit"]]
     page_map = build_pairings_map(ws, result, data, config=current_app.config)
+    can_accept = has_permission(user, ACCEPT_PERMISSION)
+    # the audit log names users and households' pairings: planners and administrators only
+    audit = read_audit(ws, limit=AUDIT_ROWS) if can_accept else None
     return render_template(
         "pairings/index.html", data=data, map=page_map, units_town=units_town, unit_kinds=UNIT_KINDS,
-        can_accept=has_permission(user, ACCEPT_PERMISSION), resident_rules=RESIDENT_RULES,
+        can_accept=can_accept, resident_rules=RESIDENT_RULES, audit=audit, audit_rows=AUDIT_ROWS,
         household_rule=HOUSEHOLD_RULE, status_colors=STATUS_COLORS, kind_colors=KIND_COLORS,
         rule_label=rule_label, kind_label=kind_label, missing_text=missing_text, role_text=role_text,
-        action_text=action_text, reason_text=reason_text, problem_label=problem_label,
+        action_text=action_text, reason_text=reason_text, problem_label=problem_label, problem_text=problem_text,
+        audit_action_label=audit_action_label, audit_summary=audit_summary,
     )
 
 
@@ -419,6 +474,10 @@ def accept():
     known = set(result.analysis.suggestions["suggestion_id"])
     if not set(ids) <= known:
         abort(400)
-    added = accept_suggestions(ws, result, ids, username=user.username if user else None)
+    try:
+        added = accept_suggestions(ws, result, ids, username=user.username if user else None)
+    except PairingsChanged:  # another writer changed the layer after this analysis
+        flash(_("The pairings changed since this page was loaded; review the new suggestions."), "warning")
+        return redirect(url_for("pairings.index"))
     flash(_("%(n)s suggestions accepted: %(rows)s pairings added.", n=len(set(ids)), rows=len(added)), "success")
     return redirect(url_for("pairings.index"))
