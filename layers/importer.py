@@ -27,7 +27,7 @@ from .store import Workspace, conform_to_schema
 from .validate import match_columns, validate_records
 
 TABLE_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm"}
-VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp"}
+VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".zip"}  # .zip: a zipped shapefile
 OSM_SUFFIXES = {".pbf"}
 
 
