@@ -321,7 +321,10 @@ def run(ws, params: RunParams, *, with_areas: bool = True) -> dict:
     timing = {"cached": payload is not None}
     if payload is None:
         t = time.perf_counter()
-        graph = _graph(ws, key[1])
+        try:
+            graph = _graph(ws, key[1])
+        except ValueError as exc:  # e.g. a workspace without roads: a message, not a 500
+            raise PlanningError(error_text(exc)) from exc
         timing["graph_ms"] = _ms(t)
         cand = drawn_candidates(params.points) if params.candidates == "drawn" else params.candidates
         t = time.perf_counter()

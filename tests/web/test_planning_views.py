@@ -273,3 +273,19 @@ def test_pages_are_offline_and_escape_scenario_names(writable):
     assert ".innerHTML" not in js and "insertAdjacentHTML" not in js
     listed = client.get("/planning/scenarios.json").get_json()["scenarios"]
     assert listed[-1]["name"] == XSS  # stored as typed; the page puts it in with textContent
+
+
+def test_run_without_roads_is_a_translated_message_not_a_500(demo_copy):
+    """The review's 500: the road graph was built outside the error handling."""
+    import geopandas as gpd
+
+    demo_copy.write_layers({"roads": gpd.GeoDataFrame(geometry=[], crs="EPSG:4326")})
+    client = _app(demo_copy.path).test_client()
+    response = client.get("/planning/run.json", query_string=DEMO_QUESTION)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"] == "工作空间中没有道路：请先导入道路图层。"
+    client.set_cookie("rp_lang", "en")
+    for path in ("/planning/run.json", "/planning/areas.json", "/planning/export.xlsx"):
+        response = client.get(path, query_string=DEMO_QUESTION)
+        assert response.status_code == 400, path
+        assert "no roads" in response.get_json()["error"]["message"]
