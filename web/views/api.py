@@ -6,6 +6,7 @@ import json
 import math
 
 from flask import Blueprint, Response, abort, g, request, url_for
+from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 
 from layers.schema import LAYERS, get_schema
@@ -141,35 +142,19 @@ def import_into(layer: str):
 
     Needs the ``X-CSRFToken`` header (from ``/api/v1/session``) like every state change.
     """
-    import shutil
-    import tempfile
-    from pathlib import Path
-
-    from layers.importer import import_file
+    from .data import UploadRejected, import_upload
 
     ws = current_workspace()
     _schema_or_404(layer)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        return _json_error(400, "missing file")
-    original = Path(upload.filename).name
-    suffix = Path(original).suffix.lower()
-    from .data import UPLOAD_SUFFIXES
-
-    if suffix not in UPLOAD_SUFFIXES:
-        return _json_error(400, f"unsupported file type {suffix!r}")
+        return _json_error(400, _("Choose a file to import (form field “file”)."))
     crs = request.form.get("crs", "wgs84")
     flags = {k: request.form.get(k, "").lower() in ("1", "true", "yes", "on") for k in ("replace", "skip_bad_rows")}
-    tmpdir = tempfile.mkdtemp(prefix="rp-upload-")
     try:
-        path = Path(tmpdir) / f"upload{suffix}"
-        upload.save(path)
-        try:
-            outcome = import_file(ws, layer, path, crs=crs, display_name=original, **flags)
-        except (ValueError, FileNotFoundError, OSError) as exc:
-            return _json_error(400, str(exc))
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
+        outcome = import_upload(ws, layer, upload, crs=crs, **flags)
+    except UploadRejected as exc:
+        return _json_error(400, str(exc))
     return outcome.to_dict(), (200 if outcome.ok else 422)
 
 

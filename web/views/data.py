@@ -1,9 +1,11 @@
 """The data page: layer overview, downloads in four formats, and uploads into a layer."""
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
+import zipfile
 from pathlib import Path
 
 from flask import (Blueprint, abort, after_this_request, flash, g, redirect, render_template, request, send_file,
@@ -30,7 +32,9 @@ EXPORT_FORMATS = {
     "csv": ("CSV", "text/csv"),
     "xlsx": ("Excel", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
 }
-UPLOAD_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".geojson", ".json", ".gpkg", ".pbf")
+UPLOAD_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".geojson", ".json", ".gpkg", ".zip", ".pbf")
+#: A shapefile is several files: uploaded one by one they cannot be read.
+SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".sbn", ".sbx")
 CRS_CHOICES = ("wgs84", "cgcs2000", "gcj02", "bd09")
 
 
@@ -90,30 +94,81 @@ def upload():
     return render_template("data.html", layers=layer_rows(ws), form=form, formats=EXPORT_FORMATS, report=report)
 
 
-def run_import(ws, form: UploadForm) -> dict:
-    """Save the upload to a temporary file, import it and describe the outcome."""
+class UploadRejected(Exception):
+    """An upload that was not imported; ``str(exc)`` is translated and names no server path."""
+
+
+def upload_type_problem(original: str) -> str | None:
+    """Why a file of this name cannot be imported (translated), or None."""
+    suffix = Path(original).suffix.lower()
+    if suffix in SHAPEFILE_PARTS:
+        return _("A shapefile is several files: put its .shp, .dbf, .shx, .prj and .cpg files into one .zip "
+                 "file and upload the .zip.")
+    if suffix == ".xls":
+        return _("Old Excel files (.xls) cannot be read: open the file in Excel or WPS and save it as .xlsx.")
+    if suffix not in UPLOAD_SUFFIXES or not re.fullmatch(r"\.[a-z0-9]+", suffix):
+        return _("Files of this type cannot be imported; use one of: %(kinds)s.", kinds=", ".join(UPLOAD_SUFFIXES))
+    return None
+
+
+def upload_name(filename: str | None) -> str:
+    """The uploaded file's own name (no client directories, no control characters)."""
+    name = re.split(r"[\\/]", filename or "")[-1]
+    name = "".join(ch for ch in name if ch.isprintable()).strip()
+    return name or "upload"
+
+
+#: Absolute paths (POSIX or Windows) in error texts: only their last part is kept.
+_SERVER_PATH = re.compile(r"(?:/vsi[a-z]+/)?(?:[A-Za-z]:)?[\\/](?:[^\s'\"()<>;,\\/]+[\\/])+")
+
+
+def public_detail(text: str, tmpdir: str | None = None) -> str:
+    """An exception text without server paths (the temporary directory, the workspace...)."""
+    if tmpdir:
+        text = text.replace(str(tmpdir) + os.sep, "").replace(str(tmpdir), "")
+    return _SERVER_PATH.sub("", text)
+
+
+def import_upload(ws, layer: str, upload, **options):
+    """Import the uploaded file (werkzeug ``FileStorage``) into ``layer``: the outcome.
+
+    The file is saved under its own name in a private temporary directory, so problems
+    name the user's file, never ``upload.csv`` or a server path. Raises
+    :class:`UploadRejected` for a file type that cannot be imported or a file that
+    cannot be read.
+    """
     from layers.importer import import_file
 
-    upload = form.file.data
-    original = Path(upload.filename or "upload").name
+    original = upload_name(upload.filename)
+    problem = upload_type_problem(original)
+    if problem:
+        raise UploadRejected(f"{original}: {problem}")
     suffix = Path(original).suffix.lower()
-    base = {"file": original, "layer": label(get_schema(form.layer.data)), "added": 0, "updated": 0,
-            "skipped_rows": [], "written": False}
-    if suffix not in UPLOAD_SUFFIXES or not re.fullmatch(r"\.[a-z0-9]+", suffix):
-        message = _("Files of this type cannot be imported; use one of: %(kinds)s.",
-                    kinds=", ".join(UPLOAD_SUFFIXES))
-        return {**base, "errors": [f"{original}: {message}"], "warnings": []}
+    stem = Path(original).stem.lstrip(".")[:60] or "upload"  # 60 CJK characters: 180 bytes
     tmpdir = tempfile.mkdtemp(prefix="rp-upload-")
     try:
-        path = Path(tmpdir) / f"upload{suffix}"
+        path = Path(tmpdir) / f"{stem}{suffix}"
         upload.save(path)
         try:
-            outcome = import_file(ws, form.layer.data, path, crs=form.crs.data, replace=form.replace.data,
-                                  skip_bad_rows=form.skip_bad_rows.data, display_name=original)
-        except (ValueError, FileNotFoundError, OSError) as exc:
-            return {**base, "errors": [str(exc)], "warnings": []}
+            return import_file(ws, layer, path, display_name=original, **options)
+        except (ValueError, OSError, zipfile.BadZipFile, KeyError) as exc:
+            detail = public_detail(str(exc), tmpdir)
+            raise UploadRejected(_("The file could not be imported: %(detail)s", detail=detail)) from None
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def run_import(ws, form: UploadForm) -> dict:
+    """Import the upload and describe the outcome for the page."""
+    upload = form.file.data
+    original = upload_name(upload.filename)
+    base = {"file": original, "layer": label(get_schema(form.layer.data)), "added": 0, "updated": 0,
+            "skipped_rows": [], "written": False}
+    try:
+        outcome = import_upload(ws, form.layer.data, upload, crs=form.crs.data, replace=form.replace.data,
+                                skip_bad_rows=form.skip_bad_rows.data)
+    except UploadRejected as exc:
+        return {**base, "errors": [str(exc)], "warnings": []}
     return {
         **base,
         "written": outcome.ok,
