@@ -81,6 +81,9 @@ class LayerSchema:
     fields: tuple[Field, ...]
     description: str = ""
     sensitive: bool = False
+    #: ``(field, values)``: rows whose ``field`` is one of ``values`` are household-level
+    #: data, shown like a ``sensitive`` layer's rows (by role and scope).
+    sensitive_rows: tuple[str, tuple[str, ...]] | None = None
     #: False where a record is useful without a location (a village from a statistical
     #: list without coordinates, a pairing whose helper's base is unknown): a missing
     #: geometry is then a warning, not an error.
@@ -341,6 +344,7 @@ PAIRINGS = LayerSchema(
     geometry=("Point",),  # the helper's base, when known (empty otherwise)
     id_field="id",
     geometry_required=False,
+    sensitive_rows=("target_kind", ("household",)),
     fields=(
         Field("id", "str", "编号", "ID", required=True, unique=True, aliases=("编号",)),
         Field("helper_id", "str", "帮扶方编号", "Helper ID", aliases=("帮扶方编号", "帮扶人编号")),
