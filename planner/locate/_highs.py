@@ -151,7 +151,9 @@ def solve_milp(
     MS = highspy.HighsModelStatus
     if model_status == MS.kOptimal:
         st = "optimal"
-        if not is_mip:
+        if not is_mip or (has_sol and not math.isfinite(bound)):
+            # A MIP that presolve solves outright comes back optimal with
+            # mip_dual_bound = -inf (seen with an equality row pinning z's).
             bound = obj
     elif model_status == MS.kInfeasible:
         st = "infeasible"

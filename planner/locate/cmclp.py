@@ -303,7 +303,7 @@ def solve_cmclp(
     demand_t,
     capacity_t,
     *,
-    p: int | None,
+    p: int | None = None,
     radius_min: float,
     split: bool = True,
     fixed: Iterable[int] = (),
@@ -326,7 +326,7 @@ def solve_cmclp(
     capacity_t : array_like, shape (m,) or scalar
         Store capacity (tonnes); for fixed stores their remaining capacity.
     p : int or None
-        Maximum number of NEW stores (None only with a budget).
+        Maximum number of NEW stores (None, the default, only with a budget).
     radius_min : float
         Maximum haul in minutes.
     split : bool

@@ -38,7 +38,7 @@ def solve_mclp(
     cost,
     weights=None,
     *,
-    p: int | None,
+    p: int | None = None,
     radius_min: float,
     fixed: Iterable[int] = (),
     site_cost_wan=None,
@@ -59,8 +59,8 @@ def solve_mclp(
         Demand weights (default 1).
     p : int or None
         Maximum number of NEW sites; fixed sites are always open on top.
-        Fewer are opened only when more would cover nothing more.  None only
-        together with a budget.
+        Fewer are opened only when more would cover nothing more.  None (the
+        default) only together with a budget.
     radius_min : float
         Coverage radius in minutes (``cost <= radius_min`` is covered).
     fixed : iterable of int
