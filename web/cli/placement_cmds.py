@@ -26,6 +26,11 @@ def _load(path, name):
         raise click.BadParameter(f"{path}: not a readable .npy array ({exc})", param_hint=name) from exc
 
 
+def _num(value, spec: str) -> str:
+    """Format a number from a JSON dict; None (an infinite or missing value) prints as "n/a"."""
+    return "n/a" if value is None else format(value, spec)
+
+
 def _indices(text):
     if not text:
         return ()
@@ -40,7 +45,8 @@ def _indices(text):
 @click.option("--cost", "cost_path", required=True, type=click.Path(exists=True, dir_okay=False),
               help="n×m travel-cost matrix (.npy); inf = unreachable.")
 @click.option("--weights", "weights_path", type=click.Path(exists=True, dir_okay=False), help="Demand weights (.npy).")
-@click.option("--p", type=int, default=None, help="Number of new sites.")
+@click.option("--p", type=int, default=None,
+              help="Number of new sites (pmedian, mclp, cmclp: optional with --budget, then as many as it affords).")
 @click.option("--radius", type=float, default=None, help="Coverage radius (same unit as the costs).")
 @click.option("--capacity", "capacity_path", type=click.Path(exists=True, dir_okay=False), help="Site capacities (.npy).")
 @click.option("--demand", "demand_path", type=click.Path(exists=True, dir_okay=False), help="Demand amounts (.npy).")
@@ -82,7 +88,7 @@ def solve(model, cost_path, weights_path, p, radius, capacity_path, demand_path,
         "model": result.model, "method": result.method, "status": result.status,
         "objective": full["objective"], "bound": full["bound"], "gap": full["gap"],
         "sites": [s.site for s in result.sites], "fixed": [s.site for s in result.sites if s.fixed],
-        "seconds": full["seconds"], "unreachable": list(result.unreachable),
+        "seconds": full["seconds"], "uncovered": list(result.uncovered), "unreachable": list(result.unreachable),
     }
     click.echo(json.dumps(full if as_json else summary, ensure_ascii=False, indent=None if as_json else 2))
 
@@ -127,8 +133,8 @@ def place(workspace, facility, model, p, minutes, demand, candidates, budget, si
         return
     d = outcome.to_dict()
     s = d["solver"]
-    click.echo(f"{model} ({outcome.demand}): {s['status']}, objective {s['objective']:.1f}, gap {s['gap']:.2%}, "
-               f"{s['seconds']:.2f} s")
+    click.echo(f"{model} ({outcome.demand}): {s['status']}, objective {_num(s['objective'], '.1f')}, "
+               f"gap {_num(s['gap'], '.2%')}, {s['seconds']:.2f} s")
     t = d["totals"]
     if minutes is not None:
         click.echo(f"demand within {minutes:g} min: {t['covered_before']:.0f} → {t['covered_after']:.0f} "
@@ -136,8 +142,9 @@ def place(workspace, facility, model, p, minutes, demand, candidates, budget, si
     for site in d["sites"]:
         tag = "existing" if site["fixed"] else "NEW"
         runner = f"; runner-up {site['runner_up']}" if site.get("runner_up") else ""
-        click.echo(f"  [{tag}] {site['name']}: serves {site['demand_served']:.0f} "
-                   f"({site['demand_count']} villages), loss if removed {site['loss_if_removed']:.0f}{runner}")
+        click.echo(f"  [{tag}] {site['name']}: serves {_num(site['demand_served'], '.0f')} "
+                   f"({site['demand_count']} villages), loss if removed {_num(site['loss_if_removed'], '.0f')}"
+                   f"{runner}")
     if d["unreachable"]:
         click.echo(f"{len(d['unreachable'])} villages cannot be served: "
                    + ", ".join(f"{u['village_name']} ({u['reason']})" for u in d["unreachable"][:10]))
