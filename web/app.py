@@ -196,6 +196,9 @@ def register_template_context(app: Flask) -> None:
                 return i18n.label(choice)
         return value
 
+    # 30.0 → "30": minutes and kilometres without a trailing ".0"
+    app.add_template_filter(i18n.format_number, "num")
+
     @app.context_processor
     def site_context():
         user = g.get("user")

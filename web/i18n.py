@@ -32,14 +32,23 @@ def label(item) -> str:
     return item.zh if current_lang() == "zh" else item.en
 
 
-def translate_message(message: str) -> str:
-    """gettext for a Problem template (the English template is the msgid).
+def format_number(value, digits: int = 1, empty: str = "—") -> str:
+    """A number for people: at most ``digits`` decimals and no trailing zeros (30.0 → "30",
+    4.73 → "4.7"); None/NaN as ``empty``. Minutes, kilometres and the like go through it."""
+    import math
 
-    Called without variables, so gettext does no %-formatting of the result.
-    """
-    from flask_babel import gettext
-
-    return gettext(message)
+    if value is None or isinstance(value, bool):
+        return empty if value is None else str(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if not math.isfinite(number):
+        return empty
+    text = f"{number:.{max(0, int(digits))}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
 def problem_text(problem) -> str:

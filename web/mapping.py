@@ -258,6 +258,73 @@ def tile_hosts(setting: str | None, tianditu_key: str | None = "KEY") -> set[str
     return hosts
 
 
+# --------------------------------------------------------------------------- page maps
+def site_map(bounds, *, config, js=(), css=(), fit: bool = False, **options) -> SiteMap:
+    """A :class:`SiteMap` of the county with the configured basemap, for any page.
+
+    ``bounds`` (``[[south, west], [north, east]]`` or None) centres the map (and, with
+    ``fit``, fits it); ``config`` is the Flask app config (basemap, Tianditu key);
+    ``js``/``css`` are extra ``(name, url)`` assets after Leaflet's own; ``options`` go to
+    :class:`folium.Map` (e.g. ``prefer_canvas=True``).
+    """
+    js = [("leaflet", url_for("vendor.asset", package="leaflet", filename="leaflet.js")), *js]
+    css = [("leaflet_css", url_for("vendor.asset", package="leaflet", filename="leaflet.css")), *css]
+    options = {"zoom_start": 10, "tiles": None, "control_scale": True, "zoom_snap": 0.5, **options}
+    m = SiteMap(location=_center(bounds), js=js, css=css, **options)
+    for url, name, attribution, overlay, subdomains in basemap(
+            config.get("RURALPLAN_BASEMAP"), config.get("RURALPLAN_TIANDITU_KEY")).tiles:
+        folium.TileLayer(url, name=name, attr=attribution, overlay=overlay, subdomains=subdomains,
+                         max_zoom=18).add_to(m)
+    if fit and bounds:
+        m.fit_bounds(bounds)
+    return m
+
+
+#: Road classes drawn as context under other maps (the explorer shows them all).
+CONTEXT_ROAD_CLASSES = ("national", "provincial", "county")
+
+
+def context_geojson(ws) -> dict:
+    """Town/county boundaries and the major roads as one GeoJSON (from the explorer's cached payloads)."""
+    import json
+
+    def build():
+        features = json.loads(mapdata.map_layer_geojson(ws, "boundaries"))["features"]
+        features += [f for f in json.loads(mapdata.map_layer_geojson(ws, "roads"))["features"]
+                     if f["properties"].get("road_class") in CONTEXT_ROAD_CLASSES]
+        # only what the styles need: the page carries the geometry, not the attributes
+        keep = ("level", "road_class")
+        # ids up front: folium would otherwise add them to this cached dict on every render
+        return {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "id": str(i), "geometry": f["geometry"],
+             "properties": {k: f["properties"][k] for k in keep if k in f["properties"]}}
+            for i, f in enumerate(f for f in features if f.get("geometry"))]}
+
+    return mapdata.cached(ws, ("context", CONTEXT_ROAD_CLASSES), build)
+
+
+def context_style(feature: dict) -> dict:
+    """The explorer's boundary and road styles, faded: a base that does not compete with the data."""
+    p = feature.get("properties") or {}
+    if "road_class" in p:
+        color, weight = ROAD_STYLES.get(p["road_class"], ROAD_STYLES["other"])
+        return {"color": color, "weight": max(1.0, weight * 0.6), "opacity": 0.45, "interactive": False}
+    if p.get("level") == "county":
+        return {"color": "#2c3e50", "weight": 2.5, "opacity": 0.6, "fill": False, "interactive": False}
+    return {"color": "#7f8c8d", "weight": 1, "opacity": 0.6, "dashArray": "4 3", "fill": False,
+            "interactive": False}
+
+
+def add_context(m: folium.Map, ws, *, control: bool = True) -> folium.FeatureGroup | None:
+    """Add boundaries and major roads under everything else (non-interactive: clicks go to the map)."""
+    data = context_geojson(ws)
+    if not data["features"]:
+        return None
+    group = folium.FeatureGroup(name=_("Boundaries and main roads"), show=True, control=control)
+    folium.GeoJson(data, style_function=context_style, control=False, smooth_factor=1.5).add_to(group)
+    return group.add_to(m)
+
+
 # --------------------------------------------------------------------------- assembly
 @dataclass
 class MapPage:
@@ -275,18 +342,11 @@ def build_map(ws, *, include_sensitive: bool, config) -> MapPage:
     """
     bounds = mapdata.workspace_bounds(ws)
     info = mapdata.layer_counts(ws)
-    js = [("leaflet", url_for("vendor.asset", package="leaflet", filename="leaflet.js")),
-          ("rpmap", url_for("static", filename="js/rpmap.js")),
-          ("rpnetwork", url_for("static", filename="js/rpnetwork.js"))]
-    css = [("leaflet_css", url_for("vendor.asset", package="leaflet", filename="leaflet.css")),
-           ("rpmap_css", url_for("static", filename="css/map.css")),
-           ("rpnetwork_css", url_for("static", filename="css/network.css"))]
-    m = SiteMap(location=_center(bounds), zoom_start=10, tiles=None, control_scale=True,
-                prefer_canvas=True, js=js, css=css, zoom_snap=0.5)
-    for url, name, attribution, overlay, subdomains in basemap(
-            config.get("RURALPLAN_BASEMAP"), config.get("RURALPLAN_TIANDITU_KEY")).tiles:
-        folium.TileLayer(url, name=name, attr=attribution, overlay=overlay, subdomains=subdomains,
-                         max_zoom=18).add_to(m)
+    m = site_map(bounds, config=config, prefer_canvas=True,
+                 js=[("rpmap", url_for("static", filename="js/rpmap.js")),
+                     ("rpnetwork", url_for("static", filename="js/rpnetwork.js"))],
+                 css=[("rpmap_css", url_for("static", filename="css/map.css")),
+                      ("rpnetwork_css", url_for("static", filename="css/network.css"))])
 
     inline = {}
     inline_mode = bool(config.get("RURALPLAN_MAP_INLINE"))

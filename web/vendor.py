@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 
-from flask import Blueprint, abort, send_from_directory, url_for
+from flask import Blueprint, abort, send_from_directory
 
 bp = Blueprint("vendor", __name__, url_prefix="/vendor")
 
@@ -27,7 +27,3 @@ def package_dir(name: str) -> str:
 def asset(package: str, filename: str):
     # send_from_directory refuses paths that leave the directory.
     return send_from_directory(package_dir(package), filename, max_age=7 * 24 * 3600)
-
-
-def vendor_url(package: str, filename: str) -> str:
-    return url_for("vendor.asset", package=package, filename=filename)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 
 import pytest
@@ -287,3 +288,61 @@ def test_workflow_rules_are_published():
     rules = app.test_client().get("/api/v1/proposals/workflow").get_json()
     assert {"from_status": "submitted", "action": "approve", "to_status": "town_approved", "role": "town_reviewer",
             "scope": "town"} in rules["steps"]
+
+
+# --------------------------------------------------------------------------- detail page in the demo county
+@pytest.fixture
+def demo_client(demo_copy):
+    P.load_demo_proposals(demo_copy)
+    return create_app({"TESTING": True, "RURALPLAN_WORKSPACE": str(demo_copy.path), "SECRET_KEY": "x",
+                       "SESSION_COOKIE_SECURE": False}).test_client()
+
+
+def _proposal_with(client, check):
+    for pid in range(1, 6):
+        ev = client.get(f"/api/v1/proposals/{pid}/evaluation").get_json()
+        if "score" in ev and check(ev):
+            return pid, ev
+    raise AssertionError("no demo proposal fits")
+
+
+def test_detail_speaks_the_users_language_not_codes(demo_client, demo_copy):
+    """Constraint kinds by label, villages by name (code in a tooltip), 30 not 30.0 minutes."""
+    pid, ev = _proposal_with(demo_client, lambda ev: ev["conflicts"])
+    p = P.get_proposal(demo_copy, pid)
+    html = demo_client.get(f"/projects/{pid}").get_data(as_text=True)
+    conflicts = html[html.index('id="evaluation-conflicts"'):html.index('id="evaluation-alternative"')]
+    kind = ev["conflicts"][0]["kind"]
+    assert f"({kind})" not in conflicts
+    assert {"basic_farmland": "永久基本农田", "ecological_redline": "生态保护红线", "hazard": "地质灾害隐患区"}[kind] \
+        in conflicts
+    villages = demo_copy.read_layer("villages").set_index("code")["name"]
+    listed = html[html.index('id="beneficiary-villages"'):].split("</dd>")[0]
+    for code in p.beneficiary_villages:
+        assert f'<span title="{code}">{villages[code]}</span>' in listed
+    assert "30.0" not in html and "30 分钟服务范围" in html and "5.0 公里" not in html
+    assert "None" not in html.replace("None;", "")
+    demo_client.set_cookie("rp_lang", "en")
+    html = demo_client.get(f"/projects/{pid}").get_data(as_text=True)
+    assert {"basic_farmland": "Permanent basic farmland", "ecological_redline": "Ecological red line",
+            "hazard": "Hazard zone"}[kind] in html
+
+
+def test_best_alternative_only_when_it_gains_something(demo_client):
+    pid, ev = _proposal_with(demo_client, lambda ev: ev["alternative"]["best"] and not ev["alternative"]["extra_gain"])
+    html = demo_client.get(f"/projects/{pid}").get_data(as_text=True)
+    box = html[html.index('id="evaluation-alternative"'):]
+    assert 'id="no-better-site"' in box and "5 公里范围内没有更优选址" in box
+    config = json.loads(html.split('id="rpp-data">')[1].split("</script>")[0])
+    assert not {f["properties"]["role"] for f in config["features"]} & {"best_alternative", "alternative"}
+    pid, ev = _proposal_with(demo_client, lambda ev: ev["alternative"]["extra_gain"] > 1)
+    html = demo_client.get(f"/projects/{pid}").get_data(as_text=True)
+    box = html[html.index('id="evaluation-alternative"'):]
+    assert 'id="no-better-site"' not in box and "比申报位置多" in box
+
+
+def test_detail_map_has_boundaries_and_main_roads_underneath(demo_client):
+    html = demo_client.get("/projects/1").get_data(as_text=True)
+    assert '"road_class": "national"' in html and '"level": "county"' in html
+    assert '"road_class": "village"' not in html  # major roads only
+    assert '"interactive": false' in html  # clicks go through to the map (drawing a site)

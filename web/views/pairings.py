@@ -159,15 +159,11 @@ def accept_suggestions(ws, result: WorkspaceAnalysis, suggestion_ids, *, usernam
 
 # =========================================================================== visibility
 def _household_filter(user):
-    """Which household rows the user may see: "all", "none" or a predicate on a row."""
-    if has_permission(user, "households"):
-        return "all"
-    if has_permission(user, "households_own_scope") and user is not None and user.scope:
-        if user.scope_kind == "village":
-            return lambda row: row.get("village_code") == user.scope
-        if user.scope_kind == "town":
-            return lambda row: row.get("town") == user.scope
-    return "none"
+    """Which household rows the user may see: "all", "none" or a predicate on a row
+    (the API, map data and downloads decide the same way: :mod:`web.visibility`)."""
+    from ..visibility import household_rule
+
+    return household_rule(user)
 
 
 def visible_dict(result: WorkspaceAnalysis, user) -> dict:
@@ -214,17 +210,9 @@ def build_pairings_map(ws, result: WorkspaceAnalysis, data: dict, *, config) -> 
     """
     a = result.analysis
     bounds = mapdata.workspace_bounds(ws)
-    base = mapping.SiteMap(location=mapping._center(bounds), zoom_start=10, tiles=None, control_scale=True,
-                           prefer_canvas=True, zoom_snap=0.5,
-                           js=[("leaflet", url_for("vendor.asset", package="leaflet", filename="leaflet.js"))],
-                           css=[("leaflet_css", url_for("vendor.asset", package="leaflet", filename="leaflet.css")),
-                                ("rpmap_css", url_for("static", filename="css/map.css"))])
-    for url, name, attribution, overlay, subdomains in mapping.basemap(
-            config.get("RURALPLAN_BASEMAP"), config.get("RURALPLAN_TIANDITU_KEY")).tiles:
-        folium.TileLayer(url, name=name, attr=attribution, overlay=overlay, subdomains=subdomains,
-                         max_zoom=18).add_to(base)
-    if bounds:
-        base.fit_bounds(bounds)
+    base = mapping.site_map(bounds, config=config, fit=True, prefer_canvas=True,
+                            css=[("rpmap_css", url_for("static", filename="css/map.css"))])
+    mapping.add_context(base, ws)
     tp = a.target_points
     show_households = data["households_visible"] != "none"
 

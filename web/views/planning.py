@@ -192,16 +192,9 @@ class PlanningApp(MacroElement):
 
 def build_planning_map(ws, *, config, app_config: dict) -> dict:
     bounds = mapdata.workspace_bounds(ws)
-    m = mapping.SiteMap(location=mapping._center(bounds), zoom_start=10, tiles=None, control_scale=True,
-                        prefer_canvas=True, zoom_snap=0.5,
-                        js=[("leaflet", url_for("vendor.asset", package="leaflet", filename="leaflet.js")),
-                            ("rpplanning", url_for("static", filename="js/rpplanning.js"))],
-                        css=[("leaflet_css", url_for("vendor.asset", package="leaflet", filename="leaflet.css")),
-                             ("rpmap_css", url_for("static", filename="css/map.css"))])
-    for url, name, attribution, overlay, subdomains in mapping.basemap(
-            config.get("RURALPLAN_BASEMAP"), config.get("RURALPLAN_TIANDITU_KEY")).tiles:
-        folium.TileLayer(url, name=name, attr=attribution, overlay=overlay, subdomains=subdomains,
-                         max_zoom=18).add_to(m)
+    m = mapping.site_map(bounds, config=config, prefer_canvas=True,
+                         js=[("rpplanning", url_for("static", filename="js/rpplanning.js"))],
+                         css=[("rpmap_css", url_for("static", filename="css/map.css"))])
     control = folium.LayerControl(position="topright", collapsed=True).add_to(m)
     PlanningApp(control, {**app_config, "bounds": bounds}).add_to(m)
     return mapping.map_parts(m)
@@ -436,17 +429,9 @@ COLOR_A, COLOR_B = "#d7301f", "#2166ac"
 def build_compare_map(ws, a: planning.Scenario, b: planning.Scenario) -> dict:
     """Both scenarios' sites and service areas on one map (A red, B blue, shared sites purple)."""
     bounds = mapdata.workspace_bounds(ws)
-    m = mapping.SiteMap(location=mapping._center(bounds), zoom_start=10, tiles=None, control_scale=True,
-                        prefer_canvas=True, zoom_snap=0.5,
-                        js=[("leaflet", url_for("vendor.asset", package="leaflet", filename="leaflet.js"))],
-                        css=[("leaflet_css", url_for("vendor.asset", package="leaflet", filename="leaflet.css")),
-                             ("rpmap_css", url_for("static", filename="css/map.css"))])
-    for url, name, attribution, overlay, subdomains in mapping.basemap(
-            current_app.config.get("RURALPLAN_BASEMAP"), current_app.config.get("RURALPLAN_TIANDITU_KEY")).tiles:
-        folium.TileLayer(url, name=name, attr=attribution, overlay=overlay, subdomains=subdomains,
-                         max_zoom=18).add_to(m)
-    if bounds:
-        m.fit_bounds(bounds)
+    m = mapping.site_map(bounds, config=current_app.config, fit=True, prefer_canvas=True,
+                         css=[("rpmap_css", url_for("static", filename="css/map.css"))])
+    mapping.add_context(m, ws)
     ids_b = {f["properties"]["id"] for f in b.payload["sites"]["features"]}
     ids_a = {f["properties"]["id"] for f in a.payload["sites"]["features"]}
     for tag, s, color, other in (("A", a, COLOR_A, ids_b), ("B", b, COLOR_B, ids_a)):

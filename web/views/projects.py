@@ -63,6 +63,9 @@ COMPONENT_LABELS = {
     "access": _l("Access"), "service": _l("Service to claimed villages"), "coverage": _l("Coverage gain"),
     "redundancy": _l("Not redundant"), "constraints": _l("No constraint conflicts"),
 }
+#: An alternative site is shown only when it serves more than this (in the coverage
+#: measure) beyond the proposed site; otherwise the page says there is no better site.
+ALTERNATIVE_MIN_EXTRA_GAIN = 0.05
 MEASURE_LABELS = {"produce_t": _l("produce (t)"), "population": _l("people"),
                   "monitored_households": _l("monitored households"), "villages": _l("villages")}
 
@@ -93,6 +96,42 @@ def choice_label(choices, value) -> str:
     return label(c) if c else (value or "")
 
 
+def constraint_label(kind: str | None) -> str:
+    """A constraint zone kind (``basic_farmland``) by its schema label (永久基本农田)."""
+    from layers.schema import CONSTRAINT_KINDS
+
+    return choice_label(CONSTRAINT_KINDS, kind)
+
+
+def better_alternative(evaluation: dict | None) -> dict | None:
+    """The best alternative site if it serves more than the proposed site, else None."""
+    alt = (evaluation or {}).get("alternative") or {}
+    if alt.get("best") and (alt.get("extra_gain") or 0) > ALTERNATIVE_MIN_EXTRA_GAIN:
+        return alt["best"]
+    return None
+
+
+def _map_features(evaluation: dict | None) -> list[dict]:
+    """The evaluation's map features after the proposal's own, without alternatives that gain nothing."""
+    out = []
+    for f in (evaluation or {}).get("features", [])[1:]:
+        props = f.get("properties") or {}
+        if props.get("role") in ("best_alternative", "alternative") and \
+                (props.get("extra_gain") or 0) <= ALTERNATIVE_MIN_EXTRA_GAIN:
+            continue
+        out.append(f)
+    return out
+
+
+def _village_names(ws, codes) -> dict[str, str]:
+    """Village code → name for ``codes`` (codes not in the villages layer are left out)."""
+    if not codes:
+        return {}
+    villages = ws.read_layer("villages")
+    names = dict(zip(villages["code"].astype(str), villages["name"].astype(object)))
+    return {c: names[c] for c in codes if names.get(c)}
+
+
 @bp.app_context_processor
 def project_helpers():
     return {
@@ -106,22 +145,16 @@ def project_helpers():
 
 # --------------------------------------------------------------------------- maps
 def project_map(features: list[dict], *, mode: str, bounds=None) -> dict:
-    """A folium map (site layout, local assets) that ``rpprojects.js`` fills with ``features``."""
-    js = [("leaflet", url_for("vendor.asset", package="leaflet", filename="leaflet.js")),
-          ("rpprojects", url_for("static", filename="js/rpprojects.js"))]
-    css = [("leaflet_css", url_for("vendor.asset", package="leaflet", filename="leaflet.css")),
-           ("rpprojects_css", url_for("static", filename="css/projects.css"))]
+    """A folium map (site layout, local assets) that ``rpprojects.js`` fills with ``features``,
+    over the county's boundaries and main roads for orientation."""
     from .. import mapdata
 
-    bounds = bounds or mapdata.workspace_bounds(_ws())
-    m = mapping.SiteMap(location=mapping._center(bounds), zoom_start=10, tiles=None, control_scale=True, js=js,
-                        css=css)
-    for url, name, attribution, overlay, subdomains in mapping.basemap(
-            current_app.config.get("RURALPLAN_BASEMAP"), current_app.config.get("RURALPLAN_TIANDITU_KEY")).tiles:
-        import folium
-
-        folium.TileLayer(url, name=name, attr=attribution, overlay=overlay, subdomains=subdomains,
-                         max_zoom=18).add_to(m)
+    ws = _ws()
+    bounds = bounds or mapdata.workspace_bounds(ws)
+    m = mapping.site_map(bounds, config=current_app.config,
+                         js=[("rpprojects", url_for("static", filename="js/rpprojects.js"))],
+                         css=[("rpprojects_css", url_for("static", filename="css/projects.css"))])
+    mapping.add_context(m, ws, control=False)
     parts = mapping.map_parts(m)
     config = {"map": m.get_name(), "mode": mode, "bounds": bounds, "i18n": _js_messages()}
     return {"parts": parts, "data": json.dumps({"type": "FeatureCollection", "features": features},
@@ -303,14 +336,15 @@ def _render_detail(ws, p: P.Proposal, *, status=200, conflict=None, error=None, 
     user = _user()
     actions = [(a, str(APPROVE_LABELS.get(p.status, ACTION_LABELS[a]) if a == "approve" else ACTION_LABELS[a]))
                for a in W.allowed_actions(user, p)]
-    features = [_proposal_feature(p)] + (evaluation or {}).get("features", [])[1:]
+    features = [_proposal_feature(p)] + _map_features(evaluation)
     return render_template(
         "projects/detail.html", p=p, evaluation=evaluation, eval_error=eval_error, history=P.history(ws, p.id),
         actions=actions, may_edit=W.may_edit(user, p), sector=W.sector_for_category(p.category),
         conflict=conflict, error=error, comment=comment, form=ActionForm(), flag_labels=FLAG_LABELS,
         component_labels=COMPONENT_LABELS, measure_labels=MEASURE_LABELS,
         page_map=project_map(features, mode="detail"), json_script=_json_script,
-        reason_required=W.REASON_REQUIRED, action_labels=ACTION_LABELS,
+        reason_required=W.REASON_REQUIRED, action_labels=ACTION_LABELS, constraint_label=constraint_label,
+        better_alternative=better_alternative(evaluation), village_names=_village_names(ws, p.beneficiary_villages),
     ), status
 
 
