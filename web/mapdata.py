@@ -120,18 +120,26 @@ def map_fields(layer: str, *, include_sensitive: bool) -> list[str]:
     return [f.name for f in schema.display_fields(include_sensitive=include_sensitive)]
 
 
-def map_layer_geojson(ws, layer: str, *, include_sensitive: bool = False) -> bytes:
-    """The compact map payload of ``layer`` (cached per file version)."""
+def map_layer_geojson(ws, layer: str, *, include_sensitive: bool = False, user=None) -> bytes:
+    """The compact map payload of ``layer`` (cached per file version).
+
+    Household-level rows (e.g. pairings with a household) only as far as ``user`` may
+    see them (:mod:`web.visibility`; none without a user).
+    """
+    from .visibility import rows_key
+
     schema = get_schema(layer)
     # one cache entry when the layer has nothing sensitive to show
     include_sensitive = include_sensitive and any(f.sensitive for f in schema.display_fields())
-    return cached(ws, ("map", layer, include_sensitive),
-                  lambda: _build_map_layer(ws, layer, include_sensitive))
+    return cached(ws, ("map", layer, include_sensitive, *rows_key(layer, user)),
+                  lambda: _build_map_layer(ws, layer, include_sensitive, user))
 
 
-def _build_map_layer(ws, layer: str, include_sensitive: bool) -> bytes:
+def _build_map_layer(ws, layer: str, include_sensitive: bool, user=None) -> bytes:
+    from .visibility import filter_rows
+
     schema = get_schema(layer)
-    frame = ws.read_layer(layer)
+    frame = filter_rows(ws, layer, ws.read_layer(layer), user)
     fields = map_fields(layer, include_sensitive=include_sensitive)
     drop_zero = {f.name for f in schema.fields if f.name.startswith("produce_")}
     if schema.spatial:

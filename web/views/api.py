@@ -11,10 +11,10 @@ from flask_wtf.csrf import generate_csrf
 
 from layers.schema import LAYERS, get_schema
 
-from .. import mapdata
+from .. import mapdata, visibility
 from ..app import current_workspace
 from ..auth import permission_required
-from ..users import has_permission, may_see_households
+from ..users import has_permission
 from . import openapi
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -31,26 +31,13 @@ def _schema_or_404(layer: str):
 
 
 def _visible_frame(ws, layer: str, bbox=None):
-    """The layer's rows this user may see (households: by role and scope)."""
-    schema = _schema_or_404(layer)
+    """The layer's rows this user may see (household-level rows: by role and scope)."""
+    _schema_or_404(layer)
     user = g.get("user")
-    if schema.sensitive:
-        if not may_see_households(user):
-            abort(403 if user is not None else 401)
-        frame = ws.read_layer(layer)
-        if not has_permission(user, "households"):
-            frame = frame[frame["village_code"].isin(_scope_villages(ws, user))]
-        return frame
-    return ws.read_layer(layer, bbox=bbox)
-
-
-def _scope_villages(ws, user) -> set[str]:
-    if user.scope_kind == "village":
-        return {user.scope}
-    if user.scope_kind == "town":
-        villages = ws.read_layer("villages")
-        return set(villages.loc[villages["town"] == user.scope, "code"].astype(str))
-    return set()
+    try:
+        return visibility.visible_frame(ws, layer, user, bbox=bbox)
+    except visibility.NotVisible:
+        abort(403 if user is not None else 401)
 
 
 def _include_sensitive_fields() -> bool:

@@ -18,6 +18,7 @@ from wtforms import BooleanField, SelectField
 
 from layers.schema import LAYERS, get_schema
 
+from .. import visibility
 from ..app import NavItem, current_workspace
 from ..auth import permission_required
 from ..i18n import label, problem_text, sorted_problems
@@ -190,8 +191,12 @@ def download(layer: str, fmt: str):
         if g.get("user") is None:
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         abort(403)
-    from layers.exporter import export_layer
+    import pandas as pd
 
+    from geo.vector import write_vector
+
+    # only the rows this user may see (no household pairings for anonymous visitors...)
+    frame = visibility.visible_frame(ws, layer, g.get("user"))
     tmpdir = tempfile.mkdtemp(prefix="rp-export-")
 
     @after_this_request
@@ -199,6 +204,8 @@ def download(layer: str, fmt: str):
         response.call_on_close(lambda: shutil.rmtree(tmpdir, ignore_errors=True))
         return response
 
-    path = export_layer(ws, layer, fmt, Path(tmpdir) / f"{layer}.{fmt}")
+    # as layers.exporter.export_layer does, for the visible rows
+    data = frame if get_schema(layer).spatial else pd.DataFrame(frame)
+    path = write_vector(data, Path(tmpdir) / f"{layer}.{fmt}", fmt=fmt, layer=layer)
     return send_file(path, mimetype=EXPORT_FORMATS[fmt][1], as_attachment=True,
                      download_name=f"{layer}.{fmt}")

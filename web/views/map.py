@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 
 from layers.schema import get_schema
 
-from .. import mapdata, mapping, netmap
+from .. import mapdata, mapping, netmap, visibility
 from ..app import NavItem, current_workspace
 from ..auth import permission_required
 from ..users import has_permission
@@ -40,8 +40,9 @@ def layer_data(layer: str):
     if not schema.spatial or schema.sensitive:
         return {"error": {"code": 404, "message": "not a map layer"}}, 404
     sensitive = _include_sensitive()
-    return _geojson_response(ws, ("map", layer, sensitive),
-                             lambda: mapdata.map_layer_geojson(ws, layer, include_sensitive=sensitive))
+    user = g.get("user")
+    return _geojson_response(ws, ("map", layer, sensitive, *visibility.rows_key(layer, user)),
+                             lambda: mapdata.map_layer_geojson(ws, layer, include_sensitive=sensitive, user=user))
 
 
 @bp.route("/data/choropleth.geojson")
