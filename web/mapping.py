@@ -335,10 +335,11 @@ class MapPage:
     inline: dict  # layer -> JSON text (only when inlining)
 
 
-def build_map(ws, *, include_sensitive: bool, config) -> MapPage:
+def build_map(ws, *, include_sensitive: bool, config, user=None) -> MapPage:
     """Build the explorer's folium map for workspace ``ws``.
 
-    ``config`` is the Flask app config (basemap, clustering threshold, inlining).
+    ``config`` is the Flask app config (basemap, clustering threshold, inlining);
+    ``user`` decides which household-level rows inlined data holds (:mod:`web.visibility`).
     """
     bounds = mapdata.workspace_bounds(ws)
     info = mapdata.layer_counts(ws)
@@ -384,7 +385,8 @@ def build_map(ws, *, include_sensitive: bool, config) -> MapPage:
             "fields": field_specs(layer, fields), "style": style_spec(layer),
         }).add_to(m)
         if inline_mode and count:
-            inline[layer] = mapdata.map_layer_geojson(ws, layer, include_sensitive=include_sensitive).decode("utf-8")
+            inline[layer] = mapdata.map_layer_geojson(ws, layer, include_sensitive=include_sensitive,
+                                                      user=user).decode("utf-8")
     control = folium.LayerControl(position="topright", collapsed=False).add_to(m)
     MapApp(control, {
         "bounds": bounds, "inline": inline_mode, "i18n": _js_messages(), "network": netmap.js_config(),

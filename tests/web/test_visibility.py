@@ -122,3 +122,15 @@ def test_pairings_page_uses_the_same_rule(hh_workspace):
     assert _household_filter(town)({"town": "东岭镇"}) and not household_rule(town)({"town": "西河乡"})
     assert _household_filter(None) == "none" and _household_filter(User("p", "planner")) == "all"
     assert household_rule(User("s", "sector_assessor", "sector", "农业农村局")) == "none"
+
+
+@pytest.mark.parametrize("user, visible", [(None, {"P3"}), ("town_west", {"P2", "P3"}),
+                                           ("planner1", {"P1", "P2", "P3"})])
+def test_inlined_map_data(hh_workspace, client, login_as, user, visible):
+    client.application.config["RURALPLAN_MAP_INLINE"] = True
+    if user:
+        login_as(user)
+    html = client.get("/map/").get_data(as_text=True)
+    block = html.split('id="rp-data-pairings">', 1)[1].split("</script>", 1)[0]
+    names = [f["properties"].get("helper_name") for f in json.loads(block)["features"]]
+    assert _helpers(names) == visible

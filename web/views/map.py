@@ -25,7 +25,8 @@ def _include_sensitive() -> bool:
 @permission_required("read")
 def index():
     ws = current_workspace()
-    page = mapping.build_map(ws, include_sensitive=_include_sensitive(), config=current_app.config)
+    page = mapping.build_map(ws, include_sensitive=_include_sensitive(), config=current_app.config,
+                             user=g.get("user"))
     return render_template("map.html", page=page, network=netmap.panel())
 
 
