@@ -173,6 +173,27 @@ class SiteMap(folium.Map):
         self.options.setdefault("minZoom", 5)
 
 
+class TextTooltip(folium.Tooltip):
+    """A folium tooltip whose text goes in with ``textContent``: give data text (names) to
+    folium as ``tooltip=TextTooltip(text)``, never as a plain string.
+
+    folium's own Tooltip pastes its text into a JavaScript template literal that Leaflet
+    renders as HTML, so a name with markup, a backtick or ``${...}`` would run.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            {{ this._parent.get_name() }}.bindTooltip(function () {
+                var div = document.createElement("div");
+                div.textContent = {{ this.text|tojson }};
+                return div;
+            }, {{ this.options|tojavascript }});
+        {% endmacro %}
+        """
+    )
+
+
 class LocalMarkerCluster(MarkerCluster):
     def __init__(self, *args, js: list, css: list, **kwargs):
         super().__init__(*args, **kwargs)

@@ -226,7 +226,7 @@ def build_pairings_map(ws, result: WorkspaceAnalysis, data: dict, *, config) -> 
             _("no pairing required") if share is None else _("%(pct)s%% of requirements met", pct=round(100 * share)))
         folium.CircleMarker((p[1], p[0]), radius=5 if v["status"] == "not_required" else 7,
                             color=STATUS_COLORS[v["status"]], fill=True, fill_opacity=0.85, weight=1,
-                            tooltip=tip).add_to(villages_g)
+                            tooltip=mapping.TextTooltip(tip)).add_to(villages_g)
 
     lines_g = folium.FeatureGroup(name=_("Pairings (helper to target)"), show=True)
     far_g = folium.FeatureGroup(name=_("Partners outside the county"), show=True)
@@ -270,14 +270,15 @@ def build_pairings_map(ws, result: WorkspaceAnalysis, data: dict, *, config) -> 
             end = (cy + uy * half * 0.75, cx + ux * half * 0.75)
             color = KIND_COLORS.get(item["kind"], "#555")
             label = _("%(name)s: %(n)s targets", name=item["name"], n=item["n"])
-            folium.PolyLine([start, end], color=color, weight=4, opacity=0.9, tooltip=label).add_to(far_g)
+            folium.PolyLine([start, end], color=color, weight=4, opacity=0.9,
+                            tooltip=mapping.TextTooltip(label)).add_to(far_g)
             # arrowhead as two short strokes: folium's marker shapes would load a plugin from a CDN
             size = half * 0.08
             for turn in (0.5, -0.5):
                 c, s_ = np.cos(turn), np.sin(turn)
                 hx, hy = ux * c - uy * s_, ux * s_ + uy * c
                 folium.PolyLine([end, (end[0] + hy * size, end[1] + hx * size)], color=color, weight=4,
-                                opacity=0.9, tooltip=label).add_to(far_g)
+                                opacity=0.9, tooltip=mapping.TextTooltip(label)).add_to(far_g)
 
     gaps_g = folium.FeatureGroup(name=_("Gaps"), show=True)
     for gap in data["gaps"]:
@@ -287,7 +288,8 @@ def build_pairings_map(ws, result: WorkspaceAnalysis, data: dict, *, config) -> 
         if p is None:
             continue
         folium.CircleMarker((p[1], p[0]), radius=12, color="#d73027", weight=3, fill=False,
-                            tooltip=f"{rule_label(gap['rule'])}: {gap['target_name'] or gap['target_id']}",
+                            tooltip=mapping.TextTooltip(
+                                f"{rule_label(gap['rule'])}: {gap['target_name'] or gap['target_id']}"),
                             dash_array="3 3").add_to(gaps_g)
 
     sug_g = folium.FeatureGroup(name=_("Suggested pairings"), show=True)
@@ -300,7 +302,8 @@ def build_pairings_map(ws, result: WorkspaceAnalysis, data: dict, *, config) -> 
             continue
         t = tp[loc]
         folium.PolyLine([(b[1], b[0]), (t[1], t[0])], color="#000", weight=2.5, dash_array="8 6", opacity=0.9,
-                        tooltip=f"{s['suggestion_id']}: {s['helper_name']} → {s['target_name'] or s['target_id']}"
+                        tooltip=mapping.TextTooltip(
+                            f"{s['suggestion_id']}: {s['helper_name']} → {s['target_name'] or s['target_id']}")
                         ).add_to(sug_g)
 
     for group in (villages_g, lines_g, far_g, gaps_g, sug_g):

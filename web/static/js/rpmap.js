@@ -65,8 +65,12 @@
     return Math.min(r.max, r.base + r.k * Math.sqrt(v));
   }
 
+  // Leaflet puts strings given as tooltip, popup or divIcon content in as HTML: always
+  // hand it DOM nodes built with textContent (data names may hold markup).
   function symbolIcon(shape, color, size) {
-    var span = '<span class="rp-sym rp-sym-' + shape + '" style="--c:' + color + ";--s:" + size + 'px"></span>';
+    var span = el("span", "rp-sym rp-sym-" + shape);
+    span.style.setProperty("--c", color);
+    span.style.setProperty("--s", size + "px");
     return L.divIcon({ className: "rp-sym-icon", html: span, iconSize: [size, size] });
   }
 
@@ -90,7 +94,7 @@
     }
     if (s.kind === "label") {
       return L.circleMarker(latlng, { radius: 4, color: "#fff", weight: 1.5, fillColor: s.color, fillOpacity: 1 })
-        .bindTooltip(String(props.name || ""), { permanent: true, direction: "right", className: "rp-town-label", offset: [6, 0] });
+        .bindTooltip(el("span", null, props.name || ""), { permanent: true, direction: "right", className: "rp-town-label", offset: [6, 0] });
     }
     var col = s.color || (s.colors && s.colors[props[s.color_by]]) || "#555";
     var r = s.radius_by ? radius(s.radius, props[s.radius_by]) : s.radius ? s.radius.base : 6;
