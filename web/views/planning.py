@@ -435,7 +435,7 @@ def build_compare_map(ws, a: planning.Scenario, b: planning.Scenario) -> dict:
     ids_b = {f["properties"]["id"] for f in b.payload["sites"]["features"]}
     ids_a = {f["properties"]["id"] for f in a.payload["sites"]["features"]}
     for tag, s, color, other in (("A", a, COLOR_A, ids_b), ("B", b, COLOR_B, ids_a)):
-        # the layer control and tooltips insert names as HTML
+        # the layer control inserts names as HTML; tooltips take text (mapping.TextTooltip)
         group = folium.FeatureGroup(name=f"{tag}: {escape(s.name)}", show=True)
         for f in (s.payload.get("areas") or {}).get("features", []):
             if f.get("geometry"):
@@ -448,12 +448,13 @@ def build_compare_map(ws, a: planning.Scenario, b: planning.Scenario) -> dict:
                 if tag == "A":
                     # a plain circle: folium's polygon markers load a plugin from a CDN
                     folium.CircleMarker((lat, lon), radius=5, color="#333", weight=1, fill=True, fill_color="#777",
-                                        fill_opacity=0.9, tooltip=f"{escape(p['name'])} ({_('existing')})").add_to(group)
+                                        fill_opacity=0.9,
+                                        tooltip=mapping.TextTooltip(f"{p['name']} ({_('existing')})")).add_to(group)
                 continue
             shared = p["id"] in other
             folium.CircleMarker((lat, lon), radius=11 if tag == "A" else 7, color=color, weight=3,
                                 fill=not shared or tag == "B", fill_color=color, fill_opacity=0.8,
-                                tooltip=f"{tag}: {escape(p['name'])}").add_to(group)
+                                tooltip=mapping.TextTooltip(f"{tag}: {p['name']}")).add_to(group)
         group.add_to(m)
     folium.LayerControl(position="topright", collapsed=False).add_to(m)
     return mapping.map_parts(m)
