@@ -289,3 +289,36 @@ def test_run_without_roads_is_a_translated_message_not_a_500(demo_copy):
         response = client.get(path, query_string=DEMO_QUESTION)
         assert response.status_code == 400, path
         assert "no roads" in response.get_json()["error"]["message"]
+
+
+def test_solver_facts_in_words_with_the_code_kept(demo_client):
+    """The method is described in the page's language (code in the payload for the tooltip);
+    the bound is named by the model's sense: MCLP maximises (upper), p-median minimises (lower)."""
+    data = demo_client.get("/planning/run.json", query_string={**DEMO_QUESTION, "areas": "defer"}).get_json()
+    assert data["result"]["solver"]["method"] == "highs-milp"
+    assert data["method_text"] == "精确整数规划（HiGHS 求解器）" and data["bound_label"] == "上界"
+    q = {**DEMO_QUESTION, "model": "pmedian", "areas": "defer"}
+    data = demo_client.get("/planning/run.json", query_string=q).get_json()
+    assert data["bound_label"] == "下界" and data["method_text"] != data["result"]["solver"]["method"]
+    demo_client.set_cookie("rp_lang", "en")
+    data = demo_client.get("/planning/run.json", query_string={**DEMO_QUESTION, "areas": "defer"}).get_json()
+    assert data["method_text"] == "exact integer programming (HiGHS)" and data["bound_label"] == "Upper bound"
+
+
+def test_method_codes_in_words():
+    from web.views.planning import method_text
+
+    app = _app("/nonexistent.gpkg")
+    with app.test_request_context("/"):
+        assert method_text("greedy+interchange+lagrangian") == "贪心启发式 + 站点交换改进 + 拉格朗日下界"
+        assert method_text("greedy+packing (no time left for the MILP)") == \
+            "贪心启发式 + 按容量分配 (没有剩余时间进行精确整数规划)"
+        assert method_text("lexicographic-mclp+binary-search+highs-milp").startswith("先求最大覆盖 + 对最远")
+        assert method_text("new-method") == "new-method"  # unknown steps as written
+
+
+def test_page_terms(demo_client):
+    """p-中值 (p-median), the demand weight in words (not the code 'population')."""
+    html = demo_client.get("/planning/").get_data(as_text=True)
+    assert "p-中值" in html and "p-中位" not in html
+    assert '<span id="rp-demand-preview" title="population">人口</span>' in html

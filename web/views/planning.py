@@ -87,6 +87,8 @@ def value_text(key: str, value) -> str:
         return names.get(value, str(value))
     if key == "demand":
         return demand_text(str(value))
+    if key == "method":  # the code too: a spreadsheet has no tooltip
+        return f"{method_text(str(value))} ({value})"
     if isinstance(value, float):
         return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
     if isinstance(value, list):
@@ -94,11 +96,62 @@ def value_text(key: str, value) -> str:
     return str(value)
 
 
+#: Models that maximise their objective (their solver bound is an upper bound).
+MAXIMISING_MODELS = ("mclp", "cmclp")
+
+
+def method_text(code: str | None) -> str:
+    """A solver method code (``greedy+interchange+lagrangian``) in words, step by step.
+
+    Codes are the planner's (:attr:`planner.locate.result.LocateResult.method`): steps
+    joined by ``+``, optionally with a note in parentheses. Unknown steps stay as written.
+    """
+    if not code:
+        return "–"
+    steps = {
+        "highs-milp": _("exact integer programming (HiGHS)"), "milp": _("exact integer programming (HiGHS)"),
+        "greedy": _("greedy heuristic"), "interchange": _("site interchange"),
+        "lagrangian": _("Lagrangian bound"), "binary-search": _("binary search on the longest trip"),
+        "lexicographic-mclp": _("most coverage first"), "packing": _("capacity packing"),
+        "split-bound": _("split-demand bound"), "trivial": _("nothing to optimise"),
+        "heuristic": _("heuristic"),
+    }
+    body, _sep, note = str(code).partition(" (")
+    text = " + ".join(steps.get(part, part) for part in body.split("+") if part)
+    if note:
+        notes = {"no time left for the MILP)": _("no time left for exact integer programming")}
+        text += f" ({notes.get(note, note.rstrip(')'))})"
+    return text
+
+
+def bound_label(model: str | None) -> str:
+    """What the solver's bound is for ``model``: an upper bound when it maximises, else a lower bound."""
+    if model in MAXIMISING_MODELS:
+        return _("Upper bound")
+    if model in planning.MODELS:
+        return _("Lower bound")
+    return _("Bound")
+
+
+def solver_texts(payload: dict) -> dict:
+    """Translated words for a payload's solver facts, for the page (the codes stay in the payload)."""
+    result = payload.get("result") or {}
+    return {"method_text": method_text((result.get("solver") or {}).get("method")),
+            "bound_label": bound_label(result.get("model"))}
+
+
+def demand_words() -> dict:
+    """What :func:`demand_text` says, for the page's script (same words, same rules)."""
+    return {"commodities": {c.value: label(c) for c in COMMODITIES},
+            "measures": {"population": _("population"), "households": _("households"),
+                         "monitored": _("monitored households"), "villages": _("villages (each counts 1)")},
+            "produce": _("produce: %(names)s", names="{names}")}
+
+
 def demand_text(spec: str) -> str:
     """``produce:apple,hawthorn*2`` → "产量：苹果、山楂 ×2" (current language)."""
-    commodity = {c.value: label(c) for c in COMMODITIES}
-    measure = {"population": _("population"), "households": _("households"),
-               "monitored": _("monitored households"), "villages": _("villages (each counts 1)")}
+    words = demand_words()
+    commodity, measure = words["commodities"], words["measures"]
     parts = []
     for term in spec.split("+"):
         body, _sep, factor = term.partition("*")
@@ -164,6 +217,7 @@ def js_messages() -> dict:
         "summary": _("%(n)s new sites: %(names)s. Demand within %(m)s min: %(before)s before → %(after)s after, "
                      "of %(total)s.", n="{n}", names="{names}", m="{m}", before="{before}", after="{after}",
                      total="{total}"),
+        "demand": demand_words(),
         "weight_is": _("Demand weight:"), "within": _("covered = within %(m)s min of an open site", m="{m}"),
         "layers": {"villages": _("Villages"), "roads": _("Roads"), "boundaries": _("Boundaries"),
                    "facilities": _("Existing facilities (layer)"), "areas": _("Service areas"),
@@ -258,7 +312,8 @@ def _geojson_download(payload: dict, stem: str) -> Response:
 
 
 def _excel_download(payload: dict, stem: str, title: str = "") -> Response:
-    body = planning.export_excel(payload, labels=excel_labels(), title=title, describe=value_text)
+    labels = {**excel_labels(), "param:bound": bound_label((payload.get("result") or {}).get("model"))}
+    body = planning.export_excel(payload, labels=labels, title=title, describe=value_text)
     return _download(body, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", f"{stem}.xlsx")
 
 
@@ -292,6 +347,7 @@ def index():
     return render_template(
         "planning/index.html", map=page_map, models=model_choices(), facilities=facility_choices(),
         sources=source_choices(), commodities=_commodity_totals(ws), default_cost=services.DEFAULT_SITE_COST_WAN,
+        demand_text=demand_text,
         can_save=app_config["can_save"], defaults=planning.RunParams(),
     )
 
@@ -308,6 +364,7 @@ def run_json():
     except planning.PlanningError as exc:
         return _error(str(exc))
     payload["weight_text"] = demand_text(params.demand)
+    payload.update(solver_texts(payload))
     response = current_app.json.response(payload)
     t = payload["timing"]
     response.headers["Server-Timing"] = ", ".join(
@@ -380,7 +437,8 @@ def save():
 @permission_required("read")
 def scenario_json(scenario_id: int):
     s = _scenario_or_404(scenario_id)
-    return {**planning.scenario_json(s), "payload": {**s.payload, "weight_text": demand_text(s.params["demand"])}}
+    return {**planning.scenario_json(s), "payload": {**s.payload, "weight_text": demand_text(s.params["demand"]),
+                                                     **solver_texts(s.payload)}}
 
 
 @bp.route("/scenarios/<int:scenario_id>.geojson")

@@ -74,6 +74,22 @@
     return terms.join("+");
   }
 
+  // the demand weight in words (web.views.planning.demand_text, same rules)
+  function demandText(spec) {
+    var d = msg.demand || {};
+    return spec.split("+").map(function (term) {
+      var factor = term.split("*")[1], body = term.split("*")[0].split(":"), text;
+      if (body[0] === "produce") {
+        text = t(d.produce, { names: (body[1] || "").split(",").filter(Boolean).map(function (c) {
+          return (d.commodities || {})[c] || c;
+        }).join(", ") });
+      } else {
+        text = (d.measures || {})[body[0]] || body[0];
+      }
+      return factor ? text + " ×" + factor : text;
+    }).join(" + ");
+  }
+
   function syncForm() {
     var model = form.querySelector("input[name=model]:checked").value;
     var kind = form.querySelector("input[name=demand_kind]:checked").value;
@@ -89,7 +105,8 @@
     $("rp-site-cost").placeholder = defaults[$("rp-facility").value] || "";
     var spec = demandSpec();
     $("rp-demand").value = spec;
-    $("rp-demand-preview").textContent = spec || "–";
+    $("rp-demand-preview").textContent = spec ? demandText(spec) : "–";
+    $("rp-demand-preview").title = spec;
     $("rp-points").value = drawn.map(function (d) { return d.lon + "," + d.lat; }).join(";");
     $("rp-drawn-count").textContent = t(msg.drawn_count, { n: drawn.length });
     if (groups.facilities) loadFacilities();
@@ -313,11 +330,13 @@
 
     var s = r.solver, dl = $("rp-solver");
     clear(dl);
-    [["method", s.method], ["status", msg.status[s.status] || s.status], ["objective", num(s.objective, 1)],
+    // the method in words (the planner's code in the tooltip); the bound named by the model's sense
+    [["method", payload.method_text || s.method], ["status", msg.status[s.status] || s.status], ["objective", num(s.objective, 1)],
       ["bound", num(s.bound, 1)], ["gap", s.gap === null ? "–" : (100 * s.gap).toFixed(2) + "%"],
       ["seconds", num(s.seconds, 3)]].forEach(function (pair) {
-      dl.appendChild(el("dt", "", cfg.i18n.facts[pair[0]]));
-      dl.appendChild(el("dd", "", pair[1]));
+      dl.appendChild(el("dt", "", pair[0] === "bound" && payload.bound_label ? payload.bound_label : cfg.i18n.facts[pair[0]]));
+      var dd = dl.appendChild(el("dd", "", pair[1]));
+      if (pair[0] === "method") dd.title = s.method;
     });
     var timing = payload.timing || {};
     if (timing.total_ms !== undefined) {
