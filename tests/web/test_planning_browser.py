@@ -91,7 +91,9 @@ def test_three_cold_stores_save_second_run_and_compare(page, server):
     page.check("input[name=demand_kind][value=produce]")
     page.check("input[name=commodity][value=apple]")
     page.check("input[name=commodity][value=hawthorn]")
-    assert page.locator("#rp-demand-preview").inner_text() == "produce:apple,hawthorn"
+    # the weight in words, the query's code in the tooltip
+    assert page.locator("#rp-demand-preview").inner_text() == "产量：苹果, 山楂"
+    assert page.locator("#rp-demand-preview").get_attribute("title") == "produce:apple,hawthorn"
     page.select_option("#rp-candidates", "towns")
     seconds = _run(page, 0)
 
@@ -114,6 +116,9 @@ def test_three_cold_stores_save_second_run_and_compare(page, server):
     assert page.locator("#rp-by-town tbody tr").count() >= 10
     assert "新建 3 处" in page.locator("#rp-plan-summary").inner_text()
     assert page.locator("#rp-solver").inner_text().count("最优") == 1
+    solver = page.locator("#rp-solver").inner_text()
+    assert "highs-milp" not in solver and "精确整数规划" in solver and "上界" in solver
+    assert page.locator("#rp-solver dd[title=highs-milp]").count() == 1
     page.screenshot(path=str(ARTIFACTS / "planning_run_zh.png"))
     page.locator("#rp-plan-result").screenshot(path=str(ARTIFACTS / "planning_tables_zh.png"))
     answer_ms, areas_ms = page.evaluate("[RPPlan.answerMs, RPPlan.areasMs]")
