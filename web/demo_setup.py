@@ -20,6 +20,8 @@ def seed_demo_library(ws) -> dict:
     village and town, so a visitor can walk that proposal through the review with them.
     Idempotent: a second run changes nothing.
     """
+    if not ws.meta().get("notice_contact"):
+        ws.set_meta(notice_contact="清河县乡村振兴局（虚构），电话 0000-1234567（演示号码）")
     loaded = P.load_demo_proposals(ws)
     library = sorted(P.list_proposals(ws), key=lambda p: p.id)
     first = library[0] if library else None

@@ -76,6 +76,31 @@ def notice_title(ws, year: int | None = None) -> str:
     return f"{county}{year or ''}{'年度' if year else ''}巩固拓展脱贫攻坚成果和乡村振兴项目公示"
 
 
+#: Days a notice stays posted when the workspace does not say otherwise (county practice: 10).
+DEFAULT_NOTICE_DAYS = 10
+
+
+def notice_footer(ws, rows: list[NoticeRow]) -> str:
+    """公示期 (from the latest publication among the rows) and where to send comments.
+
+    The contact comes from the workspace metadata ``notice_contact`` (office and phone);
+    the period length from ``notice_days``.
+    """
+    import datetime as dt
+
+    meta = ws.meta()
+    days = int(meta.get("notice_days") or DEFAULT_NOTICE_DAYS)
+    contact = meta.get("notice_contact") or "县乡村振兴局"
+    published = [t.at for r in rows for t in P.history(ws, r.proposal_id) if t.to_status == "published"]
+    if published:
+        start = dt.datetime.fromisoformat(max(published).replace("Z", "+00:00")).date()
+        end = start + dt.timedelta(days=days - 1)
+        period = f"公示期：{start:%Y年%m月%d日}至{end:%Y年%m月%d日}（{days}天）"
+    else:
+        period = f"公示期：{days}天"
+    return f"{period}。公示期内如有异议，请向{contact}反映。"
+
+
 def write_notice_xlsx(ws, out: str | os.PathLike | io.BytesIO, *, year: int | None = None) -> int:
     """Write the notice as an Excel workbook (title, headers, rows, total); returns the row count."""
     from openpyxl import Workbook
@@ -99,6 +124,8 @@ def write_notice_xlsx(ws, out: str | os.PathLike | io.BytesIO, *, year: int | No
     append_rows(sheet, (r.cells() for r in rows))
     total = sum(r.values["budget_wan"] for r in rows)
     append_rows(sheet, [["合计", f"{len(rows)}个项目", *[""] * 4, round(total, 2)]])
+    append_rows(sheet, [[notice_footer(ws, rows)]])
+    sheet.merge_cells(start_row=sheet.max_row, start_column=1, end_row=sheet.max_row, end_column=len(COLUMNS))
     for i, (_, _, width) in enumerate(COLUMNS, start=1):
         sheet.column_dimensions[get_column_letter(i)].width = width
     for row in sheet.iter_rows(min_row=3):

@@ -104,4 +104,10 @@ def test_demo_command_seeds_a_library_ready_to_review(tmp_path):
     village = get_user(ws, "village")
     assert first.status == "draft" and village.scope == first.village_code
     assert get_user(ws, "town").scope == first.town
+    from web.project_notice import notice_footer, notice_rows
+
+    rows = notice_rows(ws)
+    assert [r.proposal_id for r in rows] == [published[0].id]
+    footer = notice_footer(ws, rows)
+    assert "公示期：" in footer and "（10天）" in footer and "电话" in footer
     assert run("demo", "-w", path).exit_code != 0  # exists: refuses without --force

@@ -422,8 +422,10 @@ def _year_arg():
 def notice():
     ws = _ws()
     year = _year_arg()
-    return render_template("projects/notice.html", rows=project_notice.notice_rows(ws, year=year),
-                           columns=project_notice.COLUMNS, title=project_notice.notice_title(ws, year), year=year)
+    rows = project_notice.notice_rows(ws, year=year)
+    return render_template("projects/notice.html", rows=rows, columns=project_notice.COLUMNS,
+                           title=project_notice.notice_title(ws, year), year=year,
+                           footer=project_notice.notice_footer(ws, rows))
 
 
 @bp.route("/projects/notice.xlsx")
