@@ -256,7 +256,8 @@ def test_notice_page_and_excel(client, users):
     rows = [[c.value for c in row] for row in sheet.iter_rows()]
     assert "项目公示" in rows[0][0] and rows[1][:3] == ["序号", "项目名称", "项目类别"]
     assert rows[2][1] == "测试冷库" and rows[2][5] == "衔接资金" and rows[2][6] == 200
-    assert "受益户30户（其中监测户4户）" in rows[2][8] and rows[-1][0] == "合计"
+    assert "受益户30户（其中监测户4户）" in rows[2][8] and rows[-2][0] == "合计"
+    assert rows[-1][0].startswith("公示期：") and "反映" in rows[-1][0]
     assert re.search(r"东经\d+\.\d+°", rows[2][3]) and p.status == "published"
 
 
