@@ -74,3 +74,50 @@ def login_as(client):
         return client
 
     return do
+
+
+# -- real Chromium (helpers in browser.py; modules opt in with ``pytestmark = BROWSER``) --------
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's headless Chromium under Playwright, launched once per session."""
+    from .browser import ARGS, CHROMIUM, HAVE_CHROMIUM, SKIP_REASON
+
+    if not HAVE_CHROMIUM:
+        pytest.skip(SKIP_REASON)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def live_server():
+    """``live_server(workspace_path, secret_key=...)`` -> base URL (or ``live_server.serve(app)``);
+    the servers stop at the end of the module."""
+    from .browser import LiveServers
+
+    servers = LiveServers()
+    yield servers
+    servers.close()
+
+
+@pytest.fixture
+def open_page(browser):
+    """``open_page(**context_options)`` -> a page in a fresh context, watched (``page.watch``);
+    any request that tried to leave the machine fails the test."""
+    from .browser import PageFactory
+
+    pages = PageFactory(browser)
+    yield pages
+    external = pages.close()
+    assert external == [], f"external requests (blocked): {external}"
+
+
+@pytest.fixture
+def page(open_page):
+    """A watched page: 1366x850, zh-CN."""
+    return open_page()

@@ -6,126 +6,50 @@ leave the machine is blocked and fails the test. Screenshots go to test-artifact
 from __future__ import annotations
 
 import shutil
-import threading
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
-from web import create_app
-
-from .conftest import PASSWORD
+from .browser import BROWSER, login, open_map, screenshot
 from .sample import XSS_NAME
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-default-apps"]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} missing (Debian package chromium; make browser)"),
-]
+pytestmark = BROWSER
 
 BAD_CSV = "代码,村名,乡镇,经度,纬度\n123,坏村,东岭镇,111.05,34.05\n411000999001,,东岭镇,abc,34.1\n"
 
 
 @pytest.fixture(scope="module")
-def live_server(sample_workspace_template, tmp_path_factory):
-    from waitress.server import create_server
-
+def sample_server(sample_workspace_template, tmp_path_factory, live_server):
     path = tmp_path_factory.mktemp("browser") / "ws.gpkg"
     shutil.copyfile(sample_workspace_template, path)
-    app = create_app({"RURALPLAN_WORKSPACE": str(path), "SECRET_KEY": "browser-test",
-                      "SESSION_COOKIE_SECURE": False})
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
+    return live_server(path)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-class PageWatch:
-    def __init__(self, page):
-        self.page = page
-        self.console_errors: list[str] = []
-        self.external: list[str] = []
-        self.dialogs: list[str] = []
-        page.on("console", lambda m: m.type == "error" and self.console_errors.append(m.text))
-        page.on("pageerror", lambda e: self.console_errors.append(str(e)))
-        page.on("dialog", self._dialog)
-        page.route("**/*", self._route)
-
-    def _dialog(self, dialog):
-        self.dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    def _route(self, route):
-        host = urlsplit(route.request.url).hostname
-        if route.request.url.startswith("data:") or host in ("127.0.0.1", "localhost"):
-            route.continue_()
-        else:
-            self.external.append(route.request.url)
-            route.abort()
-
-    def clean(self):
-        assert self.console_errors == []
-        assert self.external == []
-        assert self.dialogs == []
-
-
-@pytest.fixture
-def page(browser):
-    ARTIFACTS.mkdir(exist_ok=True)
-    context = browser.new_context(viewport={"width": 1366, "height": 850}, locale="zh-CN")
-    pg = context.new_page()
-    watch = PageWatch(pg)
-    pg.watch = watch
-    yield pg
-    context.close()
-
-
-def open_map(page, base):
-    page.goto(base + "/map/")
-    page.wait_for_function("window.RP_READY === true", timeout=30000)
-
-
-def test_map_loads_offline_without_console_errors(page, live_server):
-    open_map(page, live_server)
+def test_map_loads_offline_without_console_errors(page, sample_server):
+    open_map(page, sample_server)
     assert page.evaluate("document.documentElement.lang") == "zh-CN"
     assert page.locator(".leaflet-control-layers").is_visible()
     assert page.locator(".leaflet-control-scale").is_visible()
     assert page.locator(".rp-fullscreen a").is_visible()
     counts = page.evaluate("Object.fromEntries(RP.layers.map(e => [e.spec.name, e.items.length]))")
     assert counts["villages"] == 12 and counts["roads"] > 0 and counts["boundaries"] == 3
-    page.screenshot(path=str(ARTIFACTS / "map_zh.png"))
+    screenshot(page, "map_zh")
     page.watch.clean()
 
 
-def test_layer_toggles(page, live_server):
-    open_map(page, live_server)
+def test_layer_toggles(page, sample_server):
+    open_map(page, sample_server)
     on_map = "RP.map.hasLayer(RP.byName.roads.group)"
     assert page.evaluate(on_map) is True
     page.locator(".leaflet-control-layers label", has_text="道路").locator("input").click()
     assert page.evaluate(on_map) is False
     page.locator(".leaflet-control-layers label", has_text="管控区").locator("input").click()
     assert page.evaluate("RP.map.hasLayer(RP.byName.constraints.group)") is True
-    page.screenshot(path=str(ARTIFACTS / "map_toggled.png"))
+    screenshot(page, "map_toggled")
     page.watch.clean()
 
 
-def test_click_opens_popup_with_chinese_labels(page, live_server):
-    open_map(page, live_server)
+def test_click_opens_popup_with_chinese_labels(page, sample_server):
+    open_map(page, sample_server)
     point = page.evaluate("""() => {
         const it = RP.byName.villages.items[0];
         RP.map.setView(it.layer.getLatLng(), 14, {animate: false});
@@ -138,24 +62,24 @@ def test_click_opens_popup_with_chinese_labels(page, live_server):
     popup.wait_for(timeout=5000)
     text = popup.inner_text()
     assert point["name"] in text and "统计用区划代码" in text and "人口" in text
-    page.screenshot(path=str(ARTIFACTS / "map_popup.png"))
+    screenshot(page, "map_popup")
     page.watch.clean()
 
 
-def test_search_shows_markup_as_text(page, live_server):
-    open_map(page, live_server)
+def test_search_shows_markup_as_text(page, sample_server):
+    open_map(page, sample_server)
     page.fill("#rp-search-input", XSS_NAME)
     page.click("#rp-search button")
     popup = page.locator(".leaflet-popup-content h4")
     popup.wait_for(timeout=5000)
     assert popup.inner_text() == XSS_NAME
     page.wait_for_timeout(300)
-    page.screenshot(path=str(ARTIFACTS / "map_search_escaped.png"))
+    screenshot(page, "map_search_escaped")
     page.watch.clean()  # includes: no alert() dialog
 
 
-def test_filters_and_choropleth(page, live_server):
-    open_map(page, live_server)
+def test_filters_and_choropleth(page, sample_server):
+    open_map(page, sample_server)
     page.select_option("#rp-filter-town", "东岭镇")
     assert page.evaluate("RP.byName.villages.visible.length") == 6
     assert "6" in page.inner_text("#rp-filter-count")
@@ -163,34 +87,31 @@ def test_filters_and_choropleth(page, live_server):
     page.select_option("#rp-indicator", "monitored_per_1000")
     assert page.evaluate("RP.map.hasLayer(RP.byName.choropleth.group)") is True
     assert page.locator("#rp-choropleth-legend .rp-scale-row").count() >= 1
-    page.screenshot(path=str(ARTIFACTS / "map_choropleth.png"))
+    screenshot(page, "map_choropleth")
     page.watch.clean()
 
 
-def test_language_switch(page, live_server):
-    open_map(page, live_server)
+def test_language_switch(page, sample_server):
+    open_map(page, sample_server)
     page.click("#lang-en")
     page.wait_for_function("window.RP_READY === true", timeout=30000)
     assert page.evaluate("document.documentElement.lang") == "en"
     assert page.locator("#rp-legend h2").inner_text() == "Legend"
     assert page.locator(".leaflet-control-layers", has_text="Villages").count() == 1
-    page.goto(live_server + "/data/")  # the choice persists across pages
+    page.goto(sample_server + "/data/")  # the choice persists across pages
     assert page.locator("h1").inner_text() == "Workspace layers"
-    page.goto(live_server + "/map/")
+    page.goto(sample_server + "/map/")
     page.wait_for_function("window.RP_READY === true", timeout=30000)
-    page.screenshot(path=str(ARTIFACTS / "map_en.png"))
+    screenshot(page, "map_en")
     page.click("#lang-zh")
     assert page.locator("#rp-legend h2").inner_text() == "图例"
     page.watch.clean()
 
 
-def test_upload_with_errors_shows_report(page, live_server, tmp_path):
-    page.goto(live_server + "/auth/login")
-    page.fill("input[name=username]", "planner1")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("#login-form button")
+def test_upload_with_errors_shows_report(page, sample_server, tmp_path):
+    login(page, sample_server, "planner1")
     page.wait_for_url("**/map/")
-    page.goto(live_server + "/data/")
+    page.goto(sample_server + "/data/")
     bad = tmp_path / "坏数据.csv"
     bad.write_text(BAD_CSV, encoding="utf-8")
     page.select_option("select[name=layer]", "villages")
@@ -202,5 +123,5 @@ def test_upload_with_errors_shows_report(page, live_server, tmp_path):
     assert page.locator("#import-report .rp-errors li").count() >= 1
     assert "坏数据.csv" in report.inner_text()
     report.scroll_into_view_if_needed()
-    page.screenshot(path=str(ARTIFACTS / "upload_report.png"), full_page=True)
+    screenshot(page, "upload_report", full_page=True)
     page.watch.clean()

@@ -7,37 +7,23 @@ villages. No console errors, no external requests. Screenshots: test-artifacts/n
 from __future__ import annotations
 
 import shutil
-import threading
-from pathlib import Path
 
 import pytest
 
-from web import create_app
+from .browser import BROWSER, open_map, screenshot
 
-from .test_browser import ARTIFACTS, CHROMIUM, browser, open_map, page  # noqa: F401  (fixtures)
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} missing (Debian package chromium)"),
-]
+pytestmark = BROWSER
 
 
 @pytest.fixture(scope="module")
-def demo_server(demo_workspace, tmp_path_factory):
-    from waitress.server import create_server
-
+def demo_server(demo_workspace, tmp_path_factory, live_server):
     from layers.store import Workspace
     from web import services
 
     path = tmp_path_factory.mktemp("network-browser") / "demo.gpkg"
     shutil.copyfile(demo_workspace.path, path)
     services.road_graph(Workspace(path))  # build and cache the graph before the clock starts
-    app = create_app({"RURALPLAN_WORKSPACE": str(path), "SECRET_KEY": "network-browser",
-                      "SESSION_COOKIE_SECURE": False})
-    srv = create_server(app, host="127.0.0.1", port=0, threads=4)
-    threading.Thread(target=srv.run, daemon=True).start()
-    yield f"http://127.0.0.1:{srv.effective_port}"
-    srv.close()
+    return live_server(path, secret_key="network-browser")
 
 
 def _click_feature(page, layer: str, fid: str, zoom: int = 13):
@@ -56,7 +42,7 @@ def _click_feature(page, layer: str, fid: str, zoom: int = 13):
     page.mouse.click(point["x"], point["y"])
 
 
-def test_service_areas_accessibility_and_coverage(page, demo_server):  # noqa: F811
+def test_service_areas_accessibility_and_coverage(page, demo_server):
     open_map(page, demo_server)
 
     # 1. click a cold store: its popup offers the service areas, which are drawn nested
@@ -70,7 +56,7 @@ def test_service_areas_accessibility_and_coverage(page, demo_server):  # noqa: F
     assert "龙湾乡苹果气调库" in box.inner_text() and box.locator(".rp-scale-row").count() == 3
     page.evaluate("() => { RP.map.fitBounds(RP.net.areas.getBounds(), {animate: false}); }")
     page.wait_for_timeout(300)
-    page.screenshot(path=str(ARTIFACTS / "network_service_areas.png"))
+    screenshot(page, "network_service_areas")
     page.click("#rp-areas-clear")
     assert page.evaluate("RP.net.areas") is None and box.count() == 0
 
@@ -84,7 +70,7 @@ def test_service_areas_accessibility_and_coverage(page, demo_server):  # noqa: F
     colors = page.evaluate("RP.cfg.network.access_colors.concat([RP.cfg.network.unreachable.fill])")
     assert after != before and set(after) <= set(colors) and len(set(after)) >= 3
     assert page.locator("#rp-access-legend .rp-scale-row").count() == 6
-    page.screenshot(path=str(ARTIFACTS / "network_accessibility.png"))
+    screenshot(page, "network_accessibility")
     page.uncheck("#rp-access-toggle")
     assert page.evaluate("RP.byName.villages.items.map(i => i.layer.options.fillColor)") == before
 
@@ -97,7 +83,7 @@ def test_service_areas_accessibility_and_coverage(page, demo_server):  # noqa: F
     assert towns == 12 and page.locator("#rp-cov-result tbody tr").count() == towns + 1
     assert n_uncovered > 0 and page.evaluate("RP.net.uncovered.getLayers().length") == n_uncovered
     assert "20" in page.inner_text("#rp-cov-result .rp-cov-summary")
-    page.screenshot(path=str(ARTIFACTS / "network_coverage.png"))
+    screenshot(page, "network_coverage")
     # the popup of an uncovered village gives the reason
     text = page.evaluate("""() => {
         const l = RP.net.uncovered.getLayers()[0];

@@ -7,66 +7,34 @@ Screenshots go to test-artifacts/planning_*.png.
 """
 from __future__ import annotations
 
-import threading
 import time
-from pathlib import Path
 
 import pytest
 
-from web import create_app
 from web.users import add_user
 
-from .test_browser import ARGS, ARTIFACTS, CHROMIUM, PageWatch
+from .browser import BROWSER, login, screenshot
+from .conftest import PASSWORD
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} missing (Debian package chromium)"),
-]
-
-PASSWORD = "secret123"
+pytestmark = BROWSER
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    from waitress.server import create_server
-
+def server(tmp_path_factory, live_server):
     from layers.demo import build_demo_workspace
     from web import services
 
     ws = build_demo_workspace(tmp_path_factory.mktemp("planning-browser") / "demo.gpkg")
     add_user(ws, "guihua", PASSWORD, "planner")
     services.road_graph(ws)  # build and cache the graph before the clock starts (as `ruralplan demo` does)
-    app = create_app({"RURALPLAN_WORKSPACE": str(ws.path), "SECRET_KEY": "planning-browser",
-                      "SESSION_COOKIE_SECURE": False})
-    srv = create_server(app, host="127.0.0.1", port=0, threads=4)
-    threading.Thread(target=srv.run, daemon=True).start()
-    yield f"http://127.0.0.1:{srv.effective_port}"
-    srv.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+    return live_server(ws.path, secret_key="planning-browser")
 
 
 @pytest.fixture
-def page(browser, server):
-    ARTIFACTS.mkdir(exist_ok=True)
-    context = browser.new_context(viewport={"width": 1400, "height": 950}, locale="zh-CN", accept_downloads=True)
-    pg = context.new_page()
-    pg.watch = PageWatch(pg)
-    pg.goto(server + "/auth/login")
-    pg.fill("input[name=username]", "guihua")
-    pg.fill("input[name=password]", PASSWORD)
-    pg.click("#login-form button")
-    pg.wait_for_load_state("networkidle")
-    yield pg
-    context.close()
+def page(open_page, server):
+    pg = open_page(viewport={"width": 1400, "height": 950}, accept_downloads=True)
+    login(pg, server, "guihua")
+    return pg
 
 
 def _open(page, server):
@@ -119,8 +87,8 @@ def test_three_cold_stores_save_second_run_and_compare(page, server):
     solver = page.locator("#rp-solver").inner_text()
     assert "highs-milp" not in solver and "精确整数规划" in solver and "上界" in solver
     assert page.locator("#rp-solver dd[title=highs-milp]").count() == 1
-    page.screenshot(path=str(ARTIFACTS / "planning_run_zh.png"))
-    page.locator("#rp-plan-result").screenshot(path=str(ARTIFACTS / "planning_tables_zh.png"))
+    screenshot(page, "planning_run_zh")
+    screenshot(page.locator("#rp-plan-result"), "planning_tables_zh")
     answer_ms, areas_ms = page.evaluate("[RPPlan.answerMs, RPPlan.areasMs]")
     print(f"demo question: sites+tables shown after {answer_ms} ms, service areas after {areas_ms} ms "
           f"({seconds:.2f} s incl. test overhead); server {timing}")
@@ -144,7 +112,7 @@ def test_three_cold_stores_save_second_run_and_compare(page, server):
     names = page.locator("#rp-scenario-table .rp-scenario-name").all_inner_texts()
     assert names == ["两座冷库 30分钟", "三座冷库 30分钟"]
     page.locator("#rp-scenarios").scroll_into_view_if_needed()
-    page.screenshot(path=str(ARTIFACTS / "planning_scenarios_zh.png"), full_page=True)
+    screenshot(page, "planning_scenarios_zh", full_page=True)
 
     # a saved scenario back on the map: its form and its three sites
     page.locator("#rp-scenario-table tbody tr").nth(1).locator("button", has_text="显示").click()
@@ -162,7 +130,7 @@ def test_three_cold_stores_save_second_run_and_compare(page, server):
     assert page.locator("#rp-compare-sites-a tbody tr").count() == 3
     assert page.locator("#rp-compare-sites-b tbody tr").count() == 2
     assert page.locator("#rp-compare-towns .rp-diff-neg").count() >= 1
-    page.screenshot(path=str(ARTIFACTS / "planning_compare_zh.png"), full_page=True)
+    screenshot(page, "planning_compare_zh", full_page=True)
     page.watch.clean()
 
 
@@ -184,13 +152,13 @@ def test_english_drawn_points_and_error(page, server):
     assert page.locator("#rp-plan-error").is_hidden()
     assert page.locator(".leaflet-marker-pane .rp-plan-new").count() == 2
     assert "Maximal coverage" in page.content()
-    page.screenshot(path=str(ARTIFACTS / "planning_drawn_en.png"))
+    screenshot(page, "planning_drawn_en")
     # a question the server refuses: its message is shown, the last plan stays
     page.fill("#rp-p", "9")
     _run(page, 2)
     assert "9 new sites were asked for, but there are only 3" in page.locator("#rp-plan-error").inner_text()
     assert page.locator(".leaflet-marker-pane .rp-plan-new").count() == 2
-    page.screenshot(path=str(ARTIFACTS / "planning_error_en.png"))
+    screenshot(page, "planning_error_en")
     # the browser logs the refused request itself; that one is expected
     page.watch.console_errors = [e for e in page.watch.console_errors if "400 (BAD REQUEST)" not in e]
     page.watch.clean()

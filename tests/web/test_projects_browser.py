@@ -6,22 +6,14 @@ by clicking the map. Screenshots go to test-artifacts/projects_*.png.
 """
 from __future__ import annotations
 
-import threading
-from pathlib import Path
-
 import pytest
 
-from web import create_app
 from web.users import add_user
 
-from .test_browser import ARGS, ARTIFACTS, CHROMIUM, PageWatch
+from .browser import ARTIFACTS, BROWSER, login, screenshot
+from .conftest import PASSWORD
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} missing (Debian package chromium)"),
-]
-
-PASSWORD = "secret123"
+pytestmark = BROWSER
 
 
 @pytest.fixture(scope="module")
@@ -43,40 +35,17 @@ def demo(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def server(demo):
-    from waitress.server import create_server
-
+def server(demo, live_server):
     ws, _ = demo
-    app = create_app({"RURALPLAN_WORKSPACE": str(ws.path), "SECRET_KEY": "projects-browser",
-                      "SESSION_COOKIE_SECURE": False})
-    srv = create_server(app, host="127.0.0.1", port=0, threads=4)
-    threading.Thread(target=srv.run, daemon=True).start()
-    yield f"http://127.0.0.1:{srv.effective_port}"
-    srv.close()
+    return live_server(ws.path, secret_key="projects-browser")
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-def _session(browser, base, username):
+def _session(open_page, base, username):
     """A fresh browser context (its own cookies) logged in as ``username``."""
-    context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
-    page = context.new_page()
-    watch = PageWatch(page)
-    page.goto(base + "/auth/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("#login-form button")
-    page.wait_for_load_state("networkidle")
+    page = open_page(viewport={"width": 1280, "height": 1000}, locale=None, accept_downloads=True)
+    login(page, base, username)
     assert username in page.locator(".rp-user").inner_text()
-    return context, page, watch
+    return page.context, page, page.watch
 
 
 def _act(page, base, pid, action, comment, shot):
@@ -85,15 +54,14 @@ def _act(page, base, pid, action, comment, shot):
     assert page.locator("#evaluation-score").is_visible()
     if comment:
         page.fill("#comment", comment)
-    page.screenshot(path=str(ARTIFACTS / f"projects_{shot}.png"), full_page=True)
+    screenshot(page, f"projects_{shot}", full_page=True)
     page.click(f"#action-{action}")
     page.wait_for_load_state("networkidle")
     return page.locator("#proposal-status").get_attribute("data-status")
 
 
-def test_walk_the_apple_store_from_application_to_public_notice(browser, server, demo):
+def test_walk_the_apple_store_from_application_to_public_notice(open_page, server, demo):
     ws, apple = demo
-    ARTIFACTS.mkdir(exist_ok=True)
     steps = [
         ("cun", "submit", "", "submitted", "1_village_submits"),
         ("zhen", "approve", "选址靠近苹果主产村，同意上报", "town_approved", "2_town_review"),
@@ -103,7 +71,7 @@ def test_walk_the_apple_store_from_application_to_public_notice(browser, server,
     ]
     watches = []
     for username, action, comment, expected, shot in steps:
-        context, page, watch = _session(browser, server, username)
+        context, page, watch = _session(open_page, server, username)
         watches.append(watch)
         # nobody sees another stage's buttons
         for other in ("submit", "approve", "publish"):
@@ -113,19 +81,19 @@ def test_walk_the_apple_store_from_application_to_public_notice(browser, server,
         assert _act(page, server, apple.id, action, comment, shot) == expected
         context.close()
 
-    context, page, watch = _session(browser, server, "xian")
+    context, page, watch = _session(open_page, server, "xian")
     page.goto(f"{server}/projects/{apple.id}")
     page.wait_for_function("window.RPP_READY === true")
     rows = page.locator("#history tbody tr")
     assert rows.count() == len(steps)
     assert [rows.nth(i).get_attribute("data-action") for i in range(rows.count())] == [s[1] for s in steps]
     assert "选址靠近苹果主产村" in page.locator("#history").inner_text()
-    page.screenshot(path=str(ARTIFACTS / "projects_6_history.png"), full_page=True)
+    screenshot(page, "projects_6_history", full_page=True)
 
     page.goto(f"{server}/projects/notice")
     table = page.locator("#notice-table").inner_text()
     assert apple.name in table and "衔接资金" in table and "400" in table
-    page.screenshot(path=str(ARTIFACTS / "projects_7_notice.png"), full_page=True)
+    screenshot(page, "projects_7_notice", full_page=True)
     with page.expect_download() as info:
         page.click("#notice-xlsx")
     download = info.value
@@ -140,9 +108,8 @@ def test_walk_the_apple_store_from_application_to_public_notice(browser, server,
         assert w.external == [] and w.console_errors == []
 
 
-def test_village_places_a_new_proposal_on_the_map(browser, server, demo):
-    ARTIFACTS.mkdir(exist_ok=True)
-    context, page, watch = _session(browser, server, "cun")
+def test_village_places_a_new_proposal_on_the_map(open_page, server, demo):
+    context, page, watch = _session(open_page, server, "cun")
     page.goto(f"{server}/projects/new")
     page.wait_for_function("window.RPP_READY === true")
     page.fill("input[name=name]", "村级山楂分拣车间")
@@ -155,7 +122,7 @@ def test_village_places_a_new_proposal_on_the_map(browser, server, demo):
     page.locator("#rpp-map .leaflet-container").click()  # the centre of the map
     wkt = page.input_value("#geometry")
     assert wkt.startswith("POINT (")
-    page.screenshot(path=str(ARTIFACTS / "projects_0_form.png"), full_page=True)
+    screenshot(page, "projects_0_form", full_page=True)
     page.click("#save-proposal")
     page.wait_for_load_state("networkidle")
     assert page.locator("#proposal-status").get_attribute("data-status") == "draft"

@@ -11,20 +11,13 @@ from __future__ import annotations
 
 import re
 import shutil
-import threading
-from pathlib import Path
 
 import pytest
 
-from web import create_app
-
+from .browser import BROWSER, browser_app, login, screenshot
 from .conftest import PASSWORD
-from .test_browser import ARTIFACTS, CHROMIUM, browser, page  # noqa: F401 - fixtures
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} missing (Debian package chromium)"),
-]
+pytestmark = BROWSER
 
 XSS = "<img src=x onerror=window.__xss=1>"
 XSS_JS = "`${window.__xss=2}`"
@@ -63,9 +56,7 @@ PROBE = """() => {
 
 
 @pytest.fixture(scope="module")
-def xss_server(sample_workspace_template, tmp_path_factory):
-    from waitress.server import create_server
-
+def xss_server(sample_workspace_template, tmp_path_factory, live_server):
     from layers import proposals as P
     from layers.store import Workspace
 
@@ -88,7 +79,7 @@ def xss_server(sample_workspace_template, tmp_path_factory):
     ws.write_layers({"towns": towns, "villages": villages, "cold_storage": cold, "pairings": pairings})
     _walk(ws, P.create_proposal(ws, _data(ws, name=XSS, content=XSS), created_by="village1"), TO_PUBLISHED)
 
-    app = create_app({"RURALPLAN_WORKSPACE": str(path), "SECRET_KEY": "xss-test", "SESSION_COOKIE_SECURE": False})
+    app = browser_app(path, secret_key="xss-test")
     client = app.test_client()
     token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/auth/login").get_data(as_text=True))[1]
     client.post("/auth/login", data={"username": "planner1", "password": PASSWORD, "csrf_token": token})
@@ -100,24 +91,13 @@ def xss_server(sample_workspace_template, tmp_path_factory):
                                headers={"X-CSRFToken": token, "Accept": "application/json"})
         assert response.status_code == 201, response.get_data(as_text=True)[:500]
 
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    threading.Thread(target=server.run, daemon=True).start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
-
-
-def _login(page, base):
-    page.goto(base + "/auth/login")
-    page.fill("input[name=username]", "planner1")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("#login-form button")
-    page.wait_for_load_state("networkidle")
+    return live_server.serve(app)
 
 
 def _check(page, name, *, expect=(XSS,)):
     page.wait_for_timeout(300)  # any onerror handler has had its chance
     result = page.evaluate(PROBE)
-    page.screenshot(path=str(ARTIFACTS / f"xss_{name}.png"))
+    screenshot(page, f"xss_{name}")
     assert result["maps"] >= 1
     assert result["xss"] is None, f"{name}: script from a name ran"
     assert result["imgs"] == 0, f"{name}: markup from a name was parsed"
@@ -154,7 +134,7 @@ def test_project_maps(page, xss_server):
 
 
 def test_planning_and_compare_maps(page, xss_server):
-    _login(page, xss_server)
+    login(page, xss_server, "planner1")
     page.goto(xss_server + "/planning/")
     page.wait_for_function("window.RPPlan && RPPlan.ready === true && RPPlan.scenarios === 2", timeout=30000)
     row = page.locator("#rp-scenario-table tbody tr", has=page.locator(".rp-scenario-name", has_text=XSS))
