@@ -75,6 +75,17 @@ def as_fixed(fixed: Iterable[int] | None, m: int) -> np.ndarray:
     return np.sort(f)
 
 
+def as_problem(cost, weights, fixed: Iterable[int] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The inputs every uncapacitated model checks first, in this order.
+
+    Returns ``(c, w, fx)``: the cost matrix (:func:`as_cost_matrix`), the
+    per-row weights (:func:`as_weights`) and the fixed sites (:func:`as_fixed`).
+    """
+    c = as_cost_matrix(cost)
+    n, m = c.shape
+    return c, as_weights(weights, n), as_fixed(fixed, m)
+
+
 def check_p(p, m: int, n_fixed: int, *, allow_none: bool = False) -> int | None:
     """``p`` = number of NEW sites; it cannot exceed the non-fixed candidates."""
     if p is None:
@@ -115,6 +126,23 @@ def check_budget(site_cost_wan, budget_wan, m: int) -> tuple[np.ndarray | None, 
     if site_cost_wan is None:
         return None, None
     return as_site_values(site_cost_wan, m, name="site_cost_wan"), check_positive(budget_wan, "budget_wan")
+
+
+def check_p_and_budget(p, site_cost_wan, budget_wan, m: int, n_fixed: int):
+    """Site costs and budget (:func:`check_budget`), then ``p`` (:func:`check_p`), which
+    may be None only under a budget.  Returns ``(p, site_cost, budget)``."""
+    sc, budget = check_budget(site_cost_wan, budget_wan, m)
+    return check_p(p, m, n_fixed, allow_none=sc is not None), sc, budget
+
+
+def check_method(method: str, allowed: Sequence[str]) -> str:
+    """``method`` must be one of ``allowed`` ("method must be 'a', 'b' or 'c', got ...")."""
+    if method not in allowed:
+        names = [repr(a) for a in allowed]
+        choices = " or ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else names[0]
+        msg = f"method must be {choices}, got {method!r}"
+        raise ValueError(msg)
+    return method
 
 
 def relative_gap(objective: float, bound: float) -> float:

@@ -52,8 +52,7 @@ from ._common import (
     as_index_tuple,
     as_site_values,
     as_weights,
-    check_budget,
-    check_p,
+    check_p_and_budget,
     check_positive,
     check_time_limit,
     relative_gap,
@@ -370,8 +369,7 @@ def solve_cmclp(
     fx = as_fixed(fixed, m)
     r = check_positive(radius_min, "radius_min")
     time_limit_s = check_time_limit(time_limit_s)
-    sc, budget = check_budget(site_cost_wan, budget_wan, m)
-    p = check_p(p, m, len(fx), allow_none=sc is not None)
+    p, sc, budget = check_p_and_budget(p, site_cost_wan, budget_wan, m, len(fx))
     if mip_rel_gap is None:
         mip_rel_gap = DEFAULT_MIP_REL_GAP if split else SINGLE_SOURCING_MIP_REL_GAP
     mip_rel_gap = check_positive(mip_rel_gap, "mip_rel_gap")

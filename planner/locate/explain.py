@@ -40,6 +40,31 @@ def nearest_open_site(
     return int(others[k]), float(d[k]), via
 
 
+def _site_report(
+    cost: np.ndarray, open_sites: Sequence[int], r: int, fixed_set: set[int], candidate_cost: np.ndarray | None,
+    *, count, served, without: float, loss, runner_up: tuple, explanation: str,
+) -> SiteReport:
+    """``SiteReport`` for open site ``r``: the figures computed by the caller, plus the
+    nearest other open site; ``runner_up`` is ``(site, objective, delta)``, all None if none."""
+    ru, ru_obj, ru_delta = runner_up
+    near, near_min, via = nearest_open_site(cost, open_sites, r, candidate_cost)
+    return SiteReport(
+        site=r,
+        fixed=r in fixed_set,
+        demand_count=int(count),
+        demand_served=float(served),
+        objective_without=without,
+        loss_if_removed=float(loss),
+        nearest_site=near,
+        nearest_site_min=near_min,
+        nearest_site_via=via,
+        runner_up=ru,
+        runner_up_objective=ru_obj,
+        runner_up_delta=None if ru_delta is None else float(ru_delta),
+        explanation=explanation,
+    )
+
+
 def explain_by_distance(
     cost: np.ndarray,
     open_sites: Sequence[int],
@@ -120,25 +145,11 @@ def explain_by_distance(
             if best_j is not None:
                 ru, ru_obj = best_j, best_v
                 ru_delta = sign * (best_v - objective)
-        near, near_min, via = nearest_open_site(cost, open_sites, r, candidate_cost)
         mine = assignment == r
-        reports.append(
-            SiteReport(
-                site=r,
-                fixed=r in fixed_set,
-                demand_count=int(mine.sum()),
-                demand_served=float(weights[mine].sum()),
-                objective_without=without,
-                loss_if_removed=float(loss),
-                nearest_site=near,
-                nearest_site_min=near_min,
-                nearest_site_via=via,
-                runner_up=ru,
-                runner_up_objective=ru_obj,
-                runner_up_delta=None if ru_delta is None else float(ru_delta),
-                explanation=kind,
-            )
-        )
+        reports.append(_site_report(
+            cost, open_sites, r, fixed_set, candidate_cost, count=mine.sum(), served=weights[mine].sum(),
+            without=without, loss=loss, runner_up=(ru, ru_obj, ru_delta), explanation=kind,
+        ))
     return tuple(reports)
 
 
@@ -191,25 +202,12 @@ def explain_by_evaluator(
                 ru, ru_obj = j, v
         if ru is not None:
             ru_delta = sign * (ru_obj - objective)
-        near, near_min, via = nearest_open_site(cost, open_sites, r, candidate_cost)
         count, served = served_by_site.get(r, (0, 0.0))
-        reports.append(
-            SiteReport(
-                site=r,
-                fixed=r in fixed_set,
-                demand_count=int(count),
-                demand_served=float(served),
-                objective_without=without,
-                loss_if_removed=float(sign * (without - objective)),
-                nearest_site=near,
-                nearest_site_min=near_min,
-                nearest_site_via=via,
-                runner_up=ru,
-                runner_up_objective=ru_obj,
-                runner_up_delta=None if ru_delta is None else float(ru_delta),
-                explanation="exact" if kinds == {"exact"} else "heuristic",
-            )
-        )
+        reports.append(_site_report(
+            cost, open_sites, r, fixed_set, candidate_cost, count=count, served=served,
+            without=without, loss=sign * (without - objective), runner_up=(ru, ru_obj, ru_delta),
+            explanation="exact" if kinds == {"exact"} else "heuristic",
+        ))
     return tuple(reports)
 
 

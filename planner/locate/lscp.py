@@ -17,10 +17,8 @@ import numpy as np
 
 from ._assemble import coverage_result
 from ._common import (
-    as_cost_matrix,
-    as_fixed,
+    as_problem,
     as_site_values,
-    as_weights,
     check_positive,
     check_time_limit,
     coverage_matrix,
@@ -70,10 +68,8 @@ def solve_lscp(
         measure covered weight (what would lose cover without the site).
     """
     t0 = time.perf_counter()
-    c = as_cost_matrix(cost)
-    n, m = c.shape
-    w = as_weights(weights, n)
-    fx = as_fixed(fixed, m)
+    c, w, fx = as_problem(cost, weights, fixed)
+    m = c.shape[1]
     r = check_positive(radius_min, "radius_min")
     time_limit_s = check_time_limit(time_limit_s)
     sc = None if site_cost_wan is None else as_site_values(site_cost_wan, m, name="site_cost_wan")

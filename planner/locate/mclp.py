@@ -18,11 +18,9 @@ import numpy as np
 
 from ._assemble import coverage_result
 from ._common import (
-    as_cost_matrix,
-    as_fixed,
-    as_weights,
-    check_budget,
-    check_p,
+    as_problem,
+    check_method,
+    check_p_and_budget,
     check_positive,
     check_time_limit,
     coverage_matrix,
@@ -85,17 +83,11 @@ def solve_mclp(
         ``unreachable`` = demand with no candidate (fixed or not) in radius.
     """
     t0 = time.perf_counter()
-    c = as_cost_matrix(cost)
-    n, m = c.shape
-    w = as_weights(weights, n)
-    fx = as_fixed(fixed, m)
+    c, w, fx = as_problem(cost, weights, fixed)
     r = check_positive(radius_min, "radius_min")
     time_limit_s = check_time_limit(time_limit_s)
-    sc, budget = check_budget(site_cost_wan, budget_wan, m)
-    p = check_p(p, m, len(fx), allow_none=sc is not None)
-    if method not in ("milp", "heuristic"):
-        msg = f"method must be 'milp' or 'heuristic', got {method!r}"
-        raise ValueError(msg)
+    p, sc, budget = check_p_and_budget(p, site_cost_wan, budget_wan, c.shape[1], len(fx))
+    check_method(method, ("milp", "heuristic"))
     a = coverage_matrix(c, r)
     red = reduce_cover(a, w, fx, col_cost=sc, budget=budget)
     out = solve_reduced_mclp(

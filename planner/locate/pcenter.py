@@ -26,10 +26,8 @@ import scipy.sparse as sp
 
 from ._assemble import bare_site_reports
 from ._common import (
-    as_cost_matrix,
-    as_fixed,
     as_index_tuple,
-    as_weights,
+    as_problem,
     check_p,
     check_time_limit,
     relative_gap,
@@ -117,10 +115,8 @@ def solve_pcenter(
         unserved (only when ``p`` cannot reach them all) plus unreachable ones.
     """
     t0 = time.perf_counter()
-    c = as_cost_matrix(cost)
+    c, w, fx = as_problem(cost, weights, fixed)
     n, m = c.shape
-    w = as_weights(weights, n)
-    fx = as_fixed(fixed, m)
     p = check_p(p, m, len(fx))
     time_limit_s = check_time_limit(time_limit_s)
     deadline = t0 + time_limit_s

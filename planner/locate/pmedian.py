@@ -37,12 +37,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._common import (
-    as_cost_matrix,
-    as_fixed,
     as_index_tuple,
-    as_weights,
-    check_budget,
-    check_p,
+    as_problem,
+    check_method,
+    check_p_and_budget,
     check_time_limit,
     relative_gap,
     unique_rows,
@@ -1020,16 +1018,10 @@ def solve_pmedian(
         ``p`` sites.
     """
     t0 = time.perf_counter()
-    c = as_cost_matrix(cost)
-    n, m = c.shape
-    w = as_weights(weights, n)
-    fx = as_fixed(fixed, m)
+    c, w, fx = as_problem(cost, weights, fixed)
     time_limit_s = check_time_limit(time_limit_s)
-    sc, budget = check_budget(site_cost_wan, budget_wan, m)
-    p = check_p(p, m, len(fx), allow_none=sc is not None)
-    if method not in ("auto", "milp", "heuristic"):
-        msg = f"method must be 'auto', 'milp' or 'heuristic', got {method!r}"
-        raise ValueError(msg)
+    p, sc, budget = check_p_and_budget(p, site_cost_wan, budget_wan, c.shape[1], len(fx))
+    check_method(method, ("auto", "milp", "heuristic"))
     inst = _prepare(c, w, fx, p, sc, budget)
     if sc is not None and p is not None:
         cheapest = float(np.sort(sc[inst.free])[:p].sum())
