@@ -272,6 +272,34 @@ def _degree(head, nxt, v):
 
 
 @njit(cache=True)
+def _unlink(v, head, nxt, far, far_head, far_nxt, near, stamp, neighbours, n_nb):
+    """For every arc in ``v``'s list (``head``/``nxt``), record its other end ``y = far[arc]``
+    as a neighbour (once, via ``stamp``) and remove the arcs with ``near[arc] == v`` from
+    ``y``'s list (``far_head``/``far_nxt``).  Called once for v's in-arcs, once for its
+    out-arcs; returns the new neighbour count."""
+    ei = head[v]
+    while ei >= 0:
+        y = far[ei]
+        if stamp[y] != v:
+            stamp[y] = v
+            neighbours[n_nb] = y
+            n_nb += 1
+        prev = -1
+        e = far_head[y]
+        while e >= 0:
+            if near[e] == v:
+                if prev < 0:
+                    far_head[y] = far_nxt[e]
+                else:
+                    far_nxt[prev] = far_nxt[e]
+            else:
+                prev = e
+            e = far_nxt[e]
+        ei = nxt[ei]
+    return n_nb
+
+
+@njit(cache=True)
 def _contract_all(n, indptr, indices, data, sim_settled, contract_settled, max_hops, w_ed, w_cn, w_level, fixed, neighbour_sim):
     """Order and contract every node; returns the rank per node and the arc pool."""
     m = len(indices)
@@ -401,45 +429,9 @@ def _contract_all(n, indptr, indices, data, sim_settled, contract_settled, max_h
 
         # unlink v from its neighbours' lists (its arcs stay in the pool for the
         # upward graphs) and collect the neighbours for their priority updates
-        n_nb = 0
-        ei = head_in[v]
-        while ei >= 0:
-            u = e_src[ei]
-            if stamp[u] != v:
-                stamp[u] = v
-                neighbours[n_nb] = u
-                n_nb += 1
-            prev = -1
-            e = head_out[u]
-            while e >= 0:
-                if e_dst[e] == v:
-                    if prev < 0:
-                        head_out[u] = nxt_out[e]
-                    else:
-                        nxt_out[prev] = nxt_out[e]
-                else:
-                    prev = e
-                e = nxt_out[e]
-            ei = nxt_in[ei]
-        eo = head_out[v]
-        while eo >= 0:
-            x = e_dst[eo]
-            if stamp[x] != v:
-                stamp[x] = v
-                neighbours[n_nb] = x
-                n_nb += 1
-            prev = -1
-            e = head_in[x]
-            while e >= 0:
-                if e_src[e] == v:
-                    if prev < 0:
-                        head_in[x] = nxt_in[e]
-                    else:
-                        nxt_in[prev] = nxt_in[e]
-                else:
-                    prev = e
-                e = nxt_in[e]
-            eo = nxt_out[eo]
+        # (in-arcs u -> v: drop v from each u's out-list; out-arcs v -> x: drop v from each x's in-list)
+        n_nb = _unlink(v, head_in, nxt_in, e_src, head_out, nxt_out, e_dst, stamp, neighbours, 0)
+        n_nb = _unlink(v, head_out, nxt_out, e_dst, head_in, nxt_in, e_src, stamp, neighbours, n_nb)
         for k in range(n_nb if not use_fixed else 0):
             y = neighbours[k]
             contracted_nb[y] += 1
