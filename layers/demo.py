@@ -1512,11 +1512,23 @@ def _make_proposals(rng, v: pd.DataFrame, cold: pd.DataFrame,
         t = int(totals.index[min(town_rank, len(totals) - 1)])
         return int(v.loc[v["town"] == t, produce_field_name(commodity)].idxmax())
 
+    monitored_cols = ["monitored_unstable", "monitored_marginal", "monitored_sudden"]
+
     def proposal(host, xy, **fields):
+        served = neighbours(host, 4)
+        rows = v["code"].isin(served)
+        # beneficiaries: the farm households of the served villages that grow the crop
+        # (about a third), all their monitored households among them
+        households = int(round(0.35 * float(v.loc[rows, "households"].sum())))
+        monitored = int(v.loc[rows, monitored_cols].to_numpy().sum())
+        jobs = fields.get("expected_jobs", 0)
+        targets = (f"{fields['content']}，当年建成投用；带动就业{jobs}人（其中脱贫劳动力不少于{max(1, jobs // 3)}人）；"
+                   f"受益农户{households}户，其中监测户{monitored}户，户均年增收不低于1000元")
         return {"id": None, "name": fields.pop("name"), "category": fields.pop("category"),
                 "x": float(xy[0]), "y": float(xy[1]), "town": str(v.at[host, "town_name"]),
                 "village_code": str(v.at[host, "code"]), "fund_source": "衔接资金", **fields,
-                "beneficiary_villages": neighbours(host, 4)}
+                "beneficiary_villages": served, "beneficiary_households": households,
+                "beneficiary_monitored": monitored, "performance_targets": targets}
 
     out = []
     h = top_village("apple", 2)
