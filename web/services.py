@@ -94,6 +94,23 @@ def prewarm(ws: Workspace) -> None:
         return  # no roads yet: nothing to prepare
     prepare_service_areas(graph)
     graph_hierarchy(graph)
+    persist_hierarchy(ws, graph)
+
+
+def persist_hierarchy(ws: Workspace, graph: RoadGraph) -> None:
+    """Store the graph again with its contraction hierarchy, once one has been built,
+    so later processes (CLI runs, a restarted server) load it instead of rebuilding."""
+    from planner.ch import has_hierarchy
+
+    if not graph.fingerprint or not has_hierarchy(graph):
+        return
+    key = _GRAPH_KEY + graph.fingerprint
+    blob = ws.get_blob(key)
+    if blob is not None:
+        with np.load(io.BytesIO(blob), allow_pickle=False) as stored:  # reads the zip directory only
+            if any(name.startswith("ch_") for name in stored.files):
+                return
+    ws.put_blob(key, _graph_to_blob(graph), replace_prefix=_GRAPH_KEY)
 
 
 def _graph_to_blob(graph: RoadGraph) -> bytes:

@@ -80,3 +80,19 @@ def test_existing_stores_count_only_for_their_commodities(demo_workspace):
     assert len(apple) < len(stores)
     assert all("苹果" in text for text in apple["commodities"])
     assert len(services.serving_commodities(stores, ())) == len(stores)  # demand not produce: all count
+
+
+def test_contraction_hierarchy_is_kept_in_the_workspace_cache(demo_copy, monkeypatch):
+    from planner import ch
+
+    services._memo.clear()
+    graph = services.road_graph(demo_copy)
+    services.persist_hierarchy(demo_copy, graph)  # nothing built yet: nothing stored
+    assert not ch.has_hierarchy(graph)
+    ch.graph_hierarchy(graph)
+    services.persist_hierarchy(demo_copy, graph)
+
+    services._memo.clear()
+    monkeypatch.setattr(ch, "build_hierarchy", _refuse)
+    loaded = services.road_graph(Workspace(demo_copy.path))
+    assert ch.has_hierarchy(loaded)  # came back with the graph, not rebuilt

@@ -51,6 +51,7 @@ def od(workspace, origin_layer, destination_layer, cutoff_min, out) -> None:
     graph = _graph(ws, settings)
     matrix = travel_time_matrix(graph, _points(ws, origin_layer), _points(ws, destination_layer), cutoff_min=cutoff_min,
                                 max_snap_m=settings.max_snap_m)
+    services.persist_hierarchy(ws, graph)  # a large matrix built one: keep it for next time
     o, d = np.nonzero(np.isfinite(matrix.minutes))
     frame = pd.DataFrame({
         "origin_id": matrix.origin_ids[o].astype(str),
