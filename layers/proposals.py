@@ -430,7 +430,7 @@ def create_proposal(ws, data: Mapping[str, Any], *, created_by: str, ref: str | 
 
     ``con``: an open transaction to join (used by the demo seeder); a new one otherwise.
     """
-    cleaned = _db_values(clean_proposal_data(data))
+    cleaned = _db_values(clean_proposal_data(_placed_by_village(ws, data, data.get("village_code"))))
     now = utc_now()
     cols = [*cleaned, "ref", "status", "version", "created_by", "created_at", "updated_at"]
     vals = [*cleaned.values(), ref, "draft", 1, created_by, now, now]
@@ -443,6 +443,22 @@ def create_proposal(ws, data: Mapping[str, Any], *, created_by: str, ref: str | 
         create_tables(con)
         pid = con.execute(sql, vals).lastrowid
     return get_proposal(ws, pid) if con is None else _read(con, pid)
+
+
+def _placed_by_village(ws, data: Mapping[str, Any], village_code) -> dict[str, Any]:
+    """``data`` with town and village name taken from the villages layer.
+
+    The town decides which reviewer acts (镇审核), so it must follow the applicant
+    village on record, never what a client sends; villages not in the layer keep the
+    given values.
+    """
+    out = dict(data)
+    villages = ws.read_layer("villages")
+    hit = villages[villages["code"].astype(str) == str(village_code)]
+    if len(hit):
+        out["town"] = str(hit["town"].iloc[0])
+        out["village_name"] = str(hit["name"].iloc[0])
+    return out
 
 
 def update_proposal(ws, proposal_id: int, data: Mapping[str, Any], *, expected_version: int,
@@ -459,6 +475,9 @@ def update_proposal(ws, proposal_id: int, data: Mapping[str, Any], *, expected_v
     """
     from .workflow import ConflictError
 
+    if "village_code" in data or "town" in data or "village_name" in data:
+        code = data.get("village_code") or get_proposal(ws, proposal_id).village_code
+        data = _placed_by_village(ws, data, code)
     cleaned = _db_values(clean_proposal_data(data, partial=True))
     with ws.transaction() as con:
         create_tables(con)

@@ -347,3 +347,31 @@ def test_detail_map_has_boundaries_and_main_roads_underneath(demo_client):
     assert '"road_class": "national"' in html and '"level": "county"' in html
     assert '"road_class": "village"' not in html  # major roads only
     assert '"interactive": false' in html  # clicks go through to the map (drawing a site)
+
+
+def test_api_cannot_route_a_proposal_to_another_town(demo_copy):
+    """The town decides who reviews: it follows the applicant village, not the client."""
+    from layers import proposals as P
+    from web import create_app
+    from web.users import add_user
+
+    ws = demo_copy
+    villages = ws.read_layer("villages")
+    mine = villages.iloc[0]
+    other_town = next(t for t in villages["town"] if t != mine["town"])
+    add_user(ws, "cun2", "pw-cun2-123", "village_applicant", village=str(mine["code"]))
+    app = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False, "RURALPLAN_WORKSPACE": str(ws.path),
+                      "SECRET_KEY": "t"})
+    client = app.test_client()
+    client.post("/auth/login", data={"username": "cun2", "password": "pw-cun2-123"})
+    body = {"name": "测试", "category": "cold_chain", "village_code": str(mine["code"]), "town": other_town,
+            "village_name": "假村", "content": "x", "budget_wan": 10, "fund_source": "linkage",
+            "geometry": [float(mine.geometry.x), float(mine.geometry.y)]}
+    created = client.post("/api/v1/proposals", json=body)
+    assert created.status_code == 201, created.get_data(as_text=True)
+    pid = created.json["id"]
+    assert P.get_proposal(ws, pid).town == mine["town"] and P.get_proposal(ws, pid).village_name == mine["name"]
+    patched = client.patch(f"/api/v1/proposals/{pid}", json={"version": P.get_proposal(ws, pid).version,
+                                                             "town": other_town})
+    assert patched.status_code == 200
+    assert P.get_proposal(ws, pid).town == mine["town"]

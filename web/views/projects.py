@@ -240,7 +240,7 @@ def _village_choices(ws, user) -> list[dict]:
     return rows
 
 
-def form_data_from_request(ws) -> dict:
+def form_data_from_request() -> dict:
     """Form fields → the dict :func:`layers.proposals.clean_proposal_data` reads."""
     form = request.form
     data = {name: form.get(name, "") for name in P.FIELD_NAMES if name not in P.LIST_FIELDS}
@@ -248,12 +248,7 @@ def form_data_from_request(ws) -> dict:
         data[name] = form.getlist(name)
     data["attachments"] = form.get("attachments", "")
     data["geometry"] = form.get("geometry", "")
-    villages = ws.read_layer("villages")
-    hit = villages[villages["code"].astype(str) == data.get("village_code")]
-    if len(hit):  # town and village name follow the chosen village
-        data["town"] = str(hit["town"].iloc[0])
-        data["village_name"] = str(hit["name"].iloc[0])
-    return data
+    return data  # town and village name follow the village (layers.proposals does it)
 
 
 def _render_form(ws, *, proposal=None, values=None, errors=None, status=200):
@@ -287,7 +282,7 @@ def new():
         return _render_form(ws)
     if not ActionForm().validate_on_submit():
         abort(400)
-    data = form_data_from_request(ws)
+    data = form_data_from_request()
     if not W.may_create(_user(), village_code=data.get("village_code")):
         abort(403)
     try:
@@ -309,7 +304,7 @@ def edit(proposal_id: int):
         return _render_form(ws, proposal=p)
     if not ActionForm().validate_on_submit():
         abort(400)
-    data = form_data_from_request(ws)
+    data = form_data_from_request()
     if _user().role == "village_applicant" and data.get("village_code") != _user().scope:
         abort(403)
     try:
