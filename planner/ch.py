@@ -229,6 +229,21 @@ def _reset(dist, touched, n_touched):
 
 
 @njit(cache=True)
+def _mark_targets(v, u, w1, head_out, nxt_out, e_dst, e_w, mark, stamp):
+    """Mark v's out-neighbours other than u as witness targets; the search limit and count."""
+    limit = -1.0
+    n_targets = 0
+    eo = head_out[v]
+    while eo >= 0:
+        if e_dst[eo] != u:
+            limit = max(limit, w1 + e_w[eo])
+            mark[e_dst[eo]] = stamp
+            n_targets += 1
+        eo = nxt_out[eo]
+    return limit, n_targets
+
+
+@njit(cache=True)
 def _shortcuts_needed(v, max_settled, max_hops, head_out, nxt_out, head_in, nxt_in, e_src, e_dst, e_w,
                       dist, hops, heap, pos, touched, mark, stamp):
     """How many shortcuts contracting ``v`` would add now (priority simulation)."""
@@ -237,16 +252,8 @@ def _shortcuts_needed(v, max_settled, max_hops, head_out, nxt_out, head_in, nxt_
     while ei >= 0:
         u = e_src[ei]
         w1 = e_w[ei]
-        limit = -1.0
         stamp[0] += 1
-        n_targets = 0
-        eo = head_out[v]
-        while eo >= 0:
-            if e_dst[eo] != u:
-                limit = max(limit, w1 + e_w[eo])
-                mark[e_dst[eo]] = stamp[0]
-                n_targets += 1
-            eo = nxt_out[eo]
+        limit, n_targets = _mark_targets(v, u, w1, head_out, nxt_out, e_dst, e_w, mark, stamp[0])
         if limit >= 0.0:
             nt = _witness(u, v, limit, max_settled, max_hops, head_out, nxt_out, e_dst, e_w, dist, hops, heap,
                           pos, touched, mark, stamp[0], n_targets)
@@ -387,16 +394,8 @@ def _contract_all(n, indptr, indices, data, sim_settled, contract_settled, max_h
         while ei >= 0:
             u = e_src[ei]
             w1 = e_w[ei]
-            limit = -1.0
             wstamp[0] += 1
-            n_targets = 0
-            eo = head_out[v]
-            while eo >= 0:
-                if e_dst[eo] != u:
-                    limit = max(limit, w1 + e_w[eo])
-                    mark[e_dst[eo]] = wstamp[0]
-                    n_targets += 1
-                eo = nxt_out[eo]
+            limit, n_targets = _mark_targets(v, u, w1, head_out, nxt_out, e_dst, e_w, mark, wstamp[0])
             if limit >= 0.0:
                 nt = _witness(u, v, limit, contract_settled, max_hops, head_out, nxt_out, e_dst, e_w, dist, hops,
                               wheap, wpos, touched, mark, wstamp[0], n_targets)
