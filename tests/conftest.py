@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED_CASES = SHARED_DATA.parent / "cases"
 
 
 def shared_data(*parts: str) -> Path:
@@ -13,6 +14,18 @@ def shared_data(*parts: str) -> Path:
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
         pytest.skip(f"real data not available: {path} (it lives in ../shared/data beside the checkout)")
+    return path
+
+
+def shared_case(name: str, *parts: str) -> Path:
+    """Path of a handed failure case under ``../shared/cases/NAME``; skips when absent.
+
+    The case name appears literally in the calling test (``shared_case("net-fragment")``)
+    so every case can be traced to the test that pins its right value.
+    """
+    path = SHARED_CASES.joinpath(name, *parts)
+    if not path.exists():
+        pytest.skip(f"case not available: {path} (it lives in ../shared/cases beside the checkout)")
     return path
 
 
