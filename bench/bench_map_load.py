@@ -54,7 +54,7 @@ class Server:
                           "RURALPLAN_MAP_INLINE": inline, "SECRET_KEY": "bench"})
         self.server = create_server(app, host="127.0.0.1", port=0, threads=8)
         if prewarm:  # as `ruralplan serve` does in a background thread
-            from web import mapdata
+            from web.services import mapdata
 
             mapdata.prewarm(app.extensions["ruralplan.workspace"])
         self.url = f"http://127.0.0.1:{self.server.effective_port}/map/"

@@ -184,7 +184,7 @@ def register_errorhandlers(app: Flask) -> None:
 def register_template_context(app: Flask) -> None:
     from . import i18n
     from .auth import role_label
-    from .users import has_permission
+    from .services.users import has_permission
 
     @app.template_filter("commodity")
     def commodity_label(value):

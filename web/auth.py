@@ -17,7 +17,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
-from . import users
+from .services import users
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 

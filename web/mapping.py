@@ -24,7 +24,8 @@ from markupsafe import Markup
 from layers.schema import (COLD_STORAGE_KINDS, COMMODITIES, CONSTRAINT_KINDS, FACILITY_STATUS,
                            INDUSTRY_KINDS, ROAD_CLASSES, get_schema)
 
-from . import mapdata, netmap
+from . import netmap
+from .services import mapdata
 from .i18n import label
 
 # --------------------------------------------------------------------------- styles

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from web import create_app
-from web.users import add_user, ensure_demo_users
+from web.services.users import add_user, ensure_demo_users
 
 from .sample import build_sample_workspace
 

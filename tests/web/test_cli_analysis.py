@@ -86,7 +86,7 @@ def test_place_three_cold_stores_for_apple_and_hawthorn(demo_workspace):
 def test_demo_command_seeds_a_library_ready_to_review(tmp_path):
     from layers.proposals import history, list_proposals
     from layers.store import Workspace
-    from web.users import get_user
+    from web.services.users import get_user
 
     path = tmp_path / "demo.gpkg"
     result = run("demo", "-w", path)
@@ -104,7 +104,7 @@ def test_demo_command_seeds_a_library_ready_to_review(tmp_path):
     village = get_user(ws, "village")
     assert first.status == "draft" and village.scope == first.village_code
     assert get_user(ws, "town").scope == first.town
-    from web.project_notice import notice_footer, notice_rows
+    from web.services.project_notice import notice_footer, notice_rows
 
     rows = notice_rows(ws)
     assert [r.proposal_id for r in rows] == [published[0].id]

@@ -78,7 +78,7 @@ def test_notice_excel_writes_formula_names_as_text(client, users):  # noqa: F811
 
 
 def test_planning_export_writes_formula_names_as_text():
-    from web.planning import export_excel
+    from web.services.planning import export_excel
 
     site = {"id": "s1", "name": FORMULA, "fixed": False, "demand_served": 12.5, "demand_count": 3}
     payload = {

@@ -6,7 +6,8 @@ import json
 import geopandas as gpd
 import pytest
 
-from web import create_app, netdata
+from web import create_app
+from web.services import netdata
 
 BASE = "/api/v1/network"
 HOUSEHOLD_FIELDS = {"household_id", "head_name", "id_number", "phone", "members"}

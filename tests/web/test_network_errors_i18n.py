@@ -4,7 +4,7 @@ from __future__ import annotations
 import geopandas as gpd
 import pytest
 
-from web import netdata
+from web.services import netdata
 
 BASE = "/api/v1/network"
 

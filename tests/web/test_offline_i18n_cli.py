@@ -138,7 +138,7 @@ def test_templates_and_code_messages_are_in_the_catalog():
 # --------------------------------------------------------------------------- CLI
 def test_user_add_cli(workspace):
     from web.cli import main
-    from web.users import authenticate
+    from web.services.users import authenticate
 
     runner = CliRunner()
     result = runner.invoke(main, ["user", "add", "-w", str(workspace.path), "zhang", "--role", "town_reviewer",
@@ -162,7 +162,7 @@ def test_passwords_are_hashed(workspace):
 
 
 def test_demo_users_one_per_role(workspace):
-    from web.users import DEMO_USERS, ROLES, authenticate, ensure_demo_users
+    from web.services.users import DEMO_USERS, ROLES, authenticate, ensure_demo_users
 
     accounts = ensure_demo_users(workspace)
     assert {role for _u, role, _p in accounts} == set(ROLES)

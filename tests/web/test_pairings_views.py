@@ -235,7 +235,7 @@ def test_cli_problems_in_the_users_language(pairing_workspace, monkeypatch):
 # --------------------------------------------------------------------------- atomic accept and the audit view
 def test_accept_refuses_a_layer_changed_after_the_analysis(pairing_workspace):
     """The lost update: another writer adds a pairing between the analysis and the accept."""
-    from web.views.pairings import PairingsChanged, accept_suggestions, analyse_workspace
+    from web.services.pairings import PairingsChanged, accept_suggestions, analyse_workspace
 
     result = analyse_workspace(pairing_workspace, travel="straight_line")
     ids = list(result.analysis.suggestions["suggestion_id"])
@@ -254,7 +254,7 @@ def test_accept_refuses_a_layer_changed_after_the_analysis(pairing_workspace):
 
 
 def test_accept_writes_layer_and_audit_together_or_not_at_all(pairing_workspace, monkeypatch):
-    from web.views import pairings as views
+    from web.services import pairings as views
 
     result = views.analyse_workspace(pairing_workspace, travel="straight_line")
     ids = list(result.analysis.suggestions["suggestion_id"])

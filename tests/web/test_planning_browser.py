@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from web.users import add_user
+from web.services.users import add_user
 
 from .browser import BROWSER, login, screenshot
 from .conftest import PASSWORD

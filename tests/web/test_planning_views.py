@@ -8,7 +8,7 @@ import re
 import pytest
 
 from web import create_app
-from web.users import add_user
+from web.services.users import add_user
 
 from .conftest import PASSWORD, login
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from web.users import add_user
+from web.services.users import add_user
 
 from .browser import ARTIFACTS, BROWSER, login, screenshot
 from .conftest import PASSWORD
@@ -21,7 +21,7 @@ def demo(tmp_path_factory):
     """The demo county with its seeded proposals and one account per reviewer of the apple store."""
     from layers import proposals as P
     from layers.demo import build_demo_workspace
-    from web import project_eval
+    from web.services import project_eval
 
     ws = build_demo_workspace(tmp_path_factory.mktemp("projects-browser") / "demo.gpkg")
     seeded = {p.ref: p for p in P.load_demo_proposals(ws)}

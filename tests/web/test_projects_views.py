@@ -10,7 +10,7 @@ import pytest
 from layers import proposals as P
 from layers import workflow as W
 from web import create_app
-from web.users import add_user, get_user
+from web.services.users import add_user, get_user
 
 from .conftest import PASSWORD, csrf_token, login
 from .sample import XSS_NAME
@@ -353,7 +353,7 @@ def test_api_cannot_route_a_proposal_to_another_town(demo_copy):
     """The town decides who reviews: it follows the applicant village, not the client."""
     from layers import proposals as P
     from web import create_app
-    from web.users import add_user
+    from web.services.users import add_user
 
     ws = demo_copy
     villages = ws.read_layer("villages")

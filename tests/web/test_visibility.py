@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from web.users import add_user
+from web.services.users import add_user
 
 from .conftest import PASSWORD
 
@@ -114,9 +114,9 @@ def test_households_layer_still_by_scope(hh_workspace, client, login_as):
 
 
 def test_pairings_page_uses_the_same_rule(hh_workspace):
-    from web.users import User
+    from web.services.users import User
     from web.views.pairings import _household_filter
-    from web.visibility import household_rule
+    from web.services.visibility import household_rule
 
     town = User("t", "town_reviewer", "town", "东岭镇")
     assert _household_filter(town)({"town": "东岭镇"}) and not household_rule(town)({"town": "西河乡"})

@@ -25,7 +25,7 @@ def pairings(workspace, as_json, travel, no_households) -> None:
     """Coverage of one-to-one assistance pairings (结对帮扶): rules, gaps, workload, suggestions."""
     from layers.store import Workspace
     from web.i18n import catalog_gettext
-    from web.views.pairings import analyse_workspace, kind_label, problem_label, problem_text
+    from web.services.pairings import analyse_workspace, kind_label, problem_label, problem_text
 
     ws = Workspace(workspace).require()
     result = analyse_workspace(ws, travel=travel.replace("-", "_"))

@@ -53,7 +53,7 @@ def proposals(workspace, status, town, category, load_demo, as_json) -> None:
 def evaluate(workspace, proposal_id, cutoff, radius, no_cache, features, as_json) -> None:
     """Evaluate a proposal on its location (access, catchment, gain, redundancy, conflicts, score)."""
     from layers.proposals import ProposalNotFound
-    from web import project_eval
+    from web.services import project_eval
 
     ws = _workspace(workspace)
     try:
@@ -108,7 +108,7 @@ def summary_text(result: dict) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def portfolio_cmd(workspace, category, budget, year, cutoff, as_json) -> None:
     """Which pending proposals cover the most for a budget; what the approved list covers by town."""
-    from web import project_eval
+    from web.services import project_eval
 
     ws = _workspace(workspace)
     try:
@@ -133,7 +133,7 @@ def portfolio_cmd(workspace, category, budget, year, cutoff, as_json) -> None:
 @click.option("--year", type=int, default=None, help="Only projects of this year.")
 def notice(workspace, out, year) -> None:
     """Export the 公示 (public notice) of approved projects to Excel."""
-    from web.project_notice import write_notice_xlsx
+    from web.services.project_notice import write_notice_xlsx
 
     ws = _workspace(workspace)
     n = write_notice_xlsx(ws, out, year=year)

@@ -59,7 +59,7 @@ def serve(workspace: str, host: str, port: int, threads: int, basemap: str | Non
 def _prewarm_in_background(app) -> None:
     import threading
 
-    from web import mapdata
+    from web.services import mapdata
 
     from web import services
 
@@ -94,7 +94,7 @@ def user() -> None:
 def user_add(workspace: str, name: str, role: str, village, town, sector, password: str, replace: bool) -> None:
     """Add an account NAME with a role (and the village/town/sector it is scoped to)."""
     from layers.store import Workspace
-    from web.users import add_user
+    from web.services.users import add_user
 
     try:
         account = add_user(Workspace(workspace), name, password, role, village=village, town=town,

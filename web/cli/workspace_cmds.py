@@ -23,7 +23,7 @@ def demo(workspace: str, seed: int, scale: float, force: bool) -> None:
     """Build the fictional demo county workspace (虚构示范县)."""
     from layers.demo import build_demo_workspace
 
-    from web.demo_setup import seed_demo_library
+    from web.services.demo_setup import seed_demo_library
 
     try:
         ws = build_demo_workspace(workspace, seed=seed, scale=scale, overwrite=force)

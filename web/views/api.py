@@ -11,10 +11,10 @@ from flask_wtf.csrf import generate_csrf
 
 from layers.schema import LAYERS, get_schema
 
-from .. import mapdata, visibility
+from ..services import mapdata, visibility
 from ..app import current_workspace
 from ..auth import permission_required
-from ..users import has_permission
+from ..services.users import has_permission
 from . import openapi
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

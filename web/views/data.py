@@ -18,11 +18,11 @@ from wtforms import BooleanField, SelectField
 
 from layers.schema import LAYERS, get_schema
 
-from .. import visibility
+from ..services import visibility
 from ..app import NavItem, current_workspace
 from ..auth import permission_required
 from ..i18n import label, problem_text, sorted_problems
-from ..users import has_permission
+from ..services.users import has_permission
 
 bp = Blueprint("data", __name__, url_prefix="/data")
 NAV = [NavItem("data.index", _l("Data"), 20)]

@@ -8,10 +8,11 @@ from flask_babel import lazy_gettext as _l
 
 from layers.schema import get_schema
 
-from .. import mapdata, mapping, netmap, visibility
+from .. import mapping, netmap
+from ..services import mapdata, visibility
 from ..app import NavItem, current_workspace
 from ..auth import permission_required
-from ..users import has_permission
+from ..services.users import has_permission
 
 bp = Blueprint("map", __name__, url_prefix="/map")
 NAV = [NavItem("map.index", _l("Map"), 10)]

@@ -13,7 +13,8 @@ import math
 from flask import Blueprint, request
 from flask_babel import gettext as _
 
-from .. import netdata, services
+from .. import services
+from ..services import netdata
 from ..app import current_workspace
 from ..auth import permission_required
 

@@ -1,36 +1,28 @@
 """The pairings page (结对帮扶): coverage per rule and town, gaps, workload, suggestions.
 
-Also holds the workspace adapter used by the CLI (``ruralplan pairings``):
-:func:`analyse_workspace` reads the layers, takes the rules from the workspace meta
-(``pairing_rules``; the county code from ``county_code``) and the travel times from the
-road network (:func:`web.services.road_graph` + :func:`planner.travel.travel_time_matrix`),
-and :func:`accept_suggestions` writes accepted pairings and their audit record
-(:mod:`layers.audit`) in one atomic step.
+The workspace analysis and accepting suggestions live in :mod:`web.services.pairings`
+(shared with ``ruralplan pairings``); this module draws and serves them.
 """
 from __future__ import annotations
 
-import datetime as _dt
-import hashlib
-import json
-import threading
-from dataclasses import dataclass
-
 import folium
 import numpy as np
-import pandas as pd
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from geo.report import N_
-from layers.audit import AUDIT_SCHEMA, audit_statement, read_audit
-from planner.pairings import (HOUSEHOLD_RULE, RESIDENT_RULES, UNIT_KINDS, PairingAnalysis, PairingRules,
-                              analyse_pairings, apply_suggestions, problem_detail, straight_line_minutes)
+from layers.audit import read_audit
+from planner.pairings import HOUSEHOLD_RULE, RESIDENT_RULES, UNIT_KINDS
 
-from .. import mapdata, mapping
+from .. import mapping
 from ..app import NavItem, current_workspace
 from ..auth import permission_required
-from ..users import has_permission
+from ..i18n import current_lang
+from ..services import mapdata
+from ..services import pairings as pairing_service
+from ..services.pairings import (ACCEPT_ACTION, PairingsChanged, WorkspaceAnalysis, accept_suggestions,
+                                 analyse_workspace)
+from ..services.users import has_permission
 
 bp = Blueprint("pairings", __name__, url_prefix="/pairings")
 NAV = [NavItem("pairings.index", _l("Pairings"), 30)]
@@ -38,130 +30,15 @@ NAV = [NavItem("pairings.index", _l("Pairings"), 30)]
 #: Permission needed to accept suggestions (planner and admin have it): accepting
 #: writes the pairings layer, like an import.
 ACCEPT_PERMISSION = "import"
-#: Audit action of accepted suggestions.
-ACCEPT_ACTION = "pairings.accept_suggestions"
 #: Audit rows shown on the page (to users with :data:`ACCEPT_PERMISSION`).
 AUDIT_ROWS = 50
-
-
-class PairingsChanged(Exception):
-    """The pairings layer is no longer the one the suggestions were made for."""
-
-
-# =========================================================================== workspace adapter
-@dataclass(frozen=True, eq=False)
-class WorkspaceAnalysis:
-    analysis: PairingAnalysis
-    #: "network", "straight_line" (no roads, or chosen) or "none"
-    travel_method: str
-    #: Fingerprint of the pairings layer and rules the suggestions were made for.
-    version: str
-    pairings: pd.DataFrame
-
-
-_memo: dict[tuple, tuple[tuple, WorkspaceAnalysis]] = {}
-_memo_lock = threading.Lock()
-
-
-def workspace_rules(ws) -> PairingRules:
-    """Rules from the workspace meta ``pairing_rules`` (county code from ``county_code``)."""
-    meta = ws.meta()
-    raw = dict(meta.get("pairing_rules") or {})
-    if not raw.get("home_county_code") and meta.get("county_code"):
-        raw["home_county_code"] = str(meta["county_code"])[:6]
-    return PairingRules.from_dict(raw)
-
-
-def workspace_travel(ws, method: str = "network"):
-    """A ``travel_min`` callable and the method actually used.
-
-    The network is built (or loaded from the workspace cache) by
-    :func:`web.services.road_graph`; a workspace without roads falls back to straight
-    lines at 30 km/h x 1.4, an approximation the page and CLI say they used.
-    """
-    if method == "none":
-        return None, "none"
-    if method == "network":
-        from planner.travel import travel_time_matrix
-        from web import services
-
-        try:
-            settings = services.NetworkSettings.from_workspace(ws)
-            graph = services.road_graph(ws, settings=settings)
-        except ValueError:
-            graph = None  # no roads
-        if graph is not None:
-            def travel(origins, destinations):
-                return travel_time_matrix(graph, origins, destinations, max_snap_m=settings.max_snap_m).minutes
-
-            return travel, "network"
-    return straight_line_minutes(), "straight_line"
-
-
-def _version(pairings: pd.DataFrame, rules: PairingRules) -> str:
-    frame = pd.DataFrame(pairings.drop(columns=[pairings.geometry.name]) if hasattr(pairings, "geometry")
-                         else pairings).astype(str)
-    h = hashlib.sha1(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-    h.update(json.dumps(rules.to_dict(), sort_keys=True).encode())
-    return h.hexdigest()[:16]
-
-
-def analyse_workspace(ws, *, travel: str = "network", rules: PairingRules | None = None) -> WorkspaceAnalysis:
-    """Run :func:`planner.pairings.analyse_pairings` on a workspace (cached per file version)."""
-    rules = rules or workspace_rules(ws)
-    key = (str(ws.path), travel, hash(rules))
-    stamp = mapdata.file_stamp(ws)
-    with _memo_lock:
-        hit = _memo.get(key)
-    if hit is not None and hit[0] == stamp:
-        return hit[1]
-    pairings = ws.read_layer("pairings")
-    travel_fn, method = workspace_travel(ws, travel)
-    analysis = analyse_pairings(ws.read_layer("villages"), ws.read_layer("households"),
-                                ws.read_layer("relocation_settlements"), pairings, rules=rules, travel_min=travel_fn)
-    result = WorkspaceAnalysis(analysis, method, _version(pairings, rules), pairings)
-    with _memo_lock:
-        _memo[key] = (stamp, result)
-    return result
-
-
-def accept_suggestions(ws, result: WorkspaceAnalysis, suggestion_ids, *, username: str | None) -> list[dict]:
-    """Append accepted suggestions to the pairings layer and record them in the audit log.
-
-    One exclusive, atomic step (:meth:`layers.store.Workspace.editing`): the current
-    layer is read under the workspace lock, checked against the version the suggestions
-    were made for, extended and written together with its audit row. No other writer can
-    slip in between the read and the write, and a crash leaves neither.
-
-    Raises
-    ------
-    PairingsChanged
-        The layer changed since ``result`` was computed (nothing is written).
-    """
-    today = _dt.date.today().isoformat()
-    with ws.editing() as edit:
-        current = edit.read_layer("pairings")
-        if _version(current, result.analysis.rules) != result.version:
-            raise PairingsChanged(result.version)
-        updated, added = apply_suggestions(current, result.analysis, suggestion_ids=suggestion_ids,
-                                           start_date=today)
-        details = {
-            "suggestion_ids": sorted(set(suggestion_ids)),
-            "version": result.version,
-            "travel_method": result.travel_method,
-            "added": [{k: (list(v) if isinstance(v, tuple) else v) for k, v in r.items()} for r in added],
-        }
-        edit.write_layer("pairings", updated)
-        edit.execute(AUDIT_SCHEMA)
-        edit.execute(*audit_statement(username, ACCEPT_ACTION, details))
-    return added
 
 
 # =========================================================================== visibility
 def _household_filter(user):
     """Which household rows the user may see: "all", "none" or a predicate on a row
     (the API, map data and downloads decide the same way: :mod:`web.visibility`)."""
-    from ..visibility import household_rule
+    from ..services.visibility import household_rule
 
     return household_rule(user)
 
@@ -325,14 +202,7 @@ def rule_label(rule: str) -> str:
 
 def kind_label(kind: str | None, *, lang: str | None = None) -> str:
     """A helper or target kind by its schema label (the current language, or ``lang``)."""
-    from layers.schema import HELPER_KINDS, TARGET_KINDS
-
-    from ..i18n import label
-
-    for c in (*HELPER_KINDS, *TARGET_KINDS):
-        if c.value == kind:
-            return label(c) if lang is None else c.zh if lang == "zh" else c.en
-    return kind or ""
+    return pairing_service.kind_label(kind, lang=lang or current_lang())
 
 
 def role_text(role: str | None) -> str:
@@ -359,44 +229,12 @@ def reason_text(reason: str) -> str:
     return {"no_capacity": _("no capacity left"), "unreachable": _("unreachable")}.get(reason, reason)
 
 
-PROBLEM_LABELS = {
-    "invalid_kind": N_("Unknown helper or target kind"),
-    "missing_target": N_("Pairing without a target"),
-    "unknown_target": N_("Pairing to an unknown target"),
-    "duplicate_pairing": N_("Duplicate pairing"),
-    "duplicate_id": N_("Duplicate pairing id"),
-    "kind_mismatch": N_("Helper kind cannot cover this target"),
-    "foreign_cadre": N_("Household paired with a cadre of another county"),
-    "team_over_limit": N_("Work team covers more villages than allowed"),
-    "household_unknown_village": N_("Household of an unknown village"),
-}
+def problem_label(problem: str) -> str:
+    return pairing_service.problem_label(problem, _)
 
 
-def problem_label(problem: str, gettext=None) -> str:
-    """The name of a data-problem code (Flask-Babel's gettext, or a catalog's for the CLI)."""
-    return (gettext or _)(PROBLEM_LABELS[problem]) if problem in PROBLEM_LABELS else problem
-
-
-def problem_text(problem: dict, gettext=None, lang: str | None = None) -> str:
-    """A data problem's detail in the user's language: the template of
-    :data:`planner.pairings.PROBLEM_MESSAGES` translated, then filled; kind codes become labels."""
-    message, params = problem.get("message"), dict(problem.get("params") or {})
-    if not message:
-        return problem.get("detail") or ""
-    if lang is None:
-        from ..i18n import current_lang
-
-        lang = current_lang()
-
-    def kind(value) -> str:
-        text = kind_label(value, lang=lang)
-        return text[:1].lower() + text[1:] if lang == "en" else text  # mid-sentence in English
-
-    params = {k: kind(v) if k.endswith("_kind") and v is not None else v for k, v in params.items()}
-    try:
-        return problem_detail(message, params, gettext or _)
-    except (KeyError, IndexError, ValueError):  # a broken translation must not hide the problem
-        return problem_detail(message, params)
+def problem_text(problem: dict) -> str:
+    return pairing_service.problem_text(problem, _, current_lang())
 
 
 def audit_action_label(action: str) -> str:

@@ -23,11 +23,12 @@ from markupsafe import escape
 
 from layers.schema import COMMODITIES, get_schema
 
-from .. import mapdata, mapping, planning, services
+from .. import mapping, services
+from ..services import mapdata, planning
 from ..app import NavItem, current_workspace
 from ..auth import permission_required
 from ..i18n import label
-from ..users import has_permission
+from ..services.users import has_permission
 
 bp = Blueprint("planning", __name__, url_prefix="/planning")
 NAV = [NavItem("planning.index", _l("Site planning"), 25)]

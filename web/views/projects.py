@@ -23,7 +23,8 @@ from wtforms import HiddenField
 from layers import proposals as P
 from layers import workflow as W
 
-from .. import mapping, project_eval, project_notice
+from .. import mapping
+from ..services import project_eval, project_notice
 from ..app import NavItem, current_workspace
 from ..auth import login_required, permission_required
 from ..i18n import label
@@ -147,7 +148,7 @@ def project_helpers():
 def project_map(features: list[dict], *, mode: str, bounds=None) -> dict:
     """A folium map (site layout, local assets) that ``rpprojects.js`` fills with ``features``,
     over the county's boundaries and main roads for orientation."""
-    from .. import mapdata
+    from ..services import mapdata
 
     ws = _ws()
     bounds = bounds or mapdata.workspace_bounds(ws)

@@ -21,7 +21,7 @@ import shapely
 
 from layers.schema import FACILITY_STATUS
 
-from . import services
+from .. import services
 from .mapdata import feature_collection
 
 #: Layers an OD matrix can run between (as in ``ruralplan od``).

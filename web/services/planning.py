@@ -34,7 +34,7 @@ from flask_babel import gettext as _
 
 from layers.schema import COMMODITY_VALUES
 
-from . import services
+from .. import services
 
 FACILITIES = ("cold_storage", "industry_bases", "relocation_settlements")
 MODELS = ("mclp", "pmedian", "lscp", "pcenter", "cmclp")

@@ -20,7 +20,7 @@ from layers.schema import COMMODITIES
 from layers.workflow import APPROVED_STATUSES, PENDING_STATUSES
 from planner.evaluate import ScoreWeights, evaluate_proposal, portfolio
 
-from . import services
+from .. import services
 
 #: Existing facilities of the same category: (layer, kinds or None for all).
 CATEGORY_FACILITIES: Mapping[str, tuple[str, tuple[str, ...] | None] | None] = {
