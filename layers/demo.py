@@ -484,23 +484,48 @@ def _place_villages(rng, county, terrain: _Terrain, towns: pd.DataFrame, *, n_vi
 
 
 def _unique_names(rng, n: int, suffix: str, *, exclude=()) -> list[str]:
-    first, second = np.array(_NAME_FIRST), np.array(_NAME_SECOND)
-    two = [a + b for a in first for b in second if a != b]
-    two = [two[i] for i in rng.permutation(len(two))]
-    three = [d + s for d in _DIRECTION_PREFIX for s in two if not s.startswith(d)]
+    """``n`` distinct names: two-syllable stems, then direction-prefixed, then numbered.
+
+    The stems run out near 17,000 (a province-sized demo at ``scale=50`` needs more):
+    past them, names repeat a stem with a direction and a number (东X二村), as real
+    counties number villages split from one another.
+    """
     names: list[str] = []
     if n <= 0:
         return names
+    first, second = np.array(_NAME_FIRST), np.array(_NAME_SECOND)
+    two = [a + b for a in first for b in second if a != b]
+    two = [two[i] for i in rng.permutation(len(two))]
     seen = set(exclude)
-    for stem in two + three:
-        name = stem + suffix
-        if name not in seen:
-            seen.add(name)
-            names.append(name)
-            if len(names) == n:
-                return names
+
+    def take(stems) -> bool:
+        for stem in stems:
+            name = stem + suffix
+            if name not in seen:
+                seen.add(name)
+                names.append(name)
+                if len(names) == n:
+                    return True
+        return False
+
+    def three():
+        for d in _DIRECTION_PREFIX:
+            for s in two:
+                if not s.startswith(d):
+                    yield d + s
+
+    def numbered():
+        for k in _NUMBERS:
+            for s in three():
+                yield s + k
+
+    if take(two) or take(three()) or take(numbered()):
+        return names
     msg = f"cannot make {n} unique place names"
     raise ValueError(msg)
+
+
+_NUMBERS = ("一", "二", "三", "四", "五", "六", "七", "八", "九")
 
 
 def _name_places(rng, towns: pd.DataFrame, villages: pd.DataFrame) -> None:

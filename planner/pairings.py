@@ -519,37 +519,119 @@ def _infer_county(village_codes: Sequence[str]) -> str | None:
     return str(prefixes.value_counts().index[0])
 
 
-def _travel_lookup(travel_min, helper_bases: dict, target_points: dict, crs_helpers, crs_targets):
-    """Minutes for every (helper key, location key) as a DataFrame (NaN unknown)."""
-    hk = [k for k, p in helper_bases.items() if p is not None]
-    tk = [k for k, p in target_points.items() if p is not None]
-    if travel_min is None or not hk or not tk:
-        return pd.DataFrame(index=pd.Index(hk, dtype=object), columns=pd.Index(tk, dtype=object), dtype=float)
-    if isinstance(travel_min, pd.DataFrame):
-        frame = travel_min.copy()
-        frame.index = frame.index.astype(object).map(str)
-        frame.columns = frame.columns.astype(object).map(str)
-        return frame.reindex(index=pd.Index(hk, dtype=object), columns=pd.Index(tk, dtype=object)).astype(float)
-    if not callable(travel_min):
-        msg = "travel_min must be None, a DataFrame (helpers x locations) or a callable(origins, destinations)"
-        raise TypeError(msg)
-    import geopandas as gpd
+class _TravelLookup:
+    """Travel minutes for exactly the (helper, location) pairs the analysis asks for.
 
-    # helpers sharing a base (a team and a secretary living in the same village) share
-    # one shortest-path search
-    coords = [(helper_bases[k].x, helper_bases[k].y) for k in hk]
-    unique = list(dict.fromkeys(coords))
-    row_of = {c: i for i, c in enumerate(unique)}
-    origins = gpd.GeoDataFrame({"id": [f"o{i}" for i in range(len(unique))]},
-                               geometry=gpd.points_from_xy([c[0] for c in unique], [c[1] for c in unique]),
-                               crs=crs_helpers)
-    dests = gpd.GeoDataFrame({"id": tk}, geometry=[target_points[k] for k in tk], crs=crs_targets)
-    minutes = np.asarray(travel_min(origins, dests), dtype=float)
-    if minutes.shape != (len(unique), len(tk)):
-        msg = f"travel_min returned shape {minutes.shape}, expected {(len(unique), len(tk))}"
-        raise ValueError(msg)
-    minutes = minutes[[row_of[c] for c in coords]]
-    return pd.DataFrame(minutes, index=pd.Index(hk, dtype=object), columns=pd.Index(tk, dtype=object))
+    The analysis needs the minutes of every existing link and, for suggestions, of
+    helpers *with spare capacity* to the locations still short of staff: a thin slice
+    of the helpers × locations matrix.  Computing the whole matrix grew with the
+    product of the two (14,948 × 30,000 on a province, 8 GB); this asks ``travel_min``
+    for blocks of at most :attr:`CHUNK` distinct bases at a time and only for the
+    locations those bases need, so memory grows with the pairs used.  Helpers sharing a
+    base (a team and a secretary living in the same village) share one row.
+    """
+
+    #: distinct helper bases per call of ``travel_min`` (bounds one block's memory)
+    CHUNK = 256
+
+    def __init__(self, travel_min, helper_bases: dict, target_points: dict, crs_helpers, crs_targets):
+        if travel_min is not None and not isinstance(travel_min, pd.DataFrame) and not callable(travel_min):
+            msg = "travel_min must be None, a DataFrame (helpers x locations) or a callable(origins, destinations)"
+            raise TypeError(msg)
+        self.frame = None
+        if isinstance(travel_min, pd.DataFrame):
+            frame = travel_min.copy()
+            frame.index = frame.index.astype(object).map(str)
+            frame.columns = frame.columns.astype(object).map(str)
+            self.frame = frame
+        self.travel_min = travel_min
+        self.helper_bases = helper_bases
+        self.target_points = target_points
+        self.crs_helpers, self.crs_targets = crs_helpers, crs_targets
+
+    def _base(self, hk):
+        p = self.helper_bases.get(hk)
+        return None if p is None else (p.x, p.y)
+
+    def _from_frame(self, hks, locs) -> np.ndarray:
+        ri = self.frame.index.get_indexer(pd.Index(hks, dtype=object))
+        ci = self.frame.columns.get_indexer(pd.Index(["" if x is None else x for x in locs], dtype=object))
+        ci = np.where([x is not None and x in self.target_points for x in locs], ci, -1) if len(locs) else ci
+        # the matrix only answers for helpers whose base is known
+        ri = np.where([self._base(k) is not None for k in hks], ri, -1) if len(hks) else ri
+        return ri, ci
+
+    def _call(self, bases: list, locs: list) -> np.ndarray:
+        """``travel_min`` for distinct bases × distinct located locations, float (n, m)."""
+        import geopandas as gpd
+
+        origins = gpd.GeoDataFrame({"id": [f"o{i}" for i in range(len(bases))]},
+                                   geometry=gpd.points_from_xy([b[0] for b in bases], [b[1] for b in bases]),
+                                   crs=self.crs_helpers)
+        dests = gpd.GeoDataFrame({"id": list(locs)}, geometry=[self.target_points[k] for k in locs],
+                                 crs=self.crs_targets)
+        minutes = np.asarray(self.travel_min(origins, dests), dtype=float)
+        if minutes.shape != (len(bases), len(locs)):
+            msg = f"travel_min returned shape {minutes.shape}, expected {(len(bases), len(locs))}"
+            raise ValueError(msg)
+        return minutes
+
+    def block(self, hks: Sequence[str], locs: Sequence[str | None]) -> np.ndarray:
+        """Minutes, shape ``(len(hks), len(locs))``; NaN where unknown (no base, no location)."""
+        out = np.full((len(hks), len(locs)), np.nan)
+        if self.travel_min is None or not len(hks) or not len(locs):
+            return out
+        if self.frame is not None:
+            ri, ci = self._from_frame(hks, locs)
+            rows, cols = np.flatnonzero(ri >= 0), np.flatnonzero(ci >= 0)
+            if len(rows) and len(cols):
+                out[np.ix_(rows, cols)] = self.frame.to_numpy(dtype=float)[np.ix_(ri[rows], ci[cols])]
+            return out
+        located = [loc for loc in dict.fromkeys(locs) if loc is not None and loc in self.target_points]
+        if not located:
+            return out
+        col_of = {loc: j for j, loc in enumerate(located)}
+        cols = np.array([col_of.get(loc, -1) for loc in locs])
+        base_rows: dict[tuple, list[int]] = {}
+        for a, hk in enumerate(hks):
+            b = self._base(hk)
+            if b is not None:
+                base_rows.setdefault(b, []).append(a)
+        bases = list(base_rows)
+        ok = cols >= 0
+        for start in range(0, len(bases), self.CHUNK):
+            chunk = bases[start:start + self.CHUNK]
+            minutes = self._call(chunk, located)
+            for i, b in enumerate(chunk):
+                out[np.ix_(base_rows[b], np.flatnonzero(ok))] = minutes[i, cols[ok]]
+        return out
+
+    def pairs(self, hks: Sequence[str], locs: Sequence[str | None]) -> np.ndarray:
+        """Minutes of aligned pairs ``(hks[i], locs[i])``, shape ``(n,)``; NaN where unknown."""
+        n = len(hks)
+        out = np.full(n, np.nan)
+        if self.travel_min is None or not n:
+            return out
+        if self.frame is not None:
+            ri, ci = self._from_frame(hks, locs)
+            ok = (ri >= 0) & (ci >= 0)
+            out[ok] = self.frame.to_numpy(dtype=float)[ri[ok], ci[ok]]
+            return out
+        wanted: dict[tuple, dict[str, list[int]]] = {}
+        for i, (hk, loc) in enumerate(zip(hks, locs)):
+            b = self._base(hk)
+            if b is not None and loc is not None and loc in self.target_points:
+                wanted.setdefault(b, {}).setdefault(loc, []).append(i)
+        bases = list(wanted)
+        for start in range(0, len(bases), self.CHUNK):
+            chunk = bases[start:start + self.CHUNK]
+            located = list(dict.fromkeys(loc for b in chunk for loc in wanted[b]))
+            col_of = {loc: j for j, loc in enumerate(located)}
+            minutes = self._call(chunk, located)
+            for r, b in enumerate(chunk):
+                for loc, idx in wanted[b].items():
+                    out[idx] = minutes[r, col_of[loc]]
+        return out
 
 
 def analyse_pairings(
@@ -590,8 +672,8 @@ def analyse_pairings(
 
     crs_h = getattr(pairings, "crs", None) or "EPSG:4326"
     crs_t = getattr(villages, "crs", None) or getattr(settlements, "crs", None) or "EPSG:4326"
-    travel = _travel_lookup(travel_min, helper_bases, targets.points, crs_h, crs_t)
-    links_df["minutes"] = _link_minutes(links_df, travel)
+    travel = _TravelLookup(travel_min, helper_bases, targets.points, crs_h, crs_t)
+    links_df["minutes"] = travel.pairs(list(links_df["helper_key"]), list(links_df["location"]))
 
     staffing = _Staffing(links_df, rules)
     req = _requirements(targets, staffing, rules)
@@ -787,16 +869,6 @@ def _read_pairings(pairings: pd.DataFrame, targets: _Targets, home: str | None, 
     for hk in helper_meta:
         helper_bases.setdefault(hk, None)
     return links_df, helper_bases, helper_meta
-
-
-def _link_minutes(links_df: pd.DataFrame, travel: pd.DataFrame) -> np.ndarray:
-    """Travel minutes of every link; NaN where the base or the target location is unknown."""
-    ri = travel.index.get_indexer(pd.Index(links_df["helper_key"], dtype=object))
-    ci = travel.columns.get_indexer(pd.Index(links_df["location"].map(lambda x: "" if x is None else x), dtype=object))
-    link_minutes = np.full(len(links_df), np.nan)
-    ok = (ri >= 0) & (ci >= 0)
-    link_minutes[ok] = travel.to_numpy(dtype=float)[ri[ok], ci[ok]]
-    return link_minutes
 
 
 class _Staffing:
@@ -1060,38 +1132,45 @@ def _suggest(gaps, workload, helper_bases, travel, rules, target_location, home)
     wl = workload.set_index("helper_key")
     spare = {k: (0 if pd.isna(wl.at[k, "spare"]) else int(wl.at[k, "spare"])) for k in wl.index}
 
-    def minutes_to(hk: str, loc: str | None) -> tuple[float, bool]:
-        """(minutes, penalised); inf when the pair is not allowed."""
-        if loc is None:
-            return np.inf, False
-        m = np.nan
-        if helper_bases.get(hk) is not None and hk in travel.index and loc in travel.columns:
-            m = float(travel.at[hk, loc])
-        penalised = False
-        if np.isnan(m):
-            if rules.unknown_base_penalty_min is None:
-                return np.inf, False
-            m, penalised = float(rules.unknown_base_penalty_min), True
-        if rules.max_travel_min is not None and m > rules.max_travel_min:
-            return np.inf, False
-        return m, penalised
+    def costs(hkeys: list[str], items: pd.DataFrame, locs: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(cost, penalised, able), each (helpers, items); cost inf where the pair is not allowed."""
+        hkinds = [wl.at[hk, "helper_kind"] for hk in hkeys]
+        kinds, kind_row = np.unique(np.array(hkinds, dtype=object), return_inverse=True) if hkeys \
+            else (np.array([], dtype=object), np.zeros(0, dtype=np.int64))
+        roles = list(dict.fromkeys(items["roles"]))
+        role_col = {r: j for j, r in enumerate(roles)}
+        can = np.array([[all(_action(k, r) is not None for r in rs) for rs in roles] for k in kinds], dtype=bool)
+        able = can[np.ix_(kind_row, [role_col[r] for r in items["roles"]])] if len(kinds) \
+            else np.zeros((0, len(items)), dtype=bool)
+        m = travel.block(hkeys, locs)
+        penal = np.isnan(m)
+        if rules.unknown_base_penalty_min is None:
+            m[penal] = np.inf
+            penal[:] = False
+        else:
+            m[penal] = float(rules.unknown_base_penalty_min)
+        if rules.max_travel_min is not None:
+            too_far = m > rules.max_travel_min
+            m[too_far] = np.inf
+            penal[too_far] = False
+        unlocated = np.array([loc is None for loc in locs], dtype=bool)
+        m[:, unlocated] = np.inf
+        penal[:, unlocated] = False
+        m[~able] = np.inf
+        penal[~able] = False
+        return m, penal, able
 
     def solve(items: pd.DataFrame, hkeys: list[str], *, final: bool) -> pd.DataFrame:
         """Assign items (each with a tuple of roles) to helpers; return the items left open."""
         items = items.reset_index(drop=True)
         if not len(items):
             return items
+        # a helper without room can take nothing: leaving it out changes no optimum and
+        # keeps the matrices to the helpers that matter (few on a province)
+        hkeys = [k for k in hkeys if spare[k] > 0]
         cap = np.array([spare[k] for k in hkeys], dtype=np.int64)
-        cost = np.full((len(hkeys), len(items)), np.inf)
-        penal = np.zeros(cost.shape, dtype=bool)
-        able = np.zeros(cost.shape, dtype=bool)
         locs = [target_location(k, i) for k, i in zip(items["target_kind"], items["target_id"])]
-        for a, hk in enumerate(hkeys):
-            hkind = wl.at[hk, "helper_kind"]
-            for b in range(len(items)):
-                if all(_action(hkind, r) is not None for r in items.at[b, "roles"]):
-                    able[a, b] = True
-                    cost[a, b], penal[a, b] = minutes_to(hk, locs[b])
+        cost, penal, able = costs(hkeys, items, locs)
         result = assign_with_capacities(cost, cap) if len(hkeys) else None
         left = []
         for b in range(len(items)):

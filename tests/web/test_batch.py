@@ -1,0 +1,96 @@
+"""``ruralplan batch``: many county workspaces on a Dask LocalCluster, identical to one at a time."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+pytest.importorskip("dask.distributed")
+
+from web.batch import BadBatch, NoWorkspaces, analyse_county, list_workspaces, run_batch, write_batch  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def counties(tmp_path_factory):
+    """Three small fictional counties (different seeds) and one broken workspace file."""
+    from layers.demo import build_demo_workspace
+
+    folder = tmp_path_factory.mktemp("counties")
+    for seed in (7, 8, 9):
+        build_demo_workspace(folder / f"county{seed}.gpkg", scale=0.1, seed=seed)
+    (folder / "broken.gpkg").write_bytes(b"not a geopackage at all")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def scheduler():
+    """One local cluster for the module (starting one takes seconds); run_batch connects to it."""
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        yield cluster.scheduler_address
+
+
+OPTIONS = {"coverage": {"facility": "cold_storage", "minutes": 30},
+           "pairings": {"travel": "network"}}
+
+
+@pytest.mark.parametrize("analysis", ["coverage", "pairings"])
+def test_batch_equals_each_county_alone_and_reports_the_broken_one(counties, scheduler, analysis):
+    paths = list_workspaces(counties)
+    assert [p.name for p in paths] == ["broken.gpkg", "county7.gpkg", "county8.gpkg", "county9.gpkg"]
+    result = run_batch(analysis, paths, OPTIONS[analysis], scheduler=scheduler)
+    assert [c.ok for c in result.counties] == [False, True, True, True]
+    broken = result.failed[0]
+    assert broken.workspace.endswith("broken.gpkg") and broken.error
+    for path, batched in zip(paths[1:], result.counties[1:]):
+        alone = analyse_county(path, analysis, OPTIONS[analysis])
+        assert alone.ok
+        assert batched.rows == alone.rows
+        assert json.dumps(batched.result, sort_keys=True, default=str) == \
+            json.dumps(alone.result, sort_keys=True, default=str)
+    combined = result.combined()
+    assert list(combined.columns) == ["workspace", "county_code", "county_name", "town", "indicator", "value"]
+    assert sorted(combined["workspace"].unique()) == ["county7", "county8", "county9"]
+    # every county has its own total rows
+    assert (combined["town"] == "合计").groupby(combined["workspace"]).any().all()
+
+
+def test_write_batch_outputs_on_its_own_local_cluster(counties, tmp_path):
+    paths = list_workspaces(counties)
+    result = run_batch("coverage", paths, OPTIONS["coverage"], n_workers=1)
+    written = write_batch(result, tmp_path / "out")
+    combined = pd.read_csv(written["combined"], dtype={"county_code": str}, encoding="utf-8-sig")
+    assert len(combined) == len(result.combined())
+    status = pd.read_csv(written["counties"])
+    assert status["status"].tolist() == ["failed", "ok", "ok", "ok"]
+    per_county = [p for p in (tmp_path / "out").glob("*.json")]
+    assert len(per_county) == 3
+
+
+def test_batch_cli_exit_2_when_a_county_fails(counties, scheduler, tmp_path):
+    from click.testing import CliRunner
+
+    from web.cli import main
+
+    out = tmp_path / "res"
+    res = CliRunner().invoke(main, ["batch", "coverage", "--workspaces", str(counties), "--minutes", "30",
+                                    "--scheduler", scheduler, "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    assert "3/4" in res.output and "broken.gpkg" in res.output
+    assert (out / "combined.csv").exists()
+
+
+def test_list_file_and_errors(counties, tmp_path):
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"# two counties\n{counties / 'county7.gpkg'}\n{counties / 'county8.gpkg'}\n", encoding="utf-8")
+    assert [p.name for p in list_workspaces(listing)] == ["county7.gpkg", "county8.gpkg"]
+    with pytest.raises(NoWorkspaces):
+        list_workspaces(tmp_path / "empty-folder-that-does-not-exist")
+    with pytest.raises(BadBatch):
+        run_batch("coverage", [counties / "county7.gpkg"], {"minutes": -1})
+    with pytest.raises(BadBatch):
+        run_batch("nonsense", [counties / "county7.gpkg"], {})

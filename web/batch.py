@@ -1,0 +1,302 @@
+"""One analysis over many county workspaces, on a Dask cluster (Flask-free).
+
+A prefecture's 10 counties, a province's 100 or the 832 former poor counties each keep
+their own workspace; :func:`run_batch` runs the same question (coverage, placement,
+pairings) over all of them with :mod:`dask.distributed` — a ``LocalCluster`` of
+processes on one machine by default, or any scheduler address for a real cluster — and
+gathers
+
+* one long, combined table ``county_code, county_name, town, indicator, value``
+  (``town`` is ``"合计"`` for the county's own totals; ``workspace`` is the file's
+  stem, unique even where two files carry the same county code), and
+* each county's full result as JSON, exactly what the single-county command computes
+  (:func:`analyse_county` is the only code path for both).
+
+A county that fails (a broken file, no roads) is listed with its error and does not
+stop the others.  Dask is the distributed engine because it ships a local cluster and
+a scheduler protocol for real clusters in one well-kept package, and its futures give
+per-task errors without losing the other results.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import pandas as pd
+
+from geo.errors import InvalidInput, NotFound
+
+__all__ = ["ANALYSES", "BatchResult", "CountyResult", "analyse_county", "list_workspaces", "run_batch",
+           "write_batch"]
+
+#: The analyses a batch can run, each answered per county by :func:`analyse_county`.
+ANALYSES = ("coverage", "placement", "pairings")
+TOTAL = "合计"
+COMBINED_COLUMNS = ["workspace", "county_code", "county_name", "town", "indicator", "value"]
+
+
+class BadBatch(InvalidInput):
+    code = "batch.invalid"
+    en = "Batch: {reason_en}"
+    zh = "批量分析：{reason_zh}"
+
+
+class NoWorkspaces(NotFound):
+    code = "batch.no_workspaces"
+    en = "No workspace (.gpkg) found in {where}"
+    zh = "在 {where} 中没有找到工作空间（.gpkg）"
+
+
+@dataclass(frozen=True)
+class CountyResult:
+    """What one county gave: its rows of the combined table, its full result, or its error."""
+
+    workspace: str
+    county_code: str | None
+    county_name: str | None
+    rows: tuple[tuple[str, str, float], ...] = ()
+    result: Mapping[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    error_code: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """All counties of one batch run, in the order of the workspaces given."""
+
+    analysis: str
+    options: Mapping[str, Any]
+    counties: tuple[CountyResult, ...]
+
+    @property
+    def failed(self) -> tuple[CountyResult, ...]:
+        return tuple(c for c in self.counties if not c.ok)
+
+    def combined(self) -> pd.DataFrame:
+        """Long table ``workspace, county_code, county_name, town, indicator, value`` (counties that ran)."""
+        records = [(Path(c.workspace).stem, c.county_code, c.county_name, town, indicator, value)
+                   for c in self.counties if c.ok for town, indicator, value in c.rows]
+        return pd.DataFrame.from_records(records, columns=COMBINED_COLUMNS)
+
+
+# --------------------------------------------------------------------------- inputs
+def list_workspaces(spec: str | os.PathLike | Sequence[str | os.PathLike]) -> list[Path]:
+    """Workspaces from a folder (every ``*.gpkg`` in it, sorted), a list file, or a sequence.
+
+    A list file holds one path a line (relative paths are relative to the file;
+    ``#`` starts a comment).
+
+    Raises
+    ------
+    NoWorkspaces
+        When nothing is found.
+    """
+    if isinstance(spec, (list, tuple)):
+        paths = [Path(p) for p in spec]
+        where = ", ".join(str(p) for p in spec)
+    else:
+        spec = Path(spec)
+        where = str(spec)
+        if spec.is_dir():
+            paths = sorted(spec.glob("*.gpkg"))
+        elif spec.is_file() and spec.suffix.lower() == ".gpkg":
+            paths = [spec]
+        elif spec.is_file():
+            lines = [ln.split("#", 1)[0].strip() for ln in spec.read_text(encoding="utf-8").splitlines()]
+            paths = [(spec.parent / ln) if not Path(ln).is_absolute() else Path(ln) for ln in lines if ln]
+        else:
+            paths = []
+    if not paths:
+        raise NoWorkspaces(where=where)
+    return paths
+
+
+def _check_options(analysis: str, options: Mapping[str, Any]) -> dict:
+    if analysis not in ANALYSES:
+        raise BadBatch(reason_en=f"unknown analysis {analysis!r}; one of {', '.join(ANALYSES)}",
+                       reason_zh=f"未知的分析 {analysis!r}，可选 {'、'.join(ANALYSES)}")
+    opts = dict(options)
+    if analysis in ("coverage", "placement"):
+        minutes = opts.get("minutes")
+        if minutes is None or not (isinstance(minutes, (int, float)) and math.isfinite(minutes) and minutes > 0):
+            raise BadBatch(reason_en="--minutes must be a positive number", reason_zh="--minutes 须为正数")
+    return opts
+
+
+# --------------------------------------------------------------------------- one county
+def analyse_county(path: str | os.PathLike, analysis: str, options: Mapping[str, Any]) -> CountyResult:
+    """Run ``analysis`` on one workspace; errors become the result's ``error``, never raised.
+
+    This is the function each Dask task runs, and the one to call for a single county:
+    batch results are identical to it by construction.
+    """
+    from layers.store import Workspace
+
+    path = str(path)
+    code = name = None
+    try:
+        ws = Workspace(path).require()
+        meta = ws.meta()
+        code, name = meta.get("county_code"), meta.get("county_name")
+        rows, result = _RUNNERS[analysis](ws, options)
+    except Exception as exc:  # noqa: BLE001 — a county's failure is its result, never the batch's
+        from geo.errors import RuralplanError
+
+        typed = isinstance(exc, RuralplanError)
+        message = exc.message("zh") if typed else f"{type(exc).__name__}: {exc}"
+        return CountyResult(workspace=path, county_code=code, county_name=name, error=message,
+                            error_code=exc.code if typed else "internal")
+    return CountyResult(workspace=path, county_code=code, county_name=name,
+                        rows=tuple((str(t), str(i), float(v)) for t, i, v in rows), result=result)
+
+
+def _coverage(ws, options) -> tuple[list, dict]:
+    from planner.coverage import coverage_summary
+    from web import services
+
+    settings = services.NetworkSettings.from_workspace(ws)
+    graph = services.road_graph(ws, settings=settings)
+    facility = options.get("facility", "cold_storage")
+    statuses = None if options.get("include_planned") else services.EXISTING_STATUSES
+    summary = coverage_summary(graph, services.villages(ws), services.facility_points(ws, facility, statuses=statuses),
+                               cutoff_min=float(options["minutes"]), commodities=list(options.get("commodities") or [])
+                               or None, max_snap_m=settings.max_snap_m)
+    rows = []
+    by_town = summary.by_town
+    indicators = [c for c in by_town.columns if c != "town" and pd.api.types.is_numeric_dtype(by_town[c])]
+    for rec in by_town.to_dict(orient="records"):
+        rows += [(rec["town"], col, rec[col]) for col in indicators if _finite(rec[col])]
+    rows += [(TOTAL, key, value) for key, value in summary.totals.items() if _finite(value)]
+    return rows, summary.to_dict()
+
+
+def _placement(ws, options) -> tuple[list, dict]:
+    from web import services
+
+    result = services.plan(ws, facility=options.get("facility", "cold_storage"), model=options.get("model", "mclp"),
+                           p=options.get("p"), minutes=options.get("minutes"),
+                           demand=options.get("demand", "population"),
+                           time_limit_s=float(options.get("time_limit_s", 10.0)))
+    data = result.to_dict()
+    solver = data.get("solver") or {}
+    rows = [(TOTAL, f"solver_{key}", solver[key]) for key in ("objective", "bound", "gap") if _finite(solver.get(key))]
+    rows += [(TOTAL, key, value) for key, value in (data.get("totals") or {}).items() if _finite(value)]
+    for rec in data.get("by_town") or []:
+        rows += [(rec["town"], key, value) for key, value in rec.items() if key != "town" and _finite(value)]
+    return rows, data
+
+
+def _pairings(ws, options) -> tuple[list, dict]:
+    from web.views.pairings import analyse_workspace
+
+    result = analyse_workspace(ws, travel=options.get("travel", "network"))
+    analysis = result.analysis
+    rows = []
+    for rec in analysis.coverage_by_town.to_dict(orient="records"):
+        for col in ("required", "covered", "gaps"):
+            if col in rec and _finite(rec[col]):
+                rows.append((rec.get("town") or "", f"{rec['rule']}.{col}", rec[col]))
+    for rec in analysis.coverage.to_dict(orient="records"):
+        for col in ("required", "covered", "gaps"):
+            if col in rec and _finite(rec[col]):
+                rows.append((TOTAL, f"{rec['rule']}.{col}", rec[col]))
+    data = analysis.to_dict(include_households=False)
+    data["travel_method"] = result.travel_method
+    return rows, data
+
+
+def _finite(value) -> bool:
+    try:
+        return value is not None and not isinstance(value, bool) and math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+_RUNNERS = {"coverage": _coverage, "placement": _placement, "pairings": _pairings}
+
+
+# --------------------------------------------------------------------------- the batch
+def run_batch(analysis: str, workspaces: Iterable[str | os.PathLike], options: Mapping[str, Any] | None = None, *,
+              scheduler: str | None = None, n_workers: int | None = None) -> BatchResult:
+    """Run ``analysis`` over every workspace on a Dask cluster.
+
+    Parameters
+    ----------
+    analysis : {"coverage", "placement", "pairings"}
+    workspaces : iterable of path
+        County workspaces (``.gpkg``); see :func:`list_workspaces`.
+    options : mapping
+        The analysis's options as the single-county command takes them (``facility``,
+        ``minutes``, ``commodities``, ``model``, ``p``, ``demand``, ``travel``…).
+    scheduler : str, optional
+        Address of a running Dask scheduler (``tcp://host:8786``).  None starts a
+        ``LocalCluster`` of ``n_workers`` single-threaded worker processes (default:
+        the machine's cores, at most the number of counties) and closes it afterwards.
+
+    Returns
+    -------
+    BatchResult
+        One :class:`CountyResult` per workspace, failures included.
+
+    Raises
+    ------
+    BadBatch
+        An unknown analysis or invalid options (before any county runs).
+    """
+    opts = _check_options(analysis, options or {})
+    paths = [str(Path(p).resolve()) for p in workspaces]
+    from dask.distributed import Client, LocalCluster
+
+    cluster = None
+    if scheduler:
+        client = Client(scheduler)
+    else:
+        workers = max(1, min(n_workers or (os.cpu_count() or 1), len(paths)))
+        # processes, one thread each: the analyses hold the GIL in places (numba, pandas)
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+    try:
+        futures = client.map(analyse_county, paths, analysis=analysis, options=opts, pure=False)
+        results = []
+        for path, future in zip(paths, futures):
+            try:
+                results.append(future.result())
+            except Exception as exc:  # noqa: BLE001 — a worker that died: the county failed, not the batch
+                results.append(CountyResult(workspace=path, county_code=None, county_name=None,
+                                            error=f"{type(exc).__name__}: {exc}", error_code="worker"))
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return BatchResult(analysis=analysis, options=opts, counties=tuple(results))
+
+
+def write_batch(result: BatchResult, out_dir: str | os.PathLike) -> dict[str, Path]:
+    """Write ``combined.csv`` (UTF-8 with BOM, opens in Excel), ``counties.csv`` (status per
+    workspace) and ``<workspace file stem>.json`` per county into ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = {"combined": out / "combined.csv", "counties": out / "counties.csv"}
+    result.combined().to_csv(written["combined"], index=False, encoding="utf-8-sig")
+    status = pd.DataFrame([{"workspace": c.workspace, "county_code": c.county_code, "county_name": c.county_name,
+                            "status": "ok" if c.ok else "failed", "error_code": c.error_code, "error": c.error}
+                           for c in result.counties])
+    status.to_csv(written["counties"], index=False, encoding="utf-8-sig")
+    for c in result.counties:
+        if c.ok:
+            stem = Path(c.workspace).stem
+            path = out / f"{stem}.json"
+            path.write_text(json.dumps({"analysis": result.analysis, "options": dict(result.options),
+                                        "county_code": c.county_code, "county_name": c.county_name,
+                                        "result": c.result}, ensure_ascii=False, indent=1, default=str),
+                            encoding="utf-8")
+            written[stem] = path
+    return written
