@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("dask.distributed")
 
-from web.batch import BadBatch, NoWorkspaces, analyse_county, list_workspaces, run_batch, write_batch  # noqa: E402
+from web.services.batch import BadBatch, NoWorkspaces, analyse_county, list_workspaces, run_batch, write_batch  # noqa: E402
 
 pytestmark = pytest.mark.slow
 

@@ -38,7 +38,7 @@ def batch(analysis, workspaces, out, scheduler, workers, facility, minutes, comm
     listed in counties.csv with its error and the others finish. Exit status 2 when any
     county failed.
     """
-    from web.batch import list_workspaces, run_batch, write_batch
+    from web.services.batch import list_workspaces, run_batch, write_batch
 
     options = {"facility": facility, "minutes": minutes, "commodities": list(commodities),
                "include_planned": include_planned, "model": model, "p": p, "demand": demand,

@@ -195,7 +195,7 @@ def _placement(ws, options) -> tuple[list, dict]:
 
 
 def _pairings(ws, options) -> tuple[list, dict]:
-    from web.views.pairings import analyse_workspace
+    from web.services.pairings import analyse_workspace
 
     result = analyse_workspace(ws, travel=options.get("travel", "network"))
     analysis = result.analysis
