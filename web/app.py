@@ -18,7 +18,7 @@ from flask import Flask, g, render_template, request
 #: Blueprint modules under ``web.views`` in navigation order. Areas that land later
 #: (planning, pairings, projects) only need a module with ``bp`` (and optionally ``NAV``)
 #: and an entry here; a listed module that does not exist yet is skipped.
-BLUEPRINT_MODULES = ("site", "map", "data", "api", "network", "planning", "pairings", "projects")
+BLUEPRINT_MODULES = ("site", "map", "data", "api", "network", "planning", "pairings", "projects", "province")
 
 _BOOL_TRUE = {"1", "true", "yes", "on"}
 
@@ -33,6 +33,8 @@ DEFAULTS = {
     "RURALPLAN_MAP_INLINE": False,
     # Above this many villages, villages are clustered on the map.
     "RURALPLAN_CLUSTER_THRESHOLD": 800,
+    # A `ruralplan batch --out` folder shown on /province/ (None: the page explains how).
+    "RURALPLAN_BATCH_DIR": None,
     "BABEL_DEFAULT_LOCALE": "zh",
     "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
     "SESSION_COOKIE_SECURE": True,
@@ -52,6 +54,7 @@ _ENV_KEYS = {
     "RURALPLAN_MAP_INLINE": lambda v: v.lower() in _BOOL_TRUE,
     "RURALPLAN_SECRET_KEY": str,
     "RURALPLAN_COOKIE_SECURE": lambda v: v.lower() in _BOOL_TRUE,
+    "RURALPLAN_BATCH_DIR": str,
 }
 
 

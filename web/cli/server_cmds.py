@@ -29,9 +29,12 @@ def _is_loopback(host: str) -> bool:
 @click.option("--threads", default=8, show_default=True, type=int, help="Worker threads.")
 @click.option("--basemap", envvar="RURALPLAN_BASEMAP", default=None,
               help="none (default), osm, tianditu-vec, tianditu-img or an XYZ URL template.")
+@click.option("--batch-dir", type=click.Path(file_okay=False, exists=True), default=None,
+              help="A `ruralplan batch --out` folder to show on the province page (/province/).")
 @click.option("--login-required/--open-reading", default=None,
               help="Require a login to read maps (default: RURALPLAN_LOGIN_REQUIRED, else open).")
-def serve(workspace: str, host: str, port: int, threads: int, basemap: str | None, login_required: bool | None) -> None:
+def serve(workspace: str, host: str, port: int, threads: int, basemap: str | None, batch_dir: str | None,
+          login_required: bool | None) -> None:
     """Serve the web app with waitress (a production WSGI server).
 
     Session cookies are marked Secure unless RURALPLAN_COOKIE_SECURE=0, or unless the
@@ -46,6 +49,8 @@ def serve(workspace: str, host: str, port: int, threads: int, basemap: str | Non
     config = {"RURALPLAN_WORKSPACE": workspace}
     if basemap:
         config["RURALPLAN_BASEMAP"] = basemap
+    if batch_dir:
+        config["RURALPLAN_BATCH_DIR"] = batch_dir
     if login_required is not None:
         config["RURALPLAN_LOGIN_REQUIRED"] = login_required
     if "RURALPLAN_COOKIE_SECURE" not in os.environ and _is_loopback(host):

@@ -62,6 +62,8 @@ class CountyResult:
     result: Mapping[str, Any] = field(default_factory=dict)
     error: str | None = None
     error_code: str | None = None
+    #: the county's outline as a GeoJSON geometry (WGS84, simplified to ~50 m), for the province map
+    outline: Mapping[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -147,6 +149,7 @@ def analyse_county(path: str | os.PathLike, analysis: str, options: Mapping[str,
         meta = ws.meta()
         code, name = meta.get("county_code"), meta.get("county_name")
         rows, result = _RUNNERS[analysis](ws, options)
+        outline = _county_outline(ws)
     except Exception as exc:  # noqa: BLE001 — a county's failure is its result, never the batch's
         from geo.errors import RuralplanError
 
@@ -155,7 +158,23 @@ def analyse_county(path: str | os.PathLike, analysis: str, options: Mapping[str,
         return CountyResult(workspace=path, county_code=code, county_name=name, error=message,
                             error_code=exc.code if typed else "internal")
     return CountyResult(workspace=path, county_code=code, county_name=name,
-                        rows=tuple((str(t), str(i), float(v)) for t, i, v in rows), result=result)
+                        rows=tuple((str(t), str(i), float(v)) for t, i, v in rows), result=result,
+                        outline=outline)
+
+
+def _county_outline(ws) -> dict | None:
+    """The county boundary (level ``county``), else the union of its towns; None without either."""
+    import shapely
+
+    boundaries = ws.read_layer("boundaries")
+    if not len(boundaries):
+        return None
+    boundaries = boundaries.to_crs("EPSG:4326")
+    county = boundaries[boundaries["level"] == "county"] if "level" in boundaries else boundaries.iloc[:0]
+    geom = (county if len(county) else boundaries).geometry.union_all()
+    if geom is None or geom.is_empty:
+        return None
+    return shapely.geometry.mapping(geom.simplify(0.0005, preserve_topology=True))
 
 
 def _coverage(ws, options) -> tuple[list, dict]:
@@ -280,16 +299,28 @@ def run_batch(analysis: str, workspaces: Iterable[str | os.PathLike], options: M
 
 
 def write_batch(result: BatchResult, out_dir: str | os.PathLike) -> dict[str, Path]:
-    """Write ``combined.csv`` (UTF-8 with BOM, opens in Excel), ``counties.csv`` (status per
-    workspace) and ``<workspace file stem>.json`` per county into ``out_dir``."""
+    """Write the batch's outputs into ``out_dir``.
+
+    ``combined.csv`` (UTF-8 with BOM, opens in Excel), ``counties.csv`` (status per
+    workspace), ``counties.geojson`` (each county's outline with its totals, for the
+    province view) and ``<workspace file stem>.json`` per county.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    written = {"combined": out / "combined.csv", "counties": out / "counties.csv"}
+    written = {"combined": out / "combined.csv", "counties": out / "counties.csv",
+               "outlines": out / "counties.geojson"}
     result.combined().to_csv(written["combined"], index=False, encoding="utf-8-sig")
     status = pd.DataFrame([{"workspace": c.workspace, "county_code": c.county_code, "county_name": c.county_name,
                             "status": "ok" if c.ok else "failed", "error_code": c.error_code, "error": c.error}
                            for c in result.counties])
     status.to_csv(written["counties"], index=False, encoding="utf-8-sig")
+    features = [{"type": "Feature", "geometry": c.outline,
+                 "properties": {"workspace": Path(c.workspace).stem, "county_code": c.county_code,
+                                "county_name": c.county_name,
+                                **{indicator: value for town, indicator, value in c.rows if town == TOTAL}}}
+                for c in result.counties if c.ok and c.outline]
+    written["outlines"].write_text(json.dumps({"type": "FeatureCollection", "features": features},
+                                              ensure_ascii=False), encoding="utf-8")
     for c in result.counties:
         if c.ok:
             stem = Path(c.workspace).stem
