@@ -5,10 +5,20 @@ included, with their columns). The app's non-spatial tables (metadata, users, pr
 transitions, scenarios, caches) live in the same SQLite file under the ``rp_`` prefix;
 GDAL and QGIS ignore tables that are not registered in ``gpkg_contents``.
 
-Layer writes are atomic: the file is copied beside itself, the copy is written, and the
-copy replaces the original with :func:`os.replace`. A failed import or a crash mid-write
-leaves the previous file untouched. All writers (layer imports, app-table transactions)
-take one advisory file lock so the copy never races a transaction.
+Writes happen in place, in one SQLite transaction (a GeoPackage is an SQLite file):
+new layer contents are first written by GDAL into a small staging GeoPackage beside the
+workspace, which is then attached and swapped into the workspace's tables together with
+app-table statements and metadata, then committed. A multi-layer write is atomic, a
+crash leaves the last committed state (SQLite's journal recovers it on the next open),
+the file is never copied, and another program writing the same file — QGIS editing a
+layer — commits before or after us, never in between: both sides' commits survive.
+The file is in WAL mode, so readers never block the writer. Features keep their ``fid``
+where their id/code is unchanged, so an open QGIS session still edits the right rows.
+A layer whose new contents equal the stored ones is not rewritten.
+
+Each layer has its own version (:meth:`Workspace.layer_version`), so caches of one layer
+survive writes to another (a proposal edit leaves the road graph alone); it also follows
+``gpkg_contents.last_change``, which GDAL and QGIS update when they edit a layer.
 """
 from __future__ import annotations
 
@@ -16,10 +26,12 @@ import contextlib
 import fcntl
 import json
 import os
-import shutil
+import functools
 import sqlite3
+import struct
 import tempfile
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +57,12 @@ _BLOB_SCHEMA = "CREATE TABLE IF NOT EXISTS rp_cache (key TEXT PRIMARY KEY, value
 
 _META_SCHEMA = "CREATE TABLE IF NOT EXISTS rp_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 _APP_SCHEMA = _META_SCHEMA + ";"
+
+#: rp_meta key of one layer's version (a new uuid whenever the app writes the layer)
+_LAYER_VERSION_KEY = "layer_version.{}"
+#: Files a writer leaves beside the workspace while it works; any found while holding
+#: the workspace lock belong to a writer that was killed.
+_LEFTOVER_PATTERNS = (".{stem}-*.tmp.gpkg*", ".{stem}-*.stage.gpkg*")
 
 
 @dataclass(frozen=True)
@@ -141,6 +159,10 @@ class Workspace:
                     con.executescript(_APP_SCHEMA)
                     _set_meta(con, {"created_by": "ruralplan", **(meta or {})})
                     con.commit()
+                    con.execute("PRAGMA journal_mode=WAL")
+                if overwrite:
+                    for suffix in ("-wal", "-shm", "-journal"):
+                        _remove_quietly(ws.path.with_name(ws.path.name + suffix))
                 os.replace(tmp, ws.path)
             finally:
                 _remove_quietly(tmp)
@@ -163,18 +185,20 @@ class Workspace:
     def info(self) -> list[LayerInfo]:
         """Every schema layer with its feature count (0 when absent)."""
         self.require()
-        present = {row[0]: row[1] for row in pyogrio.list_layers(self.path)}
-        out = []
-        for name, schema in LAYERS.items():
-            count = 0
-            if name in present:
-                count = int(pyogrio.read_info(self.path, layer=name)["features"])
-            out.append(LayerInfo(name, schema.zh, schema.en, count, present.get(name)))
+        with self.connect() as con:
+            present = _gpkg_layers(con)
+            out = []
+            for name, schema in LAYERS.items():
+                count = 0
+                if name in present:
+                    count = int(con.execute(f"SELECT count(*) FROM {_quote(name)}").fetchone()[0])
+                out.append(LayerInfo(name, schema.zh, schema.en, count, present.get(name)))
         return out
 
     def layer_names(self) -> list[str]:
         self.require()
-        return [row[0] for row in pyogrio.list_layers(self.path)]
+        with self.connect() as con:
+            return list(_gpkg_layers(con))
 
     def read_layer(self, layer: str, *, bbox: tuple[float, float, float, float] | None = None) -> pd.DataFrame:
         """A layer as a GeoDataFrame (EPSG:4326) or DataFrame for attribute tables.
@@ -183,7 +207,7 @@ class Workspace:
         """
         schema = get_schema(layer)
         self.require()
-        stamp = self._stamp()
+        stamp = self.layer_version(layer)
         with self._cache_lock:
             hit = self._cache.get(layer)
         if hit is None or hit[0] != stamp:
@@ -197,22 +221,37 @@ class Workspace:
         return frame.copy()
 
     def _read_layer_uncached(self, schema: LayerSchema) -> pd.DataFrame:
-        names = {row[0] for row in pyogrio.list_layers(self.path)}
-        if schema.name not in names:
-            return conform_to_schema(gpd.GeoDataFrame() if schema.spatial else pd.DataFrame(), schema)
-        frame = pyogrio.read_dataframe(self.path, layer=schema.name, read_geometry=schema.spatial)
-        if schema.spatial and not isinstance(frame, gpd.GeoDataFrame):
-            frame = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([None] * len(frame)), crs=STORAGE_CRS)
+        # Read with Python's sqlite3, never with GDAL: two SQLite libraries in one process
+        # break each other's POSIX locks on the same file (closing one's descriptor drops
+        # the other's locks), which in WAL mode shows as stale reads or "disk I/O error".
+        with self.connect() as con:
+            frame = _read_gpkg_table(con, schema)
         return conform_to_schema(frame, schema)
 
-    def _stamp(self) -> tuple[int, str]:
-        # Layer writes replace the file and bump ``layers_version``; app-table
-        # transactions change the file in place without touching layers, so they must
-        # not invalidate the (expensive) layer cache — hence no mtime here.
-        ino = self.path.stat().st_ino
+    def layer_version(self, layer: str) -> str:
+        """A string that changes whenever ``layer`` changes, and only then.
+
+        It joins the version the app stamps on every write of the layer with the layer's
+        ``gpkg_contents.last_change``, which GDAL (and so QGIS) updates when another
+        program edits it. App-table writes (proposals, users) leave it alone.
+        """
+        return self.layers_version(layer)[0]
+
+    def layers_version(self, *layers: str) -> tuple[str, ...]:
+        """:meth:`layer_version` of several layers, read in one query."""
+        for name in layers:
+            get_schema(name)
+        keys = [_LAYER_VERSION_KEY.format(n) for n in layers]
         with self.connect() as con:
-            row = con.execute("SELECT value FROM rp_meta WHERE key = 'layers_version'").fetchone()
-        return (ino, row[0] if row else "")
+            ours = dict(con.execute(
+                f"SELECT key, value FROM rp_meta WHERE key IN ({','.join('?' * len(keys))})", keys).fetchall())
+            try:
+                theirs = dict(con.execute(
+                    f"SELECT table_name, last_change FROM gpkg_contents WHERE table_name IN "
+                    f"({','.join('?' * len(layers))})", layers).fetchall())
+            except sqlite3.OperationalError:  # not a GeoPackage (yet)
+                theirs = {}
+        return tuple(f"{ours.get(k, '')}|{theirs.get(n, '')}" for k, n in zip(keys, layers))
 
     # ------------------------------------------------------------------ writing
     def write_layers(self, frames: Mapping[str, pd.DataFrame], *, meta: Mapping[str, object] | None = None) -> None:
@@ -224,8 +263,8 @@ class Workspace:
         """
         for name in frames:
             get_schema(name)
-        with self._locked():
-            self._replace_file(frames, meta=meta)
+        with self._locked(), self._write_connection() as con:
+            self._apply(con, frames, meta=meta)
 
     @contextlib.contextmanager
     def editing(self) -> Iterator["LayerEdit"]:
@@ -242,32 +281,69 @@ class Workspace:
         ...     edit.write_layer("pairings", pd.concat([pairings, new_rows]))
         ...     edit.execute("INSERT INTO rp_audit(...) VALUES (?, ...)", values)
         """
-        with self._locked():
+        with self._locked(), self._write_connection() as con:
+            # the write lock is taken before the block reads: another program (QGIS)
+            # cannot commit between what we read and what we write
             edit = LayerEdit(self)
             yield edit
             if edit.frames or edit.statements or edit.meta:
-                self._replace_file(edit.frames, meta=edit.meta, statements=edit.statements)
+                self._apply(con, edit.frames, meta=edit.meta, statements=edit.statements)
 
-    def _replace_file(self, frames, *, meta=None, statements=()) -> None:
-        """Copy, write, swap in; the caller holds the lock."""
-        tmp = self._temp_path()
+    @contextlib.contextmanager
+    def _write_connection(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``), committed when the block ends."""
+        self.require()
+        con = sqlite3.connect(self.path, timeout=60, isolation_level=None)
         try:
-            if self.exists:
-                shutil.copyfile(self.path, tmp)
-            for name, frame in frames.items():
-                _write_layer_file(tmp, LAYERS[name], frame)
-            with contextlib.closing(sqlite3.connect(tmp)) as con:
-                con.executescript(_APP_SCHEMA)
-                for sql, params in statements:
-                    con.execute(sql, params)
-                new_meta = dict(meta or {})
-                if frames:
-                    new_meta["layers_version"] = uuid.uuid4().hex
-                _set_meta(con, new_meta)
-                con.commit()
-            os.replace(tmp, self.path)
+            _register_gpkg_functions(con)
+            _ensure_wal(con)
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+            # keep the main file current, so copying the .gpkg alone copies everything
+            with contextlib.suppress(sqlite3.OperationalError):
+                con.execute("PRAGMA wal_checkpoint(PASSIVE)")
         finally:
-            _remove_quietly(tmp)
+            _drop_stage(con)
+            con.close()
+
+    def _apply(self, con: sqlite3.Connection, frames, *, meta=None, statements=()) -> None:
+        """Write layers, statements and metadata inside ``con``'s open transaction."""
+        changed = {}
+        for name, frame in frames.items():
+            schema = LAYERS[name]
+            new = conform_to_schema(frame, schema)
+            if not _same_frame(new, self._read_layer_uncached(schema)):
+                changed[name] = new
+        if changed:
+            # detached (and deleted) by _write_connection once the transaction has ended:
+            # SQLite cannot detach a database a transaction has read
+            stage = self._temp_path(".stage.gpkg")
+            try:
+                declared = dict(con.execute("SELECT table_name, geometry_type_name FROM gpkg_geometry_columns")
+                                .fetchall())
+                for name, frame in changed.items():
+                    _write_layer_file(stage, LAYERS[name], frame, declared=declared.get(name))
+                con.execute("ATTACH DATABASE ? AS stage", (str(stage),))
+            except BaseException:
+                _remove_quietly(stage)
+                raise
+            for name in changed:
+                _swap_layer(con, LAYERS[name])
+        con.execute(_META_SCHEMA)
+        for sql, params in statements:
+            con.execute(sql, params)
+        new_meta = dict(meta or {})
+        if changed:
+            new_meta["layers_version"] = uuid.uuid4().hex
+            for name in changed:
+                new_meta[_LAYER_VERSION_KEY.format(name)] = uuid.uuid4().hex
+        if new_meta:
+            _set_meta(con, new_meta)
 
     # ------------------------------------------------------------------ metadata and app tables
     def meta(self) -> dict[str, object]:
@@ -302,6 +378,7 @@ class Workspace:
         with self._locked():
             with self.connect() as con:
                 con.isolation_level = None
+                _ensure_wal(con)
                 con.execute("BEGIN IMMEDIATE")
                 try:
                     yield con
@@ -337,12 +414,19 @@ class Workspace:
         with open(lock_path, "a+") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
+                self._remove_leftovers()
                 yield
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
-    def _temp_path(self) -> Path:
-        fd, name = tempfile.mkstemp(prefix=f".{self.path.stem}-", suffix=".tmp.gpkg", dir=self.path.parent)
+    def _remove_leftovers(self) -> None:
+        """Temp and staging files of writers that were killed (we hold the lock: none is live)."""
+        for pattern in _LEFTOVER_PATTERNS:
+            for path in self.path.parent.glob(pattern.format(stem=self.path.stem)):
+                _remove_quietly(path)
+
+    def _temp_path(self, suffix: str = ".tmp.gpkg") -> Path:
+        fd, name = tempfile.mkstemp(prefix=f".{self.path.stem}-", suffix=suffix, dir=self.path.parent)
         os.close(fd)
         os.remove(name)  # GDAL wants to create the file itself when it is new
         return Path(name)
@@ -378,17 +462,26 @@ class LayerEdit:
         self.meta.update(values)
 
 
-def _write_layer_file(path: Path, schema: LayerSchema, frame: pd.DataFrame) -> None:
+def _write_layer_file(path: Path, schema: LayerSchema, frame: pd.DataFrame, *, declared: str | None = None) -> None:
+    """Write one layer with GDAL; ``declared`` is the geometry type the workspace's table
+    already declares (``gpkg_geometry_columns``), which the written geometries then follow."""
     frame = conform_to_schema(frame, schema)
     kwargs = {}
     if schema.spatial:
-        if len(frame) == 0 or frame.geometry.isna().all():
+        families = {_FAMILY.get(k, k) for k in schema.geometry}
+        types = set(frame.geometry.dropna().geom_type) if len(frame) else set()
+        same_family = types <= {"Polygon", "MultiPolygon"} or types <= {"LineString", "MultiLineString"}
+        declared = (declared or "").upper()
+        if declared == "GEOMETRY" or (not types and len(families) > 1):
+            # a layer that may hold points and polygons is declared generic from the start
+            kwargs["geometry_type"] = "Unknown"
+        elif not types:
             kwargs["geometry_type"] = _EMPTY_GEOMETRY_TYPE.get(schema.geometry[0], "Unknown")
+        elif declared.startswith("MULTI") and same_family:
+            kwargs["promote_to_multi"] = True
         else:
-            types = set(frame.geometry.dropna().geom_type)
             # Polygon+MultiPolygon (or lines) become all-Multi so QGIS sees one type;
             # points mixed with polygons can only be a generic geometry layer.
-            same_family = types <= {"Polygon", "MultiPolygon"} or types <= {"LineString", "MultiLineString"}
             kwargs["promote_to_multi"] = len(types) > 1 and same_family
             if len(types) > 1 and not same_family:
                 kwargs["geometry_type"] = "Unknown"
@@ -399,6 +492,9 @@ def _write_layer_file(path: Path, schema: LayerSchema, frame: pd.DataFrame) -> N
         if str(frame[name].dtype) == "Int64":
             frame[name] = frame[name].astype("float64") if frame[name].isna().any() else frame[name].astype("int64")
     pyogrio.write_dataframe(frame, path, layer=schema.name, driver="GPKG", **kwargs)
+
+
+_FAMILY = {"MultiPolygon": "Polygon", "MultiLineString": "LineString", "MultiPoint": "Point"}
 
 
 def _set_meta(con: sqlite3.Connection, values: Mapping[str, object]) -> None:
@@ -428,3 +524,195 @@ def _bbox_polygon(bbox):
 def _remove_quietly(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.remove(path)
+
+
+# --------------------------------------------------------------------------- in-place layer swap
+def _same_frame(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    """Whether two conformed frames hold the same rows (geometries compared as WKB)."""
+    if len(a) != len(b) or list(a.columns) != list(b.columns):
+        return False
+    try:
+        if isinstance(a, gpd.GeoDataFrame) and isinstance(b, gpd.GeoDataFrame):
+            if not np.array_equal(a.geometry.to_wkb().to_numpy(), b.geometry.to_wkb().to_numpy()):
+                return False
+            a, b = pd.DataFrame(a.drop(columns=a.geometry.name)), pd.DataFrame(b.drop(columns=b.geometry.name))
+        pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True), check_dtype=False,
+                                      check_exact=True)
+        return True
+    except (AssertionError, TypeError, ValueError):
+        return False
+
+
+def _gpkg_layers(con: sqlite3.Connection) -> dict[str, str | None]:
+    """Registered layers → geometry type as GDAL names it (``"Point"``…), None for tables."""
+    names = {"POINT": "Point", "LINESTRING": "LineString", "POLYGON": "Polygon", "MULTIPOINT": "MultiPoint",
+             "MULTILINESTRING": "MultiLineString", "MULTIPOLYGON": "MultiPolygon", "GEOMETRY": "Unknown"}
+    try:
+        rows = con.execute("SELECT c.table_name, g.geometry_type_name FROM gpkg_contents c LEFT JOIN "
+                           "gpkg_geometry_columns g ON g.table_name = c.table_name "
+                           "WHERE c.data_type IN ('features', 'attributes')").fetchall()
+    except sqlite3.OperationalError:  # not a GeoPackage
+        return {}
+    return {t: (names.get(str(g).upper(), g) if g else None) for t, g in rows}
+
+
+def _read_gpkg_table(con: sqlite3.Connection, schema: LayerSchema) -> pd.DataFrame:
+    """A GeoPackage table as a (Geo)DataFrame in fid order, geometries decoded from their blobs."""
+    table = _quote(schema.name)
+    present = _gpkg_layers(con)
+    empty = gpd.GeoDataFrame() if schema.spatial else pd.DataFrame()
+    if schema.name not in present:
+        return empty
+    geom_col = None
+    if schema.spatial:
+        row = con.execute("SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?",
+                          (schema.name,)).fetchone()
+        geom_col = row[0] if row else None
+    cur = con.execute(f"SELECT * FROM {table} ORDER BY rowid")
+    columns = [d[0] for d in cur.description]
+    rows = cur.fetchall()
+    frame = pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
+    frame = frame.drop(columns=[c for c in ("fid",) if c in frame.columns])
+    if geom_col is None or geom_col not in frame.columns:
+        return frame
+    geometry = _decode_gpkg_geometries(frame.pop(geom_col).to_list())
+    return gpd.GeoDataFrame(frame, geometry=geometry, crs=STORAGE_CRS)
+
+
+def _decode_gpkg_geometries(blobs: list) -> np.ndarray:
+    """GeoPackage geometry blobs (header + WKB, GeoPackage 1.3 §2.1.3) → shapely array."""
+    import shapely
+
+    wkb = np.full(len(blobs), None, dtype=object)
+    sizes = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
+    for i, blob in enumerate(blobs):
+        if blob is None or len(blob) < 8 or blob[:2] != b"GP":
+            continue
+        offset = 8 + sizes.get((blob[3] >> 1) & 0b111, 0)
+        wkb[i] = bytes(blob[offset:])
+    return shapely.from_wkb(wkb)
+
+
+def _drop_stage(con: sqlite3.Connection) -> None:
+    """Detach and delete the staging file of the transaction that just ended, if any."""
+    with contextlib.suppress(sqlite3.Error):
+        for _seq, name, path in con.execute("PRAGMA database_list").fetchall():
+            if name == "stage":
+                con.execute("DETACH DATABASE stage")
+                if path:
+                    _remove_quietly(Path(path))
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _swap_layer(con: sqlite3.Connection, schema: LayerSchema) -> None:
+    """Replace ``main.<layer>``'s rows by ``stage.<layer>``'s, keeping fids of unchanged keys."""
+    table = _quote(schema.name)
+    main_cols = [r[1] for r in con.execute(f"PRAGMA main.table_info({table})")]
+    stage_cols = [r[1] for r in con.execute(f"PRAGMA stage.table_info({table})")]
+    if not main_cols:  # a layer this workspace lacks: GDAL created the stage one, copy its definition
+        _create_like_stage(con, schema)
+        main_cols = [r[1] for r in con.execute(f"PRAGMA main.table_info({table})")]
+    fid = "fid"
+    cols = [c for c in stage_cols if c in main_cols and c != fid]
+    missing = [c for c in stage_cols if c not in main_cols and c != fid]
+    for c in missing:  # a schema field added since the workspace was made
+        con.execute(f"ALTER TABLE main.{table} ADD COLUMN {_quote(c)}")
+        cols.append(c)
+    col_list = ", ".join(_quote(c) for c in cols)
+    src_list = ", ".join(f"s.{_quote(c)}" for c in cols)
+    key = schema.id_field if schema.id_field in cols else None
+    if key:
+        qk = _quote(key)
+        con.execute("DROP TABLE IF EXISTS temp.rp_keep_fid")
+        con.execute(f"CREATE TEMP TABLE rp_keep_fid AS SELECT {qk} AS k, min({fid}) AS fid FROM main.{table} "
+                    f"WHERE {qk} IS NOT NULL GROUP BY {qk}")
+        con.execute(f"DELETE FROM main.{table}")
+        con.execute(
+            f"INSERT INTO main.{table} ({fid}, {col_list}) "
+            f"SELECT CASE WHEN row_number() OVER (PARTITION BY s.{qk} ORDER BY s.{fid}) = 1 THEN k.fid END, "
+            f"{src_list} FROM stage.{table} s LEFT JOIN temp.rp_keep_fid k ON k.k = s.{qk} ORDER BY s.{fid}")
+        con.execute("DROP TABLE temp.rp_keep_fid")
+    else:
+        con.execute(f"DELETE FROM main.{table}")
+        con.execute(f"INSERT INTO main.{table} ({col_list}) SELECT {src_list} FROM stage.{table} s ORDER BY s.{fid}")
+    now = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{int(time.time() * 1000) % 1000:03d}Z"
+    row = con.execute("SELECT min_x, min_y, max_x, max_y FROM stage.gpkg_contents WHERE table_name = ?",
+                      (schema.name,)).fetchone()
+    con.execute("UPDATE main.gpkg_contents SET last_change = ?, min_x = ?, min_y = ?, max_x = ?, max_y = ? "
+                "WHERE table_name = ?", (now, *(row or (None,) * 4), schema.name))
+    if schema.spatial:
+        gtype = con.execute("SELECT geometry_type_name FROM stage.gpkg_geometry_columns WHERE table_name = ?",
+                            (schema.name,)).fetchone()
+        if gtype:
+            con.execute("UPDATE main.gpkg_geometry_columns SET geometry_type_name = ? WHERE table_name = ?",
+                        (gtype[0], schema.name))
+    with contextlib.suppress(sqlite3.OperationalError):  # GDAL's feature count cache, when present
+        con.execute(f"UPDATE main.gpkg_ogr_contents SET feature_count = (SELECT count(*) FROM main.{table}) "
+                    f"WHERE lower(table_name) = lower(?)", (schema.name,))
+
+
+def _create_like_stage(con: sqlite3.Connection, schema: LayerSchema) -> None:
+    """Copy a layer's table and GeoPackage registration from the staging file (a new layer)."""
+    table = _quote(schema.name)
+    sql = con.execute("SELECT sql FROM stage.sqlite_master WHERE type = 'table' AND name = ?",
+                      (schema.name,)).fetchone()[0]
+    con.execute(sql)
+    con.execute("INSERT INTO main.gpkg_contents SELECT * FROM stage.gpkg_contents WHERE table_name = ?",
+                (schema.name,))
+    if schema.spatial:
+        con.execute("INSERT INTO main.gpkg_geometry_columns SELECT * FROM stage.gpkg_geometry_columns "
+                    "WHERE table_name = ?", (schema.name,))
+    del table
+
+
+@functools.lru_cache(maxsize=16)
+def _envelope(blob: bytes) -> tuple[float, float, float, float] | None:
+    """(min_x, max_x, min_y, max_y) of a GeoPackage geometry blob; None when empty.
+
+    The header (GeoPackage 1.3, §2.1.3) carries the envelope for every geometry GDAL
+    writes except points; a point's is its coordinates, read from the WKB after it.
+    """
+    if blob is None or len(blob) < 8 or blob[:2] != b"GP":
+        return None
+    flags = blob[3]
+    if flags & 0b10000:
+        return None
+    order = "<" if flags & 1 else ">"
+    indicator = (flags >> 1) & 0b111
+    size = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}.get(indicator, 0)
+    if size:
+        minx, maxx, miny, maxy = struct.unpack(order + "4d", blob[8:40])
+        return minx, maxx, miny, maxy
+    import shapely
+
+    geom = shapely.from_wkb(bytes(blob[8 + size:]))
+    if geom is None or geom.is_empty:
+        return None
+    minx, miny, maxx, maxy = geom.bounds
+    return minx, maxx, miny, maxy
+
+
+def _envelope_part(i: int):
+    def part(blob):
+        env = _envelope(bytes(blob)) if blob is not None else None
+        return None if env is None else env[i]
+    return part
+
+
+def _register_gpkg_functions(con: sqlite3.Connection) -> None:
+    """The SQL functions GDAL's R-tree triggers call (GDAL registers them in its own connections)."""
+    con.create_function("ST_IsEmpty", 1, lambda b: 1 if b is None or _envelope(bytes(b)) is None else 0,
+                        deterministic=True)
+    for i, name in enumerate(("ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY")):
+        con.create_function(name, 1, _envelope_part(i), deterministic=True)
+
+
+def _ensure_wal(con: sqlite3.Connection) -> None:
+    """Put the file in WAL mode (kept in the file), so readers never block the writer."""
+    with contextlib.suppress(sqlite3.OperationalError):
+        mode = con.execute("PRAGMA journal_mode").fetchone()[0]
+        if str(mode).lower() != "wal":
+            con.execute("PRAGMA journal_mode=WAL")

@@ -48,27 +48,30 @@ def test_failed_write_leaves_previous_file_intact(ws, monkeypatch):
     real = store._write_layer_file
     calls = []
 
-    def crash_on_second(path, schema, frame):
+    def crash_on_second(path, schema, frame, **kwargs):
         calls.append(schema.name)
         if len(calls) == 2:
             raise OSError("disk full (simulated)")
-        real(path, schema, frame)
+        real(path, schema, frame, **kwargs)
 
     monkeypatch.setattr(store, "_write_layer_file", crash_on_second)
+    towns = gpd.GeoDataFrame({"code": ["140823100000"], "name": ["桐城镇"]},
+                             geometry=[shapely.Point(111.2, 35.3)], crs=4326)
     with pytest.raises(OSError):
-        ws.write_layers({"villages": _villages(["乙", "丙"]), "towns": gpd.GeoDataFrame()})
+        ws.write_layers({"villages": _villages(["乙", "丙"]), "towns": towns})
     assert _digest(ws.path) == before
-    assert not list(ws.path.parent.glob("*.tmp.gpkg"))
+    assert not list(ws.path.parent.glob(".*.gpkg*"))
     assert ws.read_layer("villages")["name"].tolist() == ["甲"]
+    assert len(ws.read_layer("towns")) == 0
 
 
 def test_read_cache_follows_writes_but_not_app_transactions(ws):
     ws.write_layers({"villages": _villages(["甲"])})
     first = ws.read_layer("villages")
-    stamp = ws._stamp()
+    stamp = ws.layer_version("villages")
     with ws.transaction() as con:
         con.execute("CREATE TABLE IF NOT EXISTS rp_note(x)")
-    assert ws._stamp() == stamp
+    assert ws.layer_version("villages") == stamp
     ws.write_layers({"villages": _villages(["乙", "丙"])})
     assert len(ws.read_layer("villages")) == 2 != len(first)
 
@@ -115,3 +118,44 @@ def test_set_meta_inside_the_locked_transaction(ws):
     ws.set_meta(county_code="149901", network={"max_snap_m": 800})
     assert ws.meta()["network"] == {"max_snap_m": 800}
     assert ws.meta()["county_name"] == "测试县"
+
+
+def test_layer_versions_are_per_layer_and_unchanged_writes_are_skipped(ws):
+    ws.write_layers({"villages": _villages(["甲", "乙"])})
+    villages_v, roads_v = ws.layers_version("villages", "roads")
+    digest = _digest(ws.path)
+    ws.write_layers({"villages": _villages(["甲", "乙"])})  # the same rows: nothing to write
+    assert ws.layer_version("villages") == villages_v and _digest(ws.path) == digest
+    ws.write_layers({"villages": _villages(["甲", "丙"])})
+    assert ws.layer_version("villages") != villages_v
+    assert ws.layer_version("roads") == roads_v  # another layer's caches survive
+
+
+def test_writes_are_in_place_and_keep_fids_of_unchanged_codes(ws):
+    ws.write_layers({"villages": _villages(["甲", "乙", "丙"])})
+    inode = ws.path.stat().st_ino
+    import sqlite3
+
+    def fids():
+        with sqlite3.connect(ws.path) as con:
+            return dict(con.execute("SELECT code, fid FROM villages").fetchall())
+
+    before = fids()
+    frame = _villages(["甲", "乙", "丙", "丁"])
+    frame.loc[1, "name"] = "乙二"
+    ws.write_layers({"villages": frame.iloc[1:]})  # 甲 removed, 乙 renamed, 丁 added
+    after = fids()
+    assert ws.path.stat().st_ino == inode  # never copied and swapped
+    code = frame["code"]
+    assert after[code[1]] == before[code[1]] and after[code[2]] == before[code[2]]
+    assert code[0] not in after and after[code[3]] not in before.values()
+    # QGIS (GDAL) reads it, spatial index included
+    got = pyogrio.read_dataframe(ws.path, layer="villages", bbox=(111.215, 35.0, 111.25, 35.5))
+    assert sorted(got["name"]) == ["丁", "丙"]
+
+
+def test_leftovers_of_a_killed_writer_are_removed(ws):
+    leftover = ws.path.parent / f".{ws.path.stem}-abc123.stage.gpkg"
+    leftover.write_bytes(b"half a file")
+    ws.set_meta(note="x")
+    assert not leftover.exists()
