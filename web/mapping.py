@@ -322,7 +322,7 @@ def context_geojson(ws) -> dict:
              "properties": {k: f["properties"][k] for k in keep if k in f["properties"]}}
             for i, f in enumerate(f for f in features if f.get("geometry"))]}
 
-    return mapdata.cached(ws, ("context", CONTEXT_ROAD_CLASSES), build)
+    return mapdata.cached(ws, ("context", CONTEXT_ROAD_CLASSES), build, layers=("boundaries", "roads"))
 
 
 def context_style(feature: dict) -> dict:

@@ -31,18 +31,32 @@ _cache_lock = threading.Lock()
 
 
 def file_stamp(ws) -> tuple:
+    """Changes with any commit to the file, app tables included (WAL: the -wal file too)."""
     st = os.stat(ws.path)
-    return (st.st_mtime_ns, st.st_ino, st.st_size)
+    wal = ws.path.with_name(ws.path.name + "-wal")
+    wst = os.stat(wal) if wal.exists() else None
+    return (st.st_mtime_ns, st.st_ino, st.st_size, wst and (wst.st_mtime_ns, wst.st_size))
 
 
-def etag(ws, *parts) -> str:
-    raw = repr((file_stamp(ws), parts)).encode()
+def data_stamp(ws, layers=None) -> tuple:
+    """Versions of ``layers`` (default: every layer): what layer-derived results depend on.
+
+    A write to one layer (or to an app table: a proposal, a user) leaves the others'
+    stamps, and so their caches and ETags, as they were.
+    """
+    from layers.schema import LAYERS
+
+    return ws.layers_version(*(layers or tuple(LAYERS)))
+
+
+def etag(ws, *parts, layers=None) -> str:
+    raw = repr((data_stamp(ws, layers), parts)).encode()
     return hashlib.sha1(raw).hexdigest()[:20]
 
 
-def cached(ws, key: tuple, build):
-    """``build()`` once per workspace file version and ``key``."""
-    stamp = file_stamp(ws)
+def cached(ws, key: tuple, build, *, layers=None):
+    """``build()`` once per version of ``layers`` (default: every layer) and ``key``."""
+    stamp = data_stamp(ws, layers)
     full_key = (str(ws.path), *key)
     with _cache_lock:
         hit = _cache.get(full_key)
@@ -132,7 +146,7 @@ def map_layer_geojson(ws, layer: str, *, include_sensitive: bool = False, user=N
     # one cache entry when the layer has nothing sensitive to show
     include_sensitive = include_sensitive and any(f.sensitive for f in schema.display_fields())
     return cached(ws, ("map", layer, include_sensitive, *rows_key(layer, user)),
-                  lambda: _build_map_layer(ws, layer, include_sensitive, user))
+                  lambda: _build_map_layer(ws, layer, include_sensitive, user), layers=(layer,))
 
 
 def _build_map_layer(ws, layer: str, include_sensitive: bool, user=None) -> bytes:

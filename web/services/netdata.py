@@ -22,6 +22,7 @@ import shapely
 from layers.schema import FACILITY_STATUS
 
 from .. import services
+from . import mapdata
 from .mapdata import feature_collection
 
 #: Layers an OD matrix can run between (as in ``ruralplan od``).
@@ -48,7 +49,8 @@ def version_key(ws) -> tuple:
     """What a network result depends on besides its parameters."""
     meta = ws.meta()
     network = json.dumps(meta.get("network") or {}, sort_keys=True, default=str)
-    return (str(ws.path.resolve()), ws.path.stat().st_ino, meta.get("layers_version", ""), network)
+    # every layer's own version (QGIS edits included), not the file's: app-table writes keep results
+    return (str(ws.path.resolve()), ws.path.stat().st_ino, mapdata.data_stamp(ws), network)
 
 
 def cached(ws, params: tuple, build) -> tuple[dict, bool]:

@@ -94,7 +94,9 @@ def analyse_workspace(ws, *, travel: str = "network", rules: PairingRules | None
     """Run :func:`planner.pairings.analyse_pairings` on a workspace (cached per file version)."""
     rules = rules or workspace_rules(ws)
     key = (str(ws.path), travel, hash(rules))
-    stamp = mapdata.file_stamp(ws)
+    # the layers it reads and the network settings: a proposal edit keeps the analysis
+    stamp = (mapdata.data_stamp(ws, ("villages", "households", "relocation_settlements", "pairings", "roads")),
+             json.dumps(ws.meta().get("network"), sort_keys=True, default=str))
     with _memo_lock:
         hit = _memo.get(key)
     if hit is not None and hit[0] == stamp:

@@ -229,7 +229,9 @@ def data_version(ws, *, with_proposals: bool = False) -> str:
     cached runs away. Proposals live in an app table, so runs on them also key on it.
     """
     meta = ws.meta()
-    parts = [str(ws.path.stat().st_ino), str(meta.get("layers_version", "")),
+    from .mapdata import data_stamp
+
+    parts = [str(ws.path.stat().st_ino), repr(data_stamp(ws)),
              json.dumps(meta.get("network"), sort_keys=True, default=str)]
     if with_proposals:
         from .mapdata import file_stamp

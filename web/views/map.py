@@ -44,7 +44,8 @@ def layer_data(layer: str):
     sensitive = _include_sensitive()
     user = g.get("user")
     return _geojson_response(ws, ("map", layer, sensitive, *visibility.rows_key(layer, user)),
-                             lambda: mapdata.map_layer_geojson(ws, layer, include_sensitive=sensitive, user=user))
+                             lambda: mapdata.map_layer_geojson(ws, layer, include_sensitive=sensitive, user=user),
+                             layers=(layer,))
 
 
 @bp.route("/data/choropleth.geojson")
@@ -54,14 +55,15 @@ def choropleth_data():
     return _geojson_response(ws, ("choropleth",), lambda: mapdata.town_choropleth_geojson(ws))
 
 
-def _geojson_response(ws, key, build) -> Response:
-    """The payload with an ETag (304 when unchanged), gzipped once per file version."""
-    tag = mapdata.etag(ws, *key)
+def _geojson_response(ws, key, build, *, layers=None) -> Response:
+    """The payload with an ETag (304 when unchanged), gzipped once per version of ``layers``."""
+    tag = mapdata.etag(ws, *key, layers=layers)
     if request.if_none_match and tag in request.if_none_match:
         return Response(status=304, headers={"ETag": f'"{tag}"'})
     gzip_ok = "gzip" in request.headers.get("Accept-Encoding", "")
     if gzip_ok:
-        body = mapdata.cached(ws, ("gzip", *key), lambda: gzip.compress(build(), compresslevel=6, mtime=0))
+        body = mapdata.cached(ws, ("gzip", *key), lambda: gzip.compress(build(), compresslevel=6, mtime=0),
+                              layers=layers)
     else:
         body = build()
     response = Response(body, mimetype="application/geo+json")
