@@ -19,6 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._common import dominated_columns, unique_rows
+from .exhaustive import enumerate_best, enumerate_cover, worth_enumerating
 from ._highs import DEFAULT_MIP_REL_GAP, solve_milp
 
 
@@ -164,6 +165,10 @@ def solve_reduced_mclp(
     n, k = a.shape
     cc = None if col_cost is None else col_cost[red.cols]
     total = float(w.sum())
+    enum = enumerate_reduced_mclp(red, p, col_cost=cc, budget=budget,
+                                  deadline=t0 + time_limit_s) if use_milp else None
+    if enum is not None:
+        return CoverOutcome(enum.sites, enum.value, enum.value, "optimal", "enumeration")
     heur = greedy_swap_mclp(a, w, p, col_cost=cc, budget=budget, deadline=t0 + time_limit_s / 2)
 
     def covered(cols):
@@ -213,6 +218,34 @@ def solve_reduced_mclp(
     bound = min(max(bound, best_obj), total)
     status = {"optimal": "optimal", "time_limit": "time_limit"}.get(out.status, "feasible")
     return CoverOutcome(best, best_obj, bound, status, "highs-milp")
+
+
+def enumerate_reduced_mclp(red: ReducedCover, p: int | None, *, col_cost: np.ndarray | None,
+                           budget: float | None, deadline: float | None = None):
+    """Exact MCLP by enumeration (:mod:`.exhaustive`) when the layouts are few, else None.
+
+    ``col_cost`` is per column of ``red.a``.  Returns an ``Enumerated`` whose
+    ``sites`` are column indices of ``red.a`` and ``value`` the weight covered.
+    """
+    a, w = red.a, red.w
+    n, k = a.shape
+    if p is None or n == 0 or k == 0:
+        return None
+    p_eff = min(int(p), k)
+    if p_eff <= 0:
+        return None
+    if p_eff <= 2 and k * k <= 16_000_000:
+        return enumerate_cover(a, w, p_eff, site_cost=col_cost, budget=budget)
+    if not worth_enumerating(n, k, p_eff, at_most=col_cost is not None):
+        return None
+    # 0 = covered, 1 = not: a layout covers a row when the row's minimum is 0.
+    miss = 1.0 - a.toarray()
+
+    def score(D):
+        return w @ (D < 0.5)
+
+    return enumerate_best(miss, np.arange(k), np.zeros(0, dtype=np.int64), p_eff, score, minimize=False,
+                          site_cost=col_cost, budget=budget, at_most=col_cost is not None, deadline=deadline)
 
 
 def greedy_set_cover(a: sp.csr_matrix, col_cost: np.ndarray) -> np.ndarray:

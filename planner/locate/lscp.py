@@ -25,11 +25,13 @@ from ._common import (
 )
 from ._coverage import reduce_cover, solve_reduced_lscp
 from ._highs import DEFAULT_MIP_REL_GAP
+from .certify import certified
 from .result import LocateResult
 
 __all__ = ["solve_lscp"]
 
 
+@certified("lscp")
 def solve_lscp(
     cost,
     *,

@@ -27,11 +27,13 @@ from ._common import (
 )
 from ._coverage import reduce_cover, solve_reduced_mclp
 from ._highs import DEFAULT_MIP_REL_GAP
+from .certify import certified
 from .result import LocateResult
 
 __all__ = ["solve_mclp"]
 
 
+@certified("mclp")
 def solve_mclp(
     cost,
     weights=None,
