@@ -19,6 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._common import dominated_columns, unique_rows
+from . import exhaustive
 from .exhaustive import enumerate_best, enumerate_cover, worth_enumerating
 from ._highs import DEFAULT_MIP_REL_GAP, solve_milp
 
@@ -234,7 +235,7 @@ def enumerate_reduced_mclp(red: ReducedCover, p: int | None, *, col_cost: np.nda
     p_eff = min(int(p), k)
     if p_eff <= 0:
         return None
-    if p_eff <= 2 and k * k <= 16_000_000:
+    if p_eff <= 2 and k * k <= 16_000_000 and exhaustive.ENABLED:
         return enumerate_cover(a, w, p_eff, site_cost=col_cost, budget=budget)
     if not worth_enumerating(n, k, p_eff, at_most=col_cost is not None):
         return None

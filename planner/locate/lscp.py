@@ -23,6 +23,7 @@ from ._common import (
     check_time_limit,
     coverage_matrix,
 )
+from ._common import solve_time_left
 from ._coverage import reduce_cover, solve_reduced_lscp
 from ._highs import DEFAULT_MIP_REL_GAP
 from .certify import certified
@@ -77,7 +78,8 @@ def solve_lscp(
     sc = None if site_cost_wan is None else as_site_values(site_cost_wan, m, name="site_cost_wan")
     a = coverage_matrix(c, r)
     red = reduce_cover(a, w, fx, col_cost=sc)
-    out = solve_reduced_lscp(red, col_cost=sc, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
+    out = solve_reduced_lscp(red, col_cost=sc, time_limit_s=solve_time_left(t0, time_limit_s),
+                             mip_rel_gap=mip_rel_gap)
     open_sites = np.union1d(fx, red.cols[out.cols])
     return coverage_result(
         model="lscp", cost=c, w=w, radius_min=r, open_sites=open_sites, fixed=fx,
