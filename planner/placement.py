@@ -81,6 +81,33 @@ class DemandSpec:
         """Commodities named by produce terms (empty when demand is not produce)."""
         return tuple(c for name, args, _w in self.terms if name == "produce" for c in args)
 
+    def columns(self, villages: pd.DataFrame) -> tuple[str, ...]:
+        """The village columns the weights read (``villages`` reads none)."""
+        cols: list[str] = []
+        for name, args, _weight in self.terms:
+            if name == "produce":
+                cols += [f"produce_{c}_t" for c in args]
+            elif name != "villages":
+                cols += [c for c in MEASURES[name] if c in villages.columns] or list(MEASURES[name])
+        return tuple(dict.fromkeys(cols))
+
+    def checked_weights(self, villages: pd.DataFrame) -> np.ndarray:
+        """:meth:`weights`, refusing a demand that is zero everywhere.
+
+        Raises
+        ------
+        planner.errors.ZeroDemand
+            When no village has a positive weight (e.g. produce columns that
+            default to 0): a plan would be "optimal" with nothing served.
+        """
+        from planner.errors import ZeroDemand
+
+        w = self.weights(villages)
+        if not (w > 0).any():
+            raise ZeroDemand(weight=self.label, columns=", ".join(self.columns(villages)) or "-",
+                             villages=len(villages))
+        return w
+
     @property
     def label(self) -> str:
         parts = []
@@ -226,7 +253,8 @@ def plan_placement(
     village_snap = snap_points(graph, villages, max_snap_m=max_snap_m)
     matrix = travel_time_matrix(graph, villages, sites_all, origin_snap=village_snap, max_snap_m=max_snap_m)
     cost = matrix.minutes.astype(float)
-    weights = spec.weights(villages)
+    # A site "serves" villages with weight > 0: with none, there is nothing to plan.
+    weights = spec.checked_weights(villages)
 
     kwargs: dict[str, Any] = {"fixed": fixed, "time_limit_s": time_limit_s}
     if model in ("pmedian", "mclp", "pcenter", "cmclp"):
@@ -368,7 +396,8 @@ def _assemble(graph, villages, sites_all, n_new, cost, weights, result, village_
     site_rows = site_rows.reset_index(drop=True)
 
     assignment = np.asarray(result.assignment, dtype=np.int64)
-    served = np.flatnonzero(assignment >= 0)
+    # A village with weight 0 (no apples, no people...) is not "served": no line for it.
+    served = np.flatnonzero((assignment >= 0) & (weights > 0))
     vpts = villages.geometry.to_crs("EPSG:4326").to_numpy()
     spts = sites_all.geometry.to_crs("EPSG:4326").to_numpy()
     lines = shapely.linestrings(

@@ -32,6 +32,7 @@ import pandas as pd
 import shapely
 from flask_babel import gettext as _
 
+from geo.errors import RuralplanError
 from layers.schema import COMMODITY_VALUES
 
 from . import services
@@ -59,7 +60,21 @@ CREATE TABLE IF NOT EXISTS rp_scenarios (
 
 
 class PlanningError(ValueError):
-    """A request the planner cannot answer; ``str()`` is a translated message for the user."""
+    """A request the planner cannot answer; ``str()`` is a translated message for the user.
+
+    ``code`` is the stable code of the typed error behind it (``geo.errors``), if any.
+    """
+
+    def __init__(self, message: str, *, code: str | None = None):
+        super().__init__(message)
+        self.code = code
+
+
+def _typed(exc) -> PlanningError:
+    """A typed error (:class:`geo.errors.RuralplanError`) in the page's language."""
+    from flask_babel import get_locale
+
+    return PlanningError(exc.message(str(get_locale() or "zh")), code=exc.code)
 
 
 # =========================================================================== parameters
@@ -335,6 +350,8 @@ def run(ws, params: RunParams, *, with_areas: bool = True) -> dict:
                 site_cost_wan=params.site_cost_wan, new_capacity_t=params.new_capacity_t,
                 split_demand=params.split_demand, keep_existing=params.keep_existing,
                 time_limit_s=params.time_limit_s, graph=graph)
+        except RuralplanError as exc:  # e.g. ZeroDemand: its own zh/en message
+            raise _typed(exc) from exc
         except (ValueError, KeyError) as exc:
             raise PlanningError(error_text(exc)) from exc
         timing["plan_ms"] = _ms(t)

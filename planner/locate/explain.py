@@ -145,7 +145,8 @@ def explain_by_distance(
             if best_j is not None:
                 ru, ru_obj = best_j, best_v
                 ru_delta = sign * (best_v - objective)
-        mine = assignment == r
+        # A site serves the demand points with weight > 0 assigned to it.
+        mine = (assignment == r) & (weights > 0)
         reports.append(_site_report(
             cost, open_sites, r, fixed_set, candidate_cost, count=mine.sum(), served=weights[mine].sum(),
             without=without, loss=loss, runner_up=(ru, ru_obj, ru_delta), explanation=kind,

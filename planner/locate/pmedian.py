@@ -911,7 +911,7 @@ def _result(inst: _Instance, best: np.ndarray, bound: float, status: str, method
     else:
         fixed_set = set(fx.tolist())
         sites = tuple(
-            SiteReport(int(s), bool(s in fixed_set), int((assign == s).sum()), float(w[assign == s].sum()),
+            SiteReport(int(s), bool(s in fixed_set), int(((assign == s) & (w > 0)).sum()), float(w[assign == s].sum()),
                        math.nan, math.nan, None, None, "demand", None, None, None, "none")
             for s in open_sites
         )

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 
-from .common import workspace_option
+from .common import cli_lang, workspace_option
 
 MODELS = ("pmedian", "mclp", "lscp", "pcenter", "cmclp")
 
@@ -120,12 +121,17 @@ def place(workspace, facility, model, p, minutes, demand, candidates, budget, si
     from layers.store import Workspace
     from web import services
 
+    from geo.errors import RuralplanError
+
     ws = Workspace(workspace)
     try:
         outcome = services.plan(ws, facility=facility, model=model, p=p, minutes=minutes, demand=demand,
                                 candidates=candidates, budget_wan=budget, site_cost_wan=site_cost,
                                 new_capacity_t=new_capacity_t, split_demand=not no_split,
                                 keep_existing=not ignore_existing, time_limit_s=time_limit)
+    except RuralplanError as exc:  # typed: the message in the terminal's language, exit status 2
+        click.echo(exc.message(cli_lang()), err=True)
+        sys.exit(2)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:

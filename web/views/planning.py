@@ -266,8 +266,11 @@ def _warm_graph(ws) -> None:
 
 
 # =========================================================================== helpers
-def _error(message: str, code: int = 400):
-    return {"error": {"code": code, "message": message}}, code
+def _error(message, code: int = 400):
+    body = {"code": code, "message": str(message)}
+    if getattr(message, "code", None):  # a typed error's stable code, for API clients
+        body["error_code"] = message.code
+    return {"error": body}, code
 
 
 def _params():
@@ -362,7 +365,7 @@ def run_json():
         params = _params()
         payload = planning.run(ws, params, with_areas=request.args.get("areas") != "defer")
     except planning.PlanningError as exc:
-        return _error(str(exc))
+        return _error(exc)
     payload["weight_text"] = demand_text(params.demand)
     payload.update(solver_texts(payload))
     response = current_app.json.response(payload)

@@ -1,0 +1,127 @@
+"""Demand semantics: an all-zero demand is refused with its reason (CLI, API, page); zero-weight
+villages are not "served" (no allocation line, not counted).  Case: place-zero-demand."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from geo.errors import InvalidInput
+from planner.errors import ZeroDemand
+from tests.conftest import shared_case
+from web.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def zero_demand_ws(tmp_path):
+    """The case's five villages, one road and one cold store, imported as a user would."""
+    path = tmp_path / "zd.gpkg"
+    for layer in ("villages", "roads", "cold_storage"):
+        src = shared_case("place-zero-demand", f"{layer}.geojson")
+        out = CliRunner().invoke(main, ["import", "-w", str(path), "--layer", layer, str(src)])
+        assert out.exit_code == 0, out.output
+    return path
+
+
+def _place(path, *args, lang="en"):
+    return CliRunner(env={"RURALPLAN_LANG": lang}).invoke(
+        main, ["place", "-w", str(path), "--candidates", "network", *args])
+
+
+def test_place_zero_demand_is_refused_with_the_empty_columns(zero_demand_ws):
+    # the handed case: produce columns default to 0
+    assert not np.load(shared_case("place-zero-demand", "w0.npy")).any()
+    out = _place(zero_demand_ws, "--weight", "produce:apple,hawthorn", "--p", "2", "--model", "mclp",
+                 "--minutes", "30")
+    assert out.exit_code == 2
+    assert "produce_apple_t, produce_hawthorn_t" in out.output and "all 0 or empty" in out.output
+    assert "optimal" not in out.output
+    zh = _place(zero_demand_ws, "--weight", "produce:apple,hawthorn", "--p", "2", "--model", "pmedian", lang="zh")
+    assert zh.exit_code == 2 and "全部为 0 或为空" in zh.output
+
+
+@pytest.mark.parametrize("model", ["pmedian", "pcenter", "lscp", "cmclp", "attendance"])
+def test_zero_demand_siblings_every_model_and_measure(zero_demand_ws, model):
+    extra = ["--minutes", "30"] if model in ("lscp", "cmclp", "attendance") else []
+    extra += [] if model == "lscp" else ["--p", "1"]
+    out = _place(zero_demand_ws, "--weight", "monitored", "--model", model, *extra)
+    assert out.exit_code == 2, out.output
+    assert "monitored_unstable" in out.output
+
+
+def test_zero_demand_is_a_typed_invalid_input(zero_demand_ws):
+    from layers.store import Workspace
+    from web import services
+
+    with pytest.raises(ZeroDemand) as info:
+        services.plan(Workspace(zero_demand_ws), facility="cold_storage", model="mclp", p=1, minutes=30,
+                      demand="produce:apple", candidates="network")
+    assert isinstance(info.value, InvalidInput)
+    assert info.value.code == "placement.zero_demand"
+    assert info.value.params["columns"] == "produce_apple_t"
+
+
+def test_zero_demand_through_the_page_api(client, workspace):
+    villages = workspace.read_layer("villages")
+    villages["produce_apple_t"] = 0.0
+    workspace.write_layer("villages", villages)
+    q = {"model": "mclp", "p": 2, "minutes": 30, "demand": "produce:apple", "candidates": "towns"}
+    r = client.get("/planning/run.json", query_string=q, headers={"Accept-Language": "en"})
+    assert r.status_code == 400
+    err = r.get_json()["error"]
+    assert err["error_code"] == "placement.zero_demand"
+    assert "produce_apple_t" in err["message"]
+
+
+def test_zero_weight_villages_are_not_served_nor_drawn(client, workspace):
+    villages = workspace.read_layer("villages")
+    zero = villages.index[::2]
+    villages.loc[zero, "produce_apple_t"] = 0.0
+    workspace.write_layer("villages", villages)
+    q = {"model": "pmedian", "p": 2, "demand": "produce:apple", "candidates": "towns", "minutes": 30}
+    data = client.get("/planning/run.json", query_string=q).get_json()
+    zero_codes = set(villages.loc[zero, "code"])
+    lines = data["allocations"]["features"]
+    assert lines and not any(f["properties"]["village_code"] in zero_codes for f in lines)
+    assert all(f["properties"]["weight"] > 0 for f in lines)
+    served = sum(s["demand_count"] for s in data["result"]["sites"])
+    assert served == len(lines) == len(villages) - len(zero)
+
+
+def test_json_outputs_are_pure_json_in_a_subprocess(zero_demand_ws, tmp_path):
+    """`place --json` and `solve --json` pipe into `python -m json.tool` (no HiGHS banner on stdout)."""
+    rng = np.random.default_rng(0)
+    cost = rng.uniform(0, 60, size=(40, 30))
+    np.save(tmp_path / "c.npy", cost)
+    np.save(tmp_path / "w.npy", rng.uniform(1, 5, 40))
+    np.save(tmp_path / "cap.npy", np.full(30, 20.0))
+    entry = "import sys; from web.cli import main; sys.argv[0] = 'ruralplan'; sys.exit(main())"
+    runs = [
+        ["solve", "pmedian", "--p", "6"], ["solve", "mclp", "--p", "4", "--radius", "15"],
+        ["solve", "lscp", "--radius", "20"], ["solve", "pcenter", "--p", "5"],
+        ["solve", "cmclp", "--p", "4", "--radius", "20", "--demand", str(tmp_path / "w.npy"),
+         "--capacity", str(tmp_path / "cap.npy")],
+        ["solve", "attendance", "--p", "4", "--radius", "30"],
+    ]
+    for args in runs:
+        if args[0] == "solve":
+            args = [*args, "--cost", str(tmp_path / "c.npy"), "--json"]
+            if "--demand" not in args:
+                args += ["--weights", str(tmp_path / "w.npy")]
+        proc = subprocess.run([sys.executable, "-c", entry, *args], cwd=ROOT, capture_output=True, text=True,
+                              check=True)
+        tool = subprocess.run([sys.executable, "-m", "json.tool"], input=proc.stdout, capture_output=True,
+                              text=True)
+        assert tool.returncode == 0, (args, proc.stdout[:200])
+        assert json.loads(proc.stdout)["status"] in ("optimal", "feasible", "time_limit")
+    proc = subprocess.run([sys.executable, "-c", entry, "place", "-w", str(zero_demand_ws), "--candidates",
+                           "network", "--p", "1", "--model", "mclp", "--minutes", "30", "--json"],
+                          cwd=ROOT, capture_output=True, text=True, check=True)
+    assert json.loads(proc.stdout)["solver"]["status"] == "optimal"
