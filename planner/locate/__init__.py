@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from .attendance import solve_attendance
 from .cmclp import solve_cmclp
+from .curve import CoverageCurve, CurvePoint, coverage_curve
 from .lscp import solve_lscp
 from .mclp import solve_mclp
 from .orlib import OrlibPmedInstance, parse_orlib_pmed, parse_pmedopt
@@ -35,6 +36,9 @@ from .pmedian import solve_pmedian
 from .result import LocateResult, SiteReport
 
 __all__ = [
+    "CoverageCurve",
+    "CurvePoint",
+    "coverage_curve",
     "LocateResult",
     "MODELS",
     "OrlibPmedInstance",
