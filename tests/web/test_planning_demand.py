@@ -71,7 +71,7 @@ def test_zero_demand_is_a_typed_invalid_input(zero_demand_ws):
 def test_zero_demand_through_the_page_api(client, workspace):
     villages = workspace.read_layer("villages")
     villages["produce_apple_t"] = 0.0
-    workspace.write_layer("villages", villages)
+    workspace.write_layers({"villages": villages})
     q = {"model": "mclp", "p": 2, "minutes": 30, "demand": "produce:apple", "candidates": "towns"}
     r = client.get("/planning/run.json", query_string=q, headers={"Accept-Language": "en"})
     assert r.status_code == 400
@@ -80,19 +80,24 @@ def test_zero_demand_through_the_page_api(client, workspace):
     assert "produce_apple_t" in err["message"]
 
 
-def test_zero_weight_villages_are_not_served_nor_drawn(client, workspace):
-    villages = workspace.read_layer("villages")
-    zero = villages.index[::2]
-    villages.loc[zero, "produce_apple_t"] = 0.0
-    workspace.write_layer("villages", villages)
-    q = {"model": "pmedian", "p": 2, "demand": "produce:apple", "candidates": "towns", "minutes": 30}
-    data = client.get("/planning/run.json", query_string=q).get_json()
-    zero_codes = set(villages.loc[zero, "code"])
-    lines = data["allocations"]["features"]
-    assert lines and not any(f["properties"]["village_code"] in zero_codes for f in lines)
-    assert all(f["properties"]["weight"] > 0 for f in lines)
-    served = sum(s["demand_count"] for s in data["result"]["sites"])
-    assert served == len(lines) == len(villages) - len(zero)
+def test_zero_weight_villages_are_not_served_nor_drawn(zero_demand_ws):
+    """The planning page's payload: no allocation line to a 0 t village, none counted as served."""
+    from layers.store import Workspace
+    from web import create_app
+
+    ws = Workspace(zero_demand_ws)
+    villages = ws.read_layer("villages")
+    villages["produce_apple_t"] = [12.0, 0.0, 30.0, 0.0, 0.0]
+    ws.write_layers({"villages": villages})
+    client = create_app({"TESTING": True, "RURALPLAN_WORKSPACE": str(zero_demand_ws), "SECRET_KEY": "x",
+                         "SESSION_COOKIE_SECURE": False}).test_client()
+    for model in ("pmedian", "mclp"):
+        q = {"model": model, "p": 1, "demand": "produce:apple", "candidates": "network", "minutes": 60}
+        data = client.get("/planning/run.json", query_string=q).get_json()
+        lines = data["allocations"]["features"]
+        assert sorted(f["properties"]["village_name"] for f in lines) == ["单行路村", "近库村"]
+        assert all(f["properties"]["weight"] > 0 for f in lines)
+        assert sum(s["demand_count"] for s in data["result"]["sites"]) == 2
 
 
 def test_json_outputs_are_pure_json_in_a_subprocess(zero_demand_ws, tmp_path):
