@@ -184,7 +184,7 @@ class RunParams:
             raise PlanningError(_("Unknown distance decay “%(value)s”.", value=decay[:40]))
         beta = _number(args, "beta", float, lo=1e-6, hi=100, label=_("Decay parameter")) if model == "attendance" \
             else None
-        target_pct = _number(args, "target_pct", float, lo=1, hi=100, label=_("Coverage target (%)")) \
+        target_pct = _number(args, "target_pct", float, lo=1, hi=100, label=_("Coverage target (percent)")) \
             if model == "lscp" else None
         curve_k = _number(args, "curve", int, lo=1, hi=MAX_CURVE, label=_("Coverage curve: up to how many sites"))
         if curve_k is not None and minutes is None:

@@ -20,20 +20,12 @@ Interaction Models*):
 
 and ``f(d) = 0`` beyond ``cutoff_min`` (and for unreachable pairs).  Each
 village attends its nearest open site (``f`` decreasing makes that the best
-one), so the model is a p-median on ``1 - f``; we build it as a maximisation
-with the level formulation of Elloumi (2010, *Networks* 56(4)) -- for each
-village the distinct positive values ``v_1 > ... > v_K`` of ``f`` and
-``u_ik`` = "an open site with ``f >= v_k``":
-
-    max  sum_i w_i sum_k (v_k - v_{k+1}) u_ik
-    s.t. u_i1 <= sum_{j: f_ij = v_1} y_j
-         u_ik <= u_i,k-1 + sum_{j: f_ij = v_k} y_j
-         sum_j y_j <= p  (new sites),  sum_j cost_j y_j <= budget (optional),
-         y binary (fixed sites y = 1), u in [0, 1]
-
-whose LP bound equals the classic assignment formulation's with O(nm)
-non-zeros.  Few layouts (p <= 2, or C(m, p) small) are enumerated instead
-(:mod:`.exhaustive`); a greedy + swap layout warm-starts HiGHS.
+one) and "loses" ``1 - f(d)`` of its demand, so maximising attendance is
+exactly the p-median on the cost ``1 - f`` (finite everywhere, 1 beyond the
+cutoff): ``attendance = sum(w) - pmedian``, bound likewise.  It is solved by
+:func:`planner.locate.solve_pmedian` -- the Elloumi (2010) formulation with
+its reductions, bounds, warm start and enumeration of few layouts -- and the
+result is re-expressed (and re-checked) in attendance.
 """
 from __future__ import annotations
 
@@ -42,7 +34,6 @@ import time
 from collections.abc import Iterable
 
 import numpy as np
-import scipy.sparse as sp
 
 from ._assemble import bare_site_reports
 from ._common import (
@@ -54,9 +45,9 @@ from ._common import (
     relative_gap,
     solve_time_left,
 )
-from ._highs import DEFAULT_MIP_REL_GAP, solve_milp
+from ._highs import DEFAULT_MIP_REL_GAP
 from .certify import certified
-from .exhaustive import enumerate_best, worth_enumerating
+from .pmedian import solve_pmedian
 from .explain import explain_by_distance
 from .result import LocateResult
 
@@ -103,96 +94,6 @@ def decay_factor(minutes, *, decay: str = "linear", cutoff_min: float, beta: flo
     else:
         f = np.exp(-b * dd)
     return np.where(inside, np.clip(f, 0.0, 1.0), 0.0)
-
-
-def _greedy_swap(F: np.ndarray, w: np.ndarray, free: np.ndarray, fixed: np.ndarray, p: int, sc, budget,
-                 deadline: float) -> np.ndarray:
-    """Greedy add then best-improvement swaps on attendance ``w @ max_S F``."""
-    n = F.shape[0]
-    cur = np.max(F[:, fixed], axis=1) if len(fixed) else np.zeros(n)
-    chosen: list[int] = []
-    spent = 0.0
-    avail = free.copy()
-    for _ in range(p):
-        if len(avail) == 0:
-            break
-        vals = w @ np.maximum(cur[:, None], F[:, avail])
-        if sc is not None:
-            vals = np.where(spent + sc[avail] <= budget + 1e-9, vals, -np.inf)
-        k = int(np.argmax(vals))
-        if not np.isfinite(vals[k]):
-            break
-        j = int(avail[k])
-        chosen.append(j)
-        spent += 0.0 if sc is None else float(sc[j])
-        cur = np.maximum(cur, F[:, j])
-        avail = np.delete(avail, k)
-    s = np.asarray(chosen, dtype=np.int64)
-    value = float(w @ cur)
-    improved = True
-    while improved and len(s) and time.perf_counter() < deadline:
-        improved = False
-        for r in range(len(s)):
-            rest = np.r_[fixed, np.delete(s, r)].astype(np.int64)
-            base = np.max(F[:, rest], axis=1) if len(rest) else np.zeros(n)
-            cand = np.setdiff1d(free, s)
-            if len(cand) == 0:
-                break
-            vals = w @ np.maximum(base[:, None], F[:, cand])
-            if sc is not None:
-                vals = np.where(spent - sc[s[r]] + sc[cand] <= budget + 1e-9, vals, -np.inf)
-            k = int(np.argmax(vals))
-            if vals[k] > value + 1e-9 * max(1.0, value):
-                if sc is not None:
-                    spent += float(sc[cand[k]] - sc[s[r]])
-                s[r] = cand[k]
-                value = float(vals[k])
-                improved = True
-    return np.sort(s)
-
-
-def _build(F: np.ndarray, w: np.ndarray, free: np.ndarray, fixed: np.ndarray):
-    """Level formulation over ``free`` columns (fixed sites enter as an initial level per row)."""
-    n = F.shape[0]
-    mf = len(free)
-    col_of = {int(j): k for k, j in enumerate(free)}
-    base = np.max(F[:, fixed], axis=1) if len(fixed) else np.zeros(n)
-    rows, cols, vals = [], [], []
-    obj = []
-    row_lo = []
-    u_rows = []  # (i, level value) per u column
-    nrow = 0
-    offset = float(w @ base)
-    for i in range(n):
-        if w[i] <= 0:
-            continue
-        fi = F[i, free]
-        sel = np.flatnonzero(fi > base[i] + 1e-12)
-        if len(sel) == 0:
-            continue
-        levels = np.unique(fi[sel])[::-1]  # descending, all above the fixed level
-        nxt = np.r_[levels[1:], base[i]]
-        prev_u = None
-        for k, v in enumerate(levels):
-            ucol = mf + len(obj)
-            obj.append(w[i] * (v - nxt[k]))
-            u_rows.append((i, v))
-            # u_ik - u_i,k-1 - sum_{j at level v} y_j <= 0
-            at = sel[np.abs(fi[sel] - v) <= 1e-12]
-            rows += [nrow] * (1 + len(at))
-            cols += [ucol] + [col_of[int(free[j])] for j in at]
-            vals += [1.0] + [-1.0] * len(at)
-            if prev_u is not None:
-                rows.append(nrow)
-                cols.append(prev_u)
-                vals.append(-1.0)
-            prev_u = ucol
-            row_lo.append(nrow)
-            nrow += 1
-    n_col = mf + len(obj)
-    A = sp.csr_matrix((vals, (rows, cols)), shape=(nrow, n_col))
-    c = np.r_[np.zeros(mf), np.asarray(obj, dtype=np.float64)]
-    return c, A, offset, u_rows
 
 
 @certified("attendance")
@@ -269,59 +170,21 @@ def solve_attendance(
             return 0.0
         return float(w @ np.max(F[:, open_], axis=1))
 
-    method = "highs-milp"
-    enum = None
-    if p is not None and len(rows) and len(free) and worth_enumerating(len(rows), len(free), p_eff,
-                                                                         at_most=sc is not None):
-        G = 1.0 - F[rows]
-        wr = w[rows]
-
-        def score(D):
-            return wr @ (1.0 - np.minimum(D, 1.0))
-
-        enum = enumerate_best(G, free, fx, p_eff, score, minimize=False, site_cost=sc, budget=budget,
-                              at_most=sc is not None, deadline=deadline)
     if len(rows) == 0 or len(free) == 0 or p_eff == 0:
         best, obj, bound, status, method = np.zeros(0, dtype=np.int64), value(()), value(()), "optimal", "trivial"
-    elif enum is not None:
-        best = enum.sites
-        obj = bound = value(best)
-        status, method = "optimal", "enumeration"
     else:
-        heur = _greedy_swap(F, w, free, fx, p_eff, sc, budget, t0 + 0.3 * time_limit_s)
-        best, obj = heur, value(heur)
-        cvec, A, offset, u_rows = _build(F, w, free, fx)
-        mf = len(free)
-        extra, lo, hi = [], [], []
-        if p is not None:
-            extra.append(sp.csr_matrix(np.r_[np.ones(mf), np.zeros(len(cvec) - mf)][None, :]))
-            lo.append(-np.inf)
-            hi.append(p)
-        if sc is not None:
-            extra.append(sp.csr_matrix(np.r_[sc[free], np.zeros(len(cvec) - mf)][None, :]))
-            lo.append(-np.inf)
-            hi.append(budget)
-        A_all = sp.vstack([A] + extra, format="csr")
-        row_lo = np.r_[np.full(A.shape[0], -np.inf), lo]
-        row_hi = np.r_[np.zeros(A.shape[0]), hi]
-        integer = np.r_[np.ones(mf, dtype=bool), np.zeros(len(cvec) - mf, dtype=bool)]
-        start = np.zeros(len(cvec))
-        start[np.searchsorted(free, heur)] = 1.0
-        open_ = np.r_[fx, heur].astype(np.int64)
-        best_f = np.max(F[:, open_], axis=1) if len(open_) else np.zeros(n)
-        for t, (i, v) in enumerate(u_rows):
-            start[mf + t] = 1.0 if best_f[i] >= v - 1e-12 else 0.0
-        out = solve_milp(cvec, A_all, row_lo, row_hi, np.zeros(len(cvec)), np.ones(len(cvec)), integer,
-                         maximize=True, offset=offset, time_limit_s=solve_time_left(t0, time_limit_s),
-                         start=start, mip_rel_gap=mip_rel_gap)
-        if out.x is not None:
-            cand = free[out.x[:mf] > 0.5]
-            v = value(cand)
-            if v >= obj - 1e-9 * max(1.0, obj):
-                best, obj = np.sort(cand), v
-        bound = out.bound if math.isfinite(out.bound) else float(w.sum())
-        bound = max(bound, obj)
-        status = {"optimal": "optimal", "time_limit": "time_limit"}.get(out.status, "feasible")
+        # Attending the nearest open site, a village "loses" 1 - f(d) of its demand:
+        # maximising attendance is the p-median on 1 - f (every pair finite), so the
+        # p-median's exact machinery (enumeration, reductions, bounds) answers it.
+        G = 1.0 - F
+        sub = solve_pmedian(G, w, p=p_eff if p is not None else None, fixed=fx, site_cost_wan=sc, budget_wan=budget,
+                            time_limit_s=solve_time_left(t0, time_limit_s), mip_rel_gap=mip_rel_gap, explain=False)
+        best = np.asarray(sub.new_sites, dtype=np.int64)
+        total = float(w.sum())
+        obj = value(best)
+        bound = max(obj, total - float(sub.bound)) if math.isfinite(sub.bound) else total
+        status = sub.status
+        method = "pmedian-on-decay(" + sub.method + ")"
     gap = relative_gap(obj, bound)
     if status == "optimal" and gap > max(mip_rel_gap, 1e-6) * 10:
         status = "feasible"

@@ -66,7 +66,9 @@ def evaluate_objective(model: str, result: LocateResult, cost, args: dict) -> fl
         w = np.asarray(args["demand_t"], dtype=np.float64)
     open_sites = np.asarray(result.site_indices, dtype=np.int64)
     new_sites = np.asarray(result.new_sites, dtype=np.int64)
-    fixed = np.asarray(sorted(int(f) for f in (args.get("fixed") or ())), dtype=np.int64)
+    fx_arg = args.get("fixed")
+    fixed = np.asarray(sorted(int(f) for f in (() if fx_arg is None else np.asarray(list(fx_arg)).ravel())),
+                       dtype=np.int64)
     if not np.isin(fixed, open_sites).all():
         raise SolutionMismatch(f"{model}: a fixed site is not open ({fixed.tolist()} vs {open_sites.tolist()})")
     p = args.get("p")

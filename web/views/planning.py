@@ -73,7 +73,7 @@ def param_label(key: str) -> str:
         "new_sites": _("New sites"), "existing_sites": _("Existing sites"), "candidates_n": _("Candidates"),
         "objective": _("Objective"), "gap": _("Gap"), "seconds": _("Solver seconds"), "method": _("Method"),
         "status": _("Status"), "bound": _("Bound"), "decay": _("Distance decay"), "beta": _("Decay parameter"),
-        "target_share": _("Coverage target (%)"), "curve_k": _("Coverage curve: up to how many sites"),
+        "target_share": _("Coverage target (percent)"), "curve_k": _("Coverage curve: up to how many sites"),
     }.get(key, key)
 
 
