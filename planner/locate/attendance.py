@@ -184,7 +184,7 @@ def solve_attendance(
         obj = value(best)
         bound = max(obj, total - float(sub.bound)) if math.isfinite(sub.bound) else total
         status = sub.status
-        method = "pmedian-on-decay(" + sub.method + ")"
+        method = "decay-pmedian+" + sub.method
     gap = relative_gap(obj, bound)
     if status == "optimal" and gap > max(mip_rel_gap, 1e-6) * 10:
         status = "feasible"

@@ -117,6 +117,7 @@ def method_text(code: str | None) -> str:
         "lexicographic-mclp": _("most coverage first"), "packing": _("capacity packing"),
         "split-bound": _("split-demand bound"), "trivial": _("nothing to optimise"),
         "heuristic": _("heuristic"), "enumeration": _("every layout compared (exact)"),
+        "decay-pmedian": _("as a p-median on the share lost to distance"),
     }
     body, _sep, note = str(code).partition(" (")
     text = " + ".join(steps.get(part, part) for part in body.split("+") if part)
