@@ -100,6 +100,7 @@ def test_zero_weight_villages_are_not_served_nor_drawn(zero_demand_ws):
         assert sum(s["demand_count"] for s in data["result"]["sites"]) == 2
 
 
+@pytest.mark.slow
 def test_json_outputs_are_pure_json_in_a_subprocess(zero_demand_ws, tmp_path):
     """`place --json` and `solve --json` pipe into `python -m json.tool` (no HiGHS banner on stdout)."""
     rng = np.random.default_rng(0)
@@ -126,7 +127,12 @@ def test_json_outputs_are_pure_json_in_a_subprocess(zero_demand_ws, tmp_path):
                               text=True)
         assert tool.returncode == 0, (args, proc.stdout[:200])
         assert json.loads(proc.stdout)["status"] in ("optimal", "feasible", "time_limit")
-    proc = subprocess.run([sys.executable, "-c", entry, "place", "-w", str(zero_demand_ws), "--candidates",
-                           "network", "--p", "1", "--model", "mclp", "--minutes", "30", "--json"],
-                          cwd=ROOT, capture_output=True, text=True, check=True)
-    assert json.loads(proc.stdout)["solver"]["status"] == "optimal"
+    for model in ("pmedian", "mclp", "lscp", "pcenter", "cmclp", "attendance"):
+        extra = [] if model == "lscp" else ["--p", "2"]
+        proc = subprocess.run([sys.executable, "-c", entry, "place", "-w", str(zero_demand_ws), "--candidates",
+                               "network", "--model", model, "--minutes", "30", "--json", *extra],
+                              cwd=ROOT, capture_output=True, text=True, check=True)
+        tool = subprocess.run([sys.executable, "-m", "json.tool"], input=proc.stdout, capture_output=True,
+                              text=True)
+        assert tool.returncode == 0, (model, proc.stdout[:200])
+        assert json.loads(proc.stdout)["solver"]["status"] == "optimal", model
