@@ -136,3 +136,33 @@ def test_json_outputs_are_pure_json_in_a_subprocess(zero_demand_ws, tmp_path):
                               text=True)
         assert tool.returncode == 0, (model, proc.stdout[:200])
         assert json.loads(proc.stdout)["solver"]["status"] == "optimal", model
+
+
+def test_page_curve_target_attendance_and_semantics(zero_demand_ws):
+    """run.json carries the coverage curve (exact, per k) and the unit; the page states who is served."""
+    from layers.store import Workspace
+    from web import create_app
+
+    ws = Workspace(zero_demand_ws)
+    villages = ws.read_layer("villages")
+    villages["produce_apple_t"] = [12.0, 0.0, 30.0, 8.0, 50.0]
+    ws.write_layers({"villages": villages})
+    client = create_app({"TESTING": True, "RURALPLAN_WORKSPACE": str(zero_demand_ws), "SECRET_KEY": "x",
+                         "SESSION_COOKIE_SECURE": False}).test_client()
+    q = {"model": "mclp", "p": 1, "demand": "produce:apple", "candidates": "network", "minutes": 10, "curve": 3,
+         "areas": "defer"}
+    data = client.get("/planning/run.json", query_string=q).get_json()
+    assert data["unit"] == "t"
+    pts = data["result"]["curve"]["points"]
+    assert [p["k"] for p in pts] == [0, 1, 2, 3]
+    assert all(p["status"] == "optimal" for p in pts)
+    assert all(b["covered"] >= a["covered"] for a, b in zip(pts, pts[1:]))
+    assert pts[1]["covered"] == data["result"]["totals"]["covered_after"]  # same question, same optimum
+    assert all(len(p["site_names"]) == len(p["sites"]) for p in pts)
+    lscp = client.get("/planning/run.json", query_string={**q, "model": "lscp", "target_pct": 50, "curve": ""})
+    assert lscp.status_code == 200, lscp.get_json()
+    att = client.get("/planning/run.json", query_string={**q, "model": "attendance", "decay": "power", "beta": 1,
+                                                         "curve": "", "minutes": 40}).get_json()
+    assert att["result"]["model"] == "attendance" and att["params"]["decay"] == "power"
+    html = client.get("/planning/").get_data(as_text=True)
+    assert "rp-curve-box" in html and "权重为 0 的行政村" in html and "最大化使用量" in html

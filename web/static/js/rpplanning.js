@@ -294,7 +294,7 @@
     box.hidden = !curve;
     if (!curve) return;
     var c = msg.curve, pts = curve.points, byBudget = curve.params && curve.params.budgets_wan;
-    var W = 560, H = 240, L = 48, R = 12, T = 12, B = 36, n = pts.length;
+    var W = 560, H = 240, L = 48, R = 28, T = 12, B = 36, n = pts.length;
     var chart = $("rp-curve-chart");
     clear(chart);
     var root = svg("svg", { viewBox: "0 0 " + W + " " + H, width: "100%", role: "img", "aria-label": c.caption });
