@@ -166,3 +166,28 @@ def test_page_curve_target_attendance_and_semantics(zero_demand_ws):
     assert att["result"]["model"] == "attendance" and att["params"]["decay"] == "power"
     html = client.get("/planning/").get_data(as_text=True)
     assert "rp-curve-box" in html and "权重为 0 的行政村" in html and "最大化使用量" in html
+
+
+def test_exports_state_the_unit_semantics_and_curve(zero_demand_ws):
+    import io
+
+    from openpyxl import load_workbook
+
+    from layers.store import Workspace
+    from web import create_app
+
+    ws = Workspace(zero_demand_ws)
+    villages = ws.read_layer("villages")
+    villages["produce_apple_t"] = [12.0, 0.0, 30.0, 8.0, 50.0]
+    ws.write_layers({"villages": villages})
+    client = create_app({"TESTING": True, "RURALPLAN_WORKSPACE": str(zero_demand_ws), "SECRET_KEY": "x",
+                         "SESSION_COOKIE_SECURE": False}).test_client()
+    q = {"model": "mclp", "p": 1, "demand": "produce:apple", "candidates": "network", "minutes": 10, "curve": 2}
+    geo = client.get("/planning/export.geojson", query_string=q).get_json()["ruralplan"]
+    assert geo["unit"] == "t" and "weight 0" in geo["semantics"] and len(geo["curve"]["points"]) == 3
+    wb = load_workbook(io.BytesIO(client.get("/planning/export.xlsx", query_string=q).data))
+    assert "覆盖曲线" in wb.sheetnames
+    params = [[c.value for c in row] for row in wb["参数"].iter_rows()] if "参数" in wb.sheetnames else \
+        [[c.value for c in row] for row in wb.worksheets[3].iter_rows()]
+    flat = " ".join(str(v) for row in params for v in row if v is not None)
+    assert "吨" in flat and "权重为 0 的行政村" in flat
