@@ -47,8 +47,8 @@ from ._common import (
 )
 from ._highs import DEFAULT_MIP_REL_GAP
 from .certify import certified
-from .pmedian import solve_pmedian
 from .explain import explain_by_distance
+from .pmedian import solve_pmedian
 from .result import LocateResult
 
 __all__ = ["DECAYS", "decay_factor", "solve_attendance"]

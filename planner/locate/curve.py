@@ -28,13 +28,19 @@ from typing import Any
 
 import numpy as np
 
-from ._common import as_problem, as_site_values, check_positive, check_time_limit, coverage_matrix
+from ._common import (
+    as_problem,
+    as_site_values,
+    check_positive,
+    check_time_limit,
+    coverage_matrix,
+)
 from ._coverage import reduce_cover, solve_reduced_mclp
 from ._highs import DEFAULT_MIP_REL_GAP
 from .certify import SolutionMismatch
 from .result import _json
 
-__all__ = ["CurvePoint", "CoverageCurve", "coverage_curve"]
+__all__ = ["CoverageCurve", "CurvePoint", "coverage_curve"]
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["Enumerated", "enumeration_work", "enumerate_best", "enumerate_cover"]
+__all__ = ["Enumerated", "enumerate_best", "enumerate_cover", "enumeration_work"]
 
 #: Tests switch enumeration off to exercise the MILP paths on small instances.
 ENABLED = True
@@ -66,7 +66,7 @@ class Enumerated:
 
 def _sizes(p: int, m_free: int, at_most: bool) -> list[int]:
     p = min(p, m_free)
-    return list(range(0, p + 1)) if at_most else [p]
+    return list(range(p + 1)) if at_most else [p]
 
 
 def enumeration_work(n: int, m_free: int, p: int | None, *, at_most: bool = False) -> tuple[int, int]:
