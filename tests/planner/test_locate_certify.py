@@ -292,3 +292,16 @@ def test_a_short_time_limit_gives_an_honest_answer(model):
         assert res.gap > 0
         assert (res.bound >= res.objective) if model != "lscp" else (res.bound <= res.objective)
     assert all(s.explanation in ("exact", "partial", "heuristic") for s in res.sites)
+
+
+def test_highs_log_goes_to_the_debug_log_not_stdout(caplog, capfd):
+    import logging
+
+    cost, radius = random_lscp(3)
+    with caplog.at_level(logging.DEBUG, logger="planner.locate.highs"):
+        res = solve_lscp(cost, radius_min=radius, explain=False)
+    assert res.status == "optimal"
+    captured = capfd.readouterr()
+    assert "HiGHS" not in captured.out and "MIP" not in captured.out
+    assert any("MIP" in r.getMessage() or "HiGHS" in r.getMessage() for r in caplog.records
+               if r.name == "planner.locate.highs")
