@@ -10,6 +10,7 @@ three sites on top of what the county already has.
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -26,7 +27,7 @@ from planner.snap import snap_points
 from planner.travel import travel_time_matrix
 from planner._json import jsonable, records
 
-MODELS = ("pmedian", "mclp", "lscp", "pcenter", "cmclp")
+MODELS = ("pmedian", "mclp", "lscp", "pcenter", "cmclp", "attendance")
 #: Demand measures a weight spec can name (besides ``produce:<commodity,...>``).
 MEASURES = {
     "population": ("population",),
@@ -80,6 +81,33 @@ class DemandSpec:
     def commodities(self) -> tuple[str, ...]:
         """Commodities named by produce terms (empty when demand is not produce)."""
         return tuple(c for name, args, _w in self.terms if name == "produce" for c in args)
+
+    def columns(self, villages: pd.DataFrame) -> tuple[str, ...]:
+        """The village columns the weights read (``villages`` reads none)."""
+        cols: list[str] = []
+        for name, args, _weight in self.terms:
+            if name == "produce":
+                cols += [f"produce_{c}_t" for c in args]
+            elif name != "villages":
+                cols += [c for c in MEASURES[name] if c in villages.columns] or list(MEASURES[name])
+        return tuple(dict.fromkeys(cols))
+
+    def checked_weights(self, villages: pd.DataFrame) -> np.ndarray:
+        """:meth:`weights`, refusing a demand that is zero everywhere.
+
+        Raises
+        ------
+        planner.errors.ZeroDemand
+            When no village has a positive weight (e.g. produce columns that
+            default to 0): a plan would be "optimal" with nothing served.
+        """
+        from planner.errors import ZeroDemand
+
+        w = self.weights(villages)
+        if not (w > 0).any():
+            raise ZeroDemand(weight=self.label, columns=", ".join(self.columns(villages)) or "-",
+                             villages=len(villages))
+        return w
 
     @property
     def label(self) -> str:
@@ -135,6 +163,8 @@ class PlacementResult:
     by_town: pd.DataFrame
     unreachable: pd.DataFrame
     totals: dict = field(default_factory=dict)
+    curve: Any = None  # planner.locate.CoverageCurve, when asked for
+    site_names: tuple[str, ...] = ()  # every cost-matrix column's name (for the curve's sites)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -147,7 +177,16 @@ class PlacementResult:
             "sites": records(self.sites.drop(columns="geometry")),
             "by_town": records(self.by_town),
             "unreachable": records(self.unreachable),
+            "curve": None if self.curve is None else self._curve_dict(),
         }
+
+    def _curve_dict(self) -> dict:
+        """The coverage curve with site names (``site_names``) instead of bare indices."""
+        out = self.curve.to_dict()
+        names = self.site_names
+        for pt in out["points"]:
+            pt["site_names"] = [names[i] for i in pt["sites"]]
+        return out
 
     def to_geojson(self) -> dict:
         """Sites and allocation lines as one FeatureCollection (``kind`` tells them apart)."""
@@ -175,6 +214,10 @@ def plan_placement(
     split_demand: bool = True,
     time_limit_s: float = 10.0,
     max_snap_m: float = 2000.0,
+    decay: str = "linear",
+    beta: float | None = None,
+    target_share: float | None = None,
+    curve_k: int | None = None,
 ) -> PlacementResult:
     """Choose sites among ``candidates`` for the villages' demand.
 
@@ -207,11 +250,31 @@ def plan_placement(
         Capacity of a new site for ``cmclp`` when candidates have no ``capacity_t``.
     split_demand
         ``cmclp``: whether one village's tonnage may be split over several sites.
+    decay, beta
+        ``attendance``: distance decay of attendance up to ``minutes`` (see
+        :func:`planner.locate.solve_attendance`).
+    target_share
+        ``lscp``: the fewest sites covering at least this share of the demand
+        within ``minutes`` (instead of all coverable demand).
+    curve_k
+        Also compute the coverage curve within ``minutes``: optimal coverage for
+        1..``curve_k`` new sites, or, with a budget, for ``curve_k`` budgets
+        up to ``budget_wan`` (:func:`planner.locate.coverage_curve`); the time
+        limit is shared between the plan and the curve.
+
+    Raises
+    ------
+    planner.errors.ZeroDemand
+        No village has a positive weight.
+    planner.errors.TargetUnreachable
+        ``target_share`` above what every candidate together covers.
+    ValueError
+        Unknown model, missing cutoff, no candidates, bad options.
     """
     if model not in MODELS:
         msg = f"unknown model {model!r}; expected one of {', '.join(MODELS)}"
         raise ValueError(msg)
-    if model in ("mclp", "lscp", "cmclp") and minutes is None:
+    if (model in ("mclp", "lscp", "cmclp", "attendance") or curve_k) and minutes is None:
         msg = f"model {model} needs a coverage cutoff in minutes"
         raise ValueError(msg)
     if len(candidates) == 0:
@@ -226,14 +289,23 @@ def plan_placement(
     village_snap = snap_points(graph, villages, max_snap_m=max_snap_m)
     matrix = travel_time_matrix(graph, villages, sites_all, origin_snap=village_snap, max_snap_m=max_snap_m)
     cost = matrix.minutes.astype(float)
-    weights = spec.weights(villages)
+    # A site "serves" villages with weight > 0: with none, there is nothing to plan.
+    weights = spec.checked_weights(villages)
 
-    kwargs: dict[str, Any] = {"fixed": fixed, "time_limit_s": time_limit_s}
-    if model in ("pmedian", "mclp", "pcenter", "cmclp"):
+    # The curve shares the time limit with the plan (half each).
+    plan_limit = time_limit_s / 2 if curve_k else time_limit_s
+    kwargs: dict[str, Any] = {"fixed": fixed, "time_limit_s": plan_limit}
+    if model in ("pmedian", "mclp", "pcenter", "cmclp", "attendance"):
         kwargs["p"] = p
-    if model in ("mclp", "lscp", "cmclp"):
+    if model in ("mclp", "lscp", "cmclp", "attendance"):
         kwargs["radius_min"] = float(minutes)
-    if model in ("pmedian", "mclp", "lscp", "pcenter"):
+    if model == "attendance":
+        kwargs["decay"] = decay
+        if beta is not None:
+            kwargs["beta"] = float(beta)
+    if model == "lscp" and target_share is not None:
+        kwargs["target_share"] = float(target_share)
+    if model in ("pmedian", "mclp", "lscp", "pcenter", "attendance"):
         # lscp/pcenter: zero-weight villages need no cover, and "demand served" is in
         # the weight's unit (people, tonnes) rather than a count of villages
         kwargs["weights"] = weights
@@ -259,8 +331,20 @@ def plan_placement(
                                              "site_cost_wan": None, "budget_wan": None})
             before = _served_by_village(alone, len(villages))
         allocated = (before, _served_by_village(result, len(villages)))
-    return _assemble(graph, villages, sites_all, n_new, cost, weights, result, village_snap,
-                     model=model, spec=spec, minutes=minutes, allocated=allocated)
+    out = _assemble(graph, villages, sites_all, n_new, cost, weights, result, village_snap,
+                    model=model, spec=spec, minutes=minutes, allocated=allocated)
+    if curve_k:
+        from planner.locate import coverage_curve
+
+        ckw: dict[str, Any] = {"radius_min": float(minutes), "fixed": fixed, "time_limit_s": time_limit_s / 2}
+        if budget_wan is not None and costs is not None:
+            ckw.update(site_cost_wan=costs, budgets_wan=[float(budget_wan) * i / int(curve_k)
+                                                         for i in range(1, int(curve_k) + 1)])
+        else:
+            ckw.update(k_max=int(curve_k), site_cost_wan=costs)
+        curve = coverage_curve(cost, weights, **ckw)
+        out = dataclasses.replace(out, curve=curve, site_names=tuple(str(v) for v in sites_all["name"]))
+    return out
 
 
 def _served_by_village(result: LocateResult, n: int) -> np.ndarray:
@@ -368,7 +452,8 @@ def _assemble(graph, villages, sites_all, n_new, cost, weights, result, village_
     site_rows = site_rows.reset_index(drop=True)
 
     assignment = np.asarray(result.assignment, dtype=np.int64)
-    served = np.flatnonzero(assignment >= 0)
+    # A village with weight 0 (no apples, no people...) is not "served": no line for it.
+    served = np.flatnonzero((assignment >= 0) & (weights > 0))
     vpts = villages.geometry.to_crs("EPSG:4326").to_numpy()
     spts = sites_all.geometry.to_crs("EPSG:4326").to_numpy()
     lines = shapely.linestrings(

@@ -15,10 +15,19 @@ mclp     :func:`solve_mclp`     Church & ReVelle 1974 (+ budget)
 lscp     :func:`solve_lscp`     Toregas et al. 1971
 pcenter  :func:`solve_pcenter`  Hakimi 1964 / Daskin 1995
 cmclp    :func:`solve_cmclp`    Current & Storbeck 1988 (split or single-sourcing)
+attendance :func:`solve_attendance` maximize attendance with distance decay (ArcGIS Network
+         Analyst's "Maximize Attendance"; Holmes, Williams & Brown 1972)
+
+Every result is re-evaluated from the cost matrix before it is returned
+(:mod:`.certify`); few layouts are enumerated exactly (:mod:`.exhaustive`).
+Planning questions over several solves: :func:`coverage_curve` (optimal
+coverage for k = 1..K new sites or a list of budgets) in :mod:`.curve`.
 """
 from __future__ import annotations
 
+from .attendance import solve_attendance
 from .cmclp import solve_cmclp
+from .curve import CoverageCurve, CurvePoint, coverage_curve
 from .lscp import solve_lscp
 from .mclp import solve_mclp
 from .orlib import OrlibPmedInstance, parse_orlib_pmed, parse_pmedopt
@@ -27,6 +36,9 @@ from .pmedian import solve_pmedian
 from .result import LocateResult, SiteReport
 
 __all__ = [
+    "CoverageCurve",
+    "CurvePoint",
+    "coverage_curve",
     "LocateResult",
     "MODELS",
     "OrlibPmedInstance",
@@ -34,6 +46,7 @@ __all__ = [
     "parse_orlib_pmed",
     "parse_pmedopt",
     "solve",
+    "solve_attendance",
     "solve_cmclp",
     "solve_lscp",
     "solve_mclp",
@@ -47,6 +60,7 @@ MODELS = {
     "lscp": solve_lscp,
     "pcenter": solve_pcenter,
     "cmclp": solve_cmclp,
+    "attendance": solve_attendance,
 }
 
 
@@ -55,7 +69,7 @@ def solve(model: str, cost, **kwargs) -> LocateResult:
 
     Parameters
     ----------
-    model : {"pmedian", "mclp", "lscp", "pcenter", "cmclp"}
+    model : {"pmedian", "mclp", "lscp", "pcenter", "cmclp", "attendance"}
         Model family.
     cost : array_like, shape (n, m)
         Travel minutes demand -> candidate; ``np.inf`` unreachable.
@@ -72,6 +86,9 @@ def solve(model: str, cost, **kwargs) -> LocateResult:
         ``site_cost_wan`` (m,) and ``budget_wan`` float: opening costs in 万元
         and the total allowed (pmedian, mclp, cmclp); lscp takes
         ``site_cost_wan`` alone to minimise total cost.
+        ``cutoff_min``, ``decay``, ``beta``: attendance (see
+        :func:`solve_attendance`; ``radius_min`` is accepted as ``cutoff_min``).
+        ``target_share`` float: lscp covers at least this share of the demand.
         ``split`` bool: cmclp may split a village's crop across stores.
         ``time_limit_s`` float: solver wall-clock limit (default 60).
         ``method``: pmedian "auto" | "milp" | "heuristic"; mclp "milp" | "heuristic".
@@ -97,6 +114,9 @@ def solve(model: str, cost, **kwargs) -> LocateResult:
     except KeyError:
         msg = f"unknown model {model!r}; expected one of {sorted(MODELS)}"
         raise ValueError(msg) from None
+    if model == "attendance" and "radius_min" in kwargs:
+        kwargs = dict(kwargs)
+        kwargs["cutoff_min"] = kwargs.pop("radius_min")
     if model == "cmclp":
         kwargs = dict(kwargs)
         try:

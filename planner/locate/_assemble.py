@@ -14,7 +14,7 @@ from .result import LocateResult, SiteReport
 def bare_site_reports(open_sites, fixed, assign, w) -> tuple[SiteReport, ...]:
     fset = {int(f) for f in fixed}
     return tuple(
-        SiteReport(int(s), int(s) in fset, int((assign == s).sum()), float(w[assign == s].sum()),
+        SiteReport(int(s), int(s) in fset, int(((assign == s) & (w > 0)).sum()), float(w[assign == s].sum()),
                    math.nan, math.nan, None, None, "demand", None, None, None, "none")
         for s in sorted(int(v) for v in open_sites)
     )

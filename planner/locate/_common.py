@@ -208,3 +208,16 @@ def dominated_columns(a: sp.csr_matrix, col_cost: np.ndarray | None = None) -> n
 
 def as_index_tuple(idx: Sequence[int] | np.ndarray) -> tuple[int, ...]:
     return tuple(int(i) for i in np.asarray(idx).ravel())
+
+
+#: Share of ``time_limit_s`` kept back from the solver for assembling the result and
+#: the explanations (which check the deadline themselves), so the whole call ends
+#: within the limit + 10 %: HiGHS stops at its deadline via its interrupt callbacks.
+RESULT_RESERVE = 0.07
+
+
+def solve_time_left(t0: float, time_limit_s: float) -> float:
+    """Seconds the solver may still use: the limit minus the reserve minus what ``t0`` has seen pass."""
+    import time
+
+    return max(1e-3, time_limit_s * (1.0 - RESULT_RESERVE) - (time.perf_counter() - t0))

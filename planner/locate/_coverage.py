@@ -19,6 +19,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._common import dominated_columns, unique_rows
+from . import exhaustive
+from .exhaustive import enumerate_best, enumerate_cover, worth_enumerating
 from ._highs import DEFAULT_MIP_REL_GAP, solve_milp
 
 
@@ -157,13 +159,22 @@ def solve_reduced_mclp(
     time_limit_s: float,
     mip_rel_gap: float = DEFAULT_MIP_REL_GAP,
     use_milp: bool = True,
+    start_cols: np.ndarray | None = None,
 ) -> CoverOutcome:
-    """Church & ReVelle (1974) MCLP on the reduced model, warm-started by greedy+swap."""
+    """Church & ReVelle (1974) MCLP on the reduced model, warm-started by greedy+swap.
+
+    ``start_cols`` (columns of ``red.a``), e.g. the optimum for ``p - 1``
+    plus its best addition, replaces the greedy start when it covers more.
+    """
     t0 = time.perf_counter()
     a, w = red.a, red.w
     n, k = a.shape
     cc = None if col_cost is None else col_cost[red.cols]
     total = float(w.sum())
+    enum = enumerate_reduced_mclp(red, p, col_cost=cc, budget=budget,
+                                  deadline=t0 + time_limit_s) if use_milp else None
+    if enum is not None:
+        return CoverOutcome(enum.sites, enum.value, enum.value, "optimal", "enumeration")
     heur = greedy_swap_mclp(a, w, p, col_cost=cc, budget=budget, deadline=t0 + time_limit_s / 2)
 
     def covered(cols):
@@ -172,6 +183,10 @@ def solve_reduced_mclp(
         return float(w[np.asarray(a[:, cols].sum(axis=1)).ravel() > 0].sum())
 
     h_obj = covered(heur)
+    if start_cols is not None and len(start_cols) and (p is None or len(start_cols) <= p):
+        sc_ok = cc is None or float(cc[start_cols].sum()) <= budget + 1e-9
+        if sc_ok and covered(start_cols) > h_obj:
+            heur, h_obj = np.sort(np.asarray(start_cols, dtype=np.int64)), covered(start_cols)
     if k == 0 or n == 0 or h_obj >= total - 1e-9 * max(1.0, total):
         return CoverOutcome(heur, h_obj, h_obj, "optimal", "greedy+interchange")
     if not use_milp:
@@ -213,6 +228,34 @@ def solve_reduced_mclp(
     bound = min(max(bound, best_obj), total)
     status = {"optimal": "optimal", "time_limit": "time_limit"}.get(out.status, "feasible")
     return CoverOutcome(best, best_obj, bound, status, "highs-milp")
+
+
+def enumerate_reduced_mclp(red: ReducedCover, p: int | None, *, col_cost: np.ndarray | None,
+                           budget: float | None, deadline: float | None = None):
+    """Exact MCLP by enumeration (:mod:`.exhaustive`) when the layouts are few, else None.
+
+    ``col_cost`` is per column of ``red.a``.  Returns an ``Enumerated`` whose
+    ``sites`` are column indices of ``red.a`` and ``value`` the weight covered.
+    """
+    a, w = red.a, red.w
+    n, k = a.shape
+    if p is None or n == 0 or k == 0:
+        return None
+    p_eff = min(int(p), k)
+    if p_eff <= 0:
+        return None
+    if p_eff <= 2 and k * k <= 16_000_000 and exhaustive.ENABLED:
+        return enumerate_cover(a, w, p_eff, site_cost=col_cost, budget=budget)
+    if not worth_enumerating(n, k, p_eff, at_most=col_cost is not None):
+        return None
+    # 0 = covered, 1 = not: a layout covers a row when the row's minimum is 0.
+    miss = 1.0 - a.toarray()
+
+    def score(D):
+        return w @ (D < 0.5)
+
+    return enumerate_best(miss, np.arange(k), np.zeros(0, dtype=np.int64), p_eff, score, minimize=False,
+                          site_cost=col_cost, budget=budget, at_most=col_cost is not None, deadline=deadline)
 
 
 def greedy_set_cover(a: sp.csr_matrix, col_cost: np.ndarray) -> np.ndarray:
@@ -291,6 +334,71 @@ def solve_reduced_lscp(
         return CoverOutcome(np.zeros(0, dtype=np.int64), math.inf, -math.inf, "time_limit", "highs-milp")
     if feasibility_only:
         return CoverOutcome(best, best_obj, -math.inf, "optimal", "highs-milp")
+    bound = out.bound if math.isfinite(out.bound) else 0.0
+    bound = min(bound, best_obj)
+    status = {"optimal": "optimal", "time_limit": "time_limit"}.get(out.status, "feasible")
+    return CoverOutcome(best, best_obj, bound, status, "highs-milp")
+
+
+def solve_reduced_partial_cover(
+    red: ReducedCover,
+    need: float,
+    *,
+    col_cost: np.ndarray | None,
+    time_limit_s: float,
+    mip_rel_gap: float = DEFAULT_MIP_REL_GAP,
+) -> CoverOutcome:
+    """Fewest (or cheapest) columns covering at least ``need`` weight of ``red``: partial set covering.
+
+    ``min sum_j c_j y_j`` s.t. ``z_i <= sum_{j in N_i} y_j``, ``sum_i w_i z_i >= need``,
+    ``y`` binary, ``z`` in [0, 1] -- the LSCP with a coverage target (ReVelle,
+    Toregas & Falkson 1976; Daskin 1995, ch. 4, "partial covering"),
+    warm-started by the greedy that adds the column with the most new weight
+    per unit cost until ``need`` is met.  ``status`` "infeasible" when even
+    every column falls short.
+    """
+    a, w = red.a, red.w
+    n, k = a.shape
+    cc = np.ones(k) if col_cost is None else col_cost[red.cols]
+    tol = 1e-9 * max(1.0, float(w.sum()))
+    if need <= tol:
+        return CoverOutcome(np.zeros(0, dtype=np.int64), 0.0, 0.0, "optimal", "trivial")
+    if float(w.sum()) < need - tol:
+        return CoverOutcome(np.zeros(0, dtype=np.int64), math.inf, math.inf, "infeasible", "trivial")
+    at = sp.csr_matrix(a.T)
+    ac = a.tocsc()
+    unc = np.ones(n, dtype=bool)
+    got = 0.0
+    chosen: list[int] = []
+    while got < need - tol:
+        gain = at @ (w * unc)
+        ratio = np.where(gain > 0, gain / np.maximum(cc, 1e-9), -np.inf)
+        j = int(np.argmax(ratio))
+        if not np.isfinite(ratio[j]):
+            break
+        chosen.append(j)
+        got += float(gain[j])
+        unc &= ac[:, j].toarray().ravel() == 0
+    heur = np.sort(np.asarray(chosen, dtype=np.int64))
+    h_obj = float(cc[heur].sum())
+    # columns y (k), z (n); rows: a y - z >= 0; w z >= need
+    A = sp.vstack([sp.hstack([a, -sp.identity(n, format="csr")]),
+                   sp.csr_matrix(np.r_[np.zeros(k), w][None, :])], format="csr")
+    lo = np.r_[np.zeros(n), need - tol]
+    hi = np.r_[np.full(n, np.inf), np.inf]
+    start = np.zeros(k + n)
+    start[heur] = 1.0
+    start[k:] = (np.asarray(a[:, heur].sum(axis=1)).ravel() > 0).astype(float) if len(heur) else 0.0
+    out = solve_milp(np.r_[cc, np.zeros(n)], A, lo, hi, np.zeros(k + n), np.ones(k + n),
+                     np.r_[np.ones(k, dtype=bool), np.zeros(n, dtype=bool)], time_limit_s=time_limit_s,
+                     start=start, mip_rel_gap=mip_rel_gap)
+    best, best_obj = heur, h_obj
+    if out.x is not None:
+        cols = np.flatnonzero(out.x[:k] > 0.5)
+        cov = float(w[np.asarray(a[:, cols].sum(axis=1)).ravel() > 0].sum()) if len(cols) else 0.0
+        v = float(cc[cols].sum())
+        if cov >= need - tol and v <= best_obj + 1e-9:
+            best, best_obj = cols, v
     bound = out.bound if math.isfinite(out.bound) else 0.0
     bound = min(bound, best_obj)
     status = {"optimal": "optimal", "time_limit": "time_limit"}.get(out.status, "feasible")

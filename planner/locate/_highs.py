@@ -4,10 +4,33 @@ Every model in :mod:`planner.locate` builds its constraint matrix as a
 ``scipy.sparse`` matrix and hands it to :func:`solve_milp`, which passes it to
 HiGHS in one ``passModel`` call (no modelling layer: building 10^5 rows
 through ``addRow`` costs more than solving most of these models).
+
+Two guarantees every caller relies on:
+
+* HiGHS never writes to stdout (``--json`` output would break): its one-time
+  banner, printed by the first ``Highs()`` of a process before any option can
+  be set, is captured at the file-descriptor level when this module is
+  imported and sent to the ``planner.locate.highs`` debug log, and every
+  instance gets ``output_flag = False`` before anything else is passed; with
+  that logger at DEBUG level the solver log goes there through HiGHS's
+  logging callback instead.
+* The returned ``x`` is the solution of the returned objective: HiGHS 1.16
+  can report the optimum found in presolve's reduced space while
+  ``getSolution()`` still holds the ``setSolution`` warm start (seen on set
+  covering: objective 17, solution with 20 sites).  ``objective`` is always
+  recomputed as ``c @ x + offset`` from a row- and bound-feasible ``x``;
+  when it disagrees with the solver's, the model is solved again without the
+  start, and the status is "optimal" only if the recomputed objective meets
+  the proven bound.
 """
 from __future__ import annotations
 
+import logging
 import math
+import os
+import sys
+import tempfile
+import threading
 import time
 from dataclasses import dataclass
 
@@ -21,6 +44,85 @@ import scipy.sparse as sp
 DEFAULT_MIP_REL_GAP = 1e-7
 
 _HIGHS_INF = highspy.kHighsInf
+
+log = logging.getLogger("planner.locate.highs")
+_banner_lock = threading.Lock()
+_banner_done = False
+
+
+def _flush_c_stdio() -> None:
+    """``fflush(NULL)``: C's stdout buffer must empty into the redirected descriptor."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError):
+        pass
+
+
+def _swallow_banner() -> None:
+    """Create the process's first ``Highs()`` with fd 1 pointed at a temporary file.
+
+    HiGHS prints its banner from the constructor of the first instance (only
+    once per process), before ``output_flag`` can be set; a Python-level
+    ``redirect_stdout`` does not see C++ ``printf``.  The text goes to the
+    debug log.
+    """
+    global _banner_done
+    with _banner_lock:
+        if _banner_done:
+            return
+        try:
+            sys.stdout.flush()
+        except (AttributeError, ValueError, OSError):
+            pass
+        try:
+            fd = sys.__stdout__.fileno() if sys.__stdout__ is not None else 1
+            saved = os.dup(fd)
+        except (AttributeError, ValueError, OSError):
+            fd, saved = 1, None
+        try:
+            with tempfile.TemporaryFile() as tmp:
+                if saved is not None:
+                    os.dup2(tmp.fileno(), fd)
+                try:
+                    highspy.Highs()
+                finally:
+                    _flush_c_stdio()
+                    if saved is not None:
+                        os.dup2(saved, fd)
+                        os.close(saved)
+                tmp.seek(0)
+                text = tmp.read().decode("utf-8", "replace").strip()
+            if text:
+                log.debug("%s", text)
+        finally:
+            _banner_done = True
+
+
+def new_highs() -> highspy.Highs:
+    """A ``Highs`` instance that never writes to stdout (see the module docstring)."""
+    _swallow_banner()
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    if log.isEnabledFor(logging.DEBUG):
+        # The solver log goes to the debug log, never to the console.
+        h.setOptionValue("output_flag", True)
+        h.setOptionValue("log_to_console", False)
+
+        def _to_log(event) -> None:
+            msg = getattr(event, "message", "")
+            if msg:
+                log.debug("%s", str(msg).rstrip())
+
+        try:
+            h.cbLogging.subscribe(_to_log)
+        except AttributeError:  # older highspy: keep it silent
+            h.setOptionValue("output_flag", False)
+    return h
+
+
+_swallow_banner()
 
 
 @dataclass(frozen=True)
@@ -88,8 +190,7 @@ def solve_milp(
     A = sp.csr_matrix(A, dtype=np.float64)
     A.sum_duplicates()
     n_row = int(A.shape[0])
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = new_highs()
     h.setOptionValue("time_limit", float(max(time_limit_s, 1e-3)))
     h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
     # Small absolute gap: objectives here are travel minutes or tonnes, where
@@ -137,24 +238,35 @@ def solve_milp(
         sol.col_value = np.asarray(start, dtype=np.float64).tolist()
         sol.value_valid = True
         h.setSolution(sol)
+    # HiGHS checks ``time_limit`` only now and then (0.2-0.6 s late on a 900 x 900
+    # p-median): its interrupt callbacks stop it at the deadline itself.
+    hard_deadline = t0 + float(max(time_limit_s, 1e-3))
+
+    def _stop_at_deadline(event) -> None:
+        if time.perf_counter() > hard_deadline:
+            event.interrupt()
+
+    for hook in ("cbMipInterrupt", "cbSimplexInterrupt", "cbIpmInterrupt"):
+        try:
+            getattr(h, hook).subscribe(_stop_at_deadline)
+        except AttributeError:  # older highspy: the time limit alone
+            pass
     h.run()
     model_status = h.getModelStatus()
     info = h.getInfo()
     has_sol = info.primal_solution_status == 2  # kSolutionStatusFeasible
     x = np.asarray(h.getSolution().col_value, dtype=np.float64) if has_sol else None
-    obj = float(info.objective_function_value) if has_sol else math.nan
+    reported = float(info.objective_function_value) if has_sol else math.nan
     is_mip = bool(integrality.any())
-    if is_mip:
-        bound = float(info.mip_dual_bound)
-    else:
-        bound = obj
+    bound = float(info.mip_dual_bound) if is_mip else reported
     MS = highspy.HighsModelStatus
     if model_status == MS.kOptimal:
         st = "optimal"
         if not is_mip or (has_sol and not math.isfinite(bound)):
             # A MIP that presolve solves outright comes back optimal with
-            # mip_dual_bound = -inf (seen with an equality row pinning z's).
-            bound = obj
+            # mip_dual_bound = -inf (seen with an equality row pinning z's);
+            # the optimum HiGHS proved is its reported objective.
+            bound = reported
     elif model_status == MS.kInfeasible:
         st = "infeasible"
     elif model_status in (MS.kTimeLimit, MS.kInterrupt, MS.kIterationLimit, MS.kSolutionLimit):
@@ -166,4 +278,70 @@ def solve_milp(
         st = "feasible" if has_sol else "error"
     if not math.isfinite(bound):
         bound = math.nan
-    return MilpOutcome(st, x, obj, bound, time.perf_counter() - t0, int(info.mip_node_count))
+    nodes = int(info.mip_node_count)
+    sense = -1.0 if maximize else 1.0
+    c64 = np.asarray(c, dtype=np.float64)
+    lo_r, hi_r = np.asarray(row_lower, dtype=np.float64), np.asarray(row_upper, dtype=np.float64)
+    lo_c, hi_c = np.asarray(col_lower, dtype=np.float64), np.asarray(col_upper, dtype=np.float64)
+    is_int = np.asarray(integer, dtype=bool)
+
+    def evaluate(v):
+        """``c @ v + offset`` if ``v`` satisfies rows, bounds and integrality, else None."""
+        if v is None or len(v) != n_col or not np.isfinite(v).all():
+            return None
+        tol = 1e-6
+        if (v < lo_c - tol).any() or (v > hi_c + tol).any():
+            return None
+        if is_int.any() and (np.abs(v[is_int] - np.round(v[is_int])) > tol).any():
+            return None
+        act = A @ v if A.shape[1] == n_col else None
+        if act is not None and len(act) == len(lo_r):
+            scale = tol * np.maximum(1.0, np.maximum(np.abs(np.where(np.isfinite(lo_r), lo_r, 0.0)),
+                                                     np.abs(np.where(np.isfinite(hi_r), hi_r, 0.0))))
+            if (act < lo_r - scale).any() or (act > hi_r + scale).any():
+                return None
+        return float(c64 @ v + offset)
+
+    obj = evaluate(x)
+    if x is not None and (obj is None or abs(obj - reported) > 1e-6 * max(1.0, abs(reported))):
+        # HiGHS's objective is not that of the solution it hands back (see the
+        # module docstring): solve again without the start, keep the better
+        # of the checked solutions and the stronger proven bound.
+        log.debug("HiGHS reported objective %r but its solution evaluates to %r; solving again without the start",
+                  reported, obj)
+        elapsed = time.perf_counter() - t0
+        again = None
+        if start is not None and time_limit_s - elapsed > 1e-3:
+            again = solve_milp(
+                c, A, row_lower, row_upper, col_lower, col_upper, integer, maximize=maximize, offset=offset,
+                time_limit_s=time_limit_s - elapsed, start=None, mip_rel_gap=mip_rel_gap,
+                objective_cutoff=objective_cutoff, options=options)
+            nodes += again.nodes
+        cands = [(obj, x)] if obj is not None else []
+        if again is not None and again.x is not None:
+            cands.append((again.objective, again.x))
+        if start is not None:
+            v0 = evaluate(np.asarray(start, dtype=np.float64))
+            if v0 is not None:
+                cands.append((v0, np.asarray(start, dtype=np.float64)))
+        if cands:
+            obj, x = min(cands, key=lambda t: sense * t[0])
+        else:
+            obj, x = math.nan, None
+        if again is not None and math.isfinite(again.bound):
+            bound = again.bound if not math.isfinite(bound) else (
+                max(bound, again.bound) if not maximize else min(bound, again.bound))
+        if again is not None and st == "infeasible":
+            st = again.status
+    if obj is None:
+        obj = math.nan
+    if x is not None and st in ("optimal", "feasible", "time_limit"):
+        # "optimal" only when the checked objective meets the proven bound.
+        proven = math.isfinite(bound) and sense * (obj - bound) <= max(
+            mip_rel_gap * max(abs(obj), 1e-9), 1e-6) * 10
+        if st == "optimal" and not proven:
+            st = "feasible"
+        if math.isfinite(bound) and sense * (obj - bound) < 0:
+            # A bound cannot beat a feasible solution: keep what is proven.
+            bound = obj
+    return MilpOutcome(st, x, obj, bound, time.perf_counter() - t0, nodes)

@@ -59,6 +59,7 @@ from ._common import (
 )
 from ._highs import DEFAULT_MIP_REL_GAP, solve_milp
 from .explain import explain_by_evaluator
+from .certify import certified
 from .result import LocateResult
 
 __all__ = ["solve_cmclp"]
@@ -297,6 +298,7 @@ def _greedy(model: _Model, free, fixed, p, sc, budget):
     return np.asarray(sorted(chosen), dtype=np.int64)
 
 
+@certified("cmclp")
 def solve_cmclp(
     cost,
     demand_t,

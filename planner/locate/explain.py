@@ -145,7 +145,8 @@ def explain_by_distance(
             if best_j is not None:
                 ru, ru_obj = best_j, best_v
                 ru_delta = sign * (best_v - objective)
-        mine = assignment == r
+        # A site serves the demand points with weight > 0 assigned to it.
+        mine = (assignment == r) & (weights > 0)
         reports.append(_site_report(
             cost, open_sites, r, fixed_set, candidate_cost, count=mine.sum(), served=weights[mine].sum(),
             without=without, loss=loss, runner_up=(ru, ru_obj, ru_delta), explanation=kind,
@@ -174,7 +175,8 @@ def explain_by_evaluator(
     ``deadline`` is shared equally among the evaluations still to do and
     passed as ``seconds``; the evaluator decides how exact it can be in that
     time and says so with ``kind`` ("exact" or "heuristic").  A site's
-    ``explanation`` is "exact" only when all its evaluations were.
+    ``explanation`` is "exact" only when all its evaluations were; once the
+    deadline has passed no more runner-ups are tried ("partial").
     """
     open_sites = [int(s) for s in sorted(open_sites)]
     fixed_set = {int(f) for f in fixed}
@@ -196,6 +198,10 @@ def explain_by_evaluator(
         kinds = {kind}
         ru = ru_obj = ru_delta = None
         for j in pools[r]:
+            if deadline is not None and time.perf_counter() > deadline:
+                # The limit covers the explanations: the runner-up search stops here.
+                kinds.add("partial")
+                break
             v, k = run(rest + [j])
             kinds.add(k)
             if ru_obj is None or sign * v < sign * ru_obj:
@@ -206,7 +212,7 @@ def explain_by_evaluator(
         reports.append(_site_report(
             cost, open_sites, r, fixed_set, candidate_cost, count=count, served=served,
             without=without, loss=sign * (without - objective), runner_up=(ru, ru_obj, ru_delta),
-            explanation="exact" if kinds == {"exact"} else "heuristic",
+            explanation="exact" if kinds == {"exact"} else ("partial" if "partial" in kinds else "heuristic"),
         ))
     return tuple(reports)
 

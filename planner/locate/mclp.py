@@ -25,13 +25,16 @@ from ._common import (
     check_time_limit,
     coverage_matrix,
 )
+from ._common import solve_time_left
 from ._coverage import reduce_cover, solve_reduced_mclp
 from ._highs import DEFAULT_MIP_REL_GAP
+from .certify import certified
 from .result import LocateResult
 
 __all__ = ["solve_mclp"]
 
 
+@certified("mclp")
 def solve_mclp(
     cost,
     weights=None,
@@ -91,7 +94,7 @@ def solve_mclp(
     a = coverage_matrix(c, r)
     red = reduce_cover(a, w, fx, col_cost=sc, budget=budget)
     out = solve_reduced_mclp(
-        red, p, col_cost=sc, budget=budget, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap,
+        red, p, col_cost=sc, budget=budget, time_limit_s=solve_time_left(t0, time_limit_s), mip_rel_gap=mip_rel_gap,
         use_milp=method == "milp",
     )
     base = float(w[red.fixed_covered].sum())

@@ -34,7 +34,9 @@ from ._common import (
 )
 from ._coverage import ReducedCover, greedy_swap_mclp, solve_reduced_lscp, solve_reduced_mclp
 from ._highs import solve_milp
+from .exhaustive import enumerate_pcenter
 from .explain import explain_by_distance, nearest_assignment
+from .certify import certified
 from .result import LocateResult
 
 __all__ = ["solve_pcenter"]
@@ -77,6 +79,7 @@ def _pcenter_heuristic(cp: np.ndarray, p: int, fixed: np.ndarray, big: float, de
     return np.sort(s)
 
 
+@certified("pcenter")
 def solve_pcenter(
     cost,
     *,
@@ -135,10 +138,14 @@ def solve_pcenter(
     method = "binary-search+highs-milp"
     status = "optimal"
     target = None  # None => every point must be served
+    enum = enumerate_pcenter(c, w, fx, p, deadline=deadline) if len(pts) else None
     if len(pts) == 0:
         new_sites = np.zeros(0, dtype=np.int64)
         obj = bound = 0.0
         method = "trivial"
+    elif enum is not None:
+        # Few layouts (p <= 2, or C(m, p) small): exact by exhaustion.
+        new_sites, obj, bound, method = enum.sites, enum.value, enum.value, "enumeration"
     else:
         heur = _pcenter_heuristic(cp, p, fx, big, t0 + time_limit_s / 4)
         levels = np.unique(finite)

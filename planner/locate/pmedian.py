@@ -46,7 +46,9 @@ from ._common import (
     unique_rows,
 )
 from ._highs import DEFAULT_MIP_REL_GAP, solve_milp
+from .exhaustive import enumerate_pmedian
 from .explain import explain_by_distance, nearest_assignment
+from .certify import certified
 from .result import LocateResult, SiteReport
 
 _NO_PRIMAL_HEURISTICS = {
@@ -909,7 +911,7 @@ def _result(inst: _Instance, best: np.ndarray, bound: float, status: str, method
     else:
         fixed_set = set(fx.tolist())
         sites = tuple(
-            SiteReport(int(s), bool(s in fixed_set), int((assign == s).sum()), float(w[assign == s].sum()),
+            SiteReport(int(s), bool(s in fixed_set), int(((assign == s) & (w > 0)).sum()), float(w[assign == s].sum()),
                        math.nan, math.nan, None, None, "demand", None, None, None, "none")
             for s in open_sites
         )
@@ -934,6 +936,7 @@ def _result(inst: _Instance, best: np.ndarray, bound: float, status: str, method
     )
 
 
+@certified("pmedian")
 def solve_pmedian(
     cost,
     weights=None,
@@ -1031,8 +1034,13 @@ def solve_pmedian(
     deadline = t0 + time_limit_s
     use_milp = method == "milp" or (method == "auto" and len(inst.rows) * len(inst.free) <= milp_max_entries)
 
+    # Few layouts (p <= 2, or C(m, p) small): score them all, exact by exhaustion.
+    enum = None if method == "heuristic" else enumerate_pmedian(c, w, fx, p, site_cost=sc, budget=budget,
+                                                                deadline=deadline)
     if not len(inst.rows):
         best, bound, status, method_used = np.zeros(0, dtype=np.int64), 0.0, "optimal", "trivial"
+    elif enum is not None:
+        best, bound, status, method_used = enum.sites, enum.value, "optimal", "enumeration"
     else:
         heur = _warm_start(inst, deadline, time_limit_s, restarts)
         service = _max_served(inst, heur, deadline)

@@ -179,4 +179,4 @@ def test_tiny_time_limit_covers_solve_and_explanations():
     q = rng.uniform(4000, 9000, 200).round()
     r = solve_cmclp(hard, d, q, p=8, radius_min=12, split=False, time_limit_s=limit)
     assert r.status == "time_limit" and math.isfinite(r.gap) and r.bound >= r.objective
-    assert len(r.sites) >= 1 and all(s.explanation in ("exact", "heuristic") for s in r.sites)
+    assert len(r.sites) >= 1 and all(s.explanation in ("exact", "heuristic", "partial") for s in r.sites)

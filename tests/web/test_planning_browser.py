@@ -85,8 +85,9 @@ def test_three_cold_stores_save_second_run_and_compare(page, server):
     assert "新建 3 处" in page.locator("#rp-plan-summary").inner_text()
     assert page.locator("#rp-solver").inner_text().count("最优") == 1
     solver = page.locator("#rp-solver").inner_text()
-    assert "highs-milp" not in solver and "精确整数规划" in solver and "上界" in solver
-    assert page.locator("#rp-solver dd[title=highs-milp]").count() == 1
+    # 3 of 12 town centres: 220 layouts, all compared (exact by enumeration)
+    assert "enumeration" not in solver and "逐一比较全部布局" in solver and "上界" in solver
+    assert page.locator("#rp-solver dd[title=enumeration]").count() == 1
     screenshot(page, "planning_run_zh")
     screenshot(page.locator("#rp-plan-result"), "planning_tables_zh")
     answer_ms, areas_ms = page.evaluate("[RPPlan.answerMs, RPPlan.areasMs]")
@@ -162,3 +163,27 @@ def test_english_drawn_points_and_error(page, server):
     # the browser logs the refused request itself; that one is expected
     page.watch.console_errors = [e for e in page.watch.console_errors if "400 (BAD REQUEST)" not in e]
     page.watch.clean()
+
+
+def test_coverage_curve_chart_and_table(page, server):
+    """The coverage curve: an inline SVG (no library, no CDN) and a table, tonnes in 吨."""
+    _open(page, server)
+    page.check("input[name=model][value=mclp]")
+    page.fill("#rp-p", "3")
+    page.fill("#rp-minutes", "30")
+    page.check("input[name=demand_kind][value=produce]")
+    page.check("input[name=commodity][value=apple]")
+    page.check("input[name=commodity][value=hawthorn]")
+    page.select_option("#rp-candidates", "towns")
+    page.click("details.rp-more summary")
+    page.fill("#rp-curve", "5")
+    _run(page, page.evaluate("RPPlan.runs || 0"))
+    assert page.locator("#rp-plan-error").is_hidden()
+    assert page.locator("#rp-curve-box").is_visible()
+    assert page.locator("#rp-curve-chart svg circle").count() == 6  # k = 0..5
+    rows = page.locator("#rp-curve-table tbody tr")
+    assert rows.count() == 6
+    assert "吨" in rows.nth(1).inner_text()
+    assert "吨" in page.locator("#rp-sites tbody").inner_text()
+    assert "权重为 0 的行政村" in page.locator("#rp-semantics").inner_text()
+    screenshot(page.locator("#rp-curve-box"), "planning_curve_zh")

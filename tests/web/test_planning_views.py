@@ -295,14 +295,15 @@ def test_solver_facts_in_words_with_the_code_kept(demo_client):
     """The method is described in the page's language (code in the payload for the tooltip);
     the bound is named by the model's sense: MCLP maximises (upper), p-median minimises (lower)."""
     data = demo_client.get("/planning/run.json", query_string={**DEMO_QUESTION, "areas": "defer"}).get_json()
-    assert data["result"]["solver"]["method"] == "highs-milp"
-    assert data["method_text"] == "精确整数规划（HiGHS 求解器）" and data["bound_label"] == "上界"
+    # 3 of the 12 town centres: 220 layouts, every one compared (exact by enumeration)
+    assert data["result"]["solver"]["method"] == "enumeration"
+    assert data["method_text"] == "逐一比较全部布局（精确）" and data["bound_label"] == "上界"
     q = {**DEMO_QUESTION, "model": "pmedian", "areas": "defer"}
     data = demo_client.get("/planning/run.json", query_string=q).get_json()
     assert data["bound_label"] == "下界" and data["method_text"] != data["result"]["solver"]["method"]
     demo_client.set_cookie("rp_lang", "en")
     data = demo_client.get("/planning/run.json", query_string={**DEMO_QUESTION, "areas": "defer"}).get_json()
-    assert data["method_text"] == "exact integer programming (HiGHS)" and data["bound_label"] == "Upper bound"
+    assert data["method_text"] == "every layout compared (exact)" and data["bound_label"] == "Upper bound"
 
 
 def test_method_codes_in_words():

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 
-from .common import workspace_option
+from .common import cli_lang, workspace_option
 
-MODELS = ("pmedian", "mclp", "lscp", "pcenter", "cmclp")
+MODELS = ("pmedian", "mclp", "lscp", "pcenter", "cmclp", "attendance")
+DECAYS = ("linear", "power", "exponential")
 
 
 def register(group: click.Group) -> None:
@@ -55,14 +57,40 @@ def _indices(text):
               help="Cost of opening each site (.npy, 万元).")
 @click.option("--budget", type=float, default=None, help="Total budget (万元).")
 @click.option("--fixed", default="", help="Existing sites, always open: comma-separated column indices.")
-@click.option("--time-limit", type=float, default=60.0, show_default=True, help="Seconds.")
+@click.option("--decay", type=click.Choice(DECAYS), default="linear", show_default=True,
+              help="attendance: how attendance falls with travel time up to --radius.")
+@click.option("--beta", type=float, default=None, help="attendance: decay parameter (power exponent, exp. rate).")
+@click.option("--target-share", type=float, default=None,
+              help="lscp: fewest sites covering at least this share of the demand (e.g. 0.9).")
+@click.option("--curve", "curve_k", type=int, default=None,
+              help="Print the coverage curve within --radius for 1..K new sites instead of one model.")
+@click.option("--time-limit", type=float, default=60.0, show_default=True, help="Seconds (explanations included).")
 @click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
 def solve(model, cost_path, weights_path, p, radius, capacity_path, demand_path, no_split, site_cost_path, budget,
-          fixed, time_limit, as_json) -> None:
+          fixed, decay, beta, target_share, curve_k, time_limit, as_json) -> None:
     """Solve a location model on a plain cost matrix."""
+    from planner.locate import coverage_curve
     from planner.locate import solve as solve_model
 
+    if curve_k is not None:
+        if radius is None:
+            raise click.BadParameter("the coverage curve needs --radius", param_hint="--curve")
+        try:
+            curve = coverage_curve(_load(cost_path, "--cost"), _load(weights_path, "--weights"), radius_min=radius,
+                                   k_max=curve_k, fixed=_indices(fixed), time_limit_s=time_limit)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+        _echo_curve(curve.to_dict(), as_json)
+        return
     kwargs = {"fixed": _indices(fixed), "time_limit_s": time_limit}
+    if model == "attendance":
+        kwargs["decay"] = decay
+        if beta is not None:
+            kwargs["beta"] = beta
+    if target_share is not None:
+        if model != "lscp":
+            raise click.BadParameter("--target-share is for lscp", param_hint="--target-share")
+        kwargs["target_share"] = target_share
     if p is not None:
         kwargs["p"] = p
     if radius is not None:
@@ -79,8 +107,13 @@ def solve(model, cost_path, weights_path, p, radius, capacity_path, demand_path,
         kwargs["site_cost_wan"] = _load(site_cost_path, "--cost-per-site")
     if budget is not None:
         kwargs["budget_wan"] = budget
+    from geo.errors import RuralplanError
+
     try:
         result = solve_model(model, _load(cost_path, "--cost"), **kwargs)
+    except RuralplanError as exc:
+        click.echo(exc.message(cli_lang()), err=True)
+        sys.exit(2)
     except (ValueError, TypeError) as exc:
         raise click.ClickException(str(exc)) from exc
     full = result.to_dict()
@@ -112,20 +145,34 @@ def solve(model, cost_path, weights_path, p, radius, capacity_path, demand_path,
               help="cmclp: capacity of a new site (tonnes).")
 @click.option("--no-split", is_flag=True, help="cmclp: each village served by one site only.")
 @click.option("--ignore-existing", is_flag=True, help="Plan from scratch instead of keeping existing facilities.")
-@click.option("--time-limit", type=float, default=10.0, show_default=True, help="Seconds.")
+@click.option("--decay", type=click.Choice(DECAYS), default="linear", show_default=True,
+              help="attendance: how attendance falls with travel time up to --minutes.")
+@click.option("--beta", type=float, default=None, help="attendance: decay parameter (power exponent, exp. rate).")
+@click.option("--target-share", type=float, default=None,
+              help="lscp: fewest sites covering at least this share of the demand within --minutes (e.g. 0.9).")
+@click.option("--curve", "curve_k", type=int, default=None,
+              help="Also the coverage curve within --minutes: optimal coverage for 1..K new sites (with --budget: "
+                   "K budgets up to it) and each one's marginal gain.")
+@click.option("--time-limit", type=float, default=10.0, show_default=True, help="Seconds (explanations included).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def place(workspace, facility, model, p, minutes, demand, candidates, budget, site_cost, new_capacity_t, no_split,
-          ignore_existing, time_limit, as_json) -> None:
+          ignore_existing, decay, beta, target_share, curve_k, time_limit, as_json) -> None:
     """Suggest where new facilities go, on the workspace's road network."""
     from layers.store import Workspace
     from web import services
+
+    from geo.errors import RuralplanError
 
     ws = Workspace(workspace)
     try:
         outcome = services.plan(ws, facility=facility, model=model, p=p, minutes=minutes, demand=demand,
                                 candidates=candidates, budget_wan=budget, site_cost_wan=site_cost,
                                 new_capacity_t=new_capacity_t, split_demand=not no_split,
-                                keep_existing=not ignore_existing, time_limit_s=time_limit)
+                                keep_existing=not ignore_existing, time_limit_s=time_limit, decay=decay, beta=beta,
+                                target_share=target_share, curve_k=curve_k)
+    except RuralplanError as exc:  # typed: the message in the terminal's language, exit status 2
+        click.echo(exc.message(cli_lang()), err=True)
+        sys.exit(2)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
@@ -148,3 +195,20 @@ def place(workspace, facility, model, p, minutes, demand, candidates, budget, si
     if d["unreachable"]:
         click.echo(f"{len(d['unreachable'])} villages cannot be served: "
                    + ", ".join(f"{u['village_name']} ({u['reason']})" for u in d["unreachable"][:10]))
+    if d.get("curve"):
+        _echo_curve(d["curve"], False)
+
+
+def _echo_curve(curve: dict, as_json: bool) -> None:
+    """The coverage curve as a table (k, covered, share, marginal gain, sites) or JSON."""
+    if as_json:
+        click.echo(json.dumps(curve, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"coverage curve within {curve['radius_min']:g} min (total demand {curve['total']:.1f}); "
+               "each row is that k's own optimum:")
+    click.echo(f"  {'k':>3} {'budget':>9} {'covered':>12} {'share':>7} {'gain':>10} {'gain%':>7}  status    sites")
+    for pt in curve["points"]:
+        names = pt.get("site_names") or pt["sites"]
+        click.echo(f"  {pt['k']:>3} {_num(pt['budget_wan'], '9.1f'):>9} {pt['covered']:>12.1f} "
+                   f"{pt['share']:>7.1%} {pt['gain']:>10.1f} {pt['gain_share']:>7.1%}  {pt['status']:<9} "
+                   + ", ".join(str(v) for v in names))

@@ -241,11 +241,12 @@ def _commodity_codes(text) -> set[str]:
 def plan(ws: Workspace, *, facility: str = "cold_storage", model: str = "mclp", p=None, minutes=None,
          demand: str = "population", candidates: str | gpd.GeoDataFrame = "towns", budget_wan=None,
          site_cost_wan=None, new_capacity_t=2000.0, split_demand=True, keep_existing=True, time_limit_s=10.0,
-         graph=None):
+         graph=None, **options):
     """Run a placement model on the workspace (see :func:`planner.placement.plan_placement`).
 
     ``graph``: the workspace's road graph when the caller already holds it (saves
-    re-fingerprinting the roads, ~50 ms on a county).
+    re-fingerprinting the roads, ~50 ms on a county). ``options``: passed on
+    (``decay``, ``beta``, ``target_share``, ``curve_k``).
     """
     from planner.placement import DemandSpec, plan_placement
 
@@ -264,4 +265,5 @@ def plan(ws: Workspace, *, facility: str = "cold_storage", model: str = "mclp", 
         site_cost_wan = DEFAULT_SITE_COST_WAN.get(facility)
     return plan_placement(graph, vill, cand, existing=existing, model=model, demand=spec, p=p, minutes=minutes,
                           budget_wan=budget_wan, site_cost_wan=site_cost_wan, new_capacity_t=new_capacity_t,
-                          split_demand=split_demand, time_limit_s=time_limit_s, max_snap_m=settings.max_snap_m)
+                          split_demand=split_demand, time_limit_s=time_limit_s, max_snap_m=settings.max_snap_m,
+                          **options)

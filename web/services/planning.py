@@ -32,12 +32,16 @@ import pandas as pd
 import shapely
 from flask_babel import gettext as _
 
+from geo.errors import RuralplanError
 from layers.schema import COMMODITY_VALUES
 
 from .. import services
 
 FACILITIES = ("cold_storage", "industry_bases", "relocation_settlements")
-MODELS = ("mclp", "pmedian", "lscp", "pcenter", "cmclp")
+MODELS = ("mclp", "pmedian", "lscp", "pcenter", "cmclp", "attendance")
+DECAYS = ("linear", "power", "exponential")
+#: Most points on the coverage curve (each is one exact solve).
+MAX_CURVE = 12
 SOURCES = ("towns", "industry_bases", "network", "proposals", "drawn")
 #: Most user-drawn candidate points accepted in one request (the query string carries them).
 MAX_POINTS = 200
@@ -59,7 +63,21 @@ CREATE TABLE IF NOT EXISTS rp_scenarios (
 
 
 class PlanningError(ValueError):
-    """A request the planner cannot answer; ``str()`` is a translated message for the user."""
+    """A request the planner cannot answer; ``str()`` is a translated message for the user.
+
+    ``code`` is the stable code of the typed error behind it (``geo.errors``), if any.
+    """
+
+    def __init__(self, message: str, *, code: str | None = None):
+        super().__init__(message)
+        self.code = code
+
+
+def _typed(exc) -> PlanningError:
+    """A typed error (:class:`geo.errors.RuralplanError`) in the page's language."""
+    from flask_babel import get_locale
+
+    return PlanningError(exc.message(str(get_locale() or "zh")), code=exc.code)
 
 
 # =========================================================================== parameters
@@ -127,6 +145,10 @@ class RunParams:
     time_limit_s: float = 10.0
     new_capacity_t: float = 2000.0
     split_demand: bool = True
+    decay: str = "linear"
+    beta: float | None = None
+    target_share: float | None = None
+    curve_k: int | None = None
 
     @classmethod
     def from_args(cls, args) -> "RunParams":
@@ -157,7 +179,17 @@ class RunParams:
                 if budget is None:
                     raise PlanningError(_("Give the budget in 10,000 yuan."))
         minutes = _number(args, "minutes", float, lo=1, hi=600, label=_("Travel-time cutoff"))
-        if minutes is None and model in ("mclp", "lscp", "cmclp"):
+        decay = str(args.get("decay") or "linear")
+        if decay not in DECAYS:
+            raise PlanningError(_("Unknown distance decay “%(value)s”.", value=decay[:40]))
+        beta = _number(args, "beta", float, lo=1e-6, hi=100, label=_("Decay parameter")) if model == "attendance" \
+            else None
+        target_pct = _number(args, "target_pct", float, lo=1, hi=100, label=_("Coverage target (percent)")) \
+            if model == "lscp" else None
+        curve_k = _number(args, "curve", int, lo=1, hi=MAX_CURVE, label=_("Coverage curve: up to how many sites"))
+        if curve_k is not None and minutes is None:
+            raise PlanningError(_("The coverage curve needs a travel-time cutoff in minutes."))
+        if minutes is None and model in ("mclp", "lscp", "cmclp", "attendance"):
             raise PlanningError(_("This model needs a travel-time cutoff in minutes."))
         demand = str(args.get("demand") or "population").strip()[:300]
         try:
@@ -180,6 +212,8 @@ class RunParams:
             new_capacity_t=_number(args, "new_capacity_t", float, default=2000.0, lo=1, hi=1e7,
                                    label=_("Capacity of a new site")),
             split_demand=_flag(args, "split", True),
+            decay=decay if model == "attendance" else "linear", beta=beta,
+            target_share=None if target_pct is None else target_pct / 100.0, curve_k=curve_k,
         )
 
     @classmethod
@@ -200,8 +234,11 @@ class RunParams:
              "candidates": self.candidates, "keep_existing": int(self.keep_existing),
              "time_limit": f"{self.time_limit_s:g}", "new_capacity_t": f"{self.new_capacity_t:g}",
              "split": int(self.split_demand)}
+        if self.model == "attendance":
+            q["decay"] = self.decay
         for key, value in (("p", self.p), ("budget", self.budget_wan), ("site_cost", self.site_cost_wan),
-                           ("minutes", self.minutes)):
+                           ("minutes", self.minutes), ("beta", self.beta), ("curve", self.curve_k),
+                           ("target_pct", None if self.target_share is None else self.target_share * 100)):
             if value is not None:
                 q[key] = f"{value:g}"
         if self.points:
@@ -289,6 +326,14 @@ def drawn_candidates(points) -> gpd.GeoDataFrame:
         geometry=shapely.points(np.asarray(points, dtype=float).reshape(-1, 2)), crs="EPSG:4326")
 
 
+def demand_unit(spec: str) -> str:
+    """The unit of a weight spec's values: "t" when every term is produce (tonnes), else ""."""
+    from planner.placement import DemandSpec
+
+    terms = DemandSpec.parse(spec).terms
+    return "t" if terms and all(name == "produce" and weight == 1 for name, _a, weight in terms) else ""
+
+
 def error_text(exc: Exception) -> str:
     """A planner/service error as a translated message (the English detail kept)."""
     text = str(exc)
@@ -336,7 +381,10 @@ def run(ws, params: RunParams, *, with_areas: bool = True) -> dict:
                 demand=params.demand, candidates=cand, budget_wan=params.budget_wan,
                 site_cost_wan=params.site_cost_wan, new_capacity_t=params.new_capacity_t,
                 split_demand=params.split_demand, keep_existing=params.keep_existing,
-                time_limit_s=params.time_limit_s, graph=graph)
+                time_limit_s=params.time_limit_s, graph=graph, decay=params.decay, beta=params.beta,
+                target_share=params.target_share, curve_k=params.curve_k)
+        except RuralplanError as exc:  # e.g. ZeroDemand: its own zh/en message
+            raise _typed(exc) from exc
         except (ValueError, KeyError) as exc:
             raise PlanningError(error_text(exc)) from exc
         timing["plan_ms"] = _ms(t)
@@ -350,6 +398,7 @@ def run(ws, params: RunParams, *, with_areas: bool = True) -> dict:
                                        if f["properties"].get("kind") == "allocation"),
             "area_cutoff": params.area_cutoff,
             "data_version": key[1],
+            "unit": demand_unit(params.demand),
         }
         payload["_graph"] = graph
         timing["serialise_ms"] = _ms(t)
@@ -564,7 +613,15 @@ def export_geojson(payload: dict) -> dict:
     r = payload["result"]
     return {"type": "FeatureCollection", "features": features,
             "ruralplan": {"params": payload["params"], "solver": r["solver"], "totals": r["totals"],
-                          "model": r["model"], "demand": r["demand"], "minutes": r["minutes"]}}
+                          "model": r["model"], "demand": r["demand"], "minutes": r["minutes"],
+                          "unit": payload.get("unit", ""), "semantics": SEMANTICS_EN,
+                          "curve": r.get("curve")}}
+
+
+#: What "serves" means, stated in every export (the page says it in the visitor's language).
+SEMANTICS_EN = ("A site serves the villages with demand weight > 0 assigned to it (nearest open site; within the "
+                "cutoff for coverage models). Villages with weight 0 (e.g. no tonnes of the chosen produce) are "
+                "neither drawn as allocations nor counted as served.")
 
 
 def export_excel(payload: dict, *, labels: dict, title: str = "", describe=None) -> bytes:
@@ -626,7 +683,17 @@ def export_excel(payload: dict, *, labels: dict, title: str = "", describe=None)
     params += [item(renamed.get(k, k), v) for k, v in r["totals"].items()]
     if title:
         params.insert(0, {"key": labels.get("scenario", "scenario"), "value": title})
+    unit = payload.get("unit", "")
+    if unit:
+        params.append({"key": labels.get("unit", "unit"), "value": labels.get(f"unit:{unit}", unit), "code": unit})
+    params.append({"key": labels.get("semantics_key", "served"), "value": labels.get("semantics", SEMANTICS_EN),
+                   "code": ""})
     sheet(wb.create_sheet(labels["sheet_params"]), ["key", "value", "code"], params)
+    curve = r.get("curve")
+    if curve:
+        rows = [{**pt, "site_names": "、".join(pt.get("site_names") or [])} for pt in curve["points"]]
+        sheet(wb.create_sheet(labels.get("sheet_curve", "curve")),
+              ["k", "budget_wan", "covered", "share", "gain", "gain_share", "status", "site_names"], rows)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

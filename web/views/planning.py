@@ -46,6 +46,7 @@ def model_choices() -> list[tuple[str, str, str]]:
         ("lscp", _("Set covering"), _("Fewest new sites so that all reachable demand is within the cutoff.")),
         ("pcenter", _("p-center"), _("Make the longest trip of any village as short as possible with p new sites.")),
         ("cmclp", _("Capacitated coverage"), _("Like maximal coverage, but each store takes at most its capacity in tonnes.")),
+        ("attendance", _("Maximize attendance"), _("Most expected use when farther villages use a site less (distance decay up to the cutoff), with p new sites.")),
     ]
 
 
@@ -72,7 +73,8 @@ def param_label(key: str) -> str:
         "demand_total": _("Total demand"), "covered_before": _("Covered before"), "covered_after": _("Covered after"),
         "new_sites": _("New sites"), "existing_sites": _("Existing sites"), "candidates_n": _("Candidates"),
         "objective": _("Objective"), "gap": _("Gap"), "seconds": _("Solver seconds"), "method": _("Method"),
-        "status": _("Status"), "bound": _("Bound"),
+        "status": _("Status"), "bound": _("Bound"), "decay": _("Distance decay"), "beta": _("Decay parameter"),
+        "target_share": _("Coverage target (percent)"), "curve_k": _("Coverage curve: up to how many sites"),
     }.get(key, key)
 
 
@@ -98,7 +100,7 @@ def value_text(key: str, value) -> str:
 
 
 #: Models that maximise their objective (their solver bound is an upper bound).
-MAXIMISING_MODELS = ("mclp", "cmclp")
+MAXIMISING_MODELS = ("mclp", "cmclp", "attendance")
 
 
 def method_text(code: str | None) -> str:
@@ -115,7 +117,8 @@ def method_text(code: str | None) -> str:
         "lagrangian": _("Lagrangian bound"), "binary-search": _("binary search on the longest trip"),
         "lexicographic-mclp": _("most coverage first"), "packing": _("capacity packing"),
         "split-bound": _("split-demand bound"), "trivial": _("nothing to optimise"),
-        "heuristic": _("heuristic"),
+        "heuristic": _("heuristic"), "enumeration": _("every layout compared (exact)"),
+        "decay-pmedian": _("as a p-median on the share lost to distance"),
     }
     body, _sep, note = str(code).partition(" (")
     text = " + ".join(steps.get(part, part) for part in body.split("+") if part)
@@ -192,7 +195,18 @@ def excel_labels() -> dict:
         "param:demand": param_label("demand"), "param:candidates": param_label("candidates"),
         "param:demand_total": param_label("demand_total"), "param:candidates_n": param_label("candidates_n"),
         "reasons": reason_labels(),
+        "unit": _("Unit"), "unit:t": _("t"), "semantics_key": _("Who is served"), "semantics": semantics_text(),
+        "sheet_curve": _("Coverage curve"), "k": _("New sites"), "budget_wan": _("Budget (10,000 yuan)"),
+        "covered": _("Covered"), "share": _("Share of demand"), "gain": _("Marginal gain"),
+        "gain_share": _("Marginal gain (share)"), "status": _("Status"), "site_names": _("Sites"),
     }
+
+
+def semantics_text() -> str:
+    """What "serves" means on the page and in exports."""
+    return _("A site serves the villages with demand weight above 0 assigned to it (their nearest open site, within "
+             "the cutoff for coverage models). Villages with weight 0 (for example no tonnes of the chosen produce) "
+             "are not drawn as allocations and not counted as served.")
 
 
 def js_messages() -> dict:
@@ -219,6 +233,13 @@ def js_messages() -> dict:
                      "of %(total)s.", n="{n}", names="{names}", m="{m}", before="{before}", after="{after}",
                      total="{total}"),
         "demand": demand_words(),
+        "unit_t": _("t"),
+        "curve": {"k": _("New sites"), "budget": _("Budget (10,000 yuan)"), "covered": _("Covered"),
+                  "share": _("Share"), "gain": _("Marginal gain"), "sites": _("Sites (each row is its own optimum)"),
+                  "status": _("Status"),
+                  "drop": _("The new site number %(k)s adds only %(pct)s of the demand.", k="{k}", pct="{pct}"),
+                  "caption": _("Optimal share of demand within %(m)s min by number of new sites (bars: what "
+                               "each extra site adds)", m="{m}")},
         "weight_is": _("Demand weight:"), "within": _("covered = within %(m)s min of an open site", m="{m}"),
         "layers": {"villages": _("Villages"), "roads": _("Roads"), "boundaries": _("Boundaries"),
                    "facilities": _("Existing facilities (layer)"), "areas": _("Service areas"),
@@ -267,8 +288,11 @@ def _warm_graph(ws) -> None:
 
 
 # =========================================================================== helpers
-def _error(message: str, code: int = 400):
-    return {"error": {"code": code, "message": message}}, code
+def _error(message, code: int = 400):
+    body = {"code": code, "message": str(message)}
+    if getattr(message, "code", None):  # a typed error's stable code, for API clients
+        body["error_code"] = message.code
+    return {"error": body}, code
 
 
 def _params():
@@ -348,7 +372,7 @@ def index():
     return render_template(
         "planning/index.html", map=page_map, models=model_choices(), facilities=facility_choices(),
         sources=source_choices(), commodities=_commodity_totals(ws), default_cost=services.DEFAULT_SITE_COST_WAN,
-        demand_text=demand_text,
+        demand_text=demand_text, semantics=semantics_text(),
         can_save=app_config["can_save"], defaults=planning.RunParams(),
     )
 
@@ -363,7 +387,7 @@ def run_json():
         params = _params()
         payload = planning.run(ws, params, with_areas=request.args.get("areas") != "defer")
     except planning.PlanningError as exc:
-        return _error(str(exc))
+        return _error(exc)
     payload["weight_text"] = demand_text(params.demand)
     payload.update(solver_texts(payload))
     response = current_app.json.response(payload)

@@ -98,6 +98,10 @@
     $("rp-mix").hidden = kind !== "mix";
     $("rp-cmclp-box").hidden = model !== "cmclp";
     $("rp-lscp-note").hidden = model !== "lscp";
+    $("rp-target-box").hidden = model !== "lscp";
+    $("rp-target").disabled = model !== "lscp";
+    $("rp-decay-box").hidden = model !== "attendance";
+    $("rp-decay").disabled = $("rp-beta").disabled = model !== "attendance";
     $("rp-p").disabled = model === "lscp" || limit !== "p";
     $("rp-budget").disabled = model === "lscp" || limit !== "budget";
     $("rp-drawn-box").hidden = $("rp-candidates").value !== "drawn";
@@ -128,7 +132,7 @@
   function restoreForm(params) {
     // the page's own URL carries the last question (bookmark, reload, back)
     ["facility", "candidates"].forEach(function (k) { if (params.get(k)) form.elements[k].value = params.get(k); });
-    ["p", "budget", "site_cost", "minutes", "time_limit", "new_capacity_t"].forEach(function (k) {
+    ["p", "budget", "site_cost", "minutes", "time_limit", "new_capacity_t", "target_pct", "beta", "curve", "decay"].forEach(function (k) {
       if (params.has(k)) form.elements[k].value = params.get(k);
     });
     ["model", "limit"].forEach(function (k) {
@@ -252,7 +256,7 @@
     }, onEachFeature: function (f, lyr) {
       var p = f.properties;
       lyr.bindTooltip(tip((p.fixed ? msg.existing_site : msg.suggested) + ": " + p.name + " — " +
-        t(msg.served, { d: num(p.demand_served), n: p.demand_count })));
+        t(msg.served, { d: withUnit(p.demand_served, payload), n: p.demand_count })));
     } }).addTo(groups.sites);
     if (payload.areas) drawAreas(payload.areas, colors);
   }
@@ -270,6 +274,78 @@
     groups.areas.bringToBack();
   }
 
+  // tonnes carry their unit (吨 / t); other weights (people, households) are counts
+  function withUnit(v, payload) {
+    var text = num(v, 1);
+    return payload && payload.unit === "t" && text !== "–" ? text + " " + msg.unit_t : text;
+  }
+
+  var SVG = "http://www.w3.org/2000/svg";
+  function svg(tag, attrs, text) {
+    var e = document.createElementNS(SVG, tag);
+    Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    if (text !== undefined) e.textContent = String(text);
+    return e;
+  }
+
+  // The coverage curve: line = optimal share per k, bars = what each extra site adds.
+  function drawCurve(payload) {
+    var curve = payload.result.curve, box = $("rp-curve-box");
+    box.hidden = !curve;
+    if (!curve) return;
+    var c = msg.curve, pts = curve.points, byBudget = curve.params && curve.params.budgets_wan;
+    var W = 560, H = 240, L = 48, R = 28, T = 12, B = 36, n = pts.length;
+    var chart = $("rp-curve-chart");
+    clear(chart);
+    var root = svg("svg", { viewBox: "0 0 " + W + " " + H, width: "100%", role: "img", "aria-label": c.caption });
+    var x = function (i) { return L + (n <= 1 ? 0 : i * (W - L - R) / (n - 1)); };
+    var y = function (v) { return T + (1 - v) * (H - T - B); };
+    [0, 0.25, 0.5, 0.75, 1].forEach(function (v) {
+      root.appendChild(svg("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), stroke: "#ddd" }));
+      root.appendChild(svg("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end", "font-size": 11 }, pct(v)));
+    });
+    var bw = Math.max(4, (W - L - R) / Math.max(n, 1) * 0.5);
+    var line = [];
+    pts.forEach(function (p, i) {
+      if (i > 0) {
+        root.appendChild(svg("rect", { x: x(i) - bw / 2, y: y(p.gain_share), width: bw, height: Math.max(0, y(0) - y(p.gain_share)),
+          fill: "#9ecae1" })).appendChild(svg("title", {}, pct(p.gain_share)));
+      }
+      line.push(x(i) + "," + y(p.share));
+      var label = byBudget ? num(p.budget_wan) : p.k;
+      root.appendChild(svg("text", { x: x(i), y: H - B + 16, "text-anchor": "middle", "font-size": 11 }, label));
+    });
+    root.appendChild(svg("polyline", { points: line.join(" "), fill: "none", stroke: "#e41a1c", "stroke-width": 2 }));
+    pts.forEach(function (p, i) {
+      root.appendChild(svg("circle", { cx: x(i), cy: y(p.share), r: 3.5, fill: p.status === "optimal" ? "#e41a1c" : "#fff",
+        stroke: "#e41a1c" })).appendChild(svg("title", {}, pct(p.share)));
+    });
+    root.appendChild(svg("text", { x: (L + W - R) / 2, y: H - 4, "text-anchor": "middle", "font-size": 11 }, byBudget ? c.budget : c.k));
+    chart.appendChild(root);
+    $("rp-curve-caption").textContent = t(c.caption, { m: num(curve.radius_min) });
+    var table = $("rp-curve-table");
+    clear(table.tHead);
+    clear(table.tBodies[0]);
+    var hr = el("tr");
+    [byBudget ? c.budget : c.k, c.covered, c.share, c.gain, c.status, c.sites].forEach(function (h, i) {
+      hr.appendChild(el("th", i && i < 4 ? "num" : "", h));
+    });
+    table.tHead.appendChild(hr);
+    var drop = null;
+    pts.forEach(function (p, i) {
+      var tr = el("tr");
+      tr.appendChild(td(byBudget ? num(p.budget_wan) + " (" + p.k + ")" : p.k));
+      tr.appendChild(td(withUnit(p.covered, payload), "num"));
+      tr.appendChild(td(pct(p.share), "num"));
+      tr.appendChild(td(i ? withUnit(p.gain, payload) + " (" + pct(p.gain_share) + ")" : "–", "num"));
+      tr.appendChild(td(msg.status[p.status] || p.status));
+      tr.appendChild(td((p.site_names || p.sites).join(lang.indexOf("zh") === 0 ? "、" : ", ")));
+      table.tBodies[0].appendChild(tr);
+      if (i > 1 && drop === null && p.gain_share < 0.05 && !byBudget) drop = p;
+    });
+    $("rp-curve-note").textContent = drop ? t(c.drop, { k: drop.k, pct: pct(drop.gain_share) }) : "";
+  }
+
   function fillTables(payload) {
     var r = payload.result, colors = colorOf(payload), n = 0;
     var body = $("rp-sites").tBodies[0];
@@ -285,7 +361,7 @@
       name.appendChild(document.createTextNode(s.name));
       tr.appendChild(name);
       tr.appendChild(td(s.fixed ? msg.existing : msg["new"]));
-      tr.appendChild(td(num(s.demand_served, 1), "num"));
+      tr.appendChild(td(withUnit(s.demand_served, payload), "num"));
       tr.appendChild(td(s.demand_count, "num"));
       tr.appendChild(td(num(s.loss_if_removed, 1), "num"));
       // the planner writes "name (≤7 min)": the unit in the page's language
@@ -300,9 +376,9 @@
       var tr = el("tr", row.covered_after > row.covered_before + 1e-9 ? "rp-gain-row" : "");
       tr.appendChild(td(row.town || "–"));
       tr.appendChild(td(row.villages, "num"));
-      tr.appendChild(td(num(row.demand, 1), "num"));
-      tr.appendChild(td(num(row.covered_before, 1), "num"));
-      tr.appendChild(td(num(row.covered_after, 1), "num"));
+      tr.appendChild(td(withUnit(row.demand, payload), "num"));
+      tr.appendChild(td(withUnit(row.covered_before, payload), "num"));
+      tr.appendChild(td(withUnit(row.covered_after, payload), "num"));
       tr.appendChild(td(pct(row.share_before) + " → " + pct(row.share_after), "num"));
       tr.appendChild(td(num(row.mean_minutes_before, 1) + " → " + num(row.mean_minutes_after, 1), "num"));
       tb.appendChild(tr);
@@ -310,8 +386,8 @@
     var tot = r.totals, foot = towns.tFoot;
     clear(foot);
     var ftr = el("tr");
-    [el("th", "", "∑"), td("", "num"), td(num(tot.demand, 1), "num"), td(num(tot.covered_before, 1), "num"),
-      td(num(tot.covered_after, 1), "num"),
+    [el("th", "", "∑"), td("", "num"), td(withUnit(tot.demand, payload), "num"), td(withUnit(tot.covered_before, payload), "num"),
+      td(withUnit(tot.covered_after, payload), "num"),
       td(pct(tot.demand ? tot.covered_before / tot.demand : null) + " → " + pct(tot.demand ? tot.covered_after / tot.demand : null), "num"),
       td("", "num")].forEach(function (c) { ftr.appendChild(c); });
     foot.appendChild(ftr);
@@ -350,6 +426,7 @@
     });
     $("rp-demand-unit").textContent = cfg.i18n.weight_is + " " + payload.weight_text;
     $("rp-cutoff-note").textContent = r.minutes === null ? "" : t(cfg.i18n.within, { m: num(r.minutes) });
+    drawCurve(payload);
   }
 
   function showPayload(payload, qs) {
