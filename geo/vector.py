@@ -178,6 +178,35 @@ def _decide_shapefile_text(cpg: bytes | None, dbf: bytes | None, *, file: str) -
     return _ShapefileText(chosen, tuple(problems), fixes)
 
 
+_LOSSLESS = "ISO-8859-1"  # every byte is one character: encode("latin-1") gives the bytes back
+
+
+def _redecode(gdf, text: _ShapefileText):
+    """Decode a frame read as :data:`_LOSSLESS` with the file's codec, cell by cell.
+
+    Cells listed in ``text.fixes`` take their fixed text; others that the codec cannot
+    read keep replacement characters (their rows were reported as errors).
+    """
+    codec = text.encoding or enc.UTF8
+
+    def decode(value: str) -> str:
+        return value.encode("latin-1").decode(codec, errors="replace")
+
+    renamed = {c: decode(c) for c in gdf.columns if isinstance(c, str) and c != "geometry"}
+    gdf = gdf.rename(columns=renamed)
+    for column in renamed.values():
+        values = gdf[column]
+        if values.dtype != object and not pd.api.types.is_string_dtype(values):
+            continue
+        cells = [decode(v) if isinstance(v, str) else v for v in values.tolist()]
+        for i in range(len(cells)):
+            fixed = text.fixes.get((i, column))
+            if fixed is not None:
+                cells[i] = fixed
+        gdf[column] = pd.Series(cells, index=gdf.index, dtype=object)
+    return gdf
+
+
 def _choose_shapefile_encoding(cpg: bytes | None, dbf: bytes | None) -> str | None:
     """Encoding to read a shapefile's text with (see :func:`_decide_shapefile_text`)."""
     return _decide_shapefile_text(cpg, dbf, file="").encoding
@@ -432,15 +461,18 @@ def read_vector(path, *, layer=None, crs=None, display_name=None):
                 N_("the file has several layers ({layers}); read the first one, {layer}"),
                 params={"layers": ", ".join(layer_names), "layer": layer}, file=name))
 
-    kwargs = {"encoding": text.encoding} if text.encoding else {}
+    # Cells in another encoding than the file: read every byte losslessly as Latin-1,
+    # then decode each text cell ourselves (GDAL and pyogrio decode a file with one codec).
+    mixed = bool(text.fixes) or any(p.code == "text_undecodable" for p in text.problems)
+    encoding = _LOSSLESS if mixed else text.encoding
+    kwargs = {"encoding": encoding} if encoding else {}
     try:
         gdf = pyogrio.read_dataframe(source, layer=layer, **kwargs)
     except Exception as exc:
         msg = f"{name}: cannot read layer {layer!r} ({exc})"
         raise ValueError(msg) from None
-    for (record, column), value in text.fixes.items():
-        if column in gdf.columns and record < len(gdf):
-            gdf.iloc[record, gdf.columns.get_loc(column)] = value
+    if mixed:
+        gdf = _redecode(gdf, text)
     if not isinstance(gdf, gpd.GeoDataFrame):
         # attribute-only table (e.g. a GeoPackage table without geometry column)
         gdf = gpd.GeoDataFrame(gdf, geometry=gpd.GeoSeries([None] * len(gdf), index=gdf.index),
