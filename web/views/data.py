@@ -16,6 +16,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, SelectField
 
+from geo.osm import is_osm_path
 from layers.schema import LAYERS, get_schema
 
 from .. import visibility
@@ -33,23 +34,24 @@ EXPORT_FORMATS = {
     "csv": ("CSV", "text/csv"),
     "xlsx": ("Excel", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
 }
-UPLOAD_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".geojson", ".json", ".gpkg", ".zip", ".pbf")
+UPLOAD_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".geojson", ".json", ".gpkg", ".zip", ".pbf", ".osm", ".osm.gz",
+                   ".osm.bz2")
 #: A shapefile is several files: uploaded one by one they cannot be read.
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".sbn", ".sbx")
-CRS_CHOICES = ("wgs84", "cgcs2000", "gcj02", "bd09")
+CRS_CHOICES = ("auto", "wgs84", "cgcs2000", "gcj02", "bd09")
 
 
 class UploadForm(FlaskForm):
     layer = SelectField(_l("Layer"))
     file = FileField(_l("File"), validators=[FileRequired()])
-    crs = SelectField(_l("Coordinate system of coordinate columns"), default="wgs84")
+    crs = SelectField(_l("Coordinate system of the coordinates"), default="auto")
     replace = BooleanField(_l("Replace the whole layer (otherwise add and update by ID)"))
     skip_bad_rows = BooleanField(_l("Import the good rows and skip rows with errors"))
 
     def fill_choices(self) -> None:
         self.layer.choices = [(name, label(schema)) for name, schema in LAYERS.items()]
         self.crs.choices = [
-            ("wgs84", _("WGS84 (GPS)")), ("cgcs2000", _("CGCS2000")),
+            ("auto", _("As the file declares (tables: WGS84)")), ("wgs84", _("WGS84 (GPS)")), ("cgcs2000", _("CGCS2000")),
             ("gcj02", _("GCJ-02 (Amap, Tencent)")), ("bd09", _("BD-09 (Baidu)")),
         ]
 
@@ -102,6 +104,8 @@ class UploadRejected(Exception):
 def upload_type_problem(original: str) -> str | None:
     """Why a file of this name cannot be imported (translated), or None."""
     suffix = Path(original).suffix.lower()
+    if is_osm_path(original):
+        return None
     if suffix in SHAPEFILE_PARTS:
         return _("A shapefile is several files: put its .shp, .dbf, .shx, .prj and .cpg files into one .zip "
                  "file and upload the .zip.")
