@@ -82,6 +82,8 @@ def _dbf_char_values(dbf: bytes):
         offset += length
     char_fields = [f for f in fields if f[3] == "C"]
     cells = []
+    if dbf[header_len:].isascii():
+        return names, cells
     record = 0
     for i in range(n_records):
         start = header_len + i * record_len

@@ -32,8 +32,9 @@ Villages come from ``place=village|hamlet`` nodes. OSM has no 12-digit statistic
 so the village code is the node id left-padded to 12 digits (a leading ``00`` never
 occurs in real codes, whose first two digits are a province). The town is the nearest
 ``place=town|city|suburb`` node of the file; when the file has none, the workspace's town
-boundary containing the village (or the nearest town centre of the ``towns`` layer);
-without either the town is left empty, with one warning for the file.
+boundary containing the village (or within ~1 km of it; else the nearest town centre of
+the ``towns`` layer within ~30 km); otherwise the town is left empty, with one warning
+for the file.
 """
 from __future__ import annotations
 
@@ -92,6 +93,12 @@ def roads_from_osm(lines: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     }, geometry=geoms, crs=lines.crs)
 
 
+# How far (degrees, ~1 km and ~30 km) a village may lie from a town boundary or a town
+# centre of the workspace and still take its name.
+_NEAR_BOUNDARY_DEG = 0.01
+_NEAR_CENTRE_DEG = 0.3
+
+
 def villages_from_osm(places: gpd.GeoDataFrame, *, town_areas: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
     """``place=village|hamlet`` nodes as records of the ``villages`` layer.
 
@@ -121,7 +128,13 @@ def villages_from_osm(places: gpd.GeoDataFrame, *, town_areas: gpd.GeoDataFrame 
         town_names[inside[0]] = names[inside[1]]
         rest = np.flatnonzero(pd.isna(town_names))
         if len(rest):
-            town_names[rest] = names[tree.nearest(points[rest])]
+            # A village just across a boundary line (digitising slack) takes the nearest
+            # town; one far outside every town (an extract larger than the county) none.
+            polygons = shapely.get_type_id(areas) >= 3
+            limit = np.where(polygons, _NEAR_BOUNDARY_DEG, _NEAR_CENTRE_DEG).max()
+            near, dist = tree.query_nearest(points[rest], max_distance=limit, return_distance=True)
+            ok = dist <= np.where(polygons[near[1]], _NEAR_BOUNDARY_DEG, _NEAR_CENTRE_DEG)
+            town_names[rest[near[0][ok]]] = names[near[1][ok]]
     population = villages["population"] if "population" in villages else pd.Series([None] * len(villages))
     return gpd.GeoDataFrame({
         "code": villages["osm_id"].astype(str).str.zfill(12),
@@ -161,7 +174,12 @@ def read_osm_layers(path, *, file: str, layer: str | None = None,
         problems.append(warning("osm_unnamed", N_("{count} place nodes have no name"), params={"count": int(unnamed)},
                                 file=file))
     no_town = int(frames["villages"]["town"].isna().sum())
-    if no_town and layer in (None, "villages"):
+    if no_town and layer in (None, "villages") and town_areas is not None and len(town_areas):
+        problems.append(warning(
+            "osm_town_unknown",
+            N_("{count} villages lie outside every town of the workspace; their town is left empty"),
+            params={"count": no_town}, file=file))
+    elif no_town and layer in (None, "villages"):
         problems.append(warning(
             "osm_no_town",
             N_("{count} villages have no town: the file has no town nodes (place=town) and the workspace no "

@@ -282,3 +282,17 @@ def test_gcj02_county_boundaries_land_right(tmp_path, code):
     outside = [p for p in villages.warnings if p.code == "outside_county"]
     located = ws.read_layer("villages").geometry.notna().sum()
     assert len(outside) <= 0.05 * located
+
+
+def test_osm_villages_far_from_every_workspace_town_stay_without_town(tmp_path):
+    pbf = shared_case("data-osm-villages-no-town", "tiny.osm.pbf")
+    ws = Workspace(tmp_path / "w.gpkg")
+    frame = gpd.GeoDataFrame({"code": ["140823100000"], "name": ["远镇"], "level": ["town"]},
+                             geometry=[shapely.box(112.0, 35.0, 112.1, 35.1)], crs=4326)
+    path = tmp_path / "towns.geojson"
+    pyogrio.write_dataframe(frame, path, driver="GeoJSON")
+    assert import_file(ws, "boundaries", path).written
+    outcome = import_file(ws, "villages", pbf)
+    assert outcome.written
+    assert ws.read_layer("villages")["town"].isna().all()
+    assert [(p.code, p.params) for p in outcome.problems] == [("osm_town_unknown", {"count": 2})]
