@@ -6,8 +6,11 @@ raise ``ValueError`` naming the file.
 """
 from __future__ import annotations
 
+import codecs
+import contextlib
 import os
 import shutil
+import tempfile
 import uuid
 import zipfile
 from dataclasses import dataclass
@@ -442,6 +445,45 @@ def read_vector(path, *, layer=None, crs=None, display_name=None):
     if path.suffix.lower() in (".shp", ".zip"):
         source, text, layer = _shapefile_source(path, layer, file=name)
         problems.extend(text.problems)
+    with contextlib.ExitStack() as stack:
+        if path.suffix.lower() in (".geojson", ".json") and not _is_utf8_file(path):
+            source = stack.enter_context(_geojson_as_utf8(path, file=name))
+            problems.append(warning(
+                "geojson_not_utf8",
+                N_("the file is GBK text, not UTF-8 as GeoJSON requires; it was read as GBK"), file=name))
+        gdf, more = _read_source(source, name, layer, text, crs)
+    return gdf, problems + more
+
+
+def _is_utf8_file(path: Path) -> bool:
+    """Whether a file is valid UTF-8, checked in 1 MB chunks (GeoJSON can be large)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def _geojson_as_utf8(path: Path, *, file: str):
+    """A UTF-8 copy of a GeoJSON written in GBK by a Windows tool (a temporary file)."""
+    raw = path.read_bytes()
+    decoded = enc.decode_plausibly(raw, enc.GBK)
+    if decoded is None:
+        msg = f"{file}: the file is neither UTF-8 (as GeoJSON requires) nor GBK text; save it as UTF-8"
+        raise ValueError(msg)
+    with tempfile.TemporaryDirectory(prefix="rp-geojson-") as tmp:
+        target = Path(tmp) / "utf8.geojson"
+        target.write_text(decoded, encoding="utf-8")
+        yield str(target)
+
+
+def _read_source(source: str, name: str, layer, text: _ShapefileText, crs):
+    problems: list[Problem] = []
 
     try:
         layers = pyogrio.list_layers(source)

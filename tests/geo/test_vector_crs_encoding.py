@@ -252,3 +252,22 @@ def test_undecodable_text_is_an_error_for_its_row(tmp_path):
     assert gdf["name"].tolist()[:2] == NAMES[:2]
     errors = [p for p in problems if p.is_error]
     assert [(p.code, p.row, p.field) for p in errors] == [("text_undecodable", 3, "name")]
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "utf-8", "utf-8-sig"])
+def test_geojson_saved_as_gbk_or_with_bom_reads_right(tmp_path, encoding):
+    body = ('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "李家沟村"}, '
+            '"geometry": {"type": "Point", "coordinates": [111.2, 35.35]}}]}')
+    path = tmp_path / "v.geojson"
+    path.write_bytes(body.encode(encoding))
+    gdf, problems = read_vector(path)
+    assert gdf["name"].tolist() == ["李家沟村"]
+    assert [p.code for p in problems] == (["geojson_not_utf8"] if encoding == "gbk" else [])
+
+
+def test_geojson_in_no_known_encoding_is_refused(tmp_path):
+    path = tmp_path / "v.geojson"
+    path.write_bytes(b'{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": '
+                     b'{"name": "\xff\xfe\x01"}, "geometry": null}]}')
+    with pytest.raises(ValueError, match="neither UTF-8"):
+        read_vector(path)
