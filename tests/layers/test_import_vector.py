@@ -296,3 +296,56 @@ def test_osm_villages_far_from_every_workspace_town_stay_without_town(tmp_path):
     assert outcome.written
     assert ws.read_layer("villages")["town"].isna().all()
     assert [(p.code, p.params) for p in outcome.problems] == [("osm_town_unknown", {"count": 2})]
+
+
+# ------------------------------------------------------------------ shapefile text through the importer
+def test_cli_import_of_case_data_cpg_system(tmp_path):
+    shp = shared_case("data-cpg-system", "villages.shp")
+    ws_path = tmp_path / "w.gpkg"
+    result = CliRunner().invoke(main, ["import", "-w", str(ws_path), "--layer", "villages", str(shp)],
+                                env={"RURALPLAN_LANG": "zh"})
+    assert result.exit_code == 0, result.output
+    v = Workspace(ws_path).read_layer("villages").sort_values("code")
+    assert v["name"].tolist() == ["张家庄村", "李家沟村", "王村", "后河村"]
+    assert v["town"].tolist() == ["东镇"] * 4
+    assert "警告" not in result.output and "warning" not in result.output
+
+
+def _villages_shapefile(tmp_path, names):
+    frame = gpd.GeoDataFrame({"code": [f"14082310020{i + 1}" for i in range(len(names))], "name": names,
+                              "town": ["东镇"] * len(names)},
+                             geometry=gpd.points_from_xy([111.2 + 0.01 * i for i in range(len(names))],
+                                                         [35.35] * len(names)), crs=4326)
+    path = tmp_path / "v.shp"
+    pyogrio.write_dataframe(frame, path, encoding="UTF-8")
+    return path
+
+
+def _replace_in_dbf(tmp_path, old: str, new: bytes):
+    dbf = tmp_path / "v.dbf"
+    raw = dbf.read_bytes()
+    dbf.write_bytes(raw.replace(old.encode("utf-8"), new.ljust(len(old.encode("utf-8")), b" ")))
+
+
+def test_mixed_encoding_rows_import_right_with_a_warning_each(tmp_path):
+    path = _villages_shapefile(tmp_path, ["张家庄村", "李家沟村", "王村"])
+    _replace_in_dbf(tmp_path, "李家沟村", "李家沟村".encode("gbk"))
+    ws_path = tmp_path / "w.gpkg"
+    result = CliRunner().invoke(main, ["import", "-w", str(ws_path), "--layer", "villages", str(path)],
+                                env={"RURALPLAN_LANG": "zh"})
+    assert result.exit_code == 0, result.output
+    assert Workspace(ws_path).read_layer("villages")["name"].tolist() == ["张家庄村", "李家沟村", "王村"]
+    assert "v.shp, 第 2 行" in result.output or "第 2 行" in result.output
+    assert "GB18030" in result.output
+
+
+def test_undecodable_text_blocks_the_import_and_names_the_row(tmp_path):
+    path = _villages_shapefile(tmp_path, ["张家庄村", "李家沟村", "王村"])
+    _replace_in_dbf(tmp_path, "王村", b"\xff\xfe\x80")
+    ws = Workspace(tmp_path / "w.gpkg")
+    outcome = import_file(ws, "villages", path)
+    assert not outcome.written and not ws.exists
+    assert [(p.code, p.row, p.field) for p in outcome.errors] == [("text_undecodable", 3, "name")]
+    skipped = import_file(ws, "villages", path, skip_bad_rows=True)
+    assert skipped.written and skipped.skipped_rows == (3,)
+    assert ws.read_layer("villages")["name"].tolist() == ["张家庄村", "李家沟村"]
