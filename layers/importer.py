@@ -1,8 +1,9 @@
 """Importing files into workspace layers.
 
 ``import_file`` reads a user's file (CSV, Excel, GeoJSON, GeoPackage, Shapefile,
-OpenStreetMap PBF or an adcode-style statistical village list), validates every record
-against the layer's schema and writes the layer atomically — or writes nothing at all
+OpenStreetMap ``.osm.pbf``/``.osm``/``.osm.gz``/``.osm.bz2`` or an adcode-style statistical
+village list), validates every record against the layer's schema and writes the layer
+atomically — or writes nothing at all
 when there are errors, unless the caller asked to skip bad rows (which the report then
 lists). By default records are added or updated by their id/code; ``replace=True`` makes
 the file the whole layer.

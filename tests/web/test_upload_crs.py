@@ -38,8 +38,9 @@ def _api(client, body: bytes, name: str, layer="cold_storage", crs=None):
                        content_type="multipart/form-data")
 
 
-def _page(client, body: bytes, name: str, layer="cold_storage", crs="auto"):
-    data = {"csrf_token": csrf_token(client, "/data/"), "layer": layer, "crs": crs, "file": (io.BytesIO(body), name)}
+def _page(client, body: bytes, name: str, layer="cold_storage", crs="auto", epsg=""):
+    data = {"csrf_token": csrf_token(client, "/data/"), "layer": layer, "crs": crs, "epsg": epsg,
+            "file": (io.BytesIO(body), name)}
     return client.post("/data/upload", data=data, content_type="multipart/form-data")
 
 
@@ -96,3 +97,40 @@ def test_osm_gz_upload(client, login_as, workspace):
     response = _page(client, body, "tiny.osm.gz", layer="roads")
     assert response.status_code == 200, response.get_data(as_text=True)[-1500:]
     assert "osm100" in set(workspace.read_layer("roads")["id"])
+
+
+def _zipped_gk_shapefile(tmp_path, truth) -> bytes:
+    frame = gpd.GeoDataFrame({"id": ["G1", "G2"], "name": ["甲库", "乙库"], "kind": ["保鲜库"] * 2,
+                              "capacity_t": [100, 200], "status": ["已建成"] * 2},
+                             geometry=gpd.points_from_xy(truth[:, 0], truth[:, 1]), crs=4326).to_crs(4546)
+    pyogrio.write_dataframe(frame, tmp_path / "gk.shp", encoding="UTF-8")
+    (tmp_path / "gk.prj").unlink()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for part in tmp_path.glob("gk.*"):
+            z.write(part, part.name)
+    return buf.getvalue()
+
+
+def test_page_epsg_code_for_a_shapefile_without_prj(client, login_as, workspace, tmp_path):
+    login_as("planner1")
+    truth = np.array([[111.06, 34.06], [111.1, 34.1]])
+    body = _zipped_gk_shapefile(tmp_path, truth)
+    before = workspace.path.read_bytes()
+    html = _page(client, body, "gk.zip").get_data(as_text=True)
+    assert "EPSG:n" in html and workspace.path.read_bytes() == before  # without either: said so, nothing written
+    bad = _page(client, body, "gk.zip", epsg="45x")
+    assert bad.status_code == 400 and "EPSG 代码" in bad.get_data(as_text=True)
+    response = _page(client, body, "gk.zip", epsg="EPSG:4546")
+    assert response.status_code == 200 and "新增 2 条" in response.get_data(as_text=True)
+    stored = workspace.read_layer("cold_storage").set_index("id").loc[["G1", "G2"]]
+    assert _metres(stored.geometry.values, truth).max() < 0.5
+
+
+def test_api_epsg_choice_for_a_shapefile_without_prj(client, login_as, workspace, tmp_path):
+    login_as("planner1")
+    truth = np.array([[111.06, 34.06], [111.1, 34.1]])
+    response = _api(client, _zipped_gk_shapefile(tmp_path, truth), "gk.zip", crs="EPSG:4546")
+    assert response.status_code == 200, response.get_json()
+    stored = workspace.read_layer("cold_storage").set_index("id").loc[["G1", "G2"]]
+    assert _metres(stored.geometry.values, truth).max() < 0.5

@@ -14,7 +14,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, SelectField
+from wtforms import BooleanField, SelectField, StringField
+from wtforms.validators import Optional, Regexp
 
 from geo.osm import is_osm_path
 from layers.schema import LAYERS, get_schema
@@ -45,6 +46,9 @@ class UploadForm(FlaskForm):
     layer = SelectField(_l("Layer"))
     file = FileField(_l("File"), validators=[FileRequired()])
     crs = SelectField(_l("Coordinate system of the coordinates"), default="auto")
+    epsg = StringField(_l("or EPSG code (e.g. 4546 for a shapefile without .prj)"),
+                       validators=[Optional(), Regexp(r"^\s*(?:EPSG:)?\d{4,5}\s*$", flags=re.I,
+                                                      message=_l("An EPSG code is 4 or 5 digits, e.g. 4546."))])
     replace = BooleanField(_l("Replace the whole layer (otherwise add and update by ID)"))
     skip_bad_rows = BooleanField(_l("Import the good rows and skip rows with errors"))
 
@@ -86,7 +90,7 @@ def upload():
     form = UploadForm()
     form.fill_choices()
     if not form.validate_on_submit():
-        flash(_("Choose a layer and a file."), "error")
+        flash(str(form.epsg.errors[0]) if form.epsg.errors else _("Choose a layer and a file."), "error")
         return render_template("data.html", layers=layer_rows(ws), form=form, formats=EXPORT_FORMATS,
                                report=None), 400
     report = run_import(ws, form)
@@ -163,6 +167,12 @@ def import_upload(ws, layer: str, upload, **options):
         shutil.rmtree(tmpdir, ignore_errors=True)
 
 
+def form_crs(form: UploadForm) -> str:
+    """The coordinate system chosen on the form: an EPSG code typed in wins over the list."""
+    code = (form.epsg.data or "").strip().upper().removeprefix("EPSG:")
+    return f"EPSG:{code}" if code else form.crs.data
+
+
 def run_import(ws, form: UploadForm) -> dict:
     """Import the upload and describe the outcome for the page."""
     upload = form.file.data
@@ -170,7 +180,7 @@ def run_import(ws, form: UploadForm) -> dict:
     base = {"file": original, "layer": label(get_schema(form.layer.data)), "added": 0, "updated": 0,
             "skipped_rows": [], "written": False}
     try:
-        outcome = import_upload(ws, form.layer.data, upload, crs=form.crs.data, replace=form.replace.data,
+        outcome = import_upload(ws, form.layer.data, upload, crs=form_crs(form), replace=form.replace.data,
                                 skip_bad_rows=form.skip_bad_rows.data)
     except UploadRejected as exc:
         return {**base, "errors": [str(exc)], "warnings": []}
