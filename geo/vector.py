@@ -233,6 +233,7 @@ def _shapefile_source(path: Path, layer, *, file: str):
                                       dbf.read_bytes() if dbf else None, file=file)
         return str(path), text, layer
     # .zip: look for the shapefile(s) inside
+    chosen_note = None
     try:
         with zipfile.ZipFile(path) as zf:
             members = [m for m in zf.namelist() if not m.startswith("__MACOSX")]
@@ -249,13 +250,22 @@ def _shapefile_source(path: Path, layer, *, file: str):
             elif len(shps) == 1:
                 shp = shps[0]
             else:
-                return str(path), _ShapefileText(None), layer  # let GDAL list/choose layers
+                # Several shapefiles: read the first (as GDAL lists them), with its own
+                # encoding decided like a lone one's, and say which was read.
+                shp = sorted(shps)[0]
+                chosen_note = warning(
+                    "vector_layer_chosen",
+                    N_("the file has several layers ({layers}); read the first one, {layer}"),
+                    params={"layers": ", ".join(sorted(Path(m).stem for m in shps)), "layer": Path(shp).stem},
+                    file=file)
             base = shp[:-4]
             lower = {m.lower(): m for m in members}
             cpg_name = lower.get(base.lower() + ".cpg")
             dbf_name = lower.get(base.lower() + ".dbf")
             text = _decide_shapefile_text(zf.read(cpg_name) if cpg_name else None,
                                           zf.read(dbf_name) if dbf_name else None, file=file)
+            if chosen_note is not None:
+                text = _ShapefileText(text.encoding, (chosen_note, *text.problems), text.fixes)
     except zipfile.BadZipFile:
         msg = f"{path.name}: not a readable zip file"
         raise ValueError(msg) from None

@@ -271,3 +271,22 @@ def test_geojson_in_no_known_encoding_is_refused(tmp_path):
                      b'{"name": "\xff\xfe\x01"}, "geometry": null}]}')
     with pytest.raises(ValueError, match="neither UTF-8"):
         read_vector(path)
+
+
+def test_zip_with_several_system_shapefiles_reads_the_first_right(tmp_path):
+    for stem in ("b_roads", "a_villages"):
+        folder = tmp_path / stem
+        folder.mkdir()
+        _shapefile(tmp_path, encoding="GBK", cpg="System", folder=folder)
+        for part in folder.iterdir():
+            part.rename(folder / f"{stem}{part.suffix}")
+    zpath = tmp_path / "both.zip"
+    with zipfile.ZipFile(zpath, "w") as zf:
+        for stem in ("b_roads", "a_villages"):
+            for part in (tmp_path / stem).iterdir():
+                zf.write(part, part.name)
+    gdf, problems = read_vector(zpath)
+    assert gdf["name"].tolist() == NAMES
+    assert [(p.code, p.params["layer"]) for p in problems] == [("vector_layer_chosen", "a_villages")]
+    gdf, problems = read_vector(zpath, layer="b_roads")
+    assert gdf["name"].tolist() == NAMES and problems == []
