@@ -18,8 +18,8 @@ import unicodedata
 
 __all__ = [
     "ANSI",
-    "UTF8",
     "GBK",
+    "UTF8",
     "codec_for_alias",
     "decodes",
     "detect_codec",

@@ -28,7 +28,7 @@ from geo import encodings as enc
 from geo.crs import in_china, parse_crs, transform_frame_to_wgs84
 from geo.report import N_, Problem, error, warning
 
-__all__ = ["read_vector", "write_vector", "append_rows", "WRITE_FORMATS"]
+__all__ = ["WRITE_FORMATS", "append_rows", "read_vector", "write_vector"]
 
 #: Formats :func:`write_vector` knows, by file suffix.
 WRITE_FORMATS = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg",
@@ -250,9 +250,9 @@ def _shapefile_source(path: Path, layer, *, file: str):
             elif len(shps) == 1:
                 shp = shps[0]
             else:
-                # Several shapefiles: read the first (as GDAL lists them), with its own
+                # Several shapefiles: read the first by name, with its own
                 # encoding decided like a lone one's, and say which was read.
-                shp = sorted(shps)[0]
+                shp = min(shps)
                 chosen_note = warning(
                     "vector_layer_chosen",
                     N_("the file has several layers ({layers}); read the first one, {layer}"),

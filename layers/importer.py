@@ -269,7 +269,7 @@ def _datum_shifted_rows(ws: Workspace, frame: pd.DataFrame, schema, rows, *, cho
         return []
     old = stored.set_index(schema.id_field).geometry
     old = old[~old.index.duplicated()]
-    ids = frame[id_col].map(lambda v: None if v is None or v != v else str(v).strip()).to_numpy()
+    ids = frame[id_col].map(lambda v: None if pd.isna(v) else str(v).strip()).to_numpy()
     new = np.asarray(frame.geometry.values, dtype=object)
     hit = np.array([i is not None and i in old.index for i in ids], dtype=bool)
     hit &= ~(shapely.is_missing(new) | shapely.is_empty(new))
@@ -298,7 +298,7 @@ def _datum_shifted_rows(ws: Workspace, frame: pd.DataFrame, schema, rows, *, cho
                 N_("this would move {id} by {distance} m, exactly the {datum} offset: the file's coordinates "
                    "look like {datum} (Amap/Tencent: gcj02, Baidu: bd09) read as {chosen}; import again with "
                    "--crs {datum} (or choose {datum} on the upload form)"),
-                params={"id": str(ids[idx[j]]), "distance": int(round(moved[j])), "datum": label,
+                params={"id": str(ids[idx[j]]), "distance": round(float(moved[j])), "datum": label,
                         "chosen": parse_crs(chosen)},
                 file=file, row=int(rows[idx[j]])))
     return problems

@@ -70,7 +70,7 @@ def roads_from_osm(lines: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     ways = lines[keep].reset_index(drop=True)
     road_class = ways["highway"].map(HIGHWAY_CLASS)
     motorroad = ways.get("motorroad", pd.Series([None] * len(ways))).astype(object).map(
-        lambda v: str(v).strip().lower() if v is not None and v == v else "")
+        lambda v: "" if pd.isna(v) else str(v).strip().lower())
     road_class = road_class.where(~((ways["highway"] == "trunk") & (motorroad == "yes")).to_numpy(), "expressway")
     surface_tag = ways.get("surface", pd.Series([None] * len(ways))).astype(object)
     surface = np.where(surface_tag.isin(_UNPAVED), "unpaved",

@@ -1,7 +1,15 @@
 """Code-page aliases of county shapefiles and the plausibility check of decoded text."""
 import pytest
 
-from geo.encodings import ANSI, GBK, UTF8, codec_for_alias, decode_plausibly, detect_codec, is_plausible_text
+from geo.encodings import (
+    ANSI,
+    GBK,
+    UTF8,
+    codec_for_alias,
+    decode_plausibly,
+    detect_codec,
+    is_plausible_text,
+)
 
 GBK_ALIASES = ["ANSI 936", "936", "CP936", "cp936", "GBK", "gbk", "GB2312", "gb2312", "GB18030", "54936",
                "Windows-936", "EUC-CN", "ANSI936\r\n"]
@@ -43,14 +51,14 @@ def test_plausibility_catches_mojibake():
     assert decode_plausibly(gbk, UTF8) is None  # not UTF-8 at all
     assert decode_plausibly(gbk, "latin-1") is None  # ÕÅ¼Ò×¯´å
     assert decode_plausibly(gbk, "CP1252") is None
-    assert decode_plausibly("张家庄村".encode("utf-8"), GBK) is None
+    assert decode_plausibly("张家庄村".encode(), GBK) is None
     assert is_plausible_text("Hôtel Élysée") and is_plausible_text("东关村（一组）")
     assert not is_plausible_text("ÕÅ¼Ò×¯´å") and not is_plausible_text("a\x00b")
 
 
 def test_detect_codec_by_bytes():
     assert detect_codec(["李家沟村".encode("gbk"), b"abc"]) == GBK
-    assert detect_codec(["李家沟村".encode("utf-8")]) == UTF8
+    assert detect_codec(["李家沟村".encode()]) == UTF8
     assert detect_codec([b"plain ascii"]) is None
     # mostly UTF-8 with one GBK record: UTF-8 wins
-    assert detect_codec(["甲村".encode("utf-8"), "乙村".encode("utf-8"), "丙村".encode("gbk")]) == UTF8
+    assert detect_codec(["甲村".encode(), "乙村".encode(), "丙村".encode("gbk")]) == UTF8

@@ -181,7 +181,7 @@ def test_every_gbk_alias_reads_gbk_text(tmp_path, cpg):
 @pytest.mark.parametrize("cpg", UTF8_CPGS)
 def test_every_utf8_alias_reads_utf8_text(tmp_path, cpg):
     path = _shapefile(tmp_path, encoding="UTF-8", cpg=cpg)
-    assert "李家沟村".encode("utf-8") in (tmp_path / "v.dbf").read_bytes()
+    assert "李家沟村".encode() in (tmp_path / "v.dbf").read_bytes()
     gdf, problems = read_vector(path)
     assert gdf["name"].tolist() == NAMES
     assert problems == []

@@ -86,7 +86,7 @@ def test_page_bd09_zipped_shapefile_lands_right(client, login_as, workspace, tmp
 def test_form_offers_the_files_own_crs_by_default(client, login_as):
     login_as("planner1")
     html = client.get("/data/").get_data(as_text=True)
-    select = re.search(r'<select id="crs".*?</select>', html, re.S).group(0)
+    select = re.search(r'<select id="crs".*?</select>', html, re.DOTALL).group(0)
     assert re.search(r'<option selected value="auto">按文件自带坐标系', select), select
     assert ".osm" in html and ".gz" in html
 

@@ -47,7 +47,7 @@ class UploadForm(FlaskForm):
     file = FileField(_l("File"), validators=[FileRequired()])
     crs = SelectField(_l("Coordinate system of the coordinates"), default="auto")
     epsg = StringField(_l("or EPSG code (e.g. 4546 for a shapefile without .prj)"),
-                       validators=[Optional(), Regexp(r"^\s*(?:EPSG:)?\d{4,5}\s*$", flags=re.I,
+                       validators=[Optional(), Regexp(r"^\s*(?:EPSG:)?\d{4,5}\s*$", flags=re.IGNORECASE,
                                                       message=_l("An EPSG code is 4 or 5 digits, e.g. 4546."))])
     replace = BooleanField(_l("Replace the whole layer (otherwise add and update by ID)"))
     skip_bad_rows = BooleanField(_l("Import the good rows and skip rows with errors"))
