@@ -248,17 +248,21 @@ _SHIFT_MATCH_M = 3.0
 def _datum_shifted_rows(ws: Workspace, frame: pd.DataFrame, schema, rows, *, chosen: str, file: str):
     """Errors for rows that would move a stored record by the GCJ-02/BD-09 offset.
 
-    Amap/Baidu coordinates imported as WGS84 land a few hundred metres off; when the
-    record is already in the workspace at the right place, the new location is the old
-    one pushed through :func:`geo.crs.wgs84_to_gcj02` (or ``wgs84_to_bd09``). That is
-    recognised (to within 3 m, for moves over 30 m) and refused with the row and the
+    Amap/Baidu coordinates imported as WGS84 land a few hundred metres off (and GPS
+    coordinates imported as GCJ-02 as far the other way); when the record is already in
+    the workspace at the right place, the new location is the old one pushed through
+    the offset between the file's real datum and the chosen one (:mod:`geo.crs`). That
+    is recognised (to within 3 m, for moves over 30 m) and refused with the row and the
     right ``--crs``, so an upload never drags correctly placed records off.
     """
-    from geo.crs import parse_crs, wgs84_to_bd09, wgs84_to_gcj02
+    from geo.crs import parse_crs, to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
 
     if not schema.spatial or not isinstance(frame, gpd.GeoDataFrame) or not ws.exists or len(frame) == 0:
         return []
-    if parse_crs(chosen) in ("gcj02", "bd09"):
+    chosen = parse_crs(chosen)
+    datum_of_choice = {"wgs84": "wgs84", "cgcs2000": "wgs84", "EPSG:4326": "wgs84", "EPSG:4490": "wgs84",
+                       "gcj02": "gcj02", "bd09": "bd09"}.get(chosen)
+    if datum_of_choice is None:  # a projected choice: no datum offset to recognise
         return []
     mapping, _ = match_columns([str(c) for c in frame.columns], schema)
     id_col = next((c for c, f in mapping.items() if f == schema.id_field), None)
@@ -289,17 +293,22 @@ def _datum_shifted_rows(ws: Workspace, frame: pd.DataFrame, schema, rows, *, cho
 
     moved = metres(o[:, 0], o[:, 1], n[:, 0], n[:, 1])
     problems = []
-    for label, forward in (("gcj02", wgs84_to_gcj02), ("bd09", wgs84_to_bd09)):
-        flon, flat = forward(o[:, 0], o[:, 1])
+    # Where each record would land if the file were really in another datum but read as
+    # the chosen one: true WGS84 -> that datum (what the file holds) -> WGS84 as chosen.
+    from_wgs84 = {"wgs84": lambda x, y: (x, y), "gcj02": wgs84_to_gcj02, "bd09": wgs84_to_bd09}
+    for label, forward in from_wgs84.items():
+        if label == datum_of_choice:
+            continue
+        flon, flat = to_wgs84(*forward(o[:, 0], o[:, 1]), datum_of_choice)
         match = (moved > _SHIFT_MIN_M) & (metres(flon, flat, n[:, 0], n[:, 1]) < _SHIFT_MATCH_M)
         for j in np.flatnonzero(match):
             problems.append(error(
                 "datum_shift_suspected",
-                N_("this would move {id} by {distance} m, exactly the {datum} offset: the file's coordinates "
-                   "look like {datum} (Amap/Tencent: gcj02, Baidu: bd09) read as {chosen}; import again with "
-                   "--crs {datum} (or choose {datum} on the upload form)"),
+                N_("this would move {id} by {distance} m, exactly the offset between {datum} and {chosen}: the "
+                   "file's coordinates look like {datum} (GPS: wgs84, Amap/Tencent: gcj02, Baidu: bd09) read as "
+                   "{chosen}; import again with --crs {datum} (or choose {datum} on the upload form)"),
                 params={"id": str(ids[idx[j]]), "distance": round(float(moved[j])), "datum": label,
-                        "chosen": parse_crs(chosen)},
+                        "chosen": chosen},
                 file=file, row=int(rows[idx[j]])))
     return problems
 

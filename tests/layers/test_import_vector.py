@@ -349,3 +349,19 @@ def test_undecodable_text_blocks_the_import_and_names_the_row(tmp_path):
     skipped = import_file(ws, "villages", path, skip_bad_rows=True)
     assert skipped.written and skipped.skipped_rows == (3,)
     assert ws.read_layer("villages")["name"].tolist() == ["张家庄村", "李家沟村"]
+
+
+@pytest.mark.parametrize("file_datum, chosen", [(None, "gcj02"), (None, "bd09"), ("bd09", "gcj02"),
+                                                ("gcj02", "bd09"), ("gcj02", "cgcs2000")])
+def test_any_wrong_datum_choice_is_refused_for_placed_records(tmp_path, file_datum, chosen):
+    ws = Workspace(tmp_path / "w.gpkg")
+    good = tmp_path / "good.geojson"
+    pyogrio.write_dataframe(stores(None), good, driver="GeoJSON")
+    assert import_file(ws, "cold_storage", good).written
+    before = digest(ws.path)
+    path = tmp_path / "file.geojson"
+    pyogrio.write_dataframe(stores(file_datum), path, driver="GeoJSON")
+    outcome = import_file(ws, "cold_storage", path, crs=chosen)
+    assert not outcome.written and digest(ws.path) == before
+    errors = [(p.code, p.row, p.params["datum"]) for p in outcome.errors]
+    assert errors == [("datum_shift_suspected", r, file_datum or "wgs84") for r in (1, 2)]
