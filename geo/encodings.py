@@ -25,6 +25,8 @@ __all__ = [
     "detect_codec",
     "is_plausible_text",
     "same_codec",
+    "score_codec",
+    "text_score",
 ]
 
 #: Codec for UTF-8 (Python and iconv spelling).
@@ -168,18 +170,42 @@ def decode_plausibly(data: bytes, codec: str) -> str | None:
     return text if is_plausible_text(text) else None
 
 
-def detect_codec(values: list[bytes]) -> str | None:
-    """The codec that reads the most of ``values`` (byte strings with non-ASCII bytes).
+def text_score(data: bytes, codec: str) -> float:
+    """How well ``codec`` reads ``data``: 0 when not strictly or not plausibly, else 1 plus
+    the share of common CJK characters among the non-ASCII ones (0–1).
 
-    UTF-8 first (strictly valid UTF-8 with non-ASCII bytes is practically never
-    anything else), then GBK (valid and plausible Chinese), then whatever
-    :mod:`charset_normalizer` finds for the bytes together. None when nothing fits.
+    The CJK share settles bytes that two codecs both read: a GBK name made of characters
+    whose two bytes happen to form valid UTF-8 (``\\xd5\\xb2``…) reads in UTF-8 as Cyrillic or
+    Hebrew letters — plausible on its own, but in a Chinese county file the reading
+    with Chinese characters is the right one.
+    """
+    text = decode_plausibly(data, codec)
+    if text is None:
+        return 0.0
+    non_ascii = [ch for ch in text if ord(ch) > 0x7F]
+    if not non_ascii:
+        return 1.0
+    return 1.0 + sum(1 for ch in non_ascii if _is_cjk(ch) and _in_gb2312(ch)) / len(non_ascii)
+
+
+def score_codec(values: list[bytes], codec: str) -> float:
+    """:func:`text_score` summed over ``values``."""
+    return sum(text_score(v, codec) for v in values)
+
+
+def detect_codec(values: list[bytes]) -> str | None:
+    """The codec that reads ``values`` (byte strings with non-ASCII bytes) best.
+
+    UTF-8 or GBK, by :func:`score_codec` (a tie goes to UTF-8: strictly valid UTF-8
+    with non-ASCII bytes is rarely anything else); when neither reads anything,
+    whatever :mod:`charset_normalizer` finds for the bytes together. None when
+    nothing fits.
     """
     values = [v for v in values if not v.isascii()]
     if not values:
         return None
-    utf8 = sum(1 for v in values if decode_plausibly(v, UTF8) is not None)
-    gbk = sum(1 for v in values if decode_plausibly(v, GBK) is not None)
+    utf8 = score_codec(values, UTF8)
+    gbk = score_codec(values, GBK)
     if utf8 or gbk:
         return UTF8 if utf8 >= gbk else GBK
     try:

@@ -145,9 +145,7 @@ def _decide_shapefile_text(cpg: bytes | None, dbf: bytes | None, *, file: str) -
     elif detected is None or enc.same_codec(declared, detected):
         chosen = declared
     else:
-        declared_reads = sum(1 for v in values if enc.decode_plausibly(v, declared) is not None)
-        detected_reads = sum(1 for v in values if enc.decode_plausibly(v, detected) is not None)
-        if detected_reads > declared_reads:
+        if enc.score_codec(values, detected) > enc.score_codec(values, declared):
             chosen = detected
             problems.append(warning(
                 "cpg_contradicted",
@@ -160,11 +158,12 @@ def _decide_shapefile_text(cpg: bytes | None, dbf: bytes | None, *, file: str) -
         decoded_names = [n.decode(chosen, errors="replace") for n in names]
         alternatives = [c for c in (enc.UTF8, enc.GBK) if not enc.same_codec(c, chosen)]
         for record, index, value in cells:
-            if enc.decode_plausibly(value, chosen) is not None:
+            own = enc.text_score(value, chosen)
+            better = [c for c in alternatives if enc.text_score(value, c) > own]
+            if own and not better:
                 continue
             row, column = record + 1, decoded_names[index]
-            other = next(((c, t) for c in alternatives
-                          if (t := enc.decode_plausibly(value, c)) is not None), None)
+            other = (better[0], value.decode(better[0])) if better else None
             if other is not None:
                 fixes[(record, column)] = other[1]
                 problems.append(warning(

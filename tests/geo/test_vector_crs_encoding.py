@@ -10,6 +10,8 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from geo.crs import gcj02_to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
 from geo.vector import read_vector
@@ -290,3 +292,42 @@ def test_zip_with_several_system_shapefiles_reads_the_first_right(tmp_path):
     assert [(p.code, p.params["layer"]) for p in problems] == [("vector_layer_chosen", "a_villages")]
     gdf, problems = read_vector(zpath, layer="b_roads")
     assert gdf["name"].tolist() == NAMES and problems == []
+
+
+# the second half: characters whose GBK bytes are also valid UTF-8 (小溪 reads "СϪ" in UTF-8)
+_COMMON = "张李王赵刘陈杨黄周吴村庄镇沟河家东西南北后前上下新老石键岭坪湾寨堡峪营屯小溪魏位习喜卢楼隆微危韦"
+
+
+@pytest.mark.slow
+@settings(max_examples=15, deadline=None)
+@given(names=st.lists(st.text(alphabet=_COMMON, min_size=1, max_size=5), min_size=1, max_size=6),
+       family=st.sampled_from(["GBK", "UTF-8"]), pick=st.integers(min_value=0))
+def test_any_names_in_any_alias_of_their_encoding_read_back_exactly(names, family, pick):
+    import tempfile
+    from pathlib import Path
+
+    aliases = (GBK_CPGS if family == "GBK" else UTF8_CPGS)
+    cpg = aliases[pick % len(aliases)]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        frame = gpd.GeoDataFrame({"name": names},
+                                 geometry=gpd.points_from_xy([111.2] * len(names), [35.35] * len(names)), crs=4326)
+        pyogrio.write_dataframe(frame, folder / "v.shp", encoding=family)
+        (folder / "v.cpg").unlink(missing_ok=True)
+        if cpg is not None:
+            (folder / "v.cpg").write_text(cpg)
+        gdf, problems = read_vector(folder / "v.shp")
+    assert gdf["name"].tolist() == names
+    assert problems == []
+
+
+# GBK bytes that are also valid UTF-8: 小溪 = D0 A1 CF AA reads as "СϪ" (Cyrillic, Greek)
+TWO_WAY = ["小溪", "魏位", "习喜"]
+
+
+@pytest.mark.parametrize("cpg", ["System", None, "UTF-8"])
+def test_gbk_names_that_are_also_valid_utf8_read_as_chinese(tmp_path, cpg):
+    assert "小溪".encode("gbk").decode("utf-8") == "СϪ"
+    gdf, problems = read_vector(_shapefile(tmp_path, encoding="GBK", cpg=cpg, names=TWO_WAY))
+    assert gdf["name"].tolist() == TWO_WAY
+    assert [p.code for p in problems] == (["cpg_contradicted"] if cpg == "UTF-8" else [])
