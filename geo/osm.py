@@ -1,11 +1,19 @@
-"""OpenStreetMap PBF extracts via GDAL's OSM driver (through pyogrio).
+"""OpenStreetMap extracts via GDAL's OSM driver (through pyogrio).
+
+Formats: PBF (``.osm.pbf``, ``.pbf``) and OSM XML (``.osm``), plain or compressed
+(``.osm.gz`` read through GDAL's ``/vsigzip/``; ``.osm.bz2`` decompressed to a
+temporary file, at most :data:`MAX_DECOMPRESSED_BYTES`).
 
 Generic OSM only: tags come out as they are in OSM. Mapping ``highway`` values
 to planning road classes is a domain decision and lives in ``layers``.
 """
 from __future__ import annotations
 
+import bz2
+import contextlib
+import os
 import re
+import tempfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,9 +25,36 @@ import pyogrio
 # dtype=str would turn None into the text "None", so stay with object there.
 _TEXT_DTYPE = "str" if int(pd.__version__.split(".")[0]) >= 3 else object
 
-__all__ = ["PLACE_VALUES", "parse_other_tags", "read_osm_pbf"]
+from geo.errors import TooLarge
 
-#: ``place=*`` values kept by :func:`read_osm_pbf` (settlements, not regions).
+__all__ = ["OSM_SUFFIXES", "PLACE_VALUES", "OsmTooLarge", "is_osm_path", "parse_other_tags", "read_osm",
+           "read_osm_pbf"]
+
+#: File name endings read as OpenStreetMap data.
+OSM_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.gz", ".osm.bz2")
+
+#: Bound on a decompressed ``.osm.bz2`` (XML is ~10x its PBF; a county is far below).
+MAX_DECOMPRESSED_BYTES = 4 * 1024 ** 3
+
+
+class OsmTooLarge(TooLarge, ValueError):
+    """A compressed OSM file that decompresses beyond the limit.
+
+    Also a ``ValueError`` so that callers treating unreadable files alike (the CLI,
+    the upload page) report it like any other bad file.
+    """
+
+    code = "osm.too_large"
+    en = "{file}: the OpenStreetMap file decompresses to more than {limit_mb} MB; cut a smaller extract"
+    zh = "{file}：OpenStreetMap 文件解压后超过 {limit_mb} MB；请裁剪更小的范围"
+
+
+def is_osm_path(path) -> bool:
+    """Whether a file name ends like OpenStreetMap data (:data:`OSM_SUFFIXES`)."""
+    name = Path(path).name.lower()
+    return name.endswith(OSM_SUFFIXES)
+
+#: ``place=*`` values kept by :func:`read_osm` (settlements, not regions).
 PLACE_VALUES = ("city", "town", "suburb", "village", "hamlet", "isolated_dwelling")
 
 # GDAL writes tags it has no column for as an HSTORE-like string:
@@ -27,7 +62,7 @@ PLACE_VALUES = ("city", "town", "suburb", "village", "hamlet", "isolated_dwellin
 _HSTORE_RE = re.compile(r'"((?:[^"\\]|\\.)*)"\s*=>\s*"((?:[^"\\]|\\.)*)"')
 _UNESCAPE_RE = re.compile(r"\\(.)")
 
-_LINE_TAGS = ("oneway", "surface", "maxspeed", "ref")
+_LINE_TAGS = ("oneway", "surface", "maxspeed", "ref", "motorroad", "access")
 _MPH_TO_KMH = 1.609344
 
 
@@ -51,11 +86,11 @@ def _maxspeed_kmh(value) -> float:
     return speed * _MPH_TO_KMH if m.group(2) == "mph" else speed
 
 
-def _read_layer(path: Path, layer: str, where: str) -> gpd.GeoDataFrame:
+def _read_layer(source: str, name: str, layer: str, where: str) -> gpd.GeoDataFrame:
     try:
-        return pyogrio.read_dataframe(path, layer=layer, where=where)
+        return pyogrio.read_dataframe(source, layer=layer, where=where)
     except Exception as exc:  # GDAL error types vary
-        msg = f"{path.name}: cannot read OSM layer {layer!r} ({exc})"
+        msg = f"{name}: cannot read OSM layer {layer!r} ({exc})"
         raise ValueError(msg) from None
 
 
@@ -63,18 +98,50 @@ def _osm_ids(values: pd.Series) -> pd.Series:
     return pd.to_numeric(values, errors="coerce").astype("Int64")
 
 
-def read_osm_pbf(path):
-    """Roads (ways with ``highway``) and settlement nodes from an ``.osm.pbf``.
+@contextlib.contextmanager
+def _gdal_source(path: Path, *, max_bytes: int):
+    """A name GDAL's OSM driver can open for ``path`` (decompressing .bz2 to a temp file)."""
+    name = path.name.lower()
+    if name.endswith(".gz"):
+        yield f"/vsigzip/{path}"
+        return
+    if not name.endswith(".bz2"):
+        yield str(path)
+        return
+    fd, tmp = tempfile.mkstemp(suffix=".osm", prefix="rp-osm-")
+    try:
+        written = 0
+        try:
+            with os.fdopen(fd, "wb") as out, bz2.open(path, "rb") as src:
+                while chunk := src.read(1 << 20):
+                    written += len(chunk)
+                    if written > max_bytes:
+                        raise OsmTooLarge(file=path.name, limit_mb=max_bytes // (1024 * 1024))
+                    out.write(chunk)
+        except (OSError, EOFError) as exc:
+            msg = f"{path.name}: not a readable bzip2 file ({exc})"
+            raise ValueError(msg) from None
+        yield tmp
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+def read_osm(path, *, max_decompressed_bytes: int = MAX_DECOMPRESSED_BYTES):
+    """Roads (ways with ``highway``) and settlement nodes from an OSM file.
 
     Parameters
     ----------
     path : str or os.PathLike
+        ``.osm.pbf``/``.pbf``, ``.osm``, ``.osm.gz`` or ``.osm.bz2``.
+    max_decompressed_bytes : int
+        Bound on a decompressed ``.bz2`` (a gzip file is streamed by GDAL).
 
     Returns
     -------
     (lines, places) : tuple of geopandas.GeoDataFrame, both EPSG:4326
         ``lines``: osm_id, name, highway, oneway, surface, maxspeed (raw
-        strings as tagged, NA when absent), ref, maxspeed_kmh (float; mph
+        strings as tagged, NA when absent), ref, motorroad, access (raw), maxspeed_kmh (float; mph
         converted, NaN when not numeric), geometry (LineString).
         ``places``: osm_id, name, place (one of :data:`PLACE_VALUES`),
         population (float, NaN when absent or not a number), geometry (Point).
@@ -83,13 +150,24 @@ def read_osm_pbf(path):
     ------
     ValueError
         Naming the file when it is missing or not readable as OSM.
+    OsmTooLarge
+        When a ``.bz2`` decompresses beyond ``max_decompressed_bytes``.
     """
     path = Path(path)
     if not path.is_file():
         msg = f"{path.name}: file not found ({path})"
         raise ValueError(msg)
+    with _gdal_source(path, max_bytes=max_decompressed_bytes) as source:
+        return _read_osm_source(source, path.name)
 
-    raw = _read_layer(path, "lines", "highway IS NOT NULL")
+
+def read_osm_pbf(path):
+    """:func:`read_osm` (kept for callers of the PBF-only name)."""
+    return read_osm(path)
+
+
+def _read_osm_source(source: str, name: str):
+    raw = _read_layer(source, name, "lines", "highway IS NOT NULL")
     tags = raw["other_tags"].map(parse_other_tags) if len(raw) else pd.Series([], dtype=object)
     lines = pd.DataFrame({
         "osm_id": _osm_ids(raw["osm_id"]),
@@ -102,7 +180,7 @@ def read_osm_pbf(path):
     lines = gpd.GeoDataFrame(lines, geometry=raw.geometry.values, crs=raw.crs)
 
     quoted = ", ".join(f"'{v}'" for v in PLACE_VALUES)
-    raw_pts = _read_layer(path, "points", f"place IN ({quoted})")
+    raw_pts = _read_layer(source, name, "points", f"place IN ({quoted})")
     pop_text = [parse_other_tags(t).get("population") for t in raw_pts["other_tags"]]
     population = pd.to_numeric(
         pd.Series([p.replace(",", "").replace(" ", "") if isinstance(p, str) else None

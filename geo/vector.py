@@ -6,22 +6,29 @@ raise ``ValueError`` naming the file.
 """
 from __future__ import annotations
 
+import codecs
+import contextlib
 import os
 import shutil
+import tempfile
 import uuid
 import zipfile
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import pyproj
 import shapely
 
-from geo.crs import transform_frame_to_wgs84
+from geo import encodings as enc
+from geo.crs import in_china, parse_crs, transform_frame_to_wgs84
 from geo.report import N_, Problem, error, warning
 
-__all__ = ["read_vector", "write_vector", "append_rows", "WRITE_FORMATS"]
+__all__ = ["WRITE_FORMATS", "append_rows", "read_vector", "write_vector"]
 
 #: Formats :func:`write_vector` knows, by file suffix.
 WRITE_FORMATS = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg",
@@ -51,23 +58,168 @@ def _dbf_text_bytes(dbf: bytes) -> bytes:
     return b"\n".join(names) + b"\n" + dbf[header_len:]
 
 
-def _choose_shapefile_encoding(cpg: bytes | None, dbf: bytes | None) -> str | None:
-    """Encoding to force for a shapefile, or None to let GDAL honour the .cpg.
+def _dbf_char_values(dbf: bytes):
+    """Field names and the non-ASCII text cells of a .dbf, read from its bytes.
 
-    Without a .cpg GDAL falls back to the .dbf language byte, which Chinese
-    ArcGIS/older tools leave at 0 or "ANSI" while writing GBK, and other tools
-    leave at 0 while writing UTF-8. So: valid UTF-8 -> UTF-8, otherwise CP936
-    (GBK), the Chinese Windows ANSI code page.
+    Returns
+    -------
+    (names, cells)
+        ``names``: raw field-name bytes; ``cells``: ``(record, field index, bytes)``
+        for every character (``C``) cell holding a byte >= 0x80, ``record`` counting
+        the records GDAL returns (0-based, deleted records skipped).
     """
-    if cpg is not None and cpg.strip():
-        return None
+    if len(dbf) < 32:
+        return [], []
+    n_records = int.from_bytes(dbf[4:8], "little")
+    header_len = int.from_bytes(dbf[8:10], "little")
+    record_len = int.from_bytes(dbf[10:12], "little")
+    names, fields = [], []  # fields: (index, offset in record, length, type)
+    offset = 1  # the deletion flag
+    for start in range(32, min(header_len, len(dbf)) - 31, 32):
+        if dbf[start] == 0x0D:
+            break
+        desc = dbf[start:start + 32]
+        names.append(desc[:11].split(b"\x00", 1)[0])
+        length = desc[16]
+        fields.append((len(names) - 1, offset, length, chr(desc[11])))
+        offset += length
+    char_fields = [f for f in fields if f[3] == "C"]
+    cells = []
+    if dbf[header_len:].isascii() or record_len <= 0:
+        return names, cells
+    # Records as a 2-D byte array: a field is a column slice, so a million records cost
+    # a few numpy operations instead of a Python loop over every record.
+    n_records = min(n_records, (len(dbf) - header_len) // record_len)
+    table = np.frombuffer(dbf, dtype=np.uint8, count=n_records * record_len,
+                          offset=header_len).reshape(n_records, record_len)
+    table = table[table[:, 0] != ord("*")]  # GDAL skips deleted records too
+    for index, off, length, _type in char_fields:
+        block = np.ascontiguousarray(table[:, off:off + length])
+        rows = np.flatnonzero((block >= 0x80).any(axis=1))
+        if len(rows) == 0:
+            continue
+        values = block[rows].view(f"S{length}").ravel().tolist()
+        cells.extend((int(r), index, v.rstrip(b" \x00")) for r, v in zip(rows, values))
+    cells.sort(key=lambda cell: (cell[0], cell[1]))  # reports go by row
+    return names, cells
+
+
+@dataclass(frozen=True)
+class _ShapefileText:
+    """How to decode a shapefile's text: the codec, problems, and cells to fix."""
+
+    encoding: str | None
+    problems: tuple = ()
+    #: {(record, field name as decoded): text} for cells in another encoding than the file
+    fixes: dict = dataclass_field(default_factory=dict)
+
+
+def _decide_shapefile_text(cpg: bytes | None, dbf: bytes | None, *, file: str) -> _ShapefileText:
+    """Decide a shapefile's text encoding from its .cpg *and* its bytes.
+
+    * The .cpg alias is mapped with :func:`geo.encodings.codec_for_alias`; ``System``
+      / ``ANSI`` (the writer's ANSI code page) and a missing .cpg are decided by the
+      bytes: strictly valid UTF-8 → UTF-8, else plausible GBK → GB18030, else what
+      :mod:`charset_normalizer` finds.
+    * A .cpg that the bytes contradict (``UTF-8`` over GBK text, ``1252`` over
+      Chinese) is overruled with a warning; an unknown alias too.
+    * Cells that the chosen codec cannot read (a file edited with two tools, so some
+      records are GBK and others UTF-8) are read with the codec that fits them, with a
+      warning naming the row; a cell no codec reads plausibly is an error for its row,
+      so mojibake is never stored silently.
+    """
+    alias = cpg.decode("ascii", errors="replace").strip() if cpg is not None else None
+    declared = enc.codec_for_alias(alias) if alias is not None else enc.ANSI
     if dbf is None:
-        return None
-    try:
-        _dbf_text_bytes(dbf).decode("utf-8")
-    except UnicodeDecodeError:
-        return "cp936"
-    return "utf-8"
+        return _ShapefileText(None if declared in (enc.ANSI, None) else declared)
+    names, cells = _dbf_char_values(dbf)
+    values = [v for _r, _f, v in cells] + [n for n in names if not n.isascii()]
+    problems: list[Problem] = []
+    detected = enc.detect_codec(values)
+    if declared is None:
+        chosen = detected or enc.UTF8
+        problems.append(warning(
+            "cpg_unknown", N_("the .cpg file names an unknown encoding {alias!r}; the text was read as {encoding}"),
+            params={"alias": alias, "encoding": chosen}, file=file))
+    elif declared == enc.ANSI:
+        chosen = detected or enc.UTF8
+    elif detected is None or enc.same_codec(declared, detected):
+        chosen = declared
+    else:
+        if enc.score_codec(values, detected) > enc.score_codec(values, declared):
+            chosen = detected
+            problems.append(warning(
+                "cpg_contradicted",
+                N_("the .cpg file says the text is {declared} but it is {encoding}; it was read as {encoding}"),
+                params={"declared": alias, "encoding": detected}, file=file))
+        else:
+            chosen = declared
+    fixes: dict = {}
+    if cells:
+        decoded_names = [n.decode(chosen, errors="replace") for n in names]
+        alternatives = [c for c in (enc.UTF8, enc.GBK) if not enc.same_codec(c, chosen)]
+        verdicts: dict[bytes, tuple[float, str | None]] = {}  # county files repeat values a lot
+        for record, index, value in cells:
+            verdict = verdicts.get(value)
+            if verdict is None:
+                own = enc.text_score(value, chosen)
+                better = [c for c in alternatives if enc.text_score(value, c) > own]
+                verdict = verdicts[value] = (own, better[0] if better else None)
+            own, better_codec = verdict
+            if own and better_codec is None:
+                continue
+            row, column = record + 1, decoded_names[index]
+            other = (better_codec, value.decode(better_codec)) if better_codec else None
+            if other is not None:
+                fixes[(record, column)] = other[1]
+                problems.append(warning(
+                    "text_other_encoding",
+                    N_("this text is in {found}, not {encoding} like the rest of the file; read as {found}: "
+                       "{value}"),
+                    params={"found": other[0], "encoding": chosen, "value": other[1]},
+                    file=file, row=row, field=column))
+            else:
+                problems.append(error(
+                    "text_undecodable",
+                    N_("this text cannot be read as {encoding} (nor as UTF-8 or GBK); it would be stored as "
+                       "{value!r}: fix the text or the .cpg file"),
+                    params={"encoding": chosen, "value": value.decode(chosen, errors="replace")},
+                    file=file, row=row, field=column))
+    return _ShapefileText(chosen, tuple(problems), fixes)
+
+
+_LOSSLESS = "ISO-8859-1"  # every byte is one character: encode("latin-1") gives the bytes back
+
+
+def _redecode(gdf, text: _ShapefileText):
+    """Decode a frame read as :data:`_LOSSLESS` with the file's codec, cell by cell.
+
+    Cells listed in ``text.fixes`` take their fixed text; others that the codec cannot
+    read keep replacement characters (their rows were reported as errors).
+    """
+    codec = text.encoding or enc.UTF8
+
+    def decode(value: str) -> str:
+        return value.encode("latin-1").decode(codec, errors="replace")
+
+    renamed = {c: decode(c) for c in gdf.columns if isinstance(c, str) and c != "geometry"}
+    gdf = gdf.rename(columns=renamed)
+    for column in renamed.values():
+        values = gdf[column]
+        if values.dtype != object and not pd.api.types.is_string_dtype(values):
+            continue
+        cells = [decode(v) if isinstance(v, str) else v for v in values.tolist()]
+        for i in range(len(cells)):
+            fixed = text.fixes.get((i, column))
+            if fixed is not None:
+                cells[i] = fixed
+        gdf[column] = pd.Series(cells, index=gdf.index, dtype=object)
+    return gdf
+
+
+def _choose_shapefile_encoding(cpg: bytes | None, dbf: bytes | None) -> str | None:
+    """Encoding to read a shapefile's text with (see :func:`_decide_shapefile_text`)."""
+    return _decide_shapefile_text(cpg, dbf, file="").encoding
 
 
 def _sibling(path: Path, suffix: str) -> Path | None:
@@ -77,21 +229,22 @@ def _sibling(path: Path, suffix: str) -> Path | None:
     return None
 
 
-def _shapefile_source(path: Path, layer):
-    """(source for pyogrio, encoding override, layer) for .shp and zipped shapefiles."""
+def _shapefile_source(path: Path, layer, *, file: str):
+    """(source for pyogrio, :class:`_ShapefileText`, layer) for .shp and zipped shapefiles."""
     if path.suffix.lower() == ".shp":
         cpg = _sibling(path, ".cpg")
         dbf = _sibling(path, ".dbf")
-        enc = _choose_shapefile_encoding(cpg.read_bytes() if cpg else None,
-                                         dbf.read_bytes() if dbf else None)
-        return str(path), enc, layer
+        text = _decide_shapefile_text(cpg.read_bytes() if cpg else None,
+                                      dbf.read_bytes() if dbf else None, file=file)
+        return str(path), text, layer
     # .zip: look for the shapefile(s) inside
+    chosen_note = None
     try:
         with zipfile.ZipFile(path) as zf:
             members = [m for m in zf.namelist() if not m.startswith("__MACOSX")]
             shps = [m for m in members if m.lower().endswith(".shp")]
             if not shps:
-                return str(path), None, layer
+                return str(path), _ShapefileText(None), layer
             if layer is not None:
                 chosen = [m for m in shps if Path(m).stem == layer]
                 if not chosen:
@@ -102,24 +255,157 @@ def _shapefile_source(path: Path, layer):
             elif len(shps) == 1:
                 shp = shps[0]
             else:
-                return str(path), None, layer  # let GDAL list/choose layers
+                # Several shapefiles: read the first by name, with its own
+                # encoding decided like a lone one's, and say which was read.
+                shp = min(shps)
+                chosen_note = warning(
+                    "vector_layer_chosen",
+                    N_("the file has several layers ({layers}); read the first one, {layer}"),
+                    params={"layers": ", ".join(sorted(Path(m).stem for m in shps)), "layer": Path(shp).stem},
+                    file=file)
             base = shp[:-4]
             lower = {m.lower(): m for m in members}
             cpg_name = lower.get(base.lower() + ".cpg")
             dbf_name = lower.get(base.lower() + ".dbf")
-            enc = _choose_shapefile_encoding(zf.read(cpg_name) if cpg_name else None,
-                                             zf.read(dbf_name) if dbf_name else None)
+            text = _decide_shapefile_text(zf.read(cpg_name) if cpg_name else None,
+                                          zf.read(dbf_name) if dbf_name else None, file=file)
+            if chosen_note is not None:
+                text = _ShapefileText(text.encoding, (chosen_note, *text.problems), text.fixes)
     except zipfile.BadZipFile:
         msg = f"{path.name}: not a readable zip file"
         raise ValueError(msg) from None
-    return f"/vsizip/{path}/{shp}", enc, None
+    return f"/vsizip/{path}/{shp}", text, None
+
+
+# --------------------------------------------------------------------------
+# Coordinate systems
+# --------------------------------------------------------------------------
+
+def _crs_label(crs) -> str:
+    """A short name for a CRS in messages: ``EPSG:4547 (CGCS2000 / 3-degree GK CM 114E)``."""
+    if isinstance(crs, str):
+        return crs
+    epsg = crs.to_epsg(min_confidence=70)
+    return f"EPSG:{epsg} ({crs.name})" if epsg else crs.name
+
+
+def _declared_wgs84_like(crs) -> bool:
+    """Whether a file's CRS is WGS84 or CGCS2000 longitude/latitude (equal to centimetres)."""
+    if crs.to_epsg(min_confidence=70) in (4326, 4490, 4979, 4480):
+        return True
+    if not crs.is_geographic:
+        return False
+    datum = (crs.datum.name if crs.datum is not None else "").lower().replace(" ", "_")
+    return "wgs_84" in datum or "wgs_1984" in datum or "2000" in datum
+
+
+def _lonlat_like(gdf) -> bool:
+    """Whether every geometry lies within longitude/latitude ranges."""
+    present = gdf.geometry[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
+    if present.empty:
+        return True
+    xmin, ymin, xmax, ymax = present.total_bounds
+    return bool(np.all(np.isfinite([xmin, ymin, xmax, ymax]))
+                and -180 <= xmin and xmax <= 180 and -90 <= ymin and ymax <= 90)
+
+
+def _mostly_in_china(gdf) -> bool:
+    present = gdf.geometry[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
+    if present.empty:
+        return True
+    pts = present.representative_point()
+    return float(np.mean(in_china(pts.x.to_numpy(), pts.y.to_numpy()))) >= 0.5
+
+
+def _to_wgs84(gdf, chosen: str):
+    """Coordinates taken as ``chosen`` (a :func:`geo.crs.parse_crs` option), in WGS84."""
+    if chosen in ("gcj02", "bd09"):
+        return transform_frame_to_wgs84(gdf, source_crs=chosen)
+    source = "EPSG:4326" if chosen in ("wgs84", "cgcs2000") else chosen
+    return transform_frame_to_wgs84(gdf.set_crs(source, allow_override=True))
+
+
+def _apply_crs(gdf, crs, *, file: str):
+    """The frame in WGS84 after reconciling the file's own CRS with the user's choice.
+
+    * No choice (``crs=None``): the file's CRS; a file without one is taken as WGS84
+      with a warning (an error when its coordinates cannot be degrees).
+    * GCJ-02 / BD-09 chosen: no file format can declare them, so the coordinates are
+      converted whatever the file claims, provided it claims longitude/latitude (a
+      note says the file's WGS84 label was overruled); a projected file is an error.
+    * WGS84, CGCS2000 or ``EPSG:n`` chosen: used when the file declares nothing (a
+      shapefile without .prj) or the same system. When it declares another one, the
+      report says so and the coordinates decide: the choice is used when it gives
+      longitude/latitude in China, else the file's own CRS when that does.
+    """
+    declared = gdf.crs
+    chosen = parse_crs(crs) if crs is not None else None
+    problems: list[Problem] = []
+    if chosen is None:
+        if declared is not None:
+            return transform_frame_to_wgs84(gdf), problems
+        if not _lonlat_like(gdf):
+            xmin, _ymin, xmax, _ymax = gdf.total_bounds
+            problems.append(error(
+                "crs_missing_projected",
+                N_("the file has no coordinate system and its coordinates are not degrees "
+                   "(x {xmin:.0f} to {xmax:.0f}); add the .prj file, or give the coordinate system "
+                   "(import --crs EPSG:n, or the upload's coordinate system)"),
+                params={"xmin": float(xmin), "xmax": float(xmax)}, file=file))
+        else:
+            problems.append(warning(
+                "crs_missing_assumed_wgs84",
+                N_("the file has no coordinate system; assumed WGS84 longitude/latitude "
+                   "(give --crs, or the upload's coordinate system, if it is another one)"),
+                file=file))
+        return gdf.set_crs("EPSG:4326"), problems
+
+    if declared is None:
+        return _to_wgs84(gdf, chosen), problems
+
+    if chosen in ("gcj02", "bd09"):
+        if not _declared_wgs84_like(declared) and not (declared.is_geographic and _lonlat_like(gdf)):
+            problems.append(error(
+                "crs_conflict_projected",
+                N_("the file declares the coordinate system {declared}, whose coordinates are not "
+                   "longitude/latitude, but {chosen} was chosen; choose the file's own coordinate system"),
+                params={"declared": _crs_label(declared), "chosen": chosen}, file=file))
+            return transform_frame_to_wgs84(gdf), problems
+        problems.append(warning(
+            "crs_overridden",
+            N_("the file declares {declared}; its coordinates were read as {chosen}, as chosen, "
+               "and converted to WGS84"),
+            params={"declared": _crs_label(declared), "chosen": chosen}, file=file))
+        return _to_wgs84(gdf, chosen), problems
+
+    chosen_crs = pyproj.CRS.from_user_input("EPSG:4326" if chosen in ("wgs84", "cgcs2000") else chosen)
+    if (_declared_wgs84_like(declared) and _declared_wgs84_like(chosen_crs)) or \
+            declared.equals(chosen_crs, ignore_axis_order=True):
+        return transform_frame_to_wgs84(gdf), problems
+    as_chosen = _to_wgs84(gdf, chosen)
+    as_declared = transform_frame_to_wgs84(gdf)
+    chosen_fits = _lonlat_like(as_chosen) and _mostly_in_china(as_chosen)
+    declared_fits = _lonlat_like(as_declared) and _mostly_in_china(as_declared)
+    if chosen_fits or not declared_fits:
+        problems.append(warning(
+            "crs_overridden",
+            N_("the file declares {declared}; its coordinates were read as {chosen}, as chosen, "
+               "and converted to WGS84"),
+            params={"declared": _crs_label(declared), "chosen": chosen}, file=file))
+        return as_chosen, problems
+    problems.append(warning(
+        "crs_choice_ignored",
+        N_("the file declares {declared} and its coordinates fit it; read as {chosen}, as chosen, they "
+           "would not lie in China, so the file's own coordinate system was used"),
+        params={"declared": _crs_label(declared), "chosen": chosen}, file=file))
+    return as_declared, problems
 
 
 # --------------------------------------------------------------------------
 # Reading
 # --------------------------------------------------------------------------
 
-def read_vector(path, *, layer=None):
+def read_vector(path, *, layer=None, crs=None, display_name=None):
     """Read a Shapefile (.shp or zipped), GeoJSON or GeoPackage into WGS84.
 
     Parameters
@@ -128,6 +414,15 @@ def read_vector(path, *, layer=None):
     layer : str, optional
         Layer name in a GeoPackage (or shapefile name inside a .zip). Default:
         the first layer, with a warning when there are several.
+    crs : str, optional
+        The coordinates' real system as the user says it, any
+        :func:`geo.crs.parse_crs` option (``"gcj02"``, ``"bd09"``, ``"wgs84"``,
+        ``"cgcs2000"``, ``"EPSG:n"``). Default: the file's own CRS (WGS84 when it
+        declares none). See :func:`_apply_crs` for a choice that differs from what
+        the file declares; GCJ-02/BD-09 are converted with :mod:`geo.crs`' exact
+        inverses.
+    display_name : str, optional
+        File name used in problems (default: the file's own name).
 
     Returns
     -------
@@ -135,28 +430,75 @@ def read_vector(path, *, layer=None):
         The frame in EPSG:4326 (attribute-only tables get an all-None
         geometry column) with a fresh 0-based index (feature number =
         index + 1, which is what problems about features should report).
-        Problems are file-level: a missing CRS (assumed EPSG:4326, warning; an
-        error when the coordinates cannot be degrees), or several layers.
+        Problems: a missing CRS (assumed EPSG:4326, warning; an error when the
+        coordinates cannot be degrees), a CRS choice that contradicts the file,
+        several layers, and shapefile text problems (a .cpg contradicted by the
+        bytes, records in another encoding — with their feature number).
 
     Raises
     ------
     ValueError
-        Naming the file, when it is missing, unreadable, or ``layer`` is unknown.
+        Naming the file, when it is missing, unreadable, or ``layer`` is unknown;
+        also for an unknown ``crs`` option.
 
     Notes
     -----
-    Shapefile text encoding: a .cpg file is honoured; without one, the .dbf
-    text is read as UTF-8 if valid, otherwise as GBK (CP936).
+    Shapefile text encoding: every .cpg alias (``System``, ``ANSI 936``, ``GBK``,
+    ``65001``…) is mapped by :func:`geo.encodings.codec_for_alias` and checked
+    against the bytes (:func:`_decide_shapefile_text`); without a .cpg, the .dbf
+    text is read as UTF-8 if valid, otherwise as GBK.
     """
     path = Path(path)
-    name = path.name
+    name = display_name or path.name
     if not path.exists():
         msg = f"{name}: file not found ({path})"
         raise ValueError(msg)
+    if crs is not None:
+        parse_crs(crs)  # a bad option is the caller's error, before any reading
     problems: list[Problem] = []
-    source, encoding = str(path), None
+    source, text = str(path), _ShapefileText(None)
     if path.suffix.lower() in (".shp", ".zip"):
-        source, encoding, layer = _shapefile_source(path, layer)
+        source, text, layer = _shapefile_source(path, layer, file=name)
+        problems.extend(text.problems)
+    with contextlib.ExitStack() as stack:
+        if path.suffix.lower() in (".geojson", ".json") and not _is_utf8_file(path):
+            source = stack.enter_context(_geojson_as_utf8(path, file=name))
+            problems.append(warning(
+                "geojson_not_utf8",
+                N_("the file is GBK text, not UTF-8 as GeoJSON requires; it was read as GBK"), file=name))
+        gdf, more = _read_source(source, name, layer, text, crs)
+    return gdf, problems + more
+
+
+def _is_utf8_file(path: Path) -> bool:
+    """Whether a file is valid UTF-8, checked in 1 MB chunks (GeoJSON can be large)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def _geojson_as_utf8(path: Path, *, file: str):
+    """A UTF-8 copy of a GeoJSON written in GBK by a Windows tool (a temporary file)."""
+    raw = path.read_bytes()
+    decoded = enc.decode_plausibly(raw, enc.GBK)
+    if decoded is None:
+        msg = f"{file}: the file is neither UTF-8 (as GeoJSON requires) nor GBK text; save it as UTF-8"
+        raise ValueError(msg)
+    with tempfile.TemporaryDirectory(prefix="rp-geojson-") as tmp:
+        target = Path(tmp) / "utf8.geojson"
+        target.write_text(decoded, encoding="utf-8")
+        yield str(target)
+
+
+def _read_source(source: str, name: str, layer, text: _ShapefileText, crs):
+    problems: list[Problem] = []
 
     try:
         layers = pyogrio.list_layers(source)
@@ -178,34 +520,25 @@ def read_vector(path, *, layer=None):
                 N_("the file has several layers ({layers}); read the first one, {layer}"),
                 params={"layers": ", ".join(layer_names), "layer": layer}, file=name))
 
+    # Cells in another encoding than the file: read every byte losslessly as Latin-1,
+    # then decode each text cell ourselves (GDAL and pyogrio decode a file with one codec).
+    mixed = bool(text.fixes) or any(p.code == "text_undecodable" for p in text.problems)
+    encoding = _LOSSLESS if mixed else text.encoding
     kwargs = {"encoding": encoding} if encoding else {}
     try:
         gdf = pyogrio.read_dataframe(source, layer=layer, **kwargs)
     except Exception as exc:
         msg = f"{name}: cannot read layer {layer!r} ({exc})"
         raise ValueError(msg) from None
+    if mixed:
+        gdf = _redecode(gdf, text)
     if not isinstance(gdf, gpd.GeoDataFrame):
         # attribute-only table (e.g. a GeoPackage table without geometry column)
         gdf = gpd.GeoDataFrame(gdf, geometry=gpd.GeoSeries([None] * len(gdf), index=gdf.index),
                                crs="EPSG:4326")
-    elif gdf.crs is None:
-        xmin, ymin, xmax, ymax = gdf.total_bounds if len(gdf) else (0, 0, 0, 0)
-        if np.all(np.isfinite([xmin, ymin, xmax, ymax])) and (
-                xmin < -180 or xmax > 180 or ymin < -90 or ymax > 90):
-            problems.append(error(
-                "crs_missing_projected",
-                N_("the file has no coordinate system and its coordinates are not degrees "
-                   "(x {xmin:.0f} to {xmax:.0f}); add the .prj file or re-export with a "
-                   "coordinate system"),
-                params={"xmin": float(xmin), "xmax": float(xmax)}, file=name))
-        else:
-            problems.append(warning(
-                "crs_missing_assumed_wgs84",
-                N_("the file has no coordinate system; assumed WGS84 longitude/latitude"),
-                file=name))
-        gdf = gdf.set_crs("EPSG:4326")
     else:
-        gdf = transform_frame_to_wgs84(gdf)
+        gdf, crs_problems = _apply_crs(gdf, crs, file=name)
+        problems.extend(crs_problems)
     return gdf.reset_index(drop=True), problems
 
 

@@ -1,8 +1,9 @@
 """Importing files into workspace layers.
 
 ``import_file`` reads a user's file (CSV, Excel, GeoJSON, GeoPackage, Shapefile,
-OpenStreetMap PBF or an adcode-style statistical village list), validates every record
-against the layer's schema and writes the layer atomically — or writes nothing at all
+OpenStreetMap ``.osm.pbf``/``.osm``/``.osm.gz``/``.osm.bz2`` or an adcode-style statistical
+village list), validates every record against the layer's schema and writes the layer
+atomically — or writes nothing at all
 when there are errors, unless the caller asked to skip bad rows (which the report then
 lists). By default records are added or updated by their id/code; ``replace=True`` makes
 the file the whole layer.
@@ -16,6 +17,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from geo import tables as geo_tables
 from geo import vector as geo_vector
@@ -28,7 +30,7 @@ from .validate import match_columns, validate_records
 
 TABLE_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm"}
 VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".zip"}  # .zip: a zipped shapefile
-OSM_SUFFIXES = {".pbf"}
+OSM_SUFFIXES = set(osm.OSM_SUFFIXES)
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ def import_file(
     layer: str,
     path: str | os.PathLike,
     *,
-    crs: str = "wgs84",
+    crs: str | None = None,
     replace: bool = False,
     skip_bad_rows: bool = False,
     display_name: str | None = None,
@@ -92,9 +94,12 @@ def import_file(
         Target layer name (see :data:`layers.schema.LAYERS`). An adcode statistical list
         given for ``villages`` also fills ``towns``.
     crs
-        Coordinate system of coordinate columns in tables: ``wgs84``, ``cgcs2000``,
-        ``gcj02`` (Amap/Tencent), ``bd09`` (Baidu) or ``EPSG:n``. Vector files carry
-        their own CRS.
+        The coordinates' real system: ``wgs84``, ``cgcs2000``, ``gcj02`` (Amap/Tencent),
+        ``bd09`` (Baidu) or ``EPSG:n``; ``None`` or ``"auto"``: tables are WGS84, vector
+        files their own CRS (WGS84 when they declare none). It applies to every format:
+        GCJ-02/BD-09 vector files are converted like tables, a shapefile without .prj
+        takes ``EPSG:n``, and a choice that contradicts a file's declared CRS is
+        reported (:func:`geo.vector.read_vector`). OpenStreetMap files are WGS84.
     replace
         The file becomes the whole layer instead of adding/updating by id.
     skip_bad_rows
@@ -113,13 +118,20 @@ def import_file(
         msg = f"{name}: file not found"
         raise FileNotFoundError(msg)
     suffix = path.suffix.lower()
+    # The user's coordinate system for vector files (None: the file's own); tables
+    # without a choice are WGS84.
+    vector_crs = None if crs is None or str(crs).strip().lower() in ("", "auto") else crs
+    crs = vector_crs or "wgs84"
 
     boundary = _county_boundary(ws)
-    if suffix in OSM_SUFFIXES:
-        frames, problems = osm.read_osm_layers(path, file=name)
+    optional: dict[str, frozenset[str]] = {}
+    if osm.is_osm_file(path):
+        optional = osm.EMPTY_TOWN_FIELDS
+        frames, problems = osm.read_osm_layers(path, file=name, layer=layer, town_areas=_town_areas(ws))
         if layer not in frames:
             msg = f"{name}: an OpenStreetMap file can be imported into {', '.join(frames)}, not {layer}"
             raise ValueError(msg)
+        problems = problems + _osm_crs_note(vector_crs, file=name)
         frames = {layer: frames[layer]}
         row_numbers = {layer: None}
     elif suffix in TABLE_SUFFIXES and layer in ("villages", "towns") and statistical.looks_like_adcode_list(path):
@@ -133,17 +145,23 @@ def import_file(
             table, problems = _table_geometry(table, schema, crs=crs, file=name)
         frames, row_numbers = {layer: table}, {layer: rows}
     elif suffix in VECTOR_SUFFIXES:
-        frame, problems = geo_vector.read_vector(path)
+        frame, problems = geo_vector.read_vector(path, crs=vector_crs, display_name=name)
         frame = frame.reset_index(drop=True)
         frames, row_numbers = {layer: frame}, {layer: np.arange(len(frame)) + 1}
     else:
-        known = sorted(TABLE_SUFFIXES | VECTOR_SUFFIXES | OSM_SUFFIXES)
+        known = sorted(TABLE_SUFFIXES | VECTOR_SUFFIXES | set(osm.OSM_SUFFIXES))
         msg = f"{name}: unsupported file type {suffix or '(none)'}; expected one of {', '.join(known)}"
         raise ValueError(msg)
 
     step("read")
     # Reading problems (e.g. coordinates) go through validation so their rows count as bad.
     read_problems = list(problems)
+    if layer in frames:
+        rows = row_numbers.get(layer)
+        rows = rows if rows is not None else np.arange(len(frames[layer])) + 2
+        frames[layer], id_problems = _generated_ids(frames[layer], schema, rows, file=name)
+        read_problems += id_problems
+        read_problems += _datum_shifted_rows(ws, frames[layer], schema, rows, chosen=crs, file=name)
     problems = []
     merged: dict[str, pd.DataFrame] = {}
     added: dict[str, int] = {}
@@ -156,7 +174,8 @@ def import_file(
         lschema = LAYERS[lname]
         result = validate_records(frame, lschema, file=name, row_numbers=row_numbers.get(lname),
                                   geometry_problems=read_problems if lname == layer else None,
-                                  boundary=boundary if lschema.spatial else None)
+                                  boundary=boundary if lschema.spatial else None,
+                                  optional_fields=optional.get(lname, frozenset()))
         problems.extend(result.problems)
         fatal = [p for p in result.problems if p.is_error and p.row is None]
         if fatal or (result.bad_rows and not skip_bad_rows):
@@ -189,6 +208,132 @@ def import_file(
     step("write")
     return ImportOutcome(name, tuple(frames), tuple(problems), written=True, added=added, updated=updated,
                          skipped_rows=tuple(skipped))
+
+
+#: Layers whose records need no user ids: a road network is lines, nobody numbers them.
+GENERATED_ID_LAYERS = ("roads",)
+
+
+def _generated_ids(frame: pd.DataFrame, schema, rows, *, file: str):
+    """Ids for a roads file without an id column (a plain GeoJSON exported from QGIS).
+
+    The id is the file's name and the record's row (``roads-1``, ``roads-2``…): stable
+    when the same file is imported again, so an update replaces rather than doubles.
+    Other layers keep requiring ids (villages have statistical codes, facilities are
+    referred to by id).
+    """
+    if schema.name not in GENERATED_ID_LAYERS:
+        return frame, []
+    mapping, _ = match_columns([str(c) for c in frame.columns], schema)
+    if schema.id_field in mapping.values():
+        return frame, []
+    stem = Path(file).stem or "road"
+    # a column literally named like the id field would have matched above
+    out = frame.copy()
+    out[schema.id_field] = [f"{stem}-{int(r)}" for r in rows]
+    first = out[schema.id_field].iloc[0] if len(out) else f"{stem}-1"
+    problem = warning("ids_generated",
+                      N_("the file has no id column; ids were made from the file name and row ({example}, …): "
+                         "import the same file again to update these roads, or use --replace"),
+                      params={"example": first}, file=file)
+    return out, [problem]
+
+
+# An updated record whose new location is its stored location moved by exactly the
+# GCJ-02 (or BD-09) offset was read in the wrong coordinate system, not moved.
+_SHIFT_MIN_M = 30.0
+_SHIFT_MATCH_M = 3.0
+
+
+def _datum_shifted_rows(ws: Workspace, frame: pd.DataFrame, schema, rows, *, chosen: str, file: str):
+    """Errors for rows that would move a stored record by the GCJ-02/BD-09 offset.
+
+    Amap/Baidu coordinates imported as WGS84 land a few hundred metres off (and GPS
+    coordinates imported as GCJ-02 as far the other way); when the record is already in
+    the workspace at the right place, the new location is the old one pushed through
+    the offset between the file's real datum and the chosen one (:mod:`geo.crs`). That
+    is recognised (to within 3 m, for moves over 30 m) and refused with the row and the
+    right ``--crs``, so an upload never drags correctly placed records off.
+    """
+    from geo.crs import parse_crs, to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
+
+    if not schema.spatial or not isinstance(frame, gpd.GeoDataFrame) or not ws.exists or len(frame) == 0:
+        return []
+    chosen = parse_crs(chosen)
+    datum_of_choice = {"wgs84": "wgs84", "cgcs2000": "wgs84", "EPSG:4326": "wgs84", "EPSG:4490": "wgs84",
+                       "gcj02": "gcj02", "bd09": "bd09"}.get(chosen)
+    if datum_of_choice is None:  # a projected choice: no datum offset to recognise
+        return []
+    mapping, _ = match_columns([str(c) for c in frame.columns], schema)
+    id_col = next((c for c, f in mapping.items() if f == schema.id_field), None)
+    if id_col is None:
+        return []
+    stored = ws.read_layer(schema.name)
+    if len(stored) == 0:
+        return []
+    old = stored.set_index(schema.id_field).geometry
+    old = old[~old.index.duplicated()]
+    ids = frame[id_col].map(lambda v: None if pd.isna(v) else str(v).strip()).to_numpy()
+    new = np.asarray(frame.geometry.values, dtype=object)
+    hit = np.array([i is not None and i in old.index for i in ids], dtype=bool)
+    hit &= ~(shapely.is_missing(new) | shapely.is_empty(new))
+    if not hit.any():
+        return []
+    old_geoms = np.asarray(old.reindex(ids[hit]).values, dtype=object)
+    ok = ~(shapely.is_missing(old_geoms) | shapely.is_empty(old_geoms))
+    idx = np.flatnonzero(hit)[ok]
+    if len(idx) == 0:
+        return []
+    o = shapely.get_coordinates(shapely.centroid(old_geoms[ok]))
+    n = shapely.get_coordinates(shapely.centroid(new[idx]))
+
+    def metres(lon1, lat1, lon2, lat2):
+        k = 111_320.0
+        return np.hypot((lon2 - lon1) * k * np.cos(np.radians(lat1)), (lat2 - lat1) * k)
+
+    moved = metres(o[:, 0], o[:, 1], n[:, 0], n[:, 1])
+    problems = []
+    # Where each record would land if the file were really in another datum but read as
+    # the chosen one: true WGS84 -> that datum (what the file holds) -> WGS84 as chosen.
+    from_wgs84 = {"wgs84": lambda x, y: (x, y), "gcj02": wgs84_to_gcj02, "bd09": wgs84_to_bd09}
+    for label, forward in from_wgs84.items():
+        if label == datum_of_choice:
+            continue
+        flon, flat = to_wgs84(*forward(o[:, 0], o[:, 1]), datum_of_choice)
+        match = (moved > _SHIFT_MIN_M) & (metres(flon, flat, n[:, 0], n[:, 1]) < _SHIFT_MATCH_M)
+        for j in np.flatnonzero(match):
+            problems.append(error(
+                "datum_shift_suspected",
+                N_("this would move {id} by {distance} m, exactly the offset between {datum} and {chosen}: the "
+                   "file's coordinates look like {datum} (GPS: wgs84, Amap/Tencent: gcj02, Baidu: bd09) read as "
+                   "{chosen}; import again with --crs {datum} (or choose {datum} on the upload form)"),
+                params={"id": str(ids[idx[j]]), "distance": round(float(moved[j])), "datum": label,
+                        "chosen": chosen},
+                file=file, row=int(rows[idx[j]])))
+    return problems
+
+
+def _town_areas(ws: Workspace):
+    """The workspace's towns for naming villages: town boundaries, else town centres."""
+    if not ws.exists:
+        return None
+    bounds = ws.read_layer("boundaries")
+    towns = bounds[(bounds["level"] == "town") & bounds.geometry.notna()]
+    if len(towns) == 0:
+        centres = ws.read_layer("towns")
+        towns = centres[centres.geometry.notna() & ~centres.geometry.is_empty]
+    if len(towns) == 0:
+        return None
+    return gpd.GeoDataFrame({"name": towns["name"].to_numpy()}, geometry=towns.geometry.to_numpy(), crs="EPSG:4326")
+
+
+def _osm_crs_note(chosen, *, file: str) -> list[Problem]:
+    from geo.crs import parse_crs
+
+    if chosen is None or parse_crs(chosen) in ("wgs84", "cgcs2000", "EPSG:4326", "EPSG:4490"):
+        return []
+    return [warning("osm_crs_ignored", N_("OpenStreetMap data are WGS84; the chosen coordinate system {chosen} "
+                                          "was not applied"), params={"chosen": parse_crs(chosen)}, file=file)]
 
 
 def _drop_location_warnings(problems, row_ids: dict[int, str], located: set[str]) -> list[Problem]:

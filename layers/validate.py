@@ -8,7 +8,7 @@ user's file.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import geopandas as gpd
 import numpy as np
@@ -83,6 +83,7 @@ def validate_records(
     row_numbers=None,
     geometry_problems: list[Problem] | None = None,
     boundary=None,
+    optional_fields: frozenset[str] = frozenset(),
 ) -> ValidationResult:
     """Check and type ``frame`` against ``schema``.
 
@@ -99,6 +100,9 @@ def validate_records(
         rows count as bad rows.
     boundary
         A shapely geometry (EPSG:4326) of the county: points outside it are warnings.
+    optional_fields
+        Required fields this file may leave empty because the reader already reported
+        it once for the whole file (an OpenStreetMap village without a known town).
     """
     n = len(frame)
     rows = np.asarray(row_numbers if row_numbers is not None else np.arange(n) + 2)
@@ -127,6 +131,8 @@ def validate_records(
                                         params={"column": f.name, "label": f.zh, "default": f.default}, file=file))
             continue
         col = user_col[f.name]
+        if f.name in optional_fields:
+            f = replace(f, required=False)
         values, col_problems, col_bad = _parse_column(frame[col], f, rows=rows, file=file, column=col)
         out[f.name] = values
         problems.extend(col_problems)

@@ -35,7 +35,7 @@ __all__ = [
     "roads_fingerprint",
 ]
 
-ROAD_CLASSES = ("national", "provincial", "county", "township", "village", "other")
+ROAD_CLASSES = ("expressway", "national", "provincial", "county", "township", "village", "other")
 
 #: Default free-flow speeds by administrative road class (km/h).
 #:
@@ -43,11 +43,11 @@ ROAD_CLASSES = ("national", "provincial", "county", "township", "village", "othe
 #: 一级 100/80/60, 二级 80/60, 三级 40/30, 四级 30/20 km/h.  National roads (国道) in
 #: rural counties are mostly 一级/二级 highways (80), provincial roads (省道) 二级 (60),
 #: county roads (县道) 三级 (40), township roads (乡道) 三/四级 (30) and village roads
-#: (村道) 四级 (20).  "other" (unclassified tracks, farm roads) gets 15.  These are
+#: (村道) 四级 (20); expressways (高速公路, design speed 120/100/80) 100.  "other" (unclassified tracks, farm roads) gets 15.  These are
 #: design speeds, i.e. optimistic for mountain counties; pass a :class:`SpeedTable`
 #: or a ``speed_kmh`` column to use surveyed speeds instead.
 DEFAULT_CLASS_SPEEDS_KMH: Mapping[str, float] = MappingProxyType(
-    {"national": 80.0, "provincial": 60.0, "county": 40.0, "township": 30.0, "village": 20.0, "other": 15.0}
+    {"expressway": 100.0, "national": 80.0, "provincial": 60.0, "county": 40.0, "township": 30.0, "village": 20.0, "other": 15.0}
 )
 
 _FORMAT_VERSION = 1

@@ -52,7 +52,7 @@ def test_andorra_places(andorra):
 def test_andorra_lines(andorra):
     lines, _ = andorra
     assert list(lines.columns) == ["osm_id", "name", "highway", "oneway", "surface", "maxspeed",
-                                   "ref", "maxspeed_kmh", "geometry"]
+                                   "ref", "motorroad", "access", "maxspeed_kmh", "geometry"]
     assert len(lines) > 1000
     assert lines["highway"].notna().all()
     assert {"primary", "secondary", "tertiary", "residential", "track"} <= set(lines["highway"])

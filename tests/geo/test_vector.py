@@ -75,7 +75,7 @@ def test_zipped_gbk_shapefile(tmp_path, points):
 
 
 def test_encoding_choice():
-    assert _choose_shapefile_encoding(b"UTF-8", None) is None
+    assert _choose_shapefile_encoding(b"UTF-8", None) == "UTF-8"
     assert _choose_shapefile_encoding(None, None) is None
 
 

@@ -43,8 +43,10 @@ def demo(workspace: str, seed: int, scale: float, force: bool) -> None:
 @workspace_option(exists=False)
 @click.option("--layer", "-l", required=True, help="Target layer, e.g. villages, roads, cold_storage.")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--crs", default="wgs84", show_default=True,
-              help="CRS of coordinate columns: wgs84, cgcs2000, gcj02 (Amap), bd09 (Baidu) or EPSG:n.")
+@click.option("--crs", default=None,
+              help="The coordinates' real system, for tables and vector files alike: wgs84, cgcs2000, gcj02 "
+                   "(Amap/Tencent), bd09 (Baidu) or EPSG:n (e.g. a shapefile without .prj). Default: a vector "
+                   "file's own CRS, WGS84 for tables.")
 @click.option("--replace", is_flag=True, help="The file becomes the whole layer (default: add or update by id).")
 @click.option("--skip-bad-rows", is_flag=True, help="Import the good rows even when some rows have errors.")
 @click.option("--sheet", default=None, help="Excel sheet name (default: the first).")

@@ -136,7 +136,7 @@ def import_into(layer: str):
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return _json_error(400, _("Choose a file to import (form field “file”)."))
-    crs = request.form.get("crs", "wgs84")
+    crs = request.form.get("crs") or None  # none given: each file's own CRS (tables: WGS84)
     flags = {k: request.form.get(k, "").lower() in ("1", "true", "yes", "on") for k in ("replace", "skip_bad_rows")}
     try:
         outcome = import_upload(ws, layer, upload, crs=crs, **flags)

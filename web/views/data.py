@@ -14,8 +14,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, SelectField
+from wtforms import BooleanField, SelectField, StringField
+from wtforms.validators import Optional, Regexp
 
+from geo.osm import is_osm_path
 from layers.schema import LAYERS, get_schema
 
 from ..services import visibility
@@ -33,23 +35,27 @@ EXPORT_FORMATS = {
     "csv": ("CSV", "text/csv"),
     "xlsx": ("Excel", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
 }
-UPLOAD_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".geojson", ".json", ".gpkg", ".zip", ".pbf")
+UPLOAD_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".geojson", ".json", ".gpkg", ".zip", ".pbf", ".osm", ".osm.gz",
+                   ".osm.bz2")
 #: A shapefile is several files: uploaded one by one they cannot be read.
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".sbn", ".sbx")
-CRS_CHOICES = ("wgs84", "cgcs2000", "gcj02", "bd09")
+CRS_CHOICES = ("auto", "wgs84", "cgcs2000", "gcj02", "bd09")
 
 
 class UploadForm(FlaskForm):
     layer = SelectField(_l("Layer"))
     file = FileField(_l("File"), validators=[FileRequired()])
-    crs = SelectField(_l("Coordinate system of coordinate columns"), default="wgs84")
+    crs = SelectField(_l("Coordinate system of the coordinates"), default="auto")
+    epsg = StringField(_l("or EPSG code (e.g. 4546 for a shapefile without .prj)"),
+                       validators=[Optional(), Regexp(r"^\s*(?:EPSG:)?\d{4,5}\s*$", flags=re.IGNORECASE,
+                                                      message=_l("An EPSG code is 4 or 5 digits, e.g. 4546."))])
     replace = BooleanField(_l("Replace the whole layer (otherwise add and update by ID)"))
     skip_bad_rows = BooleanField(_l("Import the good rows and skip rows with errors"))
 
     def fill_choices(self) -> None:
         self.layer.choices = [(name, label(schema)) for name, schema in LAYERS.items()]
         self.crs.choices = [
-            ("wgs84", _("WGS84 (GPS)")), ("cgcs2000", _("CGCS2000")),
+            ("auto", _("As the file declares (tables: WGS84)")), ("wgs84", _("WGS84 (GPS)")), ("cgcs2000", _("CGCS2000")),
             ("gcj02", _("GCJ-02 (Amap, Tencent)")), ("bd09", _("BD-09 (Baidu)")),
         ]
 
@@ -84,7 +90,7 @@ def upload():
     form = UploadForm()
     form.fill_choices()
     if not form.validate_on_submit():
-        flash(_("Choose a layer and a file."), "error")
+        flash(str(form.epsg.errors[0]) if form.epsg.errors else _("Choose a layer and a file."), "error")
         return render_template("data.html", layers=layer_rows(ws), form=form, formats=EXPORT_FORMATS,
                                report=None), 400
     report = run_import(ws, form)
@@ -102,6 +108,8 @@ class UploadRejected(Exception):
 def upload_type_problem(original: str) -> str | None:
     """Why a file of this name cannot be imported (translated), or None."""
     suffix = Path(original).suffix.lower()
+    if is_osm_path(original):
+        return None
     if suffix in SHAPEFILE_PARTS:
         return _("A shapefile is several files: put its .shp, .dbf, .shx, .prj and .cpg files into one .zip "
                  "file and upload the .zip.")
@@ -159,6 +167,12 @@ def import_upload(ws, layer: str, upload, **options):
         shutil.rmtree(tmpdir, ignore_errors=True)
 
 
+def form_crs(form: UploadForm) -> str:
+    """The coordinate system chosen on the form: an EPSG code typed in wins over the list."""
+    code = (form.epsg.data or "").strip().upper().removeprefix("EPSG:")
+    return f"EPSG:{code}" if code else form.crs.data
+
+
 def run_import(ws, form: UploadForm) -> dict:
     """Import the upload and describe the outcome for the page."""
     upload = form.file.data
@@ -166,7 +180,7 @@ def run_import(ws, form: UploadForm) -> dict:
     base = {"file": original, "layer": label(get_schema(form.layer.data)), "added": 0, "updated": 0,
             "skipped_rows": [], "written": False}
     try:
-        outcome = import_upload(ws, form.layer.data, upload, crs=form.crs.data, replace=form.replace.data,
+        outcome = import_upload(ws, form.layer.data, upload, crs=form_crs(form), replace=form.replace.data,
                                 skip_bad_rows=form.skip_bad_rows.data)
     except UploadRejected as exc:
         return {**base, "errors": [str(exc)], "warnings": []}

@@ -54,7 +54,9 @@ def document(base: str) -> dict:
                 "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
                     "type": "object", "required": ["file"], "properties": {
                         "file": {"type": "string", "format": "binary"},
-                        "crs": {"type": "string", "enum": ["wgs84", "cgcs2000", "gcj02", "bd09"]},
+                        "crs": {"type": "string", "description": "the coordinates' real system, for tables "
+                                "and vector files; default auto: a vector file's own CRS, WGS84 for tables; "
+                                "or EPSG:n", "pattern": "^(auto|wgs84|cgcs2000|gcj02|bd09|EPSG:[0-9]+)$"},
                         "replace": {"type": "boolean"}, "skip_bad_rows": {"type": "boolean"}}}}}},
                 "responses": {"200": {"description": "Imported"}, "422": {"description": "Validation errors; nothing written"},
                               "400": _ERROR, "401": _ERROR, "403": _ERROR}}},
