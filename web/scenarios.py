@@ -185,7 +185,8 @@ def _difference(base, other, scenario: NetworkScenario, ws) -> dict:
     b, s = base.villages, other.villages
     lost = (b["status"] == "covered") & (s["status"] != "covered")
     both = (b["status"] == "covered") & (s["status"] == "covered")
-    added = s["minutes"].to_numpy() - b["minutes"].to_numpy()
+    with np.errstate(invalid="ignore"):  # inf - inf for villages unreachable in both
+        added = s["minutes"].to_numpy() - b["minutes"].to_numpy()
     slower = both & (added > 1e-6)
     cols = ["village_id", "village_name", "town", "population", "monitored_households"]
     lost_t = b.loc[lost, cols].assign(minutes_base=b.loc[lost, "minutes"], minutes_scenario=s.loc[lost, "minutes"],
