@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 
 from layers.schema import get_schema
 
-from .. import mapdata, mapping, netmap, visibility
+from .. import mapdata, mapping, netmap, resmap, visibility
 from ..app import NavItem, current_workspace
 from ..auth import permission_required
 from ..users import has_permission
@@ -27,7 +27,7 @@ def index():
     ws = current_workspace()
     page = mapping.build_map(ws, include_sensitive=_include_sensitive(), config=current_app.config,
                              user=g.get("user"))
-    return render_template("map.html", page=page, network=netmap.panel())
+    return render_template("map.html", page=page, network=netmap.panel(), resilience=resmap.panel())
 
 
 @bp.route("/data/<layer>.geojson")
