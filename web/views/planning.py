@@ -214,6 +214,8 @@ def js_messages() -> dict:
         "reason": reason_labels(),
         "facts": {"method": _("Method"), "status": _("Status"), "objective": _("Objective"), "bound": _("Bound"),
                   "gap": _("Gap"), "seconds": _("Solver seconds"), "server": _("Server")},
+        "scenario_base": _("(Network scenario %(scenario)s; on the base network: %(after)s covered, new sites %(names)s.)",
+                           scenario="{scenario}", after="{after}", names="{names}"),
         "summary": _("%(n)s new sites: %(names)s. Demand within %(m)s min: %(before)s before → %(after)s after, "
                      "of %(total)s.", n="{n}", names="{names}", m="{m}", before="{before}", after="{after}",
                      total="{total}"),
@@ -268,6 +270,12 @@ def _warm_graph(ws) -> None:
 # =========================================================================== helpers
 def _error(message: str, code: int = 400):
     return {"error": {"code": code, "message": message}}, code
+
+
+def _network_scenarios(ws):
+    from .. import scenarios
+
+    return scenarios.list_scenarios(ws)
 
 
 def _params():
@@ -349,6 +357,7 @@ def index():
         sources=source_choices(), commodities=_commodity_totals(ws), default_cost=services.DEFAULT_SITE_COST_WAN,
         demand_text=demand_text,
         can_save=app_config["can_save"], defaults=planning.RunParams(),
+        network_scenarios=_network_scenarios(ws),
     )
 
 
