@@ -143,3 +143,25 @@ def test_cli_scenario_lifecycle_and_resilience(workspace):
     assert missing.exit_code == 2 and "No network scenario named 'nope'" in missing.output
     assert run("scenario", "remove", "-w", w, "汛期").exit_code == 0
     assert run("scenario", "remove", "-w", w, "汛期").exit_code == 2
+
+
+def test_cli_od_and_place_on_a_scenario(workspace, tmp_path):
+    import pandas as pd
+
+    w = workspace.path
+    assert run("scenario", "add", "-w", w, "slow", "--slow-class",
+               "national=0.5,provincial=0.5,county=0.5,township=0.5,village=0.5").exit_code == 0
+    out = tmp_path / "od.csv"
+    r = run("od", "-w", w, "--to", "towns", "--out", out, "--scenario", "slow")
+    assert r.exit_code == 0, r.output
+    frame = pd.read_csv(out, encoding="utf-8-sig")
+    assert {"minutes", "minutes_base", "added_min"} <= set(frame.columns)
+    both = frame.dropna(subset=["minutes", "minutes_base"])
+    assert (both["added_min"] >= -0.011).all()
+    # at half speed the network part of every trip doubles: never less than the base time
+    assert (both["minutes"] >= both["minutes_base"] - 0.011).all()
+    r = run("place", "-w", w, "--model", "mclp", "--p", "1", "--minutes", "30", "--scenario", "slow", "--json")
+    assert r.exit_code == 0, r.output
+    body = json.loads(r.output[r.output.index("{"):])
+    assert body["scenario"] == "slow" and "base_network" in body
+    assert body["totals"]["covered_after"] <= body["base_network"]["totals"]["covered_after"] + 1e-6
