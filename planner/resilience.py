@@ -72,6 +72,7 @@ __all__ = [
     "resilience_analysis",
     "split_network",
     "village_measures",
+    "warm_kernels",
 ]
 
 _END_EPS = 1e-9
@@ -649,6 +650,17 @@ def detour_analysis(net: PieceNetwork, village_nodes: np.ndarray, village_weight
         worst_piece[on] = np.where(ws >= 0, pseg[route_child][np.maximum(ws, 0)], -1)
     return {"dist": dist[:n], "route_piece": route_piece, "worst_added_min": worst, "worst_piece": worst_piece,
             **out}
+
+
+def warm_kernels() -> None:
+    """Compile (or load from numba's cache) the kernels on a three-node network, so the
+    first real request does not pay for it (a server calls this in the background)."""
+    net = PieceNetwork(n_nodes=3, piece_u=np.array([0, 1, 1]), piece_v=np.array([1, 2, 2]),
+                       piece_edge=np.arange(3), piece_from=np.zeros(3), piece_to=np.ones(3),
+                       piece_minutes=np.ones(3), piece_oneway=np.zeros(3, dtype=bool),
+                       point_node=np.zeros(0, dtype=np.int64))
+    cut_off_analysis(net, np.ones((3, 1)))
+    detour_analysis(net, np.array([2]), np.array([1.0]), np.array([0]), np.array([0.0]))
 
 
 # ------------------------------------------------------------------ brute force references
