@@ -165,3 +165,16 @@ def test_cli_od_and_place_on_a_scenario(workspace, tmp_path):
     body = json.loads(r.output[r.output.index("{"):])
     assert body["scenario"] == "slow" and "base_network" in body
     assert body["totals"]["covered_after"] <= body["base_network"]["totals"]["covered_after"] + 1e-6
+
+
+def test_proposal_evaluation_api_on_a_scenario(client, workspace):
+    from layers import proposals as P
+
+    from .test_projects_views import _data
+
+    pid = P.create_proposal(workspace, _data(workspace), created_by="village1").id
+    assert client.get(f"/api/v1/proposals/{pid}/evaluation?scenario=nope").status_code == 404
+    scenarios.save_scenario(workspace, NetworkScenario("slow", slow_classes={"county": 0.5}))
+    r = client.get(f"/api/v1/proposals/{pid}/evaluation?scenario=slow")
+    assert r.status_code == 200 and r.json["scenario"] == "slow"
+    assert client.get(f"/api/v1/proposals/{pid}/evaluation").json["scenario"] is None
