@@ -33,7 +33,12 @@ def _prepare(graph, villages, targets):
 
 
 def run_case(name: str, graph, villages, targets, *, k: int, seed: int = 0) -> dict:
-    from planner.resilience import brute_force_cut_off, brute_force_detours, cut_off_analysis, resilience_analysis
+    from planner.resilience import (
+        brute_force_cut_off,
+        brute_force_detours,
+        cut_off_analysis,
+        resilience_analysis,
+    )
 
     resilience_analysis(graph, villages.head(3), targets.head(2))  # numba kernels: compile/load once
     t = time.perf_counter()

@@ -113,7 +113,7 @@ class PieceNetwork:
 
     @property
     def n_pieces(self) -> int:
-        return int(len(self.piece_u))
+        return len(self.piece_u)
 
 
 def split_network(graph: RoadGraph, edge: np.ndarray, fraction: np.ndarray, *, edges=None) -> PieceNetwork:
@@ -251,8 +251,7 @@ def _dfs_lowlink(n, indptr, nbr, eid, roots):
                 top -= 1
                 p = parent[x]
                 if p >= 0:
-                    if low[x] < low[p]:
-                        low[p] = low[x]
+                    low[p] = min(low[p], low[x])
                     size[p] += size[x]
     return pre, order[:t], parent, pedge, low, size
 
@@ -439,8 +438,7 @@ def _replacement_times(indptr, head, w, seg, rindptr, rtail, rw, rseg, dist, pre
                 if px >= lo and px < hi:
                     continue
                 cand = dist[x] + rw[k]
-                if cand < best:
-                    best = cand
+                best = min(best, cand)
             nd[y] = best
             if best < np.inf:
                 size_h = _heap_push(hk, hv, size_h, best, y)
@@ -474,8 +472,7 @@ def _replacement_times(indptr, head, w, seg, rindptr, rtail, rw, rseg, dist, pre
                     n_delayed[j] += wv
                     sum_add[j] += wv * added
                     person_min[j] += people[y] * added
-                    if added > max_add[j]:
-                        max_add[j] = added
+                    max_add[j] = max(max_add[j], added)
                 if added > worst[y]:
                     worst[y] = added
                     worst_seg[y] = j
@@ -943,8 +940,8 @@ def resilience_analysis(
         "population_single_access": float(vt.loc[vt["single_access"], "population"].sum()),
         "monitored_households_single_access": float(vt.loc[vt["single_access"], "monitored_households"].sum()),
         "segments": int(net.n_pieces), "bridges": int(is_bridge.sum()),
-        "bridges_cutting_villages": int(len(cut_pieces)), "links": int(len(links)),
-        "targets": int(len(st)) if st is not None else 0,
+        "bridges_cutting_villages": len(cut_pieces), "links": len(links),
+        "targets": len(st) if st is not None else 0,
         "targets_on_network": int((tnode >= 0).sum()) if st is not None else 0,
     }
     return ResilienceResult(links=links, segments=seg, detours=detours, villages=vt, totals=totals)

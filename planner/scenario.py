@@ -22,9 +22,10 @@ Rules
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,8 +33,15 @@ import shapely
 
 from geo.errors import InvalidInput, NotFound
 
-__all__ = ["BadScenario", "HAZARD_KIND", "NetworkScenario", "ScenarioApplied", "UnknownScenario", "apply_scenario",
-           "parse_factor_spec"]
+__all__ = [
+    "HAZARD_KIND",
+    "BadScenario",
+    "NetworkScenario",
+    "ScenarioApplied",
+    "UnknownScenario",
+    "apply_scenario",
+    "parse_factor_spec",
+]
 
 
 class BadScenario(InvalidInput):
@@ -216,8 +224,8 @@ class NetworkScenario:
             if mapping:
                 parts.append(f"{label_zh if zh else label_en} " + ",".join(f"{k}×{v:g}" for k, v in mapping.items()))
         if self.slow_hazard is not None:
-            parts.append((f"灾害隐患区道路 ×{self.slow_hazard:g}" if zh
-                          else f"roads crossing hazard zones ×{self.slow_hazard:g}"))
+            parts.append(f"灾害隐患区道路 ×{self.slow_hazard:g}" if zh
+                          else f"roads crossing hazard zones ×{self.slow_hazard:g}")
         return "；".join(parts) if zh else "; ".join(parts)
 
 
@@ -254,7 +262,7 @@ class ScenarioApplied:
     def to_dict(self) -> dict[str, Any]:
         return {
             "scenario": self.scenario.to_dict(),
-            "roads_open": int(len(self.roads)), "roads_closed": len(self.closed_ids),
+            "roads_open": len(self.roads), "roads_closed": len(self.closed_ids),
             "closed_ids": list(self.closed_ids), "closed_km": round(self.closed_km, 3),
             "roads_slowed": int(self.slowed), "slowed_km": round(self.slowed_km, 3),
             "unknown_ids": list(self.unknown_ids), "unknown_zones": list(self.unknown_zones),

@@ -17,7 +17,13 @@ from collections import OrderedDict
 import numpy as np
 
 from geo.errors import Conflict
-from planner.scenario import BadScenario, NetworkScenario, ScenarioApplied, UnknownScenario, apply_scenario
+from planner.scenario import (
+    BadScenario,
+    NetworkScenario,
+    ScenarioApplied,
+    UnknownScenario,
+    apply_scenario,
+)
 
 from . import services
 
@@ -142,10 +148,10 @@ def road_graph(ws, *, settings=None, scenario: NetworkScenario | str | None = No
             return _memo[key]
     blob_key = f"{_BLOB_PREFIX}{scenario.name}:{fingerprint}"
     blob = ws.get_blob(blob_key)
-    graph = services._graph_from_blob(blob) if blob is not None else None  # noqa: SLF001 - same cache format
+    graph = services._graph_from_blob(blob) if blob is not None else None
     if graph is None:
         graph = build_road_graph(applied.roads, **settings.build_options())
-        ws.put_blob(blob_key, services._graph_to_blob(graph),  # noqa: SLF001
+        ws.put_blob(blob_key, services._graph_to_blob(graph),
                     replace_prefix=f"{_BLOB_PREFIX}{scenario.name}:")
     with _memo_lock:
         _memo[key] = graph

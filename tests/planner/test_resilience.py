@@ -10,7 +10,11 @@ from hypothesis import strategies as st
 
 from planner.graph import build_road_graph
 from planner.resilience import (
-    PieceNetwork, brute_force_cut_off, brute_force_detours, cut_off_analysis, detour_analysis,
+    PieceNetwork,
+    brute_force_cut_off,
+    brute_force_detours,
+    cut_off_analysis,
+    detour_analysis,
     resilience_analysis,
 )
 

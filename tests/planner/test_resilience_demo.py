@@ -5,7 +5,12 @@ import numpy as np
 import pytest
 
 from planner.graph import build_road_graph
-from planner.resilience import brute_force_cut_off, cut_off_analysis, resilience_analysis, split_network
+from planner.resilience import (
+    brute_force_cut_off,
+    cut_off_analysis,
+    resilience_analysis,
+    split_network,
+)
 from planner.snap import snap_points
 
 pytestmark = pytest.mark.slow
@@ -23,7 +28,7 @@ def demo(demo_workspace):
 
 
 def test_demo_ranking_top_links(demo):
-    graph, villages, _, r = demo
+    _, _, _, r = demo
     links = r.links
     top = links.head(10)
     # ranked by people cut off, then villages

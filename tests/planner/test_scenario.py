@@ -8,7 +8,12 @@ import shapely
 
 from geo.errors import InvalidInput
 from planner.graph import build_road_graph
-from planner.scenario import BadScenario, NetworkScenario, apply_scenario, parse_factor_spec
+from planner.scenario import (
+    BadScenario,
+    NetworkScenario,
+    apply_scenario,
+    parse_factor_spec,
+)
 from planner.snap import snap_points
 from planner.travel import nearest_times
 
