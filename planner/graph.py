@@ -345,6 +345,9 @@ def _row_speeds_kmh(roads, table: SpeedTable) -> np.ndarray:
         given = pd.to_numeric(roads["speed_kmh"], errors="coerce").to_numpy(dtype=float)
         ok = np.isfinite(given) & (given > 0)
         speeds = np.where(ok, given, speeds)
+    if "speed_factor" in roads.columns:  # network scenarios (planner.scenario) slow roads with it
+        factor = pd.to_numeric(roads["speed_factor"], errors="coerce").to_numpy(dtype=float)
+        speeds = speeds * np.where(np.isfinite(factor) & (factor > 0), factor, 1.0)
     return speeds
 
 
@@ -506,7 +509,8 @@ def build_road_graph(
         LineString/MultiLineString roads with a CRS.  Optional columns: ``id``,
         ``road_class``, ``surface``, ``speed_kmh`` (overrides the table where
         finite and positive), ``oneway`` (True: drivable only in the digitised
-        direction).
+        direction), ``speed_factor`` (multiplies the speed; set by network
+        scenarios, :mod:`planner.scenario`).
     speed_table : SpeedTable, optional
         Speeds by class and surface; defaults to :class:`SpeedTable` ().
     access_speed_kmh : float
@@ -649,7 +653,7 @@ def roads_fingerprint(
     for wkb in shapely.to_wkb(roads.geometry.to_numpy(), hex=False, output_dimension=2):
         h.update(b"\x00" if wkb is None else wkb)
         h.update(b"|")
-    for col in ("id", "road_class", "surface", "speed_kmh", "oneway"):
+    for col in ("id", "road_class", "surface", "speed_kmh", "oneway", "speed_factor"):
         if col in roads.columns:
             h.update(col.encode())
             h.update("\x1f".join(map(str, roads[col].tolist())).encode())

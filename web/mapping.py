@@ -24,7 +24,7 @@ from markupsafe import Markup
 from layers.schema import (COLD_STORAGE_KINDS, COMMODITIES, CONSTRAINT_KINDS, FACILITY_STATUS,
                            INDUSTRY_KINDS, ROAD_CLASSES, get_schema)
 
-from . import netmap
+from . import netmap, resmap
 from .services import mapdata
 from .i18n import label
 
@@ -367,7 +367,8 @@ def build_map(ws, *, include_sensitive: bool, config, user=None) -> MapPage:
     info = mapdata.layer_counts(ws)
     m = site_map(bounds, config=config, prefer_canvas=True,
                  js=[("rpmap", url_for("static", filename="js/rpmap.js")),
-                     ("rpnetwork", url_for("static", filename="js/rpnetwork.js"))],
+                     ("rpnetwork", url_for("static", filename="js/rpnetwork.js")),
+                     ("rpresilience", url_for("static", filename="js/rpresilience.js"))],
                  css=[("rpmap_css", url_for("static", filename="css/map.css")),
                       ("rpnetwork_css", url_for("static", filename="css/network.css"))])
 
@@ -412,6 +413,7 @@ def build_map(ws, *, include_sensitive: bool, config, user=None) -> MapPage:
     control = folium.LayerControl(position="topright", collapsed=False).add_to(m)
     MapApp(control, {
         "bounds": bounds, "inline": inline_mode, "i18n": _js_messages(), "network": netmap.js_config(),
+        "resilience": resmap.js_config(),
         "indicators": {i.name: {"unit": i.unit, "decimals": i.decimals} for i in mapdata.INDICATORS},
     }).add_to(m)
     towns = mapdata.town_names(ws) if info.get("villages") else []

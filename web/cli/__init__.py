@@ -12,7 +12,8 @@ def _optional_modules():
     # Areas land one by one; a module that is not there yet simply adds no commands.
     import importlib
 
-    for name in ("server_cmds", "network_cmds", "placement_cmds", "pairing_cmds", "project_cmds", "batch_cmds"):
+    for name in ("server_cmds", "network_cmds", "placement_cmds", "pairing_cmds", "project_cmds", "batch_cmds",
+                 "resilience_cmds"):
         try:
             yield importlib.import_module(f"{__name__}.{name}")
         except ModuleNotFoundError as exc:

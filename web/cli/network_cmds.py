@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from .common import workspace_option
+from .resilience_cmds import echo_scenario_difference, scenario_option, typed_errors
 
 ORIGIN_LAYERS = ("villages", "cold_storage", "industry_bases", "relocation_settlements", "towns")
 
@@ -16,11 +17,12 @@ def register(group: click.Group) -> None:
         group.add_command(command)
 
 
-def _graph(ws, settings):
-    from web import services
+def _graph(ws, settings, scenario_name=None):
+    from web.services import scenarios
 
     try:
-        return services.road_graph(ws, settings=settings)
+        with typed_errors():  # an unknown scenario
+            return scenarios.road_graph(ws, settings=settings, scenario=scenario_name)
     except ValueError as exc:  # e.g. a workspace without roads
         raise click.ClickException(str(exc)) from exc
 
@@ -37,7 +39,8 @@ def _points(ws, layer):
 @click.option("--to", "destination_layer", type=click.Choice(ORIGIN_LAYERS), required=True)
 @click.option("--cutoff-min", type=float, default=None, help="Leave times above this many minutes empty.")
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="Output .csv or .parquet (long format).")
-def od(workspace, origin_layer, destination_layer, cutoff_min, out) -> None:
+@scenario_option()
+def od(workspace, origin_layer, destination_layer, cutoff_min, out, scenario_name) -> None:
     """Travel-time matrix (minutes) between two layers, as origin, destination, minutes rows."""
     import numpy as np
     import pandas as pd
@@ -48,16 +51,26 @@ def od(workspace, origin_layer, destination_layer, cutoff_min, out) -> None:
 
     ws = Workspace(workspace)
     settings = services.NetworkSettings.from_workspace(ws)
-    graph = _graph(ws, settings)
+    graph = _graph(ws, settings, scenario_name)
     matrix = travel_time_matrix(graph, _points(ws, origin_layer), _points(ws, destination_layer), cutoff_min=cutoff_min,
                                 max_snap_m=settings.max_snap_m)
-    services.persist_hierarchy(ws, graph)  # a large matrix built one: keep it for next time
-    o, d = np.nonzero(np.isfinite(matrix.minutes))
+    if scenario_name is None:
+        services.persist_hierarchy(ws, graph)  # a large matrix built one: keep it for next time
+    base = None
+    if scenario_name is not None:  # the base network's minutes beside the scenario's
+        base = travel_time_matrix(_graph(ws, settings), _points(ws, origin_layer), _points(ws, destination_layer),
+                                  cutoff_min=cutoff_min, max_snap_m=settings.max_snap_m).minutes
+    keep = np.isfinite(matrix.minutes) if base is None else np.isfinite(matrix.minutes) | np.isfinite(base)
+    o, d = np.nonzero(keep)
     frame = pd.DataFrame({
         "origin_id": matrix.origin_ids[o].astype(str),
         "destination_id": matrix.destination_ids[d].astype(str),
         "minutes": matrix.minutes[o, d].round(2),
     })
+    if base is not None:
+        frame["minutes_base"] = base[o, d].round(2)
+        frame["added_min"] = (frame["minutes"] - frame["minutes_base"]).round(2)
+        frame = frame.replace([np.inf, -np.inf], np.nan)
     out = Path(out)
     if out.suffix.lower() == ".parquet":
         frame.to_parquet(out, index=False)
@@ -68,6 +81,10 @@ def od(workspace, origin_layer, destination_layer, cutoff_min, out) -> None:
     unreachable = int((~matrix.origin_snap.ok).sum())
     click.echo(f"{len(frame)} pairs written to {out} ({matrix.minutes.shape[0]} × {matrix.minutes.shape[1]}; "
                f"{unreachable} origins not on the road network)")
+    if base is not None:
+        lost = int((np.isfinite(base) & ~np.isfinite(matrix.minutes)).sum())
+        click.echo(f"scenario {scenario_name} / 路网情景: {lost} pairs unreachable that the base network connects "
+                   f"(empty minutes); added minutes in column added_min")
 
 
 @click.command()
@@ -79,7 +96,8 @@ def od(workspace, origin_layer, destination_layer, cutoff_min, out) -> None:
 @click.option("--include-planned", is_flag=True,
               help="Also count planned facilities (default: existing and under construction).")
 @click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
-def coverage(workspace, facility, minutes, commodities, include_planned, as_json) -> None:
+@scenario_option()
+def coverage(workspace, facility, minutes, commodities, include_planned, as_json, scenario_name) -> None:
     """Villages, people, produce and monitored households within T minutes of a facility layer."""
     from layers.store import Workspace
     from planner.coverage import coverage_summary
@@ -87,15 +105,27 @@ def coverage(workspace, facility, minutes, commodities, include_planned, as_json
 
     ws = Workspace(workspace)
     settings = services.NetworkSettings.from_workspace(ws)
-    graph = _graph(ws, settings)
+    graph = _graph(ws, settings, scenario_name)
     facilities = services.facility_points(ws, facility,
                                           statuses=None if include_planned else services.EXISTING_STATUSES)
     summary = coverage_summary(graph, services.villages(ws), facilities, cutoff_min=minutes,
                                commodities=list(commodities) or None, max_snap_m=settings.max_snap_m)
+    difference = None
+    if scenario_name is not None:  # and what the scenario changes against the base network
+        from web.services import scenarios
+
+        difference = scenarios.compare_coverage(
+            ws, scenario=scenario_name, facility=facility, minutes=minutes, commodities=commodities,
+            statuses=None if include_planned else services.EXISTING_STATUSES)
     if as_json:
-        click.echo(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2))
+        payload = summary.to_dict()
+        if difference is not None:
+            payload["scenario_difference"] = difference
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
     _echo_coverage(summary, facility, minutes)
+    if difference is not None:
+        echo_scenario_difference(difference)
 
 
 def _echo_coverage(summary, facility, minutes) -> None:

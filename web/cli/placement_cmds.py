@@ -7,6 +7,7 @@ import sys
 import click
 
 from .common import cli_lang, workspace_option
+from .resilience_cmds import scenario_option, typed_errors
 
 MODELS = ("pmedian", "mclp", "lscp", "pcenter", "cmclp", "attendance")
 DECAYS = ("linear", "power", "exponential")
@@ -155,29 +156,37 @@ def solve(model, cost_path, weights_path, p, radius, capacity_path, demand_path,
                    "K budgets up to it) and each one's marginal gain.")
 @click.option("--time-limit", type=float, default=10.0, show_default=True, help="Seconds (explanations included).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@scenario_option()
 def place(workspace, facility, model, p, minutes, demand, candidates, budget, site_cost, new_capacity_t, no_split,
-          ignore_existing, decay, beta, target_share, curve_k, time_limit, as_json) -> None:
+          ignore_existing, decay, beta, target_share, curve_k, time_limit, as_json, scenario_name) -> None:
     """Suggest where new facilities go, on the workspace's road network."""
     from layers.store import Workspace
     from web import services
-
-    from geo.errors import RuralplanError
+    from web.services import scenarios
 
     ws = Workspace(workspace)
+    options = dict(facility=facility, model=model, p=p, minutes=minutes, demand=demand, candidates=candidates,
+                   budget_wan=budget, site_cost_wan=site_cost, new_capacity_t=new_capacity_t,
+                   split_demand=not no_split, keep_existing=not ignore_existing, time_limit_s=time_limit,
+                   decay=decay, beta=beta, target_share=target_share, curve_k=curve_k)
+    base = None
     try:
-        outcome = services.plan(ws, facility=facility, model=model, p=p, minutes=minutes, demand=demand,
-                                candidates=candidates, budget_wan=budget, site_cost_wan=site_cost,
-                                new_capacity_t=new_capacity_t, split_demand=not no_split,
-                                keep_existing=not ignore_existing, time_limit_s=time_limit, decay=decay, beta=beta,
-                                target_share=target_share, curve_k=curve_k)
-    except RuralplanError as exc:  # typed: the message in the terminal's language, exit status 2
-        click.echo(exc.message(cli_lang()), err=True)
-        sys.exit(2)
+        with typed_errors():
+            graph = scenarios.road_graph(ws, scenario=scenario_name)
+            outcome = services.plan(ws, **options, graph=graph)
+            if scenario_name is not None:  # the same question on the base network, to show the difference
+                base = services.plan(ws, **options)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
-        click.echo(json.dumps(outcome.to_dict(), ensure_ascii=False, indent=2))
+        payload = outcome.to_dict()
+        if base is not None:
+            payload["scenario"] = scenario_name
+            payload["base_network"] = {k: v for k, v in base.to_dict().items() if k in ("totals", "sites", "solver")}
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
+    if base is not None:
+        _echo_base_difference(base.to_dict(), outcome.to_dict(), scenario_name, minutes)
     d = outcome.to_dict()
     s = d["solver"]
     click.echo(f"{model} ({outcome.demand}): {s['status']}, objective {_num(s['objective'], '.1f')}, "
@@ -212,3 +221,18 @@ def _echo_curve(curve: dict, as_json: bool) -> None:
         click.echo(f"  {pt['k']:>3} {_num(pt['budget_wan'], '9.1f'):>9} {pt['covered']:>12.1f} "
                    f"{pt['share']:>7.1%} {pt['gain']:>10.1f} {pt['gain_share']:>7.1%}  {pt['status']:<9} "
                    + ", ".join(str(v) for v in names))
+
+
+def _echo_base_difference(base: dict, scen: dict, name: str, minutes) -> None:
+    """One block saying how the plan differs on the scenario's network."""
+    def new_sites(d):
+        return [s["name"] for s in d["sites"] if not s["fixed"]]
+
+    click.echo(f"scenario {name} / 路网情景 {name}:")
+    click.echo(f"  new sites on the base network / 基准路网新址: {', '.join(new_sites(base)) or '-'}")
+    click.echo(f"  new sites in the scenario / 情景新址: {', '.join(new_sites(scen)) or '-'}")
+    if minutes is not None:
+        tb, ts = base["totals"], scen["totals"]
+        click.echo(f"  demand within {minutes:g} min / {minutes:g} 分钟内需求: base {tb['covered_after']:.0f} → "
+                   f"scenario {ts['covered_after']:.0f} of {ts['demand']:.0f}")
+    click.echo("")

@@ -6,6 +6,7 @@ import json
 import click
 
 from .common import workspace_option
+from .resilience_cmds import scenario_option, typed_errors
 
 
 def register(group: click.Group) -> None:
@@ -50,14 +51,21 @@ def proposals(workspace, status, town, category, load_demo, as_json) -> None:
 @click.option("--no-cache", is_flag=True, help="Recompute even if a cached evaluation exists.")
 @click.option("--features", is_flag=True, help="With --json: include the map features (GeoJSON).")
 @click.option("--json", "as_json", is_flag=True, help="Print the full evaluation as JSON.")
-def evaluate(workspace, proposal_id, cutoff, radius, no_cache, features, as_json) -> None:
+@scenario_option()
+def evaluate(workspace, proposal_id, cutoff, radius, no_cache, features, as_json, scenario_name) -> None:
     """Evaluate a proposal on its location (access, catchment, gain, redundancy, conflicts, score)."""
     from layers.proposals import ProposalNotFound
     from web.services import project_eval
 
     ws = _workspace(workspace)
+    base = None
     try:
-        result = project_eval.evaluate(ws, proposal_id, cutoff_min=cutoff, radius_km=radius, use_cache=not no_cache)
+        with typed_errors():
+            result = project_eval.evaluate(ws, proposal_id, cutoff_min=cutoff, radius_km=radius,
+                                           use_cache=not no_cache, scenario=scenario_name)
+            if scenario_name is not None:  # the base network's evaluation, to show the difference
+                base = project_eval.evaluate(ws, proposal_id, cutoff_min=cutoff, radius_km=radius,
+                                             use_cache=not no_cache)
     except ProposalNotFound as exc:
         raise click.ClickException(str(exc)) from None
     except ValueError as exc:
@@ -65,9 +73,17 @@ def evaluate(workspace, proposal_id, cutoff, radius, no_cache, features, as_json
     if as_json:
         if not features:
             result = {k: v for k, v in result.items() if k != "features"}
+        if base is not None:
+            result["base_network"] = {k: base[k] for k in ("access", "catchment", "coverage", "score") if k in base}
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
     click.echo(summary_text(result))
+    if base is not None:
+        c, cb = result["catchment"], base["catchment"]
+        click.echo(f"  scenario {scenario_name} vs base network / 情景与基准路网: score {base['score']['total']} → "
+                   f"{result['score']['total']}; catchment {cb['n_villages']} → {c['n_villages']} villages, "
+                   f"{cb['population']} → {c['population']} people; main road "
+                   f"{base['access'].get('main_road_min')} → {result['access'].get('main_road_min')} min")
 
 
 def summary_text(result: dict) -> str:

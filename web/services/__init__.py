@@ -94,6 +94,9 @@ def prewarm(ws: Workspace) -> None:
         return  # no roads yet: nothing to prepare
     prepare_service_areas(graph)
     graph_hierarchy(graph)
+    from planner.resilience import warm_kernels
+
+    warm_kernels()  # the resilience view's numba kernels
     persist_hierarchy(ws, graph)
 
 

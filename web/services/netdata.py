@@ -74,10 +74,14 @@ def clear_cache() -> None:
 
 
 # --------------------------------------------------------------------------- helpers
-def _graph(ws):
+def _graph(ws, scenario=None):
+    from . import scenarios
+
     settings = services.NetworkSettings.from_workspace(ws)
     try:
-        return services.road_graph(ws, settings=settings), settings
+        return scenarios.road_graph(ws, settings=settings, scenario=scenario), settings
+    except scenarios.BadScenario:
+        raise
     except ValueError as exc:  # services' "has no roads" message, for the client
         raise NoRoads(str(exc)) from exc
 
@@ -106,14 +110,18 @@ def _point_features(geoms, records: list[dict]) -> dict:
 
 
 # --------------------------------------------------------------------------- payloads
-def coverage(ws, *, facility: str, minutes: float, commodities=(), statuses=()) -> dict:
+def coverage(ws, *, facility: str, minutes: float, commodities=(), statuses=(), scenario=None) -> dict:
     """:meth:`CoverageSummary.to_dict` plus ``uncovered_geojson`` (village points).
+
+    With a network ``scenario`` (name), the coverage on it plus ``scenario_difference``
+    (:func:`web.services.scenarios.compare_coverage`: base vs scenario, villages losing coverage,
+    added minutes).
 
     Raises ``ValueError`` for an unknown commodity, :class:`NoRoads` without roads.
     """
     from planner.coverage import coverage_summary
 
-    graph, settings = _graph(ws)
+    graph, settings = _graph(ws, scenario)
     vill = services.villages(ws)
     summary = coverage_summary(graph, vill, _facilities(ws, facility, statuses), cutoff_min=minutes,
                                commodities=list(commodities) or None, max_snap_m=settings.max_snap_m)
@@ -129,14 +137,20 @@ def coverage(ws, *, facility: str, minutes: float, commodities=(), statuses=()) 
         "monitored_households": _num(table["monitored_households"].iat[i]),
     } for i in uncovered]
     out["uncovered_geojson"] = _point_features(vill.geometry.to_numpy()[uncovered], records)
+    if scenario:
+        from . import scenarios
+
+        out["scenario_difference"] = scenarios.compare_coverage(
+            ws, scenario=scenario, facility=facility, minutes=minutes, commodities=commodities,
+            statuses=statuses or services.EXISTING_STATUSES)
     return out
 
 
-def accessibility(ws, *, facility: str, statuses=()) -> dict:
+def accessibility(ws, *, facility: str, statuses=(), scenario=None) -> dict:
     """Villages as points with their nearest facility, minutes (null: unreachable) and reason."""
     from planner.travel import accessibility as nearest
 
-    graph, settings = _graph(ws)
+    graph, settings = _graph(ws, scenario)
     vill = services.villages(ws)
     fac = _facilities(ws, facility, statuses)
     table = nearest(graph, vill, fac, max_snap_m=settings.max_snap_m)  # one row per village, in order
@@ -153,7 +167,7 @@ def accessibility(ws, *, facility: str, statuses=()) -> dict:
 
 
 def service_areas(ws, *, facility: str, minutes, facility_id: str | None = None, dissolve: bool = False,
-                  statuses=()) -> dict:
+                  statuses=(), scenario=None) -> dict:
     """Service-area polygons (EPSG:4326) of one facility (``facility_id``) or the whole layer.
 
     Raises ``LookupError`` when ``facility_id`` is not in the layer.
@@ -166,7 +180,7 @@ def service_areas(ws, *, facility: str, minutes, facility_id: str | None = None,
         if not len(fac):
             msg = f"no facility with id {facility_id!r} in {facility}"
             raise LookupError(msg)
-    graph, settings = _graph(ws)
+    graph, settings = _graph(ws, scenario)
     areas = build(graph, fac, cutoffs_min=minutes, dissolve=dissolve, max_snap_m=settings.max_snap_m)
     # Largest first, so the browser draws the smaller (nearer) areas on top.
     areas = areas.sort_values("cutoff_min", ascending=False, kind="stable")
@@ -188,11 +202,13 @@ def layer_size(ws, layer: str) -> int:
     return len(services.villages(ws)) if layer == "villages" else len(services.facility_points(ws, layer))
 
 
-def od(ws, *, origins: str, destinations: str, cutoff_min: float | None = None) -> dict:
-    """Travel minutes between two layers (``null``: unreachable or beyond the cutoff)."""
+def od(ws, *, origins: str, destinations: str, cutoff_min: float | None = None, scenario=None) -> dict:
+    """Travel minutes between two layers (``null``: unreachable or beyond the cutoff).
+
+    With a network ``scenario`` (name), also ``minutes_base`` on the base network."""
     from planner.travel import travel_time_matrix
 
-    graph, settings = _graph(ws)
+    graph, settings = _graph(ws, scenario)
 
     def points(layer):
         return services.villages(ws) if layer == "villages" else services.facility_points(ws, layer)
@@ -201,4 +217,22 @@ def od(ws, *, origins: str, destinations: str, cutoff_min: float | None = None) 
                                 max_snap_m=settings.max_snap_m)
     out = {"from": origins, "to": destinations, **matrix.to_dict()}
     out["minutes"] = [[None if v is None else round(v, 2) for v in row] for row in out["minutes"]]
+    if scenario:
+        base = travel_time_matrix(_graph(ws)[0], points(origins), points(destinations), cutoff_min=cutoff_min,
+                                  max_snap_m=settings.max_snap_m).minutes
+        out["scenario"] = scenario
+        out["minutes_base"] = [[round(float(v), 2) if np.isfinite(v) else None for v in row] for row in base]
     return out
+
+
+def resilience(ws, *, scenario=None, target: str = "towns", top: int = 20) -> dict:
+    """:func:`web.services.resilience.analyse`, with :class:`NoRoads` for a workspace without roads."""
+    from . import resilience as R
+    from . import scenarios
+
+    try:
+        return R.analyse(ws, scenario=scenario, target=target, top=top)
+    except (scenarios.BadScenario, R.BadTarget):
+        raise
+    except ValueError as exc:
+        raise NoRoads(str(exc)) from exc

@@ -149,6 +149,8 @@ class RunParams:
     beta: float | None = None
     target_share: float | None = None
     curve_k: int | None = None
+    #: A stored network scenario (:mod:`web.services.scenarios`) to plan on; None: the base network.
+    scenario: str | None = None
 
     @classmethod
     def from_args(cls, args) -> "RunParams":
@@ -214,6 +216,7 @@ class RunParams:
             split_demand=_flag(args, "split", True),
             decay=decay if model == "attendance" else "linear", beta=beta,
             target_share=None if target_pct is None else target_pct / 100.0, curve_k=curve_k,
+            scenario=(str(args.get("scenario") or "").strip()[:64] or None),
         )
 
     @classmethod
@@ -243,6 +246,8 @@ class RunParams:
                 q[key] = f"{value:g}"
         if self.points:
             q["points"] = ";".join(f"{lon},{lat}" for lon, lat in self.points)
+        if self.scenario:
+            q["scenario"] = self.scenario
         return q
 
     @property
@@ -363,13 +368,31 @@ def run(ws, params: RunParams, *, with_areas: bool = True) -> dict:
     ``timing`` (milliseconds per step; ``cached`` when nothing was computed).
     """
     t0 = time.perf_counter()
-    key = (str(ws.path), data_version(ws, with_proposals=params.candidates == "proposals"), params)
+    version = data_version(ws, with_proposals=params.candidates == "proposals")
+    sc = None
+    if params.scenario:
+        from . import scenarios
+
+        try:
+            sc = scenarios.get_scenario(ws, params.scenario)
+        except scenarios.UnknownScenario as exc:
+            from flask_babel import get_locale
+
+            raise PlanningError(exc.message(str(get_locale() or "zh"))) from None
+        # runs and service areas on a scenario are cached apart, and again when it is edited
+        version = f"{version}|scenario:{scenarios.scenario_key(sc)}"
+    key = (str(ws.path), version, params)
     payload = _recall(_runs, key)
     timing = {"cached": payload is not None}
     if payload is None:
         t = time.perf_counter()
         try:
-            graph = _graph(ws, key[1])
+            if sc is None:
+                graph = _graph(ws, key[1])
+            else:
+                from . import scenarios
+
+                graph = scenarios.road_graph(ws, scenario=sc)
         except ValueError as exc:  # e.g. a workspace without roads: a message, not a 500
             raise PlanningError(error_text(exc)) from exc
         timing["graph_ms"] = _ms(t)
@@ -401,6 +424,13 @@ def run(ws, params: RunParams, *, with_areas: bool = True) -> dict:
             "unit": demand_unit(params.demand),
         }
         payload["_graph"] = graph
+        if sc is not None:  # the same question on the base network, for the difference
+            from dataclasses import replace
+
+            base = run(ws, replace(params, scenario=None), with_areas=False)["result"]
+            payload["base_network"] = {"totals": base["totals"],
+                                       "new_sites": [x["name"] for x in base["sites"] if not x["fixed"]]}
+            payload["scenario"] = sc.name
         timing["serialise_ms"] = _ms(t)
         _remember(_runs, key, payload, _RUNS_KEPT)
     out = {k: v for k, v in payload.items() if not k.startswith("_")}

@@ -93,9 +93,10 @@ def _frame(items) -> gpd.GeoDataFrame | None:
     return frame
 
 
-def _cache_key(ws, proposal, approved, settings) -> str:
+def _cache_key(ws, proposal, approved, settings, scenario=None) -> str:
     meta = ws.meta()
     payload = {
+        "scenario": None if scenario is None else scenario.to_dict(),
         "v": _EVAL_VERSION,
         "layers": meta.get("layers_version"),
         "network": meta.get("network"),
@@ -104,23 +105,31 @@ def _cache_key(ws, proposal, approved, settings) -> str:
         "settings": {**settings, "weights": settings["weights"].to_dict()},
     }
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
-    return f"{_CACHE_PREFIX}{proposal.id}:{digest[:32]}"
+    tag = "" if scenario is None else f"@{scenario.name}"
+    return f"{_CACHE_PREFIX}{proposal.id}{tag}:{digest[:32]}"
 
 
 def evaluate(ws, proposal: P.Proposal | int, *, cutoff_min=None, radius_km=None, weights=None,
-             use_cache: bool = True) -> dict[str, Any]:
-    """The evaluation of one proposal as a dict (with map ``features``), cached in the workspace."""
+             use_cache: bool = True, scenario: str | None = None) -> dict[str, Any]:
+    """The evaluation of one proposal as a dict (with map ``features``), cached in the workspace.
+
+    ``scenario``: the name of a network scenario (:mod:`web.services.scenarios`) to evaluate on
+    instead of the base network; its result carries ``scenario`` (the name).
+    """
+    from . import scenarios
+
     if not isinstance(proposal, P.Proposal):
         proposal = P.get_proposal(ws, int(proposal))
+    sc = scenarios.resolve(ws, scenario)
     settings = settings_from(ws, cutoff_min=cutoff_min, radius_km=radius_km, weights=weights)
     approved = _same_category_proposals(ws, proposal, APPROVED_STATUSES)
-    key = _cache_key(ws, proposal, approved, settings)
+    key = _cache_key(ws, proposal, approved, settings, sc)
     if use_cache:
         blob = ws.get_blob(key)
         if blob is not None:
             return json.loads(blob.decode())
     net = services.NetworkSettings.from_workspace(ws)
-    graph = services.road_graph(ws, settings=net)
+    graph = scenarios.road_graph(ws, settings=net, scenario=sc)
     result = evaluate_proposal(
         proposal,
         graph=graph,
@@ -138,8 +147,10 @@ def evaluate(ws, proposal: P.Proposal | int, *, cutoff_min=None, radius_km=None,
     out = result.to_dict(include_features=True)
     out["proposal"]["version"] = proposal.version
     out["cache_key"] = key
-    # One entry per proposal: older versions are never shown again.
-    ws.put_blob(key, json.dumps(out, ensure_ascii=False).encode(), replace_prefix=f"{_CACHE_PREFIX}{proposal.id}:")
+    out["scenario"] = None if sc is None else sc.name
+    # One entry per proposal (and scenario): older versions are never shown again.
+    prefix = f"{_CACHE_PREFIX}{proposal.id}:" if sc is None else f"{_CACHE_PREFIX}{proposal.id}@{sc.name}:"
+    ws.put_blob(key, json.dumps(out, ensure_ascii=False).encode(), replace_prefix=prefix)
     return out
 
 

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 
 from layers.schema import get_schema
 
-from .. import mapping, netmap
+from .. import mapping, netmap, resmap
 from ..services import mapdata, visibility
 from ..app import NavItem, current_workspace
 from ..auth import permission_required
@@ -28,7 +28,7 @@ def index():
     ws = current_workspace()
     page = mapping.build_map(ws, include_sensitive=_include_sensitive(), config=current_app.config,
                              user=g.get("user"))
-    return render_template("map.html", page=page, network=netmap.panel())
+    return render_template("map.html", page=page, network=netmap.panel(), resilience=resmap.panel())
 
 
 @bp.route("/data/<layer>.geojson")

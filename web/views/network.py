@@ -2,7 +2,7 @@
 and OD matrices (the same choices as ``ruralplan coverage / service-area / od``).
 
 Views only parse and check parameters; :mod:`web.netdata` computes (and caches) the
-payloads. Every error is JSON: 400 for bad parameters, 404 for an unknown facility id,
+payloads. Every error is JSON: 400 for bad parameters, 404 for an unknown facility id or scenario,
 409 when the workspace has no roads. The ``X-Cache`` header says whether the result
 came from the in-memory cache (``hit``) or was computed (``miss``).
 """
@@ -13,8 +13,10 @@ import math
 from flask import Blueprint, request
 from flask_babel import gettext as _
 
+from geo.errors import RuralplanError
+
 from .. import services
-from ..services import netdata
+from ..services import netdata, scenarios
 from ..app import current_workspace
 from ..auth import permission_required
 
@@ -36,6 +38,15 @@ def _error(code: int, message: str):
 @bp.errorhandler(BadRequest)
 def _bad_request(exc):
     return _error(400, str(exc))
+
+
+@bp.errorhandler(RuralplanError)
+def _typed(exc):
+    from flask_babel import get_locale
+
+    body, status = _error(exc.http_status, exc.message(str(get_locale() or "zh")))
+    body["error"]["type"] = exc.code
+    return body, status
 
 
 @bp.errorhandler(netdata.NoRoads)
@@ -100,6 +111,13 @@ def _flag(name: str) -> bool:
     return value in ("1", "true", "yes")
 
 
+def _scenario(ws) -> tuple[str | None, str]:
+    """The ``scenario`` parameter: a stored network scenario's name (404 when unknown) and
+    its cache key (changes when the scenario is edited); ``(None, "")`` for the base network."""
+    sc = scenarios.resolve(ws, request.args.get("scenario") or None)
+    return (None if sc is None else sc.name), scenarios.scenario_key(sc)
+
+
 def _reply(payload_and_hit):
     payload, hit = payload_and_hit
     return payload, 200, {"X-Cache": "hit" if hit else "miss", "Cache-Control": "private, no-cache"}
@@ -113,18 +131,19 @@ def coverage():
     minutes = _minutes("minutes", required=False, default="30")
     commodities = tuple(sorted({c.strip() for c in request.args.getlist("commodity") if c.strip()}))
     statuses = _statuses()
+    scenario, skey = _scenario(ws)
 
     def build():
         try:
             return netdata.coverage(ws, facility=facility, minutes=minutes, commodities=commodities,
-                                    statuses=statuses)
+                                    statuses=statuses, scenario=scenario)
         except netdata.NoRoads:
             raise
         except ValueError:  # an unknown commodity
             raise BadRequest(_("No produce figures for commodity %(value)s in the villages layer.",
                                value=", ".join(commodities))) from None
 
-    return _reply(netdata.cached(ws, ("coverage", facility, minutes, commodities, statuses), build))
+    return _reply(netdata.cached(ws, ("coverage", facility, minutes, commodities, statuses, skey), build))
 
 
 @bp.route("/service-areas")
@@ -136,11 +155,14 @@ def service_areas():
     fid = request.args.get("id") or None
     dissolve = _flag("dissolve")
     statuses = _statuses()
+    scenario, skey = _scenario(ws)
     try:
         return _reply(netdata.cached(
-            ws, ("service_areas", facility, cutoffs, fid, dissolve, statuses),
+            ws, ("service_areas", facility, cutoffs, fid, dissolve, statuses, skey),
             lambda: netdata.service_areas(ws, facility=facility, minutes=cutoffs, facility_id=fid,
-                                          dissolve=dissolve, statuses=statuses)))
+                                          dissolve=dissolve, statuses=statuses, scenario=scenario)))
+    except RuralplanError:
+        raise
     except LookupError:
         return _error(404, _("No facility with id %(id)s in %(layer)s.", id=repr(fid), layer=facility))
 
@@ -151,8 +173,10 @@ def accessibility():
     ws = current_workspace()
     facility = _choice("facility", services.FACILITY_LAYERS, "cold_storage")
     statuses = _statuses()
-    return _reply(netdata.cached(ws, ("accessibility", facility, statuses),
-                                 lambda: netdata.accessibility(ws, facility=facility, statuses=statuses)))
+    scenario, skey = _scenario(ws)
+    return _reply(netdata.cached(ws, ("accessibility", facility, statuses, skey),
+                                 lambda: netdata.accessibility(ws, facility=facility, statuses=statuses,
+                                                               scenario=scenario)))
 
 
 @bp.route("/od")
@@ -167,9 +191,43 @@ def od():
         raise BadRequest(_("OD matrix %(rows)s × %(cols)s is too large for the API (at most %(max)s × %(max)s); "
                            "use `ruralplan od` instead.", rows=sizes[origins], cols=sizes[destinations],
                            max=netdata.MAX_OD_SIDE))
-    return _reply(netdata.cached(ws, ("od", origins, destinations, cutoff),
+    scenario, skey = _scenario(ws)
+    return _reply(netdata.cached(ws, ("od", origins, destinations, cutoff, skey),
                                  lambda: netdata.od(ws, origins=origins, destinations=destinations,
-                                                    cutoff_min=cutoff)))
+                                                    cutoff_min=cutoff, scenario=scenario)))
+
+
+@bp.route("/resilience")
+@permission_required("read")
+def resilience():
+    """Single-access villages and road links ranked by what their loss cuts off (see
+    :mod:`planner.resilience`), on the base network or a ``scenario``."""
+    from ..services import resilience as R
+
+    ws = current_workspace()
+    target = _choice("to", R.TARGET_LAYERS, "towns")
+    text = request.args.get("top", str(R.DEFAULT_TOP))
+    try:
+        top = int(text)
+    except ValueError:
+        top = 0
+    if not 1 <= top <= R.MAX_TOP:
+        raise BadRequest(_("%(name)s must be a whole number from 1 to %(max)s (got %(value)s).",
+                           name="top", max=R.MAX_TOP, value=repr(text)))
+    scenario, skey = _scenario(ws)
+    return _reply(netdata.cached(ws, ("resilience", target, top, skey),
+                                 lambda: netdata.resilience(ws, scenario=scenario, target=target, top=top)))
+
+
+@bp.route("/scenarios")
+@permission_required("read")
+def scenario_list():
+    """The stored network scenarios (to pick one for ``scenario=``)."""
+    from flask_babel import get_locale
+
+    lang = str(get_locale() or "zh")
+    return {"scenarios": [{**s.to_dict(), "text": s.describe(lang)}
+                          for s in scenarios.list_scenarios(current_workspace())]}
 
 
 # --------------------------------------------------------------------------- OpenAPI
@@ -180,7 +238,11 @@ def openapi_paths(error: dict, geojson: dict) -> dict:
     status = {"name": "status", "in": "query", "required": False, "explode": True,
               "description": "Only facilities with these statuses (repeatable; cold stores)",
               "schema": {"type": "array", "items": {"type": "string", "enum": list(netdata.STATUSES)}}}
-    errors = {"400": error, "401": error, "409": {**error, "description": "The workspace has no roads"}}
+    errors = {"400": error, "401": error, "404": {**error, "description": "Unknown scenario (or facility id)"},
+              "409": {**error, "description": "The workspace has no roads"}}
+    scenario = {"name": "scenario", "in": "query", "required": False,
+                "description": "A stored network scenario (roads closed or slowed, see /network/scenarios); "
+                               "404 when unknown. Default: the base network.", "schema": {"type": "string"}}
     cache = {"X-Cache": {"description": "hit: served from the in-memory cache; miss: computed",
                          "schema": {"type": "string", "enum": ["hit", "miss"]}}}
     return {
@@ -194,7 +256,7 @@ def openapi_paths(error: dict, geojson: dict) -> dict:
                                       "schema": {"type": "number", "default": 30, "maximum": MAX_MINUTES}},
                            {"name": "commodity", "in": "query", "required": False, "explode": True,
                             "description": "Produce to count, e.g. apple (repeatable; default all)",
-                            "schema": {"type": "array", "items": {"type": "string"}}}, status],
+                            "schema": {"type": "array", "items": {"type": "string"}}}, status, scenario],
             "responses": {"200": {"description": "CoverageSummary", "headers": cache,
                                   "content": {"application/json": {"schema": {"type": "object"}}}}, **errors}}},
         "/network/service-areas": {"get": {
@@ -209,12 +271,12 @@ def openapi_paths(error: dict, geojson: dict) -> dict:
                             "schema": {"type": "string", "default": "15,30,60"}},
                            {"name": "dissolve", "in": "query", "required": False,
                             "description": "1: one polygon per cutoff over all facilities",
-                            "schema": {"type": "integer", "enum": [0, 1], "default": 0}}, status],
+                            "schema": {"type": "integer", "enum": [0, 1], "default": 0}}, status, scenario],
             "responses": {"200": {"description": "FeatureCollection, largest cutoff first", "headers": cache,
                                   "content": geojson}, "404": error, **errors}}},
         "/network/accessibility": {"get": {
             "summary": "Every village with its nearest facility, minutes (null: unreachable) and reason",
-            "operationId": "getAccessibility", "parameters": [facility, status],
+            "operationId": "getAccessibility", "parameters": [facility, status, scenario],
             "responses": {"200": {"description": "FeatureCollection of village points", "headers": cache,
                                   "content": geojson}, **errors}}},
         "/network/od": {"get": {
@@ -226,8 +288,33 @@ def openapi_paths(error: dict, geojson: dict) -> dict:
                 {"name": "to", "in": "query", "required": True,
                  "schema": {"type": "string", "enum": list(netdata.OD_LAYERS)}},
                 {"name": "cutoff_min", "in": "query", "required": False,
-                 "description": "Leave times above this empty (null)", "schema": {"type": "number"}}],
+                 "description": "Leave times above this empty (null)", "schema": {"type": "number"}}, scenario],
             "responses": {"200": {"description": "origin_ids, destination_ids, minutes (null: unreachable), "
                                                  "snap reasons", "headers": cache,
                                   "content": {"application/json": {"schema": {"type": "object"}}}}, **errors}}},
+        "/network/resilience": {"get": {
+            "summary": "Villages with a single access and road links ranked by what their loss cuts off",
+            "description": "A link is a stretch of road whose loss (any piece of it) disconnects the same "
+                           "villages from the core network (bridges of the road graph). Each link lists the "
+                           "villages, people, households, monitored households by kind and produce tonnes cut "
+                           "off; detours lists the other segments by the person-minutes their loss adds to the "
+                           "villages whose fastest route to the nearest target uses them.",
+            "operationId": "getResilience",
+            "parameters": [{"name": "to", "in": "query", "required": False,
+                            "description": "Targets for the detour minutes (towns: the town seats)",
+                            "schema": {"type": "string", "enum": ["towns", "cold_storage", "industry_bases",
+                                                                  "relocation_settlements"], "default": "towns"}},
+                           {"name": "top", "in": "query", "required": False,
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 20}},
+                           scenario],
+            "responses": {"200": {"description": "totals, links, detours, single_access and GeoJSON layers",
+                                  "headers": cache,
+                                  "content": {"application/json": {"schema": {"type": "object"}}}},
+                          "404": error, **errors}}},
+        "/network/scenarios": {"get": {
+            "summary": "The stored network scenarios (roads closed or slowed)",
+            "operationId": "listNetworkScenarios",
+            "responses": {"200": {"description": "scenarios",
+                                  "content": {"application/json": {"schema": {"type": "object"}}}},
+                          "401": error}}},
     }

@@ -229,6 +229,8 @@ def js_messages() -> dict:
         "reason": reason_labels(),
         "facts": {"method": _("Method"), "status": _("Status"), "objective": _("Objective"), "bound": _("Bound"),
                   "gap": _("Gap"), "seconds": _("Solver seconds"), "server": _("Server")},
+        "scenario_base": _("(Network scenario %(scenario)s; on the base network: %(after)s covered, new sites %(names)s.)",
+                           scenario="{scenario}", after="{after}", names="{names}"),
         "summary": _("%(n)s new sites: %(names)s. Demand within %(m)s min: %(before)s before → %(after)s after, "
                      "of %(total)s.", n="{n}", names="{names}", m="{m}", before="{before}", after="{after}",
                      total="{total}"),
@@ -293,6 +295,12 @@ def _error(message, code: int = 400):
     if getattr(message, "code", None):  # a typed error's stable code, for API clients
         body["error_code"] = message.code
     return {"error": body}, code
+
+
+def _network_scenarios(ws):
+    from ..services import scenarios
+
+    return scenarios.list_scenarios(ws)
 
 
 def _params():
@@ -374,6 +382,7 @@ def index():
         sources=source_choices(), commodities=_commodity_totals(ws), default_cost=services.DEFAULT_SITE_COST_WAN,
         demand_text=demand_text, semantics=semantics_text(),
         can_save=app_config["can_save"], defaults=planning.RunParams(),
+        network_scenarios=_network_scenarios(ws),
     )
 
 

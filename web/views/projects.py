@@ -537,8 +537,15 @@ def api_transition(proposal_id: int):
 def api_evaluation(proposal_id: int):
     ws = _ws()
     p = _proposal_or_404(ws, proposal_id)
+    from flask_babel import get_locale
+
+    from geo.errors import RuralplanError
+
     try:
-        result = project_eval.evaluate(ws, p, cutoff_min=_float_arg("cutoff"), radius_km=_float_arg("radius"))
+        result = project_eval.evaluate(ws, p, cutoff_min=_float_arg("cutoff"), radius_km=_float_arg("radius"),
+                                       scenario=request.args.get("scenario") or None)
+    except RuralplanError as exc:  # e.g. an unknown network scenario (404)
+        return _api_error(exc.http_status, exc.message(str(get_locale() or "zh")))
     except ValueError as exc:
         return _api_error(422, str(exc))
     if request.args.get("features") not in ("1", "true", "yes"):
@@ -627,7 +634,9 @@ def openapi_paths(error: dict) -> dict:
             "get": {"summary": "Evaluate a proposal: catchment, overlaps, alternatives, constraint conflicts",
                     "operationId": "evaluateProposal",
                     "parameters": [pid, q("cutoff", number, "Minutes"), q("radius", number, "Kilometres"),
-                                   q("features", flag, "1: include the map features")],
+                                   q("features", flag, "1: include the map features"),
+                                   q("scenario", {"type": "string"},
+                                     "Evaluate on this network scenario (roads closed or slowed)")],
                     "responses": {"200": {"description": "Evaluation", "content": obj}, "400": error,
                                   **read_errors, "422": error}},
         },

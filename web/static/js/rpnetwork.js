@@ -43,6 +43,7 @@
 
   function facilityLayer() { return ($("rp-net-facility") || {}).value || "cold_storage"; }
   function statuses() { return ($("rp-net-existing") || {}).checked ? ["existing"] : []; }
+  function scenario() { return RP.scenario ? RP.scenario() : ""; }  // rpresilience.js: the network scenario
   function layerLabel(name) {
     var sel = $("rp-net-facility");
     var opt = sel && Array.prototype.find.call(sel.options, function (o) { return o.value === name; });
@@ -105,7 +106,8 @@
     var box = net.box;
     box.title.textContent = nt("areas_of", { name: name });
     box.rows.appendChild(U.el("div", "rp-hint", nt("computing")));
-    var url = query(ncfg.urls.service_areas, { facility: layer, id: id, minutes: ncfg.area_cutoffs.join(",") });
+    var url = query(ncfg.urls.service_areas, { facility: layer, id: id, minutes: ncfg.area_cutoffs.join(","),
+                                               scenario: scenario() });
     return getJSON(url).then(function (data) {
       if (net.box !== box) return;  // cleared or replaced meanwhile
       box.rows.textContent = "";
@@ -192,7 +194,7 @@
     if (!on) { $("rp-access-legend").hidden = true; return Promise.resolve(); }
     msg.textContent = nt("computing");
     var layer = facilityLayer();
-    var url = query(ncfg.urls.accessibility, { facility: layer, status: statuses() });
+    var url = query(ncfg.urls.accessibility, { facility: layer, status: statuses(), scenario: scenario() });
     return Promise.all([getJSON(url), RP.byName.villages ? loadVillages() : null]).then(function (res) {
       var data = res[0];
       if (!$("rp-access-toggle").checked || facilityLayer() !== layer) return;
@@ -324,7 +326,8 @@
       .map(function (o) { return o.value; });
     out.textContent = "";
     out.appendChild(U.el("p", "rp-hint", nt("computing")));
-    var url = query(ncfg.urls.coverage, { facility: layer, minutes: minutes, commodity: commodities, status: statuses() });
+    var url = query(ncfg.urls.coverage, { facility: layer, minutes: minutes, commodity: commodities, status: statuses(),
+                                          scenario: scenario() });
     return getJSON(url).then(function (data) {
       net.coverage = data;
       out.textContent = "";
@@ -334,6 +337,9 @@
         too_far: t.villages_too_far, unreachable: t.villages_unreachable,
       })));
       if (!t.facilities) out.appendChild(U.el("p", "rp-hint", nt("no_facilities")));
+      if (data.scenario_difference && RP.scenarioDiffText) {
+        out.appendChild(U.el("p", "rp-cov-summary rp-scenario-diff", RP.scenarioDiffText(data.scenario_difference)));
+      }
       out.appendChild(U.el("p", "rp-hint", nt("table_note")));
       var wrap = U.el("div", "rp-cov-wrap");
       wrap.appendChild(coverageTable(data));
@@ -382,6 +388,7 @@
       if ($("rp-access-toggle").checked) updateAccess();
       if (net.coverage) runCoverage();
     }
+    net.refresh = refresh;
     $("rp-net-facility").addEventListener("change", refresh);
     $("rp-net-existing").addEventListener("change", refresh);
   });

@@ -131,7 +131,9 @@
 
   function restoreForm(params) {
     // the page's own URL carries the last question (bookmark, reload, back)
-    ["facility", "candidates"].forEach(function (k) { if (params.get(k)) form.elements[k].value = params.get(k); });
+    ["facility", "candidates", "scenario"].forEach(function (k) {
+      if (params.get(k) && form.elements[k]) form.elements[k].value = params.get(k);
+    });
     ["p", "budget", "site_cost", "minutes", "time_limit", "new_capacity_t", "target_pct", "beta", "curve", "decay"].forEach(function (k) {
       if (params.has(k)) form.elements[k].value = params.get(k);
     });
@@ -424,6 +426,12 @@
       n: newNames.length, names: newNames.join(lang.indexOf("zh") === 0 ? "、" : ", "), before: num(tot.covered_before), after: num(tot.covered_after),
       total: num(tot.demand), m: r.minutes === null ? "–" : num(r.minutes)
     });
+    if (payload.base_network && cfg.i18n.scenario_base) {  // planned on a network scenario
+      $("rp-plan-summary").textContent += " " + t(cfg.i18n.scenario_base, {
+        scenario: payload.scenario, after: num(payload.base_network.totals.covered_after),
+        names: payload.base_network.new_sites.join(lang.indexOf("zh") === 0 ? "、" : ", ")
+      });
+    }
     $("rp-demand-unit").textContent = cfg.i18n.weight_is + " " + payload.weight_text;
     $("rp-cutoff-note").textContent = r.minutes === null ? "" : t(cfg.i18n.within, { m: num(r.minutes) });
     drawCurve(payload);
