@@ -21,6 +21,7 @@ from typing import Any, Iterable, Mapping
 import shapely
 from shapely import wkt as shapely_wkt
 
+from .errors import ConflictError, ProposalInvalid, ProposalNotFound  # ProposalInvalid/NotFound: also P.<name>
 from .schema import COMMODITIES, COMMODITY_VALUES, Choice, Field
 
 # --------------------------------------------------------------------------- vocabularies
@@ -111,17 +112,31 @@ def get_field(name: str) -> Field:
     raise KeyError(msg)
 
 
-# --------------------------------------------------------------------------- errors
-class ProposalInvalid(ValueError):
-    """Validation failed; ``errors`` maps a field name (or ``"geometry"``) to a message."""
+# --------------------------------------------------------------------------- sectors
+#: Category → the sector department that assesses it (行业部门论证).
+SECTOR_BY_CATEGORY: Mapping[str, str] = {
+    "industry": "农业农村局",
+    "cold_chain": "农业农村局",
+    "processing": "农业农村局",
+    "infrastructure": "交通运输局",
+    "employment_workshop": "人社局",
+    "public_service": "乡村振兴局",
+}
+#: Other spellings of the same department found in county accounts.
+SECTOR_ALIASES: Mapping[str, tuple[str, ...]] = {
+    "农业农村局": ("农业农村局", "县农业农村局", "agriculture"),
+    "交通运输局": ("交通运输局", "交通局", "县交通运输局", "transport"),
+    "人社局": ("人社局", "人力资源和社会保障局", "县人社局", "human_resources"),
+    "乡村振兴局": ("乡村振兴局", "县乡村振兴局", "rural_revitalization"),
+}
 
-    def __init__(self, errors: Mapping[str, str]):
-        self.errors = dict(errors)
-        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
 
-
-class ProposalNotFound(LookupError):
-    pass
+def sector_for_category(category: str) -> str:
+    try:
+        return SECTOR_BY_CATEGORY[category]
+    except KeyError:
+        msg = f"unknown category {category!r}; expected one of {', '.join(SECTOR_BY_CATEGORY)}"
+        raise ValueError(msg) from None
 
 
 # --------------------------------------------------------------------------- the record
@@ -164,8 +179,6 @@ class Proposal:
 
     @property
     def sector(self) -> str:
-        from .workflow import sector_for_category
-
         return sector_for_category(self.category)
 
     def to_dict(self, *, geometry: str = "geojson") -> dict[str, Any]:
@@ -473,8 +486,6 @@ def update_proposal(ws, proposal_id: int, data: Mapping[str, Any], *, expected_v
         The proposal changed since ``expected_version`` was read, or it is no longer
         editable (someone submitted or reviewed it meanwhile).
     """
-    from .workflow import ConflictError
-
     if "village_code" in data or "town" in data or "village_name" in data:
         code = data.get("village_code") or get_proposal(ws, proposal_id).village_code
         data = _placed_by_village(ws, data, code)
@@ -501,16 +512,14 @@ def update_proposal(ws, proposal_id: int, data: Mapping[str, Any], *, expected_v
 def _read(con, proposal_id: int) -> Proposal:
     row = con.execute(f"SELECT {', '.join(_COLUMNS)} FROM rp_proposals WHERE id = ?", (int(proposal_id),)).fetchone()
     if row is None:
-        msg = f"no proposal with id {proposal_id}"
-        raise ProposalNotFound(msg)
+        raise ProposalNotFound(id=proposal_id)
     return _from_row(row)
 
 
 def get_proposal(ws, proposal_id: int) -> Proposal:
     with ws.connect() as con:
         if not _has_tables(con):
-            msg = f"no proposal with id {proposal_id}"
-            raise ProposalNotFound(msg)
+            raise ProposalNotFound(id=proposal_id)
         return _read(con, proposal_id)
 
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from flask import Flask, g, render_template, request
 
+from geo.errors import RuralplanError
+
 #: Blueprint modules under ``web.views`` in navigation order. Areas that land later
 #: (planning, pairings, projects) only need a module with ``bp`` (and optionally ``NAV``)
 #: and an entry here; a listed module that does not exist yet is skipped.
@@ -179,6 +181,19 @@ def register_errorhandlers(app: Flask) -> None:
     for code in (400, 401, 403, 404, 405, 413, 500):
         app.register_error_handler(code, render_error)
     app.register_error_handler(CSRFError, render_error)
+
+    def render_typed_error(error: RuralplanError):
+        """The one translation of a typed error for the web: its kind's HTTP status and its
+        message in the visitor's language (JSON for the API and ``.json`` routes)."""
+        from .i18n import current_lang
+
+        code, message = error.http_status, error.message(current_lang())
+        if wants_json() or request.path.endswith(".json"):
+            body = error.to_dict(current_lang())
+            return {"error": {"code": code, "message": message, "type": body["code"], "params": body["params"]}}, code
+        return render_template("errors/error.html", code=code, message=message), code
+
+    app.register_error_handler(RuralplanError, render_typed_error)
 
 
 def register_template_context(app: Flask) -> None:

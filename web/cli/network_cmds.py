@@ -16,15 +16,6 @@ def register(group: click.Group) -> None:
         group.add_command(command)
 
 
-def _graph(ws, settings):
-    from web import services
-
-    try:
-        return services.road_graph(ws, settings=settings)
-    except ValueError as exc:  # e.g. a workspace without roads
-        raise click.ClickException(str(exc)) from exc
-
-
 def _points(ws, layer):
     from web import services
 
@@ -47,8 +38,8 @@ def od(workspace, origin_layer, destination_layer, cutoff_min, out) -> None:
     from web import services
 
     ws = Workspace(workspace)
-    settings = services.NetworkSettings.from_workspace(ws)
-    graph = _graph(ws, settings)
+    network = services.workspace_network(ws)
+    graph, settings = network.graph, network.settings
     matrix = travel_time_matrix(graph, _points(ws, origin_layer), _points(ws, destination_layer), cutoff_min=cutoff_min,
                                 max_snap_m=settings.max_snap_m)
     services.persist_hierarchy(ws, graph)  # a large matrix built one: keep it for next time
@@ -86,8 +77,8 @@ def coverage(workspace, facility, minutes, commodities, include_planned, as_json
     from web import services
 
     ws = Workspace(workspace)
-    settings = services.NetworkSettings.from_workspace(ws)
-    graph = _graph(ws, settings)
+    network = services.workspace_network(ws)
+    graph, settings = network.graph, network.settings
     facilities = services.facility_points(ws, facility,
                                           statuses=None if include_planned else services.EXISTING_STATUSES)
     summary = coverage_summary(graph, services.villages(ws), facilities, cutoff_min=minutes,
@@ -153,12 +144,9 @@ def service_area(workspace, facility, minutes, dissolve, out) -> None:
     from web import services
 
     ws = Workspace(workspace)
-    try:
-        cutoffs = services.parse_minutes_list(minutes)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--minutes") from exc
-    settings = services.NetworkSettings.from_workspace(ws)
-    graph = _graph(ws, settings)
+    cutoffs = services.parse_minutes_list(minutes)
+    network = services.workspace_network(ws)
+    graph, settings = network.graph, network.settings
     areas = service_areas(graph, services.facility_points(ws, facility), cutoffs_min=cutoffs, dissolve=dissolve,
                           max_snap_m=settings.max_snap_m)
     write_vector(areas, out, fmt="geojson")

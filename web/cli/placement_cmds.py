@@ -37,7 +37,7 @@ def _indices(text):
     try:
         return tuple(int(v) for v in text.split(",") if v.strip())
     except ValueError:
-        raise click.BadParameter(f"{text!r}: expected comma-separated site indices, e.g. 0,5", param_hint="--fixed")
+        raise click.BadParameter(f"{text!r}: expected comma-separated site indices, e.g. 0,5", param_hint="--fixed") from None
 
 
 @click.command()
@@ -121,13 +121,10 @@ def place(workspace, facility, model, p, minutes, demand, candidates, budget, si
     from web import services
 
     ws = Workspace(workspace)
-    try:
-        outcome = services.plan(ws, facility=facility, model=model, p=p, minutes=minutes, demand=demand,
-                                candidates=candidates, budget_wan=budget, site_cost_wan=site_cost,
-                                new_capacity_t=new_capacity_t, split_demand=not no_split,
-                                keep_existing=not ignore_existing, time_limit_s=time_limit)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
+    outcome = services.plan(ws, facility=facility, model=model, p=p, minutes=minutes, demand=demand,
+                            candidates=candidates, budget_wan=budget, site_cost_wan=site_cost,
+                            new_capacity_t=new_capacity_t, split_demand=not no_split,
+                            keep_existing=not ignore_existing, time_limit_s=time_limit)
     if as_json:
         click.echo(json.dumps(outcome.to_dict(), ensure_ascii=False, indent=2))
         return

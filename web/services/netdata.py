@@ -22,6 +22,7 @@ import shapely
 from layers.schema import FACILITY_STATUS
 
 from .. import services
+from .errors import UnknownFacility
 from .mapdata import feature_collection
 
 #: Layers an OD matrix can run between (as in ``ruralplan od``).
@@ -37,10 +38,6 @@ _DECIMALS = 5
 _LRU_SIZE = 64
 _lru: OrderedDict = OrderedDict()
 _lru_lock = threading.Lock()
-
-
-class NoRoads(ValueError):
-    """The workspace has no usable road network (answered with 409)."""
 
 
 # --------------------------------------------------------------------------- cache
@@ -73,11 +70,8 @@ def clear_cache() -> None:
 
 # --------------------------------------------------------------------------- helpers
 def _graph(ws):
-    settings = services.NetworkSettings.from_workspace(ws)
-    try:
-        return services.road_graph(ws, settings=settings), settings
-    except ValueError as exc:  # services' "has no roads" message, for the client
-        raise NoRoads(str(exc)) from exc
+    network = services.workspace_network(ws)  # BadSetting / NoRoads go to the caller as they are
+    return network.graph, network.settings
 
 
 def _facilities(ws, layer: str, statuses):
@@ -107,7 +101,8 @@ def _point_features(geoms, records: list[dict]) -> dict:
 def coverage(ws, *, facility: str, minutes: float, commodities=(), statuses=()) -> dict:
     """:meth:`CoverageSummary.to_dict` plus ``uncovered_geojson`` (village points).
 
-    Raises ``ValueError`` for an unknown commodity, :class:`NoRoads` without roads.
+    Raises :class:`planner.errors.UnknownCommodity`, :class:`web.services.errors.NoRoads`
+    without roads, :class:`web.services.errors.BadSetting` for a bad ``network`` setting.
     """
     from planner.coverage import coverage_summary
 
@@ -154,7 +149,7 @@ def service_areas(ws, *, facility: str, minutes, facility_id: str | None = None,
                   statuses=()) -> dict:
     """Service-area polygons (EPSG:4326) of one facility (``facility_id``) or the whole layer.
 
-    Raises ``LookupError`` when ``facility_id`` is not in the layer.
+    Raises :class:`web.services.errors.UnknownFacility` when ``facility_id`` is not in the layer.
     """
     from planner.service_area import service_areas as build
 
@@ -162,8 +157,7 @@ def service_areas(ws, *, facility: str, minutes, facility_id: str | None = None,
     if facility_id is not None:
         fac = fac[fac["id"].astype(str) == str(facility_id)]
         if not len(fac):
-            msg = f"no facility with id {facility_id!r} in {facility}"
-            raise LookupError(msg)
+            raise UnknownFacility(id=repr(facility_id), layer=facility)
     graph, settings = _graph(ws)
     areas = build(graph, fac, cutoffs_min=minutes, dissolve=dissolve, max_snap_m=settings.max_snap_m)
     # Largest first, so the browser draws the smaller (nearer) areas on top.

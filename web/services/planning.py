@@ -30,8 +30,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from flask_babel import gettext as _
 
+from geo.errors import InvalidInput
+from geo.report import N_
 from layers.schema import COMMODITY_VALUES
 
 from .. import services
@@ -58,8 +59,31 @@ CREATE TABLE IF NOT EXISTS rp_scenarios (
 """
 
 
-class PlanningError(ValueError):
-    """A request the planner cannot answer; ``str()`` is a translated message for the user."""
+class PlanningError(InvalidInput):
+    """A planning question that cannot be asked as given (a form or query parameter).
+
+    The message is a msgid of the app's catalog (``web/translations``) filled with the
+    parameters; :meth:`message` translates it for a language, so the error itself is
+    Flask-free and every adapter shows it in its user's language. Parameters ending in
+    ``_msgid`` are themselves translated (field labels).
+    """
+
+    code = "planning.invalid_parameter"
+
+    def __init__(self, msgid: str, **params):
+        self.msgid = msgid
+        super().__init__(**params)
+
+    def message(self, lang: str = "en") -> str:
+        from web.i18n import catalog_gettext
+
+        gettext = catalog_gettext("zh" if str(lang or "").lower().startswith("zh") else "en")
+        values = {k[:-len("_msgid")] if k.endswith("_msgid") else k: gettext(v) if k.endswith("_msgid") else v
+                  for k, v in self.params.items()}
+        try:
+            return gettext(self.msgid, **values)
+        except (KeyError, ValueError, TypeError):  # a broken translation must not hide the problem
+            return self.msgid % values
 
 
 # =========================================================================== parameters
@@ -70,11 +94,11 @@ def _number(args, name, kind, *, default=None, lo=None, hi=None, label=None):
     try:
         value = kind(float(raw)) if kind is int and re.fullmatch(r"-?\d+(\.0*)?", raw) else kind(raw)
     except ValueError:
-        raise PlanningError(_("%(field)s must be a number (got “%(value)s”).", field=label or name,
-                              value=raw[:40])) from None
+        raise PlanningError(N_("%(field)s must be a number (got “%(value)s”)."), field_msgid=label or name,
+                            value=raw[:40]) from None
     if not math.isfinite(value) or (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise PlanningError(_("%(field)s must be between %(lo)s and %(hi)s (got %(value)s).", field=label or name,
-                              lo=lo, hi=hi, value=raw[:40]))
+        raise PlanningError(N_("%(field)s must be between %(lo)s and %(hi)s (got %(value)s)."),
+                            field_msgid=label or name, lo=lo, hi=hi, value=raw[:40])
     return value
 
 
@@ -94,12 +118,13 @@ def parse_points(text: str) -> tuple[tuple[float, float], ...]:
         try:
             lon, lat = (float(v) for v in part.split(","))
         except ValueError:
-            raise PlanningError(_("Drawn points must be “longitude,latitude” pairs separated by semicolons.")) from None
+            raise PlanningError(
+                N_("Drawn points must be “longitude,latitude” pairs separated by semicolons.")) from None
         if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-            raise PlanningError(_("Drawn point %(lon)s, %(lat)s is not a longitude/latitude.", lon=lon, lat=lat))
+            raise PlanningError(N_("Drawn point %(lon)s, %(lat)s is not a longitude/latitude."), lon=lon, lat=lat)
         points.append((round(lon, 6), round(lat, 6)))
     if len(points) > MAX_POINTS:
-        raise PlanningError(_("At most %(n)s drawn points are accepted.", n=MAX_POINTS))
+        raise PlanningError(N_("At most %(n)s drawn points are accepted."), n=MAX_POINTS)
     return tuple(points)
 
 
@@ -135,50 +160,46 @@ class RunParams:
 
         facility = str(args.get("facility") or cls.facility)
         if facility not in FACILITIES:
-            raise PlanningError(_("Unknown facility type “%(value)s”.", value=facility[:40]))
+            raise PlanningError(N_("Unknown facility type “%(value)s”."), value=facility[:40])
         model = str(args.get("model") or cls.model)
         if model not in MODELS:
-            raise PlanningError(_("Unknown model “%(value)s”.", value=model[:40]))
+            raise PlanningError(N_("Unknown model “%(value)s”."), value=model[:40])
         source = str(args.get("candidates") or cls.candidates)
         if source not in SOURCES:
-            raise PlanningError(_("Unknown candidate source “%(value)s”.", value=source[:40]))
+            raise PlanningError(N_("Unknown candidate source “%(value)s”."), value=source[:40])
         limit = str(args.get("limit") or "p")
         if limit not in ("p", "budget"):
-            raise PlanningError(_("Limit the plan by a number of sites or by a budget."))
+            raise PlanningError(N_("Limit the plan by a number of sites or by a budget."))
         p = budget = None
-        site_cost = _number(args, "site_cost", float, lo=0.01, hi=1e7, label=_("Cost per site"))
+        site_cost = _number(args, "site_cost", float, lo=0.01, hi=1e7, label=N_("Cost per site"))
         if model != "lscp":
             if limit == "p":
-                p = _number(args, "p", int, lo=1, hi=100, label=_("Number of new sites"))
+                p = _number(args, "p", int, lo=1, hi=100, label=N_("Number of new sites"))
                 if p is None:
-                    raise PlanningError(_("Give the number of new sites."))
+                    raise PlanningError(N_("Give the number of new sites."))
             else:
-                budget = _number(args, "budget", float, lo=0.01, hi=1e8, label=_("Budget"))
+                budget = _number(args, "budget", float, lo=0.01, hi=1e8, label=N_("Budget"))
                 if budget is None:
-                    raise PlanningError(_("Give the budget in 10,000 yuan."))
-        minutes = _number(args, "minutes", float, lo=1, hi=600, label=_("Travel-time cutoff"))
+                    raise PlanningError(N_("Give the budget in 10,000 yuan."))
+        minutes = _number(args, "minutes", float, lo=1, hi=600, label=N_("Travel-time cutoff"))
         if minutes is None and model in ("mclp", "lscp", "cmclp"):
-            raise PlanningError(_("This model needs a travel-time cutoff in minutes."))
+            raise PlanningError(N_("This model needs a travel-time cutoff in minutes."))
         demand = str(args.get("demand") or "population").strip()[:300]
-        try:
-            spec = DemandSpec.parse(demand)
-        except ValueError as exc:
-            raise PlanningError(_("The demand weight “%(spec)s” is not valid: %(detail)s", spec=demand[:80],
-                                  detail=str(exc))) from None
+        spec = DemandSpec.parse(demand)  # planner.errors.InvalidDemand names what is wrong
         for name, commodities, _weight in spec.terms:
             unknown = [c for c in commodities if c not in COMMODITY_VALUES]
             if unknown:
-                raise PlanningError(_("Unknown commodity “%(value)s”.", value=", ".join(unknown)[:60]))
+                raise PlanningError(N_("Unknown commodity “%(value)s”."), value=", ".join(unknown)[:60])
         points = parse_points(args.get("points", "")) if source == "drawn" else ()
         if source == "drawn" and not points:
-            raise PlanningError(_("Click on the map to add candidate points first."))
+            raise PlanningError(N_("Click on the map to add candidate points first."))
         return cls(
             facility=facility, model=model, limit=limit, p=p, budget_wan=budget, site_cost_wan=site_cost,
             minutes=minutes, demand=spec.label, candidates=source, points=points,
             keep_existing=_flag(args, "keep_existing", True),
-            time_limit_s=_number(args, "time_limit", float, default=10.0, lo=0.5, hi=120, label=_("Time limit")),
+            time_limit_s=_number(args, "time_limit", float, default=10.0, lo=0.5, hi=120, label=N_("Time limit")),
             new_capacity_t=_number(args, "new_capacity_t", float, default=2000.0, lo=1, hi=1e7,
-                                   label=_("Capacity of a new site")),
+                                   label=N_("Capacity of a new site")),
             split_demand=_flag(args, "split", True),
         )
 
@@ -282,29 +303,10 @@ def drawn_candidates(points) -> gpd.GeoDataFrame:
     """User-drawn candidate points as a candidate frame (ids ``drawn-1``…)."""
     return gpd.GeoDataFrame(
         {"id": [f"drawn-{i}" for i in range(1, len(points) + 1)],
-         "name": [_("Drawn point %(n)s", n=i) for i in range(1, len(points) + 1)],
+         # language-neutral: the result is cached for every visitor (the page labels drawn ids itself)
+         "name": [f"#{i}" for i in range(1, len(points) + 1)],
          "source": "drawn"},
         geometry=shapely.points(np.asarray(points, dtype=float).reshape(-1, 2)), crs="EPSG:4326")
-
-
-def error_text(exc: Exception) -> str:
-    """A planner/service error as a translated message (the English detail kept)."""
-    text = str(exc)
-    m = re.search(r"p=(\d+) new sites requested but only (\d+)", text)
-    if m:
-        return _("%(p)s new sites were asked for, but there are only %(n)s candidate sites.", p=m.group(1),
-                 n=m.group(2))
-    m = re.search(r"no candidate sites in (\w+)", text)
-    if m or "there are no candidate sites" in text:
-        return _("There are no candidate sites in this source.")
-    if "has no roads" in text:
-        return _("The workspace has no roads: import a roads layer first.")
-    m = re.search(r"villages have no produce column\(s\) (.+)", text)
-    if m:
-        return _("The villages have no produce figures for: %(names)s.", names=m.group(1))
-    if "capacity_t" in text:
-        return _("Capacitated coverage needs the capacity of every site.")
-    return _("The plan could not be computed: %(detail)s", detail=text)
 
 
 def run(ws, params: RunParams, *, with_areas: bool = True) -> dict:
@@ -321,22 +323,16 @@ def run(ws, params: RunParams, *, with_areas: bool = True) -> dict:
     timing = {"cached": payload is not None}
     if payload is None:
         t = time.perf_counter()
-        try:
-            graph = _graph(ws, key[1])
-        except ValueError as exc:  # e.g. a workspace without roads: a message, not a 500
-            raise PlanningError(error_text(exc)) from exc
+        graph = _graph(ws, key[1])  # BadSetting / NoRoads: typed, translated by the adapter
         timing["graph_ms"] = _ms(t)
         cand = drawn_candidates(params.points) if params.candidates == "drawn" else params.candidates
         t = time.perf_counter()
-        try:
-            outcome = services.plan(
-                ws, facility=params.facility, model=params.model, p=params.p, minutes=params.minutes,
-                demand=params.demand, candidates=cand, budget_wan=params.budget_wan,
-                site_cost_wan=params.site_cost_wan, new_capacity_t=params.new_capacity_t,
-                split_demand=params.split_demand, keep_existing=params.keep_existing,
-                time_limit_s=params.time_limit_s, graph=graph)
-        except (ValueError, KeyError) as exc:
-            raise PlanningError(error_text(exc)) from exc
+        outcome = services.plan(
+            ws, facility=params.facility, model=params.model, p=params.p, minutes=params.minutes,
+            demand=params.demand, candidates=cand, budget_wan=params.budget_wan,
+            site_cost_wan=params.site_cost_wan, new_capacity_t=params.new_capacity_t,
+            split_demand=params.split_demand, keep_existing=params.keep_existing,
+            time_limit_s=params.time_limit_s, graph=graph)
         timing["plan_ms"] = _ms(t)
         t = time.perf_counter()
         features = outcome.to_geojson()["features"]
@@ -444,7 +440,7 @@ def save_scenario(ws, name: str, payload: dict, *, username: str | None) -> int:
     """Store a run's payload (parameters, result, GeoJSON, service areas) under ``name``."""
     name = " ".join(str(name or "").split())[:MAX_NAME]
     if not name:
-        raise PlanningError(_("Give the scenario a name."))
+        raise PlanningError(N_("Give the scenario a name."))
     stored = {k: v for k, v in payload.items() if k not in ("timing",) and not k.startswith("_")}
     with ws.transaction() as con:
         con.execute(_SCENARIO_SCHEMA)

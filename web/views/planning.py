@@ -267,10 +267,6 @@ def _warm_graph(ws) -> None:
 
 
 # =========================================================================== helpers
-def _error(message: str, code: int = 400):
-    return {"error": {"code": code, "message": message}}, code
-
-
 def _params():
     return planning.RunParams.from_args(request.args)
 
@@ -359,11 +355,8 @@ def run_json():
     """The plan for the query's parameters; ``areas=defer`` leaves the service areas out
     (the page asks :func:`areas_json` for them next, so the sites show at once)."""
     ws = current_workspace()
-    try:
-        params = _params()
-        payload = planning.run(ws, params, with_areas=request.args.get("areas") != "defer")
-    except planning.PlanningError as exc:
-        return _error(str(exc))
+    params = _params()
+    payload = planning.run(ws, params, with_areas=request.args.get("areas") != "defer")
     payload["weight_text"] = demand_text(params.demand)
     payload.update(solver_texts(payload))
     response = current_app.json.response(payload)
@@ -378,10 +371,7 @@ def run_json():
 def areas_json():
     """Service areas of the new sites of the query's plan (GeoJSON)."""
     ws = current_workspace()
-    try:
-        payload = planning.run(ws, _params(), with_areas=True)
-    except planning.PlanningError as exc:
-        return _error(str(exc))
+    payload = planning.run(ws, _params(), with_areas=True)
     response = current_app.json.response(payload["areas"])
     response.headers["Server-Timing"] = f"areas;dur={payload['timing'].get('areas_ms', 0)}"
     return response
@@ -390,20 +380,14 @@ def areas_json():
 @bp.route("/export.geojson")
 @permission_required("read")
 def export_geojson():
-    try:
-        payload = planning.run(current_workspace(), _params())
-    except planning.PlanningError as exc:
-        return _error(str(exc))
+    payload = planning.run(current_workspace(), _params())
     return _geojson_download(payload, _("site plan"))
 
 
 @bp.route("/export.xlsx")
 @permission_required("read")
 def export_xlsx():
-    try:
-        payload = planning.run(current_workspace(), _params())
-    except planning.PlanningError as exc:
-        return _error(str(exc))
+    payload = planning.run(current_workspace(), _params())
     return _excel_download(payload, _("site plan"))
 
 
@@ -424,12 +408,9 @@ def scenarios_json():
 def save():
     """Save the run given by the form fields (the same names as the run query) under ``name``."""
     ws = current_workspace()
-    try:
-        params = planning.RunParams.from_args(request.form)
-        payload = planning.run(ws, params)
-        scenario_id = planning.save_scenario(ws, request.form.get("name", ""), payload, username=_user_name())
-    except planning.PlanningError as exc:
-        return _error(str(exc))
+    params = planning.RunParams.from_args(request.form)
+    payload = planning.run(ws, params)
+    scenario_id = planning.save_scenario(ws, request.form.get("name", ""), payload, username=_user_name())
     s = planning.get_scenario(ws, scenario_id)
     return {"scenario": planning.scenario_json(s)}, 201
 
