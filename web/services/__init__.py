@@ -285,25 +285,12 @@ def serving_commodities(facilities: gpd.GeoDataFrame, commodities) -> gpd.GeoDat
     """
     if not commodities or "commodities" not in facilities.columns:
         return facilities
+    from layers.schema import commodity_codes
+
     wanted = set(commodities)
-    takes = [not _commodity_codes(text) or bool(_commodity_codes(text) & wanted)
-             for text in facilities["commodities"].tolist()]
+    lists = [set(commodity_codes(text)) for text in facilities["commodities"].tolist()]
+    takes = [not codes or bool(codes & wanted) for codes in lists]
     return facilities[np.asarray(takes, dtype=bool)].reset_index(drop=True)
-
-
-def _commodity_codes(text) -> set[str]:
-    """Commodity codes from a free list such as "苹果,山楂" or "apple; hawthorn"."""
-    import re
-
-    from layers.schema import COMMODITIES
-
-    if text is None or (isinstance(text, float) and np.isnan(text)):
-        return set()
-    lookup = {}
-    for c in COMMODITIES:
-        for key in (c.value, c.zh, c.en.lower(), *c.synonyms):
-            lookup[key] = c.value
-    return {lookup[t] for t in re.split(r"[,，;；、/\s]+", str(text).strip().lower()) if t in lookup}
 
 
 def plan(ws: Workspace, *, facility: str = "cold_storage", model: str = "mclp", p=None, minutes=None,
