@@ -17,9 +17,8 @@ from flask import Flask, g, render_template, request
 
 from geo.errors import RuralplanError
 
-#: Blueprint modules under ``web.views`` in navigation order. Areas that land later
-#: (planning, pairings, projects) only need a module with ``bp`` (and optionally ``NAV``)
-#: and an entry here; a listed module that does not exist yet is skipped.
+#: Blueprint modules under ``web.views`` in navigation order: each has ``bp`` (and
+#: optionally ``NAV``). A missing one is an ImportError at start-up, never skipped.
 BLUEPRINT_MODULES = ("site", "map", "data", "api", "network", "planning", "pairings", "projects")
 
 _BOOL_TRUE = {"1", "true", "yes", "on"}
@@ -139,12 +138,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(vendor.bp)
     app.register_blueprint(auth.bp)
     for name in BLUEPRINT_MODULES:
-        try:
-            module = importlib.import_module(f"{__package__}.views.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__package__}.views.{name}":
-                raise
-            continue
+        module = importlib.import_module(f"{__package__}.views.{name}")
         app.register_blueprint(module.bp)
         nav.extend(getattr(module, "NAV", ()))
     app.extensions["ruralplan.nav"] = sorted(nav, key=lambda item: item.order)
