@@ -21,6 +21,7 @@ from typing import Any, Iterable, Mapping
 import shapely
 from shapely import wkt as shapely_wkt
 
+from . import app_schema
 from .errors import ConflictError, ProposalInvalid, ProposalNotFound  # ProposalInvalid/NotFound: also P.<name>
 from .schema import COMMODITIES, COMMODITY_VALUES, Choice, Field
 
@@ -193,57 +194,7 @@ class Proposal:
 
 
 # --------------------------------------------------------------------------- storage
-_TABLES = (
-    """CREATE TABLE IF NOT EXISTS rp_proposals (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        ref TEXT UNIQUE,
-        name TEXT NOT NULL,
-        category TEXT NOT NULL,
-        town TEXT NOT NULL,
-        village_code TEXT NOT NULL,
-        village_name TEXT,
-        content TEXT NOT NULL,
-        commodities TEXT NOT NULL DEFAULT '[]',
-        budget_wan REAL NOT NULL,
-        fund_source TEXT NOT NULL,
-        fund_note TEXT,
-        beneficiary_villages TEXT NOT NULL DEFAULT '[]',
-        beneficiary_households INTEGER NOT NULL DEFAULT 0,
-        beneficiary_monitored INTEGER NOT NULL DEFAULT 0,
-        expected_jobs INTEGER NOT NULL DEFAULT 0,
-        farmer_links TEXT NOT NULL DEFAULT '[]',
-        farmer_link_note TEXT,
-        performance_targets TEXT,
-        attachments TEXT NOT NULL DEFAULT '[]',
-        year INTEGER,
-        geometry_wkt TEXT NOT NULL,
-        status TEXT NOT NULL DEFAULT 'draft',
-        version INTEGER NOT NULL DEFAULT 1,
-        created_by TEXT,
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS rp_proposals_status ON rp_proposals(status)",
-    """CREATE TABLE IF NOT EXISTS rp_transitions (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        proposal_id INTEGER NOT NULL REFERENCES rp_proposals(id),
-        actor TEXT NOT NULL,
-        role TEXT NOT NULL,
-        at TEXT NOT NULL,
-        from_status TEXT,
-        to_status TEXT NOT NULL,
-        action TEXT NOT NULL,
-        comment TEXT,
-        version INTEGER NOT NULL,
-        evaluation_json TEXT
-    )""",
-    "CREATE INDEX IF NOT EXISTS rp_transitions_proposal ON rp_transitions(proposal_id, id)",
-    # The history is append-only: the database itself refuses edits and deletions.
-    """CREATE TRIGGER IF NOT EXISTS rp_transitions_no_update BEFORE UPDATE ON rp_transitions
-       BEGIN SELECT RAISE(ABORT, 'rp_transitions is append-only'); END""",
-    """CREATE TRIGGER IF NOT EXISTS rp_transitions_no_delete BEFORE DELETE ON rp_transitions
-       BEGIN SELECT RAISE(ABORT, 'rp_transitions is append-only'); END""",
-)
+_TABLES = app_schema.PROPOSALS
 
 _COLUMNS = (
     "id", "ref", "name", "category", "town", "village_code", "village_name", "content", "commodities",

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from . import app_schema
 from .schema import LAYERS, LayerSchema, get_schema
 
 STORAGE_CRS = "EPSG:4326"
@@ -41,9 +42,9 @@ _EMPTY_GEOMETRY_TYPE = {
     "Polygon": "MultiPolygon",
 }
 
-_BLOB_SCHEMA = "CREATE TABLE IF NOT EXISTS rp_cache (key TEXT PRIMARY KEY, value BLOB NOT NULL)"
+_BLOB_SCHEMA = app_schema.CACHE
 
-_META_SCHEMA = "CREATE TABLE IF NOT EXISTS rp_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+_META_SCHEMA = app_schema.META
 _APP_SCHEMA = _META_SCHEMA + ";"
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from flask import Flask, g, render_template, request
 
 from geo.errors import RuralplanError
+from layers import app_schema
 
 #: Blueprint modules under ``web.views`` in navigation order: each has ``bp`` (and
 #: optionally ``NAV``). A missing one is an ImportError at start-up, never skipped.
@@ -127,7 +128,7 @@ def _store_secret(ws, key: str) -> None:
     import json
 
     with ws.transaction() as con:
-        con.execute("CREATE TABLE IF NOT EXISTS rp_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        con.execute(app_schema.META)
         con.execute("INSERT OR IGNORE INTO rp_meta(key, value) VALUES ('secret_key', ?)", (json.dumps(key),))
 
 

@@ -33,6 +33,7 @@ import shapely
 
 from geo.errors import InvalidInput
 from geo.report import N_
+from layers import app_schema
 from layers.schema import COMMODITY_VALUES
 
 from .. import services
@@ -46,17 +47,7 @@ MAX_NAME = 80
 #: Threads computing service areas of several new sites at once.
 AREA_THREADS = 2
 
-_SCENARIO_SCHEMA = """
-CREATE TABLE IF NOT EXISTS rp_scenarios (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL,
-    username TEXT,
-    created_at TEXT NOT NULL,
-    params TEXT NOT NULL,
-    result TEXT NOT NULL,
-    data_version TEXT
-)
-"""
+_SCENARIO_SCHEMA = app_schema.SCENARIOS
 
 
 class PlanningError(InvalidInput):
