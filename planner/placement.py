@@ -22,13 +22,14 @@ import shapely
 from planner.errors import (BudgetNeedsCosts, CapacityMissing, InvalidDemand, InvalidParameter, NoCandidates,
                             UnknownCommodity)
 from planner.graph import RoadGraph
+from planner.models import MODEL_NAMES, get_model
 from planner.locate import solve
 from planner.locate.result import LocateResult
 from planner.snap import DEFAULT_MAX_SNAP_M, snap_points
 from planner.travel import travel_time_matrix
 from planner._json import jsonable, records
 
-MODELS = ("pmedian", "mclp", "lscp", "pcenter", "cmclp")
+MODELS = MODEL_NAMES  # the registry's names (planner.models)
 #: Demand measures a weight spec can name (besides ``produce:<commodity,...>``).
 MEASURES = {
     "population": ("population",),
@@ -211,10 +212,7 @@ def plan_placement(
     split_demand
         ``cmclp``: whether one village's tonnage may be split over several sites.
     """
-    if model not in MODELS:
-        raise InvalidParameter(name="model", value=model, expected_en=f"unknown model; expected one of "
-                               f"{', '.join(MODELS)}", expected_zh=f"未知模型，可用 {', '.join(MODELS)}")
-    if model in ("mclp", "lscp", "cmclp") and minutes is None:
+    if get_model(model).needs_cutoff and minutes is None:
         raise InvalidParameter(name="minutes", value=None, expected_en=f"model {model} needs a coverage cutoff "
                                "in minutes", expected_zh=f"{model} 模型需要覆盖时间阈值（分钟）")
     if len(candidates) == 0:
@@ -231,9 +229,9 @@ def plan_placement(
     weights = spec.weights(villages)
 
     kwargs: dict[str, Any] = {"fixed": fixed, "time_limit_s": time_limit_s}
-    if model in ("pmedian", "mclp", "pcenter", "cmclp"):
+    if get_model(model).takes_p:
         kwargs["p"] = p
-    if model in ("mclp", "lscp", "cmclp"):
+    if get_model(model).needs_cutoff:
         kwargs["radius_min"] = float(minutes)
     if model in ("pmedian", "mclp", "lscp", "pcenter"):
         # lscp/pcenter: zero-weight villages need no cover, and "demand served" is in

@@ -5,9 +5,9 @@ import json
 
 import click
 
-from .common import workspace_option
+from planner.models import MODEL_NAMES as MODELS  # the one registry of models
 
-MODELS = ("pmedian", "mclp", "lscp", "pcenter", "cmclp")
+from .common import workspace_option
 
 
 def register(group: click.Group) -> None:

@@ -35,11 +35,12 @@ from geo.errors import InvalidInput
 from geo.report import N_
 from layers import app_schema
 from layers.schema import COMMODITY_VALUES
+from planner.models import MODEL_NAMES, MODELS as MODEL_REGISTRY, solver_steps
 
 from .. import services
 
 FACILITIES = ("cold_storage", "industry_bases", "relocation_settlements")
-MODELS = ("mclp", "pmedian", "lscp", "pcenter", "cmclp")
+MODELS = MODEL_NAMES  # planner.models: one registry of models
 SOURCES = ("towns", "industry_bases", "network", "proposals", "drawn")
 #: Most user-drawn candidate points accepted in one request (the query string carries them).
 MAX_POINTS = 200
@@ -163,7 +164,7 @@ class RunParams:
             raise PlanningError(N_("Limit the plan by a number of sites or by a budget."))
         p = budget = None
         site_cost = _number(args, "site_cost", float, lo=0.01, hi=1e7, label=N_("Cost per site"))
-        if model != "lscp":
+        if MODEL_REGISTRY[model].takes_p:
             if limit == "p":
                 p = _number(args, "p", int, lo=1, hi=100, label=N_("Number of new sites"))
                 if p is None:
@@ -173,7 +174,7 @@ class RunParams:
                 if budget is None:
                     raise PlanningError(N_("Give the budget in 10,000 yuan."))
         minutes = _number(args, "minutes", float, lo=1, hi=600, label=N_("Travel-time cutoff"))
-        if minutes is None and model in ("mclp", "lscp", "cmclp"):
+        if minutes is None and MODEL_REGISTRY[model].needs_cutoff:
             raise PlanningError(N_("This model needs a travel-time cutoff in minutes."))
         demand = str(args.get("demand") or "population").strip()[:300]
         spec = DemandSpec.parse(demand)  # planner.errors.InvalidDemand names what is wrong
@@ -336,6 +337,9 @@ def run(ws, params: RunParams, *, with_areas: bool = True) -> dict:
             "area_cutoff": params.area_cutoff,
             "data_version": key[1],
         }
+        solver = payload["result"].get("solver")
+        if isinstance(solver, dict):  # the method as steps + note, for pages and exports to name
+            solver.update(solver_steps(solver.get("method")))
         payload["_graph"] = graph
         timing["serialise_ms"] = _ms(t)
         _remember(_runs, key, payload, _RUNS_KEPT)

@@ -22,12 +22,13 @@ from folium.template import Template
 from markupsafe import escape
 
 from layers.schema import COMMODITIES, get_schema
+from planner.models import MODELS, solver_steps
 
 from .. import mapping, services
 from ..services import mapdata, planning
 from ..app import NavItem, current_workspace
 from ..auth import permission_required
-from ..i18n import label
+from ..i18n import current_lang, label
 from ..services.users import has_permission
 
 bp = Blueprint("planning", __name__, url_prefix="/planning")
@@ -39,14 +40,9 @@ SAVE_PERMISSION = "import"
 
 # =========================================================================== labels
 def model_choices() -> list[tuple[str, str, str]]:
-    """(value, name, one-line explanation) per model, in the current language."""
-    return [
-        ("mclp", _("Maximal coverage"), _("Cover as much demand as possible within the travel-time cutoff with p new sites.")),
-        ("pmedian", _("p-median"), _("Least total travel time, weighted by demand, with p new sites.")),
-        ("lscp", _("Set covering"), _("Fewest new sites so that all reachable demand is within the cutoff.")),
-        ("pcenter", _("p-center"), _("Make the longest trip of any village as short as possible with p new sites.")),
-        ("cmclp", _("Capacitated coverage"), _("Like maximal coverage, but each store takes at most its capacity in tonnes.")),
-    ]
+    """(value, name, one-line explanation) per model, in the current language (:data:`planner.models.MODELS`)."""
+    lang = current_lang()
+    return [(m.name, m.label(lang), m.about(lang)) for m in MODELS.values()]
 
 
 def facility_choices() -> list[tuple[str, str]]:
@@ -97,17 +93,14 @@ def value_text(key: str, value) -> str:
     return str(value)
 
 
-#: Models that maximise their objective (their solver bound is an upper bound).
-MAXIMISING_MODELS = ("mclp", "cmclp")
-
-
-def method_text(code: str | None) -> str:
-    """A solver method code (``greedy+interchange+lagrangian``) in words, step by step.
-
-    Codes are the planner's (:attr:`planner.locate.result.LocateResult.method`): steps
-    joined by ``+``, optionally with a note in parentheses. Unknown steps stay as written.
-    """
-    if not code:
+def method_text(solver: dict | str | None) -> str:
+    """A solver's method in words, step by step, from its structure (``steps`` and ``note``,
+    :func:`planner.models.solver_steps`). Unknown steps stay as written."""
+    if isinstance(solver, str) or solver is None:
+        solver = solver_steps(solver)
+    elif "steps" not in solver:
+        solver = solver_steps(solver.get("method"))
+    if not solver["steps"]:
         return "–"
     steps = {
         "highs-milp": _("exact integer programming (HiGHS)"), "milp": _("exact integer programming (HiGHS)"),
@@ -117,27 +110,25 @@ def method_text(code: str | None) -> str:
         "split-bound": _("split-demand bound"), "trivial": _("nothing to optimise"),
         "heuristic": _("heuristic"),
     }
-    body, _sep, note = str(code).partition(" (")
-    text = " + ".join(steps.get(part, part) for part in body.split("+") if part)
+    text = " + ".join(steps.get(part, part) for part in solver["steps"])
+    note = solver.get("note")
     if note:
-        notes = {"no time left for the MILP)": _("no time left for exact integer programming")}
-        text += f" ({notes.get(note, note.rstrip(')'))})"
+        notes = {"no time left for the MILP": _("no time left for exact integer programming")}
+        text += f" ({notes.get(note, note)})"
     return text
 
 
 def bound_label(model: str | None) -> str:
     """What the solver's bound is for ``model``: an upper bound when it maximises, else a lower bound."""
-    if model in MAXIMISING_MODELS:
-        return _("Upper bound")
-    if model in planning.MODELS:
-        return _("Lower bound")
-    return _("Bound")
+    if model not in MODELS:
+        return _("Bound")
+    return _("Upper bound") if MODELS[model].maximises else _("Lower bound")
 
 
 def solver_texts(payload: dict) -> dict:
     """Translated words for a payload's solver facts, for the page (the codes stay in the payload)."""
     result = payload.get("result") or {}
-    return {"method_text": method_text((result.get("solver") or {}).get("method")),
+    return {"method_text": method_text(result.get("solver") or {}),
             "bound_label": bound_label(result.get("model"))}
 
 
