@@ -119,12 +119,15 @@ def place(workspace, facility, model, p, minutes, demand, candidates, budget, si
     """Suggest where new facilities go, on the workspace's road network."""
     from layers.store import Workspace
     from web import services
+    from web.services.planning import PlacementQuestion
 
     ws = Workspace(workspace)
-    outcome = services.plan(ws, facility=facility, model=model, p=p, minutes=minutes, demand=demand,
-                            candidates=candidates, budget_wan=budget, site_cost_wan=site_cost,
-                            new_capacity_t=new_capacity_t, split_demand=not no_split,
-                            keep_existing=not ignore_existing, time_limit_s=time_limit)
+    question = PlacementQuestion(
+        facility=facility, model=model, limit="p" if budget is None else "budget", p=p, budget_wan=budget,
+        site_cost_wan=site_cost, minutes=minutes, demand=demand, candidates=candidates,
+        keep_existing=not ignore_existing, time_limit_s=time_limit, new_capacity_t=new_capacity_t,
+        split_demand=not no_split)
+    outcome = services.plan(ws, question)
     if as_json:
         click.echo(json.dumps(outcome.to_dict(), ensure_ascii=False, indent=2))
         return

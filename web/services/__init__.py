@@ -293,30 +293,29 @@ def serving_commodities(facilities: gpd.GeoDataFrame, commodities) -> gpd.GeoDat
     return facilities[np.asarray(takes, dtype=bool)].reset_index(drop=True)
 
 
-def plan(ws: Workspace, *, facility: str = "cold_storage", model: str = "mclp", p=None, minutes=None,
-         demand: str = "population", candidates: str | gpd.GeoDataFrame = "towns", budget_wan=None,
-         site_cost_wan=None, new_capacity_t=2000.0, split_demand=True, keep_existing=True, time_limit_s=10.0,
-         graph=None):
-    """Run a placement model on the workspace (see :func:`planner.placement.plan_placement`).
+def plan(ws: Workspace, question, *, candidates: gpd.GeoDataFrame | None = None, graph=None):
+    """Answer a :class:`web.services.planning.PlacementQuestion` on the workspace (see
+    :func:`planner.placement.plan_placement`).
 
-    ``graph``: the workspace's road graph when the caller already holds it (saves
-    re-fingerprinting the roads, ~50 ms on a county).
+    ``candidates``: a candidate frame that replaces ``question.candidates`` (points drawn
+    on the map); ``graph``: the workspace's road graph when the caller already holds it
+    (saves re-fingerprinting the roads, ~50 ms on a county).
     """
     from planner.placement import DemandSpec, plan_placement
 
+    q = question
     settings = NetworkSettings.from_workspace(ws)
     graph = graph if graph is not None else road_graph(ws, settings=settings)
     vill = villages(ws)
-    spec = DemandSpec.parse(demand)
-    if isinstance(candidates, str):
-        cand = candidate_sites(ws, candidates, graph=graph, demand_weights=spec.weights(vill))
-    else:
-        cand = candidates
-    existing = facility_points(ws, facility, statuses=EXISTING_STATUSES) if keep_existing else None
+    spec = DemandSpec.parse(q.demand)
+    cand = candidates if candidates is not None else candidate_sites(ws, q.candidates, graph=graph,
+                                                                     demand_weights=spec.weights(vill))
+    existing = facility_points(ws, q.facility, statuses=EXISTING_STATUSES) if q.keep_existing else None
     if existing is not None:
         existing = serving_commodities(existing, spec.commodities)
-    if site_cost_wan is None and budget_wan is not None and "cost_wan" not in cand.columns:
-        site_cost_wan = DEFAULT_SITE_COST_WAN.get(facility)
-    return plan_placement(graph, vill, cand, existing=existing, model=model, demand=spec, p=p, minutes=minutes,
-                          budget_wan=budget_wan, site_cost_wan=site_cost_wan, new_capacity_t=new_capacity_t,
-                          split_demand=split_demand, time_limit_s=time_limit_s, max_snap_m=settings.max_snap_m)
+    site_cost_wan = q.site_cost_wan
+    if site_cost_wan is None and q.budget_wan is not None and "cost_wan" not in cand.columns:
+        site_cost_wan = DEFAULT_SITE_COST_WAN.get(q.facility)
+    return plan_placement(graph, vill, cand, existing=existing, model=q.model, demand=spec, p=q.p, minutes=q.minutes,
+                          budget_wan=q.budget_wan, site_cost_wan=site_cost_wan, new_capacity_t=q.new_capacity_t,
+                          split_demand=q.split_demand, time_limit_s=q.time_limit_s, max_snap_m=settings.max_snap_m)

@@ -3,7 +3,8 @@
 The view module (:mod:`web.views.planning`) only parses requests and renders; everything
 here works on a :class:`layers.store.Workspace` and plain dicts:
 
-* :class:`RunParams` parses and checks the form's query string (messages translated);
+* :class:`PlacementQuestion` — one frozen question for the page, scenarios and the CLI —
+  parses and checks the form's query string (typed errors, translated by the adapters);
 * :func:`run` answers a question through :func:`web.services.plan`, cached per
   parameters and data version, and returns the JSON payload the page draws;
 * :func:`service_area_features` adds the service areas of the NEW sites at the chosen
@@ -121,8 +122,9 @@ def parse_points(text: str) -> tuple[tuple[float, float], ...]:
 
 
 @dataclass(frozen=True)
-class RunParams:
-    """One planning question, as the form sends it (query string) and scenarios keep it.
+class PlacementQuestion:
+    """One placement question — the page's form and query string, a saved scenario, and
+    ``ruralplan place`` all ask it in this one frozen shape (:func:`web.services.plan`).
 
     ``limit`` says whether the number of new sites (``p``) or a budget (``budget_wan``,
     with ``site_cost_wan`` per new site; empty: the candidates' own costs where known,
@@ -146,7 +148,7 @@ class RunParams:
     split_demand: bool = True
 
     @classmethod
-    def from_args(cls, args) -> "RunParams":
+    def from_args(cls, args) -> "PlacementQuestion":
         """Parse request args (a MultiDict or dict); :class:`PlanningError` when invalid."""
         from planner.placement import DemandSpec
 
@@ -196,7 +198,7 @@ class RunParams:
         )
 
     @classmethod
-    def from_dict(cls, data: dict) -> "RunParams":
+    def from_dict(cls, data: dict) -> "PlacementQuestion":
         """From :meth:`to_dict` (a stored scenario)."""
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         known["points"] = tuple(tuple(p) for p in known.get("points") or ())
@@ -291,6 +293,10 @@ def graph_for(ws):
     return _graph(ws, data_version(ws))
 
 
+#: The former name (scenarios and callers written before the question had one shape).
+RunParams = PlacementQuestion
+
+
 def drawn_candidates(points) -> gpd.GeoDataFrame:
     """User-drawn candidate points as a candidate frame (ids ``drawn-1``…)."""
     return gpd.GeoDataFrame(
@@ -301,7 +307,7 @@ def drawn_candidates(points) -> gpd.GeoDataFrame:
         geometry=shapely.points(np.asarray(points, dtype=float).reshape(-1, 2)), crs="EPSG:4326")
 
 
-def run(ws, params: RunParams, *, with_areas: bool = True) -> dict:
+def run(ws, params: PlacementQuestion, *, with_areas: bool = True) -> dict:
     """Answer ``params`` on ``ws``: the page's JSON payload (cached).
 
     Returns a dict with ``params``, ``result`` (:meth:`PlacementResult.to_dict`),
@@ -317,14 +323,9 @@ def run(ws, params: RunParams, *, with_areas: bool = True) -> dict:
         t = time.perf_counter()
         graph = _graph(ws, key[1])  # BadSetting / NoRoads: typed, translated by the adapter
         timing["graph_ms"] = _ms(t)
-        cand = drawn_candidates(params.points) if params.candidates == "drawn" else params.candidates
+        cand = drawn_candidates(params.points) if params.candidates == "drawn" else None
         t = time.perf_counter()
-        outcome = services.plan(
-            ws, facility=params.facility, model=params.model, p=params.p, minutes=params.minutes,
-            demand=params.demand, candidates=cand, budget_wan=params.budget_wan,
-            site_cost_wan=params.site_cost_wan, new_capacity_t=params.new_capacity_t,
-            split_demand=params.split_demand, keep_existing=params.keep_existing,
-            time_limit_s=params.time_limit_s, graph=graph)
+        outcome = services.plan(ws, params, candidates=cand, graph=graph)
         timing["plan_ms"] = _ms(t)
         t = time.perf_counter()
         features = outcome.to_geojson()["features"]

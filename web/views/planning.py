@@ -259,7 +259,7 @@ def _warm_graph(ws) -> None:
 
 # =========================================================================== helpers
 def _params():
-    return planning.RunParams.from_args(request.args)
+    return planning.PlacementQuestion.from_args(request.args)
 
 
 def _user_name():
@@ -336,7 +336,7 @@ def index():
         "planning/index.html", map=page_map, models=model_choices(), facilities=facility_choices(),
         sources=source_choices(), commodities=_commodity_totals(ws), default_cost=services.DEFAULT_SITE_COST_WAN,
         demand_text=demand_text,
-        can_save=app_config["can_save"], defaults=planning.RunParams(),
+        can_save=app_config["can_save"], defaults=planning.PlacementQuestion(),
     )
 
 
@@ -399,7 +399,7 @@ def scenarios_json():
 def save():
     """Save the run given by the form fields (the same names as the run query) under ``name``."""
     ws = current_workspace()
-    params = planning.RunParams.from_args(request.form)
+    params = planning.PlacementQuestion.from_args(request.form)
     payload = planning.run(ws, params)
     scenario_id = planning.save_scenario(ws, request.form.get("name", ""), payload, username=_user_name())
     s = planning.get_scenario(ws, scenario_id)
