@@ -52,16 +52,11 @@ def proposals(workspace, status, town, category, load_demo, as_json) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the full evaluation as JSON.")
 def evaluate(workspace, proposal_id, cutoff, radius, no_cache, features, as_json) -> None:
     """Evaluate a proposal on its location (access, catchment, gain, redundancy, conflicts, score)."""
-    from layers.proposals import ProposalNotFound
     from web.services import project_eval
 
     ws = _workspace(workspace)
-    try:
-        result = project_eval.evaluate(ws, proposal_id, cutoff_min=cutoff, radius_km=radius, use_cache=not no_cache)
-    except ProposalNotFound as exc:
-        raise click.ClickException(str(exc)) from None
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
+    # typed errors (no such proposal, no roads, bad values): exit 2 via the CLI's one wrapper
+    result = project_eval.evaluate(ws, proposal_id, cutoff_min=cutoff, radius_km=radius, use_cache=not no_cache)
     if as_json:
         if not features:
             result = {k: v for k, v in result.items() if k != "features"}
@@ -111,10 +106,7 @@ def portfolio_cmd(workspace, category, budget, year, cutoff, as_json) -> None:
     from web.services import project_eval
 
     ws = _workspace(workspace)
-    try:
-        result = project_eval.portfolio_for(ws, category=category, budget_wan=budget, year=year, cutoff_min=cutoff)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
+    result = project_eval.portfolio_for(ws, category=category, budget_wan=budget, year=year, cutoff_min=cutoff)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
