@@ -6,7 +6,7 @@ WORKSPACE ?= workspaces/demo.gpkg
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-test demo browser bench lint clean
+.PHONY: run test test-quick install install-test demo browser bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,14 @@ browser:
 
 test: $(VENV)/.installed-test browser
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# The development profile: no hypothesis sweeps, browser or real-data tests (marked in tests/conftest.py).
+test-quick: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q -m "not slow and not browser" $(PYTEST_ARGS)
+
+# ruff (rules in pyproject.toml): unused/undefined names, real-bug patterns, 120 columns.
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

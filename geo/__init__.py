@@ -7,6 +7,5 @@ No domain knowledge lives here (no villages, roads or cold stores). Modules:
 * :mod:`geo.tables` -- CSV/XLSX reading, coordinate columns to points
 * :mod:`geo.vector` -- Shapefile/GeoJSON/GeoPackage reading, atomic writing
 * :mod:`geo.osm` -- OpenStreetMap PBF extracts
-* :mod:`geo.geometry` -- validity reports, display simplification, coordinate rounding
-* :mod:`geo.io` -- all readers and writers in one import
+* :mod:`geo.errors` -- typed errors (code, kind → HTTP status, zh/en messages)
 """

@@ -21,11 +21,11 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from geo.errors import TooLarge
+
 # pandas >= 3 has a proper string dtype with NaN for missing; on pandas 2,
 # dtype=str would turn None into the text "None", so stay with object there.
 _TEXT_DTYPE = "str" if int(pd.__version__.split(".")[0]) >= 3 else object
-
-from geo.errors import TooLarge
 
 __all__ = ["OSM_SUFFIXES", "PLACE_VALUES", "OsmTooLarge", "is_osm_path", "parse_other_tags", "read_osm",
            "read_osm_pbf"]

@@ -20,16 +20,10 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from . import app_schema
+
 #: Creates the table when it is missing (safe to run every time).
-AUDIT_SCHEMA = """
-CREATE TABLE IF NOT EXISTS rp_audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at TEXT NOT NULL,
-    username TEXT,
-    action TEXT NOT NULL,
-    details TEXT NOT NULL
-)
-"""
+AUDIT_SCHEMA = app_schema.AUDIT
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,8 @@ from typing import Any, Iterable, Mapping
 import shapely
 from shapely import wkt as shapely_wkt
 
+from . import app_schema
+from .errors import ConflictError, ProposalInvalid, ProposalNotFound  # ProposalInvalid/NotFound: also P.<name>
 from .schema import COMMODITIES, COMMODITY_VALUES, Choice, Field
 
 # --------------------------------------------------------------------------- vocabularies
@@ -111,17 +113,31 @@ def get_field(name: str) -> Field:
     raise KeyError(msg)
 
 
-# --------------------------------------------------------------------------- errors
-class ProposalInvalid(ValueError):
-    """Validation failed; ``errors`` maps a field name (or ``"geometry"``) to a message."""
+# --------------------------------------------------------------------------- sectors
+#: Category → the sector department that assesses it (行业部门论证).
+SECTOR_BY_CATEGORY: Mapping[str, str] = {
+    "industry": "农业农村局",
+    "cold_chain": "农业农村局",
+    "processing": "农业农村局",
+    "infrastructure": "交通运输局",
+    "employment_workshop": "人社局",
+    "public_service": "乡村振兴局",
+}
+#: Other spellings of the same department found in county accounts.
+SECTOR_ALIASES: Mapping[str, tuple[str, ...]] = {
+    "农业农村局": ("农业农村局", "县农业农村局", "agriculture"),
+    "交通运输局": ("交通运输局", "交通局", "县交通运输局", "transport"),
+    "人社局": ("人社局", "人力资源和社会保障局", "县人社局", "human_resources"),
+    "乡村振兴局": ("乡村振兴局", "县乡村振兴局", "rural_revitalization"),
+}
 
-    def __init__(self, errors: Mapping[str, str]):
-        self.errors = dict(errors)
-        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
 
-
-class ProposalNotFound(LookupError):
-    pass
+def sector_for_category(category: str) -> str:
+    try:
+        return SECTOR_BY_CATEGORY[category]
+    except KeyError:
+        msg = f"unknown category {category!r}; expected one of {', '.join(SECTOR_BY_CATEGORY)}"
+        raise ValueError(msg) from None
 
 
 # --------------------------------------------------------------------------- the record
@@ -164,8 +180,6 @@ class Proposal:
 
     @property
     def sector(self) -> str:
-        from .workflow import sector_for_category
-
         return sector_for_category(self.category)
 
     def to_dict(self, *, geometry: str = "geojson") -> dict[str, Any]:
@@ -180,57 +194,7 @@ class Proposal:
 
 
 # --------------------------------------------------------------------------- storage
-_TABLES = (
-    """CREATE TABLE IF NOT EXISTS rp_proposals (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        ref TEXT UNIQUE,
-        name TEXT NOT NULL,
-        category TEXT NOT NULL,
-        town TEXT NOT NULL,
-        village_code TEXT NOT NULL,
-        village_name TEXT,
-        content TEXT NOT NULL,
-        commodities TEXT NOT NULL DEFAULT '[]',
-        budget_wan REAL NOT NULL,
-        fund_source TEXT NOT NULL,
-        fund_note TEXT,
-        beneficiary_villages TEXT NOT NULL DEFAULT '[]',
-        beneficiary_households INTEGER NOT NULL DEFAULT 0,
-        beneficiary_monitored INTEGER NOT NULL DEFAULT 0,
-        expected_jobs INTEGER NOT NULL DEFAULT 0,
-        farmer_links TEXT NOT NULL DEFAULT '[]',
-        farmer_link_note TEXT,
-        performance_targets TEXT,
-        attachments TEXT NOT NULL DEFAULT '[]',
-        year INTEGER,
-        geometry_wkt TEXT NOT NULL,
-        status TEXT NOT NULL DEFAULT 'draft',
-        version INTEGER NOT NULL DEFAULT 1,
-        created_by TEXT,
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS rp_proposals_status ON rp_proposals(status)",
-    """CREATE TABLE IF NOT EXISTS rp_transitions (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        proposal_id INTEGER NOT NULL REFERENCES rp_proposals(id),
-        actor TEXT NOT NULL,
-        role TEXT NOT NULL,
-        at TEXT NOT NULL,
-        from_status TEXT,
-        to_status TEXT NOT NULL,
-        action TEXT NOT NULL,
-        comment TEXT,
-        version INTEGER NOT NULL,
-        evaluation_json TEXT
-    )""",
-    "CREATE INDEX IF NOT EXISTS rp_transitions_proposal ON rp_transitions(proposal_id, id)",
-    # The history is append-only: the database itself refuses edits and deletions.
-    """CREATE TRIGGER IF NOT EXISTS rp_transitions_no_update BEFORE UPDATE ON rp_transitions
-       BEGIN SELECT RAISE(ABORT, 'rp_transitions is append-only'); END""",
-    """CREATE TRIGGER IF NOT EXISTS rp_transitions_no_delete BEFORE DELETE ON rp_transitions
-       BEGIN SELECT RAISE(ABORT, 'rp_transitions is append-only'); END""",
-)
+_TABLES = app_schema.PROPOSALS
 
 _COLUMNS = (
     "id", "ref", "name", "category", "town", "village_code", "village_name", "content", "commodities",
@@ -473,8 +437,6 @@ def update_proposal(ws, proposal_id: int, data: Mapping[str, Any], *, expected_v
         The proposal changed since ``expected_version`` was read, or it is no longer
         editable (someone submitted or reviewed it meanwhile).
     """
-    from .workflow import ConflictError
-
     if "village_code" in data or "town" in data or "village_name" in data:
         code = data.get("village_code") or get_proposal(ws, proposal_id).village_code
         data = _placed_by_village(ws, data, code)
@@ -501,16 +463,14 @@ def update_proposal(ws, proposal_id: int, data: Mapping[str, Any], *, expected_v
 def _read(con, proposal_id: int) -> Proposal:
     row = con.execute(f"SELECT {', '.join(_COLUMNS)} FROM rp_proposals WHERE id = ?", (int(proposal_id),)).fetchone()
     if row is None:
-        msg = f"no proposal with id {proposal_id}"
-        raise ProposalNotFound(msg)
+        raise ProposalNotFound(id=proposal_id)
     return _from_row(row)
 
 
 def get_proposal(ws, proposal_id: int) -> Proposal:
     with ws.connect() as con:
         if not _has_tables(con):
-            msg = f"no proposal with id {proposal_id}"
-            raise ProposalNotFound(msg)
+            raise ProposalNotFound(id=proposal_id)
         return _read(con, proposal_id)
 
 

@@ -6,7 +6,8 @@ files, the GeoPackage column types, popups and tables in the web UI, and the CLI
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping
 
@@ -132,6 +133,44 @@ COMMODITIES: tuple[Choice, ...] = (
     Choice("livestock", "畜禽", "Livestock", ("畜牧", "养殖", "生猪", "肉牛", "畜禽")),
 )
 COMMODITY_VALUES = tuple(c.value for c in COMMODITIES)
+_COMMODITY_LOOKUP = {key.lower(): c.value for c in COMMODITIES for key in (c.value, c.zh, c.en, *c.synonyms)}
+_COMMODITY_ZH = {c.value: c.zh for c in COMMODITIES}
+#: Separators county lists use between products: , ， ; ； 、 / and white space.
+_LIST_SEPARATORS = re.compile(r"[,，;；、/\s]+")
+
+
+def commodity_codes(text) -> tuple[str, ...]:
+    """The one parser of a commodity list (a cold store's 适用产品): codes in order, once each.
+
+    ``"山楂；蔬菜"``, ``"山楂、蔬菜"``, ``"hawthorn, Vegetables"`` and ``"山楂/设施蔬菜"`` all give
+    ``("hawthorn", "vegetables")``; labels, codes and synonyms are recognised, unknown
+    words are left out (see :func:`canonical_commodity_list` to keep them). Empty → ``()``.
+    """
+    out: list[str] = []
+    for token in _tokens(text):
+        code = _COMMODITY_LOOKUP.get(token.lower())
+        if code is not None and code not in out:
+            out.append(code)
+    return tuple(out)
+
+
+def canonical_commodity_list(text) -> str | None:
+    """The stored form of a commodity list: Chinese labels joined by ``,`` (``"山楂,蔬菜"``),
+    words that are no known commodity kept as written; None when empty. Applied on import,
+    so every reader sees one spelling."""
+    out: list[str] = []
+    for token in _tokens(text):
+        code = _COMMODITY_LOOKUP.get(token.lower())
+        word = _COMMODITY_ZH[code] if code is not None else token
+        if word not in out:
+            out.append(word)
+    return ",".join(out) or None
+
+
+def _tokens(text) -> list[str]:
+    if text is None or (isinstance(text, float) and text != text):  # None / NaN
+        return []
+    return [t for t in _LIST_SEPARATORS.split(str(text).strip()) if t]
 
 
 def produce_field_name(commodity: str) -> str:

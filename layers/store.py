@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from . import app_schema
 from .schema import LAYERS, LayerSchema, get_schema
 
 STORAGE_CRS = "EPSG:4326"
@@ -53,9 +54,9 @@ _EMPTY_GEOMETRY_TYPE = {
     "Polygon": "MultiPolygon",
 }
 
-_BLOB_SCHEMA = "CREATE TABLE IF NOT EXISTS rp_cache (key TEXT PRIMARY KEY, value BLOB NOT NULL)"
+_BLOB_SCHEMA = app_schema.CACHE
 
-_META_SCHEMA = "CREATE TABLE IF NOT EXISTS rp_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+_META_SCHEMA = app_schema.META
 _APP_SCHEMA = _META_SCHEMA + ";"
 
 #: rp_meta key of one layer's version (a new uuid whenever the app writes the layer)

@@ -17,7 +17,7 @@ import shapely
 
 from geo.report import N_, Problem, error, warning
 
-from .schema import Field, LayerSchema
+from .schema import Field, LayerSchema, canonical_commodity_list
 
 _TRUE = {"1", "true", "t", "yes", "y", "是", "√", "✓", "有", "x"}
 _FALSE = {"0", "false", "f", "no", "n", "否", "×", "无", ""}
@@ -215,6 +215,8 @@ def _parse_column(series: pd.Series, f: Field, *, rows, file, column):
                            index=series.index, dtype=object)
     else:
         values = text
+        if f.name == "commodities":  # a list (山楂；蔬菜): stored in one spelling for every reader
+            values = _apply(text, canonical_commodity_list)
         if f.choices:
             values, unknown = _match_choices(text, f)
             flag(present & unknown, "unknown_value", N_("{value!r} is not one of: {allowed}"),

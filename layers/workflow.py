@@ -45,37 +45,16 @@ import json
 from dataclasses import dataclass
 from typing import Any, Mapping, Protocol
 
-from .proposals import Proposal, _read, create_tables, utc_now
+from .errors import ConflictError, ForbiddenTransition, InvalidTransition, WorkflowError
+from .proposals import (SECTOR_ALIASES, SECTOR_BY_CATEGORY, Proposal, _read, create_tables, sector_for_category,
+                        utc_now)
+
+__all__ = ["ConflictError", "ForbiddenTransition", "InvalidTransition", "WorkflowError", "SECTOR_ALIASES",
+           "SECTOR_BY_CATEGORY", "sector_for_category"]  # re-exported: callers use W.<name>
 
 ACTIONS = ("submit", "approve", "return", "reject", "publish", "start", "complete")
 #: Actions whose comment (the reason) is required.
 REASON_REQUIRED = ("return", "reject")
-
-#: Category → the sector department that assesses it (行业部门论证).
-SECTOR_BY_CATEGORY: Mapping[str, str] = {
-    "industry": "农业农村局",
-    "cold_chain": "农业农村局",
-    "processing": "农业农村局",
-    "infrastructure": "交通运输局",
-    "employment_workshop": "人社局",
-    "public_service": "乡村振兴局",
-}
-#: Other spellings of the same department found in county accounts.
-SECTOR_ALIASES: Mapping[str, tuple[str, ...]] = {
-    "农业农村局": ("农业农村局", "县农业农村局", "agriculture"),
-    "交通运输局": ("交通运输局", "交通局", "县交通运输局", "transport"),
-    "人社局": ("人社局", "人力资源和社会保障局", "县人社局", "human_resources"),
-    "乡村振兴局": ("乡村振兴局", "县乡村振兴局", "rural_revitalization"),
-}
-
-
-def sector_for_category(category: str) -> str:
-    try:
-        return SECTOR_BY_CATEGORY[category]
-    except KeyError:
-        msg = f"unknown category {category!r}; expected one of {', '.join(SECTOR_BY_CATEGORY)}"
-        raise ValueError(msg) from None
-
 
 @dataclass(frozen=True)
 class Step:
@@ -118,48 +97,6 @@ class Actor(Protocol):
     role: str
     scope_kind: str | None
     scope: str | None
-
-
-class WorkflowError(Exception):
-    """Base class of workflow refusals."""
-
-
-class ForbiddenTransition(WorkflowError, PermissionError):
-    """The actor's role or scope may not take this action (HTTP 403)."""
-
-
-class InvalidTransition(WorkflowError, ValueError):
-    """The action does not exist for the proposal's status, or its reason is missing."""
-
-
-class ConflictError(WorkflowError):
-    """Someone else changed the proposal first (HTTP 409). Nothing is lost.
-
-    Attributes
-    ----------
-    current : Proposal
-        The proposal as it is now.
-    last : dict or None
-        The step that won (actor, role, action, to_status, at).
-    comment : str or None
-        The loser's comment, handed back so the UI can show it again.
-    """
-
-    def __init__(self, message: str, *, current: Proposal | None = None, last: dict | None = None,
-                 comment: str | None = None):
-        super().__init__(message)
-        self.current = current
-        self.last = last
-        self.comment = comment
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "message": str(self),
-            "status": None if self.current is None else self.current.status,
-            "version": None if self.current is None else self.current.version,
-            "last": self.last,
-            "your_comment": self.comment,
-        }
 
 
 def in_scope(actor: Actor | None, proposal: Proposal, scope: str | None) -> bool:

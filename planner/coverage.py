@@ -22,6 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from planner.errors import UnknownCommodity
 from planner.graph import RoadGraph
 from planner.snap import DEFAULT_MAX_SNAP_M, SnapResult, snap_points
 from planner.travel import Direction, nearest_times, unreachable_reason
@@ -89,8 +90,8 @@ def _commodity_columns(villages, commodities: Sequence[str] | None) -> list[str]
     for name in commodities:
         col = name if _PRODUCE.match(name) else f"produce_{name}_t"
         if col not in villages.columns:
-            msg = f"no produce column {col!r} for commodity {name!r}; available: {available}"
-            raise ValueError(msg)
+            raise UnknownCommodity(commodity=name, column=col,
+                                   available=", ".join(c[len("produce_"):-len("_t")] for c in available) or "—")
         cols.append(col)
     return cols
 

@@ -1,9 +1,80 @@
-"""Typed errors raised by :mod:`planner` (see :mod:`geo.errors` for the contract)."""
+"""Typed errors the planner raises for conditions a user can fix (see :mod:`geo.errors`).
+
+Each class carries a stable ``code``, its parameters and zh/en templates; adapters
+translate them once (HTTP status + message, CLI exit 2 + message). They subclass
+``ValueError`` through :class:`geo.errors.InvalidInput`, so plain library callers that
+catch ``ValueError`` keep working.
+"""
 from __future__ import annotations
 
 from geo.errors import InvalidInput
 
-__all__ = ["TargetUnreachable", "ZeroDemand"]
+__all__ = ["InvalidParameter", "InvalidSpeed", "UnknownCommodity", "InvalidDemand", "TooFewCandidates",
+           "NoCandidates", "CapacityMissing", "BudgetNeedsCosts", "ZeroDemand", "TargetUnreachable"]
+
+
+class InvalidParameter(InvalidInput):
+    """A parameter outside its domain: ``name``, ``value`` and what is expected."""
+
+    code = "planner.invalid_parameter"
+    en = "{name} = {value} is not valid: {expected}"
+    zh = "{name} = {value} 无效：{expected}"
+
+
+class InvalidSpeed(InvalidInput):
+    """A road speed (by road class, or the unpaved factor) that cannot be used."""
+
+    code = "network.speed_invalid"
+    en = "the speed of road class {road_class} must be a positive number of km/h (got {speed})"
+    zh = "道路等级 {road_class} 的车速必须是大于 0 的千米/小时数（现为 {speed}）"
+
+
+class UnknownCommodity(InvalidInput):
+    """A commodity with no produce column in the villages layer."""
+
+    code = "demand.unknown_commodity"
+    en = "No produce figures for commodity {commodity} in the villages layer (available: {available})."
+    zh = "行政村图层中没有农产品 {commodity} 的产量数据（现有：{available}）。"
+
+
+class InvalidDemand(InvalidInput):
+    """A demand-weight specification (``population*0.5+monitored*100``) that cannot be read."""
+
+    code = "demand.invalid"
+    en = "The demand weight “{spec}” is not valid: {reason}"
+    zh = "需求权重“{spec}”无效：{reason}"
+
+
+class TooFewCandidates(InvalidInput):
+    """More new sites asked for than there are candidates."""
+
+    code = "placement.too_few_candidates"
+    en = "{p} new sites were asked for, but there are only {n} candidate sites."
+    zh = "要求新建 {p} 处，但候选点只有 {n} 个。"
+
+
+class NoCandidates(InvalidInput):
+    """The candidate source holds no site."""
+
+    code = "placement.no_candidates"
+    en = "There are no candidate sites in this source ({source})."
+    zh = "该来源（{source}）中没有候选点。"
+
+
+class CapacityMissing(InvalidInput):
+    """Capacitated coverage without a capacity for every site."""
+
+    code = "placement.capacity_missing"
+    en = "Capacitated coverage needs the capacity of every site (capacity_t, or a capacity for new sites)."
+    zh = "带容量覆盖模型需要每个站点的容量（capacity_t，或新站点的容量）。"
+
+
+class BudgetNeedsCosts(InvalidInput):
+    """A budget-limited plan without per-site costs."""
+
+    code = "placement.costs_missing"
+    en = "A budget needs per-site costs (a cost per site, or a cost_wan column)."
+    zh = "按预算规划需要每个站点的造价（单站造价或 cost_wan 字段）。"
 
 
 class ZeroDemand(InvalidInput):

@@ -57,6 +57,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from planner.errors import InvalidParameter
 from planner.graph import RoadGraph
 from planner.snap import DEFAULT_MAX_SNAP_M, snap_points
 from planner.travel import travel_time_matrix
@@ -126,8 +127,8 @@ class ScoreWeights:
     def __post_init__(self):
         values = [getattr(self, f.name) for f in fields(self)]
         if any(not (math.isfinite(v) and v >= 0) for v in values) or sum(values) <= 0:
-            msg = f"score weights must be non-negative with a positive sum, got {values}"
-            raise ValueError(msg)
+            raise InvalidParameter(name="weights", value=values, expected_en="score weights must be non-negative "
+                                   "with a positive sum", expected_zh="评分权重应为非负数且总和大于 0")
 
     def to_dict(self) -> dict[str, float]:
         return {f.name: float(getattr(self, f.name)) for f in fields(self)}
@@ -468,15 +469,15 @@ def evaluate_proposal(
     ProposalEvaluation
     """
     if not cutoff_min > 0:
-        msg = f"cutoff_min must be positive, got {cutoff_min}"
-        raise ValueError(msg)
+        raise InvalidParameter(name="cutoff_min", value=cutoff_min, expected_en="must be positive",
+                               expected_zh="应大于 0")
     if not alternative_radius_km >= 0:
-        msg = f"alternative_radius_km must be >= 0, got {alternative_radius_km}"
-        raise ValueError(msg)
+        raise InvalidParameter(name="alternative_radius_km", value=alternative_radius_km,
+                               expected_en="must be >= 0", expected_zh="应不小于 0")
     subject = proposal if isinstance(proposal, EvaluationSubject) else EvaluationSubject.from_proposal(proposal)
     if subject.geometry is None or shapely.is_empty(subject.geometry):
-        msg = f"proposal {subject.id} has no location"
-        raise ValueError(msg)
+        raise InvalidParameter(name="geometry", value=f"proposal {subject.id}", expected_en="the proposal has no "
+                               "location", expected_zh="项目没有位置")
     crs = graph.crs
     site_geom = gpd.GeoSeries([subject.geometry], crs=OUTPUT_CRS).to_crs(crs).iloc[0]
     site_pts = _points_frame([subject.id], [subject.name], [shapely.point_on_surface(site_geom)], crs)
@@ -839,8 +840,8 @@ def portfolio(
     PortfolioResult
     """
     if not budget_wan >= 0:
-        msg = f"budget_wan must be >= 0, got {budget_wan}"
-        raise ValueError(msg)
+        raise InvalidParameter(name="budget_wan", value=budget_wan, expected_en="must be >= 0",
+                               expected_zh="应不小于 0")
     villages = villages.reset_index(drop=True)
     weight, measure_name = demand_weights(villages, commodities, measure=measure)
     vill_pts = _as_points(villages, "code")

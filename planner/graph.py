@@ -26,6 +26,8 @@ import shapely
 from pyproj import CRS
 from scipy.sparse.csgraph import connected_components
 
+from .errors import InvalidParameter, InvalidSpeed
+
 __all__ = [
     "DEFAULT_CLASS_SPEEDS_KMH",
     "ROAD_CLASSES",
@@ -53,6 +55,13 @@ DEFAULT_CLASS_SPEEDS_KMH: Mapping[str, float] = MappingProxyType(
 _FORMAT_VERSION = 1
 
 
+def _speed(name, value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise InvalidSpeed(road_class=str(name), speed=repr(value)) from None
+
+
 @dataclass(frozen=True)
 class SpeedTable:
     """Speeds by road class and surface.
@@ -74,18 +83,17 @@ class SpeedTable:
 
     def __post_init__(self) -> None:
         merged = dict(DEFAULT_CLASS_SPEEDS_KMH)
-        merged.update({str(k): float(v) for k, v in dict(self.class_speeds_kmh).items()})
+        merged.update({str(k): _speed(k, v) for k, v in dict(self.class_speeds_kmh).items()})
         for name, speed in merged.items():
             if not np.isfinite(speed) or speed <= 0:
-                msg = f"speed for road class {name!r} must be positive, got {speed}"
-                raise ValueError(msg)
-        if not 0 < self.unpaved_factor <= 1.5:
-            msg = f"unpaved_factor must be in (0, 1.5], got {self.unpaved_factor}"
-            raise ValueError(msg)
-        default = merged["other"] if self.default_speed_kmh is None else float(self.default_speed_kmh)
-        if default <= 0:
-            msg = f"default_speed_kmh must be positive, got {default}"
-            raise ValueError(msg)
+                raise InvalidSpeed(road_class=name, speed=speed)
+        factor = _speed("unpaved_factor", self.unpaved_factor)
+        if not 0 < factor <= 1.5:
+            raise InvalidParameter(name="unpaved_factor", value=self.unpaved_factor,
+                                   expected_en="a factor in (0, 1.5]", expected_zh="应在 (0, 1.5] 之间")
+        default = merged["other"] if self.default_speed_kmh is None else _speed("default", self.default_speed_kmh)
+        if not np.isfinite(default) or default <= 0:
+            raise InvalidSpeed(road_class="default", speed=default)
         object.__setattr__(self, "class_speeds_kmh", MappingProxyType(merged))
         object.__setattr__(self, "default_speed_kmh", default)
 
@@ -531,14 +539,14 @@ def build_road_graph(
     RoadGraph
     """
     if roads.crs is None:
-        msg = "roads layer has no CRS; set one (e.g. EPSG:4326) before building the graph"
-        raise ValueError(msg)
-    if merge_tolerance_m < 0:
-        msg = f"merge_tolerance_m must be >= 0, got {merge_tolerance_m}"
-        raise ValueError(msg)
+        raise InvalidParameter(name="roads.crs", value=None, expected_en="roads layer has no CRS; set one "
+                               "(e.g. EPSG:4326) before building the graph", expected_zh="道路图层没有坐标系，请先设定")
+    if not merge_tolerance_m >= 0:
+        raise InvalidParameter(name="merge_tolerance_m", value=merge_tolerance_m, expected_en="must be >= 0",
+                               expected_zh="应不小于 0")
     if not access_speed_kmh > 0:
-        msg = f"access_speed_kmh must be positive, got {access_speed_kmh}"
-        raise ValueError(msg)
+        raise InvalidParameter(name="access_speed_kmh", value=access_speed_kmh, expected_en="must be positive",
+                               expected_zh="应大于 0")
     table = speed_table or SpeedTable()
     metric = CRS.from_user_input(crs) if crs is not None else _metric_crs(roads)
     fingerprint = roads_fingerprint(

@@ -65,7 +65,7 @@ import pandas as pd
 
 from geo.report import N_
 from planner.assign import assign_with_capacities
-from planner._json import jsonable, records
+from planner._json import records
 
 __all__ = [
     "HOUSEHOLD_RULE",

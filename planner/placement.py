@@ -20,14 +20,17 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from planner.errors import (BudgetNeedsCosts, CapacityMissing, InvalidDemand, InvalidParameter, NoCandidates,
+                            UnknownCommodity)
 from planner.graph import RoadGraph
+from planner.models import MODEL_NAMES, get_model
 from planner.locate import solve
 from planner.locate.result import LocateResult
-from planner.snap import snap_points
+from planner.snap import DEFAULT_MAX_SNAP_M, snap_points
 from planner.travel import travel_time_matrix
 from planner._json import jsonable, records
 
-MODELS = ("pmedian", "mclp", "lscp", "pcenter", "cmclp", "attendance")
+MODELS = MODEL_NAMES  # the registry's names (planner.models)
 #: Demand measures a weight spec can name (besides ``produce:<commodity,...>``).
 MEASURES = {
     "population": ("population",),
@@ -58,23 +61,24 @@ class DemandSpec:
             try:
                 weight = float(factor) if factor else 1.0
             except ValueError:
-                msg = f"weight factor {factor!r} in {text!r} is not a number"
-                raise ValueError(msg) from None
+                raise InvalidDemand(spec=text, reason_en=f"weight factor {factor!r} is not a number",
+                                    reason_zh=f"权重系数 {factor!r} 不是数字") from None
             if name == "produce":
                 commodities = tuple(a for a in re.split(r"[,，]", args) if a)
                 if not commodities:
-                    msg = "produce weights need commodities, e.g. produce:apple,hawthorn"
-                    raise ValueError(msg)
+                    raise InvalidDemand(spec=text,
+                                        reason_en="produce weights need commodities, e.g. produce:apple,hawthorn",
+                                        reason_zh="产量权重需要指明农产品，如 produce:apple,hawthorn")
                 terms.append(("produce", commodities, weight))
             elif name in MEASURES:
                 terms.append((name, (), weight))
             else:
-                msg = (f"unknown demand weight {name!r}; expected population, households, monitored, villages "
-                       "or produce:<commodities>")
-                raise ValueError(msg)
+                raise InvalidDemand(spec=text, reason_en=f"unknown demand weight {name!r}; expected population, "
+                                    "households, monitored, villages or produce:<commodities>",
+                                    reason_zh=f"未知的需求权重 {name!r}；可用 population、households、monitored、"
+                                    "villages 或 produce:<农产品>")
         if not terms:
-            msg = "empty demand weight specification"
-            raise ValueError(msg)
+            raise InvalidDemand(spec=text, reason_en="empty demand weight specification", reason_zh="需求权重为空")
         return cls(tuple(terms))
 
     @property
@@ -124,8 +128,8 @@ class DemandSpec:
                 cols = [f"produce_{c}_t" for c in args]
                 missing = [c for c in cols if c not in villages.columns]
                 if missing:
-                    msg = f"villages have no produce column(s) {', '.join(missing)}"
-                    raise ValueError(msg)
+                    raise UnknownCommodity(commodity=", ".join(m[len("produce_"):-len("_t")] for m in missing),
+                                           column=", ".join(missing), available="—")
             elif name == "villages":
                 total += weight
                 continue
@@ -213,7 +217,7 @@ def plan_placement(
     new_capacity_t: float | None = None,
     split_demand: bool = True,
     time_limit_s: float = 10.0,
-    max_snap_m: float = 2000.0,
+    max_snap_m: float = DEFAULT_MAX_SNAP_M,
     decay: str = "linear",
     beta: float | None = None,
     target_share: float | None = None,
@@ -271,15 +275,11 @@ def plan_placement(
     ValueError
         Unknown model, missing cutoff, no candidates, bad options.
     """
-    if model not in MODELS:
-        msg = f"unknown model {model!r}; expected one of {', '.join(MODELS)}"
-        raise ValueError(msg)
-    if (model in ("mclp", "lscp", "cmclp", "attendance") or curve_k) and minutes is None:
-        msg = f"model {model} needs a coverage cutoff in minutes"
-        raise ValueError(msg)
+    if (get_model(model).needs_cutoff or curve_k) and minutes is None:
+        raise InvalidParameter(name="minutes", value=None, expected_en=f"model {model} needs a coverage cutoff "
+                               "in minutes", expected_zh=f"{model} 模型需要覆盖时间阈值（分钟）")
     if len(candidates) == 0:
-        msg = "there are no candidate sites"
-        raise ValueError(msg)
+        raise NoCandidates(source="candidates")
     spec = demand if isinstance(demand, DemandSpec) else DemandSpec.parse(demand)
     existing = existing if existing is not None and len(existing) else None
     sites_all = _stack_sites(candidates, existing)
@@ -295,9 +295,9 @@ def plan_placement(
     # The curve shares the time limit with the plan (half each).
     plan_limit = time_limit_s / 2 if curve_k else time_limit_s
     kwargs: dict[str, Any] = {"fixed": fixed, "time_limit_s": plan_limit}
-    if model in ("pmedian", "mclp", "pcenter", "cmclp", "attendance"):
+    if get_model(model).takes_p:
         kwargs["p"] = p
-    if model in ("mclp", "lscp", "cmclp", "attendance"):
+    if get_model(model).needs_cutoff:
         kwargs["radius_min"] = float(minutes)
     if model == "attendance":
         kwargs["decay"] = decay
@@ -312,8 +312,7 @@ def plan_placement(
     costs = _site_costs(sites_all, n_new, site_cost_wan)
     if budget_wan is not None:
         if costs is None:
-            msg = "a budget needs per-site costs (site_cost_wan or a cost_wan column)"
-            raise ValueError(msg)
+            raise BudgetNeedsCosts()
         kwargs["site_cost_wan"] = costs
         kwargs["budget_wan"] = float(budget_wan)
     if model == "cmclp":
@@ -429,8 +428,7 @@ def _capacities(sites, n_new, new_capacity_t):
     if new_capacity_t is not None:
         cap[:n_new] = np.where(np.isnan(cap[:n_new]), new_capacity_t, cap[:n_new])
     if np.isnan(cap).any():
-        msg = "capacitated coverage needs capacity_t for every site (set new_capacity_t for new sites)"
-        raise ValueError(msg)
+        raise CapacityMissing()
     return cap
 
 

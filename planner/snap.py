@@ -40,7 +40,10 @@ REASON_MISSING_GEOMETRY = "missing_geometry"
 REASON_TOO_FAR = "too_far_from_road"
 REASON_DISCONNECTED = "disconnected_component"
 
-DEFAULT_MAX_SNAP_M = 2000.0
+#: The one default for how far a point may lie from the nearest road (m): a village more
+#: than 1 km from every road in the county's data is, in practice, a village whose road is
+#: missing or impassable (路不通) — reported as unreachable, not walked.
+DEFAULT_MAX_SNAP_M = 1000.0
 
 
 def point_ids(gdf, *, id_column: str | None = None) -> np.ndarray:

@@ -55,3 +55,14 @@ def demo_copy(demo_workspace, tmp_path):
     path = tmp_path / "demo.gpkg"
     shutil.copyfile(demo_workspace.path, path)
     return Workspace(path)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Hypothesis sweeps, browser and real-data tests are ``slow``: ``make test-quick``
+    (``-m "not slow and not browser"``) leaves them out, ``make test`` runs everything.
+    Marked here once instead of in every module, so a new property test is covered too."""
+    for item in items:
+        function = getattr(item, "function", None)
+        if (getattr(function, "is_hypothesis_test", False) or item.get_closest_marker("browser")
+                or item.get_closest_marker("realdata")):
+            item.add_marker(pytest.mark.slow)

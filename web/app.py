@@ -15,9 +15,11 @@ from pathlib import Path
 
 from flask import Flask, g, render_template, request
 
-#: Blueprint modules under ``web.views`` in navigation order. Areas that land later
-#: (planning, pairings, projects) only need a module with ``bp`` (and optionally ``NAV``)
-#: and an entry here; a listed module that does not exist yet is skipped.
+from geo.errors import RuralplanError
+from layers import app_schema
+
+#: Blueprint modules under ``web.views`` in navigation order: each has ``bp`` (and
+#: optionally ``NAV``). A missing one is an ImportError at start-up, never skipped.
 BLUEPRINT_MODULES = ("site", "map", "data", "api", "network", "planning", "pairings", "projects", "province")
 
 _BOOL_TRUE = {"1", "true", "yes", "on"}
@@ -129,7 +131,7 @@ def _store_secret(ws, key: str) -> None:
     import json
 
     with ws.transaction() as con:
-        con.execute("CREATE TABLE IF NOT EXISTS rp_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        con.execute(app_schema.META)
         con.execute("INSERT OR IGNORE INTO rp_meta(key, value) VALUES ('secret_key', ?)", (json.dumps(key),))
 
 
@@ -140,12 +142,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(vendor.bp)
     app.register_blueprint(auth.bp)
     for name in BLUEPRINT_MODULES:
-        try:
-            module = importlib.import_module(f"{__package__}.views.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__package__}.views.{name}":
-                raise
-            continue
+        module = importlib.import_module(f"{__package__}.views.{name}")
         app.register_blueprint(module.bp)
         nav.extend(getattr(module, "NAV", ()))
     app.extensions["ruralplan.nav"] = sorted(nav, key=lambda item: item.order)
@@ -182,6 +179,19 @@ def register_errorhandlers(app: Flask) -> None:
     for code in (400, 401, 403, 404, 405, 413, 500):
         app.register_error_handler(code, render_error)
     app.register_error_handler(CSRFError, render_error)
+
+    def render_typed_error(error: RuralplanError):
+        """The one translation of a typed error for the web: its kind's HTTP status and its
+        message in the visitor's language (JSON for the API and ``.json`` routes)."""
+        from .i18n import current_lang
+
+        code, message = error.http_status, error.message(current_lang())
+        if wants_json() or request.path.endswith(".json"):
+            body = error.to_dict(current_lang())
+            return {"error": {"code": code, "message": message, "type": body["code"], "params": body["params"]}}, code
+        return render_template("errors/error.html", code=code, message=message), code
+
+    app.register_error_handler(RuralplanError, render_typed_error)
 
 
 def register_template_context(app: Flask) -> None:

@@ -5,20 +5,23 @@ are domain data that carry both languages and are picked with :func:`label`.
 """
 from __future__ import annotations
 
-from flask import request
-from flask_babel import get_locale
-
+# Flask is imported inside the request-bound functions only: the application layer uses
+# :func:`catalog_gettext` and must stay importable without Flask.
 LANG_COOKIE = "rp_lang"
 LANGUAGES = {"zh": "中文", "en": "English"}
 DEFAULT_LANG = "zh"
 
 
 def select_locale() -> str:
+    from flask import request
+
     choice = request.cookies.get(LANG_COOKIE)
     return choice if choice in LANGUAGES else DEFAULT_LANG
 
 
 def current_lang() -> str:
+    from flask_babel import get_locale
+
     locale = get_locale()
     return "en" if locale is not None and locale.language == "en" else "zh"
 

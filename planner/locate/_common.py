@@ -101,8 +101,9 @@ def check_p(p, m: int, n_fixed: int, *, allow_none: bool = False) -> int | None:
         msg = f"p must be >= 0, got {p}"
         raise ValueError(msg)
     if p > m - n_fixed:
-        msg = f"p={p} new sites requested but only {m - n_fixed} non-fixed candidates exist"
-        raise ValueError(msg)
+        from planner.errors import TooFewCandidates
+
+        raise TooFewCandidates(p=p, n=m - n_fixed)
     return p
 
 

@@ -17,7 +17,6 @@ time) and the worst time is minimised over those.
 """
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Iterable
 

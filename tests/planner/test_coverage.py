@@ -81,8 +81,12 @@ def test_all_commodities_by_default_and_bad_name(graph, vill):
     cov = coverage_summary(graph, vill, facility(0), cutoff_min=30)
     assert cov.commodities == ("apple", "garlic")
     assert cov.totals["produce_garlic_t_covered"] == 6.0
-    with pytest.raises(ValueError, match="produce_tea_t"):
+    from planner.errors import UnknownCommodity
+
+    with pytest.raises(UnknownCommodity) as info:
         coverage_summary(graph, vill, facility(0), cutoff_min=30, commodities=["tea"])
+    assert info.value.params["commodity"] == "tea" and info.value.params["available"] == "apple, garlic"
+    assert "tea" in info.value.message("zh") and "apple, garlic" in info.value.message("en")
 
 
 def test_no_facilities_means_no_facility(graph, vill):

@@ -135,8 +135,8 @@ def test_solve_dispatch_and_json():
     ("call", "match"),
     [
         (lambda: solve_pmedian(LINE, [1, 1, 1], p=1), "weights must have shape"),
-        (lambda: solve_pmedian(LINE, p=5), "only 4 non-fixed"),
-        (lambda: solve_pmedian(LINE, p=3, fixed=[0, 1]), "only 2 non-fixed"),
+        (lambda: solve_pmedian(LINE, p=5), "only 4 candidate"),
+        (lambda: solve_pmedian(LINE, p=3, fixed=[0, 1]), "only 2 candidate"),
         (lambda: solve_pmedian(LINE, [1, -1, 1, 1], p=1), "non-negative"),
         (lambda: solve_pmedian(LINE * np.nan, p=1), "NaN"),
         (lambda: solve_pmedian(-LINE - 1, p=1), "negative"),

@@ -1,7 +1,6 @@
 """Real OSM extracts (Andorra, Liechtenstein 2013): build, snap, cover, service areas."""
 from __future__ import annotations
 
-import time
 
 import geopandas as gpd
 import numpy as np
@@ -49,13 +48,10 @@ def _load(path):
 def test_osm_extract_coverage(name):
     roads, villages, towns = _load(shared_data("osm", f"{name}-2013.osm.pbf"))
     assert len(villages) >= 10 and len(towns) >= 1
-    t0 = time.perf_counter()
-    graph = build_road_graph(roads, merge_tolerance_m=2.0)
-    build_s = time.perf_counter() - t0
+    graph = build_road_graph(roads, merge_tolerance_m=2.0)  # build time is measured in bench/, not here
     summary = graph.summary()
     assert summary["n_edges"] > 1000
     assert summary["main_component_nodes"] > 0.8 * summary["n_nodes"]
-    assert build_s < 60
 
     snap = snap_points(graph, villages, id_column="code")
     assert (snap.ok.mean()) >= 0.7, snap.to_frame()["reason"].value_counts()

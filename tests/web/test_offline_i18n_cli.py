@@ -115,7 +115,6 @@ def test_every_message_translated_and_mo_matches_po():
 
 def test_templates_and_code_messages_are_in_the_catalog():
     """Every msgid extracted from the sources now is in messages.po (no forgotten update)."""
-    import io
 
     from babel.messages.extract import extract_from_dir
     from babel.messages.pofile import read_po

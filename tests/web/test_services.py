@@ -41,8 +41,11 @@ def test_network_settings_from_workspace_meta(demo_copy):
 
 def test_workspace_without_roads_is_a_clear_error(tmp_path):
     ws = Workspace.create(tmp_path / "empty.gpkg")
-    with pytest.raises(ValueError, match="no roads"):
+    from web.services.errors import NoRoads
+
+    with pytest.raises(NoRoads) as info:
         services.road_graph(ws)
+    assert info.value.http_status == 409 and "no roads" in info.value.message("en")
 
 
 def test_facility_points_filters_status_and_keys_towns_by_code(demo_workspace):

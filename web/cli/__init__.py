@@ -3,29 +3,37 @@ from __future__ import annotations
 
 import click
 
-from . import workspace_cmds
+from geo.errors import RuralplanError
 
-COMMAND_MODULES = [workspace_cmds]
+from . import (batch_cmds, network_cmds, pairing_cmds, placement_cmds, project_cmds, resilience_cmds, server_cmds,
+               workspace_cmds)
+from .common import cli_lang
+
+COMMAND_MODULES = [workspace_cmds, server_cmds, network_cmds, placement_cmds, pairing_cmds, project_cmds,
+                   resilience_cmds, batch_cmds]
+#: Exit status of a command stopped by a typed error (bad input, setting or state), as for
+#: a usage error: the user can fix it; 1 stays for crashes.
+EXIT_USER_ERROR = 2
 
 
-def _optional_modules():
-    # Areas land one by one; a module that is not there yet simply adds no commands.
-    import importlib
+class TypedErrorGroup(click.Group):
+    """The CLI's one translation of :class:`geo.errors.RuralplanError`: one line on stderr
+    in the terminal's language (``RURALPLAN_LANG`` or the locale) and exit status 2."""
 
-    for name in ("server_cmds", "network_cmds", "placement_cmds", "pairing_cmds", "project_cmds", "batch_cmds",
-                 "resilience_cmds"):
+    def invoke(self, ctx: click.Context):
         try:
-            yield importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
+            return super().invoke(ctx)
+        except RuralplanError as err:
+            lang = cli_lang()
+            click.echo(f"{'错误：' if lang == 'zh' else 'error: '}{err.message(lang)}", err=True)
+            ctx.exit(EXIT_USER_ERROR)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=TypedErrorGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ruralplan")
 def main() -> None:
     """ruralplan — 县域乡村振兴规划工具 / county rural-revitalization planning."""
 
 
-for _module in [*COMMAND_MODULES, *_optional_modules()]:
+for _module in COMMAND_MODULES:
     _module.register(main)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from .common import workspace_option
-from .resilience_cmds import echo_scenario_difference, scenario_option, typed_errors
+from .resilience_cmds import echo_scenario_difference, scenario_option
 
 ORIGIN_LAYERS = ("villages", "cold_storage", "industry_bases", "relocation_settlements", "towns")
 
@@ -17,14 +17,17 @@ def register(group: click.Group) -> None:
         group.add_command(command)
 
 
-def _graph(ws, settings, scenario_name=None):
+def _network(ws, scenario_name=None):
+    """The road graph and its settings, of a network scenario when one is named (typed
+    errors — no roads, a bad setting, an unknown scenario — go to the CLI's one wrapper)."""
+    from web import services
     from web.services import scenarios
 
-    try:
-        with typed_errors():  # an unknown scenario
-            return scenarios.road_graph(ws, settings=settings, scenario=scenario_name)
-    except ValueError as exc:  # e.g. a workspace without roads
-        raise click.ClickException(str(exc)) from exc
+    if scenario_name is None:
+        network = services.workspace_network(ws)
+        return network.graph, network.settings
+    settings = services.NetworkSettings.from_workspace(ws)
+    return scenarios.road_graph(ws, settings=settings, scenario=scenario_name), settings
 
 
 def _points(ws, layer):
@@ -50,15 +53,14 @@ def od(workspace, origin_layer, destination_layer, cutoff_min, out, scenario_nam
     from web import services
 
     ws = Workspace(workspace)
-    settings = services.NetworkSettings.from_workspace(ws)
-    graph = _graph(ws, settings, scenario_name)
+    graph, settings = _network(ws, scenario_name)
     matrix = travel_time_matrix(graph, _points(ws, origin_layer), _points(ws, destination_layer), cutoff_min=cutoff_min,
                                 max_snap_m=settings.max_snap_m)
     if scenario_name is None:
         services.persist_hierarchy(ws, graph)  # a large matrix built one: keep it for next time
     base = None
     if scenario_name is not None:  # the base network's minutes beside the scenario's
-        base = travel_time_matrix(_graph(ws, settings), _points(ws, origin_layer), _points(ws, destination_layer),
+        base = travel_time_matrix(_network(ws)[0], _points(ws, origin_layer), _points(ws, destination_layer),
                                   cutoff_min=cutoff_min, max_snap_m=settings.max_snap_m).minutes
     keep = np.isfinite(matrix.minutes) if base is None else np.isfinite(matrix.minutes) | np.isfinite(base)
     o, d = np.nonzero(keep)
@@ -104,8 +106,7 @@ def coverage(workspace, facility, minutes, commodities, include_planned, as_json
     from web import services
 
     ws = Workspace(workspace)
-    settings = services.NetworkSettings.from_workspace(ws)
-    graph = _graph(ws, settings, scenario_name)
+    graph, settings = _network(ws, scenario_name)
     facilities = services.facility_points(ws, facility,
                                           statuses=None if include_planned else services.EXISTING_STATUSES)
     summary = coverage_summary(graph, services.villages(ws), facilities, cutoff_min=minutes,
@@ -183,12 +184,9 @@ def service_area(workspace, facility, minutes, dissolve, out) -> None:
     from web import services
 
     ws = Workspace(workspace)
-    try:
-        cutoffs = services.parse_minutes_list(minutes)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--minutes") from exc
-    settings = services.NetworkSettings.from_workspace(ws)
-    graph = _graph(ws, settings)
+    cutoffs = services.parse_minutes_list(minutes)
+    network = services.workspace_network(ws)
+    graph, settings = network.graph, network.settings
     areas = service_areas(graph, services.facility_points(ws, facility), cutoffs_min=cutoffs, dissolve=dissolve,
                           max_snap_m=settings.max_snap_m)
     write_vector(areas, out, fmt="geojson")

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 
-from .common import cli_lang, workspace_option
-from .resilience_cmds import scenario_option, typed_errors
+from planner.models import MODEL_NAMES as MODELS  # the one registry of models
 
-MODELS = ("pmedian", "mclp", "lscp", "pcenter", "cmclp", "attendance")
+from .common import workspace_option
+from .resilience_cmds import scenario_option
+
 DECAYS = ("linear", "power", "exponential")
 
 
@@ -40,7 +40,7 @@ def _indices(text):
     try:
         return tuple(int(v) for v in text.split(",") if v.strip())
     except ValueError:
-        raise click.BadParameter(f"{text!r}: expected comma-separated site indices, e.g. 0,5", param_hint="--fixed")
+        raise click.BadParameter(f"{text!r}: expected comma-separated site indices, e.g. 0,5", param_hint="--fixed") from None
 
 
 @click.command()
@@ -112,9 +112,8 @@ def solve(model, cost_path, weights_path, p, radius, capacity_path, demand_path,
 
     try:
         result = solve_model(model, _load(cost_path, "--cost"), **kwargs)
-    except RuralplanError as exc:
-        click.echo(exc.message(cli_lang()), err=True)
-        sys.exit(2)
+    except RuralplanError:
+        raise  # typed: the CLI's one wrapper (exit 2, the terminal's language)
     except (ValueError, TypeError) as exc:
         raise click.ClickException(str(exc)) from exc
     full = result.to_dict()
@@ -163,21 +162,19 @@ def place(workspace, facility, model, p, minutes, demand, candidates, budget, si
     from layers.store import Workspace
     from web import services
     from web.services import scenarios
+    from web.services.planning import PlacementQuestion
 
     ws = Workspace(workspace)
-    options = dict(facility=facility, model=model, p=p, minutes=minutes, demand=demand, candidates=candidates,
-                   budget_wan=budget, site_cost_wan=site_cost, new_capacity_t=new_capacity_t,
-                   split_demand=not no_split, keep_existing=not ignore_existing, time_limit_s=time_limit,
-                   decay=decay, beta=beta, target_share=target_share, curve_k=curve_k)
+    question = PlacementQuestion(
+        facility=facility, model=model, limit="p" if budget is None else "budget", p=p, budget_wan=budget,
+        site_cost_wan=site_cost, minutes=minutes, demand=demand, candidates=candidates,
+        keep_existing=not ignore_existing, time_limit_s=time_limit, new_capacity_t=new_capacity_t,
+        split_demand=not no_split, decay=decay, beta=beta, target_share=target_share, curve_k=curve_k)
     base = None
-    try:
-        with typed_errors():
-            graph = scenarios.road_graph(ws, scenario=scenario_name)
-            outcome = services.plan(ws, **options, graph=graph)
-            if scenario_name is not None:  # the same question on the base network, to show the difference
-                base = services.plan(ws, **options)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
+    graph = scenarios.road_graph(ws, scenario=scenario_name) if scenario_name is not None else None
+    outcome = services.plan(ws, question, graph=graph)
+    if scenario_name is not None:  # the same question on the base network, to show the difference
+        base = services.plan(ws, question)
     if as_json:
         payload = outcome.to_dict()
         if base is not None:

@@ -6,7 +6,7 @@ import json
 import click
 
 from .common import workspace_option
-from .resilience_cmds import scenario_option, typed_errors
+from .resilience_cmds import scenario_option
 
 
 def register(group: click.Group) -> None:
@@ -54,22 +54,15 @@ def proposals(workspace, status, town, category, load_demo, as_json) -> None:
 @scenario_option()
 def evaluate(workspace, proposal_id, cutoff, radius, no_cache, features, as_json, scenario_name) -> None:
     """Evaluate a proposal on its location (access, catchment, gain, redundancy, conflicts, score)."""
-    from layers.proposals import ProposalNotFound
     from web.services import project_eval
 
     ws = _workspace(workspace)
+    # typed errors (no such proposal, no roads, bad values, an unknown scenario): exit 2 via the CLI's wrapper
     base = None
-    try:
-        with typed_errors():
-            result = project_eval.evaluate(ws, proposal_id, cutoff_min=cutoff, radius_km=radius,
-                                           use_cache=not no_cache, scenario=scenario_name)
-            if scenario_name is not None:  # the base network's evaluation, to show the difference
-                base = project_eval.evaluate(ws, proposal_id, cutoff_min=cutoff, radius_km=radius,
-                                             use_cache=not no_cache)
-    except ProposalNotFound as exc:
-        raise click.ClickException(str(exc)) from None
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
+    result = project_eval.evaluate(ws, proposal_id, cutoff_min=cutoff, radius_km=radius, use_cache=not no_cache,
+                                   scenario=scenario_name)
+    if scenario_name is not None:  # the base network's evaluation, to show the difference
+        base = project_eval.evaluate(ws, proposal_id, cutoff_min=cutoff, radius_km=radius, use_cache=not no_cache)
     if as_json:
         if not features:
             result = {k: v for k, v in result.items() if k != "features"}
@@ -127,10 +120,7 @@ def portfolio_cmd(workspace, category, budget, year, cutoff, as_json) -> None:
     from web.services import project_eval
 
     ws = _workspace(workspace)
-    try:
-        result = project_eval.portfolio_for(ws, category=category, budget_wan=budget, year=year, cutoff_min=cutoff)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
+    result = project_eval.portfolio_for(ws, category=category, budget_wan=budget, year=year, cutoff_min=cutoff)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return

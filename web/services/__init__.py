@@ -14,10 +14,14 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 
+from geo.errors import InvalidInput, RuralplanError
 from layers.store import Workspace
+from planner.errors import InvalidParameter, NoCandidates
 from planner.graph import RoadGraph, SpeedTable, build_road_graph, roads_fingerprint
+from planner.snap import DEFAULT_MAX_SNAP_M
+
+from .errors import BadSetting, NoRoads, UnknownLayer
 
 #: Layers that can serve as facilities (destinations) in network analyses.
 FACILITY_LAYERS = ("cold_storage", "industry_bases", "relocation_settlements", "towns")
@@ -29,22 +33,55 @@ _memo: dict[tuple[str, str], RoadGraph] = {}
 
 @dataclass(frozen=True)
 class NetworkSettings:
-    """Per-workspace network options (workspace meta ``network``), with defaults."""
+    """Per-workspace network options (workspace meta ``network``), with defaults.
+
+    Raises
+    ------
+    web.services.errors.BadSetting
+        A setting that cannot be used, named by its key (``network.speed_table``,
+        ``network.max_snap_m``…); read before any analysis, so nothing falls back.
+    """
 
     speed_table: SpeedTable
     access_speed_kmh: float = 5.0
-    #: A village more than 1 km from every road in the county's data is, in practice,
-    #: a village whose road is missing or impassable (路不通): report it, do not walk it.
-    max_snap_m: float = 1000.0
+    #: :data:`planner.snap.DEFAULT_MAX_SNAP_M` (1 km): farther from every road is 路不通.
+    max_snap_m: float = DEFAULT_MAX_SNAP_M
     node_at_crossings: bool = False
     merge_tolerance_m: float = 0.0
 
     @classmethod
     def from_workspace(cls, ws: Workspace) -> "NetworkSettings":
-        raw = dict(ws.meta().get("network") or {})
-        table = SpeedTable.from_dict(raw.pop("speed_table")) if "speed_table" in raw else SpeedTable()
-        known = {k: raw[k] for k in ("access_speed_kmh", "max_snap_m", "node_at_crossings", "merge_tolerance_m")
-                 if k in raw}
+        raw = ws.meta().get("network") or {}
+        if not isinstance(raw, dict):
+            raise BadSetting(setting="network", reason_en="expected a mapping of settings",
+                             reason_zh="应为设置项的映射")
+        raw = dict(raw)
+        table_raw = raw.pop("speed_table", {})
+        known_keys = set(SpeedTable.__dataclass_fields__)
+        if not isinstance(table_raw, dict) or not set(table_raw) <= known_keys or not isinstance(
+                table_raw.get("class_speeds_kmh", {}), dict):
+            keys = ", ".join(sorted(known_keys))
+            raise BadSetting(setting="network.speed_table",
+                             reason_en=f"expected a mapping of {keys} (class_speeds_kmh: road class → km/h)",
+                             reason_zh=f"应为含 {keys} 的映射（class_speeds_kmh：道路等级 → 千米/小时）")
+        try:
+            table = SpeedTable.from_dict(table_raw)
+        except InvalidInput as exc:
+            raise _bad_setting("network.speed_table", exc) from exc
+        known = {}
+        for key, zero_ok in (("access_speed_kmh", False), ("max_snap_m", False), ("merge_tolerance_m", True)):
+            if key in raw:
+                try:
+                    value = float(raw[key])
+                except (TypeError, ValueError):
+                    value = float("nan")
+                if not (0 <= value < float("inf")) or (value == 0 and not zero_ok):
+                    sign_en, sign_zh = ("≥ 0", "不小于 0 的数") if zero_ok else ("> 0", "大于 0 的数")
+                    raise BadSetting(setting=f"network.{key}", reason_en=f"must be a number {sign_en} "
+                                     f"(got {raw[key]!r})", reason_zh=f"应为{sign_zh}（现为 {raw[key]!r}）")
+                known[key] = value
+        if "node_at_crossings" in raw:
+            known["node_at_crossings"] = bool(raw["node_at_crossings"])
         return cls(speed_table=table, **known)
 
     def build_options(self) -> dict:
@@ -56,13 +93,46 @@ class NetworkSettings:
         }
 
 
+def _bad_setting(setting: str, exc: RuralplanError) -> BadSetting:
+    return BadSetting(setting=setting, reason_en=exc.message("en"), reason_zh=exc.message("zh"))
+
+
+@dataclass(frozen=True, eq=False)
+class WorkspaceNetwork:
+    """The road graph of a workspace with the settings it was built and is queried with."""
+
+    graph: RoadGraph
+    settings: NetworkSettings
+
+    @property
+    def max_snap_m(self) -> float:
+        return self.settings.max_snap_m
+
+
+def workspace_network(ws: Workspace) -> WorkspaceNetwork:
+    """The one accessor for a workspace's road network: settings read (and checked) from
+    the workspace meta ``network``, then the graph built or loaded for them.
+
+    Raises
+    ------
+    BadSetting
+        A ``network`` setting cannot be used (named in the message).
+    NoRoads
+        The workspace has no roads.
+    """
+    settings = NetworkSettings.from_workspace(ws)
+    return WorkspaceNetwork(road_graph(ws, settings=settings), settings)
+
+
 def road_graph(ws: Workspace, *, settings: NetworkSettings | None = None) -> RoadGraph:
-    """The workspace's road graph, from memory, the workspace cache, or built anew."""
+    """The workspace's road graph, from memory, the workspace cache, or built anew.
+
+    Raises :class:`BadSetting` (settings from the workspace) or :class:`NoRoads`.
+    """
     settings = settings or NetworkSettings.from_workspace(ws)
     roads = ws.read_layer("roads")
     if len(roads) == 0:
-        msg = f"workspace {ws.path.name} has no roads: import a roads layer first"
-        raise ValueError(msg)
+        raise NoRoads(workspace=ws.path.name)
     fingerprint = roads_fingerprint(roads, **settings.build_options())
     key = (str(ws.path.resolve()), fingerprint)
     with _memo_lock:
@@ -90,8 +160,8 @@ def prewarm(ws: Workspace) -> None:
 
     try:
         graph = road_graph(ws)
-    except ValueError:
-        return  # no roads yet: nothing to prepare
+    except RuralplanError:
+        return  # no roads yet, or a bad setting: nothing to prepare (the pages say why)
     prepare_service_areas(graph)
     graph_hierarchy(graph)
     from planner.resilience import warm_kernels
@@ -139,8 +209,7 @@ def facility_points(ws: Workspace, layer: str, *, statuses=None) -> gpd.GeoDataF
     ``statuses`` filters cold stores by status (e.g. only existing ones).
     """
     if layer not in FACILITY_LAYERS:
-        msg = f"{layer!r} is not a facility layer; expected one of {', '.join(FACILITY_LAYERS)}"
-        raise ValueError(msg)
+        raise UnknownLayer(layer=repr(layer), role="facility", expected=", ".join(FACILITY_LAYERS))
     frame = ws.read_layer(layer)
     if statuses is not None and "status" in frame.columns:
         frame = frame[frame["status"].isin(list(statuses))]
@@ -158,11 +227,11 @@ def parse_minutes_list(text: str) -> tuple[float, ...]:
     try:
         values = tuple(float(v) for v in str(text).replace("，", ",").split(",") if v.strip())
     except ValueError:
-        msg = f"minutes must be numbers separated by commas, e.g. 15,30,60 (got {text!r})"
-        raise ValueError(msg) from None
-    if not values or any(v <= 0 for v in values):
-        msg = f"minutes must be positive numbers, e.g. 15,30,60 (got {text!r})"
-        raise ValueError(msg)
+        values = ()
+    if not values or any(not v > 0 for v in values):
+        raise InvalidParameter(name="minutes", value=repr(text),
+                               expected_en="minutes must be positive numbers separated by commas, e.g. 15,30,60",
+                               expected_zh="分钟数应为逗号分隔的正数，如 15,30,60")
     return tuple(sorted(set(values)))
 
 
@@ -188,11 +257,10 @@ def candidate_sites(ws: Workspace, source: str, *, graph=None, demand_weights=No
     elif source == "proposals":
         frame = _proposal_candidates(ws)
     else:
-        msg = f"unknown candidate source {source!r}; expected towns, industry_bases, network or proposals"
-        raise ValueError(msg)
+        raise UnknownLayer(layer=repr(source), role="candidate source",
+                           expected="towns, industry_bases, network, proposals")
     if len(frame) == 0:
-        msg = f"no candidate sites in {source}"
-        raise ValueError(msg)
+        raise NoCandidates(source=source)
     # a base drawn as an area is a candidate at a point inside it (allocation lines need points)
     frame = frame.set_geometry(frame.geometry.representative_point())
     return frame.reset_index(drop=True)
@@ -220,53 +288,38 @@ def serving_commodities(facilities: gpd.GeoDataFrame, commodities) -> gpd.GeoDat
     """
     if not commodities or "commodities" not in facilities.columns:
         return facilities
+    from layers.schema import commodity_codes
+
     wanted = set(commodities)
-    takes = [not _commodity_codes(text) or bool(_commodity_codes(text) & wanted)
-             for text in facilities["commodities"].tolist()]
+    lists = [set(commodity_codes(text)) for text in facilities["commodities"].tolist()]
+    takes = [not codes or bool(codes & wanted) for codes in lists]
     return facilities[np.asarray(takes, dtype=bool)].reset_index(drop=True)
 
 
-def _commodity_codes(text) -> set[str]:
-    """Commodity codes from a free list such as "苹果,山楂" or "apple; hawthorn"."""
-    import re
+def plan(ws: Workspace, question, *, candidates: gpd.GeoDataFrame | None = None, graph=None):
+    """Answer a :class:`web.services.planning.PlacementQuestion` on the workspace (see
+    :func:`planner.placement.plan_placement`).
 
-    from layers.schema import COMMODITIES
-
-    if text is None or (isinstance(text, float) and np.isnan(text)):
-        return set()
-    lookup = {}
-    for c in COMMODITIES:
-        for key in (c.value, c.zh, c.en.lower(), *c.synonyms):
-            lookup[key] = c.value
-    return {lookup[t] for t in re.split(r"[,，;；、/\s]+", str(text).strip().lower()) if t in lookup}
-
-
-def plan(ws: Workspace, *, facility: str = "cold_storage", model: str = "mclp", p=None, minutes=None,
-         demand: str = "population", candidates: str | gpd.GeoDataFrame = "towns", budget_wan=None,
-         site_cost_wan=None, new_capacity_t=2000.0, split_demand=True, keep_existing=True, time_limit_s=10.0,
-         graph=None, **options):
-    """Run a placement model on the workspace (see :func:`planner.placement.plan_placement`).
-
-    ``graph``: the workspace's road graph when the caller already holds it (saves
-    re-fingerprinting the roads, ~50 ms on a county). ``options``: passed on
-    (``decay``, ``beta``, ``target_share``, ``curve_k``).
+    ``candidates``: a candidate frame that replaces ``question.candidates`` (points drawn
+    on the map); ``graph``: the workspace's road graph when the caller already holds it
+    (saves re-fingerprinting the roads, ~50 ms on a county).
     """
     from planner.placement import DemandSpec, plan_placement
 
+    q = question
     settings = NetworkSettings.from_workspace(ws)
     graph = graph if graph is not None else road_graph(ws, settings=settings)
     vill = villages(ws)
-    spec = DemandSpec.parse(demand)
-    if isinstance(candidates, str):
-        cand = candidate_sites(ws, candidates, graph=graph, demand_weights=spec.weights(vill))
-    else:
-        cand = candidates
-    existing = facility_points(ws, facility, statuses=EXISTING_STATUSES) if keep_existing else None
+    spec = DemandSpec.parse(q.demand)
+    cand = candidates if candidates is not None else candidate_sites(ws, q.candidates, graph=graph,
+                                                                     demand_weights=spec.weights(vill))
+    existing = facility_points(ws, q.facility, statuses=EXISTING_STATUSES) if q.keep_existing else None
     if existing is not None:
         existing = serving_commodities(existing, spec.commodities)
-    if site_cost_wan is None and budget_wan is not None and "cost_wan" not in cand.columns:
-        site_cost_wan = DEFAULT_SITE_COST_WAN.get(facility)
-    return plan_placement(graph, vill, cand, existing=existing, model=model, demand=spec, p=p, minutes=minutes,
-                          budget_wan=budget_wan, site_cost_wan=site_cost_wan, new_capacity_t=new_capacity_t,
-                          split_demand=split_demand, time_limit_s=time_limit_s, max_snap_m=settings.max_snap_m,
-                          **options)
+    site_cost_wan = q.site_cost_wan
+    if site_cost_wan is None and q.budget_wan is not None and "cost_wan" not in cand.columns:
+        site_cost_wan = DEFAULT_SITE_COST_WAN.get(q.facility)
+    return plan_placement(graph, vill, cand, existing=existing, model=q.model, demand=spec, p=q.p, minutes=q.minutes,
+                          budget_wan=q.budget_wan, site_cost_wan=site_cost_wan, new_capacity_t=q.new_capacity_t,
+                          split_demand=q.split_demand, time_limit_s=q.time_limit_s, max_snap_m=settings.max_snap_m,
+                          decay=q.decay, beta=q.beta, target_share=q.target_share, curve_k=q.curve_k)

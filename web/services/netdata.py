@@ -23,6 +23,7 @@ from layers.schema import FACILITY_STATUS
 
 from .. import services
 from . import mapdata
+from .errors import UnknownFacility
 from .mapdata import feature_collection
 
 #: Layers an OD matrix can run between (as in ``ruralplan od``).
@@ -38,10 +39,6 @@ _DECIMALS = 5
 _LRU_SIZE = 64
 _lru: OrderedDict = OrderedDict()
 _lru_lock = threading.Lock()
-
-
-class NoRoads(ValueError):
-    """The workspace has no usable road network (answered with 409)."""
 
 
 # --------------------------------------------------------------------------- cache
@@ -75,15 +72,13 @@ def clear_cache() -> None:
 
 # --------------------------------------------------------------------------- helpers
 def _graph(ws, scenario=None):
+    if scenario is None:
+        network = services.workspace_network(ws)  # BadSetting / NoRoads go to the caller as they are
+        return network.graph, network.settings
     from . import scenarios
 
     settings = services.NetworkSettings.from_workspace(ws)
-    try:
-        return scenarios.road_graph(ws, settings=settings, scenario=scenario), settings
-    except scenarios.BadScenario:
-        raise
-    except ValueError as exc:  # services' "has no roads" message, for the client
-        raise NoRoads(str(exc)) from exc
+    return scenarios.road_graph(ws, settings=settings, scenario=scenario), settings
 
 
 def _facilities(ws, layer: str, statuses):
@@ -117,7 +112,8 @@ def coverage(ws, *, facility: str, minutes: float, commodities=(), statuses=(), 
     (:func:`web.services.scenarios.compare_coverage`: base vs scenario, villages losing coverage,
     added minutes).
 
-    Raises ``ValueError`` for an unknown commodity, :class:`NoRoads` without roads.
+    Raises :class:`planner.errors.UnknownCommodity`, :class:`web.services.errors.NoRoads`
+    without roads, :class:`web.services.errors.BadSetting` for a bad ``network`` setting.
     """
     from planner.coverage import coverage_summary
 
@@ -170,7 +166,7 @@ def service_areas(ws, *, facility: str, minutes, facility_id: str | None = None,
                   statuses=(), scenario=None) -> dict:
     """Service-area polygons (EPSG:4326) of one facility (``facility_id``) or the whole layer.
 
-    Raises ``LookupError`` when ``facility_id`` is not in the layer.
+    Raises :class:`web.services.errors.UnknownFacility` when ``facility_id`` is not in the layer.
     """
     from planner.service_area import service_areas as build
 
@@ -178,8 +174,7 @@ def service_areas(ws, *, facility: str, minutes, facility_id: str | None = None,
     if facility_id is not None:
         fac = fac[fac["id"].astype(str) == str(facility_id)]
         if not len(fac):
-            msg = f"no facility with id {facility_id!r} in {facility}"
-            raise LookupError(msg)
+            raise UnknownFacility(id=repr(facility_id), layer=facility)
     graph, settings = _graph(ws, scenario)
     areas = build(graph, fac, cutoffs_min=minutes, dissolve=dissolve, max_snap_m=settings.max_snap_m)
     # Largest first, so the browser draws the smaller (nearer) areas on top.
@@ -226,13 +221,8 @@ def od(ws, *, origins: str, destinations: str, cutoff_min: float | None = None, 
 
 
 def resilience(ws, *, scenario=None, target: str = "towns", top: int = 20) -> dict:
-    """:func:`web.services.resilience.analyse`, with :class:`NoRoads` for a workspace without roads."""
+    """:func:`web.services.resilience.analyse` (typed errors — no roads, a bad scenario or
+    target — go to the adapter as they are)."""
     from . import resilience as R
-    from . import scenarios
 
-    try:
-        return R.analyse(ws, scenario=scenario, target=target, top=top)
-    except (scenarios.BadScenario, R.BadTarget):
-        raise
-    except ValueError as exc:
-        raise NoRoads(str(exc)) from exc
+    return R.analyse(ws, scenario=scenario, target=target, top=top)

@@ -23,6 +23,7 @@ from planner.pairings import (PairingAnalysis, PairingRules, analyse_pairings, a
                               straight_line_minutes)
 
 from . import mapdata
+from .errors import NoRoads
 
 #: Audit action of accepted suggestions.
 ACCEPT_ACTION = "pairings.accept_suggestions"
@@ -59,9 +60,10 @@ def workspace_rules(ws) -> PairingRules:
 def workspace_travel(ws, method: str = "network"):
     """A ``travel_min`` callable and the method actually used.
 
-    The network is built (or loaded from the workspace cache) by
-    :func:`web.services.road_graph`; a workspace without roads falls back to straight
-    lines at 30 km/h x 1.4, an approximation the page and CLI say they used.
+    The network comes from :func:`web.services.workspace_network`; only a workspace
+    without roads (:class:`~web.services.errors.NoRoads`) falls back to straight lines at
+    30 km/h x 1.4, an approximation the page and CLI say they used. A bad ``network``
+    setting (:class:`~web.services.errors.BadSetting`) is raised, never papered over.
     """
     if method == "none":
         return None, "none"
@@ -70,13 +72,12 @@ def workspace_travel(ws, method: str = "network"):
         from web import services
 
         try:
-            settings = services.NetworkSettings.from_workspace(ws)
-            graph = services.road_graph(ws, settings=settings)
-        except ValueError:
-            graph = None  # no roads
-        if graph is not None:
+            network = services.workspace_network(ws)
+        except NoRoads:
+            network = None
+        if network is not None:
             def travel(origins, destinations):
-                return travel_time_matrix(graph, origins, destinations, max_snap_m=settings.max_snap_m).minutes
+                return travel_time_matrix(network.graph, origins, destinations, max_snap_m=network.max_snap_m).minutes
 
             return travel, "network"
     return straight_line_minutes(), "straight_line"

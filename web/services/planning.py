@@ -3,7 +3,8 @@
 The view module (:mod:`web.views.planning`) only parses requests and renders; everything
 here works on a :class:`layers.store.Workspace` and plain dicts:
 
-* :class:`RunParams` parses and checks the form's query string (messages translated);
+* :class:`PlacementQuestion` — one frozen question for the page, scenarios and the CLI —
+  parses and checks the form's query string (typed errors, translated by the adapters);
 * :func:`run` answers a question through :func:`web.services.plan`, cached per
   parameters and data version, and returns the JSON payload the page draws;
 * :func:`service_area_features` adds the service areas of the NEW sites at the chosen
@@ -30,15 +31,17 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from flask_babel import gettext as _
 
-from geo.errors import RuralplanError
+from geo.errors import InvalidInput
+from geo.report import N_
+from layers import app_schema
 from layers.schema import COMMODITY_VALUES
+from planner.models import MODEL_NAMES, MODELS as MODEL_REGISTRY, solver_steps
 
 from .. import services
 
 FACILITIES = ("cold_storage", "industry_bases", "relocation_settlements")
-MODELS = ("mclp", "pmedian", "lscp", "pcenter", "cmclp", "attendance")
+MODELS = MODEL_NAMES  # planner.models: one registry of models
 DECAYS = ("linear", "power", "exponential")
 #: Most points on the coverage curve (each is one exact solve).
 MAX_CURVE = 12
@@ -49,35 +52,34 @@ MAX_NAME = 80
 #: Threads computing service areas of several new sites at once.
 AREA_THREADS = 2
 
-_SCENARIO_SCHEMA = """
-CREATE TABLE IF NOT EXISTS rp_scenarios (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL,
-    username TEXT,
-    created_at TEXT NOT NULL,
-    params TEXT NOT NULL,
-    result TEXT NOT NULL,
-    data_version TEXT
-)
-"""
+_SCENARIO_SCHEMA = app_schema.SCENARIOS
 
 
-class PlanningError(ValueError):
-    """A request the planner cannot answer; ``str()`` is a translated message for the user.
+class PlanningError(InvalidInput):
+    """A planning question that cannot be asked as given (a form or query parameter).
 
-    ``code`` is the stable code of the typed error behind it (``geo.errors``), if any.
+    The message is a msgid of the app's catalog (``web/translations``) filled with the
+    parameters; :meth:`message` translates it for a language, so the error itself is
+    Flask-free and every adapter shows it in its user's language. Parameters ending in
+    ``_msgid`` are themselves translated (field labels).
     """
 
-    def __init__(self, message: str, *, code: str | None = None):
-        super().__init__(message)
-        self.code = code
+    code = "planning.invalid_parameter"
 
+    def __init__(self, msgid: str, **params):
+        self.msgid = msgid
+        super().__init__(**params)
 
-def _typed(exc) -> PlanningError:
-    """A typed error (:class:`geo.errors.RuralplanError`) in the page's language."""
-    from flask_babel import get_locale
+    def message(self, lang: str = "en") -> str:
+        from web.i18n import catalog_gettext
 
-    return PlanningError(exc.message(str(get_locale() or "zh")), code=exc.code)
+        gettext = catalog_gettext("zh" if str(lang or "").lower().startswith("zh") else "en")
+        values = {k[:-len("_msgid")] if k.endswith("_msgid") else k: gettext(v) if k.endswith("_msgid") else v
+                  for k, v in self.params.items()}
+        try:
+            return gettext(self.msgid, **values)
+        except (KeyError, ValueError, TypeError):  # a broken translation must not hide the problem
+            return self.msgid % values
 
 
 # =========================================================================== parameters
@@ -88,11 +90,11 @@ def _number(args, name, kind, *, default=None, lo=None, hi=None, label=None):
     try:
         value = kind(float(raw)) if kind is int and re.fullmatch(r"-?\d+(\.0*)?", raw) else kind(raw)
     except ValueError:
-        raise PlanningError(_("%(field)s must be a number (got “%(value)s”).", field=label or name,
-                              value=raw[:40])) from None
+        raise PlanningError(N_("%(field)s must be a number (got “%(value)s”)."), field_msgid=label or name,
+                            value=raw[:40]) from None
     if not math.isfinite(value) or (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise PlanningError(_("%(field)s must be between %(lo)s and %(hi)s (got %(value)s).", field=label or name,
-                              lo=lo, hi=hi, value=raw[:40]))
+        raise PlanningError(N_("%(field)s must be between %(lo)s and %(hi)s (got %(value)s)."),
+                            field_msgid=label or name, lo=lo, hi=hi, value=raw[:40])
     return value
 
 
@@ -112,18 +114,20 @@ def parse_points(text: str) -> tuple[tuple[float, float], ...]:
         try:
             lon, lat = (float(v) for v in part.split(","))
         except ValueError:
-            raise PlanningError(_("Drawn points must be “longitude,latitude” pairs separated by semicolons.")) from None
+            raise PlanningError(
+                N_("Drawn points must be “longitude,latitude” pairs separated by semicolons.")) from None
         if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-            raise PlanningError(_("Drawn point %(lon)s, %(lat)s is not a longitude/latitude.", lon=lon, lat=lat))
+            raise PlanningError(N_("Drawn point %(lon)s, %(lat)s is not a longitude/latitude."), lon=lon, lat=lat)
         points.append((round(lon, 6), round(lat, 6)))
     if len(points) > MAX_POINTS:
-        raise PlanningError(_("At most %(n)s drawn points are accepted.", n=MAX_POINTS))
+        raise PlanningError(N_("At most %(n)s drawn points are accepted."), n=MAX_POINTS)
     return tuple(points)
 
 
 @dataclass(frozen=True)
-class RunParams:
-    """One planning question, as the form sends it (query string) and scenarios keep it.
+class PlacementQuestion:
+    """One placement question — the page's form and query string, a saved scenario, and
+    ``ruralplan place`` all ask it in this one frozen shape (:func:`web.services.plan`).
 
     ``limit`` says whether the number of new sites (``p``) or a budget (``budget_wan``,
     with ``site_cost_wan`` per new site; empty: the candidates' own costs where known,
@@ -153,66 +157,62 @@ class RunParams:
     scenario: str | None = None
 
     @classmethod
-    def from_args(cls, args) -> "RunParams":
+    def from_args(cls, args) -> "PlacementQuestion":
         """Parse request args (a MultiDict or dict); :class:`PlanningError` when invalid."""
         from planner.placement import DemandSpec
 
         facility = str(args.get("facility") or cls.facility)
         if facility not in FACILITIES:
-            raise PlanningError(_("Unknown facility type “%(value)s”.", value=facility[:40]))
+            raise PlanningError(N_("Unknown facility type “%(value)s”."), value=facility[:40])
         model = str(args.get("model") or cls.model)
         if model not in MODELS:
-            raise PlanningError(_("Unknown model “%(value)s”.", value=model[:40]))
+            raise PlanningError(N_("Unknown model “%(value)s”."), value=model[:40])
         source = str(args.get("candidates") or cls.candidates)
         if source not in SOURCES:
-            raise PlanningError(_("Unknown candidate source “%(value)s”.", value=source[:40]))
+            raise PlanningError(N_("Unknown candidate source “%(value)s”."), value=source[:40])
         limit = str(args.get("limit") or "p")
         if limit not in ("p", "budget"):
-            raise PlanningError(_("Limit the plan by a number of sites or by a budget."))
+            raise PlanningError(N_("Limit the plan by a number of sites or by a budget."))
         p = budget = None
-        site_cost = _number(args, "site_cost", float, lo=0.01, hi=1e7, label=_("Cost per site"))
-        if model != "lscp":
+        site_cost = _number(args, "site_cost", float, lo=0.01, hi=1e7, label=N_("Cost per site"))
+        if MODEL_REGISTRY[model].takes_p:
             if limit == "p":
-                p = _number(args, "p", int, lo=1, hi=100, label=_("Number of new sites"))
+                p = _number(args, "p", int, lo=1, hi=100, label=N_("Number of new sites"))
                 if p is None:
-                    raise PlanningError(_("Give the number of new sites."))
+                    raise PlanningError(N_("Give the number of new sites."))
             else:
-                budget = _number(args, "budget", float, lo=0.01, hi=1e8, label=_("Budget"))
+                budget = _number(args, "budget", float, lo=0.01, hi=1e8, label=N_("Budget"))
                 if budget is None:
-                    raise PlanningError(_("Give the budget in 10,000 yuan."))
-        minutes = _number(args, "minutes", float, lo=1, hi=600, label=_("Travel-time cutoff"))
+                    raise PlanningError(N_("Give the budget in 10,000 yuan."))
+        minutes = _number(args, "minutes", float, lo=1, hi=600, label=N_("Travel-time cutoff"))
         decay = str(args.get("decay") or "linear")
         if decay not in DECAYS:
-            raise PlanningError(_("Unknown distance decay “%(value)s”.", value=decay[:40]))
-        beta = _number(args, "beta", float, lo=1e-6, hi=100, label=_("Decay parameter")) if model == "attendance" \
+            raise PlanningError(N_("Unknown distance decay “%(value)s”."), value=decay[:40])
+        beta = _number(args, "beta", float, lo=1e-6, hi=100, label=N_("Decay parameter")) if model == "attendance" \
             else None
-        target_pct = _number(args, "target_pct", float, lo=1, hi=100, label=_("Coverage target (percent)")) \
+        target_pct = _number(args, "target_pct", float, lo=1, hi=100, label=N_("Coverage target (percent)")) \
             if model == "lscp" else None
-        curve_k = _number(args, "curve", int, lo=1, hi=MAX_CURVE, label=_("Coverage curve: up to how many sites"))
+        curve_k = _number(args, "curve", int, lo=1, hi=MAX_CURVE, label=N_("Coverage curve: up to how many sites"))
         if curve_k is not None and minutes is None:
-            raise PlanningError(_("The coverage curve needs a travel-time cutoff in minutes."))
-        if minutes is None and model in ("mclp", "lscp", "cmclp", "attendance"):
-            raise PlanningError(_("This model needs a travel-time cutoff in minutes."))
+            raise PlanningError(N_("The coverage curve needs a travel-time cutoff in minutes."))
+        if minutes is None and MODEL_REGISTRY[model].needs_cutoff:
+            raise PlanningError(N_("This model needs a travel-time cutoff in minutes."))
         demand = str(args.get("demand") or "population").strip()[:300]
-        try:
-            spec = DemandSpec.parse(demand)
-        except ValueError as exc:
-            raise PlanningError(_("The demand weight “%(spec)s” is not valid: %(detail)s", spec=demand[:80],
-                                  detail=str(exc))) from None
+        spec = DemandSpec.parse(demand)  # planner.errors.InvalidDemand names what is wrong
         for name, commodities, _weight in spec.terms:
             unknown = [c for c in commodities if c not in COMMODITY_VALUES]
             if unknown:
-                raise PlanningError(_("Unknown commodity “%(value)s”.", value=", ".join(unknown)[:60]))
+                raise PlanningError(N_("Unknown commodity “%(value)s”."), value=", ".join(unknown)[:60])
         points = parse_points(args.get("points", "")) if source == "drawn" else ()
         if source == "drawn" and not points:
-            raise PlanningError(_("Click on the map to add candidate points first."))
+            raise PlanningError(N_("Click on the map to add candidate points first."))
         return cls(
             facility=facility, model=model, limit=limit, p=p, budget_wan=budget, site_cost_wan=site_cost,
             minutes=minutes, demand=spec.label, candidates=source, points=points,
             keep_existing=_flag(args, "keep_existing", True),
-            time_limit_s=_number(args, "time_limit", float, default=10.0, lo=0.5, hi=120, label=_("Time limit")),
+            time_limit_s=_number(args, "time_limit", float, default=10.0, lo=0.5, hi=120, label=N_("Time limit")),
             new_capacity_t=_number(args, "new_capacity_t", float, default=2000.0, lo=1, hi=1e7,
-                                   label=_("Capacity of a new site")),
+                                   label=N_("Capacity of a new site")),
             split_demand=_flag(args, "split", True),
             decay=decay if model == "attendance" else "linear", beta=beta,
             target_share=None if target_pct is None else target_pct / 100.0, curve_k=curve_k,
@@ -220,7 +220,7 @@ class RunParams:
         )
 
     @classmethod
-    def from_dict(cls, data: dict) -> "RunParams":
+    def from_dict(cls, data: dict) -> "PlacementQuestion":
         """From :meth:`to_dict` (a stored scenario)."""
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         known["points"] = tuple(tuple(p) for p in known.get("points") or ())
@@ -322,11 +322,16 @@ def graph_for(ws):
     return _graph(ws, data_version(ws))
 
 
+#: The former name (scenarios and callers written before the question had one shape).
+RunParams = PlacementQuestion
+
+
 def drawn_candidates(points) -> gpd.GeoDataFrame:
     """User-drawn candidate points as a candidate frame (ids ``drawn-1``…)."""
     return gpd.GeoDataFrame(
         {"id": [f"drawn-{i}" for i in range(1, len(points) + 1)],
-         "name": [_("Drawn point %(n)s", n=i) for i in range(1, len(points) + 1)],
+         # language-neutral: the result is cached for every visitor (the page labels drawn ids itself)
+         "name": [f"#{i}" for i in range(1, len(points) + 1)],
          "source": "drawn"},
         geometry=shapely.points(np.asarray(points, dtype=float).reshape(-1, 2)), crs="EPSG:4326")
 
@@ -339,27 +344,7 @@ def demand_unit(spec: str) -> str:
     return "t" if terms and all(name == "produce" and weight == 1 for name, _a, weight in terms) else ""
 
 
-def error_text(exc: Exception) -> str:
-    """A planner/service error as a translated message (the English detail kept)."""
-    text = str(exc)
-    m = re.search(r"p=(\d+) new sites requested but only (\d+)", text)
-    if m:
-        return _("%(p)s new sites were asked for, but there are only %(n)s candidate sites.", p=m.group(1),
-                 n=m.group(2))
-    m = re.search(r"no candidate sites in (\w+)", text)
-    if m or "there are no candidate sites" in text:
-        return _("There are no candidate sites in this source.")
-    if "has no roads" in text:
-        return _("The workspace has no roads: import a roads layer first.")
-    m = re.search(r"villages have no produce column\(s\) (.+)", text)
-    if m:
-        return _("The villages have no produce figures for: %(names)s.", names=m.group(1))
-    if "capacity_t" in text:
-        return _("Capacitated coverage needs the capacity of every site.")
-    return _("The plan could not be computed: %(detail)s", detail=text)
-
-
-def run(ws, params: RunParams, *, with_areas: bool = True) -> dict:
+def run(ws, params: PlacementQuestion, *, with_areas: bool = True) -> dict:
     """Answer ``params`` on ``ws``: the page's JSON payload (cached).
 
     Returns a dict with ``params``, ``result`` (:meth:`PlacementResult.to_dict`),
@@ -373,12 +358,7 @@ def run(ws, params: RunParams, *, with_areas: bool = True) -> dict:
     if params.scenario:
         from . import scenarios
 
-        try:
-            sc = scenarios.get_scenario(ws, params.scenario)
-        except scenarios.UnknownScenario as exc:
-            from flask_babel import get_locale
-
-            raise PlanningError(exc.message(str(get_locale() or "zh"))) from None
+        sc = scenarios.get_scenario(ws, params.scenario)  # UnknownScenario: typed (404) for the adapter
         # runs and service areas on a scenario are cached apart, and again when it is edited
         version = f"{version}|scenario:{scenarios.scenario_key(sc)}"
     key = (str(ws.path), version, params)
@@ -386,30 +366,16 @@ def run(ws, params: RunParams, *, with_areas: bool = True) -> dict:
     timing = {"cached": payload is not None}
     if payload is None:
         t = time.perf_counter()
-        try:
-            if sc is None:
-                graph = _graph(ws, key[1])
-            else:
-                from . import scenarios
+        if sc is None:
+            graph = _graph(ws, key[1])  # BadSetting / NoRoads: typed, translated by the adapter
+        else:
+            from . import scenarios
 
-                graph = scenarios.road_graph(ws, scenario=sc)
-        except ValueError as exc:  # e.g. a workspace without roads: a message, not a 500
-            raise PlanningError(error_text(exc)) from exc
+            graph = scenarios.road_graph(ws, scenario=sc)
         timing["graph_ms"] = _ms(t)
-        cand = drawn_candidates(params.points) if params.candidates == "drawn" else params.candidates
+        cand = drawn_candidates(params.points) if params.candidates == "drawn" else None
         t = time.perf_counter()
-        try:
-            outcome = services.plan(
-                ws, facility=params.facility, model=params.model, p=params.p, minutes=params.minutes,
-                demand=params.demand, candidates=cand, budget_wan=params.budget_wan,
-                site_cost_wan=params.site_cost_wan, new_capacity_t=params.new_capacity_t,
-                split_demand=params.split_demand, keep_existing=params.keep_existing,
-                time_limit_s=params.time_limit_s, graph=graph, decay=params.decay, beta=params.beta,
-                target_share=params.target_share, curve_k=params.curve_k)
-        except RuralplanError as exc:  # e.g. ZeroDemand: its own zh/en message
-            raise _typed(exc) from exc
-        except (ValueError, KeyError) as exc:
-            raise PlanningError(error_text(exc)) from exc
+        outcome = services.plan(ws, params, candidates=cand, graph=graph)
         timing["plan_ms"] = _ms(t)
         t = time.perf_counter()
         features = outcome.to_geojson()["features"]
@@ -423,6 +389,9 @@ def run(ws, params: RunParams, *, with_areas: bool = True) -> dict:
             "data_version": key[1],
             "unit": demand_unit(params.demand),
         }
+        solver = payload["result"].get("solver")
+        if isinstance(solver, dict):  # the method as steps + note, for pages and exports to name
+            solver.update(solver_steps(solver.get("method")))
         payload["_graph"] = graph
         if sc is not None:  # the same question on the base network, for the difference
             from dataclasses import replace
@@ -525,7 +494,7 @@ def save_scenario(ws, name: str, payload: dict, *, username: str | None) -> int:
     """Store a run's payload (parameters, result, GeoJSON, service areas) under ``name``."""
     name = " ".join(str(name or "").split())[:MAX_NAME]
     if not name:
-        raise PlanningError(_("Give the scenario a name."))
+        raise PlanningError(N_("Give the scenario a name."))
     stored = {k: v for k, v in payload.items() if k not in ("timing",) and not k.startswith("_")}
     with ws.transaction() as con:
         con.execute(_SCENARIO_SCHEMA)

@@ -13,10 +13,9 @@ import json
 from typing import Any, Mapping
 
 import geopandas as gpd
-import pandas as pd
 
 from layers import proposals as P
-from layers.schema import COMMODITIES
+from layers.schema import commodity_codes
 from layers.workflow import APPROVED_STATUSES, PENDING_STATUSES
 from planner.evaluate import ScoreWeights, evaluate_proposal, portfolio
 
@@ -36,15 +35,10 @@ DEFAULT_RADIUS_KM = 5.0
 _CACHE_PREFIX = "proposal_eval:"
 _EVAL_VERSION = "1"
 
-_COMMODITY_LOOKUP = {key: c.value for c in COMMODITIES for key in (c.value, c.zh, c.en, *c.synonyms)}
-
-
 def commodity_values(text) -> set[str]:
-    """Commodity values from a cold store's free-text list ("蔬菜,大蒜" → {vegetables, garlic})."""
-    if text is None or (isinstance(text, float) and pd.isna(text)):
-        return set()
-    parts = str(text).replace("，", ",").replace("、", ",").split(",")
-    return {_COMMODITY_LOOKUP[p.strip()] for p in parts if p.strip() in _COMMODITY_LOOKUP}
+    """Commodity values from a cold store's list ("蔬菜,大蒜" → {vegetables, garlic}):
+    :func:`layers.schema.commodity_codes`, the parser the planning page uses too."""
+    return set(commodity_codes(text))
 
 
 def settings_from(ws, *, cutoff_min=None, radius_km=None, weights=None) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from layers import app_schema
+
 #: Roles and what each may do. Scope: village code, town name or sector name.
 ROLES = {
     "planner": {"read", "import", "households"},
@@ -41,17 +43,7 @@ DEMO_USERS = (
     ("admin", "admin", "admin123", None),
 )
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS rp_users (
-    username TEXT PRIMARY KEY,
-    password_hash TEXT NOT NULL,
-    role TEXT NOT NULL,
-    scope_kind TEXT,
-    scope TEXT,
-    active INTEGER NOT NULL DEFAULT 1,
-    created_at TEXT NOT NULL
-);
-"""
+_SCHEMA = app_schema.USERS
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 and OD matrices (the same choices as ``ruralplan coverage / service-area / od``).
 
 Views only parse and check parameters; :mod:`web.netdata` computes (and caches) the
-payloads. Every error is JSON: 400 for bad parameters, 404 for an unknown facility id or scenario,
-409 when the workspace has no roads. The ``X-Cache`` header says whether the result
+payloads. Every error is JSON: 400 for bad parameters and settings, 404 for an unknown
+facility id or scenario, 409 when the workspace has no roads (typed errors, translated by the app's
+one handler for :class:`geo.errors.RuralplanError`). The ``X-Cache`` header says whether the result
 came from the in-memory cache (``hit``) or was computed (``miss``).
 """
 from __future__ import annotations
@@ -12,8 +13,6 @@ import math
 
 from flask import Blueprint, request
 from flask_babel import gettext as _
-
-from geo.errors import RuralplanError
 
 from .. import services
 from ..services import netdata, scenarios
@@ -38,20 +37,6 @@ def _error(code: int, message: str):
 @bp.errorhandler(BadRequest)
 def _bad_request(exc):
     return _error(400, str(exc))
-
-
-@bp.errorhandler(RuralplanError)
-def _typed(exc):
-    from flask_babel import get_locale
-
-    body, status = _error(exc.http_status, exc.message(str(get_locale() or "zh")))
-    body["error"]["type"] = exc.code
-    return body, status
-
-
-@bp.errorhandler(netdata.NoRoads)
-def _no_roads(exc):
-    return _error(409, _("The workspace has no roads: import a roads layer first."))
 
 
 def _choice(name: str, choices, default=None) -> str:
@@ -133,17 +118,10 @@ def coverage():
     statuses = _statuses()
     scenario, skey = _scenario(ws)
 
-    def build():
-        try:
-            return netdata.coverage(ws, facility=facility, minutes=minutes, commodities=commodities,
-                                    statuses=statuses, scenario=scenario)
-        except netdata.NoRoads:
-            raise
-        except ValueError:  # an unknown commodity
-            raise BadRequest(_("No produce figures for commodity %(value)s in the villages layer.",
-                               value=", ".join(commodities))) from None
-
-    return _reply(netdata.cached(ws, ("coverage", facility, minutes, commodities, statuses, skey), build))
+    return _reply(netdata.cached(
+        ws, ("coverage", facility, minutes, commodities, statuses, skey),
+        lambda: netdata.coverage(ws, facility=facility, minutes=minutes, commodities=commodities, statuses=statuses,
+                                 scenario=scenario)))
 
 
 @bp.route("/service-areas")
@@ -156,15 +134,10 @@ def service_areas():
     dissolve = _flag("dissolve")
     statuses = _statuses()
     scenario, skey = _scenario(ws)
-    try:
-        return _reply(netdata.cached(
-            ws, ("service_areas", facility, cutoffs, fid, dissolve, statuses, skey),
-            lambda: netdata.service_areas(ws, facility=facility, minutes=cutoffs, facility_id=fid,
-                                          dissolve=dissolve, statuses=statuses, scenario=scenario)))
-    except RuralplanError:
-        raise
-    except LookupError:
-        return _error(404, _("No facility with id %(id)s in %(layer)s.", id=repr(fid), layer=facility))
+    return _reply(netdata.cached(
+        ws, ("service_areas", facility, cutoffs, fid, dissolve, statuses, skey),
+        lambda: netdata.service_areas(ws, facility=facility, minutes=cutoffs, facility_id=fid,
+                                      dissolve=dissolve, statuses=statuses, scenario=scenario)))
 
 
 @bp.route("/accessibility")

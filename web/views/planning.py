@@ -22,12 +22,13 @@ from folium.template import Template
 from markupsafe import escape
 
 from layers.schema import COMMODITIES, get_schema
+from planner.models import MODELS, solver_steps
 
 from .. import mapping, services
 from ..services import mapdata, planning
 from ..app import NavItem, current_workspace
 from ..auth import permission_required
-from ..i18n import label
+from ..i18n import current_lang, label
 from ..services.users import has_permission
 
 bp = Blueprint("planning", __name__, url_prefix="/planning")
@@ -39,15 +40,9 @@ SAVE_PERMISSION = "import"
 
 # =========================================================================== labels
 def model_choices() -> list[tuple[str, str, str]]:
-    """(value, name, one-line explanation) per model, in the current language."""
-    return [
-        ("mclp", _("Maximal coverage"), _("Cover as much demand as possible within the travel-time cutoff with p new sites.")),
-        ("pmedian", _("p-median"), _("Least total travel time, weighted by demand, with p new sites.")),
-        ("lscp", _("Set covering"), _("Fewest new sites so that all reachable demand is within the cutoff.")),
-        ("pcenter", _("p-center"), _("Make the longest trip of any village as short as possible with p new sites.")),
-        ("cmclp", _("Capacitated coverage"), _("Like maximal coverage, but each store takes at most its capacity in tonnes.")),
-        ("attendance", _("Maximize attendance"), _("Most expected use when farther villages use a site less (distance decay up to the cutoff), with p new sites.")),
-    ]
+    """(value, name, one-line explanation) per model, in the current language (:data:`planner.models.MODELS`)."""
+    lang = current_lang()
+    return [(m.name, m.label(lang), m.about(lang)) for m in MODELS.values()]
 
 
 def facility_choices() -> list[tuple[str, str]]:
@@ -99,17 +94,14 @@ def value_text(key: str, value) -> str:
     return str(value)
 
 
-#: Models that maximise their objective (their solver bound is an upper bound).
-MAXIMISING_MODELS = ("mclp", "cmclp", "attendance")
-
-
-def method_text(code: str | None) -> str:
-    """A solver method code (``greedy+interchange+lagrangian``) in words, step by step.
-
-    Codes are the planner's (:attr:`planner.locate.result.LocateResult.method`): steps
-    joined by ``+``, optionally with a note in parentheses. Unknown steps stay as written.
-    """
-    if not code:
+def method_text(solver: dict | str | None) -> str:
+    """A solver's method in words, step by step, from its structure (``steps`` and ``note``,
+    :func:`planner.models.solver_steps`). Unknown steps stay as written."""
+    if isinstance(solver, str) or solver is None:
+        solver = solver_steps(solver)
+    elif "steps" not in solver:
+        solver = solver_steps(solver.get("method"))
+    if not solver["steps"]:
         return "–"
     steps = {
         "highs-milp": _("exact integer programming (HiGHS)"), "milp": _("exact integer programming (HiGHS)"),
@@ -120,27 +112,25 @@ def method_text(code: str | None) -> str:
         "heuristic": _("heuristic"), "enumeration": _("every layout compared (exact)"),
         "decay-pmedian": _("as a p-median on the share lost to distance"),
     }
-    body, _sep, note = str(code).partition(" (")
-    text = " + ".join(steps.get(part, part) for part in body.split("+") if part)
+    text = " + ".join(steps.get(part, part) for part in solver["steps"])
+    note = solver.get("note")
     if note:
-        notes = {"no time left for the MILP)": _("no time left for exact integer programming")}
-        text += f" ({notes.get(note, note.rstrip(')'))})"
+        notes = {"no time left for the MILP": _("no time left for exact integer programming")}
+        text += f" ({notes.get(note, note)})"
     return text
 
 
 def bound_label(model: str | None) -> str:
     """What the solver's bound is for ``model``: an upper bound when it maximises, else a lower bound."""
-    if model in MAXIMISING_MODELS:
-        return _("Upper bound")
-    if model in planning.MODELS:
-        return _("Lower bound")
-    return _("Bound")
+    if model not in MODELS:
+        return _("Bound")
+    return _("Upper bound") if MODELS[model].maximises else _("Lower bound")
 
 
 def solver_texts(payload: dict) -> dict:
     """Translated words for a payload's solver facts, for the page (the codes stay in the payload)."""
     result = payload.get("result") or {}
-    return {"method_text": method_text((result.get("solver") or {}).get("method")),
+    return {"method_text": method_text(result.get("solver") or {}),
             "bound_label": bound_label(result.get("model"))}
 
 
@@ -290,13 +280,6 @@ def _warm_graph(ws) -> None:
 
 
 # =========================================================================== helpers
-def _error(message, code: int = 400):
-    body = {"code": code, "message": str(message)}
-    if getattr(message, "code", None):  # a typed error's stable code, for API clients
-        body["error_code"] = message.code
-    return {"error": body}, code
-
-
 def _network_scenarios(ws):
     from ..services import scenarios
 
@@ -304,7 +287,7 @@ def _network_scenarios(ws):
 
 
 def _params():
-    return planning.RunParams.from_args(request.args)
+    return planning.PlacementQuestion.from_args(request.args)
 
 
 def _user_name():
@@ -381,7 +364,7 @@ def index():
         "planning/index.html", map=page_map, models=model_choices(), facilities=facility_choices(),
         sources=source_choices(), commodities=_commodity_totals(ws), default_cost=services.DEFAULT_SITE_COST_WAN,
         demand_text=demand_text, semantics=semantics_text(),
-        can_save=app_config["can_save"], defaults=planning.RunParams(),
+        can_save=app_config["can_save"], defaults=planning.PlacementQuestion(),
         network_scenarios=_network_scenarios(ws),
     )
 
@@ -392,11 +375,8 @@ def run_json():
     """The plan for the query's parameters; ``areas=defer`` leaves the service areas out
     (the page asks :func:`areas_json` for them next, so the sites show at once)."""
     ws = current_workspace()
-    try:
-        params = _params()
-        payload = planning.run(ws, params, with_areas=request.args.get("areas") != "defer")
-    except planning.PlanningError as exc:
-        return _error(exc)
+    params = _params()
+    payload = planning.run(ws, params, with_areas=request.args.get("areas") != "defer")
     payload["weight_text"] = demand_text(params.demand)
     payload.update(solver_texts(payload))
     response = current_app.json.response(payload)
@@ -411,10 +391,7 @@ def run_json():
 def areas_json():
     """Service areas of the new sites of the query's plan (GeoJSON)."""
     ws = current_workspace()
-    try:
-        payload = planning.run(ws, _params(), with_areas=True)
-    except planning.PlanningError as exc:
-        return _error(str(exc))
+    payload = planning.run(ws, _params(), with_areas=True)
     response = current_app.json.response(payload["areas"])
     response.headers["Server-Timing"] = f"areas;dur={payload['timing'].get('areas_ms', 0)}"
     return response
@@ -423,20 +400,14 @@ def areas_json():
 @bp.route("/export.geojson")
 @permission_required("read")
 def export_geojson():
-    try:
-        payload = planning.run(current_workspace(), _params())
-    except planning.PlanningError as exc:
-        return _error(str(exc))
+    payload = planning.run(current_workspace(), _params())
     return _geojson_download(payload, _("site plan"))
 
 
 @bp.route("/export.xlsx")
 @permission_required("read")
 def export_xlsx():
-    try:
-        payload = planning.run(current_workspace(), _params())
-    except planning.PlanningError as exc:
-        return _error(str(exc))
+    payload = planning.run(current_workspace(), _params())
     return _excel_download(payload, _("site plan"))
 
 
@@ -457,12 +428,9 @@ def scenarios_json():
 def save():
     """Save the run given by the form fields (the same names as the run query) under ``name``."""
     ws = current_workspace()
-    try:
-        params = planning.RunParams.from_args(request.form)
-        payload = planning.run(ws, params)
-        scenario_id = planning.save_scenario(ws, request.form.get("name", ""), payload, username=_user_name())
-    except planning.PlanningError as exc:
-        return _error(str(exc))
+    params = planning.PlacementQuestion.from_args(request.form)
+    payload = planning.run(ws, params)
+    scenario_id = planning.save_scenario(ws, request.form.get("name", ""), payload, username=_user_name())
     s = planning.get_scenario(ws, scenario_id)
     return {"scenario": planning.scenario_json(s)}, 201
 

@@ -20,6 +20,7 @@ from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import HiddenField
 
+from geo.errors import RuralplanError
 from layers import proposals as P
 from layers import workflow as W
 
@@ -27,7 +28,7 @@ from .. import mapping
 from ..services import project_eval, project_notice
 from ..app import NavItem, current_workspace
 from ..auth import login_required, permission_required
-from ..i18n import label
+from ..i18n import current_lang, label
 
 bp = Blueprint("projects", __name__)
 NAV = [NavItem("projects.index", _l("Project library"), 40)]
@@ -323,8 +324,8 @@ def edit(proposal_id: int):
 def _evaluation(ws, p: P.Proposal) -> tuple[dict | None, str | None]:
     try:
         return project_eval.evaluate(ws, p), None
-    except ValueError as exc:  # e.g. a workspace without roads: show why, keep the page usable
-        return None, str(exc)
+    except RuralplanError as exc:  # e.g. a workspace without roads: show why, keep the page usable
+        return None, exc.message(current_lang())
 
 
 def _render_detail(ws, p: P.Proposal, *, status=200, conflict=None, error=None, comment=""):
@@ -402,8 +403,8 @@ def portfolio():
         try:
             result = project_eval.portfolio_for(ws, category=category, budget_wan=budget,
                                                 year=int(year) if year.isdigit() else None)
-        except ValueError as exc:
-            problem = str(exc)
+        except RuralplanError as exc:  # shown on the page beside the form
+            problem = exc.message(current_lang())
     return render_template("projects/portfolio.html", result=result, problem=problem, category=category,
                            budget=budget, year=year, categories=P.CATEGORIES, measure_labels=MEASURE_LABELS)
 
@@ -537,17 +538,9 @@ def api_transition(proposal_id: int):
 def api_evaluation(proposal_id: int):
     ws = _ws()
     p = _proposal_or_404(ws, proposal_id)
-    from flask_babel import get_locale
-
-    from geo.errors import RuralplanError
-
-    try:
-        result = project_eval.evaluate(ws, p, cutoff_min=_float_arg("cutoff"), radius_km=_float_arg("radius"),
-                                       scenario=request.args.get("scenario") or None)
-    except RuralplanError as exc:  # e.g. an unknown network scenario (404)
-        return _api_error(exc.http_status, exc.message(str(get_locale() or "zh")))
-    except ValueError as exc:
-        return _api_error(422, str(exc))
+    # typed errors (no roads, a bad setting, an unknown scenario) are answered by the app's one handler
+    result = project_eval.evaluate(ws, p, cutoff_min=_float_arg("cutoff"), radius_km=_float_arg("radius"),
+                                   scenario=request.args.get("scenario") or None)
     if request.args.get("features") not in ("1", "true", "yes"):
         result = project_eval.snapshot(result)
     return result
@@ -561,10 +554,7 @@ def api_portfolio():
     if category not in P.CATEGORY_VALUES or budget is None:
         return _api_error(400, "needs category (a proposal category) and budget (万元)")
     year = _year_arg()
-    try:
-        return project_eval.portfolio_for(_ws(), category=category, budget_wan=budget, year=year)
-    except ValueError as exc:
-        return _api_error(422, str(exc))
+    return project_eval.portfolio_for(_ws(), category=category, budget_wan=budget, year=year)
 
 
 @bp.route("/api/v1/proposals/workflow")

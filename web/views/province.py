@@ -60,9 +60,9 @@ def index():
         props = f.get("properties") or {}
         value = value_of.get(props.get("workspace"), float("nan"))
         tip = f"{props.get('county_name') or props.get('workspace')}: " + ("–" if value != value else f"{value:,.4g}")
+        style = {"fillColor": _color(value, breaks), "color": "#555", "weight": 1, "fillOpacity": 0.8}
         folium.GeoJson({"type": "Feature", "geometry": f["geometry"], "properties": {}},
-                       style_function=lambda _f, c=_color(value, breaks): {"fillColor": c, "color": "#555",
-                                                                          "weight": 1, "fillOpacity": 0.8},
+                       style_function=lambda _f, style=style: style,
                        tooltip=mapping.TextTooltip(tip)).add_to(m)
     legend = []
     edges = [None, *breaks, None]

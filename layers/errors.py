@@ -1,0 +1,89 @@
+"""Typed errors of the project library (proposals and their review workflow).
+
+They sit on the :mod:`geo.errors` kinds, so every adapter answers them the same way
+(403 forbidden, 404 not found, 409 conflict, 400 invalid; CLI exit 2). Their messages are
+composed where they are raised (who acted, which status) and kept as ``detail``.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from geo.errors import Conflict, Forbidden, InvalidInput, NotFound, RuralplanError
+
+__all__ = ["ProposalInvalid", "ProposalNotFound", "WorkflowError", "ForbiddenTransition", "InvalidTransition",
+           "ConflictError"]
+
+
+class ProposalInvalid(InvalidInput):
+    """Validation failed; ``errors`` maps a field name (or ``"geometry"``) to a message."""
+
+    code = "proposal.invalid"
+    en = "The proposal is not valid: {fields}"
+    zh = "项目申报信息有误：{fields}"
+
+    def __init__(self, errors: Mapping[str, str]):
+        self.errors = dict(errors)
+        super().__init__(fields="; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+
+    def __str__(self) -> str:
+        return self.params["fields"]
+
+
+class ProposalNotFound(NotFound):
+    """No proposal with that id."""
+
+    code = "proposal.not_found"
+    en = "no proposal with id {id}"
+    zh = "没有编号为 {id} 的项目"
+
+
+class WorkflowError(RuralplanError):
+    """Base class of workflow refusals; the message is the ``detail`` composed at raise time."""
+
+    code = "workflow.error"
+
+    def __init__(self, message: str, **params: Any):
+        super().__init__(detail=message, **params)
+
+
+class ForbiddenTransition(WorkflowError, Forbidden):
+    """The actor's role or scope may not take this action (HTTP 403)."""
+
+    code = "workflow.forbidden"
+
+
+class InvalidTransition(WorkflowError, InvalidInput):
+    """The action does not exist for the proposal's status, or its reason is missing."""
+
+    code = "workflow.invalid_transition"
+
+
+class ConflictError(WorkflowError, Conflict):
+    """Someone else changed the proposal first (HTTP 409). Nothing is lost.
+
+    Attributes
+    ----------
+    current : Proposal
+        The proposal as it is now.
+    last : dict or None
+        The step that won (actor, role, action, to_status, at).
+    comment : str or None
+        The loser's comment, handed back so the UI can show it again.
+    """
+
+    code = "workflow.conflict"
+
+    def __init__(self, message: str, *, current=None, last: dict | None = None, comment: str | None = None):
+        super().__init__(message)
+        self.current = current
+        self.last = last
+        self.comment = comment
+
+    def to_dict(self, lang: str = "en") -> dict[str, Any]:
+        return {
+            "message": self.message(lang),
+            "status": None if self.current is None else self.current.status,
+            "version": None if self.current is None else self.current.version,
+            "last": self.last,
+            "your_comment": self.comment,
+        }

@@ -1,0 +1,4 @@
+"""``python -m web.cli``: the ``ruralplan`` command."""
+from . import main
+
+main()
