@@ -97,7 +97,6 @@ def _add_villages(ws, n: int) -> None:
     rng = np.random.default_rng(20261130)
     villages = ws.read_layer("villages")
     pick = villages.iloc[rng.integers(0, len(villages), n)].copy()
-    pick["geometry"] = pick.geometry.translate(xoff=0.0, yoff=0.0)
     xy = np.c_[pick.geometry.x, pick.geometry.y] + rng.normal(0, 0.01, (n, 2))
     import geopandas as gpd
 
@@ -107,7 +106,7 @@ def _add_villages(ws, n: int) -> None:
     pick["name"] = [f"{name}{i}" for i, name in zip(range(n), pick["name"])]
     if "former_poor" in pick:
         pick["former_poor"] = False
-    ws.write_layer("villages", pd.concat([villages, pick], ignore_index=True))
+    ws.write_layers({"villages": pd.concat([villages, pick], ignore_index=True)})
 
 
 def run_analysis(analysis: str, path: Path) -> dict:
