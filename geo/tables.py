@@ -22,6 +22,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo.coords import looks_like_gauss_kruger, parse_angle
 from geo.crs import in_china, is_geographic, looks_swapped, parse_crs, to_wgs84
 from geo.report import N_, Problem, error, warning
 
@@ -286,11 +287,17 @@ def find_xy_columns(columns) -> tuple[str, str] | None:
 # Points
 # --------------------------------------------------------------------------
 
-def _to_number(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Parse a column to floats; returns (numbers, missing_mask)."""
+def _to_number(values: pd.Series, *, angles: bool = False):
+    """Parse a column to floats; returns (numbers, missing_mask, hemispheres).
+
+    With ``angles``, cells that are not plain decimals are read as degree notations
+    (度分秒, degree sign, hemisphere letters; see :mod:`geo.coords`).
+    """
+    n = len(values)
+    hemis = np.full(n, None, dtype=object)
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         nums = np.array(values.to_numpy(dtype=float, na_value=np.nan), dtype=float)
-        return nums, np.isnan(nums)
+        return nums, np.isnan(nums), hemis
     text = [None if _isna(v) else unicodedata.normalize("NFKC", str(v)).strip()
             for v in values.to_numpy(dtype=object)]
     missing = np.array([v is None or v == "" for v in text], dtype=bool)
@@ -298,7 +305,12 @@ def _to_number(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
                                             dtype=object), errors="coerce"), dtype=float)
     # "inf"/"nan" parse as numbers but are not coordinates
     nums[~np.isfinite(nums)] = np.nan
-    return nums, missing
+    if angles:
+        for i in np.flatnonzero(~missing & np.isnan(nums)):
+            parsed = parse_angle(text[i])
+            if parsed is not None:
+                nums[i], hemis[i] = parsed
+    return nums, missing, hemis
 
 
 def _isna(value) -> bool:
@@ -307,6 +319,42 @@ def _isna(value) -> bool:
 
 def _raw(value) -> str:
     return "" if _isna(value) else str(value)
+
+
+def _survey_problem(x, y, *, crs, geographic, x_col, y_col, file):
+    """One file-level problem when the columns hold Gauss–Krüger metres the CRS does not fit."""
+    guess = looks_like_gauss_kruger(x, y)
+    if guess is None:
+        return None
+    if guess.epsg is not None:
+        hint = f"EPSG:{guess.epsg}"
+        zone = f"{guess.zone} ({guess.zone_width}°)"
+    else:
+        # Without the zone prefix the zone (central meridian) cannot be read from the numbers.
+        hint = "EPSG:4534–4554 (CGCS2000 3° zones, by central meridian)"
+        zone = "?"
+    params = {"x_column": x_col, "y_column": y_col, "zone": zone, "hint": hint}
+    if geographic and guess.northing_first:
+        return error(
+            "coord_projected",
+            N_("the values in {x_column}/{y_column} look like projected Gauss–Krüger metres (northing first, zone "
+               "{zone}), not longitude/latitude: give the coordinate system, e.g. --crs {hint}, and put the "
+               "easting (survey Y) in the first coordinate column"),
+            params=params, file=file, field=x_col)
+    if geographic:
+        return error(
+            "coord_projected",
+            N_("the values in {x_column}/{y_column} look like projected Gauss–Krüger metres (easting first, zone "
+               "{zone}), not longitude/latitude: give the coordinate system, e.g. --crs {hint}"),
+            params=params, file=file, field=x_col)
+    if guess.northing_first:
+        return error(
+            "coord_northing_first",
+            N_("{x_column} holds northings and {y_column} eastings (survey X/Y, northing first): "
+               "name the columns so the easting comes first (e.g. 东坐标/北坐标) or swap them; "
+               "they are never swapped silently"),
+            params={"x_column": x_col, "y_column": y_col}, file=file, field=x_col)
+    return None
 
 
 def points_from_table(df: pd.DataFrame, *, crs="wgs84", file=None, x_col=None, y_col=None,
@@ -374,8 +422,12 @@ def points_from_table(df: pd.DataFrame, *, crs="wgs84", file=None, x_col=None, y
         return frame(), problems
 
     rows = row_numbers(df)
-    x, x_missing = _to_number(df[x_col])
-    y, y_missing = _to_number(df[y_col])
+    geographic = is_geographic(crs)
+    x, x_missing, x_hemi = _to_number(df[x_col], angles=geographic)
+    y, y_missing, y_hemi = _to_number(df[y_col], angles=geographic)
+    survey = _survey_problem(x, y, crs=crs, geographic=geographic, x_col=x_col, y_col=y_col, file=file)
+    if survey is not None:
+        return frame(), [survey]
     x_raw = df[x_col].to_numpy(dtype=object)
     y_raw = df[y_col].to_numpy(dtype=object)
     bad = np.zeros(n, dtype=bool)
@@ -395,8 +447,18 @@ def points_from_table(df: pd.DataFrame, *, crs="wgs84", file=None, x_col=None, y
                          params={"column": col, "value": _raw(raw[i])},
                          file=file, row=int(rows[i]), field=col))
 
+    # A hemisphere letter in the wrong column (N in the longitude column) is a swap.
+    for col, hemi, raw, wrong in ((x_col, x_hemi, x_raw, ("N", "S")), (y_col, y_hemi, y_raw, ("E", "W"))):
+        for i in np.flatnonzero(np.isin(hemi.astype(str), wrong) & ~bad):
+            add(i, error(
+                "coord_hemisphere",
+                N_("{column} value “{value}” names hemisphere {hemisphere}, which belongs to the other "
+                   "coordinate; check the {x_column} and {y_column} columns"),
+                params={"column": col, "value": _raw(raw[i]), "hemisphere": hemi[i],
+                        "x_column": x_col, "y_column": y_col},
+                file=file, row=int(rows[i]), field=col))
+
     ok = ~bad
-    geographic = is_geographic(crs)
     if geographic:
         swapped = ok & looks_swapped(x, y)
         for i in np.flatnonzero(swapped):
