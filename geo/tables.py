@@ -36,6 +36,7 @@ _TEXT_DTYPE = "str" if int(pd.__version__.split(".")[0]) >= 3 else object
 
 __all__ = [
     "UnreadableTable",
+    "decode_text",
     "find_xy_columns",
     "points_from_table",
     "read_table",
@@ -113,6 +114,21 @@ def _decode(data: bytes, name: str) -> tuple[str, str, list[int]]:
         out.append(text)
     mixed = gb_lines if utf8_lines else []
     return "\n".join(out), "gb18030", mixed
+
+
+def decode_text(data: bytes, name: str) -> tuple[str, str, list[int]]:
+    """Text of a file from a Chinese office: ``(text, encoding, gbk_lines)``.
+
+    UTF-16 with a BOM, UTF-8 with or without BOM, else GB18030 (a superset of GBK and
+    GB2312, what Excel/WPS on Chinese Windows write for "CSV"). ``gbk_lines`` are the
+    1-based lines decoded as GB18030 in an otherwise UTF-8 file (mixed sources).
+
+    Raises
+    ------
+    UnreadableTable
+        When some line is neither.
+    """
+    return _decode(data, name)
 
 
 def _sniff_delimiter(text: str, suffix: str) -> str:
@@ -200,10 +216,12 @@ def _xlsx_rows(path: Path, sheet, attrs: dict):
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError, EOFError, zlib.error,
-            ElementTree.ParseError) as exc:
+            ElementTree.ParseError, IndexError, AttributeError) as exc:
         raise _unreadable(name, f"{not_workbook[0]}: {exc}", f"{not_workbook[1]}：{exc}") from None
     try:
         names = wb.sheetnames
+        if not names:
+            raise _unreadable(name, f"{not_workbook[0]}: it has no worksheet", f"{not_workbook[1]}：没有工作表")
         if sheet is None:
             ws = wb[names[0]]
         elif isinstance(sheet, int):

@@ -126,11 +126,20 @@ def import_file(
         frames, problems = statistical.read_adcode_list(path, file=name)
         row_numbers = {k: v.pop("_row").to_numpy() for k, v in frames.items()}
     elif suffix in TABLE_SUFFIXES:
-        table = geo_tables.read_table(path, sheet=sheet, header_score=lambda cells: _header_score(cells, schema))
-        problems = []
+        try:
+            table = geo_tables.read_table(path, sheet=sheet,
+                                          header_score=lambda cells: _header_score(cells, schema))
+        except geo_tables.UnreadableTable as exc:
+            # A damaged workbook or undecodable text is a report line (exit 2), not a crash.
+            problem = error("file_unreadable", N_("the file cannot be read: {reason}"),
+                            params={"reason": exc.params.get("reason_en", ""),
+                                    "reason_zh": exc.params.get("reason_zh", "")}, file=name)
+            return ImportOutcome(name, (layer,), (problem,), written=False)
+        problems = [p if p.file == name else _renamed(p, name) for p in table.attrs.pop("problems", [])]
         rows = geo_tables.row_numbers(table)
         if schema.spatial:
-            table, problems = _table_geometry(table, schema, crs=crs, file=name)
+            table, geo_problems = _table_geometry(table, schema, crs=crs, file=name)
+            problems += geo_problems
         frames, row_numbers = {layer: table}, {layer: rows}
     elif suffix in VECTOR_SUFFIXES:
         frame, problems = geo_vector.read_vector(path)
@@ -202,6 +211,13 @@ def _drop_location_warnings(problems, row_ids: dict[int, str], located: set[str]
     return out
 
 
+def _renamed(problem: Problem, name: str) -> Problem:
+    """The problem naming the file as the user called it (uploads are saved under another name)."""
+    from dataclasses import replace
+
+    return replace(problem, file=name)
+
+
 def _header_score(cells, schema) -> int:
     """How many cells name a field of the layer (or a coordinate column)."""
     mapping, _ = match_columns([str(c) for c in cells], schema)
@@ -237,13 +253,15 @@ def _wkt_geometry(table, wkt_col, *, crs, file):
 
     problems = []
     geoms = []
+    # the row the user sees (a title row above the header shifts every number)
+    rows = geo_tables.row_numbers(table)
     for i, text in enumerate(table[wkt_col].tolist()):
         try:
             geoms.append(shapely.from_wkt(text) if isinstance(text, str) and text.strip() else None)
         except shapely.errors.GEOSException:
             geoms.append(None)
             problems.append(error("bad_wkt", N_("{value!r} is not a WKT geometry"), params={"value": str(text)[:40]},
-                                  file=file, row=i + 2, field=str(wkt_col)))
+                                  file=file, row=int(rows[i]), field=str(wkt_col)))
     from geo.crs import parse_crs
 
     code = parse_crs(crs)

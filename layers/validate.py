@@ -178,18 +178,24 @@ def _parse_column(series: pd.Series, f: Field, *, rows, file, column):
 
     if f.type in ("int", "float"):
         cleaned = _apply(text, lambda v: v if v is None else v.replace(",", "").replace("，", "").replace(" ", ""))
-        numbers = pd.to_numeric(cleaned, errors="coerce")
-        if not pd.api.types.is_numeric_dtype(series):
-            not_number = present & numbers.isna().to_numpy()
-            flag(not_number, "not_numeric", N_("{value!r} is not a number"))
+        # float64 throughout: a 20-digit cell would otherwise come back as uint64 (or object)
+        # and overflow later when cast to a whole number
+        numbers = pd.to_numeric(cleaned, errors="coerce").astype("float64")
+        numbers = numbers.where(np.isfinite(numbers.to_numpy()))  # "inf" is not a count
+        not_number = present & numbers.isna().to_numpy()
+        flag(not_number, "not_numeric", N_("{value!r} is not a number"))
         if f.type == "int":
-            fractional = numbers.notna().to_numpy() & (numbers.fillna(0) % 1 != 0).to_numpy()
+            huge = numbers.notna().to_numpy() & (numbers.abs() > _MAX_EXACT_INT).to_numpy() & ~bad
+            flag(huge, "number_too_large",
+                 N_("{value} is too large for {label} (at most {maximum} as a whole number); check the cell"),
+                 label=f.zh, maximum=_MAX_EXACT_INT)
+            fractional = numbers.notna().to_numpy() & (numbers.fillna(0) % 1 != 0).to_numpy() & ~bad
             flag(fractional, "not_integer", N_("{value!r} is not a whole number"))
         if f.min_value is not None:
-            flag(numbers.notna().to_numpy() & (numbers < f.min_value).to_numpy(), "below_minimum",
+            flag(numbers.notna().to_numpy() & (numbers < f.min_value).to_numpy() & ~bad, "below_minimum",
                  N_("{value} is below the minimum {minimum}"), minimum=f.min_value)
         if f.max_value is not None:
-            flag(numbers.notna().to_numpy() & (numbers > f.max_value).to_numpy(), "above_maximum",
+            flag(numbers.notna().to_numpy() & (numbers > f.max_value).to_numpy() & ~bad, "above_maximum",
                  N_("{value} is above the maximum {maximum}"), maximum=f.max_value)
         values = numbers.where(~pd.Series(bad, index=numbers.index))
         if f.type == "int":
@@ -214,9 +220,19 @@ def _parse_column(series: pd.Series, f: Field, *, rows, file, column):
             flag(present & unknown, "unknown_value", N_("{value!r} is not one of: {allowed}"),
                  allowed=", ".join(f"{c.value} ({c.zh})" for c in f.choices))
         if f.pattern:
-            ok = np.array([v is None or re.fullmatch(f.pattern, v) is not None for v in text], dtype=bool)
-            flag(~ok, "bad_format", N_("{value!r} does not have the expected format ({label})"), label=f.zh)
+            values, sci, ok = _match_pattern(text, f.pattern)
+            digits = _pattern_digits(f.pattern)
+            flag(sci, "excel_scientific",
+                 N_("{value} was turned into scientific notation by Excel and has lost digits "
+                    "({label}: {digits} digits expected); format the column as text in Excel/WPS and enter the "
+                    "codes again (or export them from the original system)"),
+                 label=f.zh, digits=digits or "?")
+            flag(~ok & ~sci, "bad_format", N_("{value!r} does not have the expected format ({label})"), label=f.zh)
     if f.unique:
+        # duplicates among values already reported (three "1.40823E+11") add nothing
+        if f.type == "str":
+            text = pd.Series([None if b else v for v, b in zip(values, bad)], index=values.index, dtype=object)
+            present = text.notna().to_numpy()
         dup = text.duplicated(keep="first").to_numpy() & present
         first_row = {}
         for i, v in enumerate(text):
@@ -228,6 +244,58 @@ def _parse_column(series: pd.Series, f: Field, *, rows, file, column):
                                   file=file, row=int(rows[i]), field=column))
         bad |= dup
     return values, problems, bad
+
+
+#: Largest whole number a float64 holds exactly (2**53 - 1); a count read through a float
+#: is only exact up to here (and 2**63 would overflow the GeoPackage's integers).
+_MAX_EXACT_INT = 2**53 - 1
+_SCIENTIFIC = re.compile(r"^[+-]?(\d)(?:\.(\d+))?[eE]\+?(\d+)$")
+_INTEGRAL_FLOAT = re.compile(r"^(\d+)\.0+$")
+
+
+def _pattern_digits(pattern: str) -> int | None:
+    m = re.fullmatch(r"\^?\\d\{(\d+)\}\$?", pattern)
+    return int(m.group(1)) if m else None
+
+
+def _match_pattern(text: pd.Series, pattern: str):
+    """Values checked against ``pattern``, repairing only what is provably intact.
+
+    ``140823100201.0`` (a code that went through a float but kept every digit) becomes
+    ``140823100201``; ``1.40823100201E+11`` with all 12 digits likewise. ``1.40823E+11``
+    (Excel's display of a long number saved to CSV) has lost digits: it is flagged, never
+    padded with zeros.
+
+    Returns (values, scientific_mask, ok_mask).
+    """
+    out, sci, ok = [], [], []
+    for v in text:
+        if v is None or re.fullmatch(pattern, v):
+            out.append(v)
+            sci.append(False)
+            ok.append(True)
+            continue
+        fixed = None
+        lost = False
+        m = _INTEGRAL_FLOAT.match(v)
+        if m:
+            fixed = m.group(1)
+        m = _SCIENTIFIC.match(v)
+        if m:
+            lead, frac, exp = m.group(1), m.group(2) or "", int(m.group(3))
+            if len(frac) == exp:
+                fixed = lead + frac  # every digit is there
+            else:
+                lost = len(frac) < exp
+        if fixed is not None and re.fullmatch(pattern, fixed):
+            out.append(fixed)
+            sci.append(False)
+            ok.append(True)
+        else:
+            out.append(v)
+            sci.append(lost)
+            ok.append(False)
+    return (pd.Series(out, index=text.index, dtype=object), np.array(sci, dtype=bool), np.array(ok, dtype=bool))
 
 
 def _parse_dates(text: pd.Series) -> pd.Series:
