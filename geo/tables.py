@@ -28,7 +28,7 @@ import pandas as pd
 from geo.coords import looks_like_gauss_kruger, parse_angle
 from geo.crs import in_china, is_geographic, looks_swapped, parse_crs, to_wgs84
 from geo.errors import InvalidInput
-from geo.report import N_, Problem, error, warning
+from geo.report import MAX_LISTED, MORE, N_, Problem, add_limited, error, warning
 
 # pandas >= 3 has a proper string dtype with NaN for missing; on pandas 2,
 # dtype=str would turn None into the text "None", so stay with object there.
@@ -485,13 +485,16 @@ def _report_control_characters(chunk: pd.DataFrame, file, problems: list) -> Non
         hits = values.str.contains(_CONTROL.pattern, regex=True, na=False)
         if not hits.any():
             continue
-        for number, value in values[hits].items():
-            problems.append(error(
-                "control_character",
-                N_("the cell contains an invisible control character ({char}); a NUL byte would cut the text "
-                   "short — remove it and save again"),
-                params={"char": repr(_CONTROL.search(value).group())[1:-1], "value": value.replace("\x00", "�")},
-                file=file, row=int(number), field=str(col)))
+        found = values[hits]
+        numbers = found.index.to_numpy()
+        add_limited(problems, np.arange(len(found)), lambda k: error(
+            "control_character",
+            N_("the cell contains an invisible control character ({char}); a NUL byte would cut the text "
+               "short — remove it and save again"),
+            params={"char": repr(_CONTROL.search(found.iloc[k]).group())[1:-1],
+                    "value": found.iloc[k].replace("\x00", "\ufffd")},
+            file=file, row=int(numbers[k]), field=str(col)),
+            code="control_character", file=file, field=str(col), rows=numbers)
 
 
 def read_table(path, *, sheet=None, header_score=None) -> pd.DataFrame:
@@ -766,12 +769,18 @@ def points_from_table(df: pd.DataFrame, *, crs="wgs84", file=None, x_col=None, y
     x_raw = df[x_col].to_numpy(dtype=object)
     y_raw = df[y_col].to_numpy(dtype=object)
     bad = np.zeros(n, dtype=bool)
-    per_row: list[list[Problem]] = [[] for _ in range(n)]
+    per_row: dict[int, list[Problem]] = {}
+    listed: dict[str, int] = {}
+    unlisted: dict[tuple, list[int]] = {}  # (code, severity, field) -> rows counted, not listed
 
     def add(i, p):
-        per_row[i].append(p)
         if p.is_error:
             bad[i] = True
+        if listed.get(p.code, 0) < MAX_LISTED:
+            listed[p.code] = listed.get(p.code, 0) + 1
+            per_row.setdefault(i, []).append(p)
+        else:
+            unlisted.setdefault((p.code, p.severity, p.field), []).append(int(rows[i]))
 
     for col, nums, missing, raw in ((x_col, x, x_missing, x_raw), (y_col, y, y_missing, y_raw)):
         for i in np.flatnonzero(missing):
@@ -845,7 +854,11 @@ def points_from_table(df: pd.DataFrame, *, crs="wgs84", file=None, x_col=None, y
         ok = ~bad
 
     geometry[ok] = gpd.points_from_xy(lon[ok], lat[ok]).to_numpy()
-    for ps in per_row:
-        problems.extend(ps)
+    for i in sorted(per_row):
+        problems.extend(per_row[i])
+    for (code, severity, field), more_rows in unlisted.items():
+        problems.append(Problem(severity, MORE, N_("{more} more problems of kind {kind} are not listed ({total} in all)"),
+                                params={"kind": code, "more": len(more_rows), "total": len(more_rows) + MAX_LISTED,
+                                        "rows": tuple(more_rows)}, file=file, field=field))
     return frame(), problems
 

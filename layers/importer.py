@@ -19,7 +19,7 @@ import pandas as pd
 
 from geo import tables as geo_tables
 from geo import vector as geo_vector
-from geo.report import N_, Problem, error, warning
+from geo.report import MORE, N_, Problem, add_limited, cap_problems, error, warning
 
 from . import osm, statistical
 from .schema import LAYERS, get_schema
@@ -42,6 +42,9 @@ class ImportOutcome:
     added: dict = field(default_factory=dict)
     updated: dict = field(default_factory=dict)
     skipped_rows: tuple[int, ...] = ()
+    #: ``{(severity, code): number}`` over every problem found, listed or not (the report
+    #: lists at most :data:`geo.report.MAX_LISTED` one by one).
+    counts: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -56,6 +59,12 @@ class ImportOutcome:
     def warnings(self) -> list[Problem]:
         return [p for p in self.problems if not p.is_error]
 
+    def count(self, severity: str) -> int:
+        """Number of problems of ``severity`` found, including those not listed."""
+        if not self.counts:
+            return sum(p.severity == severity for p in self.problems if p.code != MORE)
+        return sum(n for (sev, _code), n in self.counts.items() if sev == severity)
+
     def to_dict(self) -> dict:
         return {
             "file": self.file,
@@ -64,8 +73,9 @@ class ImportOutcome:
             "added": dict(self.added),
             "updated": dict(self.updated),
             "skipped_rows": list(self.skipped_rows),
-            "errors": len(self.errors),
-            "warnings": len(self.warnings),
+            "errors": self.count("error"),
+            "warnings": self.count("warning"),
+            "counts": {f"{sev}:{code}": n for (sev, code), n in sorted(self.counts.items())},
             "problems": [p.to_dict() for p in self.problems],
         }
 
@@ -180,7 +190,8 @@ def import_file(
             row_ids.update({int(r): i for r, i in zip(rows, result.frame[lschema.id_field]) if i is not None})
     step("validate")
     if blocking or any(p.is_error and p.row is None for p in problems):
-        return ImportOutcome(name, tuple(frames), tuple(problems), written=False)
+        listed, counts = cap_problems(problems)
+        return ImportOutcome(name, tuple(frames), tuple(listed), written=False, counts=counts)
     if not ws.exists:
         Workspace.create(ws.path)
     # Read, merge and write under the workspace lock: a concurrent import or edit can
@@ -196,7 +207,9 @@ def import_file(
         problems.extend(_reference_warnings(edit, accepted, file=name))
     problems = _drop_location_warnings(problems, row_ids, located)
     step("write")
+    problems, counts = cap_problems(problems)
     return ImportOutcome(name, tuple(frames), tuple(problems), written=True, added=added, updated=updated,
+                         counts=counts,
                          skipped_rows=tuple(skipped))
 
 
@@ -255,13 +268,18 @@ def _wkt_geometry(table, wkt_col, *, crs, file):
     geoms = []
     # the row the user sees (a title row above the header shifts every number)
     rows = geo_tables.row_numbers(table)
-    for i, text in enumerate(table[wkt_col].tolist()):
+    failed = []
+    texts = table[wkt_col].tolist()
+    for i, text in enumerate(texts):
         try:
             geoms.append(shapely.from_wkt(text) if isinstance(text, str) and text.strip() else None)
         except shapely.errors.GEOSException:
             geoms.append(None)
-            problems.append(error("bad_wkt", N_("{value!r} is not a WKT geometry"), params={"value": str(text)[:40]},
-                                  file=file, row=int(rows[i]), field=str(wkt_col)))
+            failed.append(i)
+    add_limited(problems, failed,
+                lambda i: error("bad_wkt", N_("{value!r} is not a WKT geometry"), params={"value": str(texts[i])[:40]},
+                                file=file, row=int(rows[i]), field=str(wkt_col)),
+                code="bad_wkt", file=file, field=str(wkt_col), rows=rows)
     from geo.crs import parse_crs
 
     code = parse_crs(crs)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.report import N_, Problem, error, warning
+from geo.report import MORE, N_, Problem, add_limited, error, warning
 
 from .schema import Field, LayerSchema
 
@@ -108,10 +108,14 @@ def validate_records(
     for p in problems:
         if p.is_error and p.row is not None and p.row in row_pos:
             bad[row_pos[p.row]] = True
+        if p.is_error and p.code == MORE:  # problems counted, not listed: their rows are bad all the same
+            for r in p.params.get("rows", ()):
+                if r in row_pos:
+                    bad[row_pos[r]] = True
 
     mapping, unmatched = match_columns(frame.columns, schema)
     user_col = {v: k for k, v in mapping.items()}
-    for col in unmatched:
+    for col in unmatched[:200]:
         problems.append(warning("unknown_column", N_("column {column} is not a field of layer {layer}; ignored"),
                                 params={"column": col, "layer": schema.name}, file=file, field=col))
 
@@ -168,9 +172,10 @@ def _parse_column(series: pd.Series, f: Field, *, rows, file, column):
     bad = np.zeros(len(series), dtype=bool)
 
     def flag(mask, code, message, **params):
-        for i in np.flatnonzero(mask):
-            problems.append(error(code, message, params={"value": text.iloc[i], **params},
-                                  file=file, row=int(rows[i]), field=column))
+        add_limited(problems, np.flatnonzero(mask),
+                    lambda i: error(code, message, params={"value": text.iloc[i], **params},
+                                    file=file, row=int(rows[i]), field=column),
+                    code=code, file=file, field=column)
         bad[mask] = True
 
     if f.required and f.default is None:  # an empty cell with a default takes the default
@@ -238,10 +243,12 @@ def _parse_column(series: pd.Series, f: Field, *, rows, file, column):
         for i, v in enumerate(text):
             if v is not None and v not in first_row:
                 first_row[v] = int(rows[i])
-        for i in np.flatnonzero(dup):
-            problems.append(error("duplicate_id", N_("duplicate {label} {value!r} (first in row {first_row})"),
-                                  params={"label": f.zh, "value": text.iloc[i], "first_row": first_row[text.iloc[i]]},
-                                  file=file, row=int(rows[i]), field=column))
+        add_limited(problems, np.flatnonzero(dup),
+                    lambda i: error("duplicate_id", N_("duplicate {label} {value!r} (first in row {first_row})"),
+                                    params={"label": f.zh, "value": text.iloc[i],
+                                            "first_row": first_row[text.iloc[i]]},
+                                    file=file, row=int(rows[i]), field=column),
+                    code="duplicate_id", file=file, field=column)
         bad |= dup
     return values, problems, bad
 
@@ -323,26 +330,33 @@ def _check_geometries(geoms: gpd.GeoSeries, schema: LayerSchema, *, rows, file, 
     bad = np.zeros(n, dtype=bool)
     arr = np.asarray(geoms.values, dtype=object)
     missing = shapely.is_missing(arr) | shapely.is_empty(arr)
-    for i in np.flatnonzero(missing & ~reported):
-        if schema.geometry_required:
-            problems.append(error("geometry_missing", N_("the record has no location"), file=file, row=int(rows[i])))
-            bad[i] = True
-        else:
-            problems.append(warning("geometry_missing", N_("the record has no location; it is kept but left "
-                                                           "out of maps and network analyses"),
-                                    file=file, row=int(rows[i])))
+    absent = np.flatnonzero(missing & ~reported)
+    if schema.geometry_required:
+        add_limited(problems, absent,
+                    lambda i: error("geometry_missing", N_("the record has no location"), file=file, row=int(rows[i])),
+                    code="geometry_missing", file=file)
+        bad[absent] = True
+    else:
+        add_limited(problems, absent,
+                    lambda i: warning("geometry_missing", N_("the record has no location; it is kept but left "
+                                                             "out of maps and network analyses"),
+                                      file=file, row=int(rows[i])),
+                    code="geometry_missing", severity="warning", file=file)
     present = ~missing
     types = np.array([g.geom_type if g is not None else "" for g in arr], dtype=object)
     wrong = present & ~np.isin(types, schema.geometry)
-    for i in np.flatnonzero(wrong):
-        problems.append(error("geometry_type", N_("geometry is a {found}; layer {layer} takes {allowed}"),
-                              params={"found": types[i], "layer": schema.name, "allowed": ", ".join(schema.geometry)},
-                              file=file, row=int(rows[i])))
+    add_limited(problems, np.flatnonzero(wrong),
+                lambda i: error("geometry_type", N_("geometry is a {found}; layer {layer} takes {allowed}"),
+                                params={"found": types[i], "layer": schema.name,
+                                        "allowed": ", ".join(schema.geometry)},
+                                file=file, row=int(rows[i])),
+                code="geometry_type", file=file)
     bad |= wrong
     invalid = present & ~wrong & ~shapely.is_valid(arr)
-    for i in np.flatnonzero(invalid):
-        problems.append(error("geometry_invalid", N_("invalid geometry: {reason}"),
-                              params={"reason": shapely.is_valid_reason(arr[i])}, file=file, row=int(rows[i])))
+    add_limited(problems, np.flatnonzero(invalid),
+                lambda i: error("geometry_invalid", N_("invalid geometry: {reason}"),
+                                params={"reason": shapely.is_valid_reason(arr[i])}, file=file, row=int(rows[i])),
+                code="geometry_invalid", file=file)
     bad |= invalid
     # Coordinates that are not lon/lat at all (projected data read without its .prj) are
     # errors; lon/lat outside China only warnings, since a vector file's CRS is
@@ -352,18 +366,22 @@ def _check_geometries(geoms: gpd.GeoSeries, schema: LayerSchema, *, rows, file, 
         b = shapely.bounds(arr[check])
         not_lonlat = (b[:, 0] < -180) | (b[:, 2] > 180) | (b[:, 1] < -90) | (b[:, 3] > 90)
         abroad = ~not_lonlat & ((b[:, 0] < 73.4) | (b[:, 2] > 135.1) | (b[:, 1] < 3.8) | (b[:, 3] > 53.6))
-        for i in np.flatnonzero(check)[not_lonlat]:
-            problems.append(error("not_lonlat", N_("coordinates are not longitude/latitude (missing or wrong CRS?)"),
-                                  file=file, row=int(rows[i])))
-        for i in np.flatnonzero(check)[abroad]:
-            problems.append(warning("outside_china", N_("the location is outside China"), file=file, row=int(rows[i])))
+        add_limited(problems, np.flatnonzero(check)[not_lonlat],
+                    lambda i: error("not_lonlat", N_("coordinates are not longitude/latitude (missing or wrong CRS?)"),
+                                    file=file, row=int(rows[i])),
+                    code="not_lonlat", file=file)
+        add_limited(problems, np.flatnonzero(check)[abroad],
+                    lambda i: warning("outside_china", N_("the location is outside China"), file=file,
+                                      row=int(rows[i])),
+                    code="outside_china", severity="warning", file=file)
         bad[np.flatnonzero(check)[not_lonlat]] = True
     if boundary is not None:
         inside_check = present & ~bad
         if inside_check.any():
             shapely.prepare(boundary)
             outside = ~shapely.intersects(boundary, arr[inside_check])
-            for i in np.flatnonzero(inside_check)[outside]:
-                problems.append(warning("outside_county", N_("the location is outside the county boundary"),
-                                        file=file, row=int(rows[i])))
+            add_limited(problems, np.flatnonzero(inside_check)[outside],
+                        lambda i: warning("outside_county", N_("the location is outside the county boundary"),
+                                          file=file, row=int(rows[i])),
+                        code="outside_county", severity="warning", file=file)
     return problems, bad
