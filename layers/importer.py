@@ -10,6 +10,7 @@ the file the whole layer.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -147,6 +148,9 @@ def import_file(
             return ImportOutcome(name, (layer,), (problem,), written=False)
         problems = [p if p.file == name else _renamed(p, name) for p in table.attrs.pop("problems", [])]
         rows = geo_tables.row_numbers(table)
+        if layer in _NAMED_VILLAGE_LAYERS:
+            table, name_problems = _codes_from_village_names(ws, table, schema, rows=rows, file=name)
+            problems += name_problems
         if schema.spatial:
             table, geo_problems = _table_geometry(table, schema, crs=crs, file=name)
             problems += geo_problems
@@ -222,6 +226,73 @@ def _drop_location_warnings(problems, row_ids: dict[int, str], located: set[str]
     if all(i in located for i in row_ids.values()):
         out = [p for p in out if p.code != "no_coordinates" or p.is_error]
     return out
+
+
+#: Layers whose rows point at a village by code, and may name it instead.
+_NAMED_VILLAGE_LAYERS = ("households", "pairings")
+_VILLAGE_NAME_HEADERS = ("村名", "村名称", "行政村", "行政村名称", "村", "村庄", "村庄名称", "所在村名称", "所在行政村",
+                         "村委会", "village", "villagename")
+_TOWN_HEADERS = ("乡镇", "镇", "乡", "所属乡镇", "乡镇名称", "乡镇(街道)", "乡镇（街道）", "所在乡镇", "town", "township")
+
+
+def _codes_from_village_names(ws, table: pd.DataFrame, schema, *, rows, file: str):
+    """Village names where codes belong (石键村, 石键村委会, 石键) replaced by the codes.
+
+    Households: the village code column (or, without one, a village-name column);
+    pairings: the target of rows whose target kind is a village. A town column, when
+    the file has one, breaks ties between villages of the same name. Ambiguous and
+    unknown names are errors of their row (see :mod:`layers.village_names`).
+    """
+    from .validate import _normalise_header
+    from .village_names import VillageIndex, resolve_names
+
+    mapping, _ = match_columns(table.columns, schema)
+    by_field = {v: k for k, v in mapping.items()}
+    headers = {_normalise_header(c): c for c in table.columns}
+    town_col = next((headers[h] for h in map(_normalise_header, _TOWN_HEADERS) if h in headers), None)
+    if schema.name == "households":
+        target = by_field.get("village_code")
+        source = next((headers[h] for h in map(_normalise_header, _VILLAGE_NAME_HEADERS) if h in headers), None)
+        if target is None and source is None:
+            return table, []
+        if target is None:
+            table = table.rename(columns={source: "village_code"})
+            target = "village_code"
+        elif source is not None:
+            # a code column with gaps and a name column beside it: the name fills the gaps
+            table = table.copy()
+            table[target] = table[target].astype(object).where(table[target].notna(), table[source].astype(object))
+        mask = np.ones(len(table), dtype=bool)
+    else:
+        target, kind_col = by_field.get("target_id"), by_field.get("target_kind")
+        if target is None or kind_col is None:
+            return table, []
+        from .validate import _match_choices
+
+        kinds, _unknown = _match_choices(table[kind_col].map(lambda v: None if pd.isna(v) else str(v).strip()),
+                                         schema.field("target_kind"))
+        mask = (kinds == "village").to_numpy()
+    values = table[target].tolist()
+    if not any(v is not None and not pd.isna(v) and not re.fullmatch(r"\s*\d{12}\s*(\.0+)?", str(v))
+               for v, m in zip(values, mask) if m):
+        return table, []  # codes only: nothing to match
+    villages = ws.read_layer("villages") if ws.exists else None
+    index = VillageIndex(villages)
+    if len(index) == 0:
+        return table, [error("village_names_without_villages",
+                             N_("column {column} names villages, but the workspace has no villages to match "
+                                "them to: import the villages layer first or give 12-digit codes"),
+                             params={"column": str(target)}, file=file, field=str(target))]
+    towns = table[town_col].tolist() if town_col is not None else None
+    picked = [i for i in range(len(values)) if mask[i]]
+    codes, problems = resolve_names([values[i] for i in picked], index=index,
+                                    towns=None if towns is None else [towns[i] for i in picked],
+                                    rows=[int(rows[i]) for i in picked], file=file, field=str(target))
+    for i, code in zip(picked, codes):
+        values[i] = code
+    table = table.copy()
+    table[target] = pd.Series(values, index=table.index, dtype=object)
+    return table, problems
 
 
 def _renamed(problem: Problem, name: str) -> Problem:

@@ -113,6 +113,7 @@ def validate_records(
                 if r in row_pos:
                     bad[row_pos[r]] = True
 
+    reported_cells = {(p.row, p.field) for p in problems if p.is_error and p.row is not None and p.field}
     mapping, unmatched = match_columns(frame.columns, schema)
     user_col = {v: k for k, v in mapping.items()}
     for col in unmatched[:200]:
@@ -133,7 +134,9 @@ def validate_records(
         col = user_col[f.name]
         values, col_problems, col_bad = _parse_column(frame[col], f, rows=rows, file=file, column=col)
         out[f.name] = values
-        problems.extend(col_problems)
+        # a cell already reported while reading (an unknown village name, a NUL byte) is not
+        # reported again for its format
+        problems.extend(p for p in col_problems if (p.row, p.field) not in reported_cells)
         bad |= col_bad
 
     typed = pd.DataFrame(out, index=frame.index)
