@@ -207,6 +207,11 @@ def _xlsx_merges(path: Path, member: str) -> list[tuple[int, int, int, int]]:
     return merges
 
 
+def _detail(exc: Exception, path: Path) -> str:
+    """A library's error text without the server-side path of the file."""
+    return str(exc).replace(str(path), path.name).replace(str(path.parent), "")[:200]
+
+
 def _xlsx_rows(path: Path, sheet, attrs: dict):
     import openpyxl
 
@@ -217,7 +222,8 @@ def _xlsx_rows(path: Path, sheet, attrs: dict):
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError, EOFError, zlib.error,
             ElementTree.ParseError, IndexError, AttributeError) as exc:
-        raise _unreadable(name, f"{not_workbook[0]}: {exc}", f"{not_workbook[1]}：{exc}") from None
+        raise _unreadable(name, f"{not_workbook[0]}: {_detail(exc, path)}",
+                              f"{not_workbook[1]}：{_detail(exc, path)}") from None
     try:
         names = wb.sheetnames
         if not names:
@@ -246,7 +252,8 @@ def _xlsx_rows(path: Path, sheet, attrs: dict):
         except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError, EOFError, zlib.error,
                 ElementTree.ParseError, AttributeError, IndexError) as exc:
             # A damaged sheet (truncated XML, an entity bomb...) fails while streaming.
-            raise _unreadable(name, f"{not_workbook[0]}: {exc}", f"{not_workbook[1]}：{exc}") from None
+            raise _unreadable(name, f"{not_workbook[0]}: {_detail(exc, path)}",
+                              f"{not_workbook[1]}：{_detail(exc, path)}") from None
     finally:
         wb.close()
 

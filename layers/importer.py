@@ -273,7 +273,7 @@ def _codes_from_village_names(ws, table: pd.DataFrame, schema, *, rows, file: st
                                          schema.field("target_kind"))
         mask = (kinds == "village").to_numpy()
     values = table[target].tolist()
-    if not any(v is not None and not pd.isna(v) and not re.fullmatch(r"\s*\d{12}\s*(\.0+)?", str(v))
+    if not any(v is not None and not pd.isna(v) and not re.fullmatch(r"\s*[0-9.eE+\-]+\s*", str(v))
                for v, m in zip(values, mask) if m):
         return table, []  # codes only: nothing to match
     villages = ws.read_layer("villages") if ws.exists else None

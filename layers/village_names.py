@@ -26,6 +26,7 @@ from geo.report import N_, Problem, add_limited, error, warning
 __all__ = ["normalise_village_name", "normalise_town_name", "VillageIndex", "VillageMatch", "resolve_names"]
 
 _CODE = re.compile(r"^\d{12}$")
+_NUMERIC = re.compile(r"^[0-9.eE+\-]+$")
 # Longest first: "村民委员会" before "村", "居民委员会" before "居".
 _VILLAGE_SUFFIXES = ("村民委员会", "居民委员会", "村委会", "居委会", "村委", "社区", "嘎查", "村", "居")
 _TOWN_SUFFIXES = ("人民政府", "街道办事处", "街道", "镇", "乡")
@@ -101,7 +102,8 @@ class VillageIndex:
     def match(self, name, town=None) -> VillageMatch:
         """Match one village name (``town`` optional, used only to break ties)."""
         text = _plain(name)
-        if _CODE.match(text):
+        if _CODE.match(text) or _NUMERIC.match(text):
+            # a code, or a number that is no name (1.40823E+11): validation judges it
             return VillageMatch("code", code=text)
         status, found = "exact", self._exact.get(text, [])
         if not found:
