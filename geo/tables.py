@@ -11,6 +11,7 @@ index when it is named ``"row"``, otherwise position + 2.
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime
 import io
@@ -139,26 +140,79 @@ def _sniff_delimiter(text: str, suffix: str) -> str:
         return "\t" if suffix == ".tsv" or ("\t" in sample and "," not in sample) else ","
 
 
+def _is_utf8(path: Path) -> bool:
+    """Whether the whole file is valid UTF-8 (checked in 1 MB blocks, nothing kept)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with open(path, "rb") as fh:
+        try:
+            while block := fh.read(1 << 20):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
+def _gb_lines(path: Path, problems: list):
+    """Lines of a non-UTF-8 file decoded as GB18030, a UTF-8 line among them as UTF-8.
+
+    Streams the file; the lines in the minority encoding are reported at the end.
+    """
+    utf8_lines, gb_lines = 0, []
+    with open(path, "rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            try:
+                text = line.decode("utf-8-sig" if number == 1 else "utf-8")
+                if any(b > 0x7F for b in line):
+                    utf8_lines += 1
+            except UnicodeDecodeError:
+                try:
+                    text = line.decode("gb18030")
+                except UnicodeDecodeError:
+                    raise _unreadable(path.name, f"line {number} is neither UTF-8 nor GBK/GB18030 text; save the "
+                                                 "file as UTF-8 CSV",
+                                      f"第 {number} 行既不是 UTF-8 也不是 GBK/GB18030 文本；请另存为 UTF-8 CSV") from None
+                gb_lines.append(number)
+            yield text
+    if utf8_lines:
+        for line in gb_lines[:MAX_LISTED]:
+            problems.append(warning(
+                "mixed_encoding",
+                N_("line {line} is in GBK/GB18030 while the rest of the file is UTF-8; it was read as GBK — "
+                   "check its text and save the whole file in one encoding"),
+                params={"line": line}, file=path.name, row=line))
+
+
 def _csv_rows(path: Path, attrs: dict, problems: list):
-    data = path.read_bytes()
-    text, encoding, mixed = _decode(data, path.name)
-    del data
-    for line in mixed:
-        problems.append(warning(
-            "mixed_encoding",
-            N_("line {line} is in GBK/GB18030 while the rest of the file is UTF-8; it was read as GBK — "
-               "check its text and save the whole file in one encoding"),
-            params={"line": line}, file=path.name, row=line))
-    delimiter = _sniff_delimiter(text, path.suffix.lower())
+    """``(row number, cells)`` of a CSV/TXT/TSV file, streamed (the text is never held whole)."""
+    with open(path, "rb") as fh:
+        head = fh.read(65536)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"  # Excel's "Unicode text" export
+        lines = open(path, encoding="utf-16", newline="", errors="strict")  # noqa: SIM115 (closed below)
+    elif _is_utf8(path):
+        encoding = "utf-8"
+        lines = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115
+    else:
+        # GB18030 is a superset of GBK/GB2312, what Excel and WPS on Chinese Windows write
+        encoding = "gb18030"
+        lines = _gb_lines(path, problems)
+    sample = head.decode("utf-8-sig" if encoding == "utf-8" else encoding, errors="ignore")
+    delimiter = _sniff_delimiter(sample, path.suffix.lower())
     attrs.update(encoding=encoding, delimiter=delimiter)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     number = 0
     try:
-        for number, row in enumerate(reader, start=1):
+        for number, row in enumerate(csv.reader(lines, delimiter=delimiter), start=1):
             yield number, row
     except csv.Error as exc:
         raise _unreadable(path.name, f"not a readable CSV file near row {number + 1} ({exc})",
                           f"不是可读的 CSV 文件（约第 {number + 1} 行：{exc}）") from None
+    except UnicodeDecodeError:
+        raise _unreadable(path.name, "cannot decode the text as UTF-16; save it as UTF-8 CSV",
+                          "文本无法按 UTF-16 解码；请另存为 UTF-8 CSV") from None
+    finally:
+        if hasattr(lines, "close"):
+            lines.close()
 
 
 def _cell_text(value) -> str | None:
