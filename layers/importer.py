@@ -229,7 +229,7 @@ def _drop_location_warnings(problems, row_ids: dict[int, str], located: set[str]
 
 
 #: Layers whose rows point at a village by code, and may name it instead.
-_NAMED_VILLAGE_LAYERS = ("households", "pairings")
+_NAMED_VILLAGE_LAYERS = ("households", "pairings", "industry_bases", "cold_storage")
 _VILLAGE_NAME_HEADERS = ("村名", "村名称", "行政村", "行政村名称", "村", "村庄", "村庄名称", "所在村名称", "所在行政村",
                          "村委会", "village", "villagename")
 _TOWN_HEADERS = ("乡镇", "镇", "乡", "所属乡镇", "乡镇名称", "乡镇(街道)", "乡镇（街道）", "所在乡镇", "town", "township")
@@ -238,8 +238,9 @@ _TOWN_HEADERS = ("乡镇", "镇", "乡", "所属乡镇", "乡镇名称", "乡镇
 def _codes_from_village_names(ws, table: pd.DataFrame, schema, *, rows, file: str):
     """Village names where codes belong (石键村, 石键村委会, 石键) replaced by the codes.
 
-    Households: the village code column (or, without one, a village-name column);
-    pairings: the target of rows whose target kind is a village. A town column, when
+    Households (also cold stores and industry bases): the village code column (for
+    households also, without one, a village-name column); pairings: the target of rows
+    whose target kind is a village. A town column, when
     the file has one, breaks ties between villages of the same name. Ambiguous and
     unknown names are errors of their row (see :mod:`layers.village_names`).
     """
@@ -250,15 +251,15 @@ def _codes_from_village_names(ws, table: pd.DataFrame, schema, *, rows, file: st
     by_field = {v: k for k, v in mapping.items()}
     headers = {_normalise_header(c): c for c in table.columns}
     town_col = next((headers[h] for h in map(_normalise_header, _TOWN_HEADERS) if h in headers), None)
-    if schema.name == "households":
+    if schema.name != "pairings":
         target = by_field.get("village_code")
         source = next((headers[h] for h in map(_normalise_header, _VILLAGE_NAME_HEADERS) if h in headers), None)
-        if target is None and source is None:
+        if target is None and (source is None or schema.name != "households"):
             return table, []
         if target is None:
             table = table.rename(columns={source: "village_code"})
             target = "village_code"
-        elif source is not None:
+        elif source is not None and schema.name == "households":
             # a code column with gaps and a name column beside it: the name fills the gaps
             table = table.copy()
             table[target] = table[target].astype(object).where(table[target].notna(), table[source].astype(object))

@@ -48,7 +48,7 @@ def _example(f: Field, layer: LayerSchema):
         return 12.5
     if f.type == "date":
         return "2024-03-01"
-    if f.pattern and "12" in f.pattern:
+    if (f.pattern and "12" in f.pattern) or f.name == "target_id":  # a pairing's target: a village code
         return "140823100201"
     if f.name == layer.id_field:
         return "1"

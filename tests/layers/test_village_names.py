@@ -149,3 +149,12 @@ def test_proposal_with_ambiguous_or_unknown_village_name(ws):
     assert p.village_code == "140823100202"
     with pytest.raises(ProposalInvalid, match="not in the villages layer"):
         create_proposal(ws, _proposal(village_name="南山村"), created_by="t")
+
+
+def test_cold_store_host_village_by_name(tmp_path, ws):
+    path = tmp_path / "c.csv"
+    path.write_text("编号,名称,类型,库容,所在村,乡镇,经度,纬度\nC1,北王保鲜库,保鲜库,500,北王村,西镇,111.2,35.3\n",
+                    encoding="utf-8")
+    outcome = import_file(ws, "cold_storage", path)
+    assert outcome.written, [p.text() for p in outcome.errors]
+    assert ws.read_layer("cold_storage")["village_code"].tolist() == ["140823200205"]
