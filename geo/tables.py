@@ -920,6 +920,6 @@ def points_from_table(df: pd.DataFrame, *, crs="wgs84", file=None, x_col=None, y
     for (code, severity, field), more_rows in unlisted.items():
         problems.append(Problem(severity, MORE, N_("{more} more problems of kind {kind} are not listed ({total} in all)"),
                                 params={"kind": code, "more": len(more_rows), "total": len(more_rows) + MAX_LISTED,
-                                        "rows": tuple(more_rows)}, file=file, field=field))
+                                        "rows": np.asarray(more_rows, dtype="int64")}, file=file, field=field))
     return frame(), problems
 

@@ -181,7 +181,7 @@ def import_file(
                                   geometry_problems=read_problems if lname == layer else None,
                                   boundary=boundary if lschema.spatial else None)
         problems.extend(result.problems)
-        fatal = [p for p in result.problems if p.is_error and p.row is None]
+        fatal = [p for p in result.problems if p.is_error and p.row is None and p.code != MORE]
         if fatal or (result.bad_rows and not skip_bad_rows):
             blocking = True
             continue
@@ -193,7 +193,7 @@ def import_file(
         if lname == layer and lschema.id_field in result.frame:
             row_ids.update({int(r): i for r, i in zip(rows, result.frame[lschema.id_field]) if i is not None})
     step("validate")
-    if blocking or any(p.is_error and p.row is None for p in problems):
+    if blocking or any(p.is_error and p.row is None and p.code != MORE for p in problems):
         listed, counts = cap_problems(problems)
         return ImportOutcome(name, tuple(frames), tuple(listed), written=False, counts=counts)
     if not ws.exists:

@@ -39,7 +39,7 @@ class ValidationResult:
 
     @property
     def ok(self) -> bool:
-        return not self.bad_rows and not any(p.is_error and p.row is None for p in self.problems)
+        return not self.bad_rows and not any(p.is_error and p.row is None and p.code != MORE for p in self.problems)
 
 
 def _normalise_header(text: str) -> str:
@@ -109,9 +109,7 @@ def validate_records(
         if p.is_error and p.row is not None and p.row in row_pos:
             bad[row_pos[p.row]] = True
         if p.is_error and p.code == MORE:  # problems counted, not listed: their rows are bad all the same
-            for r in p.params.get("rows", ()):
-                if r in row_pos:
-                    bad[row_pos[r]] = True
+            bad |= np.isin(rows, np.asarray(p.params.get("rows", ()), dtype="int64"))
 
     reported_cells = {(p.row, p.field) for p in problems if p.is_error and p.row is not None and p.field}
     mapping, unmatched = match_columns(frame.columns, schema)
