@@ -42,6 +42,7 @@ __all__ = [
     "points_from_table",
     "read_table",
     "row_numbers",
+    "split_lonlat_column",
 ]
 
 TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
@@ -680,6 +681,49 @@ def find_xy_columns(columns) -> tuple[str, str] | None:
     if x_col is None or y_col is None or x_col == y_col:
         return None
     return x_col, y_col
+
+
+_PAIR_NAMES = ("经纬度", "经纬度坐标", "坐标", "lnglat", "lonlat", "lng,lat", "lon,lat", "经度,纬度", "经度纬度",
+               "location", "coordinates", "坐标(经度,纬度)")
+_PAIR_SPLIT = re.compile(r"\s*[,;，；、/]\s*")
+
+
+def split_lonlat_column(df: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, str]] | None:
+    """A single "经纬度" column holding ``"111.2216,35.3533"`` split into two columns.
+
+    The pair may be separated by a comma, semicolon, slash or 、 (ASCII or full-width:
+    ``111.2216，35.3533``) or, for plain numbers, by spaces; each half may use any notation
+    :func:`geo.coords.parse_angle` reads. Returns the frame with two added text columns
+    (named ``"<column>·经度"``/``"<column>·纬度"``) and their names, or None when there
+    is no such column.
+    """
+    normal = {c: _normalise_name(c) for c in df.columns}
+    wanted = {_normalise_name(n) for n in _PAIR_NAMES}
+    col = next((c for c in df.columns if normal[c] in wanted), None)
+    if col is None:
+        return None
+    firsts, seconds = [], []
+    for v in df[col].tolist():
+        if _isna(v):
+            firsts.append(None)
+            seconds.append(None)
+            continue
+        text = unicodedata.normalize("NFKC", str(v)).strip().strip("()[]")
+        parts = _PAIR_SPLIT.split(text)
+        if len(parts) != 2:
+            tokens = text.split()
+            parts = tokens if len(tokens) == 2 and all(re.fullmatch(r"[-+]?\d+(\.\d+)?", t) for t in tokens) else None
+        if parts is None:
+            firsts.append(text)  # reported as not a coordinate, with the whole cell
+            seconds.append(text)
+        else:
+            firsts.append(parts[0])
+            seconds.append(parts[1])
+    x_col, y_col = f"{col}·经度", f"{col}·纬度"
+    out = df.copy()
+    out[x_col] = pd.Series(firsts, index=df.index, dtype=object)
+    out[y_col] = pd.Series(seconds, index=df.index, dtype=object)
+    return out.drop(columns=[col]), (x_col, y_col)
 
 
 # --------------------------------------------------------------------------

@@ -316,6 +316,8 @@ def _table_geometry(table: pd.DataFrame, schema, *, crs: str, file: str):
     if wkt_col is not None and schema.geometry != ("Point",):
         return _wkt_geometry(table, wkt_col, crs=crs, file=file)
     xy = geo_tables.find_xy_columns(table.columns)
+    if xy is None and (pair := geo_tables.split_lonlat_column(table)) is not None:
+        table, xy = pair  # one "经纬度" column holding "111.2216,35.3533"
     if xy is None:
         if schema.geometry_required:
             problem = error("no_coordinates", N_("no coordinate columns found (expected e.g. 经度/纬度 or lon/lat)"),

@@ -294,3 +294,21 @@ def test_every_error_kind_counts_rows_as_excel_shows_them(tmp_path, ws):
         ("not_numeric", 4, "人口"), ("duplicate_id", 6, "村代码"), ("required_missing", 7, "乡镇"),
         ("coord_not_numeric", 7, "经度"), ("bad_format", 8, "村代码"), ("coord_swapped", 8, "经度"),
     ])
+
+
+# --------------------------------------------------------------------------- one "经纬度" column
+def test_single_lonlat_column_in_any_notation(tmp_path, ws):
+    path = tmp_path / "v.csv"
+    path.write_text("村代码,村名,乡镇,经纬度\n"
+                    '140823101201,甲村,东镇,"111.2216,35.3533"\n'
+                    "140823101202,乙村,东镇,111.2216，35.3533\n"
+                    "140823101203,丙村,东镇,111.2216 35.3533\n"
+                    '140823101204,丁村,东镇,"东经111°12′30″,北纬35°21′10″"\n'
+                    '140823101205,戊村,东镇,"35.3533, 111.2216"\n', encoding="utf-8")
+    outcome = _assert_refused(ws, path)  # the last row has latitude first: reported, not swapped
+    assert [(p.code, p.row) for p in outcome.errors] == [("coord_swapped", 6)]
+    outcome = import_file(ws, "villages", path, skip_bad_rows=True)
+    v = ws.read_layer("villages").set_index("code")
+    for code in ("140823101201", "140823101202", "140823101203"):
+        assert (v.loc[code].geometry.x, v.loc[code].geometry.y) == pytest.approx((111.2216, 35.3533))
+    assert v.loc["140823101204"].geometry.x == pytest.approx(111 + 12 / 60 + 30 / 3600)
