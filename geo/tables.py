@@ -14,7 +14,6 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime
-import io
 import re
 import unicodedata
 import zipfile
@@ -190,10 +189,10 @@ def _csv_rows(path: Path, attrs: dict, problems: list):
         head = fh.read(65536)
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         encoding = "utf-16"  # Excel's "Unicode text" export
-        lines = open(path, encoding="utf-16", newline="", errors="strict")  # noqa: SIM115 (closed below)
+        lines = open(path, encoding="utf-16", newline="", errors="strict")
     elif _is_utf8(path):
         encoding = "utf-8"
-        lines = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115
+        lines = open(path, encoding="utf-8-sig", newline="")
     else:
         # GB18030 is a superset of GBK/GB2312, what Excel and WPS on Chinese Windows write
         encoding = "gb18030"
@@ -425,6 +424,16 @@ def _choose_header(head: list[list], numbers: list[int], merges, header_score):
     return i, names
 
 
+_UNITS_ROW_RE = re.compile(
+    r"^[（(]?(单位[:：])?(人|户|元|万元|亿元|吨|万吨|吨/年|亩|万亩|公顷|平方米|㎡|平方公里|km²|公里|千米|km|米|m|%|‰|个|处|座|"
+    r"间|辆|家|台|头|只|kg|公斤|千克|元/人|°|度|年|km/h|立方米|m³)[）)]?$", re.I)
+
+
+def _units_row(row: list) -> bool:
+    cells = [v for v in row if v is not None]
+    return len(cells) >= 2 and all(_UNITS_ROW_RE.match(unicodedata.normalize("NFKC", v).replace(" ", "")) for v in cells)
+
+
 def _skip_reason(row: list) -> tuple[str, str] | None:
     """("total" | "note", the text) for a total/subtotal or note/signature row."""
     cells = [(j, v) for j, v in enumerate(row) if v is not None]
@@ -459,6 +468,12 @@ def _frame_from_rows(rows, header_score=None, *, merges=(), file=None, problems=
     width = max(len(r) for r in head)
     head = [r + [None] * (width - len(r)) for r in head]
     header_i, names = _choose_header(head, numbers, merges, header_score)
+    if header_i + 1 < len(head) and _units_row(head[header_i + 1]):
+        # a row of units under the header ("人 | 户 | 元"): the units join the names
+        units = head[header_i + 1]
+        names = [n if u is None or n is None else f"{n}({u.strip('()（）')})"
+                 for n, u in zip(names, units + [None] * (len(names) - len(units)))]
+        header_i += 1
     # Drop trailing header columns that are blank (phantom Excel columns) but keep
     # any column that has data below (it gets a columnN name).
     columns = _unique_names(names)
@@ -549,7 +564,7 @@ def _report_control_characters(chunk: pd.DataFrame, file, problems: list) -> Non
             continue
         found = values[hits]
         numbers = found.index.to_numpy()
-        add_limited(problems, np.arange(len(found)), lambda k: error(
+        add_limited(problems, np.arange(len(found)), lambda k, found=found, numbers=numbers, col=col: error(
             "control_character",
             N_("the cell contains an invisible control character ({char}); a NUL byte would cut the text "
                "short — remove it and save again"),

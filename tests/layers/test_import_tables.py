@@ -57,7 +57,7 @@ def test_case_data_merged_header_xlsx_imports_former_poor_and_skips_total_and_no
     skipped = {(p.code, p.row) for p in outcome.problems}
     assert ("total_row_skipped", 8) in skipped and ("note_row_skipped", 9) in skipped
     v = ws.read_layer("villages").set_index("code")
-    assert v.loc["140823100201", "former_poor"] is True or v.loc["140823100201", "former_poor"] == True  # noqa: E712
+    assert bool(v.loc["140823100201", "former_poor"]) is True  # 是否脱贫村, merged over two header rows
     assert not v.loc["140823100202", "former_poor"]
     assert v.loc["140823100201", "population"] == 820 and v.loc["140823100201", "households"] == 260
     assert v.loc["140823100203", "town"] == "西镇"
@@ -312,3 +312,13 @@ def test_single_lonlat_column_in_any_notation(tmp_path, ws):
     for code in ("140823101201", "140823101202", "140823101203"):
         assert (v.loc[code].geometry.x, v.loc[code].geometry.y) == pytest.approx((111.2216, 35.3533))
     assert v.loc["140823101204"].geometry.x == pytest.approx(111 + 12 / 60 + 30 / 3600)
+
+
+def test_units_row_under_the_header(tmp_path, ws):
+    path = tmp_path / "v.csv"
+    path.write_text("村代码,村名,乡镇,人口,户数,人均可支配收入,经度,纬度\n,,,人,户,（元）,°,°\n"
+                    "140823101301,己村,东镇,820,260,12000,111.2,35.3\n", encoding="utf-8")
+    outcome = import_file(ws, "villages", path)
+    assert outcome.written and not outcome.problems
+    v = ws.read_layer("villages").set_index("code").loc["140823101301"]
+    assert (v["population"], v["households"], v["income_per_capita_yuan"]) == (820, 260, 12000)

@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import shutil
 
-import geopandas as gpd
 import pandas as pd
 import pytest
-import shapely
 
 from layers.importer import import_file
 from layers.store import Workspace

@@ -8,7 +8,6 @@ import openpyxl
 
 from tests.conftest import shared_case
 
-from .conftest import csrf_token
 
 
 def _api(client, body: bytes, name: str, layer="villages"):
