@@ -70,7 +70,7 @@ def _unreadable(file: str, reason_en: str, reason_zh: str) -> UnreadableTable:
 # string columns a fraction of that, so the body is converted chunk by chunk.
 _CHUNK_ROWS = 20_000
 
-_TOTAL_RE = re.compile(r"^[^\d]{0,12}?(合计|总计|小计|共计|累计|总合计)[:：]?$|^(total|subtotal|sum)$", re.I)
+_TOTAL_RE = re.compile(r"^[^\d]{0,12}?(合计|总计|小计|共计|累计|总合计)[:：]?$|^其中[:：]|^(total|subtotal|sum)$", re.I)
 _NOTE_RE = re.compile(
     r"^(注|備註|备注|说明|附注|附件|填表说明|填表人|填报人|制表人|制表|审核人|审核|负责人|单位负责人|统计负责人|"
     r"联系人|联系电话|电话|填表日期|填报日期|制表日期|报出日期|填报单位|数据来源|资料来源)"

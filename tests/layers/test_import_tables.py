@@ -104,7 +104,7 @@ def test_two_level_header_joins_duplicate_subheaders_and_fills_merged_town(tmp_p
 
 @pytest.mark.parametrize("label, kind", [
     ("合计", "total_row_skipped"), ("总计", "total_row_skipped"), ("全县合计", "total_row_skipped"),
-    ("小计", "total_row_skipped"), ("注：数据截至年底", "note_row_skipped"), ("说明：略", "note_row_skipped"),
+    ("小计", "total_row_skipped"), ("其中：脱贫村", "total_row_skipped"), ("注：数据截至年底", "note_row_skipped"), ("说明：略", "note_row_skipped"),
     ("填表人：李四", "note_row_skipped"), ("审核人: 王五", "note_row_skipped"), ("备注", "note_row_skipped"),
 ])
 def test_total_and_note_rows_in_csv(tmp_path, ws, label, kind):
