@@ -118,3 +118,86 @@ def errors(problems: Iterable[Problem]) -> list[Problem]:
 def warnings(problems: Iterable[Problem]) -> list[Problem]:
     """The problems with severity ``"warning"``."""
     return [p for p in problems if p.severity == WARNING]
+
+
+# --------------------------------------------------------------------------- bounded reports
+#: Problems listed one by one in a report; beyond this only counts per kind are kept, so
+#: a file of 300,000 bad rows gives a readable report in bounded memory.
+MAX_LISTED = 1000
+
+#: Code of the record that stands for problems not listed one by one.
+MORE = "more_problems"
+
+
+def add_limited(out: list, indices, make: Callable[[int], Problem], *, code: str, severity: str = ERROR,
+                file=None, field=None, rows=None, limit: int = MAX_LISTED) -> None:
+    """Append ``make(i)`` for the first ``limit`` of ``indices``, then one record for the rest.
+
+    Parameters
+    ----------
+    out : list
+        Where the problems go.
+    indices : sequence of int
+        Positions of the failing records.
+    make : callable
+        Builds the problem of one position (called at most ``limit`` times).
+    code, severity, file, field
+        Describe the problems not listed (the kind they share).
+    rows : array-like, optional
+        Row numbers by position; the rows not listed are kept in the record's
+        ``params["rows"]`` (an int64 array) so callers can still mark those rows bad;
+        :func:`cap_problems` drops it from the final report.
+    """
+    indices = list(indices) if not hasattr(indices, "__len__") else indices
+    n = len(indices)
+    for i in indices[:limit]:
+        out.append(make(int(i)))
+    if n > limit:
+        rest = indices[limit:]
+        params = {"kind": code, "more": n - limit, "total": n}
+        if rows is not None:
+            import numpy as np  # an int64 array: 8 bytes a row instead of a Python int's 36
+
+            params["rows"] = np.asarray(rows)[np.asarray(rest, dtype="int64")].astype("int64")
+        out.append(Problem(severity, MORE, N_("{more} more problems of kind {kind} are not listed ({total} in all)"),
+                           params=params, file=file, field=field))
+
+
+def cap_problems(problems: Iterable[Problem], *, limit: int = MAX_LISTED) -> tuple[list[Problem], dict]:
+    """A report of at most ``limit`` listed problems plus one summary line per cut kind.
+
+    Errors come first, then warnings, each by row. Records made by :func:`add_limited`
+    count towards their kind.
+
+    Returns
+    -------
+    (problems, counts)
+        The listed problems followed by summary problems (code ``"more_problems"``,
+        params ``kind``, ``more``, ``total``), and ``{(severity, kind): total}`` over
+        every problem found.
+    """
+    counts: dict = {}
+    listed: list[Problem] = []
+    for p in problems:
+        if p.code == MORE:
+            key = (p.severity, p.params["kind"])
+            counts[key] = counts.get(key, 0) + int(p.params["more"])
+            continue
+        key = (p.severity, p.code)
+        counts[key] = counts.get(key, 0) + 1
+        listed.append(p)
+    listed.sort(key=lambda p: (p.severity != ERROR, p.row if p.row is not None else -1))
+    shown = listed[:limit]
+    if len(shown) == len(listed) and sum(counts.values()) == len(listed):
+        return shown, counts
+    shown_counts: dict = {}
+    for p in shown:
+        shown_counts[(p.severity, p.code)] = shown_counts.get((p.severity, p.code), 0) + 1
+    summary = []
+    for (severity, kind), total in sorted(counts.items(), key=lambda kv: (kv[0][0] != ERROR, -kv[1])):
+        more = total - shown_counts.get((severity, kind), 0)
+        if more > 0:
+            summary.append(Problem(severity, MORE,
+                                   N_("{more} more problems of kind {kind} are not listed ({total} in all)"),
+                                   params={"kind": kind, "more": more, "total": total}))
+    return shown + summary, counts

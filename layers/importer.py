@@ -11,6 +11,7 @@ the file the whole layer.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import shapely
 
 from geo import tables as geo_tables
 from geo import vector as geo_vector
-from geo.report import N_, Problem, error, warning
+from geo.report import MORE, N_, Problem, add_limited, cap_problems, error, warning
 
 from . import osm, statistical
 from .schema import LAYERS, get_schema
@@ -44,6 +45,9 @@ class ImportOutcome:
     added: dict = field(default_factory=dict)
     updated: dict = field(default_factory=dict)
     skipped_rows: tuple[int, ...] = ()
+    #: ``{(severity, code): number}`` over every problem found, listed or not (the report
+    #: lists at most :data:`geo.report.MAX_LISTED` one by one).
+    counts: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -58,6 +62,12 @@ class ImportOutcome:
     def warnings(self) -> list[Problem]:
         return [p for p in self.problems if not p.is_error]
 
+    def count(self, severity: str) -> int:
+        """Number of problems of ``severity`` found, including those not listed."""
+        if not self.counts:
+            return sum(p.severity == severity for p in self.problems if p.code != MORE)
+        return sum(n for (sev, _code), n in self.counts.items() if sev == severity)
+
     def to_dict(self) -> dict:
         return {
             "file": self.file,
@@ -66,8 +76,9 @@ class ImportOutcome:
             "added": dict(self.added),
             "updated": dict(self.updated),
             "skipped_rows": list(self.skipped_rows),
-            "errors": len(self.errors),
-            "warnings": len(self.warnings),
+            "errors": self.count("error"),
+            "warnings": self.count("warning"),
+            "counts": {f"{sev}:{code}": n for (sev, code), n in sorted(self.counts.items())},
             "problems": [p.to_dict() for p in self.problems],
         }
 
@@ -138,11 +149,23 @@ def import_file(
         frames, problems = statistical.read_adcode_list(path, file=name)
         row_numbers = {k: v.pop("_row").to_numpy() for k, v in frames.items()}
     elif suffix in TABLE_SUFFIXES:
-        table = geo_tables.read_table(path, sheet=sheet, header_score=lambda cells: _header_score(cells, schema))
-        problems = []
+        try:
+            table = geo_tables.read_table(path, sheet=sheet,
+                                          header_score=lambda cells: _header_score(cells, schema))
+        except geo_tables.UnreadableTable as exc:
+            # A damaged workbook or undecodable text is a report line (exit 2), not a crash.
+            problem = error("file_unreadable", N_("the file cannot be read: {reason}"),
+                            params={"reason": exc.params.get("reason_en", ""),
+                                    "reason_zh": exc.params.get("reason_zh", "")}, file=name)
+            return ImportOutcome(name, (layer,), (problem,), written=False)
+        problems = [p if p.file == name else _renamed(p, name) for p in table.attrs.pop("problems", [])]
         rows = geo_tables.row_numbers(table)
+        if layer in _NAMED_VILLAGE_LAYERS:
+            table, name_problems = _codes_from_village_names(ws, table, schema, rows=rows, file=name)
+            problems += name_problems
         if schema.spatial:
-            table, problems = _table_geometry(table, schema, crs=crs, file=name)
+            table, geo_problems = _table_geometry(table, schema, crs=crs, file=name)
+            problems += geo_problems
         frames, row_numbers = {layer: table}, {layer: rows}
     elif suffix in VECTOR_SUFFIXES:
         frame, problems = geo_vector.read_vector(path, crs=vector_crs, display_name=name)
@@ -177,7 +200,7 @@ def import_file(
                                   boundary=boundary if lschema.spatial else None,
                                   optional_fields=optional.get(lname, frozenset()))
         problems.extend(result.problems)
-        fatal = [p for p in result.problems if p.is_error and p.row is None]
+        fatal = [p for p in result.problems if p.is_error and p.row is None and p.code != MORE]
         if fatal or (result.bad_rows and not skip_bad_rows):
             blocking = True
             continue
@@ -189,8 +212,9 @@ def import_file(
         if lname == layer and lschema.id_field in result.frame:
             row_ids.update({int(r): i for r, i in zip(rows, result.frame[lschema.id_field]) if i is not None})
     step("validate")
-    if blocking or any(p.is_error and p.row is None for p in problems):
-        return ImportOutcome(name, tuple(frames), tuple(problems), written=False)
+    if blocking or any(p.is_error and p.row is None and p.code != MORE for p in problems):
+        listed, counts = cap_problems(problems)
+        return ImportOutcome(name, tuple(frames), tuple(listed), written=False, counts=counts)
     if not ws.exists:
         Workspace.create(ws.path)
     # Read, merge and write under the workspace lock: a concurrent import or edit can
@@ -206,7 +230,9 @@ def import_file(
         problems.extend(_reference_warnings(edit, accepted, file=name))
     problems = _drop_location_warnings(problems, row_ids, located)
     step("write")
+    problems, counts = cap_problems(problems)
     return ImportOutcome(name, tuple(frames), tuple(problems), written=True, added=added, updated=updated,
+                         counts=counts,
                          skipped_rows=tuple(skipped))
 
 
@@ -347,6 +373,81 @@ def _drop_location_warnings(problems, row_ids: dict[int, str], located: set[str]
     return out
 
 
+#: Layers whose rows point at a village by code, and may name it instead.
+_NAMED_VILLAGE_LAYERS = ("households", "pairings", "industry_bases", "cold_storage")
+_VILLAGE_NAME_HEADERS = ("村名", "村名称", "行政村", "行政村名称", "村", "村庄", "村庄名称", "所在村名称", "所在行政村",
+                         "村委会", "village", "villagename")
+_TOWN_HEADERS = ("乡镇", "镇", "乡", "所属乡镇", "乡镇名称", "乡镇(街道)", "乡镇（街道）", "所在乡镇", "town", "township")
+
+
+def _codes_from_village_names(ws, table: pd.DataFrame, schema, *, rows, file: str):
+    """Village names where codes belong (石键村, 石键村委会, 石键) replaced by the codes.
+
+    Households (also cold stores and industry bases): the village code column (for
+    households also, without one, a village-name column); pairings: the target of rows
+    whose target kind is a village. A town column, when
+    the file has one, breaks ties between villages of the same name. Ambiguous and
+    unknown names are errors of their row (see :mod:`layers.village_names`).
+    """
+    from .validate import _normalise_header
+    from .village_names import VillageIndex, resolve_names
+
+    mapping, _ = match_columns(table.columns, schema)
+    by_field = {v: k for k, v in mapping.items()}
+    headers = {_normalise_header(c): c for c in table.columns}
+    town_col = next((headers[h] for h in map(_normalise_header, _TOWN_HEADERS) if h in headers), None)
+    if schema.name != "pairings":
+        target = by_field.get("village_code")
+        source = next((headers[h] for h in map(_normalise_header, _VILLAGE_NAME_HEADERS) if h in headers), None)
+        if target is None and (source is None or schema.name != "households"):
+            return table, []
+        if target is None:
+            table = table.rename(columns={source: "village_code"})
+            target = "village_code"
+        elif source is not None and schema.name == "households":
+            # a code column with gaps and a name column beside it: the name fills the gaps
+            table = table.copy()
+            table[target] = table[target].astype(object).where(table[target].notna(), table[source].astype(object))
+        mask = np.ones(len(table), dtype=bool)
+    else:
+        target, kind_col = by_field.get("target_id"), by_field.get("target_kind")
+        if target is None or kind_col is None:
+            return table, []
+        from .validate import _match_choices
+
+        kinds, _unknown = _match_choices(table[kind_col].map(lambda v: None if pd.isna(v) else str(v).strip()),
+                                         schema.field("target_kind"))
+        mask = (kinds == "village").to_numpy()
+    values = table[target].tolist()
+    if not any(v is not None and not pd.isna(v) and not re.fullmatch(r"\s*[0-9.eE+\-]+\s*", str(v))
+               for v, m in zip(values, mask) if m):
+        return table, []  # codes only: nothing to match
+    villages = ws.read_layer("villages") if ws.exists else None
+    index = VillageIndex(villages)
+    if len(index) == 0:
+        return table, [error("village_names_without_villages",
+                             N_("column {column} names villages, but the workspace has no villages to match "
+                                "them to: import the villages layer first or give 12-digit codes"),
+                             params={"column": str(target)}, file=file, field=str(target))]
+    towns = table[town_col].tolist() if town_col is not None else None
+    picked = [i for i in range(len(values)) if mask[i]]
+    codes, problems = resolve_names([values[i] for i in picked], index=index,
+                                    towns=None if towns is None else [towns[i] for i in picked],
+                                    rows=[int(rows[i]) for i in picked], file=file, field=str(target))
+    for i, code in zip(picked, codes):
+        values[i] = code
+    table = table.copy()
+    table[target] = pd.Series(values, index=table.index, dtype=object)
+    return table, problems
+
+
+def _renamed(problem: Problem, name: str) -> Problem:
+    """The problem naming the file as the user called it (uploads are saved under another name)."""
+    from dataclasses import replace
+
+    return replace(problem, file=name)
+
+
 def _header_score(cells, schema) -> int:
     """How many cells name a field of the layer (or a coordinate column)."""
     mapping, _ = match_columns([str(c) for c in cells], schema)
@@ -360,6 +461,8 @@ def _table_geometry(table: pd.DataFrame, schema, *, crs: str, file: str):
     if wkt_col is not None and schema.geometry != ("Point",):
         return _wkt_geometry(table, wkt_col, crs=crs, file=file)
     xy = geo_tables.find_xy_columns(table.columns)
+    if xy is None and (pair := geo_tables.split_lonlat_column(table)) is not None:
+        table, xy = pair  # one "经纬度" column holding "111.2216,35.3533"
     if xy is None:
         if schema.geometry_required:
             problem = error("no_coordinates", N_("no coordinate columns found (expected e.g. 经度/纬度 or lon/lat)"),
@@ -382,13 +485,20 @@ def _wkt_geometry(table, wkt_col, *, crs, file):
 
     problems = []
     geoms = []
-    for i, text in enumerate(table[wkt_col].tolist()):
+    # the row the user sees (a title row above the header shifts every number)
+    rows = geo_tables.row_numbers(table)
+    failed = []
+    texts = table[wkt_col].tolist()
+    for i, text in enumerate(texts):
         try:
             geoms.append(shapely.from_wkt(text) if isinstance(text, str) and text.strip() else None)
         except shapely.errors.GEOSException:
             geoms.append(None)
-            problems.append(error("bad_wkt", N_("{value!r} is not a WKT geometry"), params={"value": str(text)[:40]},
-                                  file=file, row=i + 2, field=str(wkt_col)))
+            failed.append(i)
+    add_limited(problems, failed,
+                lambda i: error("bad_wkt", N_("{value!r} is not a WKT geometry"), params={"value": str(texts[i])[:40]},
+                                file=file, row=int(rows[i]), field=str(wkt_col)),
+                code="bad_wkt", file=file, field=str(wkt_col), rows=rows)
     from geo.crs import parse_crs
 
     code = parse_crs(crs)

@@ -418,11 +418,40 @@ def _placed_by_village(ws, data: Mapping[str, Any], village_code) -> dict[str, A
     """
     out = dict(data)
     villages = ws.read_layer("villages")
+    village_code = _code_from_village_name(villages, out, village_code)
     hit = villages[villages["code"].astype(str) == str(village_code)]
     if len(hit):
         out["town"] = str(hit["town"].iloc[0])
         out["village_name"] = str(hit["name"].iloc[0])
     return out
+
+
+def _code_from_village_name(villages, out: dict, village_code):
+    """A proposal naming its village (石键村, 石键村委会, 石键) instead of the code gets the code.
+
+    Matching as for imports (:mod:`layers.village_names`; the town breaks ties). An
+    ambiguous or unknown name raises :class:`ProposalInvalid` naming the candidates.
+    """
+    import re
+
+    from .village_names import VillageIndex
+
+    given = str(village_code).strip() if village_code not in (None, "") else ""
+    name = given or str(out.get("village_name") or "").strip()
+    if not name or re.fullmatch(r"\d{12}", given):
+        return village_code
+    match = VillageIndex(villages).match(name, out.get("town"))
+    if match.status == "ambiguous":
+        listing = "; ".join(f"{n} ({t}) {c}" for c, n, t in match.candidates[:6])
+        raise ProposalInvalid({"village_code": f"village {name!r} matches several villages: {listing}; "
+                                               "give the 12-digit code or the town"})
+    if not match.ok:
+        if not given:
+            raise ProposalInvalid({"village_code": f"village {name!r} is not in the villages layer; "
+                                                   "give the 12-digit code"})
+        return village_code  # a malformed code: the format check says so
+    out["village_code"] = match.code
+    return match.code
 
 
 def update_proposal(ws, proposal_id: int, data: Mapping[str, Any], *, expected_version: int,

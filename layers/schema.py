@@ -302,7 +302,7 @@ COLD_STORAGE = LayerSchema(
               aliases=("状态", "建设状态")),
         Field("investment_wan", "float", "投资", "Investment", unit="万元", min_value=0,
               aliases=("投资", "投资(万元)", "总投资")),
-        Field("village_code", "str", "所在村代码", "Host village code", pattern=_CODE12, aliases=("村代码",)),
+        Field("village_code", "str", "所在村代码", "Host village code", pattern=_CODE12, aliases=("村代码", "所在村")),
         Field("town", "str", "乡镇", "Town", aliases=("乡镇", "所属乡镇")),
     ),
 )

@@ -10,12 +10,15 @@ without location and reported — coordinates are never invented.
 from __future__ import annotations
 
 import csv
+import io
+import re
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo import tables as geo_tables
 from geo.crs import gcj02_to_wgs84
 from geo.report import Problem
 
@@ -24,22 +27,49 @@ COLUMNS = ("code", "parent", "name", "level", "rank", "adcode", "post_code", "ar
            "county", "town", "village")
 
 
+_SCIENTIFIC = re.compile(r"^\d(\.\d+)?[eE]\+?\d+$")
+
+
+def _text(path: Path) -> str:
+    """The file's text whatever Excel or WPS saved it as (UTF-8 with/without BOM, GBK, GB18030)."""
+    text, _encoding, _mixed = geo_tables.decode_text(path.read_bytes(), path.name)
+    return text
+
+
 def looks_like_adcode_list(path) -> bool:
-    """True for a header-less CSV whose first cell is a 12-digit code and 4th a level."""
+    """True for a header-less CSV whose first cell is a 12-digit code and 4th a level.
+
+    The code may also be in Excel's scientific notation (``1.40823E+11``, a list opened
+    and re-saved in Excel): the list is still recognised so that each row's code is
+    reported as mangled instead of the whole file being misread as some other table.
+    """
     path = Path(path)
     if path.suffix.lower() not in (".csv", ".txt"):
         return False
     try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            first = next(csv.reader(fh), [])
-    except (UnicodeDecodeError, OSError):
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+        text, _encoding, _mixed = geo_tables.decode_text(head.rsplit(b"\n", 1)[0] if b"\n" in head else head,
+                                                        path.name)
+        first = next(csv.reader(io.StringIO(text)), [])
+    except (geo_tables.UnreadableTable, OSError, csv.Error):
         return False
-    return len(first) >= 14 and first[0].isdigit() and len(first[0]) == 12 and first[3] in ("county", "town", "village")
+    if len(first) < 14 or first[3].strip() not in ("county", "town", "village"):
+        return False
+    code = first[0].strip()
+    return (code.isdigit() and len(code) == 12) or bool(_SCIENTIFIC.match(code))
 
 
 def read_adcode_list(path, *, file: str) -> tuple[dict[str, gpd.GeoDataFrame], list[Problem]]:
-    """Villages and towns of an adcode list as raw layer records (with ``_row`` numbers)."""
-    raw = pd.read_csv(path, header=None, names=COLUMNS, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    """Villages and towns of an adcode list as raw layer records (with ``_row`` numbers).
+
+    The text may be UTF-8 (with or without BOM) or GBK/GB18030 as Excel on Chinese
+    Windows re-saves it; line endings may be CRLF.
+    """
+    path = Path(path)
+    raw = pd.read_csv(io.StringIO(_text(path)), header=None, names=COLUMNS, dtype=str, keep_default_na=False,
+                      usecols=range(len(COLUMNS)), skip_blank_lines=False)
+    raw = raw.apply(lambda col: col.str.strip())
     raw["_row"] = np.arange(len(raw)) + 1  # no header: the row number is the line number
     lon = pd.to_numeric(raw["longitude"], errors="coerce").to_numpy()
     lat = pd.to_numeric(raw["latitude"], errors="coerce").to_numpy()

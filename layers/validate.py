@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.report import N_, Problem, error, warning
+from geo.report import MORE, N_, Problem, add_limited, error, warning
 
 from .schema import Field, LayerSchema, canonical_commodity_list
 
@@ -39,7 +39,7 @@ class ValidationResult:
 
     @property
     def ok(self) -> bool:
-        return not self.bad_rows and not any(p.is_error and p.row is None for p in self.problems)
+        return not self.bad_rows and not any(p.is_error and p.row is None and p.code != MORE for p in self.problems)
 
 
 def _normalise_header(text: str) -> str:
@@ -112,10 +112,13 @@ def validate_records(
     for p in problems:
         if p.is_error and p.row is not None and p.row in row_pos:
             bad[row_pos[p.row]] = True
+        if p.is_error and p.code == MORE:  # problems counted, not listed: their rows are bad all the same
+            bad |= np.isin(rows, np.asarray(p.params.get("rows", ()), dtype="int64"))
 
+    reported_cells = {(p.row, p.field) for p in problems if p.is_error and p.row is not None and p.field}
     mapping, unmatched = match_columns(frame.columns, schema)
     user_col = {v: k for k, v in mapping.items()}
-    for col in unmatched:
+    for col in unmatched[:200]:
         problems.append(warning("unknown_column", N_("column {column} is not a field of layer {layer}; ignored"),
                                 params={"column": col, "layer": schema.name}, file=file, field=col))
 
@@ -135,7 +138,9 @@ def validate_records(
             f = replace(f, required=False)
         values, col_problems, col_bad = _parse_column(frame[col], f, rows=rows, file=file, column=col)
         out[f.name] = values
-        problems.extend(col_problems)
+        # a cell already reported while reading (an unknown village name, a NUL byte) is not
+        # reported again for its format
+        problems.extend(p for p in col_problems if (p.row, p.field) not in reported_cells)
         bad |= col_bad
 
     typed = pd.DataFrame(out, index=frame.index)
@@ -174,9 +179,10 @@ def _parse_column(series: pd.Series, f: Field, *, rows, file, column):
     bad = np.zeros(len(series), dtype=bool)
 
     def flag(mask, code, message, **params):
-        for i in np.flatnonzero(mask):
-            problems.append(error(code, message, params={"value": text.iloc[i], **params},
-                                  file=file, row=int(rows[i]), field=column))
+        add_limited(problems, np.flatnonzero(mask),
+                    lambda i: error(code, message, params={"value": text.iloc[i], **params},
+                                    file=file, row=int(rows[i]), field=column),
+                    code=code, file=file, field=column)
         bad[mask] = True
 
     if f.required and f.default is None:  # an empty cell with a default takes the default
@@ -184,18 +190,24 @@ def _parse_column(series: pd.Series, f: Field, *, rows, file, column):
 
     if f.type in ("int", "float"):
         cleaned = _apply(text, lambda v: v if v is None else v.replace(",", "").replace("，", "").replace(" ", ""))
-        numbers = pd.to_numeric(cleaned, errors="coerce")
-        if not pd.api.types.is_numeric_dtype(series):
-            not_number = present & numbers.isna().to_numpy()
-            flag(not_number, "not_numeric", N_("{value!r} is not a number"))
+        # float64 throughout: a 20-digit cell would otherwise come back as uint64 (or object)
+        # and overflow later when cast to a whole number
+        numbers = pd.to_numeric(cleaned, errors="coerce").astype("float64")
+        numbers = numbers.where(np.isfinite(numbers.to_numpy()))  # "inf" is not a count
+        not_number = present & numbers.isna().to_numpy()
+        flag(not_number, "not_numeric", N_("{value!r} is not a number"))
         if f.type == "int":
-            fractional = numbers.notna().to_numpy() & (numbers.fillna(0) % 1 != 0).to_numpy()
+            huge = numbers.notna().to_numpy() & (numbers.abs() > _MAX_EXACT_INT).to_numpy() & ~bad
+            flag(huge, "number_too_large",
+                 N_("{value} is too large for {label} (at most {maximum} as a whole number); check the cell"),
+                 label=f.zh, maximum=_MAX_EXACT_INT)
+            fractional = numbers.notna().to_numpy() & (numbers.fillna(0) % 1 != 0).to_numpy() & ~bad
             flag(fractional, "not_integer", N_("{value!r} is not a whole number"))
         if f.min_value is not None:
-            flag(numbers.notna().to_numpy() & (numbers < f.min_value).to_numpy(), "below_minimum",
+            flag(numbers.notna().to_numpy() & (numbers < f.min_value).to_numpy() & ~bad, "below_minimum",
                  N_("{value} is below the minimum {minimum}"), minimum=f.min_value)
         if f.max_value is not None:
-            flag(numbers.notna().to_numpy() & (numbers > f.max_value).to_numpy(), "above_maximum",
+            flag(numbers.notna().to_numpy() & (numbers > f.max_value).to_numpy() & ~bad, "above_maximum",
                  N_("{value} is above the maximum {maximum}"), maximum=f.max_value)
         values = numbers.where(~pd.Series(bad, index=numbers.index))
         if f.type == "int":
@@ -222,20 +234,84 @@ def _parse_column(series: pd.Series, f: Field, *, rows, file, column):
             flag(present & unknown, "unknown_value", N_("{value!r} is not one of: {allowed}"),
                  allowed=", ".join(f"{c.value} ({c.zh})" for c in f.choices))
         if f.pattern:
-            ok = np.array([v is None or re.fullmatch(f.pattern, v) is not None for v in text], dtype=bool)
-            flag(~ok, "bad_format", N_("{value!r} does not have the expected format ({label})"), label=f.zh)
+            values, sci, ok = _match_pattern(text, f.pattern)
+            digits = _pattern_digits(f.pattern)
+            flag(sci, "excel_scientific",
+                 N_("{value} was turned into scientific notation by Excel and has lost digits "
+                    "({label}: {digits} digits expected); format the column as text in Excel/WPS and enter the "
+                    "codes again (or export them from the original system)"),
+                 label=f.zh, digits=digits or "?")
+            flag(~ok & ~sci, "bad_format", N_("{value!r} does not have the expected format ({label})"), label=f.zh)
     if f.unique:
+        # duplicates among values already reported (three "1.40823E+11") add nothing
+        if f.type == "str":
+            text = pd.Series([None if b else v for v, b in zip(values, bad)], index=values.index, dtype=object)
+            present = text.notna().to_numpy()
         dup = text.duplicated(keep="first").to_numpy() & present
         first_row = {}
         for i, v in enumerate(text):
             if v is not None and v not in first_row:
                 first_row[v] = int(rows[i])
-        for i in np.flatnonzero(dup):
-            problems.append(error("duplicate_id", N_("duplicate {label} {value!r} (first in row {first_row})"),
-                                  params={"label": f.zh, "value": text.iloc[i], "first_row": first_row[text.iloc[i]]},
-                                  file=file, row=int(rows[i]), field=column))
+        add_limited(problems, np.flatnonzero(dup),
+                    lambda i: error("duplicate_id", N_("duplicate {label} {value!r} (first in row {first_row})"),
+                                    params={"label": f.zh, "value": text.iloc[i],
+                                            "first_row": first_row[text.iloc[i]]},
+                                    file=file, row=int(rows[i]), field=column),
+                    code="duplicate_id", file=file, field=column)
         bad |= dup
     return values, problems, bad
+
+
+#: Largest whole number a float64 holds exactly (2**53 - 1); a count read through a float
+#: is only exact up to here (and 2**63 would overflow the GeoPackage's integers).
+_MAX_EXACT_INT = 2**53 - 1
+_SCIENTIFIC = re.compile(r"^[+-]?(\d)(?:\.(\d+))?[eE]\+?(\d+)$")
+_INTEGRAL_FLOAT = re.compile(r"^(\d+)\.0+$")
+
+
+def _pattern_digits(pattern: str) -> int | None:
+    m = re.fullmatch(r"\^?\\d\{(\d+)\}\$?", pattern)
+    return int(m.group(1)) if m else None
+
+
+def _match_pattern(text: pd.Series, pattern: str):
+    """Values checked against ``pattern``, repairing only what is provably intact.
+
+    ``140823100201.0`` (a code that went through a float but kept every digit) becomes
+    ``140823100201``; ``1.40823100201E+11`` with all 12 digits likewise. ``1.40823E+11``
+    (Excel's display of a long number saved to CSV) has lost digits: it is flagged, never
+    padded with zeros.
+
+    Returns (values, scientific_mask, ok_mask).
+    """
+    out, sci, ok = [], [], []
+    for v in text:
+        if v is None or re.fullmatch(pattern, v):
+            out.append(v)
+            sci.append(False)
+            ok.append(True)
+            continue
+        fixed = None
+        lost = False
+        m = _INTEGRAL_FLOAT.match(v)
+        if m:
+            fixed = m.group(1)
+        m = _SCIENTIFIC.match(v)
+        if m:
+            lead, frac, exp = m.group(1), m.group(2) or "", int(m.group(3))
+            if len(frac) == exp:
+                fixed = lead + frac  # every digit is there
+            else:
+                lost = len(frac) < exp
+        if fixed is not None and re.fullmatch(pattern, fixed):
+            out.append(fixed)
+            sci.append(False)
+            ok.append(True)
+        else:
+            out.append(v)
+            sci.append(lost)
+            ok.append(False)
+    return (pd.Series(out, index=text.index, dtype=object), np.array(sci, dtype=bool), np.array(ok, dtype=bool))
 
 
 def _parse_dates(text: pd.Series) -> pd.Series:
@@ -263,26 +339,33 @@ def _check_geometries(geoms: gpd.GeoSeries, schema: LayerSchema, *, rows, file, 
     bad = np.zeros(n, dtype=bool)
     arr = np.asarray(geoms.values, dtype=object)
     missing = shapely.is_missing(arr) | shapely.is_empty(arr)
-    for i in np.flatnonzero(missing & ~reported):
-        if schema.geometry_required:
-            problems.append(error("geometry_missing", N_("the record has no location"), file=file, row=int(rows[i])))
-            bad[i] = True
-        else:
-            problems.append(warning("geometry_missing", N_("the record has no location; it is kept but left "
-                                                           "out of maps and network analyses"),
-                                    file=file, row=int(rows[i])))
+    absent = np.flatnonzero(missing & ~reported)
+    if schema.geometry_required:
+        add_limited(problems, absent,
+                    lambda i: error("geometry_missing", N_("the record has no location"), file=file, row=int(rows[i])),
+                    code="geometry_missing", file=file)
+        bad[absent] = True
+    else:
+        add_limited(problems, absent,
+                    lambda i: warning("geometry_missing", N_("the record has no location; it is kept but left "
+                                                             "out of maps and network analyses"),
+                                      file=file, row=int(rows[i])),
+                    code="geometry_missing", severity="warning", file=file)
     present = ~missing
     types = np.array([g.geom_type if g is not None else "" for g in arr], dtype=object)
     wrong = present & ~np.isin(types, schema.geometry)
-    for i in np.flatnonzero(wrong):
-        problems.append(error("geometry_type", N_("geometry is a {found}; layer {layer} takes {allowed}"),
-                              params={"found": types[i], "layer": schema.name, "allowed": ", ".join(schema.geometry)},
-                              file=file, row=int(rows[i])))
+    add_limited(problems, np.flatnonzero(wrong),
+                lambda i: error("geometry_type", N_("geometry is a {found}; layer {layer} takes {allowed}"),
+                                params={"found": types[i], "layer": schema.name,
+                                        "allowed": ", ".join(schema.geometry)},
+                                file=file, row=int(rows[i])),
+                code="geometry_type", file=file)
     bad |= wrong
     invalid = present & ~wrong & ~shapely.is_valid(arr)
-    for i in np.flatnonzero(invalid):
-        problems.append(error("geometry_invalid", N_("invalid geometry: {reason}"),
-                              params={"reason": shapely.is_valid_reason(arr[i])}, file=file, row=int(rows[i])))
+    add_limited(problems, np.flatnonzero(invalid),
+                lambda i: error("geometry_invalid", N_("invalid geometry: {reason}"),
+                                params={"reason": shapely.is_valid_reason(arr[i])}, file=file, row=int(rows[i])),
+                code="geometry_invalid", file=file)
     bad |= invalid
     # Coordinates that are not lon/lat at all (projected data read without its .prj) are
     # errors; lon/lat outside China only warnings, since a vector file's CRS is
@@ -292,18 +375,22 @@ def _check_geometries(geoms: gpd.GeoSeries, schema: LayerSchema, *, rows, file, 
         b = shapely.bounds(arr[check])
         not_lonlat = (b[:, 0] < -180) | (b[:, 2] > 180) | (b[:, 1] < -90) | (b[:, 3] > 90)
         abroad = ~not_lonlat & ((b[:, 0] < 73.4) | (b[:, 2] > 135.1) | (b[:, 1] < 3.8) | (b[:, 3] > 53.6))
-        for i in np.flatnonzero(check)[not_lonlat]:
-            problems.append(error("not_lonlat", N_("coordinates are not longitude/latitude (missing or wrong CRS?)"),
-                                  file=file, row=int(rows[i])))
-        for i in np.flatnonzero(check)[abroad]:
-            problems.append(warning("outside_china", N_("the location is outside China"), file=file, row=int(rows[i])))
+        add_limited(problems, np.flatnonzero(check)[not_lonlat],
+                    lambda i: error("not_lonlat", N_("coordinates are not longitude/latitude (missing or wrong CRS?)"),
+                                    file=file, row=int(rows[i])),
+                    code="not_lonlat", file=file)
+        add_limited(problems, np.flatnonzero(check)[abroad],
+                    lambda i: warning("outside_china", N_("the location is outside China"), file=file,
+                                      row=int(rows[i])),
+                    code="outside_china", severity="warning", file=file)
         bad[np.flatnonzero(check)[not_lonlat]] = True
     if boundary is not None:
         inside_check = present & ~bad
         if inside_check.any():
             shapely.prepare(boundary)
             outside = ~shapely.intersects(boundary, arr[inside_check])
-            for i in np.flatnonzero(inside_check)[outside]:
-                problems.append(warning("outside_county", N_("the location is outside the county boundary"),
-                                        file=file, row=int(rows[i])))
+            add_limited(problems, np.flatnonzero(inside_check)[outside],
+                        lambda i: warning("outside_county", N_("the location is outside the county boundary"),
+                                          file=file, row=int(rows[i])),
+                        code="outside_county", severity="warning", file=file)
     return problems, bad

@@ -65,7 +65,7 @@ def test_read_xlsx_with_sheet_and_numbers(tmp_path):
 
 @pytest.mark.parametrize("name, content, match", [
     ("a.xls", b"", "save .xls files as .xlsx"),
-    ("a.xlsx", b"not a zip", "a.xlsx: not a readable .xlsx"),
+    ("a.xlsx", b"not a zip", "a.xlsx: the file is not a readable Excel workbook"),
     ("a.pdf", b"", "unsupported table type"),
 ])
 def test_unreadable_tables_raise_naming_file(tmp_path, name, content, match):

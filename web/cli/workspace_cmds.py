@@ -1,4 +1,4 @@
-"""Workspace commands: demo, import, export, info."""
+"""Workspace commands: demo, import, export, info, template."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,7 @@ from .common import cli_lang, echo_problems, workspace_option
 
 
 def register(group: click.Group) -> None:
-    for command in (demo, import_, export, info):
+    for command in (demo, import_, export, info, template):
         group.add_command(command)
 
 
@@ -80,7 +80,7 @@ def import_(workspace, layer, file, crs, replace, skip_bad_rows, sheet, as_json)
             if outcome.skipped_rows:
                 click.echo(_("skipped rows with errors: %(rows)s", rows=", ".join(map(str, outcome.skipped_rows))))
         else:
-            click.echo(_("nothing written: %(n)s error(s) in %(file)s", n=len(outcome.errors), file=outcome.file),
+            click.echo(_("nothing written: %(n)s error(s) in %(file)s", n=outcome.count("error"), file=outcome.file),
                        err=True)
     if not outcome.written:
         sys.exit(2)
@@ -125,3 +125,19 @@ def info(workspace, as_json) -> None:
         click.echo("虚构数据 / fictional demo data")
     for layer in layers:
         click.echo(f"  {layer.name:<24} {layer.zh:<12}\t{layer.count:>7}  {layer.geometry_type or 'table'}")
+
+
+@click.command()
+@click.option("--layer", "-l", required=True, help="Layer of the template, e.g. villages, households, cold_storage.")
+@click.argument("out", type=click.Path(dir_okay=False))
+def template(layer, out) -> None:
+    """Write an Excel import template for a layer (Chinese headers, units, drop-downs, an example row)."""
+    from layers.templates import write_template
+
+    if not out.lower().endswith(".xlsx"):
+        raise click.ClickException(f"{out}: the template is an Excel workbook; name it *.xlsx")
+    try:
+        path = write_template(layer, out)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{layer} template written to {path}")

@@ -223,3 +223,17 @@ def download(layer: str, fmt: str):
     path = write_vector(data, Path(tmpdir) / f"{layer}.{fmt}", fmt=fmt, layer=layer)
     return send_file(path, mimetype=EXPORT_FORMATS[fmt][1], as_attachment=True,
                      download_name=f"{layer}.{fmt}")
+
+
+@bp.route("/template/<layer>.xlsx")
+@permission_required("read")
+def template(layer: str):
+    """The layer's Excel import template (no data: headers, units, drop-downs, an example)."""
+    import io
+
+    from layers.templates import template_bytes
+
+    if layer not in LAYERS:
+        abort(404)
+    return send_file(io.BytesIO(template_bytes(layer)), mimetype=EXPORT_FORMATS["xlsx"][1], as_attachment=True,
+                     download_name=f"{layer}_template.xlsx")
