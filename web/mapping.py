@@ -49,6 +49,7 @@ COMMODITY_COLORS = dict(zip(
 KIND_SHAPES = dict(zip([c.value for c in INDUSTRY_KINDS], ["circle", "square", "diamond", "triangle", "ring"]))
 COLD_KIND_COLORS = dict(zip([c.value for c in COLD_STORAGE_KINDS], ["#1f78b4", "#6a3d9a", "#33a02c", "#e31a1c"]))
 ROAD_STYLES = {
+    "expressway": ("#1a5276", 4.5),
     "national": ("#c0392b", 4.0), "provincial": ("#e67e22", 3.5), "county": ("#b7950b", 3.0),
     "township": ("#5d6d7e", 2.0), "village": ("#95a5a6", 1.3), "other": ("#bdc3c7", 1.0),
 }
@@ -302,7 +303,7 @@ def site_map(bounds, *, config, js=(), css=(), fit: bool = False, **options) -> 
 
 
 #: Road classes drawn as context under other maps (the explorer shows them all).
-CONTEXT_ROAD_CLASSES = ("national", "provincial", "county")
+CONTEXT_ROAD_CLASSES = ("expressway", "national", "provincial", "county")
 
 
 def context_geojson(ws) -> dict:
