@@ -191,6 +191,9 @@ class RoadGraph:
     speed_table: SpeedTable
     access_speed_kmh: float
     fingerprint: str = ""
+    #: The fragment rule snapping uses by default (see :meth:`major_components`).
+    min_component_km: float = DEFAULT_MIN_COMPONENT_KM
+    min_component_share: float = DEFAULT_MIN_COMPONENT_SHARE
 
     @property
     def n_nodes(self) -> int:
@@ -222,8 +225,8 @@ class RoadGraph:
         length = np.bincount(self.edge_component, weights=self.edge_length_m, minlength=n_comp)
         return edges, length
 
-    def major_components(self, *, min_component_km: float = DEFAULT_MIN_COMPONENT_KM,
-                         min_component_share: float = DEFAULT_MIN_COMPONENT_SHARE) -> np.ndarray:
+    def major_components(self, *, min_component_km: float | None = None,
+                         min_component_share: float | None = None) -> np.ndarray:
         """Which components are road networks rather than stray fragments.
 
         A component is *major* when it is the largest (by node count), or when it
@@ -237,6 +240,8 @@ class RoadGraph:
         -------
         ndarray of bool, shape (n_components,)
         """
+        min_component_km = self.min_component_km if min_component_km is None else min_component_km
+        min_component_share = self.min_component_share if min_component_share is None else min_component_share
         edges, length = self.component_stats()
         major = (length >= float(min_component_km) * 1000.0) & (edges >= float(min_component_share) * self.n_edges)
         if len(major) and self.main_component >= 0:
@@ -322,6 +327,8 @@ class RoadGraph:
             "speed_table": self.speed_table.to_dict(),
             "access_speed_kmh": float(self.access_speed_kmh),
             "fingerprint": self.fingerprint,
+            "min_component_km": float(self.min_component_km),
+            "min_component_share": float(self.min_component_share),
         }
         # The contraction hierarchy depends only on the graph: ship it along when it
         # has been built, so a cached graph does not pay the preprocessing again.
@@ -360,6 +367,8 @@ class RoadGraph:
             speed_table=SpeedTable.from_dict(meta["speed_table"]),
             access_speed_kmh=float(meta["access_speed_kmh"]),
             fingerprint=str(meta.get("fingerprint", "")),
+            min_component_km=float(meta.get("min_component_km", DEFAULT_MIN_COMPONENT_KM)),
+            min_component_share=float(meta.get("min_component_share", DEFAULT_MIN_COMPONENT_SHARE)),
         )
         from planner.ch import hierarchy_from_arrays
 
@@ -577,6 +586,8 @@ def build_road_graph(
     node_at_crossings: bool = False,
     merge_tolerance_m: float = 0.0,
     crs=None,
+    min_component_km: float = DEFAULT_MIN_COMPONENT_KM,
+    min_component_share: float = DEFAULT_MIN_COMPONENT_SHARE,
 ) -> RoadGraph:
     """Build a directed travel-time graph from a roads layer.
 
@@ -601,6 +612,10 @@ def build_road_graph(
         lines).  0 disables it.
     crs : optional
         Metric CRS to work in; by default a UTM zone chosen from the data.
+    min_component_km, min_component_share : float
+        The fragment rule kept on the graph for snapping (see
+        :meth:`RoadGraph.major_components`): a component other than the largest
+        is a stray fragment unless it has this much road and this share of edges.
 
     Returns
     -------
@@ -619,8 +634,10 @@ def build_road_graph(
     metric = CRS.from_user_input(crs) if crs is not None else _metric_crs(roads)
     fingerprint = roads_fingerprint(
         roads, table, node_at_crossings=node_at_crossings, merge_tolerance_m=merge_tolerance_m,
-        access_speed_kmh=access_speed_kmh, crs=crs,
+        access_speed_kmh=access_speed_kmh, crs=crs, min_component_km=min_component_km,
+        min_component_share=min_component_share,
     )
+    rule = {"min_component_km": float(min_component_km), "min_component_share": float(min_component_share)}
     speeds_row = _row_speeds_kmh(roads, table)
     oneway_row = _truthy(roads["oneway"]) if "oneway" in roads.columns else np.zeros(len(roads), dtype=bool)
     ids_row = _row_ids(roads)
@@ -658,7 +675,7 @@ def build_road_graph(
             edge_minutes=empty_f, edge_speed_kmh=empty_f, edge_oneway=np.zeros(0, bool), edge_road=empty_i,
             edge_road_id=np.zeros(0, dtype=object), edge_geometry=np.zeros(0, dtype=object),
             edge_road_class=np.zeros(0, dtype=object), edge_access_controlled=np.zeros(0, dtype=bool),
-            speed_table=table, access_speed_kmh=float(access_speed_kmh), fingerprint=fingerprint,
+            speed_table=table, access_speed_kmh=float(access_speed_kmh), fingerprint=fingerprint, **rule,
         )
 
     _, vid, count = np.unique(coords, axis=0, return_inverse=True, return_counts=True)
@@ -712,6 +729,7 @@ def build_road_graph(
         speed_table=table,
         access_speed_kmh=float(access_speed_kmh),
         fingerprint=fingerprint,
+        **rule,
     )
 
 
@@ -723,6 +741,8 @@ def roads_fingerprint(
     merge_tolerance_m: float = 0.0,
     access_speed_kmh: float = 5.0,
     crs=None,
+    min_component_km: float = DEFAULT_MIN_COMPONENT_KM,
+    min_component_share: float = DEFAULT_MIN_COMPONENT_SHARE,
 ) -> str:
     """Stable SHA-256 of everything :func:`build_road_graph` depends on.
 
@@ -746,6 +766,8 @@ def roads_fingerprint(
         "merge_tolerance_m": float(merge_tolerance_m),
         "access_speed_kmh": float(access_speed_kmh),
         "crs": CRS.from_user_input(crs).to_wkt() if crs is not None else None,
+        "min_component_km": float(min_component_km),
+        "min_component_share": float(min_component_share),
     }
     h.update(json.dumps(options, sort_keys=True).encode())
     return h.hexdigest()

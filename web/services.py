@@ -38,21 +38,35 @@ class NetworkSettings:
     max_snap_m: float = 1000.0
     node_at_crossings: bool = False
     merge_tolerance_m: float = 0.0
+    #: Fragment rule (planner.graph.RoadGraph.major_components): a road component other
+    #: than the largest is a stray fragment unless it has 5 km of road and 0.5 % of edges.
+    min_component_km: float = 5.0
+    min_component_share: float = 0.005
+    #: Without a roads layer: straight-line distance × this detour factor at
+    #: ``estimate_speed_kmh`` (planner.estimate), labelled as an estimate everywhere.
+    detour_factor: float = 1.3
+    estimate_speed_kmh: float = 30.0
+
+    _KEYS = ("access_speed_kmh", "max_snap_m", "node_at_crossings", "merge_tolerance_m", "min_component_km",
+             "min_component_share", "detour_factor", "estimate_speed_kmh")
 
     @classmethod
     def from_workspace(cls, ws: Workspace) -> "NetworkSettings":
         raw = dict(ws.meta().get("network") or {})
         table = SpeedTable.from_dict(raw.pop("speed_table")) if "speed_table" in raw else SpeedTable()
-        known = {k: raw[k] for k in ("access_speed_kmh", "max_snap_m", "node_at_crossings", "merge_tolerance_m")
-                 if k in raw}
+        known = {k: raw[k] for k in cls._KEYS if k in raw}
         return cls(speed_table=table, **known)
 
     def build_options(self) -> dict:
+        """Keyword arguments of :func:`planner.graph.build_road_graph` (the hook for
+        scenario builders: ``build_road_graph(roads, **settings.build_options())``)."""
         return {
             "speed_table": self.speed_table,
             "access_speed_kmh": self.access_speed_kmh,
             "node_at_crossings": self.node_at_crossings,
             "merge_tolerance_m": self.merge_tolerance_m,
+            "min_component_km": self.min_component_km,
+            "min_component_share": self.min_component_share,
         }
 
 
@@ -88,11 +102,12 @@ def prewarm(ws: Workspace) -> None:
     from planner.ch import graph_hierarchy
     from planner.service_area import prepare_service_areas
 
+    settings = NetworkSettings.from_workspace(ws)
     try:
-        graph = road_graph(ws)
+        graph = road_graph(ws, settings=settings)
     except ValueError:
         return  # no roads yet: nothing to prepare
-    prepare_service_areas(graph)
+    prepare_service_areas(graph, max_snap_m=settings.max_snap_m)
     graph_hierarchy(graph)
     persist_hierarchy(ws, graph)
 
