@@ -57,9 +57,11 @@ DEFAULT_CLASS_SPEEDS_KMH: Mapping[str, float] = MappingProxyType(
 )
 
 #: Fragment rule (see :meth:`RoadGraph.major_components`): a component that is not the
-#: largest is a stray fragment unless it has 5 km of road and 0.5 % of all edges.
-DEFAULT_MIN_COMPONENT_KM = 5.0
-DEFAULT_MIN_COMPONENT_SHARE = 0.005
+#: largest is a stray fragment unless it has 3 km of road and 0.1 % of all edges (a
+#: village's own street grid cut off from the county network, 6 km and 80 edges in
+#: a 24k-edge county, is a network; a 500 m dead end touching nothing is a fragment).
+DEFAULT_MIN_COMPONENT_KM = 3.0
+DEFAULT_MIN_COMPONENT_SHARE = 0.001
 
 _FORMAT_VERSION = 2  # 2: edge road class and access control
 

@@ -11,7 +11,7 @@ three sites on top of what the county already has.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 import geopandas as gpd
@@ -124,6 +124,10 @@ class PlacementResult:
         Demand covered within the cutoff before (existing only) and after, per town.
     unreachable : DataFrame
         Villages no site can serve, with the reason (not on the road network, or too far).
+    off_network_sites : list of dict
+        Candidate or existing sites that are not on the road network (``id``,
+        ``name``, ``fixed``, ``reason``, ``network_m``, ``fragment_m``): they serve
+        nobody, and are named rather than silently dropped.
     """
 
     model: str
@@ -135,6 +139,7 @@ class PlacementResult:
     by_town: pd.DataFrame
     unreachable: pd.DataFrame
     totals: dict = field(default_factory=dict)
+    off_network_sites: list = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -147,6 +152,7 @@ class PlacementResult:
             "sites": records(self.sites.drop(columns="geometry")),
             "by_town": records(self.by_town),
             "unreachable": records(self.unreachable),
+            "off_network_sites": list(self.off_network_sites),
         }
 
     def to_geojson(self) -> dict:
@@ -259,8 +265,19 @@ def plan_placement(
                                              "site_cost_wan": None, "budget_wan": None})
             before = _served_by_village(alone, len(villages))
         allocated = (before, _served_by_village(result, len(villages)))
-    return _assemble(graph, villages, sites_all, n_new, cost, weights, result, village_snap,
-                     model=model, spec=spec, minutes=minutes, allocated=allocated)
+    outcome = _assemble(graph, villages, sites_all, n_new, cost, weights, result, village_snap,
+                        model=model, spec=spec, minutes=minutes, allocated=allocated)
+    return replace(outcome, off_network_sites=_off_network_sites(matrix.destination_snap, sites_all))
+
+
+def _off_network_sites(snap, sites) -> list[dict]:
+    def num(x):
+        return round(float(x), 1) if np.isfinite(x) else None
+
+    fixed = sites["fixed"].to_numpy() if "fixed" in sites.columns else np.zeros(len(sites), bool)
+    return [{"id": str(snap.ids[i]), "name": None if snap.names[i] is None else str(snap.names[i]),
+             "fixed": bool(fixed[i]), "reason": str(snap.reason[i]), "network_m": num(snap.network_m[i]),
+             "fragment_m": num(snap.fragment_m[i])} for i in np.flatnonzero(~snap.ok)]
 
 
 def _served_by_village(result: LocateResult, n: int) -> np.ndarray:

@@ -33,7 +33,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
 from planner.graph import RoadGraph, _csr_min
-from planner.snap import DEFAULT_MAX_SNAP_M, SnapResult, snap_points
+from planner.snap import DEFAULT_MAX_SNAP_M, REASON_DISCONNECTED, SnapResult, snap_points
 
 __all__ = [
     "REASON_NO_FACILITY",
@@ -51,12 +51,24 @@ REASON_NO_ROUTE = "no_route"
 REASON_NO_FACILITY = "no_facility"
 
 
-def unreachable_reason(point_reason, minutes, facilities: SnapResult):
+def unreachable_reason(point_reason, minutes, facilities: SnapResult, *, graph: RoadGraph | None = None,
+                       points: SnapResult | None = None):
     """Reason codes for points with no finite time: their snap reason, else no route,
-    or ``no_facility`` when no facility is on the network in the first place."""
+    or ``no_facility`` when no facility is on the network in the first place.
+
+    With ``graph`` and ``points``: a point on a road network that no facility is on
+    (a village's own roads cut off from the county network, an island without a
+    store) is ``disconnected_component`` rather than ``no_route``.
+    """
     reason = np.asarray(point_reason, dtype=object).copy()
     none_usable = not facilities.ok.any()
-    reason[(reason == "") & ~np.isfinite(minutes)] = REASON_NO_FACILITY if none_usable else REASON_NO_ROUTE
+    stuck = (reason == "") & ~np.isfinite(minutes)
+    reason[stuck] = REASON_NO_FACILITY if none_usable else REASON_NO_ROUTE
+    if graph is not None and points is not None and not none_usable and stuck.any():
+        served = np.unique(graph.edge_component[facilities.edge[facilities.ok]])
+        idx = np.flatnonzero(stuck)
+        cut_off = ~np.isin(graph.edge_component[points.edge[idx]], served)
+        reason[idx[cut_off]] = REASON_DISCONNECTED
     return reason
 
 Direction = Literal["to_facility", "from_facility"]
@@ -446,7 +458,7 @@ def accessibility(
     sf = facility_snap if facility_snap is not None else snap_points(graph, facilities, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh)
     minutes, nearest = nearest_times(graph, sv, sf, direction=direction)
     found = nearest >= 0
-    reason = unreachable_reason(sv.reason, minutes, sf)
+    reason = unreachable_reason(sv.reason, minutes, sf, graph=graph, points=sv)
     fac_id = np.full(len(sv), None, dtype=object)
     fac_name = np.full(len(sv), None, dtype=object)
     fac_id[found] = sf.ids[nearest[found]]

@@ -23,6 +23,7 @@ from layers.schema import FACILITY_STATUS
 
 from . import services
 from .mapdata import feature_collection
+from .netreasons import off_network
 
 #: Layers an OD matrix can run between (as in ``ruralplan od``).
 OD_LAYERS = ("villages", *services.FACILITY_LAYERS)
@@ -116,6 +117,10 @@ def coverage(ws, *, facility: str, minutes: float, commodities=(), statuses=()) 
     summary = coverage_summary(graph, vill, _facilities(ws, facility, statuses), cutoff_min=minutes,
                                commodities=list(commodities) or None, max_snap_m=settings.max_snap_m)
     out = {"facility": facility, "statuses": list(statuses), **summary.to_dict()}
+    out["off_network"] = [
+        {"role": "facility", "id": _text(r["facility_id"]), "name": _text(r["facility_name"]), "reason": r["reason"],
+         "network_m": _num(r["network_m"]), "fragment_m": _num(r["fragment_m"])}
+        for r in summary.facilities_off_network.to_dict("records")]
     table = summary.villages
     uncovered = np.flatnonzero(table["status"].to_numpy() != "covered")
     records = [{
@@ -137,7 +142,10 @@ def accessibility(ws, *, facility: str, statuses=()) -> dict:
     graph, settings = _graph(ws)
     vill = services.villages(ws)
     fac = _facilities(ws, facility, statuses)
-    table = nearest(graph, vill, fac, max_snap_m=settings.max_snap_m)  # one row per village, in order
+    from planner.snap import snap_points
+
+    fac_snap = snap_points(graph, fac, max_snap_m=settings.max_snap_m)
+    table = nearest(graph, vill, fac, max_snap_m=settings.max_snap_m, facility_snap=fac_snap)  # per village, in order
     towns = vill["town"].fillna("").astype(str).tolist() if "town" in vill.columns else [""] * len(vill)
     records = [{
         "village_id": _text(r.village_id), "name": _text(r.village_name), "town": town,
@@ -147,6 +155,7 @@ def accessibility(ws, *, facility: str, statuses=()) -> dict:
     out = _point_features(vill.geometry.to_numpy(), records)
     out["facility"] = facility
     out["facilities"] = int(len(fac))
+    out["off_network"] = off_network(fac_snap, "facility")
     return out
 
 
@@ -179,6 +188,9 @@ def service_areas(ws, *, facility: str, minutes, facility_id: str | None = None,
     out = json.loads(feature_collection(geoms, records))
     out["facility"] = facility
     out["cutoffs_min"] = [float(c) for c in minutes]
+    from planner.snap import snap_points
+
+    out["off_network"] = off_network(snap_points(graph, fac, max_snap_m=settings.max_snap_m), "facility")
     return out
 
 
@@ -198,5 +210,8 @@ def od(ws, *, origins: str, destinations: str, cutoff_min: float | None = None) 
     matrix = travel_time_matrix(graph, points(origins), points(destinations), cutoff_min=cutoff_min,
                                 max_snap_m=settings.max_snap_m)
     out = {"from": origins, "to": destinations, **matrix.to_dict()}
+    out["off_network"] = (off_network(matrix.origin_snap, "origin")
+                          + off_network(matrix.destination_snap, "destination"))
+    out["warnings"] = [*matrix.origin_snap.warnings(), *matrix.destination_snap.warnings()]
     out["minutes"] = [[None if v is None else round(v, 2) for v in row] for row in out["minutes"]]
     return out

@@ -39,9 +39,9 @@ class NetworkSettings:
     node_at_crossings: bool = False
     merge_tolerance_m: float = 0.0
     #: Fragment rule (planner.graph.RoadGraph.major_components): a road component other
-    #: than the largest is a stray fragment unless it has 5 km of road and 0.5 % of edges.
-    min_component_km: float = 5.0
-    min_component_share: float = 0.005
+    #: than the largest is a stray fragment unless it has 3 km of road and 0.1 % of edges.
+    min_component_km: float = 3.0
+    min_component_share: float = 0.001
     #: Without a roads layer: straight-line distance × this detour factor at
     #: ``estimate_speed_kmh`` (planner.estimate), labelled as an estimate everywhere.
     detour_factor: float = 1.3

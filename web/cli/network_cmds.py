@@ -25,6 +25,37 @@ def _graph(ws, settings):
         raise click.ClickException(str(exc)) from exc
 
 
+def _gettext():
+    from web.i18n import catalog_gettext
+
+    from .common import cli_lang
+
+    return catalog_gettext(cli_lang())
+
+
+def _echo_off_network(records, warnings=()) -> None:
+    from web.netreasons import echo_lines, warning_lines
+
+    gettext = _gettext()
+    for line in [*echo_lines(records, gettext), *warning_lines(list(warnings), gettext)]:
+        click.echo(line)
+
+
+def _cut_off_reasons(graph, snap, other):
+    """Per point: its snap reason, ``disconnected_component`` when its roads reach no
+    point of ``other`` at all, else ``""``."""
+    import numpy as np
+
+    from planner.snap import REASON_DISCONNECTED
+
+    reason = snap.reason.astype(object).copy()
+    if other.ok.any():
+        there = np.unique(graph.edge_component[other.edge[other.ok]])
+        idx = np.flatnonzero(snap.ok)
+        reason[idx[~np.isin(graph.edge_component[snap.edge[idx]], there)]] = REASON_DISCONNECTED
+    return reason
+
+
 def _points(ws, layer):
     from web import services
 
@@ -53,10 +84,20 @@ def od(workspace, origin_layer, destination_layer, cutoff_min, out) -> None:
                                 max_snap_m=settings.max_snap_m)
     services.persist_hierarchy(ws, graph)  # a large matrix built one: keep it for next time
     o, d = np.nonzero(np.isfinite(matrix.minutes))
+    # pairs with an end off the road network, or on roads cut off from every point of
+    # the other side, are named too: minutes empty, reason set
+    so, sd = matrix.origin_snap, matrix.destination_snap
+    o_reason = _cut_off_reasons(graph, so, sd)
+    d_reason = _cut_off_reasons(graph, sd, so)
+    off = (o_reason != "")[:, None] | (d_reason != "")[None, :]
+    oo, dd = np.nonzero(off)
+    reason = np.where(o_reason[oo] != "", "origin: " + o_reason[oo].astype(str),
+                      "destination: " + d_reason[dd].astype(str))
     frame = pd.DataFrame({
-        "origin_id": matrix.origin_ids[o].astype(str),
-        "destination_id": matrix.destination_ids[d].astype(str),
-        "minutes": matrix.minutes[o, d].round(2),
+        "origin_id": np.r_[matrix.origin_ids[o], matrix.origin_ids[oo]].astype(str),
+        "destination_id": np.r_[matrix.destination_ids[d], matrix.destination_ids[dd]].astype(str),
+        "minutes": np.r_[matrix.minutes[o, d].round(2), np.full(len(oo), np.nan)],
+        "reason": np.r_[np.full(len(o), ""), reason].astype(object),
     })
     out = Path(out)
     if out.suffix.lower() == ".parquet":
@@ -65,9 +106,17 @@ def od(workspace, origin_layer, destination_layer, cutoff_min, out) -> None:
         frame.to_csv(out, index=False, encoding="utf-8-sig")
     else:
         raise click.ClickException(f"{out.name}: output must end in .csv or .parquet")
-    unreachable = int((~matrix.origin_snap.ok).sum())
-    click.echo(f"{len(frame)} pairs written to {out} ({matrix.minutes.shape[0]} × {matrix.minutes.shape[1]}; "
-               f"{unreachable} origins not on the road network)")
+    from web.netreasons import off_network
+
+    named = [{**r, "reason": o_reason[list(so.ids).index(r["id"])]} for r in off_network(so, "origin")]
+    cut = [{"role": "origin", "id": str(so.ids[i]), "name": so.names[i], "reason": o_reason[i]}
+           for i in np.flatnonzero(so.ok & (o_reason != ""))]
+    cut += [{"role": "destination", "id": str(sd.ids[i]), "name": sd.names[i], "reason": d_reason[i]}
+            for i in np.flatnonzero(sd.ok & (d_reason != ""))]
+    click.echo(f"{len(o)} pairs written to {out} ({matrix.minutes.shape[0]} × {matrix.minutes.shape[1]}; "
+               f"{int((o_reason != '').sum())} origins and {int((d_reason != '').sum())} destinations off the "
+               f"road network or cut off from it, {len(oo)} rows with their reason)")
+    _echo_off_network(named + off_network(sd, "destination") + cut, [*so.warnings(), *sd.warnings()])
 
 
 @click.command()
@@ -129,13 +178,28 @@ def _echo_coverage(summary, facility, minutes) -> None:
     table = pd.concat([table, pd.DataFrame([total_row])], ignore_index=True)
     click.echo("")
     click.echo(table.to_string(index=False))
+    from web.netreasons import reason_text
+
+    gettext = _gettext()
     uncovered = summary.uncovered
     if len(uncovered):
         click.echo("")
         click.echo(f"uncovered villages / 未覆盖村 ({len(uncovered)}):")
         for row in uncovered.itertuples(index=False):
-            detail = f"{row.minutes:.1f} min" if row.status == "too_far" else row.reason
+            detail = (f"{row.minutes:.1f} min" if row.status == "too_far"
+                      else f"{reason_text(row.reason, gettext)} [{row.reason}]")
             click.echo(f"  {row.village_id}  {row.village_name}  ({row.town})  {row.status}: {detail}")
+    off = summary.facilities_off_network
+    click.echo("")
+    _echo_off_network([{"role": "facility", "id": str(r.facility_id), "name": r.facility_name, "reason": r.reason,
+                        "network_m": _finite(r.network_m), "fragment_m": _finite(r.fragment_m)}
+                       for r in off.itertuples(index=False)], summary.warnings)
+
+
+def _finite(x):
+    import math
+
+    return None if x is None or not math.isfinite(float(x)) else float(x)
 
 
 @click.command(name="service-area")
@@ -163,3 +227,7 @@ def service_area(workspace, facility, minutes, dissolve, out) -> None:
                           max_snap_m=settings.max_snap_m)
     write_vector(areas, out, fmt="geojson")
     click.echo(f"{len(areas)} service areas written to {out}")
+    if not dissolve:
+        off = areas[areas["reason"] != ""].drop_duplicates("facility_id")
+        _echo_off_network([{"role": "facility", "id": str(r.facility_id), "name": r.facility_name,
+                            "reason": r.reason} for r in off.itertuples(index=False)])

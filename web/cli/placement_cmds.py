@@ -145,6 +145,15 @@ def place(workspace, facility, model, p, minutes, demand, candidates, budget, si
         click.echo(f"  [{tag}] {site['name']}: serves {_num(site['demand_served'], '.0f')} "
                    f"({site['demand_count']} villages), loss if removed {_num(site['loss_if_removed'], '.0f')}"
                    f"{runner}")
+    from web.i18n import catalog_gettext
+    from web.netreasons import echo_lines, reason_text
+
+    from .common import cli_lang
+
+    gettext = catalog_gettext(cli_lang())
     if d["unreachable"]:
         click.echo(f"{len(d['unreachable'])} villages cannot be served: "
-                   + ", ".join(f"{u['village_name']} ({u['reason']})" for u in d["unreachable"][:10]))
+                   + ", ".join(f"{u['village_name']} ({reason_text(u['reason'], gettext)})"
+                               for u in d["unreachable"][:10]))
+    for line in echo_lines([{**site, "role": "site"} for site in d.get("off_network_sites", [])], gettext):
+        click.echo(line)
