@@ -22,6 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from planner.estimate import StraightLineEstimate
 from planner.graph import RoadGraph
 from planner.snap import DEFAULT_MAX_SNAP_M, SnapResult, snap_points
 from planner.travel import Direction, nearest_times, unreachable_reason
@@ -71,6 +72,8 @@ class CoverageSummary:
     villages: pd.DataFrame
     facilities: pd.DataFrame | None = None
     warnings: tuple = ()
+    #: Set when there is no road network (:meth:`planner.estimate.StraightLineEstimate.to_dict`).
+    estimate: dict | None = None
 
     @property
     def facilities_off_network(self) -> pd.DataFrame:
@@ -95,6 +98,7 @@ class CoverageSummary:
             "uncovered": records(self.uncovered),
             "facilities_off_network": records(self.facilities_off_network),
             "warnings": list(self.warnings),
+            "estimate": self.estimate,
         }
 
 
@@ -215,4 +219,5 @@ def coverage_summary(
         villages=table,
         facilities=facilities_table,
         warnings=warnings,
+        estimate=graph.to_dict() if isinstance(graph, StraightLineEstimate) else None,
     )

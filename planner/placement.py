@@ -140,6 +140,8 @@ class PlacementResult:
     unreachable: pd.DataFrame
     totals: dict = field(default_factory=dict)
     off_network_sites: list = field(default_factory=list)
+    #: Set when there is no road network (:meth:`planner.estimate.StraightLineEstimate.to_dict`).
+    estimate: dict | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -153,6 +155,7 @@ class PlacementResult:
             "by_town": records(self.by_town),
             "unreachable": records(self.unreachable),
             "off_network_sites": list(self.off_network_sites),
+            "estimate": self.estimate,
         }
 
     def to_geojson(self) -> dict:
@@ -267,7 +270,8 @@ def plan_placement(
         allocated = (before, _served_by_village(result, len(villages)))
     outcome = _assemble(graph, villages, sites_all, n_new, cost, weights, result, village_snap,
                         model=model, spec=spec, minutes=minutes, allocated=allocated)
-    return replace(outcome, off_network_sites=_off_network_sites(matrix.destination_snap, sites_all))
+    return replace(outcome, off_network_sites=_off_network_sites(matrix.destination_snap, sites_all),
+                   estimate=matrix.estimate)
 
 
 def _off_network_sites(snap, sites) -> list[dict]:

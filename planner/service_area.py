@@ -256,6 +256,12 @@ def service_areas(
         msg = f"direction must be 'to_facility' or 'from_facility', got {direction!r}"
         raise ValueError(msg)
     sf = facility_snap if facility_snap is not None else snap_points(graph, facilities, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh)
+    from planner.estimate import is_estimate
+
+    if is_estimate(graph):  # no roads: circles of the estimated reach, labelled by the caller
+        rows = [(f, c, shapely.buffer(shapely.points(sf.point_xy[f]), c * graph.metres_per_min, quad_segs=16))
+                for f in np.flatnonzero(sf.ok) for c in cutoffs]
+        return _frame(graph, sf, cutoffs, rows, dissolve)
     walk_m_per_min = sf.access_speed_kmh * 1000.0 / 60.0
     n = graph.n_nodes
     if direction == "from_facility":
@@ -298,6 +304,10 @@ def service_areas(
                 geom = shapely.union(geom, previous)  # exact nesting against float slivers
             previous = geom
             rows.append((f, c, geom))
+    return _frame(graph, sf, cutoffs, rows, dissolve)
+
+
+def _frame(graph, sf, cutoffs, rows, dissolve) -> gpd.GeoDataFrame:
     reached_geoms = {(f, c): g for f, c, g in rows}
     records = []
     for f in range(len(sf)):
@@ -325,4 +335,8 @@ def service_areas(
             merged.append({"cutoff_min": c, "n_facilities": int(len(sel)), "area_km2": float(shapely.area(geom)) / 1e6,
                            "geometry": geom})
         out = gpd.GeoDataFrame(merged, geometry="geometry", crs=graph.crs)
+    from planner.estimate import is_estimate
+
+    if is_estimate(graph):  # every feature says it is an estimate, and how it was made
+        out["estimate"] = graph.to_dict()["note"]
     return out.set_geometry(reproject_geometries(out.geometry, OUTPUT_CRS), crs=OUTPUT_CRS)

@@ -243,6 +243,22 @@ class SnapResult:
         }
 
 
+def _estimate_snap(estimate, geoms, ids, names, max_snap_m, speed) -> SnapResult:
+    n = len(geoms)
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    point_xy = np.full((n, 2), np.nan)
+    if (~missing).any():
+        pts = geoms[~missing]
+        not_point = shapely.get_type_id(pts) != 0
+        pts = np.where(not_point, shapely.point_on_surface(pts), pts)
+        point_xy[~missing] = shapely.get_coordinates(shapely.force_2d(pts))
+    reason = np.where(missing, REASON_MISSING_GEOMETRY, "").astype(object)
+    zero = np.where(missing, np.nan, 0.0)
+    return SnapResult(ids=ids, names=names, edge=np.full(n, -1, dtype=np.int64), fraction=np.full(n, np.nan),
+                      point_xy=point_xy, snap_xy=point_xy.copy(), access_m=zero, access_min=zero.copy(),
+                      reason=reason, crs=estimate.crs, max_snap_m=float(max_snap_m), access_speed_kmh=speed)
+
+
 def _snap_trees(graph: RoadGraph, min_component_km: float, min_component_share: float):
     """Per graph and fragment rule: (network edges, their tree, fragment edges, their tree)."""
     cache = graph.__dict__.setdefault("_snap_trees", {})
@@ -333,6 +349,10 @@ def snap_points(
     n = len(points_gdf)
 
     geoms = reproject_geometries(points_gdf.geometry, graph.crs)
+    from planner.estimate import is_estimate
+
+    if is_estimate(graph):  # no roads: every located point is "on" the straight-line estimate
+        return _estimate_snap(graph, geoms, ids, names, max_snap_m, speed)
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     pts = np.full(n, None, dtype=object)
     is_point = ~missing & (shapely.get_type_id(np.where(missing, None, geoms)) == 0)

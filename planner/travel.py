@@ -64,7 +64,7 @@ def unreachable_reason(point_reason, minutes, facilities: SnapResult, *, graph: 
     none_usable = not facilities.ok.any()
     stuck = (reason == "") & ~np.isfinite(minutes)
     reason[stuck] = REASON_NO_FACILITY if none_usable else REASON_NO_ROUTE
-    if graph is not None and points is not None and not none_usable and stuck.any():
+    if hasattr(graph, "edge_component") and points is not None and not none_usable and stuck.any():
         served = np.unique(graph.edge_component[facilities.edge[facilities.ok]])
         idx = np.flatnonzero(stuck)
         cut_off = ~np.isin(graph.edge_component[points.edge[idx]], served)
@@ -104,6 +104,9 @@ class TravelTimeMatrix:
     origin_snap: SnapResult
     destination_snap: SnapResult
     cutoff_min: float | None = None
+    #: Set when there is no road network: how the minutes were estimated
+    #: (:meth:`planner.estimate.StraightLineEstimate.to_dict`).
+    estimate: dict | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -122,6 +125,7 @@ class TravelTimeMatrix:
             "cutoff_min": self.cutoff_min,
             "origin_reasons": [str(x) for x in self.origin_snap.reason],
             "destination_reasons": [str(x) for x in self.destination_snap.reason],
+            "estimate": self.estimate,
         }
 
 
@@ -329,6 +333,15 @@ def travel_time_matrix(
     sd = destination_snap if destination_snap is not None else snap_points(graph, destinations_gdf, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh)
     minutes = np.full((len(so), len(sd)), np.inf, dtype=np.float32)
     oi, di = np.flatnonzero(so.ok), np.flatnonzero(sd.ok)
+    from planner.estimate import is_estimate
+
+    if is_estimate(graph):
+        block = graph.minutes_between(so.point_xy[oi], sd.point_xy[di])
+        minutes[np.ix_(oi, di)] = np.where(block <= limit, block, np.inf)
+        return TravelTimeMatrix(
+            minutes=minutes, origin_ids=so.ids, destination_ids=sd.ids, origin_snap=so, destination_snap=sd,
+            cutoff_min=None if cutoff_min is None else float(cutoff_min), estimate=graph.to_dict(),
+        )
     if method == "ch" or (method == "auto" and _use_hierarchy(graph, len(oi), len(di))):
         if len(oi) and len(di):
             minutes[np.ix_(oi, di)] = _ch_block(graph, so, oi, sd, di, limit)
@@ -407,6 +420,18 @@ def nearest_times(
     limit = _limit(cutoff_min)
     minutes = np.full(len(points), np.inf)
     nearest = np.full(len(points), -1, dtype=np.int64)
+    from planner.estimate import is_estimate
+
+    if is_estimate(graph):  # symmetric: direction does not matter
+        pi, fi = np.flatnonzero(points.ok), np.flatnonzero(facilities.ok)
+        if len(pi) and len(fi):
+            block = graph.minutes_between(points.point_xy[pi], facilities.point_xy[fi])
+            best = np.argmin(block, axis=1)
+            t = block[np.arange(len(pi)), best]
+            within = t <= limit
+            minutes[pi[within]] = t[within]
+            nearest[pi[within]] = fi[best[within]]
+        return minutes, nearest
     if direction == "to_facility":
         # trips point -> facility: search backwards from all facilities at once
         aug, pi, fi, p_node, f_node = _augmented_graph(graph, points, facilities)

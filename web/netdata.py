@@ -74,11 +74,18 @@ def clear_cache() -> None:
 
 # --------------------------------------------------------------------------- helpers
 def _graph(ws):
+    """The road graph, or the straight-line estimate without roads (payloads carry ``estimate``)."""
     settings = services.NetworkSettings.from_workspace(ws)
     try:
-        return services.road_graph(ws, settings=settings), settings
-    except ValueError as exc:  # services' "has no roads" message, for the client
+        return services.network_or_estimate(ws, settings=settings), settings
+    except services.NoNetwork as exc:  # not even villages: nothing to estimate from
         raise NoRoads(str(exc)) from exc
+
+
+def _estimate(graph):
+    from planner.estimate import is_estimate
+
+    return graph.to_dict() if is_estimate(graph) else None
 
 
 def _facilities(ws, layer: str, statuses):
@@ -156,6 +163,7 @@ def accessibility(ws, *, facility: str, statuses=()) -> dict:
     out["facility"] = facility
     out["facilities"] = int(len(fac))
     out["off_network"] = off_network(fac_snap, "facility")
+    out["estimate"] = _estimate(graph)
     return out
 
 
@@ -179,7 +187,8 @@ def service_areas(ws, *, facility: str, minutes, facility_id: str | None = None,
     areas = areas.sort_values("cutoff_min", ascending=False, kind="stable")
     geoms = shapely.simplify(areas.geometry.to_numpy(), _SIMPLIFY_DEG, preserve_topology=True)
     geoms = shapely.transform(geoms, lambda c: np.round(c, _DECIMALS))
-    keep = [c for c in ("facility_id", "facility_name", "cutoff_min", "n_facilities", "reason") if c in areas]
+    keep = [c for c in ("facility_id", "facility_name", "cutoff_min", "n_facilities", "reason", "estimate")
+            if c in areas]
     records = []
     for rec, area in zip(areas[keep].to_dict("records"), areas["area_km2"]):
         rec = {k: (str(v) if k == "facility_id" else v) for k, v in rec.items()}
@@ -191,6 +200,7 @@ def service_areas(ws, *, facility: str, minutes, facility_id: str | None = None,
     from planner.snap import snap_points
 
     out["off_network"] = off_network(snap_points(graph, fac, max_snap_m=settings.max_snap_m), "facility")
+    out["estimate"] = _estimate(graph)
     return out
 
 

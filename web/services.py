@@ -16,6 +16,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo.errors import Unavailable
 from layers.store import Workspace
 from planner.graph import RoadGraph, SpeedTable, build_road_graph, roads_fingerprint
 
@@ -94,6 +95,39 @@ def road_graph(ws: Workspace, *, settings: NetworkSettings | None = None) -> Roa
             del _memo[stale]
         _memo[key] = graph
     return graph
+
+
+class NoNetwork(Unavailable):
+    """Neither roads nor villages: not even a straight-line estimate can be made."""
+
+    code = "network.unavailable"
+    en = "Workspace {workspace} has no roads and no villages: import a roads layer (or villages) first."
+    zh = "工作空间 {workspace} 既没有道路也没有行政村：请先导入道路图层（或行政村）。"
+
+
+def network_or_estimate(ws: Workspace, *, settings: NetworkSettings | None = None):
+    """The road graph; without a roads layer, a straight-line estimate instead.
+
+    The estimate (:class:`planner.estimate.StraightLineEstimate`: distance ×
+    ``settings.detour_factor`` at ``settings.estimate_speed_kmh``) is accepted by every
+    network analysis in place of the graph, and every result built on it carries an
+    ``estimate`` label for the adapters to show.
+
+    Raises
+    ------
+    NoNetwork
+        Without roads and without villages to choose a metric CRS from.
+    """
+    settings = settings or NetworkSettings.from_workspace(ws)
+    if len(ws.read_layer("roads")):
+        return road_graph(ws, settings=settings)
+    from planner.estimate import StraightLineEstimate
+
+    vill = villages(ws)
+    if not len(vill):
+        raise NoNetwork(workspace=ws.path.name)
+    return StraightLineEstimate.for_frame(vill, detour_factor=settings.detour_factor,
+                                          speed_kmh=settings.estimate_speed_kmh)
 
 
 def prewarm(ws: Workspace) -> None:
@@ -265,7 +299,7 @@ def plan(ws: Workspace, *, facility: str = "cold_storage", model: str = "mclp", 
     from planner.placement import DemandSpec, plan_placement
 
     settings = NetworkSettings.from_workspace(ws)
-    graph = graph if graph is not None else road_graph(ws, settings=settings)
+    graph = graph if graph is not None else network_or_estimate(ws, settings=settings)
     vill = villages(ws)
     spec = DemandSpec.parse(demand)
     if isinstance(candidates, str):

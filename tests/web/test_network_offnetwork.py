@@ -86,3 +86,29 @@ def test_api_names_it_with_translated_reasons(case_ws):
         assert [r["id"] for r in d["off_network"]] == ["CS2"], path
         assert d["off_network"][0]["reason"] == "disconnected_component"
         assert d["reason_labels"]["disconnected_component"] == "所在道路未连通县域路网"
+
+
+def test_no_roads_layer_gives_labelled_estimates(case_ws, tmp_path):
+    """A county without roads: straight line × 1.3 at 30 km/h, labelled everywhere."""
+    case_ws.write_layers({"roads": gpd.GeoDataFrame({"id": []}, geometry=[], crs="EPSG:4326")})
+    result = run("coverage", "-w", case_ws.path, "--facility", "cold_storage", "--minutes", 30, lang="zh")
+    assert result.exit_code == 0, result.output
+    assert "估算（无道路图层）：直线距离 × 1.3，按 30 公里/小时计" in result.output
+    d = json.loads(run("coverage", "-w", case_ws.path, "--facility", "cold_storage", "--minutes", 30,
+                       "--json").output)
+    assert d["estimate"]["method"] == "straight_line" and d["estimate"]["detour_factor"] == 1.3
+    out = tmp_path / "od.csv"
+    result = run("od", "-w", case_ws.path, "--to", "cold_storage", "--out", out)
+    assert "ESTIMATE (no roads layer)" in result.output
+    frame = pd.read_csv(out, dtype=str)
+    # 甲村 (111.2000, 35.3505) to CS1 (111.2400, 35.3503): 3.63 km × 1.3 = 4.72 km at 30 km/h = 9.4 min
+    assert float(frame.loc[frame["destination_id"] == "CS1", "minutes"].iloc[0]) == pytest.approx(9.4, abs=0.1)
+    case_ws.set_meta(network={"detour_factor": 1.5, "estimate_speed_kmh": 40})
+    frame = pd.read_csv(out, dtype=str) if run("od", "-w", case_ws.path, "--to", "cold_storage",
+                                               "--out", out).exit_code == 0 else None
+    assert float(frame.loc[frame["destination_id"] == "CS1", "minutes"].iloc[0]) == pytest.approx(
+        9.4 * 1.5 / 1.3 * 30 / 40, abs=0.1)
+    result = run("place", "-w", case_ws.path, "--facility", "cold_storage", "--model", "pmedian", "--p", "1",
+                 "--candidates", "network")
+    assert result.exit_code == 0, result.output
+    assert "ESTIMATE (no roads layer)" in result.output

@@ -17,12 +17,31 @@ def register(group: click.Group) -> None:
 
 
 def _graph(ws, settings):
+    """The road graph, or without roads the straight-line estimate (announced as such)."""
     from web import services
 
+    from .common import cli_lang
+
     try:
-        return services.road_graph(ws, settings=settings)
-    except ValueError as exc:  # e.g. a workspace without roads
-        raise click.ClickException(str(exc)) from exc
+        graph = services.network_or_estimate(ws, settings=settings)
+    except services.NoNetwork as exc:
+        raise click.ClickException(exc.message(cli_lang())) from exc
+    return graph
+
+
+def _estimate_of(graph):
+    from planner.estimate import is_estimate
+
+    return graph.to_dict() if is_estimate(graph) else None
+
+
+def echo_estimate(estimate) -> None:
+    """A banner line, in the terminal's language, when times are estimated without roads."""
+    if not estimate:
+        return
+    gettext = _gettext()
+    click.echo(gettext("ESTIMATE (no roads layer): straight-line distance × %(factor)s at %(speed)s km/h")
+               % {"factor": f"{estimate['detour_factor']:g}", "speed": f"{estimate['speed_kmh']:g}"}, err=False)
 
 
 def _gettext():
@@ -49,7 +68,7 @@ def _cut_off_reasons(graph, snap, other):
     from planner.snap import REASON_DISCONNECTED
 
     reason = snap.reason.astype(object).copy()
-    if other.ok.any():
+    if other.ok.any() and hasattr(graph, "edge_component"):  # (a straight-line estimate has no parts)
         there = np.unique(graph.edge_component[other.edge[other.ok]])
         idx = np.flatnonzero(snap.ok)
         reason[idx[~np.isin(graph.edge_component[snap.edge[idx]], there)]] = REASON_DISCONNECTED
@@ -82,7 +101,9 @@ def od(workspace, origin_layer, destination_layer, cutoff_min, out) -> None:
     graph = _graph(ws, settings)
     matrix = travel_time_matrix(graph, _points(ws, origin_layer), _points(ws, destination_layer), cutoff_min=cutoff_min,
                                 max_snap_m=settings.max_snap_m)
-    services.persist_hierarchy(ws, graph)  # a large matrix built one: keep it for next time
+    if _estimate_of(graph) is None:
+        services.persist_hierarchy(ws, graph)  # a large matrix built one: keep it for next time
+    echo_estimate(_estimate_of(graph))
     o, d = np.nonzero(np.isfinite(matrix.minutes))
     # pairs with an end off the road network, or on roads cut off from every point of
     # the other side, are named too: minutes empty, reason set
@@ -144,6 +165,7 @@ def coverage(workspace, facility, minutes, commodities, include_planned, as_json
     if as_json:
         click.echo(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2))
         return
+    echo_estimate(summary.estimate)
     _echo_coverage(summary, facility, minutes)
 
 
@@ -226,6 +248,7 @@ def service_area(workspace, facility, minutes, dissolve, out) -> None:
     areas = service_areas(graph, services.facility_points(ws, facility), cutoffs_min=cutoffs, dissolve=dissolve,
                           max_snap_m=settings.max_snap_m)
     write_vector(areas, out, fmt="geojson")
+    echo_estimate(_estimate_of(graph))
     click.echo(f"{len(areas)} service areas written to {out}")
     if not dissolve:
         off = areas[areas["reason"] != ""].drop_duplicates("facility_id")

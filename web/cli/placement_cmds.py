@@ -132,6 +132,9 @@ def place(workspace, facility, model, p, minutes, demand, candidates, budget, si
         click.echo(json.dumps(outcome.to_dict(), ensure_ascii=False, indent=2))
         return
     d = outcome.to_dict()
+    from .network_cmds import echo_estimate
+
+    echo_estimate(d.get("estimate"))
     s = d["solver"]
     click.echo(f"{model} ({outcome.demand}): {s['status']}, objective {_num(s['objective'], '.1f')}, "
                f"gap {_num(s['gap'], '.2%')}, {s['seconds']:.2f} s")
