@@ -84,8 +84,10 @@ class CoverageSummary:
 
     @property
     def uncovered(self) -> pd.DataFrame:
-        """Villages not covered, with status ("too_far"/"unreachable"), reason and minutes."""
+        """Villages not covered, with status ("too_far"/"unreachable"), reason, minutes and, for
+        villages off the road network, ``network_m`` / ``fragment_m`` (metres)."""
         cols = ["village_id", "village_name", "town", "status", "reason", "minutes", "facility_id"]
+        cols += [c for c in ("network_m", "fragment_m") if c in self.villages.columns]
         return self.villages.loc[self.villages["status"] != "covered", cols].reset_index(drop=True)
 
     def to_dict(self) -> dict[str, Any]:
@@ -186,6 +188,8 @@ def coverage_summary(
             "facility_id": fac_id,
             "facility_name": fac_name,
             "reason": reason,
+            "network_m": np.where(sv.ok, np.nan, sv.network_m),
+            "fragment_m": np.where(sv.ok, np.nan, sv.fragment_m),
         }
     )
     measures = ["population", "households", "monitored_households", *MONITORED_COLUMNS, *produce]

@@ -160,6 +160,11 @@ def test_fragment_siblings_truly_unreachable_points_keep_reasons_with_distances(
     assert snap.fragment_m[0] == pytest.approx(50) and snap.network_m[0] == pytest.approx(3050)
     assert np.isnan(snap.fragment_m[1]) and snap.network_m[1] == pytest.approx(5000)
     assert [w["code"] for w in snap.warnings()] == ["fragment_only"]
+    cov = coverage_summary(graph, _pts(frag_only=(5200, 3050), nothing=(15_000, 5000)), _pts(s=(0, 0)),
+                           cutoff_min=60, max_snap_m=1000)
+    u = cov.uncovered.set_index("village_id")
+    assert list(u["reason"]) == ["disconnected_component", "too_far_from_road"]
+    assert u.loc["frag_only", "fragment_m"] == pytest.approx(50) and u.loc["nothing", "network_m"] == pytest.approx(5000)
 
 
 def test_fragment_sibling_second_real_network_is_not_cut_off():

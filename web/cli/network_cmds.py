@@ -200,7 +200,7 @@ def _echo_coverage(summary, facility, minutes) -> None:
     table = pd.concat([table, pd.DataFrame([total_row])], ignore_index=True)
     click.echo("")
     click.echo(table.to_string(index=False))
-    from web.netreasons import reason_text
+    from web.netreasons import distances, reason_text
 
     gettext = _gettext()
     uncovered = summary.uncovered
@@ -208,8 +208,10 @@ def _echo_coverage(summary, facility, minutes) -> None:
         click.echo("")
         click.echo(f"uncovered villages / 未覆盖村 ({len(uncovered)}):")
         for row in uncovered.itertuples(index=False):
+            where = distances({"network_m": _finite(getattr(row, "network_m", None)),
+                               "fragment_m": _finite(getattr(row, "fragment_m", None))}, gettext)
             detail = (f"{row.minutes:.1f} min" if row.status == "too_far"
-                      else f"{reason_text(row.reason, gettext)} [{row.reason}]")
+                      else f"{reason_text(row.reason, gettext)} [{row.reason}] {where}".rstrip())
             click.echo(f"  {row.village_id}  {row.village_name}  ({row.town})  {row.status}: {detail}")
     off = summary.facilities_off_network
     click.echo("")
@@ -221,7 +223,7 @@ def _echo_coverage(summary, facility, minutes) -> None:
 def _finite(x):
     import math
 
-    return None if x is None or not math.isfinite(float(x)) else float(x)
+    return None if x is None or x != x or not math.isfinite(float(x)) else float(x)
 
 
 @click.command(name="service-area")
