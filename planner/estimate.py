@@ -56,7 +56,7 @@ class StraightLineEstimate:
         object.__setattr__(self, "crs", CRS.from_user_input(self.crs))
 
     @classmethod
-    def for_frame(cls, gdf, **kw) -> "StraightLineEstimate":
+    def for_frame(cls, gdf, **kw) -> StraightLineEstimate:
         """An estimate in the metric CRS chosen for ``gdf`` (e.g. the villages layer)."""
         from geo.crs import metric_crs_for
 

@@ -131,7 +131,7 @@ class _Lattice:
             self.fraction = np.clip(np.where(line_len[line] > 0, best_along[ok] / line_len[line], 0.0), 0.0, 1.0)
 
 
-_lattices: "weakref.WeakKeyDictionary[RoadGraph, dict]" = weakref.WeakKeyDictionary()
+_lattices: weakref.WeakKeyDictionary[RoadGraph, dict] = weakref.WeakKeyDictionary()
 _lattices_lock = threading.Lock()
 
 
@@ -181,15 +181,13 @@ def _tau_ends(graph: RoadGraph, d: np.ndarray, edge: np.ndarray, s: np.ndarray, 
     one = graph.edge_oneway[edge]
     if direction == "to_facility":  # from s: along the edge to v always, back to u on two-way roads
         tau = np.minimum((1.0 - s) * t + d[v], np.where(one, np.inf, s * t + d[u]))
-        allowed_direct = lambda delta: (delta >= 0) | ~one  # noqa: E731  (facility ahead of s)
-        delta = own_f - s
+        delta = own_f - s  # the facility ahead of s in the digitised direction
     else:
         tau = np.minimum(d[u] + s * t, np.where(one, np.inf, d[v] + (1.0 - s) * t))
-        allowed_direct = lambda delta: (delta >= 0) | ~one  # noqa: E731
         delta = s - own_f
     if own_edge >= 0:
         on_own = edge == own_edge
-        direct = np.where(allowed_direct(delta), own_access + np.abs(delta) * t, np.inf)
+        direct = np.where((delta >= 0) | ~one, own_access + np.abs(delta) * t, np.inf)
         tau = np.where(on_own, np.minimum(tau, direct), tau)
     return tau
 

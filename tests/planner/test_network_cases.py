@@ -170,8 +170,8 @@ def test_fragment_siblings_truly_unreachable_points_keep_reasons_with_distances(
 def test_fragment_sibling_second_real_network_is_not_cut_off():
     # An island part of a county: 8 km of its own roads with its own store.  It is not a
     # fragment; its villages are reachable from its store and not from the mainland's.
-    main = [("m%d" % i, "county", [(i * 1000, 0), ((i + 1) * 1000, 0)]) for i in range(20)]
-    island = [("i%d" % i, "county", [(i * 1000, 50_000), ((i + 1) * 1000, 50_000)]) for i in range(8)]
+    main = [(f"m{i}", "county", [(i * 1000, 0), ((i + 1) * 1000, 0)]) for i in range(20)]
+    island = [(f"i{i}", "county", [(i * 1000, 50_000), ((i + 1) * 1000, 50_000)]) for i in range(8)]
     graph = build_road_graph(_roads(main + island))
     villages = _pts(main_v=(2000, 100), island_v=(3000, 50_100))
     stores = _pts(main_s=(10_000, 0), island_s=(7000, 50_000))

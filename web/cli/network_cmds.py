@@ -223,7 +223,7 @@ def _echo_coverage(summary, facility, minutes) -> None:
 def _finite(x):
     import math
 
-    return None if x is None or x != x or not math.isfinite(float(x)) else float(x)
+    return None if x is None or not math.isfinite(float(x)) else float(x)
 
 
 @click.command(name="service-area")
