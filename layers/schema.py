@@ -400,7 +400,8 @@ PAIRINGS = LayerSchema(
 )
 
 ROAD_CLASSES = (
-    Choice("expressway", "高速公路", "Expressway", ("高速公路", "高速", "高速路")),
+    # access-controlled (entered only at interchanges); OSM motorway, trunk + motorroad=yes
+    Choice("expressway", "高速公路", "Expressway", ("高速公路", "高速", "motorway", "高速路")),
     Choice("national", "国道", "National road", ("国道", "G")),
     Choice("provincial", "省道", "Provincial road", ("省道", "S")),
     Choice("county", "县道", "County road", ("县道", "X")),

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import UnknownCommodity
+from planner.estimate import StraightLineEstimate
 from planner.graph import RoadGraph
 from planner.snap import DEFAULT_MAX_SNAP_M, SnapResult, snap_points
 from planner.travel import Direction, nearest_times, unreachable_reason
@@ -56,6 +57,12 @@ class CoverageSummary:
         One row per village: ``village_id``, ``village_name``, ``town``,
         ``status``, ``minutes`` (to the nearest facility, inf when unreachable),
         ``facility_id``, ``facility_name``, ``reason``, and the measures.
+    facilities : DataFrame
+        One row per facility: ``facility_id``, ``facility_name``, ``reason``
+        (``""`` when on the road network), ``network_m``, ``fragment_m``.
+    warnings : list of dict
+        Data warnings from snapping (:meth:`planner.snap.SnapResult.warnings`),
+        villages and facilities, each with ``layer``.
     """
 
     cutoff_min: float
@@ -64,11 +71,24 @@ class CoverageSummary:
     totals: dict[str, Any]
     by_town: pd.DataFrame
     villages: pd.DataFrame
+    facilities: pd.DataFrame | None = None
+    warnings: tuple = ()
+    #: Set when there is no road network (:meth:`planner.estimate.StraightLineEstimate.to_dict`).
+    estimate: dict | None = None
+
+    @property
+    def facilities_off_network(self) -> pd.DataFrame:
+        """Facilities not on the road network (they cover nobody), with reason and distances."""
+        if self.facilities is None:
+            return pd.DataFrame({"facility_id": [], "facility_name": [], "reason": []})
+        return self.facilities[self.facilities["reason"] != ""].reset_index(drop=True)
 
     @property
     def uncovered(self) -> pd.DataFrame:
-        """Villages not covered, with status ("too_far"/"unreachable"), reason and minutes."""
+        """Villages not covered, with status ("too_far"/"unreachable"), reason, minutes and, for
+        villages off the road network, ``network_m`` / ``fragment_m`` (metres)."""
         cols = ["village_id", "village_name", "town", "status", "reason", "minutes", "facility_id"]
+        cols += [c for c in ("network_m", "fragment_m") if c in self.villages.columns]
         return self.villages.loc[self.villages["status"] != "covered", cols].reset_index(drop=True)
 
     def to_dict(self) -> dict[str, Any]:
@@ -79,6 +99,9 @@ class CoverageSummary:
             "totals": jsonable(dict(self.totals)),
             "by_town": records(self.by_town),
             "uncovered": records(self.uncovered),
+            "facilities_off_network": records(self.facilities_off_network),
+            "warnings": list(self.warnings),
+            "estimate": self.estimate,
         }
 
 
@@ -147,7 +170,7 @@ def coverage_summary(
     minutes, nearest = nearest_times(graph, sv, sf, direction=direction)
 
     reachable = (sv.reason == "") & np.isfinite(minutes)
-    reason = unreachable_reason(sv.reason, minutes, sf)
+    reason = unreachable_reason(sv.reason, minutes, sf, graph=graph, points=sv)
     status = np.where(reachable & (minutes <= cutoff_min), "covered", np.where(reachable, "too_far", "unreachable"))
     found = nearest >= 0
     fac_id = np.full(len(sv), None, dtype=object)
@@ -166,6 +189,8 @@ def coverage_summary(
             "facility_id": fac_id,
             "facility_name": fac_name,
             "reason": reason,
+            "network_m": np.where(sv.ok, np.nan, sv.network_m),
+            "fragment_m": np.where(sv.ok, np.nan, sv.fragment_m),
         }
     )
     measures = ["population", "households", "monitored_households", *MONITORED_COLUMNS, *produce]
@@ -184,6 +209,12 @@ def coverage_summary(
     totals = {k: (int(v) if k.startswith("villages") else float(v)) for k, v in agg.drop(columns="town").sum().items()}
     totals["facilities"] = int(len(sf))
     totals["facilities_on_network"] = int(sf.ok.sum())
+    facilities_table = pd.DataFrame({
+        "facility_id": sf.ids, "facility_name": sf.names, "reason": sf.reason.astype(str),
+        "network_m": sf.network_m, "fragment_m": sf.fragment_m,
+    })
+    warnings = tuple([{"layer": "villages", **w} for w in sv.warnings()]
+                     + [{"layer": "facilities", **w} for w in sf.warnings()])
     return CoverageSummary(
         cutoff_min=float(cutoff_min),
         direction=direction,
@@ -191,4 +222,7 @@ def coverage_summary(
         totals=totals,
         by_town=by_town,
         villages=table,
+        facilities=facilities_table,
+        warnings=warnings,
+        estimate=graph.to_dict() if isinstance(graph, StraightLineEstimate) else None,
     )

@@ -39,10 +39,16 @@ __all__ = [
 
 ROAD_CLASSES = ("expressway", "national", "provincial", "county", "township", "village", "other")
 
+#: Road classes with access control (高速公路): points never snap onto them, and they are
+#: entered only where the data connect them to other roads (links, interchanges).
+DEFAULT_ACCESS_CONTROLLED = ("expressway",)
+
 #: Default free-flow speeds by administrative road class (km/h).
 #:
 #: Assumptions: the design speeds of JTG B01-2014 (《公路工程技术标准》) are
-#: 一级 100/80/60, 二级 80/60, 三级 40/30, 四级 30/20 km/h.  National roads (国道) in
+#: 高速公路 120/100/80, 一级 100/80/60, 二级 80/60, 三级 40/30, 四级 30/20 km/h.  Expressways
+#: (高速公路, OSM motorway and trunk with motorroad=yes) get 100, the design speed of
+#: an expressway in hilly terrain, which is what most rural counties are.  National roads (国道) in
 #: rural counties are mostly 一级/二级 highways (80), provincial roads (省道) 二级 (60),
 #: county roads (县道) 三级 (40), township roads (乡道) 三/四级 (30) and village roads
 #: (村道) 四级 (20); expressways (高速公路, design speed 120/100/80) 100.  "other" (unclassified tracks, farm roads) gets 15.  These are
@@ -52,7 +58,14 @@ DEFAULT_CLASS_SPEEDS_KMH: Mapping[str, float] = MappingProxyType(
     {"expressway": 100.0, "national": 80.0, "provincial": 60.0, "county": 40.0, "township": 30.0, "village": 20.0, "other": 15.0}
 )
 
-_FORMAT_VERSION = 1
+#: Fragment rule (see :meth:`RoadGraph.major_components`): a component that is not the
+#: largest is a stray fragment unless it has 3 km of road and 0.1 % of all edges (a
+#: village's own street grid cut off from the county network, 6 km and 80 edges in
+#: a 24k-edge county, is a network; a 500 m dead end touching nothing is a fragment).
+DEFAULT_MIN_COMPONENT_KM = 3.0
+DEFAULT_MIN_COMPONENT_SHARE = 0.001
+
+_FORMAT_VERSION = 2  # 2: edge road class and access control
 
 
 def _speed(name, value) -> float:
@@ -75,11 +88,16 @@ class SpeedTable:
         gravel/earth roads are driven at roughly 60 % of the paved speed).
     default_speed_kmh : float
         Speed for a road class missing from the table (default: the "other" speed).
+    access_controlled : sequence of str
+        Road classes with access control (default ``("expressway",)``): points are
+        never snapped onto them and they are only entered at nodes they share with
+        other roads.
     """
 
     class_speeds_kmh: Mapping[str, float] = field(default_factory=dict)
     unpaved_factor: float = 0.6
     default_speed_kmh: float | None = None
+    access_controlled: tuple[str, ...] = DEFAULT_ACCESS_CONTROLLED
 
     def __post_init__(self) -> None:
         merged = dict(DEFAULT_CLASS_SPEEDS_KMH)
@@ -96,6 +114,9 @@ class SpeedTable:
             raise InvalidSpeed(road_class="default", speed=default)
         object.__setattr__(self, "class_speeds_kmh", MappingProxyType(merged))
         object.__setattr__(self, "default_speed_kmh", default)
+        if isinstance(self.access_controlled, str):
+            object.__setattr__(self, "access_controlled", (self.access_controlled,))
+        object.__setattr__(self, "access_controlled", tuple(sorted(str(c) for c in self.access_controlled)))
 
     def speed_kmh(self, road_class: str, surface: str = "paved") -> float:
         """Speed in km/h for one road class and surface."""
@@ -113,11 +134,19 @@ class SpeedTable:
             "class_speeds_kmh": dict(sorted(self.class_speeds_kmh.items())),
             "unpaved_factor": float(self.unpaved_factor),
             "default_speed_kmh": float(self.default_speed_kmh),
+            "access_controlled": list(self.access_controlled),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SpeedTable:
-        return cls(**dict(data))
+        data = dict(data)
+        if "access_controlled" in data:
+            data["access_controlled"] = tuple(data["access_controlled"] or ())
+        return cls(**data)
+
+    def is_access_controlled(self, road_class: pd.Series) -> np.ndarray:
+        """True per row whose class has access control (vectorised)."""
+        return road_class.astype(str).isin(list(self.access_controlled)).to_numpy()
 
 
 @dataclass(frozen=True, eq=False)
@@ -139,6 +168,11 @@ class RoadGraph:
         Row position (``iloc``) of the source road in the roads layer.
     edge_road_id : ndarray of object
         ``id`` of the source road (or its index label when there is no ``id``).
+    edge_road_class : ndarray of object
+        ``road_class`` of the source road (``"other"`` when missing).
+    edge_access_controlled : ndarray of bool
+        True on access-controlled roads (expressways): never snapped onto, entered
+        only at nodes shared with other roads.
     edge_geometry : ndarray of shapely.LineString
     minutes : scipy.sparse.csr_matrix
         ``minutes[i, j]`` is the fastest direct edge from node i to node j.
@@ -159,12 +193,17 @@ class RoadGraph:
     edge_road: np.ndarray
     edge_road_id: np.ndarray
     edge_geometry: np.ndarray
+    edge_road_class: np.ndarray
+    edge_access_controlled: np.ndarray
     minutes: sp.csr_matrix
     component: np.ndarray
     main_component: int
     speed_table: SpeedTable
     access_speed_kmh: float
     fingerprint: str = ""
+    #: The fragment rule snapping uses by default (see :meth:`major_components`).
+    min_component_km: float = DEFAULT_MIN_COMPONENT_KM
+    min_component_share: float = DEFAULT_MIN_COMPONENT_SHARE
 
     @property
     def n_nodes(self) -> int:
@@ -188,6 +227,36 @@ class RoadGraph:
     def minutes_reversed(self) -> sp.csr_matrix:
         """Transpose of :attr:`minutes`, for "how long to get *to* here" searches."""
         return self.minutes.T.tocsr()
+
+    def component_stats(self) -> tuple[np.ndarray, np.ndarray]:
+        """Edges and total length (m) per weak component label."""
+        n_comp = int(self.component.max()) + 1 if self.n_nodes else 0
+        edges = np.bincount(self.edge_component, minlength=n_comp)
+        length = np.bincount(self.edge_component, weights=self.edge_length_m, minlength=n_comp)
+        return edges, length
+
+    def major_components(self, *, min_component_km: float | None = None,
+                         min_component_share: float | None = None) -> np.ndarray:
+        """Which components are road networks rather than stray fragments.
+
+        A component is *major* when it is the largest (by node count), or when it
+        has at least ``min_component_km`` of road **and** at least
+        ``min_component_share`` of all edges: a county split by a river or a
+        county with an island part keeps its second network, while a digitised
+        stub of a few hundred metres that touches nothing is a fragment.  Points
+        are snapped onto major components only; fragments are reported.
+
+        Returns
+        -------
+        ndarray of bool, shape (n_components,)
+        """
+        min_component_km = self.min_component_km if min_component_km is None else min_component_km
+        min_component_share = self.min_component_share if min_component_share is None else min_component_share
+        edges, length = self.component_stats()
+        major = (length >= float(min_component_km) * 1000.0) & (edges >= float(min_component_share) * self.n_edges)
+        if len(major) and self.main_component >= 0:
+            major[self.main_component] = True
+        return major
 
     def summary(self) -> dict[str, Any]:
         sizes = np.bincount(self.component) if self.n_nodes else np.zeros(0, dtype=int)
@@ -257,6 +326,8 @@ class RoadGraph:
             "edge_oneway": self.edge_oneway,
             "edge_road": self.edge_road,
             "edge_road_id": self.edge_road_id.astype(str),
+            "edge_road_class": self.edge_road_class.astype(str),
+            "edge_access_controlled": self.edge_access_controlled,
             "edge_coords": coords,
             "edge_coord_offsets": offsets,
         }
@@ -266,6 +337,8 @@ class RoadGraph:
             "speed_table": self.speed_table.to_dict(),
             "access_speed_kmh": float(self.access_speed_kmh),
             "fingerprint": self.fingerprint,
+            "min_component_km": float(self.min_component_km),
+            "min_component_share": float(self.min_component_share),
         }
         # The contraction hierarchy depends only on the graph: ship it along when it
         # has been built, so a cached graph does not pay the preprocessing again.
@@ -299,9 +372,13 @@ class RoadGraph:
             edge_road=np.asarray(arrays["edge_road"], dtype=np.int64),
             edge_road_id=np.asarray(arrays["edge_road_id"]).astype(object),
             edge_geometry=np.asarray(geometry, dtype=object),
+            edge_road_class=np.asarray(arrays["edge_road_class"]).astype(object),
+            edge_access_controlled=np.asarray(arrays["edge_access_controlled"], dtype=bool),
             speed_table=SpeedTable.from_dict(meta["speed_table"]),
             access_speed_kmh=float(meta["access_speed_kmh"]),
             fingerprint=str(meta.get("fingerprint", "")),
+            min_component_km=float(meta.get("min_component_km", DEFAULT_MIN_COMPONENT_KM)),
+            min_component_share=float(meta.get("min_component_share", DEFAULT_MIN_COMPONENT_SHARE)),
         )
         from planner.ch import hierarchy_from_arrays
 
@@ -387,11 +464,18 @@ def _insert_vertices(lines: np.ndarray, line_idx: np.ndarray, xy: np.ndarray) ->
     return lines
 
 
-def _node_crossings(lines: np.ndarray) -> np.ndarray:
-    """Add a vertex wherever two lines intersect without sharing a vertex there."""
+def _node_crossings(lines: np.ndarray, access_controlled: np.ndarray | None = None) -> np.ndarray:
+    """Add a vertex wherever two lines intersect without sharing a vertex there.
+
+    An access-controlled line crossing an ordinary one is an overpass, never a
+    junction (an interchange is only where the data share a node), so such pairs
+    are left alone.
+    """
     tree = shapely.STRtree(lines)
     a, b = tree.query(lines, predicate="intersects")
     keep = a < b
+    if access_controlled is not None:
+        keep &= access_controlled[a] == access_controlled[b]
     a, b = a[keep], b[keep]
     if len(a) == 0:
         return lines
@@ -402,14 +486,17 @@ def _node_crossings(lines: np.ndarray) -> np.ndarray:
     return _insert_vertices(lines, np.r_[a[which], b[which]], np.r_[xy, xy])
 
 
-def _merge_close_endpoints(lines: np.ndarray, tolerance_m: float) -> np.ndarray:
+def _merge_close_endpoints(lines: np.ndarray, tolerance_m: float,
+                           access_controlled: np.ndarray | None = None) -> np.ndarray:
     """Join line ends that almost meet: ends to ends, to vertices, and onto lines.
 
     Ends (and vertices) within ``tolerance_m`` are clustered and moved to a common
     coordinate (an existing interior vertex when the cluster has one, otherwise the
     mean of the ends).  Ends still dangling afterwards are projected onto the
     nearest other line within the tolerance, which fixes the common undershoot
-    of a village road that stops just short of the road it joins.
+    of a village road that stops just short of the road it joins.  An ordinary
+    road is never joined to an access-controlled one this way (``access_controlled``
+    per line): that would invent an entrance to an expressway.
     """
     from scipy.spatial import cKDTree
 
@@ -424,6 +511,8 @@ def _merge_close_endpoints(lines: np.ndarray, tolerance_m: float) -> np.ndarray:
         # never fuse two vertices of one line that are not its ends (would fold it)
         same = part[pairs[:, 0]] == part[pairs[:, 1]]
         pairs = pairs[~same | (is_end[pairs[:, 0]] & is_end[pairs[:, 1]] & (np.abs(pairs[:, 0] - pairs[:, 1]) > 1))]
+        if access_controlled is not None:
+            pairs = pairs[access_controlled[part[pairs[:, 0]]] == access_controlled[part[pairs[:, 1]]]]
     if len(pairs):
         adj = sp.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
         _, label = connected_components(adj, directed=False)
@@ -453,6 +542,8 @@ def _merge_close_endpoints(lines: np.ndarray, tolerance_m: float) -> np.ndarray:
     qi, li = tree.query(pts, predicate="dwithin", distance=tolerance_m)
     own = part[dangling[qi]]
     keep = li != own
+    if access_controlled is not None:
+        keep &= access_controlled[li] == access_controlled[own]
     qi, li = qi[keep], li[keep]
     if len(qi) == 0:
         return lines
@@ -508,6 +599,8 @@ def build_road_graph(
     node_at_crossings: bool = False,
     merge_tolerance_m: float = 0.0,
     crs=None,
+    min_component_km: float = DEFAULT_MIN_COMPONENT_KM,
+    min_component_share: float = DEFAULT_MIN_COMPONENT_SHARE,
 ) -> RoadGraph:
     """Build a directed travel-time graph from a roads layer.
 
@@ -533,6 +626,10 @@ def build_road_graph(
         lines).  0 disables it.
     crs : optional
         Metric CRS to work in; by default a UTM zone chosen from the data.
+    min_component_km, min_component_share : float
+        The fragment rule kept on the graph for snapping (see
+        :meth:`RoadGraph.major_components`): a component other than the largest
+        is a stray fragment unless it has this much road and this share of edges.
 
     Returns
     -------
@@ -551,11 +648,17 @@ def build_road_graph(
     metric = CRS.from_user_input(crs) if crs is not None else _metric_crs(roads)
     fingerprint = roads_fingerprint(
         roads, table, node_at_crossings=node_at_crossings, merge_tolerance_m=merge_tolerance_m,
-        access_speed_kmh=access_speed_kmh, crs=crs,
+        access_speed_kmh=access_speed_kmh, crs=crs, min_component_km=min_component_km,
+        min_component_share=min_component_share,
     )
+    rule = {"min_component_km": float(min_component_km), "min_component_share": float(min_component_share)}
     speeds_row = _row_speeds_kmh(roads, table)
     oneway_row = _truthy(roads["oneway"]) if "oneway" in roads.columns else np.zeros(len(roads), dtype=bool)
     ids_row = _row_ids(roads)
+    class_row = (roads["road_class"].astype(object).where(roads["road_class"].notna(), "other").astype(str)
+                 if "road_class" in roads.columns else pd.Series(["other"] * len(roads), index=roads.index))
+    ac_row = table.is_access_controlled(class_row)
+    class_row = class_row.to_numpy(dtype=object)
 
     geoms = shapely.from_wkb(shapely.to_wkb(roads.geometry.to_crs(metric).to_numpy()))
     parts, row = shapely.get_parts(geoms, return_index=True)
@@ -566,9 +669,9 @@ def build_road_graph(
     lines, row = parts[ok], row[ok]
 
     if merge_tolerance_m > 0 and len(lines):
-        lines = _merge_close_endpoints(lines, merge_tolerance_m)
+        lines = _merge_close_endpoints(lines, merge_tolerance_m, ac_row[row])
     if node_at_crossings and len(lines):
-        lines = _node_crossings(lines)
+        lines = _node_crossings(lines, ac_row[row])
 
     coords, part = shapely.get_coordinates(lines, return_index=True)
     # consecutive duplicate vertices would make zero-length edges
@@ -585,7 +688,8 @@ def build_road_graph(
             crs=metric, node_xy=np.zeros((0, 2)), edge_u=empty_i, edge_v=empty_i, edge_length_m=empty_f,
             edge_minutes=empty_f, edge_speed_kmh=empty_f, edge_oneway=np.zeros(0, bool), edge_road=empty_i,
             edge_road_id=np.zeros(0, dtype=object), edge_geometry=np.zeros(0, dtype=object),
-            speed_table=table, access_speed_kmh=float(access_speed_kmh), fingerprint=fingerprint,
+            edge_road_class=np.zeros(0, dtype=object), edge_access_controlled=np.zeros(0, dtype=bool),
+            speed_table=table, access_speed_kmh=float(access_speed_kmh), fingerprint=fingerprint, **rule,
         )
 
     _, vid, count = np.unique(coords, axis=0, return_inverse=True, return_counts=True)
@@ -633,10 +737,13 @@ def build_road_graph(
         edge_oneway=oneway_row[src_row],
         edge_road=src_row.astype(np.int64),
         edge_road_id=ids_row[src_row],
+        edge_road_class=class_row[src_row],
+        edge_access_controlled=ac_row[src_row],
         edge_geometry=np.asarray(geometry, dtype=object),
         speed_table=table,
         access_speed_kmh=float(access_speed_kmh),
         fingerprint=fingerprint,
+        **rule,
     )
 
 
@@ -648,6 +755,8 @@ def roads_fingerprint(
     merge_tolerance_m: float = 0.0,
     access_speed_kmh: float = 5.0,
     crs=None,
+    min_component_km: float = DEFAULT_MIN_COMPONENT_KM,
+    min_component_share: float = DEFAULT_MIN_COMPONENT_SHARE,
 ) -> str:
     """Stable SHA-256 of everything :func:`build_road_graph` depends on.
 
@@ -671,6 +780,8 @@ def roads_fingerprint(
         "merge_tolerance_m": float(merge_tolerance_m),
         "access_speed_kmh": float(access_speed_kmh),
         "crs": CRS.from_user_input(crs).to_wkt() if crs is not None else None,
+        "min_component_km": float(min_component_km),
+        "min_component_share": float(min_component_share),
     }
     h.update(json.dumps(options, sort_keys=True).encode())
     return h.hexdigest()

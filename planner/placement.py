@@ -156,6 +156,10 @@ class PlacementResult:
         Demand covered within the cutoff before (existing only) and after, per town.
     unreachable : DataFrame
         Villages no site can serve, with the reason (not on the road network, or too far).
+    off_network_sites : list of dict
+        Candidate or existing sites that are not on the road network (``id``,
+        ``name``, ``fixed``, ``reason``, ``network_m``, ``fragment_m``): they serve
+        nobody, and are named rather than silently dropped.
     """
 
     model: str
@@ -169,6 +173,9 @@ class PlacementResult:
     totals: dict = field(default_factory=dict)
     curve: Any = None  # planner.locate.CoverageCurve, when asked for
     site_names: tuple[str, ...] = ()  # every cost-matrix column's name (for the curve's sites)
+    off_network_sites: list = field(default_factory=list)
+    #: Set when there is no road network (:meth:`planner.estimate.StraightLineEstimate.to_dict`).
+    estimate: dict | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -182,6 +189,8 @@ class PlacementResult:
             "by_town": records(self.by_town),
             "unreachable": records(self.unreachable),
             "curve": None if self.curve is None else self._curve_dict(),
+            "off_network_sites": list(self.off_network_sites),
+            "estimate": self.estimate,
         }
 
     def _curve_dict(self) -> dict:
@@ -332,6 +341,8 @@ def plan_placement(
         allocated = (before, _served_by_village(result, len(villages)))
     out = _assemble(graph, villages, sites_all, n_new, cost, weights, result, village_snap,
                     model=model, spec=spec, minutes=minutes, allocated=allocated)
+    out = dataclasses.replace(out, off_network_sites=_off_network_sites(matrix.destination_snap, sites_all),
+                              estimate=matrix.estimate)
     if curve_k:
         from planner.locate import coverage_curve
 
@@ -344,6 +355,16 @@ def plan_placement(
         curve = coverage_curve(cost, weights, **ckw)
         out = dataclasses.replace(out, curve=curve, site_names=tuple(str(v) for v in sites_all["name"]))
     return out
+
+
+def _off_network_sites(snap, sites) -> list[dict]:
+    def num(x):
+        return round(float(x), 1) if np.isfinite(x) else None
+
+    fixed = sites["fixed"].to_numpy() if "fixed" in sites.columns else np.zeros(len(sites), bool)
+    return [{"id": str(snap.ids[i]), "name": None if snap.names[i] is None else str(snap.names[i]),
+             "fixed": bool(fixed[i]), "reason": str(snap.reason[i]), "network_m": num(snap.network_m[i]),
+             "fragment_m": num(snap.fragment_m[i])} for i in np.flatnonzero(~snap.ok)]
 
 
 def _served_by_village(result: LocateResult, n: int) -> np.ndarray:

@@ -1,25 +1,32 @@
 """Service areas (isochrones) around facilities, built from the reached road network.
 
-For each facility and cutoff the reached part of every edge is found exactly:
-an edge whose ends are reached with time to spare is taken up to the point where
-the remaining time runs out (interpolated along the edge by time, i.e. by length
-at the edge's constant speed).  The reached lines are buffered into a polygon.
+A service area is the set of places that coverage calls covered: a place ``p`` is
+inside the ``t``-minute area when, snapped like a village (onto its nearest road it
+may join, :func:`planner.snap.snap_points`: major components, no expressways), its
+walk to that road at the access speed plus the drive from there reaches the facility
+within ``t``::
 
-The buffer (``buffer_m``, default 200 m) stands for the strip a villager can
-walk from the road within a few minutes (200 m ≈ 2.4 min at 5 km/h); it is
-deliberately modest so that a polygon does not claim valleys the road never
-enters.  Edge lines are simplified by ``buffer_m / 20`` before buffering (10 m
-for the default; invisible at the buffer's scale, ~10x faster on dense OSM
-geometry), and partial edges are cut from the *simplified* line, so the reached
-line set only grows with the cutoff and a larger cutoff's polygon always
-contains a smaller one's.
+    T(p) = d(p, road) / v_walk + tau(proj(p)) <= t   and   d(p, road) <= max_snap_m
 
-Speed: the union of the buffers is the cost.  Per graph and ``buffer_m`` the
-buffered edges are kept, grouped in square tiles (``TILE_M``), and the union of a
-tile's buffers is computed once, the first time every edge of the tile is reached,
-then reused for every later facility and cutoff; only tiles at the frontier are
-united edge by edge.  The polygon is the same set as the union of all piece buffers
-(the grouping only changes the order of the union).
+So the remaining walking time around every reached edge (partial edges included)
+makes the area, and a village across a river is inside only when *its own* road
+gets there in time: the polygon never jumps from a reached road to the other bank's
+road, which coverage would reach only over the bridge.
+
+Construction
+------------
+``T`` is evaluated on a square lattice over the network (``grid_m`` apart, about
+1.5 million lattice points for a county; the nearest road, position along it and
+distance of every lattice point are computed once per graph and kept, like the
+buffers before).  Per facility one Dijkstra search gives the node times; ``tau`` at
+every lattice point's road position follows from them (the facility's own edge
+driven directly), and the polygon of ``T <= t`` is traced with marching squares
+(:mod:`contourpy`), cropped to the reached part of the lattice.  Larger cutoffs
+contour the same field, so the areas nest exactly.
+
+Accuracy: the boundary is exact up to the lattice spacing (``T`` is interpolated
+linearly between lattice points; where ``T`` jumps, between two roads or at
+``max_snap_m``, the boundary lies within one spacing of the true one).
 """
 from __future__ import annotations
 
@@ -31,103 +38,158 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from scipy.sparse.csgraph import dijkstra
-from shapely.ops import substring
 
 from planner.graph import RoadGraph
-from planner.snap import DEFAULT_MAX_SNAP_M, SnapResult, snap_points
+from planner.snap import DEFAULT_MAX_SNAP_M, SnapResult, _snap_trees, reproject_geometries, snap_points
 from planner.travel import Direction, _augmented_graph
 
 __all__ = ["prepare_service_areas", "service_areas"]
 
 OUTPUT_CRS = "EPSG:4326"
-#: Side of the square tiles whose buffered edges are united once and reused (metres).
-#: 2 km: a 60-min area on a county network is a few hundred tiles (measured on the demo
-#: county: 1, 2, 4 km tiles all ~10x faster than edge by edge; 2 km balances the frontier).
-TILE_M = 2000.0
+#: Lattice points per graph the spacing aims at (memory ~40 bytes each).
+GRID_POINTS = 1_500_000
+#: Finest and coarsest lattice spacing (metres).
+MIN_GRID_M, MAX_GRID_M = 5.0, 100.0
+#: Stand-in for "not reached" in the contoured field (minutes; far above any cutoff).
+_FAR = 1e6
 
 
-class _EdgeBuffers:
-    """Buffered simplified edges of one graph, by tile, with memoised tile unions."""
+class _Lattice:
+    """Lattice points within ``max_snap_m`` of a snappable road, with their snap."""
 
-    def __init__(self, graph: RoadGraph, buffer_m: float):
-        self.buffer_m = buffer_m
-        self.lines = shapely.simplify(graph.edge_geometry, buffer_m / 20.0, preserve_topology=False)
-        self.buffers = shapely.buffer(self.lines, buffer_m, quad_segs=4)
-        if len(self.lines):
-            b = shapely.bounds(self.lines)
-            centre = np.column_stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2])
-            _, tile = np.unique(np.floor(centre / TILE_M).astype(np.int64), axis=0, return_inverse=True)
-            self.tile = tile.ravel()
-        else:
-            self.tile = np.zeros(0, dtype=np.int64)
-        self.tile_size = np.bincount(self.tile)
-        order = np.argsort(self.tile, kind="stable")
-        self.tile_edges = np.split(order, np.cumsum(self.tile_size)[:-1]) if len(order) else []
-        self._unions: dict[int, object] = {}
-        self._lock = threading.Lock()
+    def __init__(self, graph: RoadGraph, max_snap_m: float, grid_m: float | None):
+        net_edges = _snap_trees(graph, None, None)[0]
+        self.max_snap_m = max_snap_m
+        if not len(net_edges):
+            self.grid_m, self.x, self.y = 1.0, np.zeros(1), np.zeros(1)
+            self.flat = np.zeros(0, dtype=np.int64)
+            self.edge = np.zeros(0, dtype=np.int64)
+            self.fraction = self.dist = np.zeros(0)
+            return
+        lo = shapely.bounds(graph.edge_geometry[net_edges]).min(axis=0)[:2] - max_snap_m
+        hi = shapely.bounds(graph.edge_geometry[net_edges]).max(axis=0)[2:] + max_snap_m
+        if grid_m is None:
+            grid_m = float(np.clip(np.sqrt(np.prod(hi - lo) / GRID_POINTS), MIN_GRID_M, MAX_GRID_M))
+        self.grid_m = float(grid_m)
+        self.x = np.arange(lo[0], hi[0] + grid_m, grid_m)
+        self.y = np.arange(lo[1], hi[1] + grid_m, grid_m)
+        nx_, ny_ = len(self.x), len(self.y)
+        # Nearest road by a Euclidean distance transform over points every half spacing
+        # along the roads (a k-d tree or STRtree query is 10-20x slower for a million
+        # lattice points), then the exact distance and position on that road.
+        lines = shapely.segmentize(graph.edge_geometry[net_edges], grid_m / 2.0)
+        dense, which = shapely.get_coordinates(lines, return_index=True)
+        from scipy import ndimage
 
-    def full_edge_geometries(self, full: np.ndarray) -> list:
-        """Buffers covering the fully reached edges: whole tiles merged, the rest per edge."""
-        idx = np.flatnonzero(full)
-        if not len(idx):
-            return []
-        whole = np.flatnonzero(np.bincount(self.tile[idx], minlength=len(self.tile_size)) == self.tile_size)
-        out = [self._tile_union(k) for k in whole]
-        rest = idx[~np.isin(self.tile[idx], whole)]
-        out.extend(self.buffers[rest])
-        return out
+        col = np.clip(np.rint((dense[:, 0] - self.x[0]) / grid_m).astype(np.int64), 0, nx_ - 1)
+        row = np.clip(np.rint((dense[:, 1] - self.y[0]) / grid_m).astype(np.int64), 0, ny_ - 1)
+        seed = np.full((ny_, nx_), -1, dtype=np.int64)
+        seed[row, col] = np.arange(len(dense))
+        d_px, (ri, ci) = ndimage.distance_transform_edt(seed < 0, return_indices=True)
+        cand = np.flatnonzero(d_px.ravel() * grid_m <= max_snap_m + 2 * grid_m)
+        nearest = seed[ri.ravel()[cand], ci.ravel()[cand]]
+        del d_px, ri, ci
+        yy, xx = np.divmod(cand, nx_)
+        grid_xy = np.column_stack([self.x[xx], self.y[yy]])
+        j = nearest
+        p = grid_xy
+        seg = np.hypot(*np.diff(dense, axis=0).T)
+        same_line = which[1:] == which[:-1]
+        seg = np.where(same_line, seg, 0.0)
+        cum = np.r_[0.0, np.cumsum(seg)]
+        start = np.r_[True, ~same_line]
+        line_start = np.maximum.accumulate(np.where(start, cum, 0.0))
+        along0 = cum - line_start  # length along its line up to each dense point
+        line_len = np.bincount(which, weights=np.r_[seg, 0.0] * np.r_[same_line, False], minlength=len(lines))
+        best_d = np.full(len(cand), np.inf)
+        best_along = np.zeros(len(cand))
+        # (the seed is nearest to within a spacing, so a road picked wrongly is one whose
+        # distance differs by less than that: only lattice points beside the border
+        # between two roads' catchments, within the stated accuracy)
+        n_dense = len(dense)
+        # the nearest point of the road lies on a segment next to the nearest dense point
+        for lo in (j - 1, j):
+            hi = lo + 1
+            valid = (lo >= 0) & (hi < n_dense)
+            lo_c, hi_c = np.clip(lo, 0, n_dense - 1), np.clip(hi, 0, n_dense - 1)
+            valid &= which[lo_c] == which[hi_c]
+            A, B = dense[lo_c], dense[hi_c]
+            AB = B - A
+            L2 = np.einsum("ij,ij->i", AB, AB)
+            t = np.clip(np.einsum("ij,ij->i", p - A, AB) / np.where(L2 > 0, L2, 1.0), 0.0, 1.0)
+            q = A + AB * t[:, None]
+            d = np.hypot(*(p - q).T)
+            better = valid & (d < best_d)
+            best_d = np.where(better, d, best_d)
+            best_along = np.where(better, along0[lo_c] + t * np.sqrt(L2), best_along)
+        ok = best_d <= max_snap_m
+        line = which[j[ok]]
+        self.flat = cand[ok].astype(np.int64)
+        self.edge = net_edges[line]
+        self.dist = best_d[ok]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            self.fraction = np.clip(np.where(line_len[line] > 0, best_along[ok] / line_len[line], 0.0), 0.0, 1.0)
 
-    def _tile_union(self, k: int):
-        with self._lock:
-            hit = self._unions.get(k)
-        if hit is None:
-            hit = shapely.union_all(self.buffers[self.tile_edges[k]])
-            with self._lock:
-                self._unions[k] = hit
-        return hit
+
+_lattices: weakref.WeakKeyDictionary[RoadGraph, dict] = weakref.WeakKeyDictionary()
+_lattices_lock = threading.Lock()
 
 
-_edge_buffers: "weakref.WeakKeyDictionary[RoadGraph, dict]" = weakref.WeakKeyDictionary()
-_edge_buffers_lock = threading.Lock()
-
-
-def _buffers_for(graph: RoadGraph, buffer_m: float) -> _EdgeBuffers:
-    with _edge_buffers_lock:
-        per_graph = _edge_buffers.setdefault(graph, {})
-        hit = per_graph.get(buffer_m)
+def _lattice_for(graph: RoadGraph, max_snap_m: float, grid_m: float | None) -> _Lattice:
+    key = (float(max_snap_m), None if grid_m is None else float(grid_m))
+    with _lattices_lock:
+        per_graph = _lattices.setdefault(graph, {})
+        hit = per_graph.get(key)
     if hit is None:
-        hit = _EdgeBuffers(graph, buffer_m)
-        with _edge_buffers_lock:
-            hit = per_graph.setdefault(buffer_m, hit)
+        hit = _Lattice(graph, float(max_snap_m), grid_m)
+        with _lattices_lock:
+            hit = per_graph.setdefault(key, hit)
     return hit
 
 
-def prepare_service_areas(graph: RoadGraph, *, buffer_m: float = 200.0) -> None:
-    """Buffer every edge of ``graph`` now, so the first service-area request is fast.
+def prepare_service_areas(graph: RoadGraph, *, max_snap_m: float = DEFAULT_MAX_SNAP_M,
+                          grid_m: float | None = None) -> None:
+    """Snap the service-area lattice now, so the first request is fast.
 
-    A server calls this in a background thread at start; without it the first
-    request pays for buffering the whole network.
+    A server calls this in a background thread at start (with the workspace's
+    ``max_snap_m``); without it the first request pays for it (a few seconds on a county).
     """
-    _buffers_for(graph, float(buffer_m))
+    _lattice_for(graph, max_snap_m, grid_m)
 
 
-def _intervals(r_u: np.ndarray, r_v: np.ndarray):
-    """Reached stretches per edge from the u side ([0, r_u]) and the v side ([1 - r_v, 1])."""
-    full = (r_u >= 1) | (r_v >= 1) | ((r_u > 0) & (r_v > 0) & (r_u + r_v >= 1))
-    part_u = ~full & (r_u > 0)
-    part_v = ~full & (r_v > 0)
-    return full, part_u, part_v
+def _contour(gen, level: float):
+    """Polygon of ``z <= level`` from a :mod:`contourpy` generator (holes kept)."""
+    points, offsets = gen.filled(-np.inf, level)
+    polys = []
+    for pts, off in zip(points, offsets):
+        rings = [pts[off[i]:off[i + 1]] for i in range(len(off) - 1)]
+        rings = [r for r in rings if len(r) >= 4]
+        if rings:
+            polys.append(shapely.Polygon(rings[0], rings[1:]))
+    if not polys:
+        return shapely.Polygon()
+    # marching squares gives disjoint outer rings with their holes: valid already, but
+    # rings touching at a saddle point are made valid rather than trusted
+    return shapely.make_valid(shapely.multipolygons(polys) if len(polys) > 1 else polys[0])
 
 
-def _own_edge_pieces(line, fraction: float, remaining_min: float, t: float, forward: bool, backward: bool):
-    if remaining_min < 0:
-        return []
-    reach = remaining_min / t
-    lo = max(0.0, fraction - reach) if backward else fraction
-    hi = min(1.0, fraction + reach) if forward else fraction
-    if hi <= lo:
-        return []
-    return [substring(line, lo, hi, normalized=True)]
+def _tau_ends(graph: RoadGraph, d: np.ndarray, edge: np.ndarray, s: np.ndarray, direction: str,
+              own_edge: int, own_f: float, own_access: float) -> np.ndarray:
+    """Driving minutes between position ``s`` on ``edge`` and the facility (node times ``d``)."""
+    u, v = graph.edge_u[edge], graph.edge_v[edge]
+    t = graph.edge_minutes[edge]
+    one = graph.edge_oneway[edge]
+    if direction == "to_facility":  # from s: along the edge to v always, back to u on two-way roads
+        tau = np.minimum((1.0 - s) * t + d[v], np.where(one, np.inf, s * t + d[u]))
+        delta = own_f - s  # the facility ahead of s in the digitised direction
+    else:
+        tau = np.minimum(d[u] + s * t, np.where(one, np.inf, d[v] + (1.0 - s) * t))
+        delta = s - own_f
+    if own_edge >= 0:
+        on_own = edge == own_edge
+        direct = np.where((delta >= 0) | ~one, own_access + np.abs(delta) * t, np.inf)
+        tau = np.where(on_own, np.minimum(tau, direct), tau)
+    return tau
 
 
 def service_areas(
@@ -136,13 +198,13 @@ def service_areas(
     *,
     cutoffs_min: Sequence[float] = (15, 30, 60),
     dissolve: bool = False,
-    buffer_m: float = 200.0,
     direction: Direction = "to_facility",
     max_snap_m: float = DEFAULT_MAX_SNAP_M,
     access_speed_kmh: float | None = None,
     facility_snap: SnapResult | None = None,
+    grid_m: float | None = None,
 ) -> gpd.GeoDataFrame:
-    """Polygons of the area within each cutoff of each facility.
+    """Polygons of the area within each cutoff of each facility, as coverage sees it.
 
     Parameters
     ----------
@@ -152,12 +214,18 @@ def service_areas(
         Travel-time cutoffs in minutes.
     dissolve : bool
         One row per cutoff (union over facilities) instead of one per facility×cutoff.
-    buffer_m : float
-        Buffer around reached road lines (see module docstring).
     direction : {"to_facility", "from_facility"}
         "to_facility" (default, like coverage): the area from which the facility
         is reached within the cutoff; "from_facility": the area reached from it.
         They differ only with one-way roads.
+    max_snap_m : float
+        Farthest walk to a road (as in :func:`planner.snap.snap_points`): the
+        polygon never reaches farther from a road than this.
+    access_speed_kmh : float, optional
+        Walking speed off the road (default: the graph's).
+    grid_m : float, optional
+        Lattice spacing in metres (default: about 1.5 million points over the
+        network's extent, between 5 and 100 m); the polygon's accuracy.
 
     Returns
     -------
@@ -166,6 +234,17 @@ def service_areas(
         ``cutoff_min``, ``area_km2``, ``reason`` (``""``, or the facility's snap
         reason, in which case the geometry is empty).  Dissolved: ``cutoff_min``,
         ``n_facilities``, ``area_km2``.
+
+    Raises
+    ------
+    ValueError
+        Empty or negative cutoffs, an unknown direction.
+
+    Notes
+    -----
+    A village ``v`` lies inside the ``t``-minute polygon of facility ``f`` exactly
+    when :func:`planner.coverage.coverage_summary` finds ``f`` within ``t`` minutes
+    of ``v``, up to the lattice spacing (see the module docstring).
     """
     cutoffs = sorted(float(c) for c in cutoffs_min)
     if not cutoffs or any(not c >= 0 for c in cutoffs):
@@ -174,10 +253,14 @@ def service_areas(
     if direction not in ("to_facility", "from_facility"):
         msg = f"direction must be 'to_facility' or 'from_facility', got {direction!r}"
         raise ValueError(msg)
-    if buffer_m <= 0:
-        msg = f"buffer_m must be positive, got {buffer_m}"
-        raise ValueError(msg)
     sf = facility_snap if facility_snap is not None else snap_points(graph, facilities, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh)
+    from planner.estimate import is_estimate
+
+    if is_estimate(graph):  # no roads: circles of the estimated reach, labelled by the caller
+        rows = [(f, c, shapely.buffer(shapely.points(sf.point_xy[f]), c * graph.metres_per_min, quad_segs=16))
+                for f in np.flatnonzero(sf.ok) for c in cutoffs]
+        return _frame(graph, sf, cutoffs, rows, dissolve)
+    walk_m_per_min = sf.access_speed_kmh * 1000.0 / 60.0
     n = graph.n_nodes
     if direction == "from_facility":
         aug, fi, _, f_node, _ = _augmented_graph(graph, sf, None)
@@ -189,52 +272,45 @@ def service_areas(
         dijkstra(search, directed=True, indices=f_node, limit=cutoffs[-1])[:, :n]
         if len(fi) else np.zeros((0, n))
     )
-    u, v, t, oneway = graph.edge_u, graph.edge_v, graph.edge_minutes, graph.edge_oneway
-    edge_buffers = _buffers_for(graph, buffer_m)
-    lines = edge_buffers.lines
+    lattice = _lattice_for(graph, max_snap_m, grid_m)
+    nx_, ny_ = len(lattice.x), len(lattice.y)
     rows = []
     for k, f in enumerate(fi):
         d = dist[k]
-        e0 = int(sf.edge[f])
+        own = (int(sf.edge[f]), float(sf.fraction[f]), float(sf.access_min[f]))
+        time_min = lattice.dist / walk_m_per_min + _tau_ends(graph, d, lattice.edge, lattice.fraction, direction, *own)
+        inside = np.flatnonzero(time_min <= cutoffs[-1])
         previous = None
+        if not len(inside):
+            rows.extend((f, c, shapely.Polygon()) for c in cutoffs)
+            continue
+        # crop the lattice to the reached part (plus a margin of one point for the contour)
+        iy, ix = np.divmod(lattice.flat[inside], nx_)
+        y0, y1 = max(iy.min() - 1, 0), min(iy.max() + 2, ny_)
+        x0, x1 = max(ix.min() - 1, 0), min(ix.max() + 2, nx_)
+        field = np.full((y1 - y0, x1 - x0), _FAR)
+        ly, lx = np.divmod(lattice.flat, nx_)
+        sel = (ly >= y0) & (ly < y1) & (lx >= x0) & (lx < x1)
+        field[ly[sel] - y0, lx[sel] - x0] = np.minimum(time_min[sel], _FAR)
+        import contourpy
+
+        gen = contourpy.contour_generator(lattice.x[x0:x1], lattice.y[y0:y1], field, name="serial",
+                                          fill_type=contourpy.FillType.OuterOffset)
         for c in cutoffs:
-            r_u = (c - d[u]) / t
-            r_v = (c - d[v]) / t
-            # the side you may not drive from on a one-way edge reaches nothing
-            if direction == "from_facility":
-                r_v = np.where(oneway, -np.inf, r_v)
-            else:
-                r_u = np.where(oneway, -np.inf, r_u)
-            full, part_u, part_v = _intervals(r_u, r_v)
-            pieces = []  # partial lines, buffered below; full edges come buffered already
-            for e in np.flatnonzero(part_u):
-                pieces.append(substring(lines[e], 0.0, float(r_u[e]), normalized=True))
-            for e in np.flatnonzero(part_v):
-                pieces.append(substring(lines[e], 1.0 - float(r_v[e]), 1.0, normalized=True))
-            remaining = c - float(sf.access_min[f])
-            fwd = direction == "from_facility" or not oneway[e0]
-            bwd = direction == "to_facility" or not oneway[e0]
-            pieces += _own_edge_pieces(lines[e0], float(sf.fraction[f]), remaining, float(t[e0]), fwd, bwd)
-            if remaining >= 0:  # the off-road leg itself
-                leg = shapely.linestrings([sf.point_xy[f], sf.snap_xy[f]])
-                pieces.append(leg if shapely.length(leg) > 0 else shapely.points(sf.point_xy[f]))
-            # union of per-piece buffers: far faster than buffering one big multi-line
-            parts = edge_buffers.full_edge_geometries(full)
-            if pieces:
-                parts.extend(shapely.buffer(np.asarray(pieces, dtype=object), buffer_m, quad_segs=4))
-            geom = shapely.union_all(np.asarray(parts, dtype=object)) if parts else shapely.Polygon()
-            # A piece cut short at a bend gets a round cap whose vertices sit on the true
-            # circle, a few metres outside the chord-approximated join of the full edge's
-            # buffer at the next cutoff; folding the smaller area in makes nesting exact.
+            geom = _contour(gen, c)
             if previous is not None and not previous.is_empty:
-                geom = shapely.union(geom, previous)
+                geom = shapely.union(geom, previous)  # exact nesting against float slivers
             previous = geom
             rows.append((f, c, geom))
-    reached = {(f, c): g for f, c, g in rows}
+    return _frame(graph, sf, cutoffs, rows, dissolve)
+
+
+def _frame(graph, sf, cutoffs, rows, dissolve) -> gpd.GeoDataFrame:
+    reached_geoms = {(f, c): g for f, c, g in rows}
     records = []
     for f in range(len(sf)):
         for c in cutoffs:
-            geom = reached.get((f, c), shapely.Polygon())
+            geom = reached_geoms.get((f, c), shapely.Polygon())
             records.append(
                 {
                     "facility_id": sf.ids[f],
@@ -257,4 +333,8 @@ def service_areas(
             merged.append({"cutoff_min": c, "n_facilities": int(len(sel)), "area_km2": float(shapely.area(geom)) / 1e6,
                            "geometry": geom})
         out = gpd.GeoDataFrame(merged, geometry="geometry", crs=graph.crs)
-    return out.to_crs(OUTPUT_CRS)
+    from planner.estimate import is_estimate
+
+    if is_estimate(graph):  # every feature says it is an estimate, and how it was made
+        out["estimate"] = graph.to_dict()["note"]
+    return out.set_geometry(reproject_geometries(out.geometry, OUTPUT_CRS), crs=OUTPUT_CRS)

@@ -10,13 +10,22 @@ Points that cannot be attached are kept with a reason code, never dropped:
 ``"missing_geometry"``
     empty or null geometry;
 ``"too_far_from_road"``
-    no edge within ``max_snap_m``;
+    no road within ``max_snap_m`` (``network_m`` holds the distance to the nearest
+    road the point could use);
 ``"disconnected_component"``
-    the nearest edge belongs to a road fragment not connected to the main
-    network (weak connectivity).
+    the only roads within ``max_snap_m`` are stray fragments that connect to
+    nothing (``fragment_m`` and ``network_m`` hold both distances).
+
+Access-controlled roads (expressways, :attr:`RoadGraph.edge_access_controlled`) are
+never snapped onto: a village beside an expressway walks to the nearest ordinary
+road.  Points snap onto *major* components only (:meth:`RoadGraph.major_components`:
+the largest network, and any other network of real size such as an island part of a
+county); a fragment nearer than that road is a data warning
+(:meth:`SnapResult.warnings`), not a reason to call the point unreachable.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +53,27 @@ REASON_DISCONNECTED = "disconnected_component"
 #: than 1 km from every road in the county's data is, in practice, a village whose road is
 #: missing or impassable (路不通) — reported as unreachable, not walked.
 DEFAULT_MAX_SNAP_M = 1000.0
+
+
+@functools.lru_cache(maxsize=32)
+def _transformer(src: CRS, dst: CRS):
+    from pyproj import Transformer
+
+    return Transformer.from_crs(src, dst, always_xy=True)
+
+
+def reproject_geometries(geoseries, crs) -> np.ndarray:
+    """Geometries of a GeoSeries in ``crs`` as an array, with a cached transformer.
+
+    Same result as ``geoseries.to_crs(crs).to_numpy()``; building a pyproj
+    transformer costs ~0.1-0.5 s (CGCS2000 zones), which every snap and every
+    service-area answer would otherwise pay again.
+    """
+    src, dst = CRS.from_user_input(geoseries.crs), CRS.from_user_input(crs)
+    geoms = geoseries.to_numpy()
+    if src == dst:
+        return geoms
+    return shapely.transform(geoms, lambda xy: np.column_stack(_transformer(src, dst).transform(xy[:, 0], xy[:, 1])))
 
 
 def point_ids(gdf, *, id_column: str | None = None) -> np.ndarray:
@@ -85,6 +115,17 @@ class SnapResult:
         still holds the distance to the nearest road, for the report.
     reason : ndarray of object
         ``""`` when usable, else a reason code (see module docstring).
+    network_m : ndarray of float
+        Distance to the nearest road the point may snap onto (NaN when the
+        graph has none or the geometry is missing).
+    fragment_m : ndarray of float
+        Distance to a stray fragment nearer than that road (NaN when none).
+    fragment_edge : ndarray of int64
+        That fragment's nearest edge (-1 when none).
+    fragment_xy : ndarray, shape (n, 2)
+        Nearest position on the fragment (NaN when none).
+    fragment_road_id : ndarray of object
+        ``id`` of the fragment's road (None when none).
     """
 
     ids: np.ndarray
@@ -99,13 +140,67 @@ class SnapResult:
     crs: CRS
     max_snap_m: float
     access_speed_kmh: float
+    network_m: np.ndarray | None = None
+    fragment_m: np.ndarray | None = None
+    fragment_edge: np.ndarray | None = None
+    fragment_xy: np.ndarray | None = None
+    fragment_road_id: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        n = len(self.ids)
+        defaults = {"network_m": lambda: self.access_m.copy(), "fragment_m": lambda: np.full(n, np.nan),
+                    "fragment_edge": lambda: np.full(n, -1, dtype=np.int64),
+                    "fragment_xy": lambda: np.full((n, 2), np.nan),
+                    "fragment_road_id": lambda: np.full(n, None, dtype=object)}
+        for name, make in defaults.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, make())
+
+    def lonlat(self, xy: np.ndarray) -> np.ndarray:
+        """Graph-CRS coordinates as WGS84 longitude/latitude (for reports)."""
+        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        if not len(xy):
+            return xy
+        lon, lat = _transformer(CRS.from_user_input(self.crs), CRS.from_epsg(4326)).transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([lon, lat])
+
+    def warnings(self) -> list[dict[str, Any]]:
+        """Data warnings: points with a stray road fragment nearer than the network.
+
+        One dict per such point: ``code`` (``"fragment_nearer"`` when the point was
+        snapped past the fragment onto the network, ``"fragment_only"`` when the
+        fragment is all there is within reach), ``id``, ``name``,
+        ``fragment_road_id``, ``fragment_lonlat`` (nearest position on the fragment,
+        WGS84), ``fragment_m`` and ``network_m`` (distances in metres; ``network_m``
+        None when there is no road to snap onto at all).
+        """
+        idx = np.flatnonzero(np.isfinite(self.fragment_m))
+        if not len(idx):
+            return []
+        where = self.lonlat(self.fragment_xy[idx])
+
+        def num(x):
+            return round(float(x), 1) if np.isfinite(x) else None
+
+        return [
+            {
+                "code": "fragment_nearer" if self.reason[i] == "" else "fragment_only",
+                "id": str(self.ids[i]),
+                "name": None if self.names[i] is None else str(self.names[i]),
+                "fragment_road_id": None if self.fragment_road_id[i] is None else str(self.fragment_road_id[i]),
+                "fragment_lonlat": [round(float(where[k, 0]), 6), round(float(where[k, 1]), 6)],
+                "fragment_m": num(self.fragment_m[i]),
+                "network_m": num(self.network_m[i]),
+            }
+            for k, i in enumerate(idx)
+        ]
 
     def __len__(self) -> int:
         return len(self.ids)
 
     @property
     def ok(self) -> np.ndarray:
-        """True for points attached to the main network."""
+        """True for points attached to a road network (a major component)."""
         return self.reason == ""
 
     def to_frame(self) -> pd.DataFrame:
@@ -120,6 +215,8 @@ class SnapResult:
                 "access_m": self.access_m,
                 "access_min": self.access_min,
                 "reason": self.reason,
+                "network_m": self.network_m,
+                "fragment_m": self.fragment_m,
             }
         )
 
@@ -140,10 +237,59 @@ class SnapResult:
                     "access_m": num(self.access_m[i]),
                     "access_min": num(self.access_min[i]),
                     "reason": str(self.reason[i]),
+                    "network_m": num(self.network_m[i]),
+                    "fragment_m": num(self.fragment_m[i]),
                 }
                 for i in range(len(self.ids))
             ],
+            "warnings": self.warnings(),
         }
+
+
+def _estimate_snap(estimate, geoms, ids, names, max_snap_m, speed) -> SnapResult:
+    n = len(geoms)
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    point_xy = np.full((n, 2), np.nan)
+    if (~missing).any():
+        pts = geoms[~missing]
+        not_point = shapely.get_type_id(pts) != 0
+        pts = np.where(not_point, shapely.point_on_surface(pts), pts)
+        point_xy[~missing] = shapely.get_coordinates(shapely.force_2d(pts))
+    reason = np.where(missing, REASON_MISSING_GEOMETRY, "").astype(object)
+    zero = np.where(missing, np.nan, 0.0)
+    return SnapResult(ids=ids, names=names, edge=np.full(n, -1, dtype=np.int64), fraction=np.full(n, np.nan),
+                      point_xy=point_xy, snap_xy=point_xy.copy(), access_m=zero, access_min=zero.copy(),
+                      reason=reason, crs=estimate.crs, max_snap_m=float(max_snap_m), access_speed_kmh=speed)
+
+
+def _snap_trees(graph: RoadGraph, min_component_km: float, min_component_share: float):
+    """Per graph and fragment rule: (network edges, their tree, fragment edges, their tree)."""
+    cache = graph.__dict__.setdefault("_snap_trees", {})
+    min_component_km = graph.min_component_km if min_component_km is None else min_component_km
+    min_component_share = graph.min_component_share if min_component_share is None else min_component_share
+    key = (float(min_component_km), float(min_component_share))
+    hit = cache.get(key)
+    if hit is None:
+        major = graph.major_components(min_component_km=min_component_km, min_component_share=min_component_share)
+        usable = ~graph.edge_access_controlled
+        on_major = major[graph.edge_component] if graph.n_edges else np.zeros(0, dtype=bool)
+        network = np.flatnonzero(usable & on_major)
+        fragments = np.flatnonzero(usable & ~on_major)
+        hit = (network, shapely.STRtree(graph.edge_geometry[network]),
+               fragments, shapely.STRtree(graph.edge_geometry[fragments]))
+        cache[key] = hit
+    return hit
+
+
+def _nearest(tree, candidates: np.ndarray, pts: np.ndarray, n: int):
+    """Nearest candidate edge and distance for each of ``pts`` (-1/inf when none)."""
+    edge = np.full(n, -1, dtype=np.int64)
+    dist = np.full(n, np.inf)
+    if len(candidates) and n:
+        (qi, ei), d = tree.query_nearest(pts, return_distance=True, all_matches=False)
+        edge[qi] = candidates[ei]
+        dist[qi] = d
+    return edge, dist
 
 
 def snap_points(
@@ -153,9 +299,11 @@ def snap_points(
     max_snap_m: float = DEFAULT_MAX_SNAP_M,
     access_speed_kmh: float | None = None,
     id_column: str | None = None,
-    main_component_only: bool = False,
+    main_component_only: bool = True,
+    min_component_km: float | None = None,
+    min_component_share: float | None = None,
 ) -> SnapResult:
-    """Attach points to the nearest position on a road edge.
+    """Attach points to the nearest position on a road edge they may join.
 
     Parameters
     ----------
@@ -163,20 +311,31 @@ def snap_points(
     points_gdf : geopandas.GeoDataFrame
         Points with a CRS; polygons and lines use their representative point.
     max_snap_m : float
-        Farther than this from every road means "too_far_from_road" (default 2 km:
-        a walk of ~25 min at 5 km/h, beyond which a village is not served by the
-        road data we have).
+        Farther than this from every usable road means "too_far_from_road"
+        (default 2 km: a walk of ~25 min at 5 km/h, beyond which a village is not
+        served by the road data we have).
     access_speed_kmh : float, optional
         Speed of the off-road leg; defaults to ``graph.access_speed_kmh``.
     id_column : str, optional
         Identifier column (default ``id``, then ``code``, then the index).
     main_component_only : bool
-        Snap only to edges of the main component (skipping closer fragments)
-        instead of reporting "disconnected_component".
+        True (default): snap onto major components only
+        (:meth:`RoadGraph.major_components`), skipping nearer stray fragments,
+        which are reported in ``fragment_*`` and :meth:`SnapResult.warnings`.
+        False: snap onto the nearest road of any component and report points
+        on a fragment as "disconnected_component" (the old behaviour).
+    min_component_km, min_component_share : float, optional
+        The fragment rule, see :meth:`RoadGraph.major_components` (default: the
+        graph's own, set when it was built).
 
     Returns
     -------
     SnapResult
+
+    Raises
+    ------
+    ValueError
+        Points without a CRS, a negative ``max_snap_m`` or a non-positive speed.
     """
     if points_gdf.crs is None:
         msg = "points layer has no CRS; set one (e.g. EPSG:4326) before snapping"
@@ -192,7 +351,11 @@ def snap_points(
     names = _names(points_gdf)
     n = len(points_gdf)
 
-    geoms = points_gdf.geometry.to_crs(graph.crs).to_numpy()
+    geoms = reproject_geometries(points_gdf.geometry, graph.crs)
+    from planner.estimate import is_estimate
+
+    if is_estimate(graph):  # no roads: every located point is "on" the straight-line estimate
+        return _estimate_snap(graph, geoms, ids, names, max_snap_m, speed)
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     pts = np.full(n, None, dtype=object)
     is_point = ~missing & (shapely.get_type_id(np.where(missing, None, geoms)) == 0)
@@ -209,38 +372,52 @@ def snap_points(
     fraction = np.full(n, np.nan)
     snap_xy = np.full((n, 2), np.nan)
     access_m = np.full(n, np.nan)
+    network_m = np.full(n, np.nan)
+    fragment_m = np.full(n, np.nan)
+    fragment_edge = np.full(n, -1, dtype=np.int64)
+    fragment_xy = np.full((n, 2), np.nan)
+    fragment_road_id = np.full(n, None, dtype=object)
     reason = np.full(n, "", dtype=object)
     reason[missing] = REASON_MISSING_GEOMETRY
 
     valid = np.flatnonzero(~missing)
-    if graph.n_edges == 0:
-        reason[valid] = REASON_TOO_FAR
-        valid = valid[:0]
     if len(valid):
-        if main_component_only:
-            candidates = np.flatnonzero(graph.edge_component == graph.main_component)
-            tree = shapely.STRtree(graph.edge_geometry[candidates])
-        else:
-            candidates = None
-            tree = graph.edge_tree
-        (qi, ei), dist = tree.query_nearest(
-            pts[valid], max_distance=max_snap_m, return_distance=True, all_matches=False
-        )
-        if candidates is not None:
-            ei = candidates[ei]
-        hit = valid[qi]
-        edge[hit] = ei
-        access_m[hit] = dist
-        lines = graph.edge_geometry[ei]
+        net_edges, net_tree, frag_edges, frag_tree = _snap_trees(graph, min_component_km, min_component_share)
+        if not main_component_only:  # every component is a candidate; fragments flagged after
+            net_edges = np.flatnonzero(~graph.edge_access_controlled)
+            net_tree = shapely.STRtree(graph.edge_geometry[net_edges])
+            frag_edges = net_edges[:0]
+        e_net, d_net = _nearest(net_tree, net_edges, pts[valid], len(valid))
+        e_frag, d_frag = _nearest(frag_tree, frag_edges, pts[valid], len(valid))
+        network_m[valid] = np.where(np.isfinite(d_net), d_net, np.nan)
+        snapped = d_net <= max_snap_m
+        # a fragment matters when it is nearer than the road taken (or than the cutoff)
+        frag_near = (d_frag < d_net) & (d_frag <= max_snap_m)
+        take_frag = ~snapped & frag_near
+        chosen = np.where(snapped, e_net, np.where(take_frag, e_frag, -1))
+        hit = valid[chosen >= 0]
+        edge[hit] = chosen[chosen >= 0]
+        access_m[valid] = np.where(snapped, d_net, np.where(take_frag, d_frag, d_net))
+        access_m[valid[~np.isfinite(access_m[valid])]] = np.nan
+        lines = graph.edge_geometry[edge[hit]]
         fraction[hit] = shapely.line_locate_point(lines, pts[hit], normalized=True)
         snap_xy[hit] = shapely.get_coordinates(shapely.line_interpolate_point(lines, fraction[hit], normalized=True))
-        far = np.setdiff1d(valid, hit)
-        reason[far] = REASON_TOO_FAR
-        if len(far):  # how far, for the report (unbounded search, only for these few)
-            (fq, _), fdist = graph.edge_tree.query_nearest(pts[far], return_distance=True, all_matches=False)
-            access_m[far[fq]] = fdist
-        off_main = hit[graph.edge_component[edge[hit]] != graph.main_component]
-        reason[off_main] = REASON_DISCONNECTED
+        reason[valid[~snapped & ~take_frag]] = REASON_TOO_FAR
+        reason[valid[take_frag]] = REASON_DISCONNECTED
+        fi = valid[frag_near]
+        if len(fi):
+            fe = e_frag[frag_near]
+            fragment_m[fi] = d_frag[frag_near]
+            fragment_edge[fi] = fe
+            on_frag = shapely.line_interpolate_point(
+                graph.edge_geometry[fe], shapely.line_locate_point(graph.edge_geometry[fe], pts[fi]))
+            fragment_xy[fi] = shapely.get_coordinates(on_frag)
+            fragment_road_id[fi] = graph.edge_road_id[fe]
+        if not main_component_only and len(hit):
+            major = graph.major_components(min_component_km=min_component_km,
+                                           min_component_share=min_component_share)
+            off_main = hit[~major[graph.edge_component[edge[hit]]]]
+            reason[off_main] = REASON_DISCONNECTED
     access_min = access_m / (speed * 1000.0 / 60.0)
     return SnapResult(
         ids=ids,
@@ -255,4 +432,9 @@ def snap_points(
         crs=graph.crs,
         max_snap_m=float(max_snap_m),
         access_speed_kmh=speed,
+        network_m=network_m,
+        fragment_m=fragment_m,
+        fragment_edge=fragment_edge,
+        fragment_xy=fragment_xy,
+        fragment_road_id=fragment_road_id,
     )

@@ -33,7 +33,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
 from planner.graph import RoadGraph, _csr_min
-from planner.snap import DEFAULT_MAX_SNAP_M, SnapResult, snap_points
+from planner.snap import DEFAULT_MAX_SNAP_M, REASON_DISCONNECTED, SnapResult, snap_points
 
 __all__ = [
     "REASON_NO_FACILITY",
@@ -51,12 +51,24 @@ REASON_NO_ROUTE = "no_route"
 REASON_NO_FACILITY = "no_facility"
 
 
-def unreachable_reason(point_reason, minutes, facilities: SnapResult):
+def unreachable_reason(point_reason, minutes, facilities: SnapResult, *, graph: RoadGraph | None = None,
+                       points: SnapResult | None = None):
     """Reason codes for points with no finite time: their snap reason, else no route,
-    or ``no_facility`` when no facility is on the network in the first place."""
+    or ``no_facility`` when no facility is on the network in the first place.
+
+    With ``graph`` and ``points``: a point on a road network that no facility is on
+    (a village's own roads cut off from the county network, an island without a
+    store) is ``disconnected_component`` rather than ``no_route``.
+    """
     reason = np.asarray(point_reason, dtype=object).copy()
     none_usable = not facilities.ok.any()
-    reason[(reason == "") & ~np.isfinite(minutes)] = REASON_NO_FACILITY if none_usable else REASON_NO_ROUTE
+    stuck = (reason == "") & ~np.isfinite(minutes)
+    reason[stuck] = REASON_NO_FACILITY if none_usable else REASON_NO_ROUTE
+    if hasattr(graph, "edge_component") and points is not None and not none_usable and stuck.any():
+        served = np.unique(graph.edge_component[facilities.edge[facilities.ok]])
+        idx = np.flatnonzero(stuck)
+        cut_off = ~np.isin(graph.edge_component[points.edge[idx]], served)
+        reason[idx[cut_off]] = REASON_DISCONNECTED
     return reason
 
 Direction = Literal["to_facility", "from_facility"]
@@ -92,6 +104,9 @@ class TravelTimeMatrix:
     origin_snap: SnapResult
     destination_snap: SnapResult
     cutoff_min: float | None = None
+    #: Set when there is no road network: how the minutes were estimated
+    #: (:meth:`planner.estimate.StraightLineEstimate.to_dict`).
+    estimate: dict | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -110,6 +125,7 @@ class TravelTimeMatrix:
             "cutoff_min": self.cutoff_min,
             "origin_reasons": [str(x) for x in self.origin_snap.reason],
             "destination_reasons": [str(x) for x in self.destination_snap.reason],
+            "estimate": self.estimate,
         }
 
 
@@ -317,6 +333,15 @@ def travel_time_matrix(
     sd = destination_snap if destination_snap is not None else snap_points(graph, destinations_gdf, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh)
     minutes = np.full((len(so), len(sd)), np.inf, dtype=np.float32)
     oi, di = np.flatnonzero(so.ok), np.flatnonzero(sd.ok)
+    from planner.estimate import is_estimate
+
+    if is_estimate(graph):
+        block = graph.minutes_between(so.point_xy[oi], sd.point_xy[di])
+        minutes[np.ix_(oi, di)] = np.where(block <= limit, block, np.inf)
+        return TravelTimeMatrix(
+            minutes=minutes, origin_ids=so.ids, destination_ids=sd.ids, origin_snap=so, destination_snap=sd,
+            cutoff_min=None if cutoff_min is None else float(cutoff_min), estimate=graph.to_dict(),
+        )
     if method == "ch" or (method == "auto" and _use_hierarchy(graph, len(oi), len(di))):
         if len(oi) and len(di):
             minutes[np.ix_(oi, di)] = _ch_block(graph, so, oi, sd, di, limit)
@@ -395,6 +420,18 @@ def nearest_times(
     limit = _limit(cutoff_min)
     minutes = np.full(len(points), np.inf)
     nearest = np.full(len(points), -1, dtype=np.int64)
+    from planner.estimate import is_estimate
+
+    if is_estimate(graph):  # symmetric: direction does not matter
+        pi, fi = np.flatnonzero(points.ok), np.flatnonzero(facilities.ok)
+        if len(pi) and len(fi):
+            block = graph.minutes_between(points.point_xy[pi], facilities.point_xy[fi])
+            best = np.argmin(block, axis=1)
+            t = block[np.arange(len(pi)), best]
+            within = t <= limit
+            minutes[pi[within]] = t[within]
+            nearest[pi[within]] = fi[best[within]]
+        return minutes, nearest
     if direction == "to_facility":
         # trips point -> facility: search backwards from all facilities at once
         aug, pi, fi, p_node, f_node = _augmented_graph(graph, points, facilities)
@@ -446,7 +483,7 @@ def accessibility(
     sf = facility_snap if facility_snap is not None else snap_points(graph, facilities, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh)
     minutes, nearest = nearest_times(graph, sv, sf, direction=direction)
     found = nearest >= 0
-    reason = unreachable_reason(sv.reason, minutes, sf)
+    reason = unreachable_reason(sv.reason, minutes, sf, graph=graph, points=sv)
     fac_id = np.full(len(sv), None, dtype=object)
     fac_name = np.full(len(sv), None, dtype=object)
     fac_id[found] = sf.ids[nearest[found]]

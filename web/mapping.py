@@ -50,7 +50,8 @@ COMMODITY_COLORS = dict(zip(
 KIND_SHAPES = dict(zip([c.value for c in INDUSTRY_KINDS], ["circle", "square", "diamond", "triangle", "ring"]))
 COLD_KIND_COLORS = dict(zip([c.value for c in COLD_STORAGE_KINDS], ["#1f78b4", "#6a3d9a", "#33a02c", "#e31a1c"]))
 ROAD_STYLES = {
-    "expressway": ("#1e8449", 4.5), "national": ("#c0392b", 4.0), "provincial": ("#e67e22", 3.5), "county": ("#b7950b", 3.0),
+    "expressway": ("#1a5276", 4.5),
+    "national": ("#c0392b", 4.0), "provincial": ("#e67e22", 3.5), "county": ("#b7950b", 3.0),
     "township": ("#5d6d7e", 2.0), "village": ("#95a5a6", 1.3), "other": ("#bdc3c7", 1.0),
 }
 CONSTRAINT_COLORS = dict(zip([c.value for c in CONSTRAINT_KINDS], ["#f1c40f", "#27ae60", "#e74c3c"]))

@@ -39,13 +39,9 @@ def panel() -> dict:
 
 
 def reason_labels() -> dict:
-    return {
-        "too_far_from_road": _("too far from any road"),
-        "disconnected_component": _("its road is not connected to the county network"),
-        "missing_geometry": _("no location"),
-        "no_route": _("no route to a facility"),
-        "no_facility": _("no facility on the road network"),
-    }
+    from .services.netreasons import reason_labels as labels
+
+    return labels(_)
 
 
 def js_config() -> dict:
@@ -90,5 +86,8 @@ def js_config() -> dict:
             "travel_min": _("%(n)s min to the nearest facility", n="{n}"),
             "table_note": _("covered / total"),
             "clear_areas": _("Clear service areas"),
+            "estimate": _("ESTIMATE (no roads layer): straight-line distance × %(factor)s at %(speed)s km/h",
+                          factor="{factor}", speed="{speed}"),
+            "off_network": _("Not on the road network (%(n)s):", n="{n}"),
         },
     }

@@ -33,7 +33,8 @@ def roads(*geoms, **cols):
 def test_default_speed_table_documented_values():
     table = SpeedTable()
     assert dict(table.class_speeds_kmh) == {
-        "expressway": 100, "national": 80, "provincial": 60, "county": 40, "township": 30, "village": 20, "other": 15}
+        "expressway": 100, "national": 80, "provincial": 60, "county": 40, "township": 30, "village": 20,
+        "other": 15}
     assert table.speed_kmh("county", "unpaved") == pytest.approx(40 * 0.6)
     assert table.speed_kmh("unknown-class") == 15
     custom = SpeedTable(class_speeds_kmh={"village": 25}, unpaved_factor=0.5)

@@ -73,7 +73,7 @@ def test_osm_extract_coverage(name):
     reach = np.isfinite(cov.villages["minutes"].to_numpy())
     np.testing.assert_allclose(near[reach], cov.villages["minutes"].to_numpy()[reach], rtol=1e-5)
 
-    areas = service_areas(graph, towns, cutoffs_min=(10, 30), buffer_m=200)
+    areas = service_areas(graph, towns, cutoffs_min=(10, 30), max_snap_m=1000)
     assert len(areas) == 2 * len(towns)
     ok = areas[areas["reason"] == ""]
     pivot = ok.pivot_table(index="facility_id", columns="cutoff_min", values="area_km2")

@@ -39,9 +39,14 @@ def test_od_writes_long_csv(demo_workspace, tmp_path):
     result = run("od", "-w", demo_workspace.path, "--from", "villages", "--to", "cold_storage", "--cutoff-min", 45,
                  "--out", out)
     assert result.exit_code == 0, result.output
-    frame = pd.read_csv(out, dtype={"origin_id": str})
-    assert {"origin_id", "destination_id", "minutes"} <= set(frame.columns)
-    assert frame["minutes"].between(0, 45).all()
+    frame = pd.read_csv(out, dtype={"origin_id": str}, keep_default_na=False, na_values={"minutes": [""]})
+    assert {"origin_id", "destination_id", "minutes", "reason"} <= set(frame.columns)
+    timed = frame["reason"] == ""
+    assert frame.loc[timed, "minutes"].between(0, 45).all()
+    # pairs with a village off the road network are named with its reason, never dropped
+    off = frame[~timed]
+    assert off["minutes"].isna().all() and off["reason"].str.startswith(("origin: ", "destination: ")).all()
+    assert set(demo_workspace.meta()["demo_unreachable_villages"]) <= set(off["origin_id"])
 
 
 def test_service_area_geojson(demo_workspace, tmp_path):

@@ -111,10 +111,16 @@ def test_bad_parameters_are_400_json(client, query):
     _error(client.get(f"{BASE}/{query}"), 400)
 
 
-def test_workspace_without_roads_is_409(client, workspace):
+def test_workspace_without_roads_gets_labelled_estimates(client, workspace):
     workspace.write_layers({"roads": gpd.GeoDataFrame(geometry=[], crs="EPSG:4326")})
     for path in ("coverage", "service-areas", "accessibility", "od?to=towns"):
-        assert "道路" in _error(client.get(f"{BASE}/{path}"), 409)
+        response = client.get(f"{BASE}/{path}")
+        assert response.status_code == 200, response.get_data(as_text=True)
+        assert response.json["estimate"]["method"] == "straight_line", path
+    # without villages either there is nothing to estimate from
+    workspace.write_layers({"villages": gpd.GeoDataFrame({"code": []}, geometry=[], crs="EPSG:4326")})
+    netdata.clear_cache()
+    assert "道路" in _error(client.get(f"{BASE}/coverage"), 409)
 
 
 def test_cache_follows_layer_changes(client, workspace):

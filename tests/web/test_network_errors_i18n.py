@@ -45,7 +45,9 @@ def test_bad_parameters_in_chinese_and_english(client, path, zh, en):
 
 def test_unknown_facility_and_no_roads_in_chinese(client, workspace):
     assert "没有编号为 'nope' 的设施" in _message(client, "service-areas?facility=cold_storage&id=nope", 404)
-    workspace.write_layers({"roads": gpd.GeoDataFrame(geometry=[], crs="EPSG:4326")})
+    # without roads the answer is a labelled estimate; without villages as well, nothing to estimate from
+    workspace.write_layers({"roads": gpd.GeoDataFrame(geometry=[], crs="EPSG:4326"),
+                            "villages": gpd.GeoDataFrame({"code": []}, geometry=[], crs="EPSG:4326")})
     assert _message(client, "coverage", 409) == "工作空间中没有道路：请先导入道路图层。"
     assert "roads" in _message(client, "coverage", 409, lang="en")
     # no server path or file name in the message

@@ -18,16 +18,62 @@ def register(group: click.Group) -> None:
 
 
 def _network(ws, scenario_name=None):
-    """The road graph and its settings, of a network scenario when one is named (typed
-    errors — no roads, a bad setting, an unknown scenario — go to the CLI's one wrapper)."""
+    """The road graph — without roads, the straight-line estimate (announced as such) — and
+    its settings; of a network scenario when one is named. Typed errors (a bad setting, an
+    unknown scenario, no roads and no villages) go to the CLI's one wrapper."""
     from web import services
     from web.services import scenarios
 
-    if scenario_name is None:
-        network = services.workspace_network(ws)
-        return network.graph, network.settings
     settings = services.NetworkSettings.from_workspace(ws)
+    if scenario_name is None:
+        return services.network_or_estimate(ws, settings=settings), settings
     return scenarios.road_graph(ws, settings=settings, scenario=scenario_name), settings
+
+
+def _estimate_of(graph):
+    from planner.estimate import is_estimate
+
+    return graph.to_dict() if is_estimate(graph) else None
+
+
+def echo_estimate(estimate) -> None:
+    """A banner line, in the terminal's language, when times are estimated without roads."""
+    if not estimate:
+        return
+    gettext = _gettext()
+    click.echo(gettext("ESTIMATE (no roads layer): straight-line distance × %(factor)s at %(speed)s km/h")
+               % {"factor": f"{estimate['detour_factor']:g}", "speed": f"{estimate['speed_kmh']:g}"}, err=False)
+
+
+def _gettext():
+    from web.i18n import catalog_gettext
+
+    from .common import cli_lang
+
+    return catalog_gettext(cli_lang())
+
+
+def _echo_off_network(records, warnings=()) -> None:
+    from web.services.netreasons import echo_lines, warning_lines
+
+    gettext = _gettext()
+    for line in [*echo_lines(records, gettext), *warning_lines(list(warnings), gettext)]:
+        click.echo(line)
+
+
+def _cut_off_reasons(graph, snap, other):
+    """Per point: its snap reason, ``disconnected_component`` when its roads reach no
+    point of ``other`` at all, else ``""``."""
+    import numpy as np
+
+    from planner.snap import REASON_DISCONNECTED
+
+    reason = snap.reason.astype(object).copy()
+    if other.ok.any() and hasattr(graph, "edge_component"):  # (a straight-line estimate has no parts)
+        there = np.unique(graph.edge_component[other.edge[other.ok]])
+        idx = np.flatnonzero(snap.ok)
+        reason[idx[~np.isin(graph.edge_component[snap.edge[idx]], there)]] = REASON_DISCONNECTED
+    return reason
 
 
 def _points(ws, layer):
@@ -56,21 +102,32 @@ def od(workspace, origin_layer, destination_layer, cutoff_min, out, scenario_nam
     graph, settings = _network(ws, scenario_name)
     matrix = travel_time_matrix(graph, _points(ws, origin_layer), _points(ws, destination_layer), cutoff_min=cutoff_min,
                                 max_snap_m=settings.max_snap_m)
-    if scenario_name is None:
+    if scenario_name is None and _estimate_of(graph) is None:
         services.persist_hierarchy(ws, graph)  # a large matrix built one: keep it for next time
+    echo_estimate(_estimate_of(graph))
     base = None
     if scenario_name is not None:  # the base network's minutes beside the scenario's
         base = travel_time_matrix(_network(ws)[0], _points(ws, origin_layer), _points(ws, destination_layer),
                                   cutoff_min=cutoff_min, max_snap_m=settings.max_snap_m).minutes
+    # pairs with an end off the road network, or on roads cut off from every point of
+    # the other side, are named too: minutes empty, reason set
+    so, sd = matrix.origin_snap, matrix.destination_snap
+    o_reason = _cut_off_reasons(graph, so, sd)
+    d_reason = _cut_off_reasons(graph, sd, so)
+    off = (o_reason != "")[:, None] | (d_reason != "")[None, :]
     keep = np.isfinite(matrix.minutes) if base is None else np.isfinite(matrix.minutes) | np.isfinite(base)
-    o, d = np.nonzero(keep)
+    o, d = np.nonzero(keep & ~off)
+    oo, dd = np.nonzero(off)
+    reason = np.where(o_reason[oo] != "", "origin: " + o_reason[oo].astype(str),
+                      "destination: " + d_reason[dd].astype(str))
     frame = pd.DataFrame({
-        "origin_id": matrix.origin_ids[o].astype(str),
-        "destination_id": matrix.destination_ids[d].astype(str),
-        "minutes": matrix.minutes[o, d].round(2),
+        "origin_id": np.r_[matrix.origin_ids[o], matrix.origin_ids[oo]].astype(str),
+        "destination_id": np.r_[matrix.destination_ids[d], matrix.destination_ids[dd]].astype(str),
+        "minutes": np.r_[matrix.minutes[o, d].round(2), np.full(len(oo), np.nan)],
+        "reason": np.r_[np.full(len(o), ""), reason].astype(object),
     })
     if base is not None:
-        frame["minutes_base"] = base[o, d].round(2)
+        frame["minutes_base"] = np.r_[base[o, d], base[oo, dd]].round(2)
         frame["added_min"] = (frame["minutes"] - frame["minutes_base"]).round(2)
         frame = frame.replace([np.inf, -np.inf], np.nan)
     out = Path(out)
@@ -80,9 +137,17 @@ def od(workspace, origin_layer, destination_layer, cutoff_min, out, scenario_nam
         frame.to_csv(out, index=False, encoding="utf-8-sig")
     else:
         raise click.ClickException(f"{out.name}: output must end in .csv or .parquet")
-    unreachable = int((~matrix.origin_snap.ok).sum())
-    click.echo(f"{len(frame)} pairs written to {out} ({matrix.minutes.shape[0]} × {matrix.minutes.shape[1]}; "
-               f"{unreachable} origins not on the road network)")
+    from web.services.netreasons import off_network
+
+    named = [{**r, "reason": o_reason[list(so.ids).index(r["id"])]} for r in off_network(so, "origin")]
+    cut = [{"role": "origin", "id": str(so.ids[i]), "name": so.names[i], "reason": o_reason[i]}
+           for i in np.flatnonzero(so.ok & (o_reason != ""))]
+    cut += [{"role": "destination", "id": str(sd.ids[i]), "name": sd.names[i], "reason": d_reason[i]}
+            for i in np.flatnonzero(sd.ok & (d_reason != ""))]
+    click.echo(f"{len(o)} pairs written to {out} ({matrix.minutes.shape[0]} × {matrix.minutes.shape[1]}; "
+               f"{int((o_reason != '').sum())} origins and {int((d_reason != '').sum())} destinations off the "
+               f"road network or cut off from it, {len(oo)} rows with their reason)")
+    _echo_off_network(named + off_network(sd, "destination") + cut, [*so.warnings(), *sd.warnings()])
     if base is not None:
         lost = int((np.isfinite(base) & ~np.isfinite(matrix.minutes)).sum())
         click.echo(f"scenario {scenario_name} / 路网情景: {lost} pairs unreachable that the base network connects "
@@ -124,6 +189,7 @@ def coverage(workspace, facility, minutes, commodities, include_planned, as_json
             payload["scenario_difference"] = difference
         click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
+    echo_estimate(summary.estimate)
     _echo_coverage(summary, facility, minutes)
     if difference is not None:
         echo_scenario_difference(difference)
@@ -160,13 +226,30 @@ def _echo_coverage(summary, facility, minutes) -> None:
     table = pd.concat([table, pd.DataFrame([total_row])], ignore_index=True)
     click.echo("")
     click.echo(table.to_string(index=False))
+    from web.services.netreasons import distances, reason_text
+
+    gettext = _gettext()
     uncovered = summary.uncovered
     if len(uncovered):
         click.echo("")
         click.echo(f"uncovered villages / 未覆盖村 ({len(uncovered)}):")
         for row in uncovered.itertuples(index=False):
-            detail = f"{row.minutes:.1f} min" if row.status == "too_far" else row.reason
+            where = distances({"network_m": _finite(getattr(row, "network_m", None)),
+                               "fragment_m": _finite(getattr(row, "fragment_m", None))}, gettext)
+            detail = (f"{row.minutes:.1f} min" if row.status == "too_far"
+                      else f"{reason_text(row.reason, gettext)} [{row.reason}] {where}".rstrip())
             click.echo(f"  {row.village_id}  {row.village_name}  ({row.town})  {row.status}: {detail}")
+    off = summary.facilities_off_network
+    click.echo("")
+    _echo_off_network([{"role": "facility", "id": str(r.facility_id), "name": r.facility_name, "reason": r.reason,
+                        "network_m": _finite(r.network_m), "fragment_m": _finite(r.fragment_m)}
+                       for r in off.itertuples(index=False)], summary.warnings)
+
+
+def _finite(x):
+    import math
+
+    return None if x is None or not math.isfinite(float(x)) else float(x)
 
 
 @click.command(name="service-area")
@@ -190,4 +273,9 @@ def service_area(workspace, facility, minutes, dissolve, out) -> None:
     areas = service_areas(graph, services.facility_points(ws, facility), cutoffs_min=cutoffs, dissolve=dissolve,
                           max_snap_m=settings.max_snap_m)
     write_vector(areas, out, fmt="geojson")
+    echo_estimate(_estimate_of(graph))
     click.echo(f"{len(areas)} service areas written to {out}")
+    if not dissolve:
+        off = areas[areas["reason"] != ""].drop_duplicates("facility_id")
+        _echo_off_network([{"role": "facility", "id": str(r.facility_id), "name": r.facility_name,
+                            "reason": r.reason} for r in off.itertuples(index=False)])

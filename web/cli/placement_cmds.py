@@ -185,6 +185,9 @@ def place(workspace, facility, model, p, minutes, demand, candidates, budget, si
     if base is not None:
         _echo_base_difference(base.to_dict(), outcome.to_dict(), scenario_name, minutes)
     d = outcome.to_dict()
+    from .network_cmds import echo_estimate
+
+    echo_estimate(d.get("estimate"))
     s = d["solver"]
     click.echo(f"{model} ({outcome.demand}): {s['status']}, objective {_num(s['objective'], '.1f')}, "
                f"gap {_num(s['gap'], '.2%')}, {s['seconds']:.2f} s")
@@ -198,9 +201,18 @@ def place(workspace, facility, model, p, minutes, demand, candidates, budget, si
         click.echo(f"  [{tag}] {site['name']}: serves {_num(site['demand_served'], '.0f')} "
                    f"({site['demand_count']} villages), loss if removed {_num(site['loss_if_removed'], '.0f')}"
                    f"{runner}")
+    from web.i18n import catalog_gettext
+    from web.services.netreasons import echo_lines, reason_text
+
+    from .common import cli_lang
+
+    gettext = catalog_gettext(cli_lang())
     if d["unreachable"]:
         click.echo(f"{len(d['unreachable'])} villages cannot be served: "
-                   + ", ".join(f"{u['village_name']} ({u['reason']})" for u in d["unreachable"][:10]))
+                   + ", ".join(f"{u['village_name']} ({reason_text(u['reason'], gettext)})"
+                               for u in d["unreachable"][:10]))
+    for line in echo_lines([{**site, "role": "site"} for site in d.get("off_network_sites", [])], gettext):
+        click.echo(line)
     if d.get("curve"):
         _echo_curve(d["curve"], False)
 

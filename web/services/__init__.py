@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 
-from geo.errors import InvalidInput, RuralplanError
+from geo.errors import InvalidInput, RuralplanError, Unavailable
 from layers.store import Workspace
 from planner.errors import InvalidParameter, NoCandidates
 from planner.graph import RoadGraph, SpeedTable, build_road_graph, roads_fingerprint
@@ -48,6 +48,17 @@ class NetworkSettings:
     max_snap_m: float = DEFAULT_MAX_SNAP_M
     node_at_crossings: bool = False
     merge_tolerance_m: float = 0.0
+    #: Fragment rule (planner.graph.RoadGraph.major_components): a road component other
+    #: than the largest is a stray fragment unless it has 3 km of road and 0.1 % of edges.
+    min_component_km: float = 3.0
+    min_component_share: float = 0.001
+    #: Without a roads layer: straight-line distance × this detour factor at
+    #: ``estimate_speed_kmh`` (planner.estimate), labelled as an estimate everywhere.
+    detour_factor: float = 1.3
+    estimate_speed_kmh: float = 30.0
+
+    _KEYS = ("access_speed_kmh", "max_snap_m", "node_at_crossings", "merge_tolerance_m", "min_component_km",
+             "min_component_share", "detour_factor", "estimate_speed_kmh")
 
     @classmethod
     def from_workspace(cls, ws: Workspace) -> "NetworkSettings":
@@ -69,7 +80,9 @@ class NetworkSettings:
         except InvalidInput as exc:
             raise _bad_setting("network.speed_table", exc) from exc
         known = {}
-        for key, zero_ok in (("access_speed_kmh", False), ("max_snap_m", False), ("merge_tolerance_m", True)):
+        for key, zero_ok in (("access_speed_kmh", False), ("max_snap_m", False), ("merge_tolerance_m", True),
+                             ("min_component_km", True), ("min_component_share", True), ("detour_factor", False),
+                             ("estimate_speed_kmh", False)):
             if key in raw:
                 try:
                     value = float(raw[key])
@@ -85,11 +98,15 @@ class NetworkSettings:
         return cls(speed_table=table, **known)
 
     def build_options(self) -> dict:
+        """Keyword arguments of :func:`planner.graph.build_road_graph` (the hook for
+        scenario builders: ``build_road_graph(roads, **settings.build_options())``)."""
         return {
             "speed_table": self.speed_table,
             "access_speed_kmh": self.access_speed_kmh,
             "node_at_crossings": self.node_at_crossings,
             "merge_tolerance_m": self.merge_tolerance_m,
+            "min_component_km": self.min_component_km,
+            "min_component_share": self.min_component_share,
         }
 
 
@@ -152,6 +169,39 @@ def road_graph(ws: Workspace, *, settings: NetworkSettings | None = None) -> Roa
     return graph
 
 
+class NoNetwork(Unavailable):
+    """Neither roads nor villages: not even a straight-line estimate can be made."""
+
+    code = "network.unavailable"
+    en = "Workspace {workspace} has no roads and no villages: import a roads layer (or villages) first."
+    zh = "工作空间 {workspace} 既没有道路也没有行政村：请先导入道路图层（或行政村）。"
+
+
+def network_or_estimate(ws: Workspace, *, settings: NetworkSettings | None = None):
+    """The road graph; without a roads layer, a straight-line estimate instead.
+
+    The estimate (:class:`planner.estimate.StraightLineEstimate`: distance ×
+    ``settings.detour_factor`` at ``settings.estimate_speed_kmh``) is accepted by every
+    network analysis in place of the graph, and every result built on it carries an
+    ``estimate`` label for the adapters to show.
+
+    Raises
+    ------
+    NoNetwork
+        Without roads and without villages to choose a metric CRS from.
+    """
+    settings = settings or NetworkSettings.from_workspace(ws)
+    if len(ws.read_layer("roads")):
+        return road_graph(ws, settings=settings)
+    from planner.estimate import StraightLineEstimate
+
+    vill = villages(ws)
+    if not len(vill):
+        raise NoNetwork(workspace=ws.path.name)
+    return StraightLineEstimate.for_frame(vill, detour_factor=settings.detour_factor,
+                                          speed_kmh=settings.estimate_speed_kmh)
+
+
 def prewarm(ws: Workspace) -> None:
     """Build (or load) the road graph, its service-area buffers and its contraction
     hierarchy (compiling the numba kernels on a fresh install) ahead of the first request."""
@@ -159,10 +209,11 @@ def prewarm(ws: Workspace) -> None:
     from planner.service_area import prepare_service_areas
 
     try:
-        graph = road_graph(ws)
+        settings = NetworkSettings.from_workspace(ws)
+        graph = road_graph(ws, settings=settings)
     except RuralplanError:
         return  # no roads yet, or a bad setting: nothing to prepare (the pages say why)
-    prepare_service_areas(graph)
+    prepare_service_areas(graph, max_snap_m=settings.max_snap_m)
     graph_hierarchy(graph)
     from planner.resilience import warm_kernels
 
@@ -308,7 +359,7 @@ def plan(ws: Workspace, question, *, candidates: gpd.GeoDataFrame | None = None,
 
     q = question
     settings = NetworkSettings.from_workspace(ws)
-    graph = graph if graph is not None else road_graph(ws, settings=settings)
+    graph = graph if graph is not None else network_or_estimate(ws, settings=settings)
     vill = villages(ws)
     spec = DemandSpec.parse(q.demand)
     cand = candidates if candidates is not None else candidate_sites(ws, q.candidates, graph=graph,

@@ -25,6 +25,7 @@ from .. import services
 from . import mapdata
 from .errors import UnknownFacility
 from .mapdata import feature_collection
+from .netreasons import off_network
 
 #: Layers an OD matrix can run between (as in ``ruralplan od``).
 OD_LAYERS = ("villages", *services.FACILITY_LAYERS)
@@ -72,13 +73,21 @@ def clear_cache() -> None:
 
 # --------------------------------------------------------------------------- helpers
 def _graph(ws, scenario=None):
+    """The road graph and its settings — without roads, the straight-line estimate (payloads
+    carry ``estimate``); of a network scenario when one is named. Typed errors (a bad
+    setting, an unknown scenario, neither roads nor villages) go to the caller as they are."""
+    settings = services.NetworkSettings.from_workspace(ws)
     if scenario is None:
-        network = services.workspace_network(ws)  # BadSetting / NoRoads go to the caller as they are
-        return network.graph, network.settings
+        return services.network_or_estimate(ws, settings=settings), settings
     from . import scenarios
 
-    settings = services.NetworkSettings.from_workspace(ws)
     return scenarios.road_graph(ws, settings=settings, scenario=scenario), settings
+
+
+def _estimate(graph):
+    from planner.estimate import is_estimate
+
+    return graph.to_dict() if is_estimate(graph) else None
 
 
 def _facilities(ws, layer: str, statuses):
@@ -122,6 +131,10 @@ def coverage(ws, *, facility: str, minutes: float, commodities=(), statuses=(), 
     summary = coverage_summary(graph, vill, _facilities(ws, facility, statuses), cutoff_min=minutes,
                                commodities=list(commodities) or None, max_snap_m=settings.max_snap_m)
     out = {"facility": facility, "statuses": list(statuses), **summary.to_dict()}
+    out["off_network"] = [
+        {"role": "facility", "id": _text(r["facility_id"]), "name": _text(r["facility_name"]), "reason": r["reason"],
+         "network_m": _num(r["network_m"]), "fragment_m": _num(r["fragment_m"])}
+        for r in summary.facilities_off_network.to_dict("records")]
     table = summary.villages
     uncovered = np.flatnonzero(table["status"].to_numpy() != "covered")
     records = [{
@@ -149,7 +162,10 @@ def accessibility(ws, *, facility: str, statuses=(), scenario=None) -> dict:
     graph, settings = _graph(ws, scenario)
     vill = services.villages(ws)
     fac = _facilities(ws, facility, statuses)
-    table = nearest(graph, vill, fac, max_snap_m=settings.max_snap_m)  # one row per village, in order
+    from planner.snap import snap_points
+
+    fac_snap = snap_points(graph, fac, max_snap_m=settings.max_snap_m)
+    table = nearest(graph, vill, fac, max_snap_m=settings.max_snap_m, facility_snap=fac_snap)  # per village, in order
     towns = vill["town"].fillna("").astype(str).tolist() if "town" in vill.columns else [""] * len(vill)
     records = [{
         "village_id": _text(r.village_id), "name": _text(r.village_name), "town": town,
@@ -159,6 +175,8 @@ def accessibility(ws, *, facility: str, statuses=(), scenario=None) -> dict:
     out = _point_features(vill.geometry.to_numpy(), records)
     out["facility"] = facility
     out["facilities"] = int(len(fac))
+    out["off_network"] = off_network(fac_snap, "facility")
+    out["estimate"] = _estimate(graph)
     return out
 
 
@@ -181,7 +199,8 @@ def service_areas(ws, *, facility: str, minutes, facility_id: str | None = None,
     areas = areas.sort_values("cutoff_min", ascending=False, kind="stable")
     geoms = shapely.simplify(areas.geometry.to_numpy(), _SIMPLIFY_DEG, preserve_topology=True)
     geoms = shapely.transform(geoms, lambda c: np.round(c, _DECIMALS))
-    keep = [c for c in ("facility_id", "facility_name", "cutoff_min", "n_facilities", "reason") if c in areas]
+    keep = [c for c in ("facility_id", "facility_name", "cutoff_min", "n_facilities", "reason", "estimate")
+            if c in areas]
     records = []
     for rec, area in zip(areas[keep].to_dict("records"), areas["area_km2"]):
         rec = {k: (str(v) if k == "facility_id" else v) for k, v in rec.items()}
@@ -190,6 +209,10 @@ def service_areas(ws, *, facility: str, minutes, facility_id: str | None = None,
     out = json.loads(feature_collection(geoms, records))
     out["facility"] = facility
     out["cutoffs_min"] = [float(c) for c in minutes]
+    from planner.snap import snap_points
+
+    out["off_network"] = off_network(snap_points(graph, fac, max_snap_m=settings.max_snap_m), "facility")
+    out["estimate"] = _estimate(graph)
     return out
 
 
@@ -211,6 +234,9 @@ def od(ws, *, origins: str, destinations: str, cutoff_min: float | None = None, 
     matrix = travel_time_matrix(graph, points(origins), points(destinations), cutoff_min=cutoff_min,
                                 max_snap_m=settings.max_snap_m)
     out = {"from": origins, "to": destinations, **matrix.to_dict()}
+    out["off_network"] = (off_network(matrix.origin_snap, "origin")
+                          + off_network(matrix.destination_snap, "destination"))
+    out["warnings"] = [*matrix.origin_snap.warnings(), *matrix.destination_snap.warnings()]
     out["minutes"] = [[None if v is None else round(v, 2) for v in row] for row in out["minutes"]]
     if scenario:
         base = travel_time_matrix(_graph(ws)[0], points(origins), points(destinations), cutoff_min=cutoff_min,

@@ -104,7 +104,11 @@ def _scenario(ws) -> tuple[str | None, str]:
 
 
 def _reply(payload_and_hit):
+    from ..services.netreasons import reason_labels
+
     payload, hit = payload_and_hit
+    # reason codes are stable; their text follows the visitor's language (not cached)
+    payload = {**payload, "reason_labels": reason_labels(_)}
     return payload, 200, {"X-Cache": "hit" if hit else "miss", "Cache-Control": "private, no-cache"}
 
 

@@ -158,7 +158,10 @@ def demand_text(spec: str) -> str:
 
 def reason_labels() -> dict:
     """Why a village cannot be served (snap reason codes of :mod:`planner.snap`, or too far)."""
-    return {"too_far": _("farther than the cutoff from every site"),
+    from ..services.netreasons import reason_labels as network_reasons
+
+    return {**network_reasons(_),
+            "too_far": _("farther than the cutoff from every site"),
             "too_far_from_road": _("no road within reach (road missing or impassable)"),
             "disconnected_component": _("its road is not connected to the county network"),
             "missing_geometry": _("no location")}

@@ -51,6 +51,23 @@
   }
   function reasonText(code) { return (ncfg.reasons && ncfg.reasons[code]) || code || ""; }
 
+  // Results computed without roads say so, and points off the road network are named.
+  function appendNetworkNotes(parent, data) {
+    if (data.estimate) {
+      parent.appendChild(U.el("p", "rp-hint rp-estimate", nt("estimate", {
+        factor: String(data.estimate.detour_factor), speed: String(data.estimate.speed_kmh) })));
+    }
+    var off = data.off_network || [];
+    if (off.length) {
+      var box = U.el("div", "rp-off-network");
+      box.appendChild(U.el("div", "rp-hint", nt("off_network", { n: off.length })));
+      off.forEach(function (r) {
+        box.appendChild(U.el("div", "rp-hint", (r.name || r.id) + " (" + r.id + "): " + reasonText(r.reason)));
+      });
+      parent.appendChild(box);
+    }
+  }
+
   function swatch(color, cls) {
     var sw = U.el("span", "rp-sym " + (cls || "rp-sym-area"));
     sw.style.setProperty("--c", color);
@@ -130,6 +147,7 @@
           nt("within_min", { n: num(p.cutoff_min) }) + " · " + num(p.area_km2, 1) + " " + nt("km2"));
       });
       if (reason) box.rows.appendChild(U.el("div", "rp-hint", reasonText(reason)));
+      appendNetworkNotes(box.rows, data);
       document.documentElement.setAttribute("data-areas-ready", String(data.features.length));
     }).catch(function (err) {
       if (net.box !== box) return;
@@ -340,6 +358,7 @@
       if (data.scenario_difference && RP.scenarioDiffText) {
         out.appendChild(U.el("p", "rp-cov-summary rp-scenario-diff", RP.scenarioDiffText(data.scenario_difference)));
       }
+      appendNetworkNotes(out, data);
       out.appendChild(U.el("p", "rp-hint", nt("table_note")));
       var wrap = U.el("div", "rp-cov-wrap");
       wrap.appendChild(coverageTable(data));

@@ -188,7 +188,7 @@
     }).catch(function () {});
     getJSON(layerUrl("roads")).then(function (data) {
       L.geoJSON(data, { renderer: renderer, interactive: false, style: function (f) {
-        var major = ["national", "provincial", "county"].indexOf(f.properties && f.properties.road_class) >= 0;
+        var major = ["expressway", "national", "provincial", "county"].indexOf(f.properties && f.properties.road_class) >= 0;
         return { color: major ? "#9c8f7a" : "#c9c3b8", weight: major ? 2 : 1, opacity: 0.9 };
       } }).addTo(groups.roads);
     }).catch(function () {});
