@@ -145,7 +145,7 @@ def lagrangian_subgradient(swc: np.ndarray, order: np.ndarray, lam: np.ndarray, 
 
 
 @njit(cache=True)
-def radius_positions(swc: np.ndarray, order: np.ndarray, rho: np.ndarray, in_s: np.ndarray,
+def radius_positions(swc: np.ndarray, order: np.ndarray, lam: np.ndarray, rho: np.ndarray, in_s: np.ndarray,
                      is_fixed: np.ndarray, excluded: np.ndarray, repl_prefix: np.ndarray, value: float,
                      thresh: float, pos: np.ndarray) -> None:
     """Per demand row, the fewest nearest candidates of which one must be open (in place, ``min``).
@@ -160,6 +160,12 @@ def radius_positions(swc: np.ndarray, order: np.ndarray, rho: np.ndarray, in_s: 
     becomes the number of sorted candidates up to that radius (ties
     included) when smaller than its current value; candidates flagged
     ``excluded`` (proven closed) cost nothing to close.
+
+    Keeping row ``i``'s own assignment constraint (not relaxed) adds
+    ``w_i D_i^next - lambda_i`` where ``D_i^next`` is the nearest cost
+    outside the ball: the row's terms in ``rho`` are <= 0, so dropping them
+    only raises the rest, and ``i`` itself pays at least ``w_i D_i^next``.
+    This term makes the radius follow the row's dual value ``lambda_i``.
     """
     n, m = swc.shape
     n_repl = len(repl_prefix) - 1
@@ -179,7 +185,10 @@ def radius_positions(swc: np.ndarray, order: np.ndarray, rho: np.ndarray, in_s: 
                     closed += rho[j]
                     q += 1
                 k += 1
-            if hit or q > n_repl or value - closed + repl_prefix[q] > thresh:
+            own = 0.0
+            if k < m and swc[i, k] - lam[i] > 0.0:
+                own = swc[i, k] - lam[i]
+            if hit or q > n_repl or k >= m or value - closed + repl_prefix[q] + own > thresh:
                 if k < pos[i]:
                     pos[i] = k
                 break

@@ -141,7 +141,7 @@ class _Lagrangian:
         self.out[rest[value - worst_in + self.rho[rest] > thresh]] = True
         self.forced[pick[value - self.rho[pick] + best_out > thresh]] = True
         prefix = np.concatenate([[0.0], np.cumsum(r_rest)])
-        K.radius_positions(self.swc, self.order, self.rho, in_s, self.fixed | self.forced, self.out, prefix,
+        K.radius_positions(self.swc, self.order, lam, self.rho, in_s, self.fixed | self.forced, self.out, prefix,
                            value, thresh, self.pos)
 
 
