@@ -21,7 +21,7 @@ from __future__ import annotations
 from .cmclp import solve_cmclp
 from .lscp import solve_lscp
 from .mclp import solve_mclp
-from .orlib import OrlibPmedInstance, parse_orlib_pmed, parse_pmedopt
+from .orlib import OrlibPmedInstance, make_orlib_like_text, parse_orlib_pmed, parse_pmedopt
 from .pcenter import solve_pcenter
 from .pmedian import solve_pmedian
 from .result import LocateResult, SiteReport
@@ -31,6 +31,7 @@ __all__ = [
     "MODELS",
     "OrlibPmedInstance",
     "SiteReport",
+    "make_orlib_like_text",
     "parse_orlib_pmed",
     "parse_pmedopt",
     "solve",
