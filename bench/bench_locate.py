@@ -221,8 +221,8 @@ def main(argv=None) -> None:
     ap.add_argument("--limit", type=float, default=60.0, help="with --exact: time limit per solve (s)")
     args = ap.parse_args(argv)
     try:
-        import spopt  # noqa: F401
         import pulp  # noqa: F401
+        import spopt  # noqa: F401
         spopt_timeout = None if args.no_spopt else args.spopt_timeout
     except ImportError:
         print("spopt/pulp not installed (pip install '.[bench]'); spopt column skipped")

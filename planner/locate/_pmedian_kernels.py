@@ -17,7 +17,7 @@ def nearest_two(cpt: np.ndarray, open_list: np.ndarray, big: float):
 
     ``cpt`` is the TRANSPOSED cost matrix ``(m, n)`` (one contiguous row per candidate).
     """
-    m, n = cpt.shape
+    n = cpt.shape[1]
     d1 = np.full(n, big)
     d2 = np.full(n, big)
     c1 = np.full(n, -1, dtype=np.int64)
@@ -57,8 +57,7 @@ def greedy_add(cpt: np.ndarray, w: np.ndarray, is_open: np.ndarray, d1: np.ndarr
         is_open[best_j] = True
         row = cpt[best_j]
         for i in range(n):
-            if row[i] < d1[i]:
-                d1[i] = row[i]
+            d1[i] = min(d1[i], row[i])
 
 
 @njit(cache=True)
@@ -189,6 +188,5 @@ def radius_positions(swc: np.ndarray, order: np.ndarray, lam: np.ndarray, rho: n
             if k < m and swc[i, k] - lam[i] > 0.0:
                 own = swc[i, k] - lam[i]
             if hit or q > n_repl or k >= m or value - closed + repl_prefix[q] + own > thresh:
-                if k < pos[i]:
-                    pos[i] = k
+                pos[i] = min(pos[i], k)
                 break

@@ -148,7 +148,6 @@ class _Lagrangian:
 def _lagrangian_phase(lag: _Lagrangian, w: np.ndarray, cp: np.ndarray, upper: float, thresh: float,
                       deadline: float, max_iter: int):
     """Subgradient ascent (Polyak steps towards ``upper``, halving on stalls) with reductions."""
-    n = lag.n
     # Start at each row's (p+1)-th cheapest weighted cost: close to the dual optimum for p-median.
     kk = min(lag.p + int(lag.fixed.sum()), lag.m - 1)
     lam = lag.swc[:, kk].copy() if kk > 0 else lag.swc[:, 0].copy()

@@ -25,6 +25,12 @@ Formulations
 * Lagrangian relaxation of the assignment constraints (Cornuejols, Fisher &
   Nemhauser 1977) with subgradient steps gives the bound when the MILP is too
   large to build.
+* Unbudgeted, everything servable (the usual case): :mod:`._pmedian_radius`
+  -- compiled interchange, Lagrangian bound with reduced-cost fixing and a
+  per-demand radius reduction, then the radius formulation (Elloumi 2010,
+  *J. Comb. Optim.* 19; Garcia, Labbe & Marin 2011, *INFORMS J. Computing*
+  23(4)) truncated at those radii, solved by HiGHS against the incumbent.
+  Budgets and unavoidable unserved demand keep the path below.
 """
 from __future__ import annotations
 
@@ -973,7 +979,10 @@ def solve_pmedian(
         Wall-clock limit for HiGHS (heuristics and explanations come on top,
         they take milliseconds to a few seconds).
     method : {"auto", "milp", "heuristic"}
-        "milp": greedy+interchange warm start then HiGHS on the Elloumi model.
+        "milp": greedy+interchange warm start, Lagrangian reductions, then
+        HiGHS on the (radius-truncated) Elloumi model; ``result.method`` says
+        what settled it ("interchange+lagrangian" when the Lagrangian bound
+        alone proves the incumbent, "radius-milp", "highs-milp").
         "heuristic": greedy+interchange with a Lagrangian bound.
         "auto": "milp" unless the model would exceed ``milp_max_entries``.
     mip_rel_gap : float

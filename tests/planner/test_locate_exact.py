@@ -16,7 +16,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from planner.locate import make_orlib_like_text, parse_orlib_pmed, solve_pcenter, solve_pmedian
+from planner.locate import (
+    make_orlib_like_text,
+    parse_orlib_pmed,
+    solve_pcenter,
+    solve_pmedian,
+)
 from planner.locate._pcenter_exact import cover_decision, dfs_cover
 from planner.locate._pmedian_radius import solve_pmedian_radius
 from tests.conftest import shared_data
@@ -93,7 +98,7 @@ def test_radius_solver_real_weights_and_fixed_sites(n, m, p, n_fixed, seed):
 
 def _brute_cover(a, p):
     n, m = a.shape
-    for k in range(0, p + 1):
+    for k in range(p + 1):
         for combo in itertools.combinations(range(m), k):
             if a[:, list(combo)].any(axis=1).all() if combo else n == 0:
                 return True
