@@ -1,12 +1,17 @@
 """Benchmark planner.locate: OR-Library pmed1-10 against spopt (PuLP + CBC), and a synthetic county.
 
 Run: ``.venv/bin/python -m bench.bench_locate [--spopt-timeout 60] [--no-spopt]``.
+``--exact [--quick]``: p-median and p-center to proven optimality on pmed1-10
+and OR-Library-like random instances (n = 300..900, as Beasley built
+pmed11-40), CPU seconds per instance (median, max) and the ratio to spopt +
+HiGHS (PuLP's HiGHS API) measured in the same run.
 Prints tables; never asserts on times (the machine is shared).
 """
 from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import statistics
 import time
 from pathlib import Path
 
@@ -15,6 +20,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import shortest_path
 
 from planner.locate import (
+    make_orlib_like_text,
     parse_orlib_pmed,
     parse_pmedopt,
     solve_cmclp,
@@ -128,18 +134,119 @@ def bench_county() -> None:
               f"  {r.method}", flush=True)
 
 
+# pmed11-40's shapes (Beasley 1985): n nodes, p = 5, 10, n/10, n/5, n/3 up to n = 600, then 5, 10, n/10.
+ORLIB_LIKE = [(n, p) for n in (300, 400, 500, 600) for p in (5, 10, n // 10, n // 5, n // 3)] + [
+    (n, p) for n in (700, 800, 900) for p in (5, 10, n // 10)]
+ORLIB_LIKE_QUICK = [(300, 5), (300, 30), (300, 100), (500, 50), (600, 200), (700, 70), (900, 90)]
+
+
+def _spopt_highs_worker(cost, p, limit_s, queue):
+    import pulp
+    from spopt.locate import PMedian
+
+    t0 = time.process_time()
+    model = PMedian.from_cost_matrix(cost, np.ones(cost.shape[0]), p_facilities=p)
+    model.solve(pulp.HiGHS(msg=False, timeLimit=limit_s))
+    status = pulp.LpStatus[model.problem.status]
+    queue.put((float(pulp.value(model.problem.objective)), time.process_time() - t0, status))
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a live process (Linux /proc), NaN elsewhere."""
+    import os
+
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
+def run_spopt_highs(cost, p, timeout_s):
+    """spopt's PMedian (classic x_ij model) with HiGHS in a child process.
+
+    Returns ``(objective, cpu_s, status)``, or ``(None, cpu_s_so_far)`` when
+    stopped at ``timeout_s`` (+30 s for the model build) of wall-clock time.
+    """
+    queue = mp.Queue()
+    proc = mp.Process(target=_spopt_highs_worker, args=(cost, p, max(1, int(timeout_s)), queue))
+    proc.start()
+    proc.join(timeout_s + 30)
+    if proc.is_alive():
+        cpu = _cpu_seconds(proc.pid)
+        proc.terminate()
+        proc.join()
+        return None, cpu
+    try:
+        return queue.get(timeout=1)
+    except Exception:  # noqa: BLE001 - child died (spopt missing, out of memory)
+        return None, float("nan")
+
+
+def _exact_instances(quick: bool):
+    if DATA.exists():
+        opt = parse_pmedopt((DATA / "pmedopt.txt").read_text())
+        for k in range(1, 11):
+            yield f"pmed{k}", parse_orlib_pmed((DATA / f"pmed{k}.txt").read_text()), opt[f"pmed{k}"]
+    else:
+        print(f"OR-Library data not found at {DATA}; pmed1-10 skipped")
+    for k, (n, p) in enumerate(ORLIB_LIKE_QUICK if quick else ORLIB_LIKE):
+        yield f"rnd{n}-{p}", parse_orlib_pmed(make_orlib_like_text(n, p, seed=1000 + k)), None
+
+
+def bench_exact(quick: bool, spopt_timeout_s: float | None, limit_s: float) -> None:
+    """p-median and p-center at proven optimality: CPU seconds, and spopt + HiGHS on the p-median."""
+    print(f"\n## Exact p-median / p-center (CPU s; time limit {limit_s:.0f} s; spopt+HiGHS timeout "
+          f"{spopt_timeout_s if spopt_timeout_s else '-'} s)")
+    print(f"{'inst':12} {'n':>4} {'p':>4} | {'p-median':>9} {'ref':>7} {'cpu s':>6} {'status':>8} |"
+          f" {'spopt':>8} {'cpu s':>7} {'ratio':>6} | {'p-center':>8} {'cpu s':>6} {'status':>8}")
+    pm_t, pc_t, ratios = [], [], []
+    for name, inst, ref in _exact_instances(quick):
+        t = time.process_time()
+        r = solve_pmedian(inst.cost, p=inst.p, time_limit_s=limit_s, explain=False)
+        t_pm = time.process_time() - t
+        t = time.process_time()
+        c = solve_pcenter(inst.cost, p=inst.p, time_limit_s=limit_s, explain=False)
+        t_pc = time.process_time() - t
+        pm_t.append(t_pm)
+        pc_t.append(t_pc)
+        s_txt = f"{'-':>8} {'':>7} {'':>6}"
+        if spopt_timeout_s is not None:
+            out = run_spopt_highs(inst.cost, inst.p, spopt_timeout_s)
+            if out[0] is None:
+                # Stopped at the wall-clock timeout: the CPU it had used is a lower bound.
+                s_txt = f"{'timeout':>8} {'>' + format(out[1], '.1f'):>7} {'>' + format(out[1] / t_pm, '.0f'):>6}"
+            else:
+                ratios.append(out[1] / t_pm)
+                s_txt = f"{out[0]:8.0f} {out[1]:7.2f} {out[1] / t_pm:6.1f}"
+        ref_txt = f"{ref:7.0f}" if ref is not None else f"{'':>7}"
+        print(f"{name:12} {inst.n:4d} {inst.p:4d} | {r.objective:9.0f} {ref_txt} {t_pm:6.2f} {r.status:>8} |"
+              f" {s_txt} | {c.objective:8.0f} {t_pc:6.2f} {c.status:>8}", flush=True)
+    if pm_t:
+        print(f"p-median CPU s: median {statistics.median(pm_t):.2f}, max {max(pm_t):.2f} over {len(pm_t)}")
+        print(f"p-center CPU s: median {statistics.median(pc_t):.2f}, max {max(pc_t):.2f} over {len(pc_t)}")
+    if ratios:
+        print(f"spopt+HiGHS / ours (p-median, finished ones): median {statistics.median(ratios):.1f}x")
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--spopt-timeout", type=float, default=60.0, help="seconds per pmed instance for spopt")
     ap.add_argument("--no-spopt", action="store_true", help="skip the spopt comparison")
+    ap.add_argument("--exact", action="store_true", help="only the exact p-median/p-center table")
+    ap.add_argument("--quick", action="store_true", help="with --exact: pmed1-10 and 7 random instances")
+    ap.add_argument("--limit", type=float, default=60.0, help="with --exact: time limit per solve (s)")
     args = ap.parse_args(argv)
     try:
-        import spopt  # noqa: F401
         import pulp  # noqa: F401
+        import spopt  # noqa: F401
         spopt_timeout = None if args.no_spopt else args.spopt_timeout
     except ImportError:
         print("spopt/pulp not installed (pip install '.[bench]'); spopt column skipped")
         spopt_timeout = None
+    if args.exact:
+        bench_exact(args.quick, spopt_timeout, args.limit)
+        return
     bench_orlib(spopt_timeout)
     bench_county()
 

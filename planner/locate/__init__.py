@@ -30,7 +30,7 @@ from .cmclp import solve_cmclp
 from .curve import CoverageCurve, CurvePoint, coverage_curve
 from .lscp import solve_lscp
 from .mclp import solve_mclp
-from .orlib import OrlibPmedInstance, parse_orlib_pmed, parse_pmedopt
+from .orlib import OrlibPmedInstance, make_orlib_like_text, parse_orlib_pmed, parse_pmedopt
 from .pcenter import solve_pcenter
 from .pmedian import solve_pmedian
 from .result import LocateResult, SiteReport
@@ -43,6 +43,7 @@ __all__ = [
     "MODELS",
     "OrlibPmedInstance",
     "SiteReport",
+    "make_orlib_like_text",
     "parse_orlib_pmed",
     "parse_pmedopt",
     "solve",

@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import shortest_path
 
-__all__ = ["OrlibPmedInstance", "parse_orlib_pmed", "parse_pmedopt"]
+__all__ = ["OrlibPmedInstance", "make_orlib_like_text", "parse_orlib_pmed", "parse_pmedopt"]
 
 
 @dataclass(frozen=True)
@@ -96,3 +96,32 @@ def parse_pmedopt(text_or_lines: str | Iterable[str]) -> dict[str, float]:
             except ValueError:
                 continue  # header line
     return out
+
+
+def make_orlib_like_text(n: int, p: int, *, seed: int, n_edges: int | None = None) -> str:
+    """A random p-median instance built as Beasley (1985) built pmed1-40, as ``pmedX.txt`` text.
+
+    Beasley's files start with the Hamiltonian cycle ``1-2, 2-3, ..., n-1``
+    (connectivity) followed by uniformly random node pairs (repeats allowed:
+    the last cost wins when parsed), ``n_edges = n^2 / 50`` in all (pmed11:
+    n=300, 1800 edges; pmed40: n=900, 16200), every cost a uniform integer
+    in 1..100.  Seeded, so a benchmark or test names its instances by
+    ``(n, p, seed)``; parse with :func:`parse_orlib_pmed`.
+    """
+    if n < 3 or not 1 <= p <= n:
+        msg = f"need n >= 3 and 1 <= p <= n, got n={n}, p={p}"
+        raise ValueError(msg)
+    m = n * n // 50 if n_edges is None else int(n_edges)
+    m = max(m, n)
+    rng = np.random.default_rng(seed)
+    cost = rng.integers(1, 101, m)
+    a = np.empty(m, dtype=np.int64)
+    b = np.empty(m, dtype=np.int64)
+    a[:n] = np.arange(1, n + 1)
+    b[:n] = np.r_[np.arange(2, n + 1), 1]
+    extra = m - n
+    i = rng.integers(1, n + 1, extra)
+    j = (i - 1 + rng.integers(1, n, extra)) % n + 1  # j != i
+    a[n:], b[n:] = i, j
+    lines = [f"{n} {m} {p}"] + [f"{x} {y} {c}" for x, y, c in zip(a, b, cost)]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,132 @@
+"""Exact p-median (Lagrangian + radius formulation) and p-center (covering decisions) against known optima.
+
+* p-center on OR-Library pmed1-10 at the optimal radii published by Pullan
+  (2008, A memetic genetic algorithm for the vertex p-center problem,
+  *Evolutionary Computation* 16(3), table of OR-Library results; the same
+  values as Daskin 2000 and Elloumi, Labbe & Pochet 2004).
+* Small OR-Library-like random graphs against brute force (hypothesis).
+"""
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from planner.locate import (
+    make_orlib_like_text,
+    parse_orlib_pmed,
+    solve_pcenter,
+    solve_pmedian,
+)
+from planner.locate._pcenter_exact import cover_decision, dfs_cover
+from planner.locate._pmedian_radius import solve_pmedian_radius
+from tests.conftest import shared_data
+
+PULLAN_PCENTER = {1: 127, 2: 98, 3: 93, 4: 74, 5: 48, 6: 84, 7: 64, 8: 55, 9: 37, 10: 20}
+
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@pytest.mark.parametrize("k", [pytest.param(k, marks=pytest.mark.slow) if k >= 6 else k for k in range(1, 11)])
+def test_pcenter_pmed_reaches_pullan_radius(k):
+    inst = parse_orlib_pmed(shared_data("orlib-pmed", f"pmed{k}.txt").read_text())
+    res = solve_pcenter(inst.cost, p=inst.p, time_limit_s=120, explain=False)
+    assert res.objective == PULLAN_PCENTER[k]
+    assert res.status == "optimal" and res.bound == PULLAN_PCENTER[k]
+    sites = list(res.new_sites)
+    assert len(sites) == inst.p
+    assert np.min(inst.cost[:, sites], axis=1).max() == PULLAN_PCENTER[k]
+
+
+def test_orlib_like_generator_matches_beasley_layout():
+    text = make_orlib_like_text(100, 7, seed=3)
+    lines = text.splitlines()
+    assert lines[0] == "100 200 7"  # n^2 / 50 edges, as pmed1-5
+    edges = [tuple(int(v) for v in ln.split()) for ln in lines[1:]]
+    assert len(edges) == 200
+    assert edges[:100] == [(i, i % 100 + 1, edges[i - 1][2]) for i in range(1, 101)]  # Hamiltonian cycle first
+    assert all(1 <= c <= 100 and a != b for a, b, c in edges)
+    assert make_orlib_like_text(100, 7, seed=3) == text  # seeded
+    inst = parse_orlib_pmed(text)
+    assert inst.n == 100 and np.isfinite(inst.cost).all()
+
+
+def _brute_pmedian(cost, w, p, fixed=()):
+    free = [j for j in range(cost.shape[1]) if j not in set(fixed)]
+    best = math.inf
+    for combo in itertools.combinations(free, p):
+        v = float(w @ np.min(cost[:, list(fixed) + list(combo)], axis=1))
+        best = min(best, v)
+    return best
+
+
+@SETTINGS
+@given(n=st.integers(12, 22), p=st.integers(1, 4), seed=st.integers(0, 10_000))
+def test_pmedian_orlib_like_matches_brute_force(n, p, seed):
+    inst = parse_orlib_pmed(make_orlib_like_text(n, p, seed=seed))
+    res = solve_pmedian(inst.cost, p=p, time_limit_s=60, explain=False)
+    best = _brute_pmedian(inst.cost, np.ones(n), p)
+    assert res.status == "optimal"
+    assert res.objective == best
+    assert res.bound == pytest.approx(best)
+    assert np.min(inst.cost[:, list(res.new_sites)], axis=1).sum() == res.objective
+
+
+@SETTINGS
+@given(n=st.integers(8, 18), m=st.integers(4, 12), p=st.integers(1, 3), n_fixed=st.integers(0, 2),
+       seed=st.integers(0, 10_000))
+def test_radius_solver_real_weights_and_fixed_sites(n, m, p, n_fixed, seed):
+    rng = np.random.default_rng(seed)
+    cost = rng.uniform(0, 50, (n, m)).round(3)
+    cost[rng.random((n, m)) < 0.2] = cost.max() * 3  # "far" pairs (the penalty of unreachable ones)
+    w = rng.uniform(0.1, 9.0, n)
+    fixed = rng.choice(m, size=min(n_fixed, m - p - 1), replace=False).astype(np.int64)
+    if p >= m - len(fixed):
+        return
+    out = solve_pmedian_radius(cost, w, p, fixed, None, deadline=1e18, mip_rel_gap=1e-9)
+    best = _brute_pmedian(cost, w, p, tuple(fixed.tolist()))
+    assert out.status == "optimal"
+    assert out.objective == pytest.approx(best, rel=1e-9)
+    assert out.bound <= out.objective + 1e-9
+    assert out.bound >= best * (1 - 1e-8)
+    assert float(w @ np.min(cost[:, np.r_[fixed, out.sites].astype(int)], axis=1)) == pytest.approx(out.objective)
+
+
+def _brute_cover(a, p):
+    n, m = a.shape
+    for k in range(p + 1):
+        for combo in itertools.combinations(range(m), k):
+            if a[:, list(combo)].any(axis=1).all() if combo else n == 0:
+                return True
+    return False
+
+
+@SETTINGS
+@given(n=st.integers(1, 14), m=st.integers(1, 9), p=st.integers(1, 4), density=st.floats(0.05, 0.6),
+       seed=st.integers(0, 10_000))
+def test_cover_decision_matches_brute_force(n, m, p, density, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.random((n, m)) < density
+    expected = _brute_cover(a, p)
+    ok, cols, _how = cover_decision(a, p, deadline=1e18)
+    assert ok is expected
+    if ok:
+        assert len(cols) <= p and (a[:, cols].any(axis=1).all() if len(cols) else n == 0)
+    if a.any(axis=1).all():
+        ok2, cols2 = dfs_cover(a, p)
+        assert ok2 is expected
+        if ok2:
+            assert len(cols2) <= p and a[:, cols2].any(axis=1).all()
+
+
+@SETTINGS
+@given(n=st.integers(10, 20), p=st.integers(1, 3), seed=st.integers(0, 10_000))
+def test_pcenter_orlib_like_matches_brute_force(n, p, seed):
+    inst = parse_orlib_pmed(make_orlib_like_text(n, p, seed=seed))
+    res = solve_pcenter(inst.cost, p=p, time_limit_s=60, explain=False)
+    best = min(np.min(inst.cost[:, list(c)], axis=1).max() for c in itertools.combinations(range(n), p))
+    assert res.status == "optimal" and res.objective == best and res.bound == best
