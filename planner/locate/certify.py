@@ -107,7 +107,7 @@ def evaluate_objective(model: str, result: LocateResult, cost, args: dict) -> fl
             return float(len(new_sites))
         return float(np.broadcast_to(np.asarray(sc, dtype=np.float64), (m,))[new_sites].sum())
     if model == "attendance":
-        from .attendance import decay_factor
+        from .decay import decay_factor
 
         f = decay_factor(d, decay=args.get("decay", "linear"), cutoff_min=float(args["cutoff_min"]),
                          beta=args.get("beta"))
