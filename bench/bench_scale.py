@@ -46,7 +46,9 @@ elif analysis == "od":
     m = travel_time_matrix(g, services.villages(ws), services.facility_points(ws, "cold_storage"), cutoff_min=60)
     n = int(m.minutes.size)
 elif analysis == "placement":
-    r = services.plan(ws, facility="cold_storage", model="mclp", p=3, minutes=30, time_limit_s=60)
+    from web.services.planning import PlacementQuestion
+    r = services.plan(ws, PlacementQuestion(facility="cold_storage", model="mclp", p=3, minutes=30,
+                                            time_limit_s=60))
     n = len(r.to_dict()["sites"])
 print(json.dumps({"cpu_s": time.process_time() - t0,
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "n": n}))

@@ -35,10 +35,11 @@ def scheduler():
 
 
 OPTIONS = {"coverage": {"facility": "cold_storage", "minutes": 30},
+           "placement": {"facility": "cold_storage", "minutes": 30, "p": 1, "model": "mclp"},
            "pairings": {"travel": "network"}}
 
 
-@pytest.mark.parametrize("analysis", ["coverage", "pairings"])
+@pytest.mark.parametrize("analysis", ["coverage", "placement", "pairings"])
 def test_batch_equals_each_county_alone_and_reports_the_broken_one(counties, scheduler, analysis):
     paths = list_workspaces(counties)
     assert [p.name for p in paths] == ["broken.gpkg", "county7.gpkg", "county8.gpkg", "county9.gpkg"]

@@ -48,7 +48,7 @@ def test_unknown_facility_and_no_roads_in_chinese(client, workspace):
     # without roads the answer is a labelled estimate; without villages as well, nothing to estimate from
     workspace.write_layers({"roads": gpd.GeoDataFrame(geometry=[], crs="EPSG:4326"),
                             "villages": gpd.GeoDataFrame({"code": []}, geometry=[], crs="EPSG:4326")})
-    assert _message(client, "coverage", 409) == "工作空间中没有道路：请先导入道路图层。"
+    assert _message(client, "coverage", 409) == "工作空间既没有道路也没有行政村：请先导入道路图层（或行政村）。"
     assert "roads" in _message(client, "coverage", 409, lang="en")
     # no server path or file name in the message
     assert workspace.path.name not in _message(client, "accessibility", 409)

@@ -59,10 +59,12 @@ def test_zero_demand_siblings_every_model_and_measure(zero_demand_ws, model):
 def test_zero_demand_is_a_typed_invalid_input(zero_demand_ws):
     from layers.store import Workspace
     from web import services
+    from web.services.planning import PlacementQuestion
 
     with pytest.raises(ZeroDemand) as info:
-        services.plan(Workspace(zero_demand_ws), facility="cold_storage", model="mclp", p=1, minutes=30,
-                      demand="produce:apple", candidates="network")
+        services.plan(Workspace(zero_demand_ws), PlacementQuestion(facility="cold_storage", model="mclp", p=1,
+                                                                   minutes=30, demand="produce:apple",
+                                                                   candidates="network"))
     assert isinstance(info.value, InvalidInput)
     assert info.value.code == "placement.zero_demand"
     assert info.value.params["columns"] == "produce_apple_t"
@@ -76,7 +78,7 @@ def test_zero_demand_through_the_page_api(client, workspace):
     r = client.get("/planning/run.json", query_string=q, headers={"Accept-Language": "en"})
     assert r.status_code == 400
     err = r.get_json()["error"]
-    assert err["error_code"] == "placement.zero_demand"
+    assert err["type"] == "placement.zero_demand"
     assert "produce_apple_t" in err["message"]
 
 

@@ -173,8 +173,9 @@ class NoNetwork(Unavailable):
     """Neither roads nor villages: not even a straight-line estimate can be made."""
 
     code = "network.unavailable"
-    en = "Workspace {workspace} has no roads and no villages: import a roads layer (or villages) first."
-    zh = "工作空间 {workspace} 既没有道路也没有行政村：请先导入道路图层（或行政村）。"
+    # no file name: a visitor of the web app must not learn the server's paths
+    en = "The workspace has no roads and no villages: import a roads layer (or villages) first."
+    zh = "工作空间既没有道路也没有行政村：请先导入道路图层（或行政村）。"
 
 
 def network_or_estimate(ws: Workspace, *, settings: NetworkSettings | None = None):

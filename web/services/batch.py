@@ -200,10 +200,13 @@ def _coverage(ws, options) -> tuple[list, dict]:
 def _placement(ws, options) -> tuple[list, dict]:
     from web import services
 
-    result = services.plan(ws, facility=options.get("facility", "cold_storage"), model=options.get("model", "mclp"),
-                           p=options.get("p"), minutes=options.get("minutes"),
-                           demand=options.get("demand", "population"),
-                           time_limit_s=float(options.get("time_limit_s", 10.0)))
+    from .planning import PlacementQuestion
+
+    question = PlacementQuestion(facility=options.get("facility", "cold_storage"), model=options.get("model", "mclp"),
+                                 p=options.get("p"), minutes=options.get("minutes"),
+                                 demand=options.get("demand", "population"),
+                                 time_limit_s=float(options.get("time_limit_s", 10.0)))
+    result = services.plan(ws, question)
     data = result.to_dict()
     solver = data.get("solver") or {}
     rows = [(TOTAL, f"solver_{key}", solver[key]) for key in ("objective", "bound", "gap") if _finite(solver.get(key))]
