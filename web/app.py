@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask, g, render_template, request
+from werkzeug.routing import IntegerConverter
 
 #: Blueprint modules under ``web.views`` in navigation order. Areas that land later
 #: (planning, pairings, projects) only need a module with ``bp`` (and optionally ``NAV``)
@@ -66,13 +67,24 @@ class NavItem:
 
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__)
+    app.url_map.converters["int"] = BoundedIntConverter
     load_config(app, test_config)
     register_extensions(app)
     register_workspace(app)
     register_blueprints(app)
     register_errorhandlers(app)
+    register_security_headers(app)
     register_template_context(app)
     return app
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:…>`` limited to SQLite's signed 64-bit integers: a larger id names no row
+    (404) instead of overflowing the database driver (500)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def load_config(app: Flask, test_config: dict | None) -> None:
@@ -151,10 +163,21 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_errorhandlers(app: Flask) -> None:
+    """One translation of every error: typed errors (:mod:`geo.errors`) by their
+    ``http_status`` and ``message(lang)``, HTTP errors by status; JSON for the API
+    (``{"error": {"code": status, "message": …, "type": …}}``), a page otherwise."""
     from flask_wtf.csrf import CSRFError
+    from werkzeug.exceptions import HTTPException
+
+    from geo.errors import RuralplanError
 
     def wants_json() -> bool:
         return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+    def answer(code: int, message: str, headers=None, **extra):
+        if wants_json():
+            return {"error": {"code": code, "message": message, **extra}}, code, headers or {}
+        return render_template("errors/error.html", code=code, message=message), code, headers or {}
 
     def render_error(error):
         code = getattr(error, "code", 500) or 500
@@ -172,13 +195,80 @@ def register_errorhandlers(app: Flask) -> None:
             500: _("Internal server error."),
         }
         message = messages.get(code, str(getattr(error, "description", "")))
-        if wants_json():
-            return {"error": {"code": code, "message": message}}, code
-        return render_template("errors/error.html", code=code, message=message), code
+        headers = {}
+        if isinstance(error, HTTPException):
+            # e.g. Allow on 405, WWW-Authenticate; the body is ours
+            headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+        return answer(code, message, headers)
 
-    for code in (400, 401, 403, 404, 405, 413, 500):
+    def render_typed(error: RuralplanError):
+        from .i18n import current_lang
+
+        headers = {}
+        retry = error.params.get("retry_after_s")
+        if retry is not None:
+            headers["Retry-After"] = str(max(1, int(retry)))
+        extra = {"type": error.code}
+        for key in ("field", "location", "fields"):
+            if key in error.params:
+                extra[key] = error.params[key]
+        return answer(error.http_status, error.message(current_lang()), headers, **extra)
+
+    for code in (400, 401, 403, 404, 405, 413, 415, 429, 500):
         app.register_error_handler(code, render_error)
     app.register_error_handler(CSRFError, render_error)
+    app.register_error_handler(RuralplanError, render_typed)
+
+
+def content_security_policy(config) -> str:
+    """The pages' Content-Security-Policy: everything from this server, map tiles also
+    from the configured basemap's hosts.
+
+    Scripts and styles need ``'unsafe-inline'``: folium writes each map as an inline
+    ``<script>`` and inline ``<style>`` blocks and style attributes, and our templates
+    hand page data to scripts inline. Data text reaches the page escaped (tested in
+    real Chromium); the policy still forbids every other origin, plugins, ``<base>``
+    changes, foreign form targets and framing.
+    """
+    from urllib.parse import urlsplit
+
+    from .mapping import basemap
+
+    tiles = []
+    try:
+        for url, *_rest in basemap(config.get("RURALPLAN_BASEMAP"), config.get("RURALPLAN_TIANDITU_KEY")).tiles:
+            parts = urlsplit(url)
+            if parts.scheme in ("http", "https") and parts.netloc:
+                tiles.append(f"{parts.scheme}://{parts.netloc.replace('{s}', '*')}")
+    except ValueError:
+        pass  # a bad basemap setting is reported where the map is drawn
+    return "; ".join([
+        "default-src 'self'",
+        "script-src 'self' 'unsafe-inline'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src " + " ".join(["'self'", "data:", "blob:", *sorted(set(tiles))]),
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'self'",
+    ])
+
+
+def register_security_headers(app: Flask) -> None:
+    """CSP, framing, MIME sniffing and referrer headers on every response."""
+    policy = content_security_policy(app.config)
+
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", policy)
+        headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        return response
 
 
 def register_template_context(app: Flask) -> None:
