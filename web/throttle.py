@@ -40,7 +40,7 @@ class LoginThrottle:
     Parameters
     ----------
     free_failures : dict
-        Failures allowed per key prefix before a delay applies, e.g.
+        Failures per key prefix after which each further attempt waits, e.g.
         ``{"user": 5, "addr": 20}``; other prefixes use ``"user"``'s.
     base_delay_s, max_delay_s : float
         The first lock-out and the cap; each further failure doubles it.
@@ -92,7 +92,7 @@ class LoginThrottle:
                 entry = self._get(key, now) or _Entry()
                 entry.failures += 1
                 entry.last_failure = now
-                over = entry.failures - self._free(key)
+                over = entry.failures - self._free(key) + 1  # the free_failures-th failure locks
                 if over > 0:
                     delay = min(self.max_delay_s, self.base_delay_s * 2 ** min(over - 1, 30))
                     entry.locked_until = now + delay

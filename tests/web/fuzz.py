@@ -101,13 +101,16 @@ def fuzz_api(app, *, max_examples: int = 10, heavy_examples: int | None = None, 
                     @hypothesis.seed(seed)
                     def run(case):
                         before = len(errors)
-                        response = case.call(cookies=cookies or None)
-                        report.statuses[response.status_code] += 1
-                        if response.status_code >= 500:
+                        try:
+                            status = case.call(cookies=cookies or None).status_code
+                        except Exception as exc:  # noqa: BLE001 - schemathesis re-raises the app's exception
+                            status = 500
+                            errors.append("".join(traceback.format_exception(exc)))
+                        report.statuses[status] += 1
+                        if status >= 500:
                             report.server_errors.append({
                                 "user": username, "method": case.method, "path": case.formatted_path,
-                                "query": case.query, "body": case.body if not callable(case.body) else None,
-                                "status": response.status_code,
+                                "query": case.query, "body": repr(case.body)[:300], "status": status,
                                 "traceback": errors[-1] if len(errors) > before else None})
 
                     try:
