@@ -28,6 +28,7 @@ from ..app import NavItem, current_workspace
 from ..auth import permission_required
 from ..i18n import label
 from ..users import has_permission
+from .apispec import heavy_run
 
 bp = Blueprint("planning", __name__, url_prefix="/planning")
 NAV = [NavItem("planning.index", _l("Site planning"), 25)]
@@ -360,7 +361,8 @@ def run_json():
     ws = current_workspace()
     try:
         params = _params()
-        payload = planning.run(ws, params, with_areas=request.args.get("areas") != "defer")
+        with heavy_run():  # one caller cannot run many placements at once (429)
+            payload = planning.run(ws, params, with_areas=request.args.get("areas") != "defer")
     except planning.PlanningError as exc:
         return _error(str(exc))
     payload["weight_text"] = demand_text(params.demand)
@@ -378,7 +380,8 @@ def areas_json():
     """Service areas of the new sites of the query's plan (GeoJSON)."""
     ws = current_workspace()
     try:
-        payload = planning.run(ws, _params(), with_areas=True)
+        with heavy_run():
+            payload = planning.run(ws, _params(), with_areas=True)
     except planning.PlanningError as exc:
         return _error(str(exc))
     response = current_app.json.response(payload["areas"])
@@ -390,7 +393,8 @@ def areas_json():
 @permission_required("read")
 def export_geojson():
     try:
-        payload = planning.run(current_workspace(), _params())
+        with heavy_run():
+            payload = planning.run(current_workspace(), _params())
     except planning.PlanningError as exc:
         return _error(str(exc))
     return _geojson_download(payload, _("site plan"))
@@ -400,7 +404,8 @@ def export_geojson():
 @permission_required("read")
 def export_xlsx():
     try:
-        payload = planning.run(current_workspace(), _params())
+        with heavy_run():
+            payload = planning.run(current_workspace(), _params())
     except planning.PlanningError as exc:
         return _error(str(exc))
     return _excel_download(payload, _("site plan"))
@@ -425,7 +430,8 @@ def save():
     ws = current_workspace()
     try:
         params = planning.RunParams.from_args(request.form)
-        payload = planning.run(ws, params)
+        with heavy_run():
+            payload = planning.run(ws, params)
         scenario_id = planning.save_scenario(ws, request.form.get("name", ""), payload, username=_user_name())
     except planning.PlanningError as exc:
         return _error(str(exc))
