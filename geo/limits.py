@@ -6,9 +6,10 @@ run before reading:
 
 * :func:`check_zip` sums the sizes the archive declares for its members (cheap: the
   central directory only) and refuses an archive over the limit at once; then it
-  decompresses every member as a stream, discarding the output and counting the real
-  bytes, and stops at the limit, so an archive that lies about its sizes is refused
-  after at most ``max_unzipped_bytes`` of work and no memory.
+  decompresses every member as a stream (1 MB at a time, output discarded) counting
+  the real bytes, and stops as soon as a member exceeds its declared size, so an
+  archive that lies about its sizes is refused after at most its declared total
+  (itself under the limit) of work, in constant memory.
 * :func:`check_row_count` counts the records of a table or vector file without
   reading them (line breaks of a text file, the feature count GDAL reports).
 """
@@ -19,9 +20,9 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from geo.errors import TooLarge
+from geo.errors import InvalidInput, TooLarge
 
-__all__ = ["ReadLimits", "UnzippedTooLarge", "TooManyRows", "check_zip", "check_row_count", "check_file"]
+__all__ = ["ReadLimits", "UnzippedTooLarge", "ZipSizesWrong", "TooManyRows", "check_zip", "check_row_count", "check_file"]
 
 _MB = 1024 * 1024
 
@@ -31,6 +32,12 @@ class UnzippedTooLarge(TooLarge):
     en = ("{file}: the archive unpacks to more than {limit_mb} MB (the limit of this workspace; "
           "an administrator can raise upload_limits.max_unzipped_mb)")
     zh = "{file}：压缩包解压后超过 {limit_mb} MB（本工作空间的上限；管理员可调高 upload_limits.max_unzipped_mb）"
+
+
+class ZipSizesWrong(InvalidInput):
+    code = "file.zip_sizes_wrong"
+    en = "{file}: member {member} unpacks to more than the size the archive declares (a damaged or crafted zip)"
+    zh = "{file}：其中的 {member} 解压后大于压缩包声明的大小（压缩包损坏或被篡改）"
 
 
 class TooManyRows(TooLarge):
@@ -70,7 +77,8 @@ class ReadLimits:
 def check_zip(path, *, max_unzipped_bytes: int | None, name: str | None = None, chunk: int = 1 << 20) -> int:
     """Refuse a zip archive that unpacks to more than ``max_unzipped_bytes``.
 
-    Returns the uncompressed size. Raises :class:`UnzippedTooLarge`, or
+    Returns the uncompressed size. Raises :class:`UnzippedTooLarge` (declared total over
+    the limit), :class:`ZipSizesWrong` (a member inflates beyond its declared size), or
     :class:`zipfile.BadZipFile` for a damaged archive.
     """
     path = Path(path)
@@ -87,16 +95,18 @@ def check_zip(path, *, max_unzipped_bytes: int | None, name: str | None = None, 
         for info in infos:
             if info.is_dir():
                 continue
-            # zipfile's reader stops at the declared size; decompress the raw stream
-            # ourselves so a member that lies about its size is still counted.
-            total += _inflated_size(zf, info, max_unzipped_bytes - total, chunk)
-            if total > max_unzipped_bytes:
-                raise UnzippedTooLarge(file=name, limit_mb=limit_mb, declared_bytes=declared)
+            # zipfile's own reader stops at the declared size; inflate the raw stream
+            # ourselves so a member that lies about its size is caught.
+            real = _inflated_size(zf, info, info.file_size, chunk)
+            if real > info.file_size:
+                raise ZipSizesWrong(file=name, member=info.filename)
+            total += real
     return total
 
 
 def _inflated_size(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, chunk: int) -> int:
-    """Bytes ``info`` really inflates to, stopping once past ``budget``."""
+    """Bytes ``info`` really inflates to, stopping once past ``budget``; at most ``chunk``
+    bytes of output are held at a time."""
     if info.compress_type == zipfile.ZIP_STORED:
         return info.compress_size
     if info.compress_type != zipfile.ZIP_DEFLATED:
@@ -118,9 +128,9 @@ def _inflated_size(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, chun
             if not data:
                 break
             left -= len(data)
-            count += len(inflater.decompress(data, max(1, budget - count + 1)))
-            while inflater.unconsumed_tail and count <= budget:
-                count += len(inflater.decompress(inflater.unconsumed_tail, max(1, budget - count + 1)))
+            while data and count <= budget:
+                count += len(inflater.decompress(data, chunk))
+                data = inflater.unconsumed_tail
         return count
 
 

@@ -7,7 +7,8 @@ import zipfile
 
 import pytest
 
-from geo.limits import ReadLimits, TooManyRows, UnzippedTooLarge, check_file, check_row_count, check_zip
+from geo.limits import (ReadLimits, TooManyRows, UnzippedTooLarge, ZipSizesWrong, check_file, check_row_count,
+                        check_zip)
 
 MB = 1024 * 1024
 
@@ -43,13 +44,16 @@ def test_declared_size_over_the_limit_is_refused(tmp_path):
     assert check_zip(bomb, max_unzipped_bytes=30 * MB) == 24 * MB
 
 
-def test_a_zip_that_lies_about_its_sizes_is_counted_while_streaming(tmp_path):
+def test_a_zip_that_lies_about_its_sizes_is_caught_while_streaming(tmp_path):
+    honest = _zip(tmp_path / "ok.zip", {"a.shp": bytes(8 * MB), "b.dbf": b"x" * 1000})
+    assert check_zip(honest, max_unzipped_bytes=20 * MB) == 8 * MB + 1000  # the real size
     bomb = _zip(tmp_path / "liar.zip", {"a.shp": bytes(8 * MB), "b.dbf": bytes(8 * MB)})
     _lie_about_sizes(bomb, 1000)
     assert sum(i.file_size for i in zipfile.ZipFile(bomb).infolist()) == 2000  # what it declares
-    with pytest.raises(UnzippedTooLarge):
-        check_zip(bomb, max_unzipped_bytes=5 * MB)
-    assert check_zip(bomb, max_unzipped_bytes=20 * MB) == 16 * MB  # the real size
+    for limit in (5 * MB, 20 * MB):
+        with pytest.raises(ZipSizesWrong) as info:
+            check_zip(bomb, max_unzipped_bytes=limit, name="路网.zip")
+        assert info.value.http_status == 400 and "a.shp" in info.value.message("en")
 
 
 def test_no_limit_reads_nothing(tmp_path):

@@ -23,6 +23,8 @@ HEAVY = ("getODMatrix", "getServiceAreas", "getCoverage", "getAccessibility", "e
 class FuzzReport:
     statuses: collections.Counter = field(default_factory=collections.Counter)
     server_errors: list = field(default_factory=list)
+    #: (check, operation, failure title) → count, when run with ``conformance=True``
+    nonconforming: collections.Counter = field(default_factory=collections.Counter)
 
     @property
     def calls(self) -> int:
@@ -53,7 +55,7 @@ def session_for(app, username: str, password: str) -> tuple[dict, dict]:
 
 
 def fuzz_api(app, *, max_examples: int = 10, heavy_examples: int | None = None, users=((None, None),),
-             seed: int = 14, modes=("positive", "negative")) -> FuzzReport:
+             seed: int = 14, modes=("positive", "negative"), progress=None, conformance: bool = False) -> FuzzReport:
     """Call every documented operation with generated requests; return the status counts.
 
     Parameters
@@ -66,6 +68,11 @@ def fuzz_api(app, *, max_examples: int = 10, heavy_examples: int | None = None, 
         Examples for :data:`HEAVY` operations (default ``max_examples``).
     users : sequence of (username, password)
         ``(None, None)`` is the anonymous visitor.
+    progress : callable, optional
+        Called with a line of text after each operation and mode.
+    conformance : bool
+        Also check every answer against the document (status code, content type,
+        headers, body schema) and count the mismatches in ``report.nonconforming``.
     """
     import hypothesis
     import schemathesis
@@ -102,10 +109,13 @@ def fuzz_api(app, *, max_examples: int = 10, heavy_examples: int | None = None, 
                     def run(case):
                         before = len(errors)
                         try:
-                            status = case.call(cookies=cookies or None).status_code
+                            response = case.call(cookies=cookies or None)
+                            status = response.status_code
                         except Exception as exc:  # noqa: BLE001 - schemathesis re-raises the app's exception
-                            status = 500
+                            status, response = 500, None
                             errors.append("".join(traceback.format_exception(exc)))
+                        if conformance and response is not None:
+                            _conformance(report, case, response)
                         report.statuses[status] += 1
                         if status >= 500:
                             report.server_errors.append({
@@ -117,9 +127,26 @@ def fuzz_api(app, *, max_examples: int = 10, heavy_examples: int | None = None, 
                         run()
                     except hypothesis.errors.Unsatisfiable:
                         pass  # nothing to make invalid (an operation without parameters)
+                    if progress is not None:
+                        progress(f"{username or 'anonymous'} {op.method.upper()} {op.path} {mode}: "
+                                 f"{report.summary()}")
     finally:
         got_request_exception.disconnect(record, app)
     return report
+
+
+def _conformance(report: FuzzReport, case, response) -> None:
+    from schemathesis.checks import (content_type_conformance, response_headers_conformance,
+                                     response_schema_conformance, status_code_conformance)
+
+    for check in (status_code_conformance, content_type_conformance, response_headers_conformance,
+                  response_schema_conformance):
+        try:
+            case.validate_response(response, checks=[check])
+        except Exception as exc:  # noqa: BLE001 - a FailureGroup or a single failure
+            for failure in getattr(exc, "exceptions", [exc]):
+                title = getattr(failure, "title", type(failure).__name__)
+                report.nonconforming[(check.__name__, f"{case.method} {case.operation.path}", str(title))] += 1
 
 
 def main(argv=None) -> int:
@@ -138,6 +165,7 @@ def main(argv=None) -> int:
     parser.add_argument("--examples", type=int, default=30)
     parser.add_argument("--heavy-examples", type=int, default=None)
     parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument("--conformance", action="store_true", help="also check answers against the document")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         ws = build_sample_workspace(Path(tmp) / "fuzz.gpkg")
@@ -146,9 +174,12 @@ def main(argv=None) -> int:
         app = create_app({"RURALPLAN_WORKSPACE": str(ws.path), "SECRET_KEY": "fuzz", "SESSION_COOKIE_SECURE": False,
                           "RURALPLAN_HEAVY_RUNS_PER_USER": 100})
         report = fuzz_api(app, max_examples=args.examples, heavy_examples=args.heavy_examples, seed=args.seed,
-                          users=((None, None), ("planner1", "secret123")))
+                          users=((None, None), ("planner1", "secret123")),
+                          progress=lambda line: print(line, flush=True), conformance=args.conformance)
     print(report.summary())
     print(json.dumps(dict(sorted(report.statuses.items()))))
+    for key, count in sorted(report.nonconforming.items()):
+        print("nonconforming", count, *key)
     for err in report.server_errors[:20]:
         print(json.dumps({k: v for k, v in err.items() if k != "traceback"}, ensure_ascii=False, default=str))
         print(err["traceback"])

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal, Optional
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 from flask_babel import gettext as _
 from pydantic import Field, field_validator
 
@@ -97,9 +97,14 @@ _CACHE = {"X-Cache": {"description": "hit: served from the in-memory cache; miss
 _ERRORS = (400, 401, 409, 429)
 
 
-def _reply(payload_and_hit):
+def _reply(payload_and_hit, *, geojson: bool = False):
+    """The payload as JSON (``geojson``: as application/geo+json, what the document says)."""
     payload, hit = payload_and_hit
-    return payload, 200, {"X-Cache": "hit" if hit else "miss", "Cache-Control": "private, no-cache"}
+    response = current_app.json.response(payload)
+    if geojson:
+        response.mimetype = GEOJSON
+    response.headers.update({"X-Cache": "hit" if hit else "miss", "Cache-Control": "private, no-cache"})
+    return response
 
 
 def _heavy(build):
@@ -153,7 +158,7 @@ def service_areas(*, query: ServiceAreaQuery):
         return _reply(netdata.cached(
             ws, ("service_areas", facility, cutoffs, fid, dissolve, statuses),
             _heavy(lambda: netdata.service_areas(ws, facility=facility, minutes=cutoffs, facility_id=fid,
-                                                 dissolve=dissolve, statuses=statuses))))
+                                                 dissolve=dissolve, statuses=statuses))), geojson=True)
     except LookupError:
         return _error(404, _("No facility with id %(id)s in %(layer)s.", id=repr(fid), layer=facility))
 
@@ -169,7 +174,8 @@ def accessibility(*, query: FacilityQuery):
     ws = current_workspace()
     facility, statuses = query.facility, tuple(sorted(set(query.status)))
     return _reply(netdata.cached(ws, ("accessibility", facility, statuses),
-                                 _heavy(lambda: netdata.accessibility(ws, facility=facility, statuses=statuses))))
+                                 _heavy(lambda: netdata.accessibility(ws, facility=facility, statuses=statuses))),
+                  geojson=True)
 
 
 @bp.route("/od")
