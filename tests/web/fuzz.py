@@ -55,7 +55,8 @@ def session_for(app, username: str, password: str) -> tuple[dict, dict]:
 
 
 def fuzz_api(app, *, max_examples: int = 10, heavy_examples: int | None = None, users=((None, None),),
-             seed: int = 14, modes=("positive", "negative"), progress=None, conformance: bool = False) -> FuzzReport:
+             seed: int = 14, modes=("positive", "negative"), progress=None, conformance: bool = False,
+             known_proposal: int | None = None) -> FuzzReport:
     """Call every documented operation with generated requests; return the status counts.
 
     Parameters
@@ -70,6 +71,8 @@ def fuzz_api(app, *, max_examples: int = 10, heavy_examples: int | None = None, 
         ``(None, None)`` is the anonymous visitor.
     progress : callable, optional
         Called with a line of text after each operation and mode.
+    known_proposal : int, optional
+        The id of a stored proposal: its operations are also fuzzed with that id.
     conformance : bool
         Also check every answer against the document (status code, content type,
         headers, body schema) and count the mismatches in ``report.nonconforming``.
@@ -98,8 +101,13 @@ def fuzz_api(app, *, max_examples: int = 10, heavy_examples: int | None = None, 
                     else max_examples
                 if n <= 0:
                     continue
-                for mode in modes:
-                    strategy = op.as_strategy(generation_mode=GenerationMode(mode), headers=headers or None)
+                runs = [(mode, None) for mode in modes]
+                if "{proposal_id}" in op.path and known_proposal is not None:
+                    # random ids almost never exist: also fuzz the real proposal's operations
+                    runs.append(("positive", {"proposal_id": known_proposal}))
+                for mode, path_parameters in runs:
+                    strategy = op.as_strategy(generation_mode=GenerationMode(mode), headers=headers or None,
+                                              path_parameters=path_parameters)
 
                     @settings(max_examples=n, deadline=None, database=None, derandomize=False,
                               suppress_health_check=list(HealthCheck), phases=[Phase.generate],
@@ -128,11 +136,29 @@ def fuzz_api(app, *, max_examples: int = 10, heavy_examples: int | None = None, 
                     except hypothesis.errors.Unsatisfiable:
                         pass  # nothing to make invalid (an operation without parameters)
                     if progress is not None:
-                        progress(f"{username or 'anonymous'} {op.method.upper()} {op.path} {mode}: "
+                        progress(f"{username or 'anonymous'} {op.method.upper()} {op.path} {mode}"
+                                 f"{' (known id)' if path_parameters else ''}: "
                                  f"{report.summary()}")
     finally:
         got_request_exception.disconnect(record, app)
     return report
+
+
+def seed_proposals(ws) -> int:
+    """Two proposals (a draft and a submitted one) to fuzz against; returns the draft's id."""
+    from layers import proposals as P
+    from layers import workflow as W
+    from web.users import get_user
+
+    villages = ws.read_layer("villages").sort_values("code")  # the demo applicant's village
+    code, point = str(villages["code"].iloc[0]), villages.geometry.iloc[0]
+    data = {"name": "测试冷库", "category": "cold_chain", "village_code": code, "content": "新建保鲜库",
+            "budget_wan": 200, "geometry": f"POINT ({point.x + 0.002} {point.y})", "year": 2024,
+            "town": str(villages["town"].iloc[0])}
+    draft = P.create_proposal(ws, data, created_by="planner")
+    other = P.create_proposal(ws, {**data, "name": "第二个"}, created_by="planner")
+    W.transition(ws, other.id, "submit", actor=get_user(ws, "village"), expected_version=other.version)
+    return draft.id
 
 
 def _conformance(report: FuzzReport, case, response) -> None:
@@ -171,11 +197,13 @@ def main(argv=None) -> int:
         ws = build_sample_workspace(Path(tmp) / "fuzz.gpkg")
         add_user(ws, "planner1", "secret123", "planner")
         ensure_demo_users(ws)
+        known = seed_proposals(ws)
         app = create_app({"RURALPLAN_WORKSPACE": str(ws.path), "SECRET_KEY": "fuzz", "SESSION_COOKIE_SECURE": False,
                           "RURALPLAN_HEAVY_RUNS_PER_USER": 100})
         report = fuzz_api(app, max_examples=args.examples, heavy_examples=args.heavy_examples, seed=args.seed,
                           users=((None, None), ("planner1", "secret123")),
-                          progress=lambda line: print(line, flush=True), conformance=args.conformance)
+                          progress=lambda line: print(line, flush=True), conformance=args.conformance,
+                          known_proposal=known)
     print(report.summary())
     print(json.dumps(dict(sorted(report.statuses.items()))))
     for key, count in sorted(report.nonconforming.items()):

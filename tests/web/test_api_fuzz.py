@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from .conftest import PASSWORD
-from .fuzz import fuzz_api
+from .fuzz import fuzz_api, seed_proposals
 
 
 @pytest.mark.slow
@@ -15,7 +15,9 @@ def test_no_server_errors_under_fuzzing(workspace):
     app = create_app({"RURALPLAN_WORKSPACE": str(workspace.path), "SECRET_KEY": "fuzz",
                       "SESSION_COOKIE_SECURE": False, "RURALPLAN_HEAVY_RUNS_PER_USER": 100})
     netdata.clear_cache()
-    report = fuzz_api(app, max_examples=8, heavy_examples=3, users=((None, None), ("planner1", PASSWORD)))
+    known = seed_proposals(workspace)
+    report = fuzz_api(app, max_examples=4, heavy_examples=2, users=((None, None), ("planner1", PASSWORD)),
+                      known_proposal=known)
     netdata.clear_cache()
     print(report.summary())
     assert report.calls >= 200

@@ -41,7 +41,10 @@ def test_good_filters_still_filter(client, users):  # noqa: F811
     assert client.get("/api/v1/proposals?year=2024").get_json()["count"] == 1
     assert client.get("/api/v1/proposals?year=2025").get_json()["count"] == 0
     assert client.get("/api/v1/proposals?status=draft&status=submitted").get_json()["count"] == 1
-    assert client.get("/api/v1/proposals?year=&q=").get_json()["count"] == 1  # blank is absent
+    assert client.get("/api/v1/proposals?year=&q=&status=").get_json()["count"] == 1  # blank is absent
+    page = client.get("/projects/?status=&town=&category=&year=&min_budget=&max_budget=&q=")  # the filter form
+    assert page.status_code == 200
+    assert 'name="year" value=""' in client.get("/projects/portfolio").get_data(as_text=True)
 
 
 def test_text_search_wildcards_match_themselves(client, users):  # noqa: F811

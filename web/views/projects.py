@@ -217,6 +217,13 @@ class ProposalListQuery(QueryModel):
     def _blank_is_absent(cls, value):
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("status", mode="before")
+    @classmethod
+    def _blank_status_is_all(cls, values):
+        # the page's status select sends status= for "All"
+        return [v for v in values if not (isinstance(v, str) and not v.strip())] if isinstance(values, list) \
+            else values
+
     def to_filter(self) -> P.ProposalFilter:
         return P.ProposalFilter(status=tuple(self.status) or None, town=self.town or None, category=self.category,
                                 min_budget_wan=self.min_budget, max_budget_wan=self.max_budget, year=self.year,
@@ -452,7 +459,8 @@ def portfolio():
         except ValueError as exc:
             problem = str(exc)
     return render_template("projects/portfolio.html", result=result, problem=problem, category=category,
-                           budget=budget, year=year, categories=P.CATEGORIES, measure_labels=MEASURE_LABELS)
+                           budget=budget, year="" if year is None else year, categories=P.CATEGORIES,
+                           measure_labels=MEASURE_LABELS)
 
 
 def _year_arg():
