@@ -144,11 +144,21 @@ def fuzz_api(app, *, max_examples: int = 10, heavy_examples: int | None = None, 
     return report
 
 
+def users_module():
+    """:mod:`web.services.users` (where the application layer keeps it), or ``web.users``."""
+    try:
+        from web.services import users
+    except ImportError:
+        from web import users
+    return users
+
+
 def seed_proposals(ws) -> int:
     """Two proposals (a draft and a submitted one) to fuzz against; returns the draft's id."""
     from layers import proposals as P
     from layers import workflow as W
-    from web.users import get_user
+
+    get_user = users_module().get_user
 
     villages = ws.read_layer("villages").sort_values("code")  # the demo applicant's village
     code, point = str(villages["code"].iloc[0]), villages.geometry.iloc[0]
@@ -183,7 +193,6 @@ def main(argv=None) -> int:
     from pathlib import Path
 
     from web import create_app
-    from web.users import add_user, ensure_demo_users
 
     from .sample import build_sample_workspace
 
@@ -195,8 +204,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         ws = build_sample_workspace(Path(tmp) / "fuzz.gpkg")
-        add_user(ws, "planner1", "secret123", "planner")
-        ensure_demo_users(ws)
+        users_module().add_user(ws, "planner1", "secret123", "planner")
+        users_module().ensure_demo_users(ws)
         known = seed_proposals(ws)
         app = create_app({"RURALPLAN_WORKSPACE": str(ws.path), "SECRET_KEY": "fuzz", "SESSION_COOKIE_SECURE": False,
                           "RURALPLAN_HEAVY_RUNS_PER_USER": 100})

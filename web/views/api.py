@@ -200,6 +200,9 @@ def feature(layer: str, id: str):  # noqa: A002 - the documented parameter name
 @bp.route("/layers/<layer>/import", methods=["POST"])
 @permission_required("import")
 @operation("importLayer", "Import a file into a layer (nothing is written when it has errors)", path=LayerPath,
+           description="The request is at most 200 MB (MAX_CONTENT_LENGTH). Before reading, a zip archive "
+                       "(zipped shapefile, .xlsx) may unpack to at most 300 MB and a file may hold at most "
+                       "300,000 rows, unless the workspace's upload_limits raise them (413 otherwise).",
            form=_IMPORT_FORM, csrf=True,
            responses={200: ok("Imported", schema=_OUTCOME),
                       422: ok("Validation errors (problems); nothing written", schema=_OUTCOME)},
