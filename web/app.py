@@ -15,7 +15,6 @@ from pathlib import Path
 
 import flask
 from flask import Flask, g, render_template, request
-from werkzeug.routing import IntegerConverter
 
 #: Blueprint modules under ``web.views`` in navigation order. Areas that land later
 #: (planning, pairings, projects) only need a module with ``bp`` (and optionally ``NAV``)
@@ -69,7 +68,7 @@ class NavItem:
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__)
     app.request_class = Request
-    app.url_map.converters["int"] = BoundedIntConverter
+    app.before_request(ids_in_range)
     load_config(app, test_config)
     register_extensions(app)
     register_workspace(app)
@@ -93,13 +92,19 @@ class Request(flask.Request):
                 self.__dict__[name] = type(data)((k, v) for k, v in data.items(multi=True) if k is not None)
 
 
-class BoundedIntConverter(IntegerConverter):
-    """``<int:…>`` limited to SQLite's signed 64-bit integers: a larger id names no row
-    (404) instead of overflowing the database driver (500)."""
+#: SQLite integers are signed 64-bit: a larger id in a URL names no row.
+INT64_MAX = 2**63 - 1
 
-    def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", 2**63 - 1)
-        super().__init__(map, *args, **kwargs)
+
+def ids_in_range() -> None:
+    """404 for an ``<int:…>`` URL value beyond SQLite's 64-bit integers (it overflowed the
+    database driver: a 500). Checked after routing, so every method of the URL answers
+    alike (a converter that refused to match made PATCH a 405 and GET a 404)."""
+    from flask import abort
+
+    for value in (request.view_args or {}).values():
+        if isinstance(value, int) and not isinstance(value, bool) and value > INT64_MAX:
+            abort(404)
 
 
 def load_config(app: Flask, test_config: dict | None) -> None:

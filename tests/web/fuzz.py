@@ -179,7 +179,7 @@ def _conformance(report: FuzzReport, case, response) -> None:
                   response_schema_conformance):
         try:
             case.validate_response(response, checks=[check])
-        except Exception as exc:  # noqa: BLE001 - a FailureGroup or a single failure
+        except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - a FailureGroup or a single failure
             for failure in getattr(exc, "exceptions", [exc]):
                 title = getattr(failure, "title", type(failure).__name__)
                 report.nonconforming[(check.__name__, f"{case.method} {case.operation.path}", str(title))] += 1

@@ -14,6 +14,7 @@ from flask import Blueprint, Response, abort, g, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 from pydantic import BaseModel, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from layers.schema import LAYERS, get_schema
 
@@ -89,7 +90,10 @@ class LayerQuery(QueryModel):
     @field_validator("bbox")
     @classmethod
     def _bbox(cls, value):
-        parse_bbox(value)
+        try:
+            parse_bbox(value)
+        except ValueError as exc:
+            raise PydanticCustomError("bbox", str(exc)) from None
         return value
 
 

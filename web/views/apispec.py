@@ -47,43 +47,82 @@ class BadField(InvalidInput):
 
     code = "request.invalid_field"
     en = "{field}: {reason_en}"
-    zh = "参数 {field} 无效：{reason_zh}"
+    zh = "参数 {field}：{reason_zh}"
 
 
-# Chinese for the pydantic error types a client meets most; others keep pydantic's English.
-_ZH = {
-    "missing": "缺少此参数",
-    "int_parsing": "应为整数", "int_type": "应为整数", "int_from_float": "应为整数",
-    "float_parsing": "应为数字", "float_type": "应为数字", "finite_number": "应为有限数字",
-    "bool_parsing": "应为 0 或 1", "bool_type": "应为 true 或 false",
-    "string_type": "应为文本", "list_type": "应为列表", "dict_type": "应为 JSON 对象",
-    "model_type": "应为 JSON 对象", "model_attributes_type": "应为 JSON 对象",
-    "literal_error": "不是允许的值", "enum": "不是允许的值",
-    "greater_than": "太小", "greater_than_equal": "太小", "less_than": "太大", "less_than_equal": "太大",
-    "string_too_long": "太长", "string_too_short": "太短", "too_long": "项目太多", "too_short": "项目太少",
-    "value_error": "无效", "union_tag_invalid": "类型不对", "extra_forbidden": "不认识此字段",
+#: Both languages of the reasons a client meets (pydantic error types, and our own
+#: ``PydanticCustomError`` types), formatted with the error's context and ``input``.
+#: Anything else keeps pydantic's English and a plain Chinese "invalid".
+REASONS = {
+    "missing": ("Missing parameter", "缺少参数"),
+    "literal_error": ("{input} is not valid; expected one of {expected}", "{input} 无效；可选值：{expected}"),
+    "enum": ("{input} is not valid; expected one of {expected}", "{input} 无效；可选值：{expected}"),
+    "int_parsing": ("must be a whole number (got {input})", "须为整数（收到 {input}）"),
+    "int_type": ("must be a whole number (got {input})", "须为整数（收到 {input}）"),
+    "int_from_float": ("must be a whole number (got {input})", "须为整数（收到 {input}）"),
+    "float_parsing": ("must be a number (got {input})", "须为数字（收到 {input}）"),
+    "float_type": ("must be a number (got {input})", "须为数字（收到 {input}）"),
+    "finite_number": ("must be a finite number (got {input})", "须为有限数字（收到 {input}）"),
+    "bool_parsing": ("must be 0 or 1 (got {input})", "须为 0 或 1（收到 {input}）"),
+    "bool_type": ("must be true or false (got {input})", "须为 true 或 false（收到 {input}）"),
+    "string_type": ("must be text (got {input})", "须为文本（收到 {input}）"),
+    "list_type": ("must be a list (got {input})", "须为列表（收到 {input}）"),
+    "dict_type": ("must be a JSON object", "须为 JSON 对象"),
+    "model_type": ("must be a JSON object", "须为 JSON 对象"),
+    "model_attributes_type": ("must be a JSON object", "须为 JSON 对象"),
+    "greater_than": ("must be greater than {gt} (got {input})", "须大于 {gt}（收到 {input}）"),
+    "greater_than_equal": ("must be at least {ge} (got {input})", "须不小于 {ge}（收到 {input}）"),
+    "less_than": ("must be less than {lt} (got {input})", "须小于 {lt}（收到 {input}）"),
+    "less_than_equal": ("must be at most {le} (got {input})", "须不超过 {le}（收到 {input}）"),
+    "string_too_long": ("is too long (at most {max_length} characters)", "过长（最多 {max_length} 个字符）"),
+    "string_too_short": ("is too short (at least {min_length} characters)", "过短（至少 {min_length} 个字符）"),
+    "too_long": ("has too many items (at most {max_length})", "项目过多（最多 {max_length} 项）"),
+    "too_short": ("has too few items (at least {min_length})", "项目过少（至少 {min_length} 项）"),
+    "string_pattern_mismatch": ("is not in the expected form (got {input})", "格式不对（收到 {input}）"),
+    "extra_forbidden": ("is not a known field", "不是可识别的字段"),
+    "union_tag_invalid": ("has an unknown type {tag}; expected one of {expected_tags}",
+                          "类型 {tag} 不对；可选：{expected_tags}"),
+    "union_tag_not_found": ("needs a {discriminator} member", "缺少 {discriminator} 成员"),
+    # our own (PydanticCustomError types raised by validators)
+    "minutes_list": ("must be positive numbers separated by commas, e.g. 15,30,60 (got {input})",
+                     "须为逗号分隔的正数，例如 15,30,60（收到 {input}）"),
+    "cutoffs": ("at most {n} cutoffs of at most {max} minutes (got {input})",
+                "最多 {n} 个时间阈值，每个不超过 {max} 分钟（收到 {input}）"),
+    "bbox": ("must be minLon,minLat,maxLon,maxLat in WGS84 degrees with min <= max (got {input})",
+             "须为 WGS84 经纬度 最小经度,最小纬度,最大经度,最大纬度，且最小值不大于最大值（收到 {input}）"),
 }
 
 
+def _shown(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
 def bad_field(exc: ValidationError, location: str) -> BadField:
-    """The first problem of a pydantic error as a :class:`BadField` (field path, reason)."""
-    first = exc.errors(include_url=False)[0]
+    """The first problem of a pydantic error as a :class:`BadField` (field, reason in
+    both languages); ``fields`` lists every problem (pydantic's English)."""
+    errors = exc.errors(include_url=False)
+    first = errors[0]
     loc = [str(part) for part in first["loc"]]
-    path = loc[0] if loc else location  # the parameter or top-level body field
+    field = loc[0] if loc else location  # the parameter or top-level body field
     inner = ".".join(loc[1:])  # where inside it (list index, nested key)
-    reason = first["msg"]
-    if first["type"] == "value_error" and reason.startswith("Value error, "):
-        reason = reason[len("Value error, "):]
-    ctx = first.get("ctx") or {}
-    zh = _ZH.get(first["type"], reason)
-    if "le" in ctx or "ge" in ctx or "lt" in ctx or "gt" in ctx or "max_length" in ctx:
-        zh = f"{zh}（{reason}）"
+    values = {k: (str(v).replace(" or ", ", ") if k == "expected" else v)
+              for k, v in (first.get("ctx") or {}).items()}
+    values["input"] = _shown(first.get("input"))
+    templates = REASONS.get(first["type"])
+    if templates is not None:
+        try:
+            reason_en, reason_zh = (t.format(**values) for t in templates)
+        except (KeyError, IndexError, ValueError):
+            templates = None
+    if templates is None:
+        reason_en, reason_zh = first["msg"], f"值无效（收到 {values['input']}）"
     if inner:
-        reason, zh = f"{inner}: {reason}", f"{inner}：{zh}"
+        reason_en, reason_zh = f"{inner}: {reason_en}", f"{inner}：{reason_zh}"
     fields = {}
-    for err in exc.errors(include_url=False):
+    for err in errors:
         fields.setdefault(".".join(str(part) for part in err["loc"]) or location, err["msg"])
-    return BadField(field=path, location=location, reason_en=reason, reason_zh=zh, fields=fields)
+    return BadField(field=field, location=location, reason_en=reason_en, reason_zh=reason_zh, fields=fields)
 
 
 class QueryModel(BaseModel):

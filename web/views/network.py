@@ -16,6 +16,7 @@ from typing import Annotated, Literal, Optional
 from flask import Blueprint, current_app
 from flask_babel import gettext as _
 from pydantic import Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from .. import netdata, services
 from ..app import current_workspace
@@ -76,9 +77,13 @@ class ServiceAreaQuery(FacilityQuery):
     @field_validator("minutes")
     @classmethod
     def _cutoffs(cls, text):
-        values = services.parse_minutes_list(text)  # ValueError names the problem
+        try:
+            values = services.parse_minutes_list(text)
+        except ValueError:
+            raise PydanticCustomError("minutes_list", "must be positive numbers separated by commas") from None
         if len(values) > MAX_CUTOFFS or max(values) > MAX_MINUTES or not all(map(math.isfinite, values)):
-            raise ValueError(f"at most {MAX_CUTOFFS} cutoffs of at most {MAX_MINUTES:g} minutes")
+            raise PydanticCustomError("cutoffs", "at most {n} cutoffs of at most {max} minutes",
+                                      {"n": MAX_CUTOFFS, "max": f"{MAX_MINUTES:g}"})
         return text
 
     @property
