@@ -63,6 +63,8 @@ def test_huge_ids_are_not_found_not_500(client):
                 f"/api/v1/proposals/{HUGE}/evaluation", f"/projects/{HUGE}", f"/planning/scenarios/{HUGE}.json"):
         assert client.get(url).status_code == 404, url
     assert client.get(f"/api/v1/proposals/{2**63 - 1}").status_code == 404
+    _field_error(client.get(f"/planning/compare?a={HUGE}&b=1", headers={"Accept": "application/json"}), "a")
+    assert client.get("/planning/compare?a=1").status_code == 400  # b missing
     # every method of the URL alike (not a 405 because the id did not match the route)
     assert client.patch(f"/api/v1/proposals/{HUGE}", json={"version": 1}).status_code in (401, 404)
     assert client.post(f"/api/v1/proposals/{HUGE}/transitions", json={}).status_code in (400, 401, 404)

@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from folium.template import Template
 from markupsafe import escape
+from pydantic import Field
 
 from layers.schema import COMMODITIES, get_schema
 
@@ -28,7 +29,7 @@ from ..app import NavItem, current_workspace
 from ..auth import permission_required
 from ..i18n import label
 from ..users import has_permission
-from .apispec import heavy_run
+from .apispec import Int64, QueryModel, heavy_run, validate_query
 
 bp = Blueprint("planning", __name__, url_prefix="/planning")
 NAV = [NavItem("planning.index", _l("Site planning"), 25)]
@@ -473,14 +474,16 @@ def delete(scenario_id: int):
     return redirect(url_for("planning.index") + "#rp-scenarios")
 
 
+class CompareQuery(QueryModel):
+    a: Int64 = Field(description="First scenario id")
+    b: Int64 = Field(description="Second scenario id")
+
+
 @bp.route("/compare")
 @permission_required("read")
 def compare():
-    try:
-        a_id, b_id = int(request.args["a"]), int(request.args["b"])
-    except (KeyError, ValueError):
-        abort(400)
-    a, b = _scenario_or_404(a_id), _scenario_or_404(b_id)
+    query = validate_query(CompareQuery)  # 400 naming a or b (a huge id overflowed SQLite: 500)
+    a, b = _scenario_or_404(query.a), _scenario_or_404(query.b)
     data = planning.compare(a, b)
     page_map = build_compare_map(current_workspace(), a, b)
     return render_template("planning/compare.html", a=a, b=b, data=data, map=page_map, param_label=param_label,
