@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import json
-import math
+import types
 import typing
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -177,7 +177,7 @@ def _is_list(annotation) -> bool:
     origin = typing.get_origin(annotation)
     if origin is list or origin is tuple:
         return True
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)) or origin is Annotated:
+    if origin in (typing.Union, types.UnionType) or origin is Annotated:
         return any(_is_list(a) for a in typing.get_args(annotation))
     return False
 
