@@ -37,11 +37,13 @@ _TEXT_DTYPE = "str" if int(pd.__version__.split(".")[0]) >= 3 else object
 __all__ = [
     "UnreadableTable",
     "decode_text",
+    "escape_formula_cells",
     "find_xy_columns",
     "points_from_table",
     "read_table",
     "row_numbers",
     "split_lonlat_column",
+    "write_csv",
 ]
 
 TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
@@ -203,7 +205,7 @@ def _csv_rows(path: Path, attrs: dict, problems: list):
     number = 0
     try:
         for number, row in enumerate(csv.reader(lines, delimiter=delimiter), start=1):
-            yield number, row
+            yield number, [_unescape_formula(v) for v in row]
     except csv.Error as exc:
         raise _unreadable(path.name, f"not a readable CSV file near row {number + 1} ({exc})",
                           f"不是可读的 CSV 文件（约第 {number + 1} 行：{exc}）") from None
@@ -213,6 +215,14 @@ def _csv_rows(path: Path, attrs: dict, problems: list):
     finally:
         if hasattr(lines, "close"):
             lines.close()
+
+
+def _unescape_formula(cell: str) -> str:
+    """Undo :func:`escape_formula_cells` (``'=1+2`` → ``=1+2``) so an exported CSV
+    imports back unchanged; a quote before anything else is data and stays."""
+    if len(cell) > 1 and cell[0] == "'" and cell[1] in FORMULA_PREFIXES:
+        return cell[1:]
+    return cell
 
 
 def _cell_text(value) -> str | None:
@@ -982,3 +992,48 @@ def points_from_table(df: pd.DataFrame, *, crs="wgs84", file=None, x_col=None, y
                                         "rows": np.asarray(more_rows, dtype="int64")}, file=file, field=field))
     return frame(), problems
 
+
+
+# --------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------
+
+#: Characters with which a spreadsheet cell starts a formula (OWASP "CSV Injection").
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# A plain number ("-3.5", "+86", "1e-3") is not a formula and stays a number in Excel.
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def _escape_cell(value):
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def escape_formula_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text cells cannot run as spreadsheet formulas.
+
+    A text cell (or column name) starting with ``=``, ``+``, ``-``, ``@``, tab or
+    carriage return gets a leading ``'``, which Excel, WPS and LibreOffice read as
+    "this cell is text" (OWASP, "CSV Injection"). Numbers are left alone: a number
+    column with -3.5 stays -3.5, and so does the text "-3.5"; "-foo" and
+    ``=HYPERLINK(...)`` are escaped. :func:`read_table` removes the quote again, so
+    an exported CSV imports back unchanged.
+    """
+    out = frame.copy()
+    out.columns = [_escape_cell(c) for c in out.columns]
+    for column in range(out.shape[1]):
+        series = out.iloc[:, column]
+        if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
+            out.isetitem(column, series.map(_escape_cell).astype(series.dtype))
+    return out
+
+
+def write_csv(frame: pd.DataFrame, target, **options) -> None:
+    """Write ``frame`` as CSV (UTF-8 with BOM for Excel, no index) with formula-leading
+    text cells escaped (:func:`escape_formula_cells`); every CSV the app writes from
+    data goes through here. ``options`` go to :meth:`pandas.DataFrame.to_csv`."""
+    # CRLF line ends (RFC 4180) also make the writer quote a cell holding a bare CR,
+    # which with "\n" it wrote raw, splitting the row for every reader.
+    options = {"index": False, "encoding": "utf-8-sig", "lineterminator": "\r\n", **options}
+    escape_formula_cells(frame).to_csv(target, **options)

@@ -600,7 +600,8 @@ def write_vector(gdf, path, *, fmt=None, layer=None):
       GeoPackage keeps the frame's CRS.
     * CSV/XLSX: point layers get ``lon``/``lat`` columns (replacing any
       existing ones), other geometries a ``wkt`` column. CSV is UTF-8 with BOM
-      so that Excel shows Chinese correctly.
+      so that Excel shows Chinese correctly, and text cells starting a formula get
+      a leading ``'`` (:func:`geo.tables.escape_formula_cells`).
     * The index is not written.
     """
     path = Path(path)
@@ -630,7 +631,9 @@ def write_vector(gdf, path, *, fmt=None, layer=None):
             pyogrio.write_dataframe(gdf.reset_index(drop=True), tmp, driver="GPKG",
                                     layer=layer or path.stem)
         elif fmt == "csv":
-            _table_for(gdf).to_csv(tmp, index=False, encoding="utf-8-sig")
+            from geo.tables import write_csv
+
+            write_csv(_table_for(gdf), tmp)  # formula-leading text escaped
         else:
             table = _table_for(gdf)
             if "wkt" in table.columns:

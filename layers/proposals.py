@@ -260,14 +260,18 @@ def parse_geometry(value) -> shapely.Geometry:
     if isinstance(value, shapely.Geometry):
         geom = value
     elif isinstance(value, Mapping):
-        geom = shapely.from_geojson(json.dumps(value.get("geometry", value)))
+        try:
+            geom = shapely.from_geojson(json.dumps(value.get("geometry", value)))
+        except (shapely.errors.GEOSException, ValueError, TypeError) as exc:
+            msg = f"not a GeoJSON geometry: {str(exc)[:120]}"
+            raise ValueError(msg) from None
     elif isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value):
         geom = shapely.Point(float(value[0]), float(value[1]))
     else:
         text = str(value).strip()
         try:
             geom = shapely.from_geojson(text) if text.startswith("{") else shapely_wkt.loads(text)
-        except (shapely.errors.GEOSException, ValueError) as exc:
+        except (shapely.errors.GEOSException, ValueError, TypeError) as exc:
             parts = text.replace("，", ",").split(",")
             if len(parts) == 2:
                 try:
@@ -346,6 +350,9 @@ def clean_proposal_data(data: Mapping[str, Any], *, partial: bool = False) -> di
     return out
 
 
+_INT_MAX = 2**31 - 1
+
+
 def _typed(f: Field, raw):
     import re
 
@@ -365,6 +372,9 @@ def _typed(f: Field, raw):
             msg = f"must be at most {f.max_value:g}"
             raise ValueError(msg)
         if f.type == "int":
+            if abs(value) > _INT_MAX:  # SQLite stores 64-bit integers; no count comes near this
+                msg = f"must be at most {_INT_MAX}"
+                raise ValueError(msg)
             if value != int(value):
                 msg = f"must be a whole number, got {raw!r}"
                 raise ValueError(msg)
@@ -534,8 +544,10 @@ def list_proposals(ws, filters: ProposalFilter | None = None) -> list[Proposal]:
         where.append("budget_wan <= ?")
         args.append(float(f.max_budget_wan))
     if f.text:
-        where.append("(name LIKE ? OR content LIKE ? OR village_name LIKE ?)")
-        args += [f"%{f.text}%"] * 3
+        # % and _ in the search text match themselves, not any text
+        where.append("(name LIKE ? ESCAPE '\\' OR content LIKE ? ESCAPE '\\' OR village_name LIKE ? ESCAPE '\\')")
+        pattern = f.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        args += [f"%{pattern}%"] * 3
     sql = f"SELECT {', '.join(_COLUMNS)} FROM rp_proposals"
     if where:
         sql += " WHERE " + " AND ".join(where)

@@ -109,13 +109,40 @@ def safe_next(target: str | None, default: str) -> str:
     return target
 
 
+def login_throttle():
+    """The app's :class:`web.throttle.LoginThrottle` (options: config ``RURALPLAN_LOGIN_THROTTLE``)."""
+    from .services.throttle import LoginThrottle
+
+    throttle = current_app.extensions.get("ruralplan.login_throttle")
+    if throttle is None:
+        throttle = LoginThrottle(**(current_app.config.get("RURALPLAN_LOGIN_THROTTLE") or {}))
+        current_app.extensions["ruralplan.login_throttle"] = throttle
+    return throttle
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
+        from .i18n import current_lang
+        from .services.throttle import TooManyLogins
+
+        name = form.username.data.strip()
+        keys = (f"user:{name.lower()}", f"addr:{request.remote_addr}")
+        throttle = login_throttle()
+        wait = throttle.wait_s(keys)
+        if wait > 0:
+            # refused even with the right password: otherwise the lock-out would not slow guessing
+            retry = int(wait) + 1
+            flash(TooManyLogins(retry_after_s=retry).message(current_lang()), "error")
+            return render_template("login.html", form=form), 429, {"Retry-After": str(retry)}
         ws = current_app.extensions.get("ruralplan.workspace")
-        user = users.authenticate(ws, form.username.data.strip(), form.password.data) if ws else None
+        user = users.authenticate(ws, name, form.password.data) if ws else None
+        if user is None:
+            throttle.failure(keys)
+        else:
+            throttle.success(keys[:1])
         if user is not None:
             session.clear()
             session["user"] = user.username

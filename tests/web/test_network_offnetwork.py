@@ -73,7 +73,8 @@ def test_service_area_and_place_name_it(case_ws, tmp_path):
 
 
 def test_api_names_it_with_translated_reasons(case_ws):
-    from web import create_app, netdata
+    from web import create_app
+    from web.services import netdata
 
     netdata.clear_cache()
     app = create_app({"TESTING": True, "RURALPLAN_WORKSPACE": str(case_ws.path), "SECRET_KEY": "t",

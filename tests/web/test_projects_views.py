@@ -225,7 +225,11 @@ def test_api_create_update_and_conflict(client, users, login_as):
     body = created.get_json()
     assert body["allowed_actions"] == ["submit"] and body["may_edit"] and body["geometry"]["type"] == "Point"
     bad = client.post("/api/v1/proposals", json=_data(users, budget_wan="lots"), headers={"X-CSRFToken": token})
-    assert bad.status_code == 422 and "budget_wan" in bad.get_json()["error"]["fields"]
+    # a string where the number goes is malformed (400 naming the field); a bad choice is invalid (422)
+    assert bad.status_code == 400 and bad.get_json()["error"]["field"] == "budget_wan"
+    assert "budget_wan" in bad.get_json()["error"]["fields"]
+    bad = client.post("/api/v1/proposals", json=_data(users, category="castle"), headers={"X-CSRFToken": token})
+    assert bad.status_code == 422 and "category" in bad.get_json()["error"]["fields"]
     url = f"/api/v1/proposals/{body['id']}"
     ok = client.patch(url, json={"version": 1, "budget_wan": 180}, headers={"X-CSRFToken": token})
     assert ok.status_code == 200 and ok.get_json()["budget_wan"] == 180 and ok.get_json()["version"] == 2

@@ -134,7 +134,9 @@ def od(workspace, origin_layer, destination_layer, cutoff_min, out, scenario_nam
     if out.suffix.lower() == ".parquet":
         frame.to_parquet(out, index=False)
     elif out.suffix.lower() == ".csv":
-        frame.to_csv(out, index=False, encoding="utf-8-sig")
+        from geo.tables import write_csv
+
+        write_csv(frame, out)  # ids from imported data: formula-leading cells escaped
     else:
         raise click.ClickException(f"{out.name}: output must end in .csv or .parquet")
     from web.services.netreasons import off_network

@@ -102,7 +102,25 @@ def upload():
 
 
 class UploadRejected(Exception):
-    """An upload that was not imported; ``str(exc)`` is translated and names no server path."""
+    """An upload that was not imported; ``str(exc)`` is translated and names no server path.
+
+    ``status`` is the HTTP status for the API: 413 for a file over a limit, else 400.
+    """
+
+    def __init__(self, message: str, *, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+def upload_limits(ws):
+    """The workspace's upload limits (workspace meta ``upload_limits``: ``max_unzipped_mb``,
+    ``max_rows``; the defaults of :class:`geo.limits.ReadLimits` otherwise)."""
+    from geo.limits import ReadLimits
+
+    try:
+        return ReadLimits.from_settings(ws.meta().get("upload_limits"))
+    except (TypeError, ValueError):
+        return ReadLimits()  # a malformed setting does not lift the limits
 
 
 def upload_type_problem(original: str) -> str | None:
@@ -143,10 +161,15 @@ def import_upload(ws, layer: str, upload, **options):
 
     The file is saved under its own name in a private temporary directory, so problems
     name the user's file, never ``upload.csv`` or a server path. Raises
-    :class:`UploadRejected` for a file type that cannot be imported or a file that
-    cannot be read.
+    :class:`UploadRejected` for a file type that cannot be imported, a file over the
+    workspace's upload limits (unzipped size, rows: checked before reading) or a file
+    that cannot be read.
     """
+    from geo.errors import RuralplanError
+    from geo.limits import check_file
     from layers.importer import import_file
+
+    from ..i18n import current_lang
 
     original = upload_name(upload.filename)
     problem = upload_type_problem(original)
@@ -157,7 +180,14 @@ def import_upload(ws, layer: str, upload, **options):
     tmpdir = tempfile.mkdtemp(prefix="rp-upload-")
     try:
         path = Path(tmpdir) / f"{stem}{suffix}"
-        upload.save(path)
+        upload.save(path)  # streamed to disk by werkzeug; the request size is capped (MAX_CONTENT_LENGTH)
+        try:
+            check_file(path, upload_limits(ws), name=original)
+        except RuralplanError as exc:
+            raise UploadRejected(exc.message(current_lang()), status=exc.http_status) from None
+        except zipfile.BadZipFile:
+            raise UploadRejected(_("The file could not be imported: %(detail)s",
+                                   detail=f"{original}: not a readable zip file")) from None
         try:
             return import_file(ws, layer, path, display_name=original, **options)
         except (ValueError, OSError, zipfile.BadZipFile, KeyError) as exc:

@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from folium.template import Template
 from markupsafe import escape
+from pydantic import Field
 
 from layers.schema import COMMODITIES, get_schema
 from planner.models import MODELS, solver_steps
@@ -30,6 +31,7 @@ from ..app import NavItem, current_workspace
 from ..auth import permission_required
 from ..i18n import current_lang, label
 from ..services.users import has_permission
+from .apispec import Int64, QueryModel, heavy_run, validate_query
 
 bp = Blueprint("planning", __name__, url_prefix="/planning")
 NAV = [NavItem("planning.index", _l("Site planning"), 25)]
@@ -379,7 +381,8 @@ def run_json():
     (the page asks :func:`areas_json` for them next, so the sites show at once)."""
     ws = current_workspace()
     params = _params()
-    payload = planning.run(ws, params, with_areas=request.args.get("areas") != "defer")
+    with heavy_run():  # one caller cannot run many placements at once (429)
+        payload = planning.run(ws, params, with_areas=request.args.get("areas") != "defer")
     payload["weight_text"] = demand_text(params.demand)
     payload.update(solver_texts(payload))
     response = current_app.json.response(payload)
@@ -394,7 +397,8 @@ def run_json():
 def areas_json():
     """Service areas of the new sites of the query's plan (GeoJSON)."""
     ws = current_workspace()
-    payload = planning.run(ws, _params(), with_areas=True)
+    with heavy_run():
+        payload = planning.run(ws, _params(), with_areas=True)
     response = current_app.json.response(payload["areas"])
     response.headers["Server-Timing"] = f"areas;dur={payload['timing'].get('areas_ms', 0)}"
     return response
@@ -403,14 +407,16 @@ def areas_json():
 @bp.route("/export.geojson")
 @permission_required("read")
 def export_geojson():
-    payload = planning.run(current_workspace(), _params())
+    with heavy_run():
+        payload = planning.run(current_workspace(), _params())
     return _geojson_download(payload, _("site plan"))
 
 
 @bp.route("/export.xlsx")
 @permission_required("read")
 def export_xlsx():
-    payload = planning.run(current_workspace(), _params())
+    with heavy_run():
+        payload = planning.run(current_workspace(), _params())
     return _excel_download(payload, _("site plan"))
 
 
@@ -432,7 +438,8 @@ def save():
     """Save the run given by the form fields (the same names as the run query) under ``name``."""
     ws = current_workspace()
     params = planning.PlacementQuestion.from_args(request.form)
-    payload = planning.run(ws, params)
+    with heavy_run():
+        payload = planning.run(ws, params)
     scenario_id = planning.save_scenario(ws, request.form.get("name", ""), payload, username=_user_name())
     s = planning.get_scenario(ws, scenario_id)
     return {"scenario": planning.scenario_json(s)}, 201
@@ -472,14 +479,16 @@ def delete(scenario_id: int):
     return redirect(url_for("planning.index") + "#rp-scenarios")
 
 
+class CompareQuery(QueryModel):
+    a: Int64 = Field(description="First scenario id")
+    b: Int64 = Field(description="Second scenario id")
+
+
 @bp.route("/compare")
 @permission_required("read")
 def compare():
-    try:
-        a_id, b_id = int(request.args["a"]), int(request.args["b"])
-    except (KeyError, ValueError):
-        abort(400)
-    a, b = _scenario_or_404(a_id), _scenario_or_404(b_id)
+    query = validate_query(CompareQuery)  # 400 naming a or b (a huge id overflowed SQLite: 500)
+    a, b = _scenario_or_404(query.a), _scenario_or_404(query.b)
     data = planning.compare(a, b)
     page_map = build_compare_map(current_workspace(), a, b)
     return render_template("planning/compare.html", a=a, b=b, data=data, map=page_map, param_label=param_label,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 from datetime import datetime, timezone
+from typing import Annotated, Literal, Optional
 
 from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
                    send_file, url_for)
@@ -18,6 +19,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
+from pydantic import BaseModel, Field, field_validator
 from wtforms import HiddenField
 
 from geo.errors import RuralplanError
@@ -29,6 +31,8 @@ from ..services import project_eval, project_notice
 from ..app import NavItem, current_workspace
 from ..auth import login_required, permission_required
 from ..i18n import current_lang, label
+from .apispec import BadField, BodyModel, Flag, Int64, QueryModel, heavy_run, ok, operation, validate_query
+from .proposal_models import ProposalCreate, ProposalPatch, proposal_data
 
 bp = Blueprint("projects", __name__)
 NAV = [NavItem("projects.index", _l("Project library"), 40)]
@@ -191,25 +195,67 @@ def _proposal_feature(p: P.Proposal) -> dict:
 
 
 # --------------------------------------------------------------------------- list
-def _float_arg(name):
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return float(raw)
-    except ValueError:
-        abort(400)
+StatusValue = Literal[tuple(P.STATUS_VALUES)]  # type: ignore[valid-type]
+CategoryValue = Literal[tuple(P.CATEGORY_VALUES)]  # type: ignore[valid-type]
+Year = Annotated[int, Field(ge=1949, le=2200)]
+Budget = Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)]
+
+
+class ProposalListQuery(QueryModel):
+    """The project library's filters (page and API)."""
+
+    status: list[StatusValue] = Field([], max_length=len(P.STATUS_VALUES) * 2,
+                                      description="Only these statuses (repeatable)")
+    town: Optional[str] = Field(None, max_length=100)
+    category: Optional[CategoryValue] = None
+    year: Optional[Year] = None
+    min_budget: Optional[Budget] = Field(None, description="万元")
+    max_budget: Optional[Budget] = Field(None, description="万元")
+    q: Optional[str] = Field(None, max_length=200,
+                             description="Text in name, content or village name (% and _ match themselves)")
+
+    @field_validator("town", "q", "category", "year", "min_budget", "max_budget", mode="before")
+    @classmethod
+    def _blank_is_absent(cls, value):
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _blank_status_is_all(cls, values):
+        # the page's status select sends status= for "All"
+        return [v for v in values if not (isinstance(v, str) and not v.strip())] if isinstance(values, list) \
+            else values
+
+    def to_filter(self) -> P.ProposalFilter:
+        return P.ProposalFilter(status=tuple(self.status) or None, town=self.town or None, category=self.category,
+                                min_budget_wan=self.min_budget, max_budget_wan=self.max_budget, year=self.year,
+                                text=self.q or None)
+
+
+class PortfolioQuery(QueryModel):
+    category: CategoryValue = "cold_chain"
+    budget: Optional[Budget] = Field(None, description="万元 (the API needs it)")
+    year: Optional[Year] = None
+
+    _blank = field_validator("category", "budget", "year", mode="before")(
+        lambda value: None if isinstance(value, str) and not value.strip() else value)
+
+    @field_validator("category", mode="after")
+    @classmethod
+    def _default_category(cls, value):
+        return value or "cold_chain"
+
+
+class NoticeQuery(QueryModel):
+    year: Optional[Year] = None
+
+    _blank = field_validator("year", mode="before")(
+        lambda value: None if isinstance(value, str) and not value.strip() else value)
 
 
 def filters_from_request() -> P.ProposalFilter:
-    status = tuple(s for s in request.args.getlist("status") if s in P.STATUS_VALUES) or None
-    category = request.args.get("category") or None
-    if category is not None and category not in P.CATEGORY_VALUES:
-        abort(400)
-    year = request.args.get("year", "").strip()
-    return P.ProposalFilter(status=status, town=request.args.get("town") or None, category=category,
-                            min_budget_wan=_float_arg("min_budget"), max_budget_wan=_float_arg("max_budget"),
-                            year=int(year) if year.isdigit() else None, text=request.args.get("q") or None)
+    """The page's filters, checked like the API's (400 naming the field)."""
+    return validate_query(ProposalListQuery).to_filter()
 
 
 def _towns(ws) -> list[str]:
@@ -270,6 +316,21 @@ def _render_form(ws, *, proposal=None, values=None, errors=None, status=200):
     ), status
 
 
+def _form_version(default: int | None = None) -> int:
+    """The form's ``version`` (the one the reviewer saw); 400 naming it when not a 64-bit integer."""
+    raw = (request.form.get("version") or "").strip()
+    if not raw and default is not None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2**63:
+        raise BadField(field="version", location="form", reason_en="expected the proposal's version number",
+                       reason_zh="应为项目的版本号")
+    return value
+
+
 def _error_text(message: str) -> str:
     return _("required") if message == "required" else message
 
@@ -310,7 +371,7 @@ def edit(proposal_id: int):
     if _user().role == "village_applicant" and data.get("village_code") != _user().scope:
         abort(403)
     try:
-        p = P.update_proposal(ws, p.id, data, expected_version=int(request.form.get("version") or 0))
+        p = P.update_proposal(ws, p.id, data, expected_version=_form_version(default=0))
     except P.ProposalInvalid as exc:
         return _render_form(ws, proposal=p, values=data, errors=exc.errors, status=422)
     except W.ConflictError as exc:
@@ -371,10 +432,7 @@ def transition(proposal_id: int):
     p = _proposal_or_404(ws, proposal_id)
     action = request.form.get("action", "")
     comment = request.form.get("comment", "")
-    try:
-        version = int(request.form.get("version", ""))
-    except ValueError:
-        abort(400)
+    version = _form_version()
     try:
         after = apply_transition(ws, p, action, version, comment)
     except W.ConflictError as exc:
@@ -393,25 +451,22 @@ def transition(proposal_id: int):
 @permission_required("read")
 def portfolio():
     ws = _ws()
-    category = request.args.get("category") or "cold_chain"
-    if category not in P.CATEGORY_VALUES:
-        abort(400)
-    budget = _float_arg("budget")
-    year = request.args.get("year", "").strip()
+    query = validate_query(PortfolioQuery)
+    category, budget, year = query.category or "cold_chain", query.budget, query.year
     result, problem = None, None
     if budget is not None:
         try:
-            result = project_eval.portfolio_for(ws, category=category, budget_wan=budget,
-                                                year=int(year) if year.isdigit() else None)
+            with heavy_run():
+                result = project_eval.portfolio_for(ws, category=category, budget_wan=budget, year=year)
         except RuralplanError as exc:  # shown on the page beside the form
             problem = exc.message(current_lang())
     return render_template("projects/portfolio.html", result=result, problem=problem, category=category,
-                           budget=budget, year=year, categories=P.CATEGORIES, measure_labels=MEASURE_LABELS)
+                           budget=budget, year="" if year is None else year, categories=P.CATEGORIES,
+                           measure_labels=MEASURE_LABELS)
 
 
 def _year_arg():
-    year = request.args.get("year", "").strip()
-    return int(year) if year.isdigit() else None
+    return validate_query(NoticeQuery).year
 
 
 @bp.route("/projects/notice")
@@ -455,19 +510,60 @@ def _conflict_json(exc: W.ConflictError):
     return _api_error(409, details.pop("message"), **details)
 
 
+class ProposalPath(BaseModel):
+    proposal_id: Int64 = Field(description="The proposal's id")
+
+
+class TransitionsQuery(QueryModel):
+    evaluation: Flag = Field(False, description="true: include each step's evaluation snapshot")
+
+
+class EvaluationQuery(QueryModel):
+    cutoff: Optional[Annotated[float, Field(gt=0, le=180, allow_inf_nan=False)]] = Field(
+        None, description="Travel-time cutoff in minutes (default: the county setting)")
+    radius: Optional[Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)]] = Field(
+        None, description="Search radius for alternative sites in kilometres")
+    features: Flag = Field(False, description="true: include the map features")
+    scenario: Optional[str] = Field(None, max_length=64,
+                                    description="Evaluate on this network scenario (roads closed or slowed)")
+
+
+class TransitionBody(BodyModel):
+    action: Literal[tuple(W.ACTIONS)] = Field(description="The workflow step")  # type: ignore[valid-type]
+    version: Int64 = Field(description="The proposal version you saw")
+    comment: Optional[str] = Field(None, max_length=4000,
+                                   description="The reviewer's opinion (required to return or reject)")
+
+
+_PROPOSAL = {"type": "object", "required": ["id", "name", "status", "version"],
+             "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "status": {"type": "string"},
+                            "version": {"type": "integer"}, "allowed_actions": {"type": "array"},
+                            "may_edit": {"type": "boolean"}, "url": {"type": "string"}}}
+_OBJ = {"type": "object"}
+_READ = (400, 401, 403, 404)
+_WRITE = (400, 401, 403, 404, 409, 413, 422)
+
+
 @bp.route("/api/v1/proposals", methods=["GET"])
 @permission_required("read")
-def api_list():
-    items = P.list_proposals(_ws(), filters_from_request())
+@operation("listProposals", "List proposals (filters as on the project library page)", query=ProposalListQuery,
+           responses={200: ok("proposals and count", schema={"type": "object", "required": ["proposals", "count"],
+                                                             "properties": {"proposals": {"type": "array",
+                                                                                          "items": _PROPOSAL},
+                                                                            "count": {"type": "integer"}}})},
+           errors=(400, 401, 403))
+def api_list(*, query: ProposalListQuery):
+    items = P.list_proposals(_ws(), query.to_filter())
     return {"proposals": [_proposal_json(p) for p in items], "count": len(items)}
 
 
 @bp.route("/api/v1/proposals", methods=["POST"])
 @login_required
-def api_create():
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        return _api_error(400, "expected a JSON object")
+@operation("createProposal", "Create a proposal (village applicants: own village only)", body=ProposalCreate,
+           csrf=True, responses={201: ok("The proposal", schema=_PROPOSAL)},
+           errors=(400, 401, 403, 413, 422))
+def api_create(*, body: ProposalCreate):
+    data = proposal_data(body)
     if not W.may_create(_user(), village_code=data.get("village_code")):
         abort(403)
     try:
@@ -479,25 +575,26 @@ def api_create():
 
 @bp.route("/api/v1/proposals/<int:proposal_id>", methods=["GET"])
 @permission_required("read")
+@operation("getProposal", "One proposal", path=ProposalPath, responses={200: ok("The proposal", schema=_PROPOSAL)},
+           errors=_READ)
 def api_proposal(proposal_id: int):
     return _proposal_json(_proposal_or_404(_ws(), proposal_id))
 
 
 @bp.route("/api/v1/proposals/<int:proposal_id>", methods=["PATCH"])
 @login_required
-def api_update(proposal_id: int):
+@operation("updateProposal", "Edit a proposal (JSON with the integer version you edited)", path=ProposalPath,
+           body=ProposalPatch, csrf=True, responses={200: ok("The proposal", schema=_PROPOSAL)}, errors=_WRITE)
+def api_update(proposal_id: int, *, body: ProposalPatch):
     ws = _ws()
     p = _proposal_or_404(ws, proposal_id)
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict) or not isinstance(data.get("version"), int):
-        return _api_error(400, "expected a JSON object with the integer 'version' you edited")
     if not W.may_edit(_user(), p):
         abort(403)
-    changes = {k: v for k, v in data.items() if k != "version"}
+    changes = proposal_data(body, exclude={"version"})
     if _user().role == "village_applicant" and changes.get("village_code", p.village_code) != _user().scope:
         abort(403)
     try:
-        p = P.update_proposal(ws, p.id, changes, expected_version=data["version"])
+        p = P.update_proposal(ws, p.id, changes, expected_version=body.version)
     except P.ProposalInvalid as exc:
         return _api_error(422, "invalid proposal", fields=exc.errors)
     except W.ConflictError as exc:
@@ -507,23 +604,27 @@ def api_update(proposal_id: int):
 
 @bp.route("/api/v1/proposals/<int:proposal_id>/transitions", methods=["GET"])
 @permission_required("read")
-def api_history(proposal_id: int):
+@operation("listTransitions", "The proposal's review history", path=ProposalPath, query=TransitionsQuery,
+           responses={200: ok("transitions", schema={"type": "object", "required": ["transitions"]})},
+           errors=_READ)
+def api_history(proposal_id: int, *, query: TransitionsQuery):
     ws = _ws()
     _proposal_or_404(ws, proposal_id)
-    full = request.args.get("evaluation") in ("1", "true", "yes")
-    return {"transitions": [t.to_dict(include_evaluation=full) for t in P.history(ws, proposal_id)]}
+    return {"transitions": [t.to_dict(include_evaluation=query.evaluation) for t in P.history(ws, proposal_id)]}
 
 
 @bp.route("/api/v1/proposals/<int:proposal_id>/transitions", methods=["POST"])
 @login_required
-def api_transition(proposal_id: int):
+@operation("transitionProposal", "A review step: JSON with action, the integer version you saw and a comment",
+           path=ProposalPath, body=TransitionBody, csrf=True,
+           responses={200: ok("proposal and transition", schema={"type": "object",
+                                                                  "required": ["proposal", "transition"]})},
+           errors=(400, 401, 403, 404, 409, 413))
+def api_transition(proposal_id: int, *, body: TransitionBody):
     ws = _ws()
     p = _proposal_or_404(ws, proposal_id)
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict) or not isinstance(data.get("version"), int) or "action" not in data:
-        return _api_error(400, "expected a JSON object with 'action' and the integer 'version' you saw")
     try:
-        after = apply_transition(ws, p, str(data["action"]), data["version"], data.get("comment"))
+        after = apply_transition(ws, p, body.action, body.version, body.comment)
     except W.ConflictError as exc:
         return _conflict_json(exc)
     except W.ForbiddenTransition as exc:
@@ -535,111 +636,38 @@ def api_transition(proposal_id: int):
 
 @bp.route("/api/v1/proposals/<int:proposal_id>/evaluation")
 @permission_required("read")
-def api_evaluation(proposal_id: int):
+@operation("evaluateProposal", "Evaluate a proposal: catchment, overlaps, alternatives, constraint conflicts",
+           path=ProposalPath, query=EvaluationQuery, responses={200: ok("Evaluation", schema=_OBJ)},
+           errors=(*_READ, 422, 429))
+def api_evaluation(proposal_id: int, *, query: EvaluationQuery):
     ws = _ws()
     p = _proposal_or_404(ws, proposal_id)
     # typed errors (no roads, a bad setting, an unknown scenario) are answered by the app's one handler
-    result = project_eval.evaluate(ws, p, cutoff_min=_float_arg("cutoff"), radius_km=_float_arg("radius"),
-                                   scenario=request.args.get("scenario") or None)
-    if request.args.get("features") not in ("1", "true", "yes"):
+    with heavy_run():
+        result = project_eval.evaluate(ws, p, cutoff_min=query.cutoff, radius_km=query.radius,
+                                       scenario=query.scenario)
+    if not query.features:
         result = project_eval.snapshot(result)
     return result
 
 
 @bp.route("/api/v1/proposals/portfolio")
 @permission_required("read")
-def api_portfolio():
-    category = request.args.get("category") or "cold_chain"
-    budget = _float_arg("budget")
-    if category not in P.CATEGORY_VALUES or budget is None:
-        return _api_error(400, "needs category (a proposal category) and budget (万元)")
-    year = _year_arg()
-    return project_eval.portfolio_for(_ws(), category=category, budget_wan=budget, year=year)
+@operation("getPortfolio", "Best set of proposals of one category within a budget", query=PortfolioQuery,
+           responses={200: ok("Portfolio", schema=_OBJ)}, errors=(400, 401, 403, 422, 429))
+def api_portfolio(*, query: PortfolioQuery):
+    if query.budget is None:
+        raise BadField(field="budget", location="query", reason_en="required (万元)", reason_zh="缺少此参数（万元）")
+    with heavy_run():  # typed errors: the app's one handler
+        return project_eval.portfolio_for(_ws(), category=query.category or "cold_chain",
+                                          budget_wan=query.budget, year=query.year)
 
 
 @bp.route("/api/v1/proposals/workflow")
+@operation("getWorkflow", "Review steps, sectors by category, statuses and actions",
+           responses={200: ok("Workflow", schema={"type": "object",
+                                                  "required": ["steps", "sectors", "statuses", "actions"]})},
+           errors=())
 def api_workflow():
     return {"steps": W.workflow_table(), "sectors": dict(W.SECTOR_BY_CATEGORY),
             "statuses": [s.value for s in P.STATUSES], "actions": list(W.ACTIONS)}
-
-
-
-# --------------------------------------------------------------------------- OpenAPI
-def openapi_paths(error: dict) -> dict:
-    """This module's ``/api/v1/proposals`` paths for the OpenAPI document (relative to ``/api/v1``)."""
-    obj = {"application/json": {"schema": {"type": "object"}}}
-    pid = {"name": "proposal_id", "in": "path", "required": True, "schema": {"type": "integer"}}
-    csrf = {"name": "X-CSRFToken", "in": "header", "required": True, "schema": {"type": "string"},
-            "description": "From /api/v1/session"}
-
-    def q(name, schema, description=None, **extra):
-        out = {"name": name, "in": "query", "required": False, "schema": schema, **extra}
-        if description:
-            out["description"] = description
-        return out
-
-    number = {"type": "number"}
-    category = {"type": "string", "enum": list(P.CATEGORY_VALUES)}
-    flag = {"type": "integer", "enum": [0, 1]}
-    read_errors = {"401": error, "403": error, "404": error}
-    write_errors = {"400": error, "401": error, "403": error, "404": error,
-                    "409": {**error, "description": "Someone else changed the proposal first (version)"},
-                    "422": {**error, "description": "Invalid fields (error.fields)"}}
-    proposal = {"description": "Proposal, with allowed_actions, may_edit and url", "content": obj}
-    return {
-        "/proposals": {
-            "get": {"summary": "List proposals (filters as on the project library page)", "operationId": "listProposals",
-                    "parameters": [q("status", {"type": "array", "items": {"type": "string",
-                                                                          "enum": list(P.STATUS_VALUES)}},
-                                     explode=True),
-                                   q("town", {"type": "string"}), q("category", category), q("year", {"type": "integer"}),
-                                   q("min_budget", number, "万元"), q("max_budget", number, "万元"),
-                                   q("q", {"type": "string"}, "Text search")],
-                    "responses": {"200": {"description": "proposals and count", "content": obj}, "400": error,
-                                  "401": error}},
-            "post": {"summary": "Create a proposal (village applicants: own village only)",
-                     "operationId": "createProposal", "parameters": [csrf],
-                     "requestBody": {"required": True, "content": obj},
-                     "responses": {"201": proposal, **{k: v for k, v in write_errors.items() if k != "409"}}},
-        },
-        "/proposals/{proposal_id}": {
-            "get": {"summary": "One proposal", "operationId": "getProposal", "parameters": [pid],
-                    "responses": {"200": proposal, **read_errors}},
-            "patch": {"summary": "Edit a proposal (JSON with the integer version you edited)",
-                      "operationId": "updateProposal", "parameters": [pid, csrf],
-                      "requestBody": {"required": True, "content": obj},
-                      "responses": {"200": proposal, **write_errors}},
-        },
-        "/proposals/{proposal_id}/transitions": {
-            "get": {"summary": "The proposal's review history", "operationId": "listTransitions",
-                    "parameters": [pid, q("evaluation", flag, "1: include each step's evaluation snapshot")],
-                    "responses": {"200": {"description": "transitions", "content": obj}, **read_errors}},
-            "post": {"summary": "A review step: JSON with action, the integer version you saw and a comment",
-                     "operationId": "transitionProposal", "parameters": [pid, csrf],
-                     "requestBody": {"required": True, "content": obj},
-                     "responses": {"200": {"description": "proposal and transition", "content": obj},
-                                   **write_errors}},
-        },
-        "/proposals/{proposal_id}/evaluation": {
-            "get": {"summary": "Evaluate a proposal: catchment, overlaps, alternatives, constraint conflicts",
-                    "operationId": "evaluateProposal",
-                    "parameters": [pid, q("cutoff", number, "Minutes"), q("radius", number, "Kilometres"),
-                                   q("features", flag, "1: include the map features"),
-                                   q("scenario", {"type": "string"},
-                                     "Evaluate on this network scenario (roads closed or slowed)")],
-                    "responses": {"200": {"description": "Evaluation", "content": obj}, "400": error,
-                                  **read_errors, "422": error}},
-        },
-        "/proposals/portfolio": {
-            "get": {"summary": "Best set of proposals of one category within a budget", "operationId": "getPortfolio",
-                    "parameters": [q("category", category), {**q("budget", number, "万元"), "required": True},
-                                   q("year", {"type": "integer"})],
-                    "responses": {"200": {"description": "Portfolio", "content": obj}, "400": error, "401": error,
-                                  "422": error}},
-        },
-        "/proposals/workflow": {
-            "get": {"summary": "Review steps, sectors by category, statuses and actions",
-                    "operationId": "getWorkflow",
-                    "responses": {"200": {"description": "Workflow", "content": obj}}},
-        },
-    }
