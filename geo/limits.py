@@ -173,6 +173,10 @@ def check_row_count(path, *, max_rows: int | None, name: str | None = None) -> i
                         raise TooManyRows(file=name, limit=max_rows)
                 most = max(most, count)
             return most
+        except TooManyRows:
+            raise
+        except Exception:  # noqa: BLE001 - a damaged sheet (broken XML): the reader reports it properly
+            return None
         finally:
             wb.close()
     if suffix in (".geojson", ".json", ".gpkg", ".shp", ".zip"):

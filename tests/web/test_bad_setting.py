@@ -81,7 +81,8 @@ def test_pairings_do_not_fall_back_to_straight_lines(bad_workspace):
 
 
 def test_no_roads_is_the_one_case_that_falls_back(workspace, client):
-    """Without roads (not a bad setting) pairings use straight lines and say so; the API 409s."""
+    """Without roads (not a bad setting) pairings and the network API fall back to straight
+    lines and say so (a labelled estimate), never silently."""
     import geopandas as gpd
 
     workspace.write_layers({"roads": gpd.GeoDataFrame(geometry=[], crs="EPSG:4326")})
@@ -91,7 +92,8 @@ def test_no_roads_is_the_one_case_that_falls_back(workspace, client):
 
     assert analyse_workspace(workspace, travel="network").travel_method == "straight_line"
     response = client.get("/api/v1/network/accessibility?facility=cold_storage")
-    assert response.status_code == 409 and response.get_json()["error"]["type"] == "network.no_roads"
+    assert response.status_code == 200
+    assert response.get_json()["estimate"]["method"] == "straight_line"
 
 
 @pytest.mark.parametrize("network, setting", [
