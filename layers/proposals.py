@@ -63,6 +63,15 @@ STATUSES: tuple[Choice, ...] = (
 )
 STATUS_VALUES = tuple(s.value for s in STATUSES)
 
+#: 建设性质, as the county's project-library and notice templates list it.
+CONSTRUCTION_TYPES: tuple[Choice, ...] = (
+    Choice("new", "新建", "New construction", ("新建",)),
+    Choice("renovation", "改建", "Renovation", ("改建", "改造", "提升改造")),
+    Choice("expansion", "扩建", "Expansion", ("扩建",)),
+    Choice("continued", "续建", "Continued construction", ("续建",)),
+    Choice("repair", "维修", "Repair", ("维修", "修缮", "维修养护")),
+)
+
 
 def choice_of(choices: Iterable[Choice], value: str) -> Choice | None:
     for c in choices:
@@ -97,6 +106,11 @@ FIELDS: tuple[Field, ...] = (
     Field("performance_targets", "str", "绩效目标", "Performance targets"),
     Field("attachments", "str", "附件", "Attachments"),
     Field("year", "int", "年度", "Year", min_value=2000, max_value=2100),
+    # Added for the 公示 template; workspaces created before them read the defaults.
+    Field("construction_type", "str", "建设性质", "Type of construction", choices=CONSTRUCTION_TYPES,
+          default="new"),
+    Field("period", "str", "实施期限", "Implementation period"),
+    Field("responsible_unit", "str", "责任单位", "Responsible unit"),
 )
 FIELD_NAMES = tuple(f.name for f in FIELDS)
 #: Fields stored as JSON lists of strings.
@@ -150,6 +164,9 @@ class Proposal:
     performance_targets: str | None = None
     attachments: tuple[str, ...] = ()
     year: int | None = None
+    construction_type: str = "new"
+    period: str | None = None
+    responsible_unit: str | None = None
     status: str = "draft"
     version: int = 1
     ref: str | None = None
@@ -203,6 +220,9 @@ _TABLES = (
         performance_targets TEXT,
         attachments TEXT NOT NULL DEFAULT '[]',
         year INTEGER,
+        construction_type TEXT NOT NULL DEFAULT 'new',
+        period TEXT,
+        responsible_unit TEXT,
         geometry_wkt TEXT NOT NULL,
         status TEXT NOT NULL DEFAULT 'draft',
         version INTEGER NOT NULL DEFAULT 1,
@@ -236,7 +256,7 @@ _COLUMNS = (
     "id", "ref", "name", "category", "town", "village_code", "village_name", "content", "commodities",
     "budget_wan", "fund_source", "fund_note", "beneficiary_villages", "beneficiary_households",
     "beneficiary_monitored", "expected_jobs", "farmer_links", "farmer_link_note", "performance_targets",
-    "attachments", "year", "geometry_wkt", "status", "version", "created_by", "created_at", "updated_at",
+    "attachments", "year", "construction_type", "period", "responsible_unit", "geometry_wkt", "status", "version", "created_by", "created_at", "updated_at",
 )
 
 
@@ -247,6 +267,21 @@ def create_tables(con) -> None:
     """
     for statement in _TABLES:
         con.execute(statement)
+    have = {r[1] for r in con.execute("PRAGMA table_info(rp_proposals)")}
+    for name, ddl in _ADDED_COLUMNS.items():
+        if name not in have:  # a workspace from before the column existed
+            con.execute(f"ALTER TABLE rp_proposals ADD COLUMN {name} {ddl}")
+
+
+#: Columns added after the first release: (name -> DDL) for ``ALTER TABLE`` on old workspaces.
+_ADDED_COLUMNS = {"construction_type": "TEXT NOT NULL DEFAULT 'new'", "period": "TEXT", "responsible_unit": "TEXT"}
+
+
+def _select_list(con) -> str:
+    """The SELECT list of :data:`_COLUMNS`; columns an old workspace lacks read as their defaults."""
+    have = {r[1] for r in con.execute("PRAGMA table_info(rp_proposals)")}
+    defaults = {"construction_type": "'new'"}
+    return ", ".join(c if c in have else f"{defaults.get(c, 'NULL')} AS {c}" for c in _COLUMNS)
 
 
 def ensure_tables(ws) -> None:
@@ -499,7 +534,7 @@ def update_proposal(ws, proposal_id: int, data: Mapping[str, Any], *, expected_v
 
 
 def _read(con, proposal_id: int) -> Proposal:
-    row = con.execute(f"SELECT {', '.join(_COLUMNS)} FROM rp_proposals WHERE id = ?", (int(proposal_id),)).fetchone()
+    row = con.execute(f"SELECT {_select_list(con)} FROM rp_proposals WHERE id = ?", (int(proposal_id),)).fetchone()
     if row is None:
         msg = f"no proposal with id {proposal_id}"
         raise ProposalNotFound(msg)
@@ -547,14 +582,14 @@ def list_proposals(ws, filters: ProposalFilter | None = None) -> list[Proposal]:
     if f.text:
         where.append("(name LIKE ? OR content LIKE ? OR village_name LIKE ?)")
         args += [f"%{f.text}%"] * 3
-    sql = f"SELECT {', '.join(_COLUMNS)} FROM rp_proposals"
+    sql = "SELECT {select} FROM rp_proposals"
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY id DESC"
     with ws.connect() as con:
         if not _has_tables(con):
             return []
-        return [_from_row(r) for r in con.execute(sql, args).fetchall()]
+        return [_from_row(r) for r in con.execute(sql.format(select=_select_list(con)), args).fetchall()]
 
 
 @dataclass(frozen=True)
@@ -667,7 +702,7 @@ def load_demo_proposals(ws) -> list[Proposal]:
 
 
 __all__ = [
-    "CATEGORIES", "CATEGORY_VALUES", "COMMODITY_VALUES", "FARMER_LINKS", "FIELDS", "FUND_SOURCES", "LIST_FIELDS",
+    "CATEGORIES", "CATEGORY_VALUES", "COMMODITY_VALUES", "CONSTRUCTION_TYPES", "FARMER_LINKS", "FIELDS", "FUND_SOURCES", "LIST_FIELDS",
     "STATUSES", "STATUS_VALUES", "Proposal", "ProposalFilter", "ProposalInvalid", "ProposalNotFound",
     "Transition", "clean_proposal_data", "create_proposal", "ensure_tables", "get_proposal", "history",
     "list_proposals", "load_demo_proposals", "parse_geometry", "proposals_frame", "update_proposal",

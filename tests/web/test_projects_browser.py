@@ -101,8 +101,8 @@ def test_walk_the_apple_store_from_application_to_public_notice(open_page, serve
     download.save_as(str(target))
     from openpyxl import load_workbook
 
-    cells = [c.value for c in load_workbook(target).active[3]]
-    assert cells[1] == apple.name and cells[6] == 400
+    cells = [c.value for c in load_workbook(target).active[4]]  # title, two header rows, then projects
+    assert cells[1] == apple.name and cells[7] == 400
     context.close()
     for w in [*watches, watch]:
         assert w.external == [] and w.console_errors == []

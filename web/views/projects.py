@@ -263,7 +263,7 @@ def _render_form(ws, *, proposal=None, values=None, errors=None, status=200):
     return render_template(
         "projects/form.html", proposal=proposal, values=values, errors=errors or {}, villages=_village_choices(ws, user),
         all_villages=_village_choices(ws, None),
-        categories=P.CATEGORIES, commodities=P.get_field("commodities").choices, fund_sources=P.FUND_SOURCES,
+        categories=P.CATEGORIES, commodities=P.get_field("commodities").choices, fund_sources=P.FUND_SOURCES, construction_types=P.CONSTRUCTION_TYPES,
         farmer_links=P.FARMER_LINKS, page_map=page_map, json_script=_json_script, form=ActionForm(),
         error_text=_error_text,
     ), status
@@ -419,9 +419,13 @@ def notice():
     ws = _ws()
     year = _year_arg()
     rows = project_notice.notice_rows(ws, year=year)
+    top, sub = project_notice.header_rows()
     return render_template("projects/notice.html", rows=rows, columns=project_notice.COLUMNS,
+                           header_top=top, header_sub=sub, total_wan=project_notice.notice_total_wan(rows),
+                           total_span=project_notice.TOTAL_LABEL_SPAN,
                            title=project_notice.notice_title(ws, year), year=year,
-                           footer=project_notice.notice_footer(ws, rows))
+                           footer=project_notice.notice_footer(ws, rows),
+                           signature=project_notice.notice_signature(ws, rows))
 
 
 @bp.route("/projects/notice.xlsx")
@@ -432,8 +436,9 @@ def notice_xlsx():
     buf = io.BytesIO()
     project_notice.write_notice_xlsx(ws, buf, year=year)
     buf.seek(0)
+    # A non-ASCII name: Werkzeug sends it as filename*=UTF-8''… (RFC 5987) with an ASCII fallback.
     return send_file(buf, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                     as_attachment=True, download_name=f"project-notice{'-' + str(year) if year else ''}.xlsx")
+                     as_attachment=True, download_name=project_notice.notice_filename(ws, year))
 
 
 # --------------------------------------------------------------------------- JSON API

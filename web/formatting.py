@@ -1,0 +1,42 @@
+"""Times, units and numbers as a person reads them, from one place (Flask-free).
+
+Officials read Beijing time (Asia/Shanghai, UTC+8, no daylight saving); the workspace
+stores UTC ISO-8601 strings. Templates reach these through Jinja filters registered in
+:mod:`web.app`; exports and the CLI call them directly.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+#: The time zone every displayed time is in.
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+
+def to_beijing(value: str | dt.datetime | None) -> dt.datetime | None:
+    """A stored time (ISO-8601 text or datetime; naive means UTC) as an aware Beijing datetime."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(BEIJING)
+
+
+def beijing_today() -> dt.date:
+    """Today's date in Beijing (not the server's, not UTC's: after 16:00 UTC it is tomorrow)."""
+    return dt.datetime.now(BEIJING).date()
+
+
+def format_date_zh(day: dt.date) -> str:
+    """``2026年11月30日`` (the form of a 落款 date)."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def format_datetime(value, *, lang: str = "zh") -> str:
+    """A stored time for people: ``2026-11-30 15:46`` in Beijing time ("" when missing)."""
+    local = to_beijing(value)
+    if local is None:
+        return ""
+    return local.strftime("%Y-%m-%d %H:%M")
