@@ -40,3 +40,17 @@ def format_datetime(value, *, lang: str = "zh") -> str:
     if local is None:
         return ""
     return local.strftime("%Y-%m-%d %H:%M")
+
+
+#: Units as the schema writes them (Chinese) and in English.
+UNITS_EN = {
+    "人": "persons", "户": "households", "万元": "10k CNY", "元": "CNY", "吨": "t", "吨/年": "t/yr",
+    "亩": "mu", "公里": "km", "km": "km", "分钟": "min", "min": "min", "km/h": "km/h", "米": "m", "m": "m",
+}
+
+
+def unit_label(unit: str | None, lang: str = "zh") -> str:
+    """A unit in the reader's language (``吨`` → ``t`` in English); unknown units unchanged."""
+    if not unit:
+        return ""
+    return UNITS_EN.get(unit, unit) if lang == "en" else unit

@@ -1,0 +1,86 @@
+"""Every xlsx/csv export speaks the reader's language: Chinese headers and value labels in
+zh, no internal code where the schema has a label; the codes stay available."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from openpyxl import load_workbook
+
+from layers.schema import LAYERS, get_schema
+from web.services.exports import field_header
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _coded_values(schema) -> dict[str, set[str]]:
+    """Header label -> codes that must not appear in that column (codes whose label differs)."""
+    out = {}
+    for f in schema.fields:
+        if f.choices:
+            out[field_header(schema, f.name, "zh")] = {c.value for c in f.choices if c.value != c.zh}
+        elif f.type == "bool":
+            out[field_header(schema, f.name, "zh")] = {"True", "False", "true", "false"}
+    return out
+
+
+def _table(response, fmt):
+    if fmt == "csv":
+        rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+    else:
+        rows = [list(r) for r in load_workbook(io.BytesIO(response.data)).worksheets[0].iter_rows(values_only=True)]
+    return rows[0], rows[1:]
+
+
+def assert_speaks_chinese(header, rows, schema=None):
+    assert header, "no header row"
+    for h in header:
+        assert CJK.search(str(h)), f"header {h!r} is not Chinese"
+    if schema is None:
+        return
+    banned = _coded_values(schema)
+    for i, h in enumerate(header):
+        for row in rows:
+            value = row[i] if i < len(row) else None
+            assert value is None or str(value) not in banned.get(h, ()), f"{h}: internal code {value!r}"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+@pytest.mark.parametrize("layer", sorted(LAYERS))
+def test_layer_downloads_are_chinese(client, login_as, layer, fmt):
+    login_as("planner1")
+    response = client.get(f"/data/download/{layer}.{fmt}")
+    assert response.status_code == 200
+    header, rows = _table(response, fmt)
+    assert_speaks_chinese(header, rows, get_schema(layer))
+    assert "filename*=UTF-8''" in response.headers["Content-Disposition"]
+    if fmt == "xlsx":  # the codes, importable unchanged, in the second sheet
+        wb = load_workbook(io.BytesIO(response.data))
+        assert wb.sheetnames[1] == "代码"
+        codes = [c.value for c in wb["代码"][1]]
+        assert get_schema(layer).id_field in codes and len(list(wb["代码"].iter_rows())) == len(rows) + 1
+    coded = client.get(f"/data/download/{layer}.{fmt}?codes=1")
+    coded_header, coded_rows = _table(coded, fmt)
+    assert get_schema(layer).id_field in coded_header and len(coded_rows) == len(rows)
+
+
+def test_labels_values_of_a_known_row(client, login_as, workspace):
+    login_as("planner1")
+    cold = workspace.read_layer("cold_storage")
+    response = client.get("/data/download/cold_storage.csv")
+    header, rows = _table(response, "csv")
+    schema = get_schema("cold_storage")
+    kind = schema.fields[[f.name for f in schema.fields].index("kind")]
+    expected = {c.value: c.zh for c in kind.choices}[str(cold["kind"].iloc[0])]
+    assert rows[0][header.index(field_header(schema, "kind"))] == expected
+
+
+def test_english_export_has_english_headers(client, login_as):
+    login_as("planner1")
+    client.get("/lang/en")
+    response = client.get("/data/download/villages.xlsx")
+    header, _ = _table(response, "xlsx")
+    assert "Statistical code" in header and not any(CJK.search(str(h)) for h in header)
+    assert load_workbook(io.BytesIO(response.data)).sheetnames[1] == "codes"
