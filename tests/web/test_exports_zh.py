@@ -84,3 +84,26 @@ def test_english_export_has_english_headers(client, login_as):
     header, _ = _table(response, "xlsx")
     assert "Statistical code" in header and not any(CJK.search(str(h)) for h in header)
     assert load_workbook(io.BytesIO(response.data)).sheetnames[1] == "codes"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_cli_export_labels_and_codes(workspace, tmp_path, monkeypatch, fmt):
+    from click.testing import CliRunner
+
+    from web.cli import main
+
+    monkeypatch.setenv("RURALPLAN_LANG", "zh")
+    out = tmp_path / f"cold.{fmt}"
+    result = CliRunner().invoke(main, ["export", "-w", str(workspace.path), "-l", "cold_storage", str(out)])
+    assert result.exit_code == 0, result.output
+    if fmt == "csv":
+        rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    else:
+        rows = [list(r) for r in load_workbook(out).worksheets[0].iter_rows(values_only=True)]
+    assert_speaks_chinese(rows[0], rows[1:], get_schema("cold_storage"))
+    coded = tmp_path / f"coded.{fmt}"
+    result = CliRunner().invoke(main, ["export", "-w", str(workspace.path), "-l", "cold_storage", "--codes", str(coded)])
+    assert result.exit_code == 0, result.output
+    first = (coded.read_text(encoding="utf-8-sig").splitlines()[0].split(",") if fmt == "csv"
+             else [c.value for c in load_workbook(coded).worksheets[0][1]])
+    assert "kind" in first and "id" in first
