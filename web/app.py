@@ -202,6 +202,11 @@ def register_template_context(app: Flask) -> None:
     # 30.0 → "30": minutes and kilometres without a trailing ".0"
     app.add_template_filter(i18n.format_number, "num")
 
+    from .formatting import format_datetime
+
+    # a stored UTC time as people read it: Beijing time, "2026-11-30 15:46"
+    app.add_template_filter(format_datetime, "beijing")
+
     @app.context_processor
     def site_context():
         user = g.get("user")

@@ -12,6 +12,8 @@ from openpyxl import load_workbook
 from layers.schema import LAYERS, get_schema
 from web.services.exports import field_header
 
+from .test_projects_views import TO_PUBLISHED, _data, _walk, users  # noqa: F401 - fixture
+
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -107,3 +109,36 @@ def test_cli_export_labels_and_codes(workspace, tmp_path, monkeypatch, fmt):
     first = (coded.read_text(encoding="utf-8-sig").splitlines()[0].split(",") if fmt == "csv"
              else [c.value for c in load_workbook(coded).worksheets[0][1]])
     assert "kind" in first and "id" in first
+
+
+PLAN_QUESTION = {"facility": "cold_storage", "model": "mclp", "limit": "p", "p": "1", "minutes": "30",
+                 "demand": "population", "candidates": "towns", "curve": "2"}
+
+
+def test_planning_export_is_chinese(client):
+    response = client.get("/planning/export.xlsx", query_string=PLAN_QUESTION)
+    assert response.status_code == 200 and "filename*=UTF-8''" in response.headers["Content-Disposition"]
+    wb = load_workbook(io.BytesIO(response.data))
+    for sheet in wb.worksheets:
+        rows = list(sheet.iter_rows(values_only=True))
+        assert CJK.search(sheet.title), sheet.title
+        assert_speaks_chinese(rows[0], rows[1:])
+    params = list(wb["参数"].iter_rows(values_only=True))[1:]
+    codes = {"optimal", "feasible", "linear", "mclp", "towns", "population", "cold_storage", "p"}
+    for item, value, _code in params:
+        assert CJK.search(str(item)), f"parameter {item!r} has no Chinese label"
+        assert str(value) not in codes, f"{item}: code {value!r} where a label exists"
+    curve = list(wb["覆盖曲线"].iter_rows(values_only=True))
+    status = curve[0].index("状态")
+    assert {r[status] for r in curve[1:]} <= {"最优", "可行（达到时限）", "不可行", "达到时限"}
+    assert any(r[status] == "最优" for r in curve[1:])
+
+
+def test_notice_export_is_chinese(client, users):  # noqa: F811
+    from layers import proposals as P
+
+    _walk(users, P.create_proposal(users, _data(users), created_by="village1"), TO_PUBLISHED)
+    rows = list(load_workbook(io.BytesIO(client.get("/projects/notice.xlsx").data)).active.iter_rows(values_only=True))
+    assert_speaks_chinese([h for h in rows[1] if h], rows[3:])
+    values = {str(v) for r in rows[3:] for v in r if v is not None}
+    assert not values & {"cold_chain", "linkage", "new", "wage", "dividend", "published"}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import datetime, timezone
 
 from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
                    send_file, url_for)
@@ -27,6 +26,7 @@ from .. import mapping
 from ..services import project_eval, project_notice
 from ..app import NavItem, current_workspace
 from ..auth import login_required, permission_required
+from ..formatting import beijing_today
 from ..i18n import label
 
 bp = Blueprint("projects", __name__)
@@ -255,7 +255,7 @@ def form_data_from_request() -> dict:
 def _render_form(ws, *, proposal=None, values=None, errors=None, status=200):
     user = _user()
     values = values or (proposal.to_dict(geometry="wkt") if proposal else {"fund_source": "linkage",
-                                                                          "year": datetime.now(timezone.utc).year})
+                                                                          "year": beijing_today().year})
     if proposal is not None and "geometry" not in values:
         values["geometry"] = proposal.geometry_wkt
     features = []
