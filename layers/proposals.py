@@ -125,6 +125,30 @@ def get_field(name: str) -> Field:
     raise KeyError(msg)
 
 
+# --------------------------------------------------------------------------- plausibility
+#: 万元. Valid but unusual for one village project (county 项目库 practice: village
+#: projects are tens to a few hundred 万元); above it the reviewer is asked to check the
+#: unit — the usual slip is 元 typed into a 万元 field (4,000,000 "万元" = 400 亿元).
+VILLAGE_BUDGET_WARN_WAN = 1000.0
+
+
+def plausibility_warnings(budget_wan=None, *, beneficiary_households=None, expected_jobs=None) -> tuple[str, ...]:
+    """Codes of values that pass validation but deserve a second look (never block a save).
+
+    ``budget_high``: more than :data:`VILLAGE_BUDGET_WARN_WAN` 万元. ``households_high``:
+    more than 10,000 beneficiary households (a whole county's worth); ``jobs_high``: more
+    than 5,000 jobs from one project.
+    """
+    out = []
+    if budget_wan is not None and float(budget_wan) > VILLAGE_BUDGET_WARN_WAN:
+        out.append("budget_high")
+    if beneficiary_households is not None and int(beneficiary_households) > 10_000:
+        out.append("households_high")
+    if expected_jobs is not None and int(expected_jobs) > 5_000:
+        out.append("jobs_high")
+    return tuple(out)
+
+
 # --------------------------------------------------------------------------- errors
 class ProposalInvalid(ValueError):
     """Validation failed; ``errors`` maps a field name (or ``"geometry"``) to a message."""
@@ -702,7 +726,8 @@ def load_demo_proposals(ws) -> list[Proposal]:
 
 
 __all__ = [
-    "CATEGORIES", "CATEGORY_VALUES", "COMMODITY_VALUES", "CONSTRUCTION_TYPES", "FARMER_LINKS", "FIELDS", "FUND_SOURCES", "LIST_FIELDS",
+    "CATEGORIES", "CATEGORY_VALUES", "COMMODITY_VALUES", "CONSTRUCTION_TYPES", "VILLAGE_BUDGET_WARN_WAN",
+    "plausibility_warnings", "FARMER_LINKS", "FIELDS", "FUND_SOURCES", "LIST_FIELDS",
     "STATUSES", "STATUS_VALUES", "Proposal", "ProposalFilter", "ProposalInvalid", "ProposalNotFound",
     "Transition", "clean_proposal_data", "create_proposal", "ensure_tables", "get_proposal", "history",
     "list_proposals", "load_demo_proposals", "parse_geometry", "proposals_frame", "update_proposal",

@@ -54,3 +54,57 @@ def unit_label(unit: str | None, lang: str = "zh") -> str:
     if not unit:
         return ""
     return UNITS_EN.get(unit, unit) if lang == "en" else unit
+
+
+#: Display units: key -> (zh, en). Quantities in templates name the key (``|qty("t")``).
+UNITS = {
+    "t": ("吨", "t"), "wan": ("万元", "10k CNY"), "min": ("分钟", "min"), "km": ("公里", "km"),
+    "households": ("户", "households"), "persons": ("人", "persons"), "m": ("米", "m"),
+}
+
+
+def format_count(value, *, empty: str = "—") -> str:
+    """A count with thousands separators: 24242 → ``24,242`` (None/NaN → ``empty``)."""
+    import math
+
+    if value is None or isinstance(value, bool):
+        return empty if value is None else str(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if not math.isfinite(number):
+        return empty
+    return f"{round(number):,d}"
+
+
+def format_quantity(value, unit: str, *, lang: str = "zh", digits: int = 1, empty: str = "—") -> str:
+    """A measured amount with its unit in the reader's language.
+
+    ``format_quantity(79846, "t")`` → ``79,846 吨`` (zh) / ``79,846 t`` (en); at most
+    ``digits`` decimals, no trailing zeros, thousands separators. ``unit`` is a key of
+    :data:`UNITS` (unknown units are printed as given).
+    """
+    import math
+
+    if value is None:
+        return empty
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if not math.isfinite(number):
+        return empty
+    text = f"{number:,.{max(0, int(digits))}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    if text in ("-0", ""):
+        text = "0"
+    zh, en = UNITS.get(unit, (unit, unit))
+    return f"{text} {en if lang == 'en' else zh}"
+
+
+def unit_name(unit: str, *, lang: str = "zh") -> str:
+    """The word for a unit key (``wan`` → ``万元`` / ``10k CNY``)."""
+    zh, en = UNITS.get(unit, (unit, unit))
+    return en if lang == "en" else zh

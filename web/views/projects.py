@@ -23,11 +23,11 @@ from layers import proposals as P
 from layers import workflow as W
 
 from .. import mapping
-from ..services import project_eval, project_notice
+from ..services import project_eval, project_inbox, project_notice
 from ..app import NavItem, current_workspace
 from ..auth import login_required, permission_required
-from ..formatting import beijing_today
-from ..i18n import label
+from ..formatting import beijing_today, format_count, format_quantity
+from ..i18n import current_lang, label
 
 bp = Blueprint("projects", __name__)
 NAV = [NavItem("projects.index", _l("Project library"), 40)]
@@ -141,6 +141,9 @@ def project_helpers():
         "fund_label": lambda v: choice_label(P.FUND_SOURCES, v),
         "link_label": lambda v: choice_label(P.FARMER_LINKS, v),
         "field_label": lambda name: label(P.get_field(name)),
+        # called by the header only for a logged-in user (lazy: no query on other renders)
+        "inbox_count": lambda: project_inbox.inbox_count(_ws(), _user()),
+        "scope_display": lambda: project_inbox.scope_display(_ws(), _user()),
     }
 
 
@@ -232,6 +235,20 @@ def index():
                            total_wan=sum(p.budget_wan for p in items))
 
 
+@bp.route("/projects/inbox")
+@login_required
+def inbox():
+    """待我审核: the proposals waiting for the logged-in user's decision, in their scope."""
+    ws = _ws()
+    user = _user()
+    items = project_inbox.inbox(ws, user)
+    has_inbox = project_inbox.inbox_count(ws, user) is not None
+    return render_template("projects/inbox.html", proposals=items, has_inbox=has_inbox,
+                           actions={p.id: [a for a in W.allowed_actions(user, p) if a in W.INBOX_ACTIONS]
+                                    for p in items},
+                           action_labels=ACTION_LABELS)
+
+
 # --------------------------------------------------------------------------- form
 def _village_choices(ws, user) -> list[dict]:
     villages = ws.read_layer("villages").sort_values(["town", "code"])
@@ -269,6 +286,22 @@ def _render_form(ws, *, proposal=None, values=None, errors=None, status=200):
     ), status
 
 
+def plausibility_messages(p) -> list[str]:
+    """What looks wrong about a valid proposal, in the reader's language (shown, never blocking)."""
+    texts = {
+        "budget_high": _("The budget is %(b)s: more than %(limit)s is unusual for a village project. "
+                         "Check the unit — the form asks for 万元 (10,000 yuan), not yuan.",
+                         b=format_quantity(p.budget_wan, "wan", lang=current_lang()),
+                         limit=format_quantity(P.VILLAGE_BUDGET_WARN_WAN, "wan", lang=current_lang())),
+        "households_high": _("%(n)s beneficiary households is more than a county usually has: check the number.",
+                             n=format_count(p.beneficiary_households)),
+        "jobs_high": _("%(n)s jobs from one project is unusual: check the number.", n=format_count(p.expected_jobs)),
+    }
+    codes = P.plausibility_warnings(p.budget_wan, beneficiary_households=p.beneficiary_households,
+                                    expected_jobs=p.expected_jobs)
+    return [texts[c] for c in codes]
+
+
 def _error_text(message: str) -> str:
     return _("required") if message == "required" else message
 
@@ -291,6 +324,8 @@ def new():
     except P.ProposalInvalid as exc:
         return _render_form(ws, values=data, errors=exc.errors, status=422)
     flash(_("Proposal saved as a draft. Submit it when it is complete."), "success")
+    for message in plausibility_messages(p):
+        flash(message, "warning")
     return redirect(url_for("projects.detail", proposal_id=p.id), code=303)
 
 
@@ -316,6 +351,8 @@ def edit(proposal_id: int):
         flash(str(exc), "error")
         return _render_form(ws, proposal=exc.current or p, values=data, status=409)
     flash(_("Changes saved."), "success")
+    for message in plausibility_messages(p):
+        flash(message, "warning")
     return redirect(url_for("projects.detail", proposal_id=p.id), code=303)
 
 
@@ -341,6 +378,7 @@ def _render_detail(ws, p: P.Proposal, *, status=200, conflict=None, error=None, 
         page_map=project_map(features, mode="detail"), json_script=_json_script,
         reason_required=W.REASON_REQUIRED, action_labels=ACTION_LABELS, constraint_label=constraint_label,
         better_alternative=better_alternative(evaluation), village_names=_village_names(ws, p.beneficiary_villages),
+        plausibility=plausibility_messages(p),
     ), status
 
 
