@@ -49,7 +49,10 @@ def _session(open_page, base, username):
 
 
 def _act(page, base, pid, action, comment, shot):
-    page.goto(f"{base}/projects/{pid}")
+    # each reviewer starts from the 待我审核 inbox (the header link), never from a typed URL
+    page.click("#rp-inbox-link")
+    page.wait_for_load_state("networkidle")
+    page.click(f'#inbox-list tr[data-id="{pid}"] a.inbox-open')
     page.wait_for_function("window.RPP_READY === true")
     assert page.locator("#evaluation-score").is_visible()
     if comment:
