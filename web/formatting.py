@@ -18,9 +18,9 @@ def to_beijing(value: str | dt.datetime | None) -> dt.datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        value = dt.datetime.fromisoformat(value)  # Python 3.11 reads a trailing Z
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
     return value.astimezone(BEIJING)
 
 

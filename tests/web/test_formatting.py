@@ -64,3 +64,14 @@ def test_saving_an_implausible_budget_flashes_a_warning(client, login_as, users)
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "rp-flash-warning" in html and "请核对单位" in html
     assert P.list_proposals(users)[0].budget_wan == 4_000_000  # a warning, not a refusal
+
+
+def test_template_filters(app):
+    from flask import render_template_string
+
+    with app.test_request_context("/"):
+        out = render_template_string('{{ 24242|count }}|{{ 79846|qty("t") }}|{{ 12.5|qty("km") }}|{{ "wan"|unit }}')
+    assert out == "24,242|79,846 吨|12.5 公里|万元"
+    with app.test_request_context("/", headers={"Cookie": "rp_lang=en"}):
+        out = render_template_string('{{ 79846|qty("t") }}|{{ 30|qty("min") }}')
+    assert out == "79,846 t|30 min"

@@ -185,7 +185,7 @@ def write_notice_xlsx(ws, out: str | os.PathLike | io.BytesIO, *, year: int | No
     sheet["A1"].alignment = Alignment(horizontal="center", vertical="center")
     sheet.row_dimensions[1].height = 30
 
-    top, sub = header_rows()
+    top, _sub = header_rows()
     first, second = [], []
     for key, header, _w, group in COLUMNS:
         first.append(group or header)
