@@ -142,3 +142,20 @@ def test_notice_export_is_chinese(client, users):  # noqa: F811
     assert_speaks_chinese([h for h in rows[1] if h], rows[3:])
     values = {str(v) for r in rows[3:] for v in r if v is not None}
     assert not values & {"cold_chain", "linkage", "new", "wage", "dividend", "published"}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_labelled_export_imports_back(workspace, tmp_path, fmt):
+    """A county user edits the Chinese export and uploads it again: headers and labels are read back."""
+    from layers.exporter import export_layer
+    from layers.importer import import_file
+    from web.services.exports import relabel
+
+    before = workspace.read_layer("cold_storage")
+    out = export_layer(workspace, "cold_storage", fmt, tmp_path / f"cold.{fmt}")
+    relabel(out, get_schema("cold_storage"), fmt=fmt, lang="zh")
+    outcome = import_file(workspace, "cold_storage", str(out), replace=True)
+    assert outcome.ok and not [p for p in outcome.problems if p.is_error]
+    after = workspace.read_layer("cold_storage")
+    for col in ("id", "name", "kind", "status"):
+        assert list(after[col].astype(str)) == list(before[col].astype(str)), col
