@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import datetime, timezone
 from typing import Annotated, Literal, Optional
 
 from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
