@@ -33,12 +33,13 @@ demo: $(VENV)/.installed
 run: $(VENV)/.installed $(WORKSPACE)
 	$(BIN)/ruralplan serve --workspace $(WORKSPACE) --host $(HOST) --port $(PORT)
 
-# Debian's Chromium for the browser tests; installed only when missing (needs root, as in CI).
+# Debian's Chromium for the browser tests and poppler's pdftotext to read the PDFs they print;
+# installed only when missing (needs root, as in CI).
 browser:
-	@if [ ! -x /usr/bin/chromium ]; then \
+	@if [ ! -x /usr/bin/chromium ] || ! command -v pdftotext >/dev/null; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null; \
-		else echo "Chromium missing and not root: browser tests will be skipped"; fi; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-cjk poppler-utils >/dev/null; \
+		else echo "Chromium or pdftotext missing and not root: browser tests will be skipped"; fi; \
 	fi
 
 test: $(VENV)/.installed-test browser

@@ -65,6 +65,15 @@ STATUSES: tuple[Choice, ...] = (
 )
 STATUS_VALUES = tuple(s.value for s in STATUSES)
 
+#: 建设性质, as the county's project-library and notice templates list it.
+CONSTRUCTION_TYPES: tuple[Choice, ...] = (
+    Choice("new", "新建", "New construction", ("新建",)),
+    Choice("renovation", "改建", "Renovation", ("改建", "改造", "提升改造")),
+    Choice("expansion", "扩建", "Expansion", ("扩建",)),
+    Choice("continued", "续建", "Continued construction", ("续建",)),
+    Choice("repair", "维修", "Repair", ("维修", "修缮", "维修养护")),
+)
+
 
 def choice_of(choices: Iterable[Choice], value: str) -> Choice | None:
     for c in choices:
@@ -99,6 +108,11 @@ FIELDS: tuple[Field, ...] = (
     Field("performance_targets", "str", "绩效目标", "Performance targets"),
     Field("attachments", "str", "附件", "Attachments"),
     Field("year", "int", "年度", "Year", min_value=2000, max_value=2100),
+    # Added for the 公示 template; workspaces created before them read the defaults.
+    Field("construction_type", "str", "建设性质", "Type of construction", choices=CONSTRUCTION_TYPES,
+          default="new"),
+    Field("period", "str", "实施期限", "Implementation period"),
+    Field("responsible_unit", "str", "责任单位", "Responsible unit"),
 )
 FIELD_NAMES = tuple(f.name for f in FIELDS)
 #: Fields stored as JSON lists of strings.
@@ -130,6 +144,30 @@ SECTOR_ALIASES: Mapping[str, tuple[str, ...]] = {
     "人社局": ("人社局", "人力资源和社会保障局", "县人社局", "human_resources"),
     "乡村振兴局": ("乡村振兴局", "县乡村振兴局", "rural_revitalization"),
 }
+
+
+# --------------------------------------------------------------------------- plausibility
+#: 万元. Valid but unusual for one village project (county 项目库 practice: village
+#: projects are tens to a few hundred 万元); above it the reviewer is asked to check the
+#: unit — the usual slip is 元 typed into a 万元 field (4,000,000 "万元" = 400 亿元).
+VILLAGE_BUDGET_WARN_WAN = 1000.0
+
+
+def plausibility_warnings(budget_wan=None, *, beneficiary_households=None, expected_jobs=None) -> tuple[str, ...]:
+    """Codes of values that pass validation but deserve a second look (never block a save).
+
+    ``budget_high``: more than :data:`VILLAGE_BUDGET_WARN_WAN` 万元. ``households_high``:
+    more than 10,000 beneficiary households (a whole county's worth); ``jobs_high``: more
+    than 5,000 jobs from one project.
+    """
+    out = []
+    if budget_wan is not None and float(budget_wan) > VILLAGE_BUDGET_WARN_WAN:
+        out.append("budget_high")
+    if beneficiary_households is not None and int(beneficiary_households) > 10_000:
+        out.append("households_high")
+    if expected_jobs is not None and int(expected_jobs) > 5_000:
+        out.append("jobs_high")
+    return tuple(out)
 
 
 def sector_for_category(category: str) -> str:
@@ -166,6 +204,9 @@ class Proposal:
     performance_targets: str | None = None
     attachments: tuple[str, ...] = ()
     year: int | None = None
+    construction_type: str = "new"
+    period: str | None = None
+    responsible_unit: str | None = None
     status: str = "draft"
     version: int = 1
     ref: str | None = None
@@ -200,7 +241,7 @@ _COLUMNS = (
     "id", "ref", "name", "category", "town", "village_code", "village_name", "content", "commodities",
     "budget_wan", "fund_source", "fund_note", "beneficiary_villages", "beneficiary_households",
     "beneficiary_monitored", "expected_jobs", "farmer_links", "farmer_link_note", "performance_targets",
-    "attachments", "year", "geometry_wkt", "status", "version", "created_by", "created_at", "updated_at",
+    "attachments", "year", "construction_type", "period", "responsible_unit", "geometry_wkt", "status", "version", "created_by", "created_at", "updated_at",
 )
 
 
@@ -211,6 +252,21 @@ def create_tables(con) -> None:
     """
     for statement in _TABLES:
         con.execute(statement)
+    have = {r[1] for r in con.execute("PRAGMA table_info(rp_proposals)")}
+    for name, ddl in _ADDED_COLUMNS.items():
+        if name not in have:  # a workspace from before the column existed
+            con.execute(f"ALTER TABLE rp_proposals ADD COLUMN {name} {ddl}")
+
+
+#: Columns added after the first release: (name -> DDL) for ``ALTER TABLE`` on old workspaces.
+_ADDED_COLUMNS = {"construction_type": "TEXT NOT NULL DEFAULT 'new'", "period": "TEXT", "responsible_unit": "TEXT"}
+
+
+def _select_list(con) -> str:
+    """The SELECT list of :data:`_COLUMNS`; columns an old workspace lacks read as their defaults."""
+    have = {r[1] for r in con.execute("PRAGMA table_info(rp_proposals)")}
+    defaults = {"construction_type": "'new'"}
+    return ", ".join(c if c in have else f"{defaults.get(c, 'NULL')} AS {c}" for c in _COLUMNS)
 
 
 def ensure_tables(ws) -> None:
@@ -500,7 +556,7 @@ def update_proposal(ws, proposal_id: int, data: Mapping[str, Any], *, expected_v
 
 
 def _read(con, proposal_id: int) -> Proposal:
-    row = con.execute(f"SELECT {', '.join(_COLUMNS)} FROM rp_proposals WHERE id = ?", (int(proposal_id),)).fetchone()
+    row = con.execute(f"SELECT {_select_list(con)} FROM rp_proposals WHERE id = ?", (int(proposal_id),)).fetchone()
     if row is None:
         raise ProposalNotFound(id=proposal_id)
     return _from_row(row)
@@ -548,14 +604,14 @@ def list_proposals(ws, filters: ProposalFilter | None = None) -> list[Proposal]:
         where.append("(name LIKE ? ESCAPE '\\' OR content LIKE ? ESCAPE '\\' OR village_name LIKE ? ESCAPE '\\')")
         pattern = f.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         args += [f"%{pattern}%"] * 3
-    sql = f"SELECT {', '.join(_COLUMNS)} FROM rp_proposals"
+    sql = "SELECT {select} FROM rp_proposals"
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY id DESC"
     with ws.connect() as con:
         if not _has_tables(con):
             return []
-        return [_from_row(r) for r in con.execute(sql, args).fetchall()]
+        return [_from_row(r) for r in con.execute(sql.format(select=_select_list(con)), args).fetchall()]
 
 
 @dataclass(frozen=True)
@@ -668,7 +724,8 @@ def load_demo_proposals(ws) -> list[Proposal]:
 
 
 __all__ = [
-    "CATEGORIES", "CATEGORY_VALUES", "COMMODITY_VALUES", "FARMER_LINKS", "FIELDS", "FUND_SOURCES", "LIST_FIELDS",
+    "CATEGORIES", "CATEGORY_VALUES", "COMMODITY_VALUES", "CONSTRUCTION_TYPES", "VILLAGE_BUDGET_WARN_WAN",
+    "plausibility_warnings", "FARMER_LINKS", "FIELDS", "FUND_SOURCES", "LIST_FIELDS",
     "STATUSES", "STATUS_VALUES", "Proposal", "ProposalFilter", "ProposalInvalid", "ProposalNotFound",
     "Transition", "clean_proposal_data", "create_proposal", "ensure_tables", "get_proposal", "history",
     "list_proposals", "load_demo_proposals", "parse_geometry", "proposals_frame", "update_proposal",

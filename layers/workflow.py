@@ -131,6 +131,21 @@ def allowed_actions(actor: Actor | None, proposal: Proposal) -> list[str]:
     return [a for a in ACTIONS if may_act(actor, proposal, a)]
 
 
+#: Actions that put a proposal in someone's 待我审核 inbox (start/complete are implementation
+#: bookkeeping, not a decision anyone waits for).
+INBOX_ACTIONS = ("submit", "approve", "publish")
+
+
+def inbox_statuses(role: str) -> tuple[str, ...]:
+    """Statuses in which a proposal may wait for ``role``'s decision (empty for other roles)."""
+    return tuple(dict.fromkeys(s.from_status for s in STEPS if s.role == role and s.action in INBOX_ACTIONS))
+
+
+def waiting_for(actor: Actor | None, proposals) -> list[Proposal]:
+    """The proposals of ``proposals`` that wait for ``actor``'s decision (role and scope), in the given order."""
+    return [p for p in proposals if any(may_act(actor, p, a) for a in INBOX_ACTIONS)]
+
+
 def may_create(actor: Actor | None, *, village_code: str | None = None) -> bool:
     """Villages propose for themselves; planners and admins may draft for any village."""
     if actor is None:

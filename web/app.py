@@ -310,6 +310,25 @@ def register_template_context(app: Flask) -> None:
     # 30.0 → "30": minutes and kilometres without a trailing ".0"
     app.add_template_filter(i18n.format_number, "num")
 
+    from .formatting import format_datetime
+
+    # a stored UTC time as people read it: Beijing time, "2026-11-30 15:46"
+    app.add_template_filter(format_datetime, "beijing")
+
+    from .formatting import format_count, format_quantity, unit_name
+
+    @app.template_filter("qty")
+    def quantity(value, unit, digits=1):
+        """``{{ 79846|qty("t") }}`` → 79,846 吨 (zh) / 79,846 t (en)."""
+        return format_quantity(value, unit, lang=i18n.current_lang(), digits=digits)
+
+    # ``{{ 24242|count }}`` → 24,242
+    app.add_template_filter(format_count, "count")
+
+    @app.template_filter("unit")
+    def unit_word(unit):
+        return unit_name(unit, lang=i18n.current_lang())
+
     @app.context_processor
     def site_context():
         user = g.get("user")

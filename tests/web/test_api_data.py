@@ -139,7 +139,9 @@ def test_download_formats(client, fmt, magic):
     if magic:
         assert body.startswith(magic)
     else:
-        assert "code" in body.decode("utf-8-sig").splitlines()[0]
+        assert "统计用区划代码" in body.decode("utf-8-sig").splitlines()[0]
+        coded = client.get(f"/data/download/villages.{fmt}?codes=1").get_data().decode("utf-8-sig")
+        assert "code" in coded.splitlines()[0].split(",")
 
 
 def test_download_unknown(client):

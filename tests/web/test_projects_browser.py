@@ -49,7 +49,10 @@ def _session(open_page, base, username):
 
 
 def _act(page, base, pid, action, comment, shot):
-    page.goto(f"{base}/projects/{pid}")
+    # each reviewer starts from the 待我审核 inbox (the header link), never from a typed URL
+    page.click("#rp-inbox-link")
+    page.wait_for_load_state("networkidle")
+    page.click(f'#inbox-list tr[data-id="{pid}"] a.inbox-open')
     page.wait_for_function("window.RPP_READY === true")
     assert page.locator("#evaluation-score").is_visible()
     if comment:
@@ -101,8 +104,8 @@ def test_walk_the_apple_store_from_application_to_public_notice(open_page, serve
     download.save_as(str(target))
     from openpyxl import load_workbook
 
-    cells = [c.value for c in load_workbook(target).active[3]]
-    assert cells[1] == apple.name and cells[6] == 400
+    cells = [c.value for c in load_workbook(target).active[4]]  # title, two header rows, then projects
+    assert cells[1] == apple.name and cells[7] == 400
     context.close()
     for w in [*watches, watch]:
         assert w.external == [] and w.console_errors == []

@@ -249,20 +249,69 @@ def test_user_text_is_escaped(client, users):
 
 def test_notice_page_and_excel(client, users):
     p = _walk(users, P.create_proposal(users, _data(users), created_by="village1"), TO_PUBLISHED)
+    q = _walk(users, P.create_proposal(users, _data(users, name="第二冷库", budget_wan=50.5, construction_type="扩建",
+                                                    period="2026年3月—2026年10月", responsible_unit="县农业农村局"),
+                                       created_by="village1"), TO_PUBLISHED)
     P.create_proposal(users, _data(users, name="草稿项目"), created_by="village1")
+    users.set_meta(notice_office="测试县乡村振兴局")
     html = client.get("/projects/notice").get_data(as_text=True)
     assert "测试冷库" in html and "草稿项目" not in html and "衔接资金" in html and "年周转苹果500吨" in html
+    for header in ("项目名称", "建设性质", "建设地点", "建设内容及规模", "资金来源及规模", "实施期限", "责任单位",
+                   "绩效目标", "联农带农机制"):
+        assert f">{header}</th>" in html, header
+    assert "合计（2个项目）" in html and "250.50" in html  # 200 + 50.5 万元
+    assert "测试县乡村振兴局" in html and "notice-print.css" in html
+    from web.formatting import beijing_today, format_date_zh, to_beijing
+
+    published = max(t.at for t in P.history(users, q.id) if t.to_status == "published")
+    assert format_date_zh(to_beijing(published).date()) in html
+    assert to_beijing(published).date() in (beijing_today(), beijing_today() - __import__("datetime").timedelta(days=1))
     response = client.get("/projects/notice.xlsx")
     assert response.status_code == 200 and response.mimetype.endswith("spreadsheetml.sheet")
+    disposition = response.headers["Content-Disposition"]
+    assert "filename*=UTF-8''" in disposition
+    from urllib.parse import unquote
+
+    assert unquote(disposition.split("filename*=UTF-8''")[1]).endswith("项目公示.xlsx")
     from openpyxl import load_workbook
 
     sheet = load_workbook(io.BytesIO(response.data)).active
     rows = [[c.value for c in row] for row in sheet.iter_rows()]
-    assert "项目公示" in rows[0][0] and rows[1][:3] == ["序号", "项目名称", "项目类别"]
-    assert rows[2][1] == "测试冷库" and rows[2][5] == "衔接资金" and rows[2][6] == 200
-    assert "受益户30户（其中监测户4户）" in rows[2][8] and rows[-2][0] == "合计"
-    assert rows[-1][0].startswith("公示期：") and "反映" in rows[-1][0]
-    assert re.search(r"东经\d+\.\d+°", rows[2][3]) and p.status == "published"
+    assert "项目公示" in rows[0][0] and rows[1][:4] == ["序号", "项目名称", "项目类别", "建设性质"]
+    assert rows[1][6] == "资金来源及规模" and rows[2][6:8] == ["资金来源", "规模（万元）"]
+    assert rows[3][1] == "测试冷库" and rows[3][3] == "新建" and rows[3][6] == "衔接资金" and rows[3][7] == 200
+    assert rows[4][1] == "第二冷库" and rows[4][3] == "扩建" and rows[4][8] == "2026年3月—2026年10月"
+    assert rows[4][9] == "县农业农村局" and rows[3][9].endswith("人民政府")
+    assert "受益户30户（其中监测户4户）" in rows[3][11]
+    assert rows[5][0] == "合计（2个项目）" and rows[5][7] == 250.5
+    assert rows[6][0].startswith("公示期：") and "反映" in rows[6][0]
+    assert rows[8][8] == "测试县乡村振兴局" and rows[9][8] == format_date_zh(to_beijing(published).date())
+    setup = sheet.page_setup
+    assert setup.orientation == "landscape" and int(setup.paperSize) == 9 and int(setup.fitToWidth) == 1
+    assert int(setup.fitToHeight) == 0 and sheet.sheet_properties.pageSetUpPr.fitToPage
+    assert sheet.print_title_rows == "$2:$3" or sheet.print_title_rows == "2:3"
+    assert re.search(r"东经\d+\.\d+°", rows[3][4]) and p.status == "published"
+
+
+def test_notice_reads_a_workspace_from_before_the_notice_fields(users):
+    """An old rp_proposals table (no 建设性质/实施期限/责任单位 columns) still reads, then gains them."""
+    p = P.create_proposal(users, _data(users), created_by="village1")
+    with users.transaction() as con:
+        for col in ("construction_type", "period", "responsible_unit"):
+            con.execute(f"ALTER TABLE rp_proposals DROP COLUMN {col}")
+    old = P.get_proposal(users, p.id)
+    assert old.construction_type == "new" and old.period is None and old.responsible_unit is None
+    assert [x.id for x in P.list_proposals(users)] == [p.id]
+    P.update_proposal(users, p.id, {"period": "2026年度"}, expected_version=old.version)
+    assert P.get_proposal(users, p.id).period == "2026年度"
+
+
+def test_notice_signature_date_is_beijing():
+    from web.formatting import format_date_zh, to_beijing
+
+    # 17:00 UTC on 30 Nov is 01:00 on 1 Dec in Beijing: the notice is dated the 1st.
+    assert format_date_zh(to_beijing("2026-11-30T17:00:00+00:00").date()) == "2026年12月1日"
+    assert format_date_zh(to_beijing("2026-11-30T15:59:59Z").date()) == "2026年11月30日"
 
 
 def test_portfolio_page(client, users):

@@ -81,12 +81,14 @@ def test_map_data(hh_workspace, client, login_as, user, visible):
 def test_downloads(hh_workspace, client, login_as, user, visible, fmt):
     if user:
         login_as(user)
-    response = client.get(f"/data/download/pairings.{fmt}")
+    response = client.get(f"/data/download/pairings.{fmt}" + ("?codes=1" if fmt == "csv" else ""))
     assert response.status_code == 200
     if fmt == "csv":
         frame = pd.read_csv(io.BytesIO(response.data), encoding="utf-8-sig")
-    elif fmt == "xlsx":
-        frame = pd.read_excel(io.BytesIO(response.data))
+    elif fmt == "xlsx":  # the labelled sheet and the codes sheet hold the same rows
+        labelled = pd.read_excel(io.BytesIO(response.data), sheet_name=0)
+        frame = pd.read_excel(io.BytesIO(response.data), sheet_name="代码")
+        assert len(labelled) == len(frame)
     else:
         frame = pd.DataFrame([f["properties"] for f in json.loads(response.data)["features"]])
     assert set(frame["id"]) == visible

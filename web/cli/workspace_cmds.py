@@ -91,16 +91,23 @@ def import_(workspace, layer, file, crs, replace, skip_bad_rows, sheet, as_json)
 @click.option("--layer", "-l", required=True, help="Layer to export.")
 @click.option("--format", "fmt", type=click.Choice(["geojson", "gpkg", "csv", "xlsx"]), default=None,
               help="Output format (default: from OUT's suffix).")
+@click.option("--codes", is_flag=True,
+              help="CSV/Excel: field names and value codes (importable unchanged) instead of labels in "
+                   "the user's language (RURALPLAN_LANG); Excel always keeps the codes in a second sheet.")
 @click.argument("out", type=click.Path(dir_okay=False))
-def export(workspace, layer, fmt, out) -> None:
+def export(workspace, layer, fmt, out, codes) -> None:
     """Export a layer to GeoJSON, GeoPackage, CSV or Excel."""
-    from layers.exporter import export_layer
+    from layers.exporter import export_format, export_layer
+    from layers.schema import get_schema
     from layers.store import Workspace
+    from web.services.exports import relabel
 
     try:
         path = export_layer(Workspace(workspace), layer, fmt, out)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
+    if not codes:
+        relabel(path, get_schema(layer), fmt=export_format(fmt, out), lang=cli_lang())
     click.echo(f"{layer} written to {path}")
 
 

@@ -22,6 +22,8 @@ def seed_demo_library(ws) -> dict:
     """
     if not ws.meta().get("notice_contact"):
         ws.set_meta(notice_contact="清河县乡村振兴局（虚构），电话 0000-1234567（演示号码）")
+    if not ws.meta().get("notice_office"):
+        ws.set_meta(notice_office="清河县巩固拓展脱贫攻坚成果和乡村振兴领导小组办公室（虚构）")
     loaded = P.load_demo_proposals(ws)
     library = sorted(P.list_proposals(ws), key=lambda p: p.id)
     first = library[0] if library else None

@@ -554,7 +554,10 @@ def delete_scenario(ws, scenario_id: int) -> bool:
 
 
 def scenario_json(s: Scenario) -> dict:
-    return {"id": s.id, "name": s.name, "username": s.username, "created_at": s.created_at, "params": s.params,
+    from ..formatting import format_datetime
+
+    return {"id": s.id, "name": s.name, "username": s.username, "created_at": s.created_at,
+            "created_local": format_datetime(s.created_at), "params": s.params,
             "summary": s.summary}
 
 
@@ -690,7 +693,9 @@ def export_excel(payload: dict, *, labels: dict, title: str = "", describe=None)
     sheet(wb.create_sheet(labels["sheet_params"]), ["key", "value", "code"], params)
     curve = r.get("curve")
     if curve:
-        rows = [{**pt, "site_names": "、".join(pt.get("site_names") or [])} for pt in curve["points"]]
+        statuses = labels.get("statuses", {})
+        rows = [{**pt, "site_names": "、".join(pt.get("site_names") or []),
+                 "status": statuses.get(pt.get("status"), pt.get("status"))} for pt in curve["points"]]
         sheet(wb.create_sheet(labels.get("sheet_curve", "curve")),
               ["k", "budget_wan", "covered", "share", "gain", "gain_share", "status", "site_names"], rows)
     buf = io.BytesIO()

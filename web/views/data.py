@@ -20,10 +20,10 @@ from wtforms.validators import Optional, Regexp
 from geo.osm import is_osm_path
 from layers.schema import LAYERS, get_schema
 
-from ..services import visibility
+from ..services import exports, visibility
 from ..app import NavItem, current_workspace
 from ..auth import permission_required
-from ..i18n import label, problem_text, sorted_problems
+from ..i18n import current_lang, label, problem_text, sorted_problems
 from ..services.users import has_permission
 
 bp = Blueprint("data", __name__, url_prefix="/data")
@@ -251,8 +251,14 @@ def download(layer: str, fmt: str):
     # as layers.exporter.export_layer does, for the visible rows
     data = frame if get_schema(layer).spatial else pd.DataFrame(frame)
     path = write_vector(data, Path(tmpdir) / f"{layer}.{fmt}", fmt=fmt, layer=layer)
+    schema = get_schema(layer)
+    lang = current_lang()
+    codes = request.args.get("codes") in ("1", "true", "yes")
+    if not codes:  # headers and values in the reader's language; xlsx keeps the codes in a 2nd sheet
+        exports.relabel(path, schema, fmt=fmt, lang=lang)
+    stem = layer if codes or lang == "en" else f"{schema.zh}-{layer}"
     return send_file(path, mimetype=EXPORT_FORMATS[fmt][1], as_attachment=True,
-                     download_name=f"{layer}.{fmt}")
+                     download_name=f"{stem}.{fmt}")
 
 
 @bp.route("/template/<layer>.xlsx")

@@ -87,6 +87,11 @@ def value_text(key: str, value) -> str:
         return names.get(value, str(value))
     if key == "demand":
         return demand_text(str(value))
+    if key == "status":
+        return solver_status_labels().get(str(value), str(value))
+    if key == "decay":
+        return {"linear": _("linear: 1 at the site, 0 at the cutoff"), "power": _("power: minutes to the power −β"),
+                "exponential": _("exponential: e to the −β × minutes")}.get(str(value), str(value))
     if key == "method":  # the code too: a spreadsheet has no tooltip
         return f"{method_text(str(value))} ({value})"
     if isinstance(value, float):
@@ -94,6 +99,12 @@ def value_text(key: str, value) -> str:
     if isinstance(value, list):
         return _("%(n)s points", n=len(value))
     return str(value)
+
+
+def solver_status_labels() -> dict:
+    """Solver statuses (``optimal``…) as people read them."""
+    return {"optimal": _("optimal"), "feasible": _("feasible (time limit)"), "infeasible": _("infeasible"),
+            "time_limit": _("time limit reached")}
 
 
 def method_text(solver: dict | str | None) -> str:
@@ -186,7 +197,9 @@ def excel_labels() -> dict:
         "code": _("Code"),
         **{f"param:{k}": param_label(k) for k in planning.PARAM_KEYS + (
             "new_capacity_t", "split_demand", "points", "objective", "bound", "gap", "seconds", "method", "status",
-            "covered_before", "covered_after", "new_sites", "existing_sites")},
+            "covered_before", "covered_after", "new_sites", "existing_sites", "decay", "beta", "target_share",
+            "curve_k")},
+        "statuses": solver_status_labels(),
         "param:demand": param_label("demand"), "param:candidates": param_label("candidates"),
         "param:demand_total": param_label("demand_total"), "param:candidates_n": param_label("candidates_n"),
         "reasons": reason_labels(),

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import datetime, timezone
 from typing import Annotated, Literal, Optional
 
 from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request,
@@ -27,9 +26,10 @@ from layers import proposals as P
 from layers import workflow as W
 
 from .. import mapping
-from ..services import project_eval, project_notice
+from ..services import project_eval, project_inbox, project_notice
 from ..app import NavItem, current_workspace
 from ..auth import login_required, permission_required
+from ..formatting import beijing_today, format_count, format_quantity
 from ..i18n import current_lang, label
 from .apispec import BadField, BodyModel, Flag, Int64, QueryModel, heavy_run, ok, operation, validate_query
 from .proposal_models import ProposalCreate, ProposalPatch, proposal_data
@@ -146,6 +146,9 @@ def project_helpers():
         "fund_label": lambda v: choice_label(P.FUND_SOURCES, v),
         "link_label": lambda v: choice_label(P.FARMER_LINKS, v),
         "field_label": lambda name: label(P.get_field(name)),
+        # called by the header only for a logged-in user (lazy: no query on other renders)
+        "inbox_count": lambda: project_inbox.inbox_count(_ws(), _user()),
+        "scope_display": lambda: project_inbox.scope_display(_ws(), _user()),
     }
 
 
@@ -279,6 +282,20 @@ def index():
                            total_wan=sum(p.budget_wan for p in items))
 
 
+@bp.route("/projects/inbox")
+@login_required
+def inbox():
+    """待我审核: the proposals waiting for the logged-in user's decision, in their scope."""
+    ws = _ws()
+    user = _user()
+    items = project_inbox.inbox(ws, user)
+    has_inbox = project_inbox.inbox_count(ws, user) is not None
+    return render_template("projects/inbox.html", proposals=items, has_inbox=has_inbox,
+                           actions={p.id: [a for a in W.allowed_actions(user, p) if a in W.INBOX_ACTIONS]
+                                    for p in items},
+                           action_labels=ACTION_LABELS)
+
+
 # --------------------------------------------------------------------------- form
 def _village_choices(ws, user) -> list[dict]:
     villages = ws.read_layer("villages").sort_values(["town", "code"])
@@ -302,7 +319,7 @@ def form_data_from_request() -> dict:
 def _render_form(ws, *, proposal=None, values=None, errors=None, status=200):
     user = _user()
     values = values or (proposal.to_dict(geometry="wkt") if proposal else {"fund_source": "linkage",
-                                                                          "year": datetime.now(timezone.utc).year})
+                                                                          "year": beijing_today().year})
     if proposal is not None and "geometry" not in values:
         values["geometry"] = proposal.geometry_wkt
     features = []
@@ -310,7 +327,7 @@ def _render_form(ws, *, proposal=None, values=None, errors=None, status=200):
     return render_template(
         "projects/form.html", proposal=proposal, values=values, errors=errors or {}, villages=_village_choices(ws, user),
         all_villages=_village_choices(ws, None),
-        categories=P.CATEGORIES, commodities=P.get_field("commodities").choices, fund_sources=P.FUND_SOURCES,
+        categories=P.CATEGORIES, commodities=P.get_field("commodities").choices, fund_sources=P.FUND_SOURCES, construction_types=P.CONSTRUCTION_TYPES,
         farmer_links=P.FARMER_LINKS, page_map=page_map, json_script=_json_script, form=ActionForm(),
         error_text=_error_text,
     ), status
@@ -329,6 +346,22 @@ def _form_version(default: int | None = None) -> int:
         raise BadField(field="version", location="form", reason_en="expected the proposal's version number",
                        reason_zh="应为项目的版本号")
     return value
+
+
+def plausibility_messages(p) -> list[str]:
+    """What looks wrong about a valid proposal, in the reader's language (shown, never blocking)."""
+    texts = {
+        "budget_high": _("The budget is %(b)s: more than %(limit)s is unusual for a village project. "
+                         "Check the unit — the form asks for 万元 (10,000 yuan), not yuan.",
+                         b=format_quantity(p.budget_wan, "wan", lang=current_lang()),
+                         limit=format_quantity(P.VILLAGE_BUDGET_WARN_WAN, "wan", lang=current_lang())),
+        "households_high": _("%(n)s beneficiary households is more than a county usually has: check the number.",
+                             n=format_count(p.beneficiary_households)),
+        "jobs_high": _("%(n)s jobs from one project is unusual: check the number.", n=format_count(p.expected_jobs)),
+    }
+    codes = P.plausibility_warnings(p.budget_wan, beneficiary_households=p.beneficiary_households,
+                                    expected_jobs=p.expected_jobs)
+    return [texts[c] for c in codes]
 
 
 def _error_text(message: str) -> str:
@@ -353,6 +386,8 @@ def new():
     except P.ProposalInvalid as exc:
         return _render_form(ws, values=data, errors=exc.errors, status=422)
     flash(_("Proposal saved as a draft. Submit it when it is complete."), "success")
+    for message in plausibility_messages(p):
+        flash(message, "warning")
     return redirect(url_for("projects.detail", proposal_id=p.id), code=303)
 
 
@@ -378,6 +413,8 @@ def edit(proposal_id: int):
         flash(str(exc), "error")
         return _render_form(ws, proposal=exc.current or p, values=data, status=409)
     flash(_("Changes saved."), "success")
+    for message in plausibility_messages(p):
+        flash(message, "warning")
     return redirect(url_for("projects.detail", proposal_id=p.id), code=303)
 
 
@@ -403,6 +440,7 @@ def _render_detail(ws, p: P.Proposal, *, status=200, conflict=None, error=None, 
         page_map=project_map(features, mode="detail"), json_script=_json_script,
         reason_required=W.REASON_REQUIRED, action_labels=ACTION_LABELS, constraint_label=constraint_label,
         better_alternative=better_alternative(evaluation), village_names=_village_names(ws, p.beneficiary_villages),
+        plausibility=plausibility_messages(p),
     ), status
 
 
@@ -475,9 +513,13 @@ def notice():
     ws = _ws()
     year = _year_arg()
     rows = project_notice.notice_rows(ws, year=year)
+    top, sub = project_notice.header_rows()
     return render_template("projects/notice.html", rows=rows, columns=project_notice.COLUMNS,
+                           header_top=top, header_sub=sub, total_wan=project_notice.notice_total_wan(rows),
+                           total_span=project_notice.TOTAL_LABEL_SPAN,
                            title=project_notice.notice_title(ws, year), year=year,
-                           footer=project_notice.notice_footer(ws, rows))
+                           footer=project_notice.notice_footer(ws, rows),
+                           signature=project_notice.notice_signature(ws, rows))
 
 
 @bp.route("/projects/notice.xlsx")
@@ -488,8 +530,9 @@ def notice_xlsx():
     buf = io.BytesIO()
     project_notice.write_notice_xlsx(ws, buf, year=year)
     buf.seek(0)
+    # A non-ASCII name: Werkzeug sends it as filename*=UTF-8''… (RFC 5987) with an ASCII fallback.
     return send_file(buf, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                     as_attachment=True, download_name=f"project-notice{'-' + str(year) if year else ''}.xlsx")
+                     as_attachment=True, download_name=project_notice.notice_filename(ws, year))
 
 
 # --------------------------------------------------------------------------- JSON API

@@ -536,7 +536,7 @@
         tr.appendChild(td(what));
         tr.appendChild(td(s.summary.new_sites.join("、")));
         tr.appendChild(td(num(s.summary.covered_after) + " / " + num(s.summary.demand), "num"));
-        tr.appendChild(td((s.username || "–") + " · " + String(s.created_at).replace("T", " ").slice(0, 16)));
+        tr.appendChild(td((s.username || "–") + " · " + (s.created_local || String(s.created_at).replace("T", " ").slice(0, 16))));
         var actions = td("", "rp-actions");
         var show = el("button", "rp-small rp-secondary", msg.show);
         show.type = "button";
