@@ -127,13 +127,13 @@ def lagrangian_branch_and_bound(
     def ascend(lam, f_open, f_closed, iters, theta):
         """Subgradient ascent at a node: (best bound, its lam, its pick, free, k)."""
         nonlocal best, best_v
-        top = (-math.inf, lam, None, None, 0)
+        top = (-math.inf, None, None, None, 0)
         stall = 0
         for _ in range(iters):
             value, pick, free, k = evaluate(lam, f_open, f_closed)
             if not math.isfinite(value):
-                return value, lam, pick, free, k
-            if value > top[0] + 1e-9 * max(1.0, abs(top[0])):
+                return value, lam, pick, free, k  # infeasible node (k outside 0..|free|)
+            if top[1] is None or value > top[0] + 1e-9 * max(1.0, abs(top[0])):
                 top, stall = (value, lam.copy(), pick, free, k), 0
                 # Beasley's Lagrangian heuristic: the subproblem's layout is feasible.
                 cand = np.sort(np.concatenate([np.flatnonzero(f_open), pick]).astype(np.int64))
