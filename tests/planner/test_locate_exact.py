@@ -165,12 +165,15 @@ def test_lagrangian_branch_and_bound_matches_brute_force(n, m, p, n_fixed, integ
     assert cut.bound <= best * (1 + 1e-9) + 1e-9 or cut.proven
 
 
-@pytest.mark.parametrize("n,p,seed", [(60, 3, 5), (80, 4, 11)])
+@pytest.mark.parametrize("n,p,seed", [(100, 5, 2), (120, 5, 0)])
 def test_pmedian_small_p_branch_path_is_certified(n, p, seed):
-    """Small p goes through the Lagrangian tree when the root bound does not close: optimal and re-evaluated."""
+    """Instances the root bound does not close go through the tree; the radius MILP agrees."""
     inst = parse_orlib_pmed(make_orlib_like_text(n, p, seed=seed))
     res = solve_pmedian(inst.cost, p=p, time_limit_s=60, explain=False)
+    assert res.method == "lagrangian-branch-and-bound"
     assert res.status == "optimal" and res.bound == res.objective
     assert np.min(inst.cost[:, list(res.new_sites)], axis=1).sum() == res.objective
-    if n <= 60:
-        assert res.objective == _brute_pmedian(inst.cost, np.ones(n), p)
+    milp = solve_pmedian_radius(inst.cost, np.ones(n), p, np.zeros(0, dtype=np.int64), None, deadline=1e18,
+                                mip_rel_gap=1e-9, branch_max_p=0)
+    assert milp.method == "radius-milp" and milp.status == "optimal"
+    assert milp.objective == res.objective
