@@ -63,7 +63,7 @@ def lagrangian_branch_and_bound(
     upper_step: float | None = None,
     deadline: float,
     root_iterations: int = 300,
-    node_iterations: int = 40,
+    node_iterations: int = 15,
 ) -> BranchOutcome:
     """Branch on ``y_j`` with Lagrangian bounds until no layout beats ``threshold(incumbent)``.
 
@@ -222,8 +222,13 @@ def lagrangian_branch_and_bound(
         o1[j] = True
         o0, c0 = f_open.copy(), f_closed.copy()
         c0[j] = True
-        for oo, cc in ((o1, c1), (o0, c0)):
-            counter += 1
-            heapq.heappush(heap, (value, counter, lam, oo, cc, max(theta, 0.25)))
+        # At the same lam, closing j swaps it for the best outsider: the 0-child starts higher.
+        rest = cand_free[~np.isin(cand_free, pick)]
+        v0 = value - float(rho[j]) + float(rho[rest].min()) if len(rest) else math.inf
+        thresh = threshold(best_v)
+        for oo, cc, vv in ((o1, c1, value), (o0, c0, v0)):
+            if vv < thresh:
+                counter += 1
+                heapq.heappush(heap, (vv, counter, lam, oo, cc, max(theta, 0.25)))
     bound = heap[0][0] if heap else math.inf
     return BranchOutcome(best, best_v, bound, not heap, nodes)
