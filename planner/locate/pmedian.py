@@ -29,7 +29,9 @@ Formulations
   -- compiled interchange, Lagrangian bound with reduced-cost fixing and a
   per-demand radius reduction, then the radius formulation (Elloumi 2010,
   *J. Comb. Optim.* 19; Garcia, Labbe & Marin 2011, *INFORMS J. Computing*
-  23(4)) truncated at those radii, solved by HiGHS against the incumbent.
+  23(4)) truncated at those radii, solved by HiGHS against the incumbent;
+  with p <= 10 left, a Lagrangian branch-and-bound on the sites instead
+  (:mod:`._pmedian_lagbb`; Beasley 1985, *EJOR* 21; Beasley 1993, *EJOR* 65).
   Budgets and unavoidable unserved demand keep the path below.
 """
 from __future__ import annotations
@@ -985,7 +987,8 @@ def solve_pmedian(
         "milp": greedy+interchange warm start, Lagrangian reductions, then
         HiGHS on the (radius-truncated) Elloumi model; ``result.method`` says
         what settled it ("interchange+lagrangian" when the Lagrangian bound
-        alone proves the incumbent, "radius-milp", "highs-milp").
+        alone proves the incumbent, "radius-milp", "lagrangian-branch-and-bound",
+        "highs-milp").
         "heuristic": greedy+interchange with a Lagrangian bound.
         "auto": "milp" unless the model would exceed ``milp_max_entries``.
     mip_rel_gap : float

@@ -130,3 +130,50 @@ def test_pcenter_orlib_like_matches_brute_force(n, p, seed):
     res = solve_pcenter(inst.cost, p=p, time_limit_s=60, explain=False)
     best = min(np.min(inst.cost[:, list(c)], axis=1).max() for c in itertools.combinations(range(n), p))
     assert res.status == "optimal" and res.objective == best and res.bound == best
+
+
+@SETTINGS
+@given(n=st.integers(8, 20), m=st.integers(5, 14), p=st.integers(1, 5), n_fixed=st.integers(0, 2),
+       integral=st.booleans(), seed=st.integers(0, 10_000))
+def test_lagrangian_branch_and_bound_matches_brute_force(n, m, p, n_fixed, integral, seed):
+    """The tree alone (no root reductions, a random incumbent) reaches the brute-force optimum."""
+    from planner.locate._pmedian_lagbb import lagrangian_branch_and_bound
+    from planner.locate._pmedian_radius import _Lagrangian
+
+    rng = np.random.default_rng(seed)
+    cost = rng.integers(0, 60, (n, m)).astype(float) if integral else rng.uniform(0, 50, (n, m)).round(3)
+    w = rng.integers(1, 9, n).astype(float) if integral else rng.uniform(0.1, 9.0, n)
+    fixed = rng.choice(m, size=min(n_fixed, max(0, m - p - 1)), replace=False).astype(np.int64)
+    free = np.setdiff1d(np.arange(m), fixed)
+    if p >= len(free):
+        return
+    start = np.sort(rng.choice(free, p, replace=False))
+    start_v = float(w @ np.min(cost[:, np.r_[fixed, start]], axis=1))
+    lag = _Lagrangian(cost, w, p, fixed)
+    lam0 = lag.swc[:, min(p + len(fixed), m - 1)].copy()
+    none = np.zeros(m, dtype=bool)
+    out = lagrangian_branch_and_bound(lag.swc, lag.order, cost, w, p, fixed, none.copy(), none.copy(), lam0,
+                                      start, start_v, lambda ub: ub - 1e-9 * max(1.0, ub), deadline=1e18)
+    best = _brute_pmedian(cost, w, p, tuple(fixed.tolist()))
+    assert out.proven
+    assert out.objective == pytest.approx(best, rel=1e-9)
+    assert len(out.sites) == p and not np.isin(out.sites, fixed).any()
+    assert float(w @ np.min(cost[:, np.r_[fixed, out.sites]], axis=1)) == out.objective
+    # Stopped at once: not proven, and the bound it reports is still a lower bound.
+    cut = lagrangian_branch_and_bound(lag.swc, lag.order, cost, w, p, fixed, none.copy(), none.copy(), lam0,
+                                      start, start_v, lambda ub: ub - 1e-9 * max(1.0, ub), deadline=0.0)
+    assert cut.bound <= best * (1 + 1e-9) + 1e-9 or cut.proven
+
+
+@pytest.mark.parametrize("n,p,seed", [(100, 5, 2), (120, 5, 0)])
+def test_pmedian_small_p_branch_path_is_certified(n, p, seed):
+    """Instances the root bound does not close go through the tree; the radius MILP agrees."""
+    inst = parse_orlib_pmed(make_orlib_like_text(n, p, seed=seed))
+    res = solve_pmedian(inst.cost, p=p, time_limit_s=60, explain=False)
+    assert res.method == "lagrangian-branch-and-bound"
+    assert res.status == "optimal" and res.bound == res.objective
+    assert np.min(inst.cost[:, list(res.new_sites)], axis=1).sum() == res.objective
+    milp = solve_pmedian_radius(inst.cost, np.ones(n), p, np.zeros(0, dtype=np.int64), None, deadline=1e18,
+                                mip_rel_gap=1e-9, branch_max_p=0)
+    assert milp.method == "radius-milp" and milp.status == "optimal"
+    assert milp.objective == res.objective

@@ -318,6 +318,8 @@ def test_method_codes_in_words():
         assert method_text("greedy+packing (no time left for the MILP)") == \
             "贪心启发式 + 按容量分配 (没有剩余时间进行精确整数规划)"
         assert method_text("lexicographic-mclp+binary-search+highs-milp").startswith("先求最大覆盖 + 对最远")
+        assert method_text("lagrangian-branch-and-bound") == "拉格朗日分支定界（精确）"
+        assert method_text("radius-milp") == "半径模型（HiGHS，精确）"
         assert method_text("new-method") == "new-method"  # unknown steps as written
 
 

@@ -119,7 +119,9 @@ def method_text(solver: dict | str | None) -> str:
     steps = {
         "highs-milp": _("exact integer programming (HiGHS)"), "milp": _("exact integer programming (HiGHS)"),
         "greedy": _("greedy heuristic"), "interchange": _("site interchange"),
-        "lagrangian": _("Lagrangian bound"), "binary-search": _("binary search on the longest trip"),
+        "lagrangian": _("Lagrangian bound"),
+        "lagrangian-branch-and-bound": _("Lagrangian branch-and-bound (exact)"),
+        "radius-milp": _("radius formulation (HiGHS, exact)"), "binary-search": _("binary search on the longest trip"),
         "lexicographic-mclp": _("most coverage first"), "packing": _("capacity packing"),
         "split-bound": _("split-demand bound"), "trivial": _("nothing to optimise"),
         "heuristic": _("heuristic"), "enumeration": _("every layout compared (exact)"),
