@@ -296,6 +296,7 @@ class Workspace:
         self.require()
         con = sqlite3.connect(self.path, timeout=60, isolation_level=None)
         try:
+            con.execute("PRAGMA foreign_keys = ON")
             _register_gpkg_functions(con)
             _ensure_wal(con)
             con.execute("BEGIN IMMEDIATE")
@@ -376,18 +377,8 @@ class Workspace:
         transactions run one after the other and a compare-and-set inside one of them
         (e.g. a proposal's status) sees the other's result.
         """
-        with self._locked():
-            with self.connect() as con:
-                con.isolation_level = None
-                _ensure_wal(con)
-                con.execute("BEGIN IMMEDIATE")
-                try:
-                    yield con
-                except BaseException:
-                    con.execute("ROLLBACK")
-                    raise
-                else:
-                    con.execute("COMMIT")
+        with self._locked(), self._write_connection() as con:
+            yield con
 
     # ------------------------------------------------------------------ caches
     def get_blob(self, key: str) -> bytes | None:

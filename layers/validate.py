@@ -22,6 +22,16 @@ from .schema import Field, LayerSchema, canonical_commodity_list
 _TRUE = {"1", "true", "t", "yes", "y", "是", "√", "✓", "有", "x"}
 _FALSE = {"0", "false", "f", "no", "n", "否", "×", "无", ""}
 _UNIT_SUFFIX = re.compile(r"[\s（(].*$")
+#: One bracketed part at the end of a header: a unit ("(t/yr)", "（户）") or a note.
+_BRACKET_SUFFIX = re.compile(r"\s*[（(][^（）()]*[）)]\s*$")
+
+
+def _strip_brackets(text: str) -> str:
+    """``"Unstable after exit (households) (households)"`` → ``"Unstable after exit"``."""
+    text, previous = str(text), None
+    while text != previous:
+        previous, text = text, _BRACKET_SUFFIX.sub("", text)
+    return text
 
 
 @dataclass(frozen=True)
@@ -58,16 +68,23 @@ def match_columns(columns, schema: LayerSchema) -> tuple[dict[str, str], list[st
     (mapping user column -> field name, unmatched user columns)
     """
     lookup: dict[str, str] = {}
+    # labels without their bracketed units, both sides: the app's own exports (in either
+    # language) and offices' spellings of a unit must come back to the same field
+    bare: dict[str, str | None] = {}
     for f in schema.fields:
         for key in (f.name, f.zh, f.en, *f.aliases):
             lookup.setdefault(_normalise_header(key), f.name)
+            stripped = _normalise_header(_strip_brackets(key))
+            if stripped:
+                bare[stripped] = f.name if bare.get(stripped, f.name) == f.name else None  # None: ambiguous
     mapping: dict[str, str] = {}
     unmatched: list[str] = []
     for col in columns:
         if col == "geometry":
             continue
         key = _normalise_header(col)
-        name = lookup.get(key) or lookup.get(_normalise_header(_UNIT_SUFFIX.sub("", str(col))))
+        name = (lookup.get(key) or lookup.get(_normalise_header(_UNIT_SUFFIX.sub("", str(col))))
+                or bare.get(_normalise_header(_strip_brackets(col))))
         if name is not None and name not in mapping.values():
             mapping[col] = name
         else:

@@ -78,13 +78,9 @@ def format_count(value, *, empty: str = "—") -> str:
     return f"{round(number):,d}"
 
 
-def format_quantity(value, unit: str, *, lang: str = "zh", digits: int = 1, empty: str = "—") -> str:
-    """A measured amount with its unit in the reader's language.
-
-    ``format_quantity(79846, "t")`` → ``79,846 吨`` (zh) / ``79,846 t`` (en); at most
-    ``digits`` decimals, no trailing zeros, thousands separators. ``unit`` is a key of
-    :data:`UNITS` (unknown units are printed as given).
-    """
+def trimmed_number(value, *, digits: int = 1, empty: str = "—", grouping: bool = True) -> str:
+    """``value`` with at most ``digits`` decimals, no trailing zeros and (``grouping``)
+    thousands separators; None/NaN/inf as ``empty``, text that is no number as itself."""
     import math
 
     if value is None:
@@ -95,11 +91,26 @@ def format_quantity(value, unit: str, *, lang: str = "zh", digits: int = 1, empt
         return str(value)
     if not math.isfinite(number):
         return empty
-    text = f"{number:,.{max(0, int(digits))}f}"
+    text = f"{number:{',' if grouping else ''}.{max(0, int(digits))}f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")
-    if text in ("-0", ""):
-        text = "0"
+    return "0" if text in ("-0", "") else text
+
+
+def format_quantity(value, unit: str, *, lang: str = "zh", digits: int = 1, empty: str = "—") -> str:
+    """A measured amount with its unit in the reader's language.
+
+    ``format_quantity(79846, "t")`` → ``79,846 吨`` (zh) / ``79,846 t`` (en); at most
+    ``digits`` decimals, no trailing zeros, thousands separators. ``unit`` is a key of
+    :data:`UNITS` (unknown units are printed as given).
+    """
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return empty if value is None else str(value)  # no number: no unit either
+    text = trimmed_number(value, digits=digits, empty=empty)
+    if text == empty:
+        return empty
     zh, en = UNITS.get(unit, (unit, unit))
     return f"{text} {en if lang == 'en' else zh}"
 

@@ -38,20 +38,11 @@ def label(item) -> str:
 def format_number(value, digits: int = 1, empty: str = "—") -> str:
     """A number for people: at most ``digits`` decimals and no trailing zeros (30.0 → "30",
     4.73 → "4.7"); None/NaN as ``empty``. Minutes, kilometres and the like go through it."""
-    import math
+    from .formatting import trimmed_number
 
-    if value is None or isinstance(value, bool):
-        return empty if value is None else str(value)
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
+    if isinstance(value, bool):
         return str(value)
-    if not math.isfinite(number):
-        return empty
-    text = f"{number:.{max(0, int(digits))}f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
+    return trimmed_number(value, digits=digits, empty=empty, grouping=False)
 
 
 def problem_text(problem) -> str:

@@ -45,6 +45,8 @@ def test_the_setting_is_named_in_both_languages(bad_workspace):
 @pytest.mark.parametrize("command", [
     ["pairings"],
     ["coverage", "--facility", "cold_storage", "--minutes", "30"],
+    ["resilience"],
+    ["od", "--to", "cold_storage", "--out", "od.csv"],
 ])
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_cli_exits_2_with_one_line(bad_workspace, command, lang, monkeypatch):

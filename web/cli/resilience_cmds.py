@@ -1,7 +1,6 @@
 """Network scenarios (``scenario add/list/show/remove``) and ``resilience``."""
 from __future__ import annotations
 
-import contextlib
 import json
 
 import click
@@ -12,24 +11,6 @@ from .common import cli_lang, workspace_option
 def register(group: click.Group) -> None:
     group.add_command(scenario)
     group.add_command(resilience)
-
-
-class TypedError(click.ClickException):
-    """A :class:`geo.errors.RuralplanError` in the terminal's language, exit status 2."""
-
-    exit_code = 2
-
-
-@contextlib.contextmanager
-def typed_errors():
-    """Translate typed errors once (message in the CLI language, exit 2); a workspace
-    without roads (services' ValueError) is reported the same way."""
-    from geo.errors import RuralplanError
-
-    try:
-        yield
-    except RuralplanError as exc:
-        raise TypedError(exc.message(cli_lang())) from None
 
 
 def scenario_option():
@@ -71,15 +52,14 @@ def scenario_add(workspace, name, close_ids, close_classes, close_unpaved, close
     def split(values):
         return [v.strip() for text in values for v in text.replace("，", ",").split(",") if v.strip()]
 
-    with typed_errors():
-        spec = NetworkScenario(
-            name=name, close_ids=split(close_ids), close_classes=split(close_classes), close_unpaved=close_unpaved,
-            close_hazard=close_hazard, close_zones=split(close_zones),
-            slow_classes=parse_factor_spec(",".join(slow_classes), what="--slow-class"),
-            slow_ids=parse_factor_spec(",".join(slow_ids), what="--slow-id"),
-            slow_zones=parse_factor_spec(",".join(slow_zones), what="--slow-zone"),
-            slow_hazard=slow_hazard, description=description)
-        applied = scenarios.save_scenario(Workspace(workspace).require(), spec, replace=replace)
+    spec = NetworkScenario(
+        name=name, close_ids=split(close_ids), close_classes=split(close_classes), close_unpaved=close_unpaved,
+        close_hazard=close_hazard, close_zones=split(close_zones),
+        slow_classes=parse_factor_spec(",".join(slow_classes), what="--slow-class"),
+        slow_ids=parse_factor_spec(",".join(slow_ids), what="--slow-id"),
+        slow_zones=parse_factor_spec(",".join(slow_zones), what="--slow-zone"),
+        slow_hazard=slow_hazard, description=description)
+    applied = scenarios.save_scenario(Workspace(workspace).require(), spec, replace=replace)
     d = applied.to_dict()
     zh = cli_lang() == "zh"
     click.echo(f"{spec.name}: {spec.describe(cli_lang())}")
@@ -99,8 +79,7 @@ def scenario_list(workspace, as_json) -> None:
     from layers.store import Workspace
     from web.services import scenarios
 
-    with typed_errors():
-        items = scenarios.list_scenarios(Workspace(workspace).require())
+    items = scenarios.list_scenarios(Workspace(workspace).require())
     if as_json:
         click.echo(json.dumps([s.to_dict() for s in items], ensure_ascii=False, indent=2))
         return
@@ -118,9 +97,8 @@ def scenario_show(workspace, name) -> None:
     from layers.store import Workspace
     from web.services import scenarios
 
-    with typed_errors():
-        ws = Workspace(workspace).require()
-        applied = scenarios.apply(ws, scenarios.get_scenario(ws, name))
+    ws = Workspace(workspace).require()
+    applied = scenarios.apply(ws, scenarios.get_scenario(ws, name))
     click.echo(json.dumps(applied.to_dict(), ensure_ascii=False, indent=2))
 
 
@@ -132,8 +110,7 @@ def scenario_remove(workspace, name) -> None:
     from layers.store import Workspace
     from web.services import scenarios
 
-    with typed_errors():
-        scenarios.remove_scenario(Workspace(workspace).require(), name)
+    scenarios.remove_scenario(Workspace(workspace).require(), name)
     click.echo(f"removed {name}")
 
 
@@ -151,11 +128,8 @@ def resilience(workspace, scenario_name, target, top, as_json) -> None:
     from layers.store import Workspace
     from web.services import resilience as R
 
-    with typed_errors():
-        try:
-            out = R.analyse(Workspace(workspace).require(), scenario=scenario_name, target=target, top=top)
-        except ValueError as exc:  # a workspace without roads
-            raise click.ClickException(str(exc)) from exc
+    # typed errors (no roads, a bad setting or scenario) go to the CLI's one wrapper: exit 2
+    out = R.analyse(Workspace(workspace).require(), scenario=scenario_name, target=target, top=top)
     if as_json:
         click.echo(json.dumps(out, ensure_ascii=False, indent=2))
         return

@@ -42,7 +42,7 @@ def field_header(schema: LayerSchema, column: str, lang: str = "zh") -> str:
     for f in schema.fields:
         if f.name == column:
             label = f.zh if lang == "zh" else f.en
-            if f.unit:
+            if f.unit and not label.rstrip().endswith((")", "）")):  # a label that names its unit keeps it
                 return f"{label}（{f.unit}）" if lang == "zh" else f"{label} ({unit_label(f.unit, 'en')})"
             return label
     return column

@@ -679,7 +679,7 @@ def export_excel(payload: dict, *, labels: dict, title: str = "", describe=None)
     params = [item(k, v) for k, v in payload["params"].items() if k != "points"]
     if payload["params"].get("points"):
         params.append(item("points", "; ".join(f"{x},{y}" for x, y in payload["params"]["points"])))
-    params += [item(k, v) for k, v in r["solver"].items() if k != "params"]
+    params += [item(k, v) for k, v in r["solver"].items() if k not in ("params", "steps", "note")]  # method names them
     # totals share two names with parameters (demand, candidates): keep them apart
     renamed = {"demand": "demand_total", "candidates": "candidates_n"}
     params += [item(renamed.get(k, k), v) for k, v in r["totals"].items()]

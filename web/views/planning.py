@@ -72,6 +72,7 @@ def param_label(key: str) -> str:
         "objective": _("Objective"), "gap": _("Gap"), "seconds": _("Solver seconds"), "method": _("Method"),
         "status": _("Status"), "bound": _("Bound"), "decay": _("Distance decay"), "beta": _("Decay parameter"),
         "target_share": _("Coverage target (percent)"), "curve_k": _("Coverage curve: up to how many sites"),
+        "scenario": _("Network scenario"),
     }.get(key, key)
 
 
@@ -200,7 +201,7 @@ def excel_labels() -> dict:
         **{f"param:{k}": param_label(k) for k in planning.PARAM_KEYS + (
             "new_capacity_t", "split_demand", "points", "objective", "bound", "gap", "seconds", "method", "status",
             "covered_before", "covered_after", "new_sites", "existing_sites", "decay", "beta", "target_share",
-            "curve_k")},
+            "curve_k", "scenario")},
         "statuses": solver_status_labels(),
         "param:demand": param_label("demand"), "param:candidates": param_label("candidates"),
         "param:demand_total": param_label("demand_total"), "param:candidates_n": param_label("candidates_n"),
