@@ -30,8 +30,36 @@ NAV = [NavItem("pairings.index", _l("Pairings"), 30)]
 #: Permission needed to accept suggestions (planner and admin have it): accepting
 #: writes the pairings layer, like an import.
 ACCEPT_PERMISSION = "import"
-#: Audit rows shown on the page (to users with :data:`ACCEPT_PERMISSION`).
-AUDIT_ROWS = 50
+#: Audit rows shown on the page (to users with :data:`ACCEPT_PERMISSION`): the latest few,
+#: so the page stays short; the whole log is in the workspace (``layers.audit``).
+AUDIT_ROWS = 10
+#: Rows per page of every long table (workload has hundreds of helpers on a county):
+#: the page stays a few screens tall and cheap to render.
+PAGE_ROWS = 50
+#: Long tables paged on the server, each with its own query parameter (the workload,
+#: the longest, takes the plain ``?page=``).
+PAGED_TABLES = {"workload": "page", "gaps": "gaps_page", "suggestions": "suggestions_page",
+                "problems": "problems_page", "uncovered": "uncovered_page",
+                "coverage_by_town": "town_page"}
+
+
+def page_rows(rows: list, requested, *, per_page: int | None = None) -> dict:
+    """One page of ``rows``: ``{"rows", "page", "pages", "total", "first"}``.
+
+    ``requested`` is the raw query value (1-based); anything not a positive integer
+    means page 1 and a page past the end means the last one, so a stale link still
+    shows rows. ``first`` is the 0-based index of the first row shown.
+    """
+    per_page = per_page or PAGE_ROWS
+    total = len(rows)
+    pages = max(1, -(-total // per_page))
+    try:
+        page = int(requested)
+    except (TypeError, ValueError):
+        page = 1
+    page = min(max(page, 1), pages)
+    first = (page - 1) * per_page
+    return {"rows": rows[first:first + per_page], "page": page, "pages": pages, "total": total, "first": first}
 
 
 # =========================================================================== visibility
@@ -269,8 +297,13 @@ def index():
     can_accept = has_permission(user, ACCEPT_PERMISSION)
     # the audit log names users and households' pairings: planners and administrators only
     audit = read_audit(ws, limit=AUDIT_ROWS) if can_accept else None
+    # the map draws every gap and suggestion; the tables show one page each
+    town_rules, town_rows = pairing_service.coverage_by_town_matrix(data["coverage_by_town"])
+    rows = {**data, "coverage_by_town": town_rows}
+    paged = {key: page_rows(rows[key], request.args.get(param)) for key, param in PAGED_TABLES.items()}
     return render_template(
         "pairings/index.html", data=data, map=page_map, units_town=units_town, unit_kinds=UNIT_KINDS,
+        paged=paged, page_params=PAGED_TABLES, town_rules=town_rules,
         can_accept=can_accept, resident_rules=RESIDENT_RULES, audit=audit, audit_rows=AUDIT_ROWS,
         household_rule=HOUSEHOLD_RULE, status_colors=STATUS_COLORS, kind_colors=KIND_COLORS,
         rule_label=rule_label, kind_label=kind_label, missing_text=missing_text, role_text=role_text,
