@@ -19,7 +19,7 @@ from ..i18n import current_lang
 from ..services.overview import county_overview
 
 bp = Blueprint("overview", __name__, url_prefix="/overview")
-NAV = [NavItem("overview.index", _l("Overview"), 5)]
+NAV = [NavItem("overview.index", _l("Overview"), 15)]
 
 #: Categorical colours (ColorBrewer Set2 + Dark2), one per series.
 SERIES_COLORS = ("#66c2a5", "#fc8d62", "#8da0cb", "#e78ac3", "#a6d854", "#ffd92f", "#e5c494", "#b3b3b3",
