@@ -63,5 +63,6 @@ def test_no_suggestion_is_preticked(page, pairings_server):
     assert page.locator("#rp-accept-form input[type=checkbox]:checked").count() == 0
     # select-all still works, as an explicit choice
     page.locator("#rp-suggestions thead input[type=checkbox]").check()
-    assert page.locator("input[name=suggestion_ids]:checked").count() == page.locator("input[name=suggestion_ids]").count()
+    boxes = page.locator("input[name=suggestion_ids]")
+    assert page.locator("input[name=suggestion_ids]:checked").count() == boxes.count()
     page.watch.clean()
