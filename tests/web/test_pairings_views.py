@@ -338,3 +338,24 @@ def test_coverage_by_town_matrix_pivots_rows():
     assert rules == ["r1", "r2"]
     assert [t["town"] for t in towns] == ["甲镇", "乙乡"]
     assert towns[0]["cells"]["r1"]["covered"] == 1 and "r1" not in towns[1]["cells"]
+
+
+def test_cached_map_is_per_visibility_and_data(papp, pairing_workspace, monkeypatch):
+    from collections import OrderedDict
+
+    from web.views import pairings as view
+
+    monkeypatch.setattr(view, "_MAP_CACHE", OrderedDict())  # earlier tests may have filled it
+    planner = login(papp.test_client(), "planner1")
+    assert "HH2" in planner.get("/pairings/").get_data(as_text=True)
+    n = len(view._MAP_CACHE)
+    # an anonymous reader right after: its own map, no household in it
+    html = papp.test_client().get("/pairings/").get_data(as_text=True)
+    assert "HH2" not in html and len(view._MAP_CACHE) == n + 1
+    # a second planner request is served from the cache; a data change draws a new map
+    planner.get("/pairings/")
+    assert len(view._MAP_CACHE) == n + 1
+    villages = pairing_workspace.read_layer("villages")
+    villages.loc[0, "name"] = "改名村"
+    pairing_workspace.write_layers({"villages": villages})
+    assert "改名村" in planner.get("/pairings/").get_data(as_text=True)

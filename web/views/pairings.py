@@ -5,6 +5,9 @@ The workspace analysis and accepting suggestions live in :mod:`web.services.pair
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 import folium
 import numpy as np
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
@@ -281,6 +284,31 @@ def audit_summary(entry) -> str:
 
 
 # =========================================================================== views
+#: Rendered maps (folium's render is most of the page's time: a thousand pairing lines),
+#: kept per app, workspace data, analysis version, language and household visibility.
+_MAP_CACHE: OrderedDict = OrderedDict()
+_MAP_CACHE_SIZE = 16
+_map_lock = threading.Lock()
+
+
+def _cached_map(ws, result: WorkspaceAnalysis, data: dict, user) -> dict:
+    from ..services.visibility import household_scope
+
+    key = (id(current_app._get_current_object()), str(ws.path), mapdata.data_stamp(ws), result.version,
+           result.travel_method, current_lang(), household_scope(user))
+    with _map_lock:
+        hit = _MAP_CACHE.get(key)
+        if hit is not None:
+            _MAP_CACHE.move_to_end(key)
+            return hit
+    parts = build_pairings_map(ws, result, data, config=current_app.config)
+    with _map_lock:
+        _MAP_CACHE[key] = parts
+        while len(_MAP_CACHE) > _MAP_CACHE_SIZE:
+            _MAP_CACHE.popitem(last=False)
+    return parts
+
+
 def _result(ws) -> WorkspaceAnalysis:
     return analyse_workspace(ws, travel=current_app.config.get("RURALPLAN_PAIRING_TRAVEL", "network"))
 
@@ -293,7 +321,7 @@ def index():
     result = _result(ws)
     data = visible_dict(result, user)
     units_town = [r for r in data["unit_counts_town"] if r["total"] or r["villages_with_unit"]]
-    page_map = build_pairings_map(ws, result, data, config=current_app.config)
+    page_map = _cached_map(ws, result, data, user)
     can_accept = has_permission(user, ACCEPT_PERMISSION)
     # the audit log names users and households' pairings: planners and administrators only
     audit = read_audit(ws, limit=AUDIT_ROWS) if can_accept else None
