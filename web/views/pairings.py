@@ -6,6 +6,7 @@ The workspace analysis and accepting suggestions live in :mod:`web.services.pair
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict
 
 import folium
@@ -65,6 +66,10 @@ def page_rows(rows: list, requested, *, per_page: int | None = None) -> dict:
     return {"rows": rows[first:first + per_page], "page": page, "pages": pages, "total": total, "first": first}
 
 
+#: Guards the page's caches (rendered maps, analysis dicts).
+_map_lock = threading.Lock()
+
+
 # =========================================================================== visibility
 def _household_filter(user):
     """Which household rows the user may see: "all", "none" or a predicate on a row
@@ -74,10 +79,27 @@ def _household_filter(user):
     return household_rule(user)
 
 
+#: ``PairingAnalysis.to_dict`` per cached analysis (most of a warm page's time otherwise);
+#: weak keys: it goes with the analysis when the analysis cache drops it.
+_DICTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _analysis_dict(result: WorkspaceAnalysis, include_households: bool) -> dict:
+    with _map_lock:
+        per = _DICTS.get(result)
+        if per is not None and include_households in per:
+            return per[include_households]
+    out = result.analysis.to_dict(include_households=include_households)
+    with _map_lock:
+        _DICTS.setdefault(result, {})[include_households] = out
+    return out
+
+
 def visible_dict(result: WorkspaceAnalysis, user) -> dict:
     """The analysis as a dict with household rows only where the user may see them."""
     rule = _household_filter(user)
-    data = result.analysis.to_dict(include_households=rule != "none")
+    # a shallow copy: filtered lists are replaced, never edited, so the cached dict stays whole
+    data = dict(_analysis_dict(result, rule != "none"))
     if callable(rule):
         village_of = {g["target_id"]: g.get("village_code") for g in data["gaps"] if g["target_kind"] == "household"}
         for key in ("gaps", "problems", "suggestions", "uncovered"):
@@ -288,7 +310,6 @@ def audit_summary(entry) -> str:
 #: kept per app, workspace data, analysis version, language and household visibility.
 _MAP_CACHE: OrderedDict = OrderedDict()
 _MAP_CACHE_SIZE = 16
-_map_lock = threading.Lock()
 
 
 def _cached_map(ws, result: WorkspaceAnalysis, data: dict, user) -> dict:
