@@ -21,7 +21,8 @@ from layers import app_schema
 
 #: Blueprint modules under ``web.views`` in navigation order: each has ``bp`` (and
 #: optionally ``NAV``). A missing one is an ImportError at start-up, never skipped.
-BLUEPRINT_MODULES = ("site", "map", "data", "api", "network", "planning", "pairings", "projects", "province")
+BLUEPRINT_MODULES = ("site", "overview", "map", "data", "api", "network", "planning", "pairings", "projects",
+                     "province")
 
 _BOOL_TRUE = {"1", "true", "yes", "on"}
 

@@ -238,7 +238,7 @@ def test_clustered_villages_when_many(workspace):
 
 def test_nav_entries_come_from_blueprints(app):
     endpoints = [item.endpoint for item in app.extensions["ruralplan.nav"]]
-    assert endpoints[:2] == ["map.index", "data.index"]
+    assert endpoints[:3] == ["map.index", "overview.index", "data.index"]
 
 
 def test_map_specs_carry_schema_labels_in_both_languages(client):

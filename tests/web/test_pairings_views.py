@@ -276,3 +276,86 @@ def test_audit_view_for_planners_only(pclient, papp):
     assert 'id="rp-audit' not in papp.test_client().get("/pairings/").get_data(as_text=True)  # anonymous
     approver = login(papp.test_client(), "approver1")
     assert 'id="rp-audit' not in approver.get("/pairings/").get_data(as_text=True)
+
+
+# -- paging and opt-in suggestions (issue 15) ---------------------------------------------------
+def test_page_rows_clamps_and_counts():
+    from web.views.pairings import page_rows
+
+    rows = list(range(120))
+    first = page_rows(rows, None, per_page=50)
+    assert first["rows"] == list(range(50)) and first["pages"] == 3 and first["total"] == 120 and first["page"] == 1
+    last = page_rows(rows, "3", per_page=50)
+    assert last["rows"] == list(range(100, 120)) and last["first"] == 100
+    assert page_rows(rows, "99", per_page=50)["page"] == 3  # a stale link shows the last page
+    assert page_rows(rows, "-2", per_page=50)["page"] == 1 and page_rows(rows, "x", per_page=50)["page"] == 1
+    empty = page_rows([], "2", per_page=50)
+    assert empty["rows"] == [] and empty["pages"] == 1 and empty["page"] == 1
+
+
+def _workload_names(html):
+    table = html[html.index('id="rp-workload"'):]
+    table = table[:table.index("</table>")]
+    return re.findall(r"<tr[^>]*>\s*<td>([^<]+)</td>", table)
+
+
+def test_workload_table_is_paged_on_the_server(pclient, monkeypatch):
+    from web.views import pairings as view
+
+    every = [w["helper_name"] for w in pclient.get("/pairings/data.json").get_json()["workload"]]
+    assert len(every) >= 3
+    monkeypatch.setattr(view, "PAGE_ROWS", 2)
+    html = pclient.get("/pairings/").get_data(as_text=True)
+    assert _workload_names(html) == every[:2]
+    pager = html[html.index('id="rp-workload-pager"'):]
+    assert "page=2" in pager[:pager.index("</nav>")]
+    second = _workload_names(pclient.get("/pairings/?page=2").get_data(as_text=True))
+    assert second == every[2:4]
+    # the other tables keep their own page while the workload moves
+    html = pclient.get("/pairings/?gaps_page=1").get_data(as_text=True)
+    pager = html[html.index('id="rp-workload-pager"'):]
+    links = re.findall(r'href="([^"]+)"', pager[:pager.index("</nav>")])
+    assert links and all("gaps_page=1" in link and "#rp-workload" in link for link in links)
+
+
+def test_no_suggestion_is_ticked_by_default(pclient):
+    login(pclient, "planner1")
+    html = pclient.get("/pairings/").get_data(as_text=True)
+    form = html[html.index('id="rp-accept-form"'):]
+    form = form[:form.index("</form>")]
+    boxes = re.findall(r"<input[^>]*type=\"checkbox\"[^>]*>", form)
+    assert len(boxes) >= 2  # the select-all box and at least one suggestion
+    assert not [b for b in boxes if re.search(r"\schecked(\s|>|=)", b)]
+
+
+def test_coverage_by_town_matrix_pivots_rows():
+    from web.services.pairings import coverage_by_town_matrix
+
+    rows = [{"town": "甲镇", "rule": "r1", "required": 2, "covered": 1, "gaps": 1, "share": 0.5},
+            {"town": "甲镇", "rule": "r2", "required": 3, "covered": 3, "gaps": 0, "share": 1.0},
+            {"town": "乙乡", "rule": "r2", "required": 1, "covered": 0, "gaps": 1, "share": 0.0}]
+    rules, towns = coverage_by_town_matrix(rows)
+    assert rules == ["r1", "r2"]
+    assert [t["town"] for t in towns] == ["甲镇", "乙乡"]
+    assert towns[0]["cells"]["r1"]["covered"] == 1 and "r1" not in towns[1]["cells"]
+
+
+def test_cached_map_is_per_visibility_and_data(papp, pairing_workspace, monkeypatch):
+    from collections import OrderedDict
+
+    from web.views import pairings as view
+
+    monkeypatch.setattr(view, "_MAP_CACHE", OrderedDict())  # earlier tests may have filled it
+    planner = login(papp.test_client(), "planner1")
+    assert "HH2" in planner.get("/pairings/").get_data(as_text=True)
+    n = len(view._MAP_CACHE)
+    # an anonymous reader right after: its own map, no household in it
+    html = papp.test_client().get("/pairings/").get_data(as_text=True)
+    assert "HH2" not in html and len(view._MAP_CACHE) == n + 1
+    # a second planner request is served from the cache; a data change draws a new map
+    planner.get("/pairings/")
+    assert len(view._MAP_CACHE) == n + 1
+    villages = pairing_workspace.read_layer("villages")
+    villages.loc[0, "name"] = "改名村"
+    pairing_workspace.write_layers({"villages": villages})
+    assert "改名村" in planner.get("/pairings/").get_data(as_text=True)

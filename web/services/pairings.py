@@ -189,3 +189,29 @@ def problem_text(problem: dict, gettext, lang: str) -> str:
         return problem_detail(message, params, gettext)
     except (KeyError, IndexError, ValueError):  # a broken translation must not hide the problem
         return problem_detail(message, params)
+
+
+def coverage_by_town_matrix(coverage_by_town: list[dict]) -> tuple[list[str], list[dict]]:
+    """The long per-(town, rule) coverage rows as one row per town.
+
+    Parameters
+    ----------
+    coverage_by_town : list of dict
+        :meth:`planner.pairings.PairingAnalysis.to_dict` ``["coverage_by_town"]``: rows with
+        ``town, rule, required, covered, gaps, share``.
+
+    Returns
+    -------
+    rules : list of str
+        The rules present, in their first-seen order.
+    rows : list of dict
+        ``{"town": str | None, "cells": {rule: row}}`` in first-seen town order; a rule a
+        town has no target for is absent from its ``cells``.
+    """
+    rules: list[str] = []
+    by_town: dict = {}
+    for row in coverage_by_town:
+        if row["rule"] not in rules:
+            rules.append(row["rule"])
+        by_town.setdefault(row["town"], {})[row["rule"]] = row
+    return rules, [{"town": town, "cells": cells} for town, cells in by_town.items()]

@@ -5,6 +5,10 @@ The workspace analysis and accepting suggestions live in :mod:`web.services.pair
 """
 from __future__ import annotations
 
+import threading
+import weakref
+from collections import OrderedDict
+
 import folium
 import numpy as np
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
@@ -30,8 +34,40 @@ NAV = [NavItem("pairings.index", _l("Pairings"), 30)]
 #: Permission needed to accept suggestions (planner and admin have it): accepting
 #: writes the pairings layer, like an import.
 ACCEPT_PERMISSION = "import"
-#: Audit rows shown on the page (to users with :data:`ACCEPT_PERMISSION`).
-AUDIT_ROWS = 50
+#: Audit rows shown on the page (to users with :data:`ACCEPT_PERMISSION`): the latest few,
+#: so the page stays short; the whole log is in the workspace (``layers.audit``).
+AUDIT_ROWS = 10
+#: Rows per page of every long table (workload has hundreds of helpers on a county):
+#: the page stays a few screens tall and cheap to render.
+PAGE_ROWS = 50
+#: Long tables paged on the server, each with its own query parameter (the workload,
+#: the longest, takes the plain ``?page=``).
+PAGED_TABLES = {"workload": "page", "gaps": "gaps_page", "suggestions": "suggestions_page",
+                "problems": "problems_page", "uncovered": "uncovered_page",
+                "coverage_by_town": "town_page"}
+
+
+def page_rows(rows: list, requested, *, per_page: int | None = None) -> dict:
+    """One page of ``rows``: ``{"rows", "page", "pages", "total", "first"}``.
+
+    ``requested`` is the raw query value (1-based); anything not a positive integer
+    means page 1 and a page past the end means the last one, so a stale link still
+    shows rows. ``first`` is the 0-based index of the first row shown.
+    """
+    per_page = per_page or PAGE_ROWS
+    total = len(rows)
+    pages = max(1, -(-total // per_page))
+    try:
+        page = int(requested)
+    except (TypeError, ValueError):
+        page = 1
+    page = min(max(page, 1), pages)
+    first = (page - 1) * per_page
+    return {"rows": rows[first:first + per_page], "page": page, "pages": pages, "total": total, "first": first}
+
+
+#: Guards the page's caches (rendered maps, analysis dicts).
+_map_lock = threading.Lock()
 
 
 # =========================================================================== visibility
@@ -43,10 +79,27 @@ def _household_filter(user):
     return household_rule(user)
 
 
+#: ``PairingAnalysis.to_dict`` per cached analysis (most of a warm page's time otherwise);
+#: weak keys: it goes with the analysis when the analysis cache drops it.
+_DICTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _analysis_dict(result: WorkspaceAnalysis, include_households: bool) -> dict:
+    with _map_lock:
+        per = _DICTS.get(result)
+        if per is not None and include_households in per:
+            return per[include_households]
+    out = result.analysis.to_dict(include_households=include_households)
+    with _map_lock:
+        _DICTS.setdefault(result, {})[include_households] = out
+    return out
+
+
 def visible_dict(result: WorkspaceAnalysis, user) -> dict:
     """The analysis as a dict with household rows only where the user may see them."""
     rule = _household_filter(user)
-    data = result.analysis.to_dict(include_households=rule != "none")
+    # a shallow copy: filtered lists are replaced, never edited, so the cached dict stays whole
+    data = dict(_analysis_dict(result, rule != "none"))
     if callable(rule):
         village_of = {g["target_id"]: g.get("village_code") for g in data["gaps"] if g["target_kind"] == "household"}
         for key in ("gaps", "problems", "suggestions", "uncovered"):
@@ -253,6 +306,30 @@ def audit_summary(entry) -> str:
 
 
 # =========================================================================== views
+#: Rendered maps (folium's render is most of the page's time: a thousand pairing lines),
+#: kept per app, workspace data, analysis version, language and household visibility.
+_MAP_CACHE: OrderedDict = OrderedDict()
+_MAP_CACHE_SIZE = 16
+
+
+def _cached_map(ws, result: WorkspaceAnalysis, data: dict, user) -> dict:
+    from ..services.visibility import household_scope
+
+    key = (id(current_app._get_current_object()), str(ws.path), mapdata.data_stamp(ws), result.version,
+           result.travel_method, current_lang(), household_scope(user))
+    with _map_lock:
+        hit = _MAP_CACHE.get(key)
+        if hit is not None:
+            _MAP_CACHE.move_to_end(key)
+            return hit
+    parts = build_pairings_map(ws, result, data, config=current_app.config)
+    with _map_lock:
+        _MAP_CACHE[key] = parts
+        while len(_MAP_CACHE) > _MAP_CACHE_SIZE:
+            _MAP_CACHE.popitem(last=False)
+    return parts
+
+
 def _result(ws) -> WorkspaceAnalysis:
     return analyse_workspace(ws, travel=current_app.config.get("RURALPLAN_PAIRING_TRAVEL", "network"))
 
@@ -265,12 +342,17 @@ def index():
     result = _result(ws)
     data = visible_dict(result, user)
     units_town = [r for r in data["unit_counts_town"] if r["total"] or r["villages_with_unit"]]
-    page_map = build_pairings_map(ws, result, data, config=current_app.config)
+    page_map = _cached_map(ws, result, data, user)
     can_accept = has_permission(user, ACCEPT_PERMISSION)
     # the audit log names users and households' pairings: planners and administrators only
     audit = read_audit(ws, limit=AUDIT_ROWS) if can_accept else None
+    # the map draws every gap and suggestion; the tables show one page each
+    town_rules, town_rows = pairing_service.coverage_by_town_matrix(data["coverage_by_town"])
+    rows = {**data, "coverage_by_town": town_rows}
+    paged = {key: page_rows(rows[key], request.args.get(param)) for key, param in PAGED_TABLES.items()}
     return render_template(
         "pairings/index.html", data=data, map=page_map, units_town=units_town, unit_kinds=UNIT_KINDS,
+        paged=paged, page_params=PAGED_TABLES, town_rules=town_rules,
         can_accept=can_accept, resident_rules=RESIDENT_RULES, audit=audit, audit_rows=AUDIT_ROWS,
         household_rule=HOUSEHOLD_RULE, status_colors=STATUS_COLORS, kind_colors=KIND_COLORS,
         rule_label=rule_label, kind_label=kind_label, missing_text=missing_text, role_text=role_text,
