@@ -27,7 +27,10 @@ SKIP_REASON = f"{CHROMIUM} missing (Debian package chromium; make browser)"
 BROWSER = [pytest.mark.browser, pytest.mark.skipif(not HAVE_CHROMIUM, reason=SKIP_REASON)]
 
 # A new browser context's defaults (what the map pages were designed at).
-CONTEXT_DEFAULTS = {"viewport": {"width": 1366, "height": 850}, "locale": "zh-CN"}
+#: ``bypass_csp``: Playwright's ``wait_for_function("expression")`` evaluates a string,
+#: which the app's Content-Security-Policy (no 'unsafe-eval') forbids; the CSP itself is
+#: checked in test_csp_browser.py with ``bypass_csp=None`` (the policy enforced).
+CONTEXT_DEFAULTS = {"viewport": {"width": 1366, "height": 850}, "locale": "zh-CN", "bypass_csp": True}
 
 
 def browser_app(workspace_path, secret_key: str = "browser-test"):

@@ -34,7 +34,8 @@ def csp_server(sample_workspace_template, tmp_path_factory, live_server):
     return live_server(path)
 
 
-def test_pages_satisfy_the_csp(page, csp_server):
+def test_pages_satisfy_the_csp(open_page, csp_server):
+    page = open_page(bypass_csp=None)  # the policy enforced, as in a visitor's browser
     page.add_init_script(WATCH_CSP)
     login(page, csp_server, "planner1")
     for url in PAGES:

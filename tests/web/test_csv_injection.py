@@ -48,10 +48,17 @@ def test_case_csv_through_cli_and_web(workspace, client, tmp_path):
     assert HYPERLINK in names and "=1+2" in names  # stored as given: only exports escape
 
     out = tmp_path / "villages.csv"
-    result = runner.invoke(cli, ["export", "-w", str(workspace.path), "--layer", "villages", "--format", "csv",
-                                 str(out)])
-    assert result.exit_code == 0, result.output
-    for text in (out.read_text(encoding="utf-8-sig"), client.get("/data/download/villages.csv").data.decode("utf-8-sig")):
+    labelled = tmp_path / "villages_zh.csv"
+    for target, extra in ((out, ["--codes"]), (labelled, [])):
+        result = runner.invoke(cli, ["export", "-w", str(workspace.path), "--layer", "villages", "--format", "csv",
+                                     *extra, str(target)], env={"RURALPLAN_LANG": "zh"})
+        assert result.exit_code == 0, result.output
+    # the labelled export (Chinese headers, the default) escapes the same cells
+    zh_rows = _rows(labelled.read_text(encoding="utf-8-sig"))
+    assert not any(v.startswith(("=", "+", "@", "\t", "\r")) for r in zh_rows for v in r.values() if v)
+    assert any(v == "'" + HYPERLINK for r in zh_rows for v in r.values())
+    for text in (out.read_text(encoding="utf-8-sig"),
+                 client.get("/data/download/villages.csv?codes=1").data.decode("utf-8-sig")):
         rows = {r["code"]: r for r in _rows(text)}
         assert rows["149901101990"]["name"] == "'" + HYPERLINK
         assert rows["149901101991"]["name"] == "'=1+2"
