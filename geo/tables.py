@@ -99,20 +99,11 @@ def _decode(data: bytes, name: str) -> tuple[str, str, list[int]]:
     # Not UTF-8: GB18030 is a superset of GBK/GB2312, what Excel and WPS on Chinese
     # Windows write for "CSV". A few UTF-8 lines among GBK ones (or the other way round)
     # are decoded line by line and reported, never turned into mojibake.
-    lines = data.split(b"\n")
     utf8_lines, out, gb_lines = 0, [], []
-    for number, line in enumerate(lines, start=1):
-        try:
-            text = line.decode("utf-8-sig" if number == 1 else "utf-8")
-            if any(b > 0x7F for b in line):
-                utf8_lines += 1
-        except UnicodeDecodeError:
-            try:
-                text = line.decode("gb18030")
-            except UnicodeDecodeError:
-                raise _unreadable(name, f"line {number} is neither UTF-8 nor GBK/GB18030 text; save the file "
-                                        "as UTF-8 CSV", f"第 {number} 行既不是 UTF-8 也不是 GBK/GB18030 文本；"
-                                                        "请另存为 UTF-8 CSV") from None
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        text, kind = _decode_line(line, number, name)
+        utf8_lines += kind == "utf-8"
+        if kind == "gb18030":
             gb_lines.append(number)
         out.append(text)
     mixed = gb_lines if utf8_lines else []
@@ -155,6 +146,24 @@ def _is_utf8(path: Path) -> bool:
     return True
 
 
+def _decode_line(line: bytes, number: int, name: str) -> tuple[str, str]:
+    """One line of a file in mixed encodings: ``(text, kind)``; kind ``"utf-8"`` for a
+    UTF-8 line with non-ASCII text, ``"gb18030"`` for a GB line, ``""`` for plain ASCII.
+
+    Raises :class:`UnreadableTable` when the line is neither.
+    """
+    try:
+        text = line.decode("utf-8-sig" if number == 1 else "utf-8")
+        return text, "utf-8" if any(b > 0x7F for b in line) else ""
+    except UnicodeDecodeError:
+        pass
+    try:
+        return line.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError:
+        raise _unreadable(name, f"line {number} is neither UTF-8 nor GBK/GB18030 text; save the file as UTF-8 CSV",
+                          f"第 {number} 行既不是 UTF-8 也不是 GBK/GB18030 文本；请另存为 UTF-8 CSV") from None
+
+
 def _gb_lines(path: Path, problems: list):
     """Lines of a non-UTF-8 file decoded as GB18030, a UTF-8 line among them as UTF-8.
 
@@ -163,17 +172,9 @@ def _gb_lines(path: Path, problems: list):
     utf8_lines, gb_lines = 0, []
     with open(path, "rb") as fh:
         for number, line in enumerate(fh, start=1):
-            try:
-                text = line.decode("utf-8-sig" if number == 1 else "utf-8")
-                if any(b > 0x7F for b in line):
-                    utf8_lines += 1
-            except UnicodeDecodeError:
-                try:
-                    text = line.decode("gb18030")
-                except UnicodeDecodeError:
-                    raise _unreadable(path.name, f"line {number} is neither UTF-8 nor GBK/GB18030 text; save the "
-                                                 "file as UTF-8 CSV",
-                                      f"第 {number} 行既不是 UTF-8 也不是 GBK/GB18030 文本；请另存为 UTF-8 CSV") from None
+            text, kind = _decode_line(line, number, path.name)
+            utf8_lines += kind == "utf-8"
+            if kind == "gb18030":
                 gb_lines.append(number)
             yield text
     if utf8_lines:
