@@ -22,7 +22,7 @@ from layers import app_schema
 #: Blueprint modules under ``web.views`` in navigation order: each has ``bp`` (and
 #: optionally ``NAV``). A missing one is an ImportError at start-up, never skipped.
 BLUEPRINT_MODULES = ("site", "overview", "map", "data", "api", "network", "planning", "pairings", "projects",
-                     "province")
+                     "province", "mapprint")
 
 _BOOL_TRUE = {"1", "true", "yes", "on"}
 

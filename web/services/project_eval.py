@@ -33,7 +33,7 @@ CATEGORY_FACILITIES: Mapping[str, tuple[str, tuple[str, ...] | None] | None] = {
 DEFAULT_CUTOFF_MIN = 30.0
 DEFAULT_RADIUS_KM = 5.0
 _CACHE_PREFIX = "proposal_eval:"
-_EVAL_VERSION = "1"
+_EVAL_VERSION = "2"  # 2: alternatives carry the nearest village and road
 
 def commodity_values(text) -> set[str]:
     """Commodity values from a cold store's list ("蔬菜,大蒜" → {vegetables, garlic}):
@@ -139,6 +139,7 @@ def evaluate(ws, proposal: P.Proposal | int, *, cutoff_min=None, radius_km=None,
         **settings,
     )
     out = result.to_dict(include_features=True)
+    name_alternatives(out, villages=ws.read_layer("villages"), roads=ws.read_layer("roads"))
     out["proposal"]["version"] = proposal.version
     out["cache_key"] = key
     out["scenario"] = None if sc is None else sc.name
@@ -146,6 +147,68 @@ def evaluate(ws, proposal: P.Proposal | int, *, cutoff_min=None, radius_km=None,
     prefix = f"{_CACHE_PREFIX}{proposal.id}:" if sc is None else f"{_CACHE_PREFIX}{proposal.id}@{sc.name}:"
     ws.put_blob(key, json.dumps(out, ensure_ascii=False).encode(), replace_prefix=prefix)
     return out
+
+
+#: Farther than this, a site is not called "near" a village or "on" a road.
+NEAR_VILLAGE_MAX_KM = 5.0
+NEAR_ROAD_MAX_M = 300.0
+
+
+def nearest_places(points, *, villages, roads) -> list[dict]:
+    """The nearest village and named road of each (lon, lat) point, for people to find a site by.
+
+    ``villages`` and ``roads`` are the workspace layers (WGS84). Returns one dict per point:
+    ``near_village`` (name or None when none within :data:`NEAR_VILLAGE_MAX_KM`),
+    ``near_village_town``, ``near_village_km`` (straight line, 2 decimals), ``near_road``
+    (the name of the nearest named road within :data:`NEAR_ROAD_MAX_M`, else None),
+    ``near_road_class`` and ``near_road_m``. Distances in a metric CRS fitted to the data
+    (:func:`geo.crs.metric_crs_for`).
+    """
+    from geo.crs import metric_crs_for
+
+    pts = gpd.GeoSeries(gpd.points_from_xy([p[0] for p in points], [p[1] for p in points]), crs="EPSG:4326")
+    out = [{"near_village": None, "near_village_town": None, "near_village_km": None, "near_road": None,
+            "near_road_class": None, "near_road_m": None} for _ in points]
+    if not len(pts):
+        return out
+    crs = metric_crs_for(gpd.GeoDataFrame(geometry=pts))
+    pm = pts.to_crs(crs)
+    if villages is not None and len(villages):
+        v = villages[villages.geometry.notna() & ~villages.geometry.is_empty].to_crs(crs)
+        if len(v):
+            tree = v.sindex
+            idx, dist = tree.nearest(pm.values, return_distance=True, return_all=False)
+            for (i, j), d in zip(idx.T, dist):
+                if d <= NEAR_VILLAGE_MAX_KM * 1000:
+                    row = v.iloc[j]
+                    out[i].update(near_village=str(row["name"]) if row.get("name") else None,
+                                  near_village_town=str(row["town"]) if row.get("town") else None,
+                                  near_village_km=round(float(d) / 1000, 2))
+    if roads is not None and len(roads) and "name" in roads.columns:
+        named = roads[roads["name"].notna() & (roads["name"].astype(str).str.strip() != "")]
+        named = named[named.geometry.notna()].to_crs(crs)
+        if len(named):
+            idx, dist = named.sindex.nearest(pm.values, return_distance=True, return_all=False,
+                                             max_distance=NEAR_ROAD_MAX_M)
+            for (i, j), d in zip(idx.T, dist):
+                row = named.iloc[j]
+                out[i].update(near_road=str(row["name"]).strip(), near_road_class=row.get("road_class"),
+                              near_road_m=round(float(d)))
+    return out
+
+
+def name_alternatives(evaluation: dict, *, villages, roads) -> None:
+    """Add :func:`nearest_places` to the evaluation's alternatives (``best``, ``top`` and the
+    map features), so a reviewer reads "near 赵河村, on S234" rather than coordinates."""
+    alt = evaluation.get("alternative") or {}
+    targets = [(r, (r["lon"], r["lat"])) for r in [alt.get("best"), *(alt.get("top") or [])] if r]
+    for f in evaluation.get("features") or []:
+        props, geom = f.get("properties") or {}, f.get("geometry") or {}
+        if props.get("role") in ("best_alternative", "alternative") and geom.get("type") == "Point":
+            targets.append((props, tuple(geom["coordinates"][:2])))
+    places = nearest_places([pt for _t, pt in targets], villages=villages, roads=roads)
+    for (target, _pt), place in zip(targets, places):
+        target.update(place)
 
 
 def snapshot(evaluation: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -1,0 +1,227 @@
+"""Each of the app's maps as a printable sheet (:class:`web.services.mapprint.MapSheet`).
+
+The drawing is :mod:`web.services.mapprint` (Flask-free, one renderer for all maps);
+this module picks what each map shows, with the same colours as the screen, and the
+text in the reader's language (flask-babel). The Flask views in
+:mod:`web.views.mapprint` only read the request and hand the bytes back.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import shapely
+from flask_babel import gettext as _
+
+from layers import proposals as P
+from layers.schema import (COLD_STORAGE_KINDS, CONSTRAINT_KINDS, INDUSTRY_KINDS, ROAD_CLASSES, get_schema)
+
+from .formatting import BEIJING
+from .i18n import current_lang, label
+from .mapping import (COLD_KIND_COLORS, CONSTRAINT_COLORS, CONTEXT_ROAD_CLASSES, ROAD_STYLES, VILLAGE_COLORS)
+from .services.mapprint import MapLayer, MapSheet, Symbol
+
+#: Proposal status colours, shared by the screen (``rpprojects.js`` gets them in its config)
+#: and the printed map. No status shares the alternatives' colour (:data:`ROLE_STYLES`).
+STATUS_COLORS = {
+    "draft": "#e6ab02", "submitted": "#1f78b4", "returned": "#ff7f00", "town_approved": "#66a61e",
+    "sector_approved": "#00838f", "county_approved": "#7570b3", "published": "#e7298a",
+    "in_progress": "#a6761d", "completed": "#333333", "rejected": "#999999",
+}
+#: Evaluation layers of a proposal's map (Leaflet circle-marker options; ``dashArray`` marks
+#: the alternatives: a dark-green dashed ring, never a filled dot like a proposal's).
+ROLE_STYLES = {
+    "site": {"color": "#c0392b", "radius": 9, "weight": 3, "fillOpacity": 0.9},
+    "catchment_village": {"color": "#2b8cbe", "radius": 4, "weight": 1, "fillOpacity": 0.7},
+    "overlapping": {"color": "#e67e22", "radius": 8, "weight": 3, "fillOpacity": 0.3},
+    "best_alternative": {"color": "#00441b", "fillColor": "#ffffff", "radius": 11, "weight": 4,
+                         "fillOpacity": 0.9, "dashArray": "4 3"},
+    "alternative": {"color": "#00441b", "fillColor": "#ffffff", "radius": 6, "weight": 2, "fillOpacity": 0.6,
+                    "dashArray": "3 3"},
+    "conflict": {"color": "#e74c3c", "radius": 6, "weight": 2, "fillOpacity": 0.35},
+}
+PROPOSAL_RADIUS = 8  # a draft is as visible as any other proposal
+PAIRING_STATUS_COLORS = {"covered": "#1a9850", "partial": "#fdae61", "gap": "#d73027", "not_required": "#9e9e9e"}
+INDUSTRY_MARKERS = dict(zip([c.value for c in INDUSTRY_KINDS], ["o", "s", "D", "^", "o"]))
+
+
+# --------------------------------------------------------------------------- common text
+def sheet_date(now: dt.datetime | None = None) -> str:
+    """"制图日期：2026-11-30 18:05（北京时间）": the time the sheet was made, in Beijing time."""
+    local = (now or dt.datetime.now(dt.UTC)).astimezone(BEIJING)
+    return _("Map date: %(when)s (Beijing time)", when=local.strftime("%Y-%m-%d %H:%M"))
+
+
+def county_name(ws) -> str:
+    meta = ws.meta()
+    name = meta.get("county_name_en") if current_lang() == "en" else None
+    return str(name or meta.get("county_name") or "")
+
+
+def sheet_source(ws) -> str:
+    return _("Data source: %(county)s workspace %(file)s (ruralplan)", county=county_name(ws), file=ws.path.name)
+
+
+def _sheet(ws, title: str, layers, *, subtitle: str = "") -> MapSheet:
+    county = county_name(ws)
+    return MapSheet(title=f"{county} {title}".strip(), subtitle=subtitle, layers=tuple(layers),
+                    source=sheet_source(ws), date=sheet_date(), legend_title=_("Legend"), north=_("N"),
+                    km=_("km"))
+
+
+def _geoms(frame) -> tuple:
+    if frame is None or not len(frame):
+        return ()
+    return tuple(g for g in frame.geometry if g is not None and not g.is_empty)
+
+
+def context_layers(ws, *, road_classes=CONTEXT_ROAD_CLASSES, faded: bool = True) -> list[MapLayer]:
+    """Boundaries (county, towns) and roads of ``road_classes``: the base every sheet is drawn on."""
+    out = []
+    b = ws.read_layer("boundaries")
+    level = get_schema("boundaries").field("level")
+    if len(b):
+        out.append(MapLayer(label(level.choice("town")), Symbol("line", "#7f8c8d", size=0.8, linestyle="--"),
+                            _geoms(b[b["level"] == "town"])))
+        out.append(MapLayer(label(level.choice("county")), Symbol("line", "#2c3e50", size=1.8),
+                            _geoms(b[b["level"] == "county"])))
+    roads = ws.read_layer("roads")
+    if len(roads):
+        for c in ROAD_CLASSES:
+            if c.value not in road_classes:
+                continue
+            color, weight = ROAD_STYLES[c.value]
+            out.append(MapLayer(label(c), Symbol("line", color, size=max(0.4, weight * (0.35 if faded else 0.45)),
+                                                 alpha=0.7 if faded else 1.0),
+                                _geoms(roads[roads["road_class"] == c.value])))
+    return out
+
+
+# --------------------------------------------------------------------------- the maps
+def explorer_sheet(ws) -> MapSheet:
+    """The map explorer's layers as opened (households and pairings are not printed)."""
+    layers = []
+    cons = ws.read_layer("constraints")
+    for c in CONSTRAINT_KINDS:
+        if len(cons):
+            layers.append(MapLayer(label(c), Symbol("area", CONSTRAINT_COLORS[c.value], alpha=0.3),
+                                   _geoms(cons[cons["kind"] == c.value])))
+    layers += context_layers(ws, road_classes=tuple(c.value for c in ROAD_CLASSES), faded=False)
+    reloc = ws.read_layer("relocation_settlements")
+    layers.append(MapLayer(label(get_schema("relocation_settlements")), Symbol("point", "#6a3d9a", 6, marker="s"),
+                           _geoms(reloc)))
+    bases = ws.read_layer("industry_bases")
+    for c in INDUSTRY_KINDS:
+        if len(bases):
+            layers.append(MapLayer(_("%(layer)s: %(kind)s", layer=label(get_schema("industry_bases")), kind=label(c)),
+                                   Symbol("point", "#34495e", 6, marker=INDUSTRY_MARKERS[c.value],
+                                          fill=c.value != "park"),
+                                   _geoms(bases[bases["kind"] == c.value])))
+    cold = ws.read_layer("cold_storage")
+    for c in COLD_STORAGE_KINDS:
+        if len(cold):
+            layers.append(MapLayer(label(c), Symbol("point", COLD_KIND_COLORS[c.value], 7, edgecolor="#111"),
+                                   _geoms(cold[cold["kind"] == c.value])))
+    villages = ws.read_layer("villages")
+    v = get_schema("villages")
+    if len(villages):
+        poor = villages["former_poor"].fillna(False).astype(bool)
+        layers.append(MapLayer(_("Other village"), Symbol("point", VILLAGE_COLORS["other"], 3.5),
+                               _geoms(villages[~poor])))
+        layers.append(MapLayer(label(v.field("former_poor")), Symbol("point", VILLAGE_COLORS["former_poor"], 4.5),
+                               _geoms(villages[poor])))
+    towns = ws.read_layer("towns")
+    layers.append(MapLayer(label(get_schema("towns")), Symbol("point", "#111111", 7, marker="^"), _geoms(towns)))
+    return _sheet(ws, _("Map"), layers)
+
+
+def planning_sheet(ws, payload: dict, *, subtitle: str = "") -> MapSheet:
+    """A placement result (the planning page's payload): service areas, allocations, sites."""
+    def shapes(collection, keep=lambda p: True):
+        return tuple(shapely.geometry.shape(f["geometry"]) for f in (collection or {}).get("features", [])
+                     if f.get("geometry") and keep(f.get("properties") or {}))
+
+    layers = context_layers(ws)
+    layers += [
+        MapLayer(_("service area of a new site"), Symbol("area", "#e41a1c", alpha=0.13, edgecolor="#e41a1c"),
+                 shapes(payload.get("areas"))),
+        MapLayer(_("village → its site"), Symbol("line", "#4a6580", size=0.5, alpha=0.6),
+                 shapes(payload.get("allocations"))),
+        MapLayer(_("existing facility (kept open)"), Symbol("point", "#555555", 6, edgecolor="#111"),
+                 shapes(payload.get("sites"), lambda p: bool(p.get("fixed")))),
+        MapLayer(_("suggested new site"), Symbol("point", "#e41a1c", 12, marker="*", edgecolor="#111"),
+                 shapes(payload.get("sites"), lambda p: not p.get("fixed"))),
+    ]
+    return _sheet(ws, _("Site plan"), layers, subtitle=subtitle)
+
+
+def pairings_sheet(ws, villages: list[dict], gaps: list[dict], target_points: dict) -> MapSheet:
+    """Villages by pairing coverage and the gaps (``villages``/``gaps`` as the page shows them)."""
+    texts = {"covered": _("all requirements met"), "partial": _("partly met"), "gap": _("none met"),
+             "not_required": _("no pairing required")}
+    layers = context_layers(ws)
+    for status, text in texts.items():
+        pts = tuple(shapely.Point(target_points[f"village:{v['code']}"]) for v in villages
+                    if v["status"] == status and f"village:{v['code']}" in target_points)
+        layers.append(MapLayer(text, Symbol("point", PAIRING_STATUS_COLORS[status], 5 if status != "not_required"
+                                            else 3.5), pts))
+    gap_pts = []
+    for gap in gaps:
+        loc = (f"village:{gap['village_code']}" if gap["target_kind"] == "household"
+               else f"{gap['target_kind']}:{gap['target_id']}")
+        if loc in target_points:
+            gap_pts.append(shapely.Point(target_points[loc]))
+    layers.append(MapLayer(_("gap"), Symbol("point", "#d73027", 11, fill=False), tuple(gap_pts)))
+    return _sheet(ws, _("Assistance pairings"), layers)
+
+
+def status_text(status: str) -> str:
+    c = P.choice_of(P.STATUSES, status)
+    return label(c) if c else status
+
+
+def status_legend() -> list[dict]:
+    """The proposal status colours (screen legend), in workflow order."""
+    return [{"color": STATUS_COLORS[c.value], "text": label(c), "value": c.value} for c in P.STATUSES]
+
+
+def role_legend() -> list[dict]:
+    """The evaluation layers of a proposal's map (screen legend)."""
+    return [{"role": role, "text": text, **ROLE_STYLES[role]} for role, text in role_texts().items()]
+
+
+def role_texts() -> dict[str, str]:
+    return {"catchment_village": _("Village in the catchment"),
+            "overlapping": _("Existing facility or approved project serving the same area"),
+            "best_alternative": _("Best alternative site"), "alternative": _("Alternative site"),
+            "conflict": _("Constraint conflict")}
+
+
+def _role_symbol(role: str) -> Symbol:
+    s = ROLE_STYLES[role]
+    if role in ("best_alternative", "alternative"):
+        return Symbol("point", s["color"], 13 if role == "best_alternative" else 8, marker="*")
+    return Symbol("point", s["color"], s["radius"] * 0.9, alpha=min(1.0, s["fillOpacity"] + 0.2))
+
+
+def projects_sheet(ws, proposals: list, *, title: str | None = None, evaluation_features: list | None = None,
+                   subtitle: str = "") -> MapSheet:
+    """Proposals coloured by status; with ``evaluation_features`` (a proposal's evaluation,
+    as its detail page draws them) also its catchment, overlaps, alternatives and conflicts."""
+    layers = context_layers(ws)
+    roles = role_texts()
+    for role in ("conflict", "catchment_village", "overlapping"):
+        geoms = tuple(shapely.geometry.shape(f["geometry"]) for f in evaluation_features or []
+                      if (f.get("properties") or {}).get("role") == role and f.get("geometry"))
+        sym = _role_symbol(role)
+        if role == "conflict":
+            sym = Symbol("area", ROLE_STYLES[role]["color"], alpha=0.35)
+        layers.append(MapLayer(roles[role], sym, geoms))
+    for c in P.STATUSES:
+        geoms = tuple(p.geometry for p in proposals if p.status == c.value and p.geometry is not None)
+        layers.append(MapLayer(_("Proposal: %(status)s", status=label(c)),
+                               Symbol("point", STATUS_COLORS[c.value], 8, edgecolor="#111"), geoms))
+    for role in ("alternative", "best_alternative"):
+        geoms = tuple(shapely.geometry.shape(f["geometry"]) for f in evaluation_features or []
+                      if (f.get("properties") or {}).get("role") == role and f.get("geometry"))
+        layers.append(MapLayer(roles[role], _role_symbol(role), geoms))
+    return _sheet(ws, title or _("Project library"), layers, subtitle=subtitle)

@@ -1,0 +1,136 @@
+"""Print and export of every map: ``/print/<map>?paper=a4|a3&orientation=landscape|portrait&format=…``.
+
+``format=html`` (the default) is a print view: the sheet as inline SVG on a page whose
+``@page`` size is the chosen paper, for the browser's print-to-PDF; ``pdf``, ``png``
+(``dpi``) and ``svg`` download the same sheet drawn on the server by
+:mod:`web.services.mapprint`. The map's own query (the planning question, the project
+list's filters) passes through unchanged, so the sheet shows what the page showed.
+"""
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+from flask import Blueprint, Response, g, render_template, request, url_for
+from flask_babel import gettext as _
+from markupsafe import Markup
+
+from layers import proposals as P
+
+from .. import printmaps
+from ..app import current_workspace
+from ..auth import permission_required
+from ..services import mapprint
+from .apispec import heavy_run
+
+bp = Blueprint("mapprint", __name__, url_prefix="/print")
+
+#: Query keys of the print itself; every other key belongs to the map's own question.
+PRINT_KEYS = ("paper", "orientation", "format", "dpi")
+
+
+def _options() -> dict:
+    fmt = request.args.get("format", "html")
+    paper = request.args.get("paper", "a4")
+    orientation = request.args.get("orientation", "landscape")
+    try:
+        dpi = int(request.args.get("dpi", "150"))
+    except ValueError:
+        dpi = -1
+    mapprint.check_options(paper=paper, orientation=orientation, fmt="svg" if fmt == "html" else fmt,
+                           dpi=dpi if fmt == "png" else None)  # BadPrintOption: 400, translated
+    return {"fmt": fmt, "paper": paper, "orientation": orientation, "dpi": dpi}
+
+
+def _map_query() -> dict:
+    return {k: v for k, v in request.args.items(multi=True) if k not in PRINT_KEYS}
+
+
+def _respond(sheet: mapprint.MapSheet, stem: str, page_url: str) -> Response:
+    opts = _options()
+    if opts["fmt"] != "html":
+        rendered = mapprint.render_sheet(sheet, paper=opts["paper"], orientation=opts["orientation"],
+                                         fmt=opts["fmt"], dpi=opts["dpi"])
+        response = Response(rendered.body, mimetype=rendered.mimetype)
+        filename = f"{stem}-{opts['paper'].upper()}-{opts['orientation']}.{rendered.extension}"
+        # RFC 5987: a Chinese file name survives in every browser; the ASCII one is the fallback
+        response.headers["Content-Disposition"] = (f"attachment; filename=\"map.{rendered.extension}\"; "
+                                                   f"filename*=UTF-8''{quote(filename)}")
+        return response
+    rendered = mapprint.render_sheet(sheet, paper=opts["paper"], orientation=opts["orientation"], fmt="svg")
+    svg = rendered.body.decode("utf-8")
+    svg = svg[svg.index("<svg"):]
+    # the sheet fills the page box; the viewBox keeps its proportions
+    svg = re.sub(r'<svg([^>]*?) width="[^"]+" height="[^"]+"', r'<svg\1 width="100%" height="100%"', svg, count=1)
+    width_mm, height_mm = rendered.size_mm
+    query = _map_query()
+
+    def link(**change):
+        return url_for(request.endpoint, **request.view_args, **{**query, **{k: opts[k] for k in
+                                                                            ("paper", "orientation")}, **change})
+
+    return render_template("print/sheet.html", svg=Markup(svg), sheet=sheet, opts=opts, width_mm=width_mm,
+                           height_mm=height_mm, link=link, page_url=page_url, legend=rendered.legend,
+                           papers=[("a4", "A4"), ("a3", "A3")],
+                           orientations=[("landscape", _("Landscape")), ("portrait", _("Portrait"))],
+                           dpis=mapprint.DPI_CHOICES, query=query)
+
+
+@bp.route("/map")
+@permission_required("read")
+def explorer():
+    ws = current_workspace()
+    return _respond(printmaps.explorer_sheet(ws), _("map"), url_for("map.index"))
+
+
+@bp.route("/planning")
+@permission_required("read")
+def planning():
+    from ..services import planning as planning_service
+    from .planning import demand_text, model_choices
+
+    ws = current_workspace()
+    params = planning_service.PlacementQuestion.from_args(request.args)
+    with heavy_run():
+        payload = planning_service.run(ws, params)
+    model = dict((m, name) for m, name, _about in model_choices()).get(params.model, params.model)
+    subtitle = f"{model} · {demand_text(params.demand)}"
+    if payload.get("scenario"):
+        subtitle += f" · {payload['scenario']}"
+    return _respond(printmaps.planning_sheet(ws, payload, subtitle=subtitle), _("site plan"),
+                    url_for("planning.index"))
+
+
+@bp.route("/pairings")
+@permission_required("read")
+def pairings():
+    from .pairings import _result, visible_dict
+
+    ws = current_workspace()
+    result = _result(ws)  # the page's own analysis (cached per data version)
+    data = visible_dict(result, g.get("user"))
+    sheet = printmaps.pairings_sheet(ws, data["villages"], data["gaps"], result.analysis.target_points)
+    return _respond(sheet, _("pairings"), url_for("pairings.index"))
+
+
+@bp.route("/projects")
+@permission_required("read")
+def projects():
+    from .projects import filters_from_request
+
+    ws = current_workspace()
+    items = P.list_proposals(ws, filters_from_request())
+    return _respond(printmaps.projects_sheet(ws, items), _("project library"), url_for("projects.index"))
+
+
+@bp.route("/projects/<int:proposal_id>")
+@permission_required("read")
+def project(proposal_id: int):
+    from .projects import _evaluation, _map_features, _proposal_or_404
+
+    ws = current_workspace()
+    p = _proposal_or_404(ws, proposal_id)
+    evaluation, _error = _evaluation(ws, p)
+    sheet = printmaps.projects_sheet(ws, [p], title=p.name, evaluation_features=_map_features(evaluation),
+                                     subtitle=f"{printmaps.status_text(p.status)} · {p.town or ''}")
+    return _respond(sheet, p.name, url_for("projects.detail", proposal_id=p.id))
