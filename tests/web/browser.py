@@ -6,6 +6,8 @@ the machine blocked and recorded, screenshots written to test-artifacts/.
 """
 from __future__ import annotations
 
+import re
+import subprocess
 import threading
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -144,3 +146,17 @@ def login(page, base: str, username: str, password: str = PASSWORD):
 def open_map(page, base: str):
     page.goto(base + "/map/")
     page.wait_for_function("window.RP_READY === true", timeout=30000)
+
+
+def pdf_text(path) -> str:
+    """The text of a PDF by poppler's ``pdftotext -raw`` (content-stream order, so a
+    cell's wrapped lines stay together)."""
+    return subprocess.run(["pdftotext", "-raw", str(path), "-"], check=True, capture_output=True,
+                          text=True).stdout
+
+
+def pdf_page_sizes_pt(path_or_bytes) -> list[tuple[float, float]]:
+    """Width and height of every page's MediaBox, in points (A4 = 595.3 x 841.9)."""
+    data = path_or_bytes if isinstance(path_or_bytes, bytes) else Path(path_or_bytes).read_bytes()
+    boxes = re.findall(rb"/MediaBox\s*\[\s*([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)\s*\]", data)
+    return [(float(x1) - float(x0), float(y1) - float(y0)) for x0, y0, x1, y1 in boxes]

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 
 import pytest
 
 from web.services.users import add_user
 
 from .browser import ARTIFACTS, BROWSER, login
+from .browser import pdf_page_sizes_pt as _page_sizes_pt
+from .browser import pdf_text as _pdf_text
 from .conftest import PASSWORD
 
 pytestmark = [*BROWSER, pytest.mark.skipif(shutil.which("pdftotext") is None,
@@ -31,19 +32,6 @@ def notice_server(tmp_path_factory, live_server):
     assert seeded["published"] is not None
     add_user(ws, "reader", PASSWORD, "county_approver")
     return ws, live_server(ws.path, secret_key="notice-browser")
-
-
-def _pdf_text(path) -> str:
-    # -raw: content-stream order, so a cell's wrapped lines stay together
-    return subprocess.run(["pdftotext", "-raw", str(path), "-"], check=True, capture_output=True,
-                          text=True).stdout
-
-
-def _page_sizes_pt(path) -> list[tuple[float, float]]:
-    """Width and height of every page's MediaBox, in points."""
-    data = path.read_bytes()
-    boxes = re.findall(rb"/MediaBox\s*\[\s*([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)\s+([-\d.]+)\s*\]", data)
-    return [(float(x1) - float(x0), float(y1) - float(y0)) for x0, y0, x1, y1 in boxes]
 
 
 def test_notice_prints_landscape_with_total_and_signature(open_page, notice_server):

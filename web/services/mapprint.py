@@ -246,7 +246,7 @@ def render_sheet(sheet: MapSheet, *, paper: str = "a4", orientation: str = "land
     from matplotlib.figure import Figure
 
     width_mm, height_mm = page_size_mm(paper, orientation)
-    rc = {"font.family": "sans-serif", "font.sans-serif": FONT_FAMILY, "pdf.fonttype": 42,
+    rc = {"font.family": "sans-serif", "font.sans-serif": FONT_FAMILY, "pdf.fonttype": 3,
           "svg.fonttype": "none", "axes.unicode_minus": False}
     with matplotlib.rc_context(rc):
         fig = Figure(figsize=(width_mm * _MM, height_mm * _MM), dpi=dpi)

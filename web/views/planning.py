@@ -370,6 +370,7 @@ def index():
     app_config = {
         "run_url": url_for("planning.run_json"), "areas_url": url_for("planning.areas_json"),
         "export_geojson_url": url_for("planning.export_geojson"), "export_xlsx_url": url_for("planning.export_xlsx"),
+        "print_url": url_for("mapprint.planning"),
         "scenarios_url": url_for("planning.scenarios_json"), "save_url": url_for("planning.save"),
         "scenario_url": url_for("planning.scenario_json", scenario_id=0),
         "delete_url": url_for("planning.delete", scenario_id=0),

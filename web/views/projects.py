@@ -25,7 +25,7 @@ from geo.errors import RuralplanError
 from layers import proposals as P
 from layers import workflow as W
 
-from .. import mapping
+from .. import mapping, printmaps
 from ..services import project_eval, project_inbox, project_notice
 from ..app import NavItem, current_workspace
 from ..auth import login_required, permission_required
@@ -165,10 +165,18 @@ def project_map(features: list[dict], *, mode: str, bounds=None) -> dict:
                          css=[("rpprojects_css", url_for("static", filename="css/projects.css"))])
     mapping.add_context(m, ws, control=False)
     parts = mapping.map_parts(m)
-    config = {"map": m.get_name(), "mode": mode, "bounds": bounds, "i18n": _js_messages()}
+    # one palette for the screen and the printed map (web.printmaps): no status shares the alternatives' colour
+    config = {"map": m.get_name(), "mode": mode, "bounds": bounds, "i18n": _js_messages(),
+              "status_colors": printmaps.STATUS_COLORS, "role_styles": printmaps.ROLE_STYLES,
+              "proposal_radius": printmaps.PROPOSAL_RADIUS}
+    roles = {f["properties"].get("role") for f in features if f.get("properties")}
+    statuses = {f["properties"].get("status") for f in features if (f.get("properties") or {}).get("role") == "proposal"}
     return {"parts": parts, "data": json.dumps({"type": "FeatureCollection", "features": features},
                                                ensure_ascii=False),
-            "config": json.dumps(config, ensure_ascii=False)}
+            "config": json.dumps(config, ensure_ascii=False), "mode": mode,
+            # the legend lists what this map draws
+            "legend_status": [i for i in printmaps.status_legend() if i["value"] in statuses or mode == "list"],
+            "legend_roles": [i for i in printmaps.role_legend() if i["role"] in roles]}
 
 
 def _js_messages() -> dict:
@@ -180,6 +188,7 @@ def _js_messages() -> dict:
         "clear": _("Clear"), "point": _("Point"), "line": _("Line"), "polygon": _("Polygon"),
         "click_hint": _("Click the map to place the project (lines and polygons: click each vertex)."),
         "gain": _("Coverage gain"), "distance": _("km away"),
+        "near_village": _("Nearest village"), "near_road": _("Nearest named road"), "km": _("km"),
     }
 
 

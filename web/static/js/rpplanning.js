@@ -444,6 +444,7 @@
     fillTables(payload);
     $("rp-export-geojson").href = cfg.export_geojson_url + "?" + qs;
     $("rp-export-xlsx").href = cfg.export_xlsx_url + "?" + qs;
+    $("rp-export-print").href = cfg.print_url + "?" + qs;
   }
 
   function setStatus(text, isError) {

@@ -3,30 +3,26 @@
  * textContent only (names come from users). */
 (function () {
   "use strict";
-  var STATUS_COLORS = {draft: "#7f8c8d", submitted: "#2980b9", town_approved: "#16a085", sector_approved: "#27ae60",
-    county_approved: "#8e44ad", published: "#c0392b", in_progress: "#d35400", completed: "#2c3e50",
-    returned: "#f39c12", rejected: "#555"};
-  var ROLE_STYLE = {
-    site: {color: "#c0392b", radius: 9, weight: 3, fillOpacity: 0.9},
-    catchment_village: {color: "#2b8cbe", radius: 4, weight: 1, fillOpacity: 0.7},
-    overlapping: {color: "#e67e22", radius: 8, weight: 3, fillOpacity: 0.3},
-    best_alternative: {color: "#27ae60", radius: 9, weight: 3, fillOpacity: 0.8},
-    alternative: {color: "#27ae60", radius: 5, weight: 1, fillOpacity: 0.5},
-    conflict: {color: "#e74c3c", radius: 6, weight: 2, fillOpacity: 0.35}
-  };
+  // fallbacks only: the page's config carries the palette (web/printmaps.py), shared with the printed map
+  var STATUS_COLORS = {};
+  var ROLE_STYLE = {};
+  var CFG = null;
 
   function readJSON(id) {
     var el = document.getElementById(id);
     return el ? JSON.parse(el.textContent) : null;
   }
 
-  function styleFor(props) {
+  function styleFor(props, cfg) {
+    var colors = (cfg && cfg.status_colors) || STATUS_COLORS;
     if (props.role === "proposal") {
-      var c = STATUS_COLORS[props.status] || "#333";
-      return {color: c, fillColor: c, radius: 7, weight: 2, fillOpacity: 0.8};
+      var c = colors[props.status] || "#333";
+      // a dark outline keeps light colours (a draft's ochre) visible on any basemap
+      return {color: "#222", fillColor: c, radius: (cfg && cfg.proposal_radius) || 8, weight: 2, fillOpacity: 0.9};
     }
-    var s = ROLE_STYLE[props.role] || {color: "#333", radius: 5, weight: 1, fillOpacity: 0.5};
-    return {color: s.color, fillColor: s.color, radius: s.radius, weight: s.weight, fillOpacity: s.fillOpacity};
+    var s = ((cfg && cfg.role_styles) || ROLE_STYLE)[props.role] || {color: "#333", radius: 5, weight: 1, fillOpacity: 0.5};
+    return {color: s.color, fillColor: s.fillColor || s.color, radius: s.radius, weight: s.weight,
+            fillOpacity: s.fillOpacity, dashArray: s.dashArray || null};
   }
 
   function popupFor(props, t) {
@@ -42,6 +38,9 @@
     if (props.kind && props.role === "conflict") lines.push(props.kind + (props.relation ? " · " + props.relation : ""));
     if (props.gain !== undefined) lines.push(t.gain + ": " + Math.round(props.gain));
     if (props.distance_km !== undefined) lines.push(props.distance_km + " " + t.distance);
+    if (props.near_village) lines.push(t.near_village + ": " + props.near_village +
+      (props.near_village_town ? " (" + props.near_village_town + ")" : "") + " " + props.near_village_km + " " + t.km);
+    if (props.near_road) lines.push(t.near_road + ": " + props.near_road);
     lines.forEach(function (text) {
       var p = document.createElement("div");
       p.textContent = text;
@@ -58,8 +57,8 @@
 
   function show(map, data, t) {
     var layer = L.geoJSON(data, {
-      pointToLayer: function (f, latlng) { return L.circleMarker(latlng, styleFor(f.properties)); },
-      style: function (f) { return styleFor(f.properties); }
+      pointToLayer: function (f, latlng) { return L.circleMarker(latlng, styleFor(f.properties, CFG)); },
+      style: function (f) { return styleFor(f.properties, CFG); }
     });
     layer.eachLayer(function (l) { l.bindPopup(popupFor(l.feature.properties, t)); });
     layer.addTo(map);
@@ -124,6 +123,7 @@
   function init() {
     var cfg = readJSON("rpp-config");
     if (!cfg) return;
+    CFG = cfg;
     var map = window[cfg.map];
     var data = readJSON("rpp-data") || {type: "FeatureCollection", features: []};
     var t = cfg.i18n || {};

@@ -1,0 +1,176 @@
+"""Printed maps without a browser: the renderer (web.services.mapprint), the /print views,
+the proposal map's palette and the alternatives' place names."""
+from __future__ import annotations
+
+import re
+import shutil
+import struct
+
+import geopandas as gpd
+import pyproj
+import pytest
+import shapely
+
+from web.services import mapprint
+from web.services.mapprint import BadPrintOption, MapLayer, MapSheet, Symbol, render_sheet
+
+from .browser import pdf_page_sizes_pt, pdf_text
+
+HAVE_PDFTOTEXT = shutil.which("pdftotext") is not None
+
+
+def _sheet(**changes) -> MapSheet:
+    layers = (
+        MapLayer("生态保护红线", Symbol("area", "#27ae60", alpha=0.3), (shapely.box(110.05, 34.02, 110.10, 34.06),)),
+        MapLayer("国道", Symbol("line", "#c0392b", size=2), (shapely.LineString([(110.0, 34.0), (110.2, 34.1)]),)),
+        MapLayer("空图层", Symbol("point", "#000000"), ()),
+        MapLayer("脱贫村", Symbol("point", "#d7301f", 5), tuple(shapely.Point(110 + i / 100, 34 + i / 200)
+                                                          for i in range(20))),
+        MapLayer("脱贫村", Symbol("point", "#d7301f", 5), (shapely.Point(110.15, 34.01),)),  # same entry again
+    )
+    values = {"title": "测试县 冷库布局图", "layers": layers, "source": "数据来源：测试县工作空间",
+              "date": "制图日期：2026-11-30 18:00（北京时间）", "legend_title": "图例", "north": "北", "km": "公里"}
+    return MapSheet(**{**values, **changes})
+
+
+def _png_size(body: bytes) -> tuple[int, int]:
+    assert body[:8] == b"\x89PNG\r\n\x1a\n"
+    assert body[12:16] == b"IHDR"
+    return struct.unpack(">II", body[16:24])
+
+
+@pytest.mark.parametrize(("paper", "orientation", "dpi", "expected"), [
+    ("a4", "portrait", 96, (793, 1122)),  # 210 x 297 mm at 96 dpi, truncated as matplotlib does
+    ("a4", "landscape", 150, (1753, 1240)),
+    ("a3", "landscape", 96, (1587, 1122)),
+])
+def test_png_is_a_png_of_the_sheet_size(paper, orientation, dpi, expected):
+    assert mapprint.png_size_px(paper, orientation, dpi) == expected
+    rendered = render_sheet(_sheet(), paper=paper, orientation=orientation, fmt="png", dpi=dpi)
+    assert rendered.mimetype == "image/png"
+    assert _png_size(rendered.body) == expected == rendered.size_px
+
+
+def test_legend_lists_the_layers_drawn_once_each_and_no_empty_layer():
+    rendered = render_sheet(_sheet(), fmt="svg")
+    assert rendered.legend == ("生态保护红线", "国道", "脱贫村")
+    assert "空图层" not in rendered.layers_drawn
+    svg = rendered.body.decode()
+    for text in ("测试县 冷库布局图", "图例", "生态保护红线", "国道", "脱贫村", "北", "数据来源：测试县工作空间",
+                 "北京时间", "公里"):
+        assert text in svg, text  # svg.fonttype none: text stays text (the print view prints it as text)
+    assert "空图层" not in svg
+
+
+def test_a_layer_left_out_of_the_legend_is_still_drawn():
+    sheet = _sheet(layers=(MapLayer("底图", Symbol("line", "#999"), (shapely.LineString([(110, 34), (110.1, 34)]),),
+                                    legend=False),
+                           MapLayer("冷库", Symbol("point", "#1f78b4"), (shapely.Point(110.05, 34.01),))))
+    rendered = render_sheet(sheet, fmt="svg")
+    assert rendered.layers_drawn == ("底图", "冷库") and rendered.legend == ("冷库",)
+
+
+@pytest.mark.parametrize(("paper", "orientation", "size_pt"), [
+    ("a4", "landscape", (841.9, 595.3)), ("a4", "portrait", (595.3, 841.9)),
+    ("a3", "landscape", (1190.6, 841.9)), ("a3", "portrait", (841.9, 1190.6)),
+])
+def test_pdf_page_is_the_paper(paper, orientation, size_pt, tmp_path):
+    rendered = render_sheet(_sheet(), paper=paper, orientation=orientation, fmt="pdf")
+    (width, height), = pdf_page_sizes_pt(rendered.body)
+    assert abs(width - size_pt[0]) < 1.5 and abs(height - size_pt[1]) < 1.5
+    if HAVE_PDFTOTEXT:
+        path = tmp_path / "sheet.pdf"
+        path.write_bytes(rendered.body)
+        text = re.sub(r"\s+", "", pdf_text(path))  # Type 3 text: pdftotext may drop spaces
+        for part in ("测试县 冷库布局图", "图例", "生态保护红线", "国道", "脱贫村", "北", "数据来源：测试县工作空间",
+                     "制图日期：2026-11-30 18:00（北京时间）", rendered.scale_text.replace(" ", "")):
+            assert part.replace(" ", "") in text, part
+
+
+def test_scale_bar_is_a_round_fifth_and_the_projection_keeps_distances():
+    assert [mapprint.nice_scale_km(s) for s in (23.0, 100.0, 7.0, 0.9, 51.0)] == [2.0, 20.0, 1.0, 0.1, 10.0]
+    # a kilometre on the sheet is a kilometre on the ground in the middle of the map
+    project = mapprint._projector((110.0, 34.0, 110.2, 34.1))
+    a, b = project(shapely.Point(110.05, 34.05)), project(shapely.Point(110.15, 34.05))
+    _az, _baz, geodesic_m = pyproj.Geod(ellps="WGS84").inv(110.05, 34.05, 110.15, 34.05)
+    assert abs(a.distance(b) - geodesic_m) / geodesic_m < 1e-4
+    rendered = render_sheet(_sheet(), fmt="svg")
+    assert rendered.scale_text.endswith(" 公里")
+    # the map spans ~20 km across (0.2 degrees at 34 N, widened to the frame): a 5 km bar
+    assert rendered.scale_text in ("0 2.5 5 公里", "0 1 2 公里")
+
+
+@pytest.mark.parametrize(("option", "value"), [("paper", "a5"), ("orientation", "sideways"), ("fmt", "gif"),
+                                               ("dpi", 1000)])
+def test_unknown_options_are_typed_errors(option, value):
+    options = {"paper": "a4", "orientation": "landscape", "fmt": "png", "dpi": 150, option: value}
+    with pytest.raises(BadPrintOption) as info:
+        render_sheet(_sheet(), **options)
+    assert info.value.code == "print.bad_option" and info.value.http_status == 400
+    assert str(value) in info.value.message("zh")
+
+
+# --------------------------------------------------------------------------- views
+@pytest.mark.parametrize("path", ["/print/map", "/print/pairings", "/print/projects"])
+def test_print_views_give_pdf_png_and_a_print_page(client, path):
+    pdf = client.get(f"{path}?format=pdf&paper=a3&orientation=portrait")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    (width, height), = pdf_page_sizes_pt(pdf.data)
+    assert abs(width - 841.9) < 1.5 and abs(height - 1190.6) < 1.5
+    assert "filename*=UTF-8''" in pdf.headers["Content-Disposition"]
+    png = client.get(f"{path}?format=png&dpi=96")
+    assert png.mimetype == "image/png" and _png_size(png.data) == mapprint.png_size_px("a4", "landscape", 96)
+    html = client.get(path).get_data(as_text=True)
+    assert "@page { size: A4 landscape; margin: 0; }" in html
+    assert "<svg" in html and "北京时间" in html and "图例" in html
+    assert client.get(f"{path}?paper=a5").status_code == 400
+
+
+def test_print_page_in_english(client):
+    client.set_cookie("rp_lang", "en")
+    html = client.get("/print/map?paper=a3&orientation=portrait").get_data(as_text=True)
+    assert "@page { size: A3 portrait; margin: 0; }" in html
+    assert "Legend" in html and "Beijing time" in html and "Data source" in html
+
+
+def test_print_view_keeps_the_maps_own_query(client):
+    html = client.get("/print/projects?status=draft&paper=a4").get_data(as_text=True)
+    assert 'name="status" value="draft"' in html  # the paper form keeps the list's filters
+    assert "status=draft" in html and "format=pdf" in html
+
+
+# --------------------------------------------------------------------------- palette and places
+def test_no_proposal_status_looks_like_an_alternative():
+    from web.printmaps import PROPOSAL_RADIUS, ROLE_STYLES, STATUS_COLORS
+
+    colors = list(STATUS_COLORS.values())
+    assert len(set(colors)) == len(colors)  # one colour per status
+    for role in ("best_alternative", "alternative"):
+        assert ROLE_STYLES[role]["color"] not in colors
+        assert ROLE_STYLES[role]["dashArray"]  # a dashed ring, never a filled dot like a proposal
+    assert STATUS_COLORS["draft"] not in ("#7f8c8d", "#999999", "#9e9e9e")  # a draft is no grey dot
+    assert PROPOSAL_RADIUS >= 7
+
+
+def test_alternatives_are_named_by_nearest_village_and_road():
+    from web.services.project_eval import name_alternatives, nearest_places
+
+    villages = gpd.GeoDataFrame({"name": ["赵河村", "石键村"], "town": ["柳泉镇", "上峪乡"]},
+                                geometry=[shapely.Point(110.00, 34.00), shapely.Point(110.10, 34.00)],
+                                crs="EPSG:4326")
+    roads = gpd.GeoDataFrame({"name": ["S234", None], "road_class": ["provincial", "village"]},
+                             geometry=[shapely.LineString([(110.0, 34.001), (110.2, 34.001)]),
+                                       shapely.LineString([(110.0, 34.0), (110.0, 34.2)])], crs="EPSG:4326")
+    # 0.01 deg east of 赵河村 (~0.92 km at 34 N), ~111 m south of S234; then one far from everything
+    places = nearest_places([(110.01, 34.0), (111.0, 35.0)], villages=villages, roads=roads)
+    assert places[0]["near_village"] == "赵河村" and places[0]["near_village_town"] == "柳泉镇"
+    assert abs(places[0]["near_village_km"] - 0.92) < 0.01
+    assert places[0]["near_road"] == "S234" and abs(places[0]["near_road_m"] - 111) <= 1
+    assert places[1]["near_village"] is None and places[1]["near_road"] is None  # too far to be "near"
+    evaluation = {"alternative": {"best": {"lon": 110.01, "lat": 34.0}, "top": [{"lon": 110.09, "lat": 34.0}]},
+                  "features": [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [110.09, 34.0]},
+                                "properties": {"role": "alternative"}}]}
+    name_alternatives(evaluation, villages=villages, roads=roads)
+    assert evaluation["alternative"]["best"]["near_village"] == "赵河村"
+    assert evaluation["alternative"]["top"][0]["near_village"] == "石键村"
+    assert evaluation["features"][0]["properties"]["near_village"] == "石键村"
