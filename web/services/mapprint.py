@@ -142,7 +142,8 @@ def _projector(bounds):
     crs = pyproj.CRS.from_proj4(f"+proj=tmerc +lat_0={(s + n) / 2} +lon_0={(w + e) / 2} +k=1 +x_0=0 +y_0=0 "
                                 "+ellps=WGS84 +units=m +no_defs")
     t = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-    return lambda geom: shapely.transform(geom, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+    # vectorised: one pyproj call for every vertex of an array of geometries
+    return lambda geoms: shapely.transform(geoms, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
 
 
 def _extent(layers) -> tuple | None:
@@ -153,65 +154,78 @@ def _extent(layers) -> tuple | None:
     return (float(w), float(s), float(e), float(n))
 
 
-def _polygon_path(poly):
+def _compound_path(lines_xy: np.ndarray, index: np.ndarray, *, closed: bool):
+    """One matplotlib Path of many parts (coordinates with their part index, as
+    :func:`shapely.get_coordinates` gives them): one SVG/PDF element per layer, not per
+    road segment, which keeps a county's 20,000 village roads a few hundred kilobytes."""
     from matplotlib.path import Path
 
-    verts, codes = [], []
-    for ring in (poly.exterior, *poly.interiors):
-        xy = np.asarray(ring.coords)[:, :2]
-        if len(xy) < 3:
-            continue
-        verts.append(xy)
-        codes.append(np.array([Path.MOVETO, *[Path.LINETO] * (len(xy) - 2), Path.CLOSEPOLY]))
-    if not verts:
-        return None
-    return Path(np.concatenate(verts), np.concatenate(codes))
+    codes = np.full(len(lines_xy), Path.LINETO, dtype=np.uint8)
+    starts = np.r_[True, index[1:] != index[:-1]]
+    codes[starts] = Path.MOVETO
+    if closed:  # the last vertex of each ring closes it
+        ends = np.r_[index[1:] != index[:-1], True]
+        codes[ends] = Path.CLOSEPOLY
+    return Path(lines_xy, codes)
 
 
-def _parts(geom, kind):
-    """The simple parts of ``geom`` of the given family ("point", "line", "area")."""
-    want = {"point": ("Point",), "line": ("LineString", "LinearRing"), "area": ("Polygon",)}[kind]
-    out = []
-    for part in shapely.get_parts(geom):
-        gtype = part.geom_type
-        if gtype == "GeometryCollection":
-            out += _parts(part, kind)
-        elif gtype in want:
-            out.append(part)
-        elif kind == "line" and gtype == "Polygon":
-            out.append(part.exterior)
-        elif kind == "point" and not part.is_empty:  # a line/area proposal shown as its point
-            out.append(part.representative_point())
-    return out
+_POINT, _LINE, _RING, _POLYGON = 0, 1, 2, 3
 
 
-def _draw_layer(ax, layer: MapLayer, project, zorder: int) -> bool:
-    """Draw ``layer`` on ``ax``; True when something was drawn."""
-    from matplotlib.collections import LineCollection
+def _simple_parts(geoms: np.ndarray) -> np.ndarray:
+    """Points, lines and polygons of ``geoms`` (multi-parts and collections opened)."""
+    parts = shapely.get_parts(geoms)
+    while True:
+        multi = np.isin(shapely.get_type_id(parts), (4, 5, 6, 7))
+        if not multi.any():
+            return parts
+        parts = np.concatenate([parts[~multi], shapely.get_parts(parts[multi])])
+
+
+def _draw_layer(ax, layer: MapLayer, project, zorder: int, *, tolerance_m: float = 0.0) -> bool:
+    """Draw ``layer`` on ``ax`` (lines and areas simplified to ``tolerance_m``, a fraction
+    of a millimetre on the sheet); True when something was drawn."""
     from matplotlib.patches import PathPatch
 
     sym = layer.symbol
-    geoms = [project(g) for g in layer.geometries if g is not None and not g.is_empty]
-    if not geoms:
+    geoms = np.array([g for g in layer.geometries if g is not None and not g.is_empty], dtype=object)
+    if not len(geoms):
         return False
-    parts = [p for g in geoms for p in _parts(g, sym.kind)]
-    if not parts:
-        return False
+    parts = _simple_parts(project(geoms))
+    types = shapely.get_type_id(parts)
     if sym.kind == "point":
-        xy = np.array([(p.x, p.y) for p in parts])
+        pts = np.where(types == _POINT, parts, shapely.point_on_surface(parts))  # a line/area proposal at its point
+        xy = shapely.get_coordinates(pts)
         ax.scatter(xy[:, 0], xy[:, 1], s=sym.size ** 2, marker=sym.marker,
                    c=sym.color if sym.fill else "none", edgecolors=sym.edgecolor or sym.color,
                    linewidths=0.8 if sym.fill else 1.6, alpha=sym.alpha, zorder=zorder)
-    elif sym.kind == "line":
-        ax.add_collection(LineCollection([np.asarray(p.coords)[:, :2] for p in parts], colors=sym.color,
-                                         linewidths=sym.size, linestyles=sym.linestyle, alpha=sym.alpha,
-                                         zorder=zorder, capstyle="round", joinstyle="round"))
-    else:
-        for p in parts:
-            path = _polygon_path(p)
-            if path is not None:
-                ax.add_patch(PathPatch(path, facecolor=sym.color if sym.fill else "none", alpha=sym.alpha,
-                                       edgecolor=sym.edgecolor or sym.color, linewidth=0.6, zorder=zorder))
+        return True
+    if sym.kind == "line":
+        lines = parts[np.isin(types, (_LINE, _RING))]
+        rings = parts[types == _POLYGON]
+        if len(rings):  # an area drawn as its outline
+            lines = np.concatenate([lines, shapely.get_exterior_ring(rings)])
+        if not len(lines):
+            return False
+        merged = shapely.get_parts(shapely.line_merge(shapely.multilinestrings(lines)))  # segments → whole roads
+        if tolerance_m:
+            merged = shapely.simplify(merged, tolerance_m)
+        xy, index = shapely.get_coordinates(merged, return_index=True)
+        # add_artist: the frame's limits are set by the sheet, so skip add_patch's slow extent update
+        ax.add_artist(PathPatch(_compound_path(xy, index, closed=False), facecolor="none", edgecolor=sym.color,
+                               linewidth=sym.size, linestyle=sym.linestyle, alpha=sym.alpha, zorder=zorder,
+                               capstyle="round", joinstyle="round"))
+        return True
+    polys = parts[types == _POLYGON]
+    if not len(polys):
+        return False
+    if tolerance_m:
+        polys = shapely.simplify(polys, tolerance_m)
+    # exteriors anticlockwise, holes clockwise: the non-zero fill rule leaves the holes empty
+    rings = shapely.get_rings(shapely.orient_polygons(polys))
+    xy, index = shapely.get_coordinates(rings, return_index=True)
+    ax.add_artist(PathPatch(_compound_path(xy, index, closed=True), facecolor=sym.color if sym.fill else "none",
+                           alpha=sym.alpha, edgecolor=sym.edgecolor or sym.color, linewidth=0.6, zorder=zorder))
     return True
 
 
@@ -299,9 +313,11 @@ def render_sheet(sheet: MapSheet, *, paper: str = "a4", orientation: str = "land
         ax.set_xlim(x0, x1)
         ax.set_ylim(y0, y1)
 
+        # 0.1 mm on the sheet: finer detail cannot be printed
+        tolerance_m = 0.1 * (x1 - x0) / map_box[2]
         drawn, legend_labels, handles = [], [], []
         for i, layer in enumerate(sheet.layers):
-            if _draw_layer(ax, layer, project, zorder=2 + i):
+            if _draw_layer(ax, layer, project, zorder=2 + i, tolerance_m=tolerance_m):
                 drawn.append(layer.label)
                 if layer.legend and layer.label not in legend_labels:
                     legend_labels.append(layer.label)
