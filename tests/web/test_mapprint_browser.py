@@ -33,6 +33,7 @@ def demo(tmp_path_factory, live_server):
     from web import services
     from web.services import project_eval
     from web.services.demo_setup import seed_demo_library
+    from web.services.pairings import analyse_workspace
 
     ws = build_demo_workspace(tmp_path_factory.mktemp("print-browser") / "demo.gpkg")
     seed_demo_library(ws)
@@ -40,6 +41,7 @@ def demo(tmp_path_factory, live_server):
     services.road_graph(ws)  # build and cache the graph before the pages ask for it
     proposal = sorted(P.list_proposals(ws), key=lambda p: p.id)[0]
     project_eval.evaluate(ws, proposal)
+    analyse_workspace(ws)  # warm the pairings page's per-version cache
     return ws, proposal, live_server(ws.path, secret_key="print-browser")
 
 
@@ -66,11 +68,16 @@ def _check_pdf(body_or_path, paper: str, orientation: str, *, title: str, legend
     return text
 
 
+def _open(open_page, **options):
+    page = open_page(**options)
+    page.set_default_timeout(120000)  # maps and sheets are drawn on the server: seconds on a busy 2-core machine
+    return page
+
+
 def _print_from(page, base: str, link_selector: str, *, paper: str, orientation: str, name: str,
                 expect_legend: tuple[str, ...]):
     href = page.locator(link_selector).get_attribute("href")
     assert href and href.startswith("/print/"), href
-    page.set_default_timeout(120000)  # the sheet is drawn on the server (seconds on a busy 2-core machine)
     page.goto(base + href)
     page.wait_for_selector("#rp-sheet svg")
     # the person picks the paper and orientation in the print view
@@ -99,7 +106,7 @@ def _print_from(page, base: str, link_selector: str, *, paper: str, orientation:
 
 def test_explorer_prints_a3_landscape(open_page, demo):
     _ws, _p, base = demo
-    page = open_page()
+    page = _open(open_page)
     page.goto(base + "/map/")
     _print_from(page, base, "#rp-print-map", paper="a3", orientation="landscape", name="map",
                 expect_legend=("脱贫村", "其他村", "国道", "县道"))
@@ -107,7 +114,7 @@ def test_explorer_prints_a3_landscape(open_page, demo):
 
 def test_pairings_print_a4_portrait(open_page, demo):
     _ws, _p, base = demo
-    page = open_page()
+    page = _open(open_page)
     login(page, base, "huitu")
     page.goto(base + "/pairings/")
     _print_from(page, base, "#rp-print-pairings", paper="a4", orientation="portrait", name="pairings",
@@ -116,7 +123,7 @@ def test_pairings_print_a4_portrait(open_page, demo):
 
 def test_project_library_and_proposal_print(open_page, demo):
     _ws, proposal, base = demo
-    page = open_page()
+    page = _open(open_page)
     login(page, base, "huitu")
     page.goto(base + "/projects/")
     # the screen map has its legend: proposal statuses
@@ -130,7 +137,7 @@ def test_project_library_and_proposal_print(open_page, demo):
 
 def test_planning_result_prints_a4_landscape(open_page, demo):
     _ws, _p, base = demo
-    page = open_page(viewport={"width": 1400, "height": 950})
+    page = _open(open_page, viewport={"width": 1400, "height": 950})
     login(page, base, "huitu")
     page.goto(base + "/planning/")
     page.wait_for_function("window.RPPlan && RPPlan.ready === true", timeout=30000)
