@@ -8,6 +8,7 @@ text in the reader's language (flask-babel). The Flask views in
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import shapely
 from flask_babel import gettext as _
@@ -208,6 +209,7 @@ def projects_sheet(ws, proposals: list, *, title: str | None = None, evaluation_
     """Proposals coloured by status; with ``evaluation_features`` (a proposal's evaluation,
     as its detail page draws them) also its catchment, overlaps, alternatives and conflicts."""
     layers = context_layers(ws)
+    n_context = len(layers)
     roles = role_texts()
     for role in ("conflict", "catchment_village", "overlapping"):
         geoms = tuple(shapely.geometry.shape(f["geometry"]) for f in evaluation_features or []
@@ -224,4 +226,11 @@ def projects_sheet(ws, proposals: list, *, title: str | None = None, evaluation_
         geoms = tuple(shapely.geometry.shape(f["geometry"]) for f in evaluation_features or []
                       if (f.get("properties") or {}).get("role") == role and f.get("geometry"))
         layers.append(MapLayer(roles[role], _role_symbol(role), geoms))
-    return _sheet(ws, title or _("Project library"), layers, subtitle=subtitle)
+    sheet = _sheet(ws, title or _("Project library"), layers, subtitle=subtitle)
+    if evaluation_features is not None:  # one proposal: its surroundings, not the whole county
+        focus = [g for layer in layers[n_context:] for g in layer.geometries]
+        if focus:
+            w, s, e, n = shapely.total_bounds(shapely.GeometryCollection(focus))
+            pad = max(e - w, n - s, 0.02) * 0.25
+            sheet = replace(sheet, bounds=(w - pad, s - pad, e + pad, n + pad))
+    return sheet
