@@ -174,3 +174,38 @@ def test_alternatives_are_named_by_nearest_village_and_road():
     assert evaluation["alternative"]["best"]["near_village"] == "赵河村"
     assert evaluation["alternative"]["top"][0]["near_village"] == "石键村"
     assert evaluation["features"][0]["properties"]["near_village"] == "石键村"
+
+
+@pytest.mark.slow
+def test_demo_proposal_page_names_its_alternative_and_prints_it(demo_copy):
+    """On the demo county: the detail page says where the better site is (village, road),
+    its print has the alternative in the legend and is zoomed to the proposal."""
+    import json
+
+    from layers import proposals as P
+    from web import create_app
+
+    P.load_demo_proposals(demo_copy)
+    client = create_app({"TESTING": True, "RURALPLAN_WORKSPACE": str(demo_copy.path), "SECRET_KEY": "x",
+                         "SESSION_COOKIE_SECURE": False}).test_client()
+    for pid in range(1, 6):
+        ev = client.get(f"/api/v1/proposals/{pid}/evaluation").get_json()
+        if "score" in ev and ev["alternative"]["extra_gain"] > 1:
+            break
+    else:
+        raise AssertionError("no demo proposal with a better alternative")
+    best = ev["alternative"]["best"]
+    villages = demo_copy.read_layer("villages")
+    assert best["near_village"] in set(villages["name"])
+    html = client.get(f"/projects/{pid}").get_data(as_text=True)
+    box = html[html.index('id="evaluation-alternative"'):]
+    assert f"靠近{best['near_village']}" in box
+    if best["near_road"]:
+        assert f"位于{best['near_road']}旁" in box
+    # the screen legend lists what the detail map draws, alternatives included
+    features = json.loads(html.split('id="rpp-data">')[1].split("</script>")[0])["features"]
+    assert 'data-role="best_alternative"' in html
+    assert any(f["properties"].get("near_village") for f in features
+               if f["properties"].get("role") == "best_alternative")
+    svg = client.get(f"/print/projects/{pid}?format=svg").get_data(as_text=True)
+    assert "最佳备选位置" in svg and "图例" in svg
