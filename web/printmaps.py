@@ -175,6 +175,24 @@ def pairings_sheet(ws, villages: list[dict], gaps: list[dict], target_points: di
     return _sheet(ws, _("Assistance pairings"), layers)
 
 
+def province_sheet(outlines: list[dict], value_of: dict, legend: list[tuple[str, str]], *, indicator: str,
+                   folder: str, color_of) -> MapSheet:
+    """A batch run's indicator per county (the province page's choropleth): one legend
+    entry per class, counties without a figure in grey."""
+    layers = []
+    shapes = [(shapely.geometry.shape(f["geometry"]), value_of.get((f.get("properties") or {}).get("workspace"),
+                                                                  float("nan")))
+              for f in outlines if f.get("geometry")]
+    for color, text in legend:
+        layers.append(MapLayer(text, Symbol("area", color, edgecolor="#555555"),
+                               tuple(g for g, v in shapes if v == v and color_of(v) == color)))
+    layers.append(MapLayer(_("no data"), Symbol("area", "#cccccc", edgecolor="#555555"),
+                           tuple(g for g, v in shapes if v != v)))
+    return MapSheet(title=f"{_('Province')} · {indicator}", layers=tuple(layers),
+                    source=_("Data source: ruralplan batch results %(folder)s", folder=folder),
+                    date=sheet_date(), legend_title=_("Legend"), north=_("N"), km=_("km"))
+
+
 def status_text(status: str) -> str:
     c = P.choice_of(P.STATUSES, status)
     return label(c) if c else status

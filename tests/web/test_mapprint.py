@@ -209,3 +209,29 @@ def test_demo_proposal_page_names_its_alternative_and_prints_it(demo_copy):
                if f["properties"].get("role") == "best_alternative")
     svg = client.get(f"/print/projects/{pid}?format=svg").get_data(as_text=True)
     assert "最佳备选位置" in svg and "图例" in svg
+
+
+def test_province_map_prints_one_legend_class_per_county_figure(workspace, tmp_path):
+    from web import create_app
+    from web.services.batch import BatchResult, CountyResult, write_batch
+
+    square = shapely.geometry.mapping(shapely.box(111, 35, 111.5, 35.5))
+    shifted = shapely.geometry.mapping(shapely.box(112, 35, 112.5, 35.5))
+    result = BatchResult(analysis="coverage", options={"minutes": 30}, counties=(
+        CountyResult(workspace="/x/wenxi.gpkg", county_code="140823", county_name="闻喜县",
+                     rows=(("合计", "villages_covered", 120.0),), outline=square),
+        CountyResult(workspace="/x/yanling.gpkg", county_code="411024", county_name="鄢陵县",
+                     rows=(("合计", "villages_covered", 300.0),), outline=shifted),
+    ))
+    write_batch(result, tmp_path / "results")
+    client = create_app({"TESTING": True, "RURALPLAN_WORKSPACE": str(workspace.path),
+                         "RURALPLAN_BATCH_DIR": str(tmp_path / "results"), "SECRET_KEY": "x"}).test_client()
+    assert 'id="rp-print-province"' in client.get("/province/").get_data(as_text=True)
+    svg = client.get("/print/province?indicator=villages_covered&format=svg").get_data(as_text=True)
+    assert "villages_covered" in svg and "图例" in svg and "北京时间" in svg
+    # two counties, two figures: each in its own class, both in the legend, none "no data"
+    # quantile breaks of (120, 300): 156, 192, 228, 264; 120 is in the lowest class, 300 in the highest
+    assert "≤ 156" in svg and "&gt; 264" in svg and "156 – 192" not in svg and "无数据" not in svg
+    pdf = client.get("/print/province?format=pdf&paper=a3").data
+    (width, height), = pdf_page_sizes_pt(pdf)
+    assert width > height and abs(width - 1190.6) < 1.5

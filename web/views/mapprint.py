@@ -134,3 +134,25 @@ def project(proposal_id: int):
     sheet = printmaps.projects_sheet(ws, [p], title=p.name, evaluation_features=_map_features(evaluation),
                                      subtitle=f"{printmaps.status_text(p.status)} · {p.town or ''}")
     return _respond(sheet, p.name, url_for("projects.detail", proposal_id=p.id))
+
+
+@bp.route("/province")
+@permission_required("read")
+def province():
+    from flask import abort, current_app
+
+    from ..services.province import BatchMissing, load_batch
+    from .province import _color, choropleth
+
+    folder = current_app.config.get("RURALPLAN_BATCH_DIR")
+    if not folder:
+        abort(404)
+    try:
+        view = load_batch(folder)
+    except BatchMissing:
+        abort(404)
+    indicator, _table, value_of, breaks, legend = choropleth(view, request.args.get("indicator"))
+    sheet = printmaps.province_sheet(view.outlines.get("features", []), value_of, legend,
+                                     indicator=indicator or "", folder=str(folder),
+                                     color_of=lambda v: _color(v, breaks))
+    return _respond(sheet, _("province"), url_for("province.index", indicator=indicator))

@@ -35,6 +35,26 @@ def _color(value: float, breaks: list[float]) -> str:
     return CLASS_COLORS[min(k, len(CLASS_COLORS) - 1)]
 
 
+def choropleth(view, requested: str | None):
+    """The indicator shown (``requested`` if the batch has it, else the first), its county
+    table, workspace → value, the class breaks and the legend as (colour, text) pairs:
+    what the page and its print (:mod:`web.views.mapprint`) both draw."""
+    indicators = view.indicators
+    indicator = requested if requested in indicators else (indicators[0] if indicators else None)
+    table = view.county_table(indicator) if indicator else None
+    value_of = {} if table is None else dict(zip(table["workspace"], table["value"]))
+    breaks = _classes(list(value_of.values()))
+    legend = []
+    edges = [None, *breaks, None]
+    for k in range(len(breaks) + 1):
+        lo, hi = edges[k], edges[k + 1]
+        legend.append((CLASS_COLORS[min(k, len(CLASS_COLORS) - 1)],
+                       ("≤ " + f"{hi:,.4g}") if lo is None and hi is not None else
+                       ("> " + f"{lo:,.4g}") if hi is None and lo is not None else
+                       f"{lo:,.4g} – {hi:,.4g}" if lo is not None else _("all")))
+    return indicator, table, value_of, breaks, legend
+
+
 @bp.route("/")
 @permission_required("read")
 def index():
@@ -46,13 +66,7 @@ def index():
     except BatchMissing as exc:
         return render_template("province/index.html", view=None, folder=folder, missing=exc)
     indicators = view.indicators
-    indicator = request.args.get("indicator") or (indicators[0] if indicators else None)
-    if indicator not in indicators:
-        indicator = indicators[0] if indicators else None
-    table = view.county_table(indicator) if indicator else None
-    value_of = {} if table is None else dict(zip(table["workspace"], table["value"]))
-    breaks = _classes(list(value_of.values()))
-
+    indicator, table, value_of, breaks, legend = choropleth(view, request.args.get("indicator"))
     features = [f for f in view.outlines.get("features", []) if f.get("geometry")]
     bounds = _bounds(features)
     m = mapping.site_map(bounds, config=current_app.config, fit=True, zoom_start=7)
@@ -64,14 +78,6 @@ def index():
         folium.GeoJson({"type": "Feature", "geometry": f["geometry"], "properties": {}},
                        style_function=lambda _f, style=style: style,
                        tooltip=mapping.TextTooltip(tip)).add_to(m)
-    legend = []
-    edges = [None, *breaks, None]
-    for k in range(len(breaks) + 1):
-        lo, hi = edges[k], edges[k + 1]
-        legend.append((CLASS_COLORS[min(k, len(CLASS_COLORS) - 1)],
-                       ("≤ " + f"{hi:,.4g}") if lo is None and hi is not None else
-                       ("> " + f"{lo:,.4g}") if hi is None and lo is not None else
-                       f"{lo:,.4g} – {hi:,.4g}" if lo is not None else _("all")))
     return render_template("province/index.html", view=view, folder=folder, missing=None, indicator=indicator,
                            indicators=indicators, table=table, legend=legend, map=mapping.map_parts(m))
 
