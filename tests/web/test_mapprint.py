@@ -235,3 +235,11 @@ def test_province_map_prints_one_legend_class_per_county_figure(workspace, tmp_p
     pdf = client.get("/print/province?format=pdf&paper=a3").data
     (width, height), = pdf_page_sizes_pt(pdf)
     assert width > height and abs(width - 1190.6) < 1.5
+
+
+def test_names_are_text_not_markup_or_formulas():
+    """A proposal or county name is user data: no SVG/HTML markup, no matplotlib mathtext."""
+    name = "<script>alert(1)</script> $x^2$ & 50%"
+    sheet = _sheet(title=name, layers=(MapLayer(name, Symbol("point", "#000"), (shapely.Point(110, 34),)),))
+    svg = render_sheet(sheet, fmt="svg").body.decode()
+    assert "<script>" not in svg and "&lt;script&gt;alert(1)&lt;/script&gt; $x^2$ &amp; 50%" in svg

@@ -261,7 +261,8 @@ def render_sheet(sheet: MapSheet, *, paper: str = "a4", orientation: str = "land
 
     width_mm, height_mm = page_size_mm(paper, orientation)
     rc = {"font.family": "sans-serif", "font.sans-serif": FONT_FAMILY, "pdf.fonttype": 3,
-          "svg.fonttype": "none", "axes.unicode_minus": False}
+          "svg.fonttype": "none", "axes.unicode_minus": False,
+          "text.parse_math": False}  # names are text: "$x$" in a project name is no formula
     with matplotlib.rc_context(rc):
         fig = Figure(figsize=(width_mm * _MM, height_mm * _MM), dpi=dpi)
         fx, fy = 1 / width_mm, 1 / height_mm  # figure fraction per mm
