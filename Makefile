@@ -6,7 +6,7 @@ WORKSPACE ?= workspaces/demo.gpkg
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-quick install install-test demo browser bench lint clean
+.PHONY: run test test-quick install install-test demo browser fonts bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,7 @@ $(WORKSPACE): | $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(BIN)/ruralplan demo --workspace $(WORKSPACE) --force
 
-run: $(VENV)/.installed $(WORKSPACE)
+run: $(VENV)/.installed $(WORKSPACE) fonts
 	$(BIN)/ruralplan serve --workspace $(WORKSPACE) --host $(HOST) --port $(PORT)
 
 # Debian's Chromium for the browser tests and poppler's pdftotext to read the PDFs they print;
@@ -42,7 +42,16 @@ browser:
 		else echo "Chromium or pdftotext missing and not root: browser tests will be skipped"; fi; \
 	fi
 
-test: $(VENV)/.installed-test browser
+# Printed maps (matplotlib) need a CJK font for Chinese names; Debian's Noto CJK, installed only when
+# missing (needs root). Without it the app still runs, and printed Chinese shows as boxes.
+fonts:
+	@if ! (command -v fc-list >/dev/null && fc-list :lang=zh | grep -qi "Noto Sans CJK"); then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk fontconfig >/dev/null; \
+		else echo "No Noto Sans CJK font and not root: printed maps will show Chinese as boxes"; fi; \
+	fi
+
+test: $(VENV)/.installed-test browser fonts
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # The development profile: no hypothesis sweeps, browser or real-data tests (marked in tests/conftest.py).
