@@ -311,7 +311,8 @@ def _graph(ws, version: str):
         hit = _graphs.get(str(ws.path))
     if hit is not None and hit[0] == version:
         return hit[1]
-    graph = services.road_graph(ws)
+    # without roads: the straight-line estimate, labelled in the result (``estimate``)
+    graph = services.network_or_estimate(ws)
     with _lock:
         _graphs[str(ws.path)] = (version, graph)
     return graph

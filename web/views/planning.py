@@ -176,11 +176,8 @@ def reason_labels() -> dict:
     """Why a village cannot be served (snap reason codes of :mod:`planner.snap`, or too far)."""
     from ..services.netreasons import reason_labels as network_reasons
 
-    return {**network_reasons(_),
-            "too_far": _("farther than the cutoff from every site"),
-            "too_far_from_road": _("no road within reach (road missing or impassable)"),
-            "disconnected_component": _("its road is not connected to the county network"),
-            "missing_geometry": _("no location")}
+    # the one text per reason code of every output (web.services.netreasons)
+    return network_reasons(_)
 
 
 def excel_labels() -> dict:
@@ -238,6 +235,8 @@ def js_messages() -> dict:
         "status": {"optimal": _("optimal"), "feasible": _("feasible (time limit)"), "infeasible": _("infeasible"),
                    "time_limit": _("time limit reached")},
         "reason": reason_labels(),
+        "estimate": _("ESTIMATE (no roads layer): straight-line distance × %(factor)s at %(speed)s km/h",
+                      factor="{factor}", speed="{speed}"),
         "facts": {"method": _("Method"), "status": _("Status"), "objective": _("Objective"), "bound": _("Bound"),
                   "gap": _("Gap"), "seconds": _("Solver seconds"), "server": _("Server")},
         "scenario_base": _("(Network scenario %(scenario)s; on the base network: %(after)s covered, new sites %(names)s.)",
