@@ -27,7 +27,7 @@ from planner.models import MODEL_NAMES, get_model
 from planner.locate import solve
 from planner.locate.result import LocateResult
 from planner.snap import DEFAULT_MAX_SNAP_M, snap_points
-from planner.travel import point_reasons, travel_time_matrix
+from planner.travel import point_reasons, round_minutes, travel_time_matrix
 from planner._json import jsonable, records
 
 MODELS = MODEL_NAMES  # the registry's names (planner.models)
@@ -468,6 +468,7 @@ def _assemble(graph, villages, sites_all, n_new, cost, weights, result, village_
         site_rows[col] = [getattr(reports[i], col) for i in open_sites]
     # a site whose removal changes nothing reports -0.0 from the subtraction
     site_rows["loss_if_removed"] = site_rows["loss_if_removed"].clip(lower=0.0) + 0.0  # + 0.0: no "-0"
+    site_rows["nearest_site_min"] = round_minutes(site_rows["nearest_site_min"].astype(float))  # for output
     site_rows["nearest_site"] = [_site_name(sites_all, reports[i].nearest_site) for i in open_sites]
     site_rows["runner_up"] = [_site_name(sites_all, reports[i].runner_up) for i in open_sites]
     site_rows["runner_up_delta"] = [reports[i].runner_up_delta for i in open_sites]
@@ -487,7 +488,8 @@ def _assemble(graph, villages, sites_all, n_new, cost, weights, result, village_
         "village_code": villages["code"].to_numpy()[served],
         "village_name": villages["name"].to_numpy()[served],
         "site_id": sites_all["id"].to_numpy()[assignment[served]],
-        "minutes": np.asarray(result.assignment_cost, float)[served],
+        # for output: float32 travel times widened then rounded (the model keeps full values)
+        "minutes": round_minutes(np.asarray(result.assignment_cost, float)[served]),
         "weight": weights[served],
     }, geometry=lines, crs="EPSG:4326")
 
@@ -556,8 +558,8 @@ def _before_after(villages, cost, weights, open_sites, n_new, minutes, *, alloca
     with np.errstate(invalid="ignore", divide="ignore"):
         by_town["share_before"] = by_town["covered_before"] / by_town["demand"]
         by_town["share_after"] = by_town["covered_after"] / by_town["demand"]
-        by_town["mean_minutes_before"] = by_town["minutes_before"] / by_town["demand"]
-        by_town["mean_minutes_after"] = by_town["minutes_after"] / by_town["demand"]
+        by_town["mean_minutes_before"] = round_minutes(by_town["minutes_before"] / by_town["demand"])
+        by_town["mean_minutes_after"] = round_minutes(by_town["minutes_after"] / by_town["demand"])
     by_town = by_town.drop(columns=["minutes_before", "minutes_after"])
     totals = {
         "demand": float(weights.sum()),
