@@ -59,7 +59,8 @@ class CoverageSummary:
         ``facility_id``, ``facility_name``, ``reason``, and the measures.
     facilities : DataFrame
         One row per facility: ``facility_id``, ``facility_name``, ``reason``
-        (``""`` when on the road network), ``network_m``, ``fragment_m``.
+        (:func:`planner.travel.point_reasons` against the villages: ``""`` when on a
+        road network some village is on), ``network_m``, ``fragment_m``.
     warnings : list of dict
         Data warnings from snapping (:meth:`planner.snap.SnapResult.warnings`),
         villages and facilities, each with ``layer``.
