@@ -26,7 +26,7 @@ from planner.errors import UnknownCommodity
 from planner.estimate import StraightLineEstimate
 from planner.graph import RoadGraph
 from planner.snap import DEFAULT_MAX_SNAP_M, SnapResult, snap_points
-from planner.travel import Direction, nearest_times, unreachable_reason
+from planner.travel import Direction, nearest_times, point_reasons
 from planner._json import jsonable, records
 
 __all__ = ["CoverageSummary", "coverage_summary", "MONITORED_COLUMNS", "STATUSES"]
@@ -59,7 +59,8 @@ class CoverageSummary:
         ``facility_id``, ``facility_name``, ``reason``, and the measures.
     facilities : DataFrame
         One row per facility: ``facility_id``, ``facility_name``, ``reason``
-        (``""`` when on the road network), ``network_m``, ``fragment_m``.
+        (:func:`planner.travel.point_reasons` against the villages: ``""`` when on a
+        road network some village is on), ``network_m``, ``fragment_m``.
     warnings : list of dict
         Data warnings from snapping (:meth:`planner.snap.SnapResult.warnings`),
         villages and facilities, each with ``layer``.
@@ -170,7 +171,7 @@ def coverage_summary(
     minutes, nearest = nearest_times(graph, sv, sf, direction=direction)
 
     reachable = (sv.reason == "") & np.isfinite(minutes)
-    reason = unreachable_reason(sv.reason, minutes, sf, graph=graph, points=sv)
+    reason = point_reasons(graph, sv, sf, minutes)
     status = np.where(reachable & (minutes <= cutoff_min), "covered", np.where(reachable, "too_far", "unreachable"))
     found = nearest >= 0
     fac_id = np.full(len(sv), None, dtype=object)
@@ -189,8 +190,8 @@ def coverage_summary(
             "facility_id": fac_id,
             "facility_name": fac_name,
             "reason": reason,
-            "network_m": np.where(sv.ok, np.nan, sv.network_m),
-            "fragment_m": np.where(sv.ok, np.nan, sv.fragment_m),
+            "network_m": np.where(reason == "", np.nan, sv.network_m),
+            "fragment_m": np.where(reason == "", np.nan, sv.fragment_m),
         }
     )
     measures = ["population", "households", "monitored_households", *MONITORED_COLUMNS, *produce]
@@ -208,9 +209,11 @@ def coverage_summary(
     by_town = agg.groupby("town", sort=True).sum(numeric_only=True).reset_index()
     totals = {k: (int(v) if k.startswith("villages") else float(v)) for k, v in agg.drop(columns="town").sum().items()}
     totals["facilities"] = int(len(sf))
-    totals["facilities_on_network"] = int(sf.ok.sum())
+    # a facility on roads no village is on serves nobody: named like one off the network
+    fac_reason = point_reasons(graph, sf, sv)
+    totals["facilities_on_network"] = int((fac_reason == "").sum())
     facilities_table = pd.DataFrame({
-        "facility_id": sf.ids, "facility_name": sf.names, "reason": sf.reason.astype(str),
+        "facility_id": sf.ids, "facility_name": sf.names, "reason": fac_reason.astype(str),
         "network_m": sf.network_m, "fragment_m": sf.fragment_m,
     })
     warnings = tuple([{"layer": "villages", **w} for w in sv.warnings()]

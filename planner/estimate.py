@@ -66,6 +66,7 @@ class StraightLineEstimate:
     access_speed_kmh = 5.0
     n_nodes = 0
     n_edges = 0
+    node_xy = np.zeros((0, 2))  # no road nodes (e.g. no network alternatives in an evaluation)
 
     @property
     def metres_per_min(self) -> float:

@@ -60,7 +60,8 @@ import shapely
 from planner.errors import InvalidParameter
 from planner.graph import RoadGraph
 from planner.snap import DEFAULT_MAX_SNAP_M, snap_points
-from planner.travel import travel_time_matrix
+from planner.estimate import is_estimate
+from planner.travel import point_reasons, travel_time_matrix
 
 __all__ = [
     "DEFAULT_MAIN_ROAD_CLASSES",
@@ -196,6 +197,9 @@ class ProposalEvaluation:
     score: dict
     flags: tuple
     features: tuple = field(default=(), repr=False)
+    #: Set when there is no road network: the straight-line estimate the minutes come
+    #: from (:meth:`planner.estimate.StraightLineEstimate.to_dict`), shown as 估算/estimate.
+    estimate: dict | None = None
 
     @property
     def total_score(self) -> float:
@@ -271,6 +275,8 @@ def demand_weights(villages: pd.DataFrame, commodities: Sequence[str] = (), *,
 
 def _main_road_nodes(graph: RoadGraph, roads: pd.DataFrame | None, main_classes: Sequence[str]) -> np.ndarray:
     """Nodes on main roads: by the roads layer's class, else by speed (>= county-road speed)."""
+    if is_estimate(graph):  # no roads: no main road to measure to
+        return np.zeros(0, dtype=np.int64)
     if roads is not None and "road_class" in roads.columns and len(roads) and graph.n_edges:
         cls = roads["road_class"].astype(str).to_numpy()
         main_edge = np.isin(cls[graph.edge_road], list(main_classes))
@@ -282,6 +288,8 @@ def _main_road_nodes(graph: RoadGraph, roads: pd.DataFrame | None, main_classes:
 
 
 def _candidate_nodes(graph: RoadGraph, site_xy: np.ndarray, radius_m: float, *, max_candidates: int) -> np.ndarray:
+    if is_estimate(graph):  # no roads: alternatives come from towns and bases only
+        return np.zeros(0, dtype=np.int64)
     xy = graph.node_xy
     d = np.hypot(xy[:, 0] - site_xy[0], xy[:, 1] - site_xy[1])
     near = np.flatnonzero((d <= radius_m) & (graph.component == graph.main_component))
@@ -558,9 +566,14 @@ def evaluate_proposal(
                                             "code") if subject.beneficiary_villages else None,
                      bases_pts=_relevant_bases(industry_bases, subject.commodities),
                      proposal_town=subject.town, max_snap_m=max_snap_m)
+    # the one rule of every output: a site on roads no village is on reaches nobody
+    site_reason = str(point_reasons(graph, site_snap, vill_snap)[0])
+    on_network = site_reason == ""
     access["site_on_network"] = on_network
     access["site_access_m"] = _num(site_snap.access_m[0], 0)
-    access["site_snap_reason"] = str(site_snap.reason[0])
+    access["site_snap_reason"] = site_reason
+    access["site_network_m"] = _num(site_snap.network_m[0], 1)
+    access["site_fragment_m"] = _num(site_snap.fragment_m[0], 1)
 
     flags = _flags(on_network, catchment, redundancy, alternative, conflicts, gain, catch_w)
     score = _score(weights, access, coverage, redundancy, alternative, conflicts, cutoff_min)
@@ -575,6 +588,7 @@ def evaluate_proposal(
         access=access, catchment=catchment, coverage=coverage, redundancy=redundancy,
         conflicts=tuple({k: v for k, v in c.items() if k != "_geometry"} for c in conflicts),
         alternative=alternative, score=score, flags=tuple(flags), features=tuple(features),
+        estimate=graph.to_dict() if is_estimate(graph) else None,
     )
 
 
@@ -782,6 +796,8 @@ class PortfolioResult:
     total_weight: float
     by_town: tuple
     solver: dict
+    #: Set when there is no road network (:meth:`planner.estimate.StraightLineEstimate.to_dict`).
+    estimate: dict | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: _clean(getattr(self, f.name)) for f in fields(self)}
@@ -899,5 +915,6 @@ def portfolio(
         spent_wan=float(sum(cand["budget_wan"].iloc[j] for j in chosen)),
         covered_before=float(weight[before].sum()), covered_approved=float(weight[approved_cov].sum()),
         covered_after=float(weight[after].sum()), total_weight=total, by_town=tuple(by_town), solver=solver,
+        estimate=graph.to_dict() if is_estimate(graph) else None,
     )
 

@@ -12,6 +12,8 @@ same model as a :class:`networkx.MultiDiGraph` for small queries and inspection.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -204,6 +206,12 @@ class RoadGraph:
     #: The fragment rule snapping uses by default (see :meth:`major_components`).
     min_component_km: float = DEFAULT_MIN_COMPONENT_KM
     min_component_share: float = DEFAULT_MIN_COMPONENT_SHARE
+    #: A scenario's graph (:func:`with_base_fragments`): True on edges whose road is a stray
+    #: fragment *of the base network*. Closures are not data faults: a road piece a
+    #: scenario cuts off stays a road to snap onto (its villages are then cut off, the
+    #: scenario's effect), and only the base data's fragments are fragments. None: decided
+    #: from this graph's own components.
+    edge_base_fragment: np.ndarray | None = None
 
     @property
     def n_nodes(self) -> int:
@@ -257,6 +265,26 @@ class RoadGraph:
         if len(major) and self.main_component >= 0:
             major[self.main_component] = True
         return major
+
+    def edge_on_network(self, *, min_component_km: float | None = None,
+                        min_component_share: float | None = None) -> np.ndarray:
+        """Per edge: True when it is part of a road network rather than a stray fragment.
+
+        By :meth:`major_components` — or, on a scenario's graph, by the base network's
+        fragments (:attr:`edge_base_fragment`) unless another fragment rule is asked for.
+
+        Returns
+        -------
+        ndarray of bool, shape (n_edges,)
+        """
+        own_rule = (min_component_km in (None, self.min_component_km)
+                    and min_component_share in (None, self.min_component_share))
+        if self.edge_base_fragment is not None and own_rule:
+            return ~np.asarray(self.edge_base_fragment, dtype=bool)
+        if not self.n_edges:
+            return np.zeros(0, dtype=bool)
+        major = self.major_components(min_component_km=min_component_km, min_component_share=min_component_share)
+        return major[self.edge_component]
 
     def summary(self) -> dict[str, Any]:
         sizes = np.bincount(self.component) if self.n_nodes else np.zeros(0, dtype=int)
@@ -331,6 +359,8 @@ class RoadGraph:
             "edge_coords": coords,
             "edge_coord_offsets": offsets,
         }
+        if self.edge_base_fragment is not None:  # optional key: older readers ignore it
+            arrays["edge_base_fragment"] = np.asarray(self.edge_base_fragment, dtype=bool)
         meta = {
             "format_version": _FORMAT_VERSION,
             "crs_wkt": self.crs.to_wkt(),
@@ -379,6 +409,8 @@ class RoadGraph:
             fingerprint=str(meta.get("fingerprint", "")),
             min_component_km=float(meta.get("min_component_km", DEFAULT_MIN_COMPONENT_KM)),
             min_component_share=float(meta.get("min_component_share", DEFAULT_MIN_COMPONENT_SHARE)),
+            edge_base_fragment=(np.asarray(arrays["edge_base_fragment"], dtype=bool)
+                                if "edge_base_fragment" in arrays else None),
         )
         from planner.ch import hierarchy_from_arrays
 
@@ -745,6 +777,20 @@ def build_road_graph(
         fingerprint=fingerprint,
         **rule,
     )
+
+
+def with_base_fragments(graph: RoadGraph, base: RoadGraph) -> RoadGraph:
+    """``graph`` (built from the roads a network scenario leaves open) with the base
+    network's stray fragments (:attr:`RoadGraph.edge_base_fragment`).
+
+    An edge is a fragment when its road (``id``) lies on a stray fragment of ``base``
+    under ``base``'s own rule: pieces the scenario cuts off keep being roads, so
+    snapping does not walk their villages past them, and the fragment warnings are
+    those of the data, not of the closures.
+    """
+    fragment_ids = np.unique(base.edge_road_id[~base.edge_on_network()].astype(str))
+    flags = np.isin(graph.edge_road_id.astype(str), fragment_ids)
+    return dataclasses.replace(graph, edge_base_fragment=flags)
 
 
 def roads_fingerprint(

@@ -27,10 +27,12 @@ from planner.models import MODEL_NAMES, get_model
 from planner.locate import solve
 from planner.locate.result import LocateResult
 from planner.snap import DEFAULT_MAX_SNAP_M, snap_points
-from planner.travel import travel_time_matrix
+from planner.travel import point_reasons, round_minutes, travel_time_matrix
 from planner._json import jsonable, records
 
 MODELS = MODEL_NAMES  # the registry's names (planner.models)
+#: A village on the network that reaches a site, but none within the model's cutoff.
+REASON_BEYOND_CUTOFF = "too_far"
 #: Demand measures a weight spec can name (besides ``produce:<commodity,...>``).
 MEASURES = {
     "population": ("population",),
@@ -339,10 +341,13 @@ def plan_placement(
                                              "site_cost_wan": None, "budget_wan": None})
             before = _served_by_village(alone, len(villages))
         allocated = (before, _served_by_village(result, len(villages)))
+    site_snap = matrix.destination_snap
+    best = cost.min(axis=1) if cost.shape[1] else np.full(len(villages), np.inf)
     out = _assemble(graph, villages, sites_all, n_new, cost, weights, result, village_snap,
+                    point_reasons(graph, village_snap, site_snap, best),
                     model=model, spec=spec, minutes=minutes, allocated=allocated)
-    out = dataclasses.replace(out, off_network_sites=_off_network_sites(matrix.destination_snap, sites_all),
-                              estimate=matrix.estimate)
+    out = dataclasses.replace(out, off_network_sites=_off_network_sites(
+        site_snap, sites_all, point_reasons(graph, site_snap, village_snap)), estimate=matrix.estimate)
     if curve_k:
         from planner.locate import coverage_curve
 
@@ -357,14 +362,14 @@ def plan_placement(
     return out
 
 
-def _off_network_sites(snap, sites) -> list[dict]:
+def _off_network_sites(snap, sites, reasons) -> list[dict]:
     def num(x):
         return round(float(x), 1) if np.isfinite(x) else None
 
     fixed = sites["fixed"].to_numpy() if "fixed" in sites.columns else np.zeros(len(sites), bool)
     return [{"id": str(snap.ids[i]), "name": None if snap.names[i] is None else str(snap.names[i]),
-             "fixed": bool(fixed[i]), "reason": str(snap.reason[i]), "network_m": num(snap.network_m[i]),
-             "fragment_m": num(snap.fragment_m[i])} for i in np.flatnonzero(~snap.ok)]
+             "fixed": bool(fixed[i]), "reason": str(reasons[i]), "network_m": num(snap.network_m[i]),
+             "fragment_m": num(snap.fragment_m[i])} for i in np.flatnonzero(reasons != "")]
 
 
 def _served_by_village(result: LocateResult, n: int) -> np.ndarray:
@@ -453,8 +458,8 @@ def _capacities(sites, n_new, new_capacity_t):
     return cap
 
 
-def _assemble(graph, villages, sites_all, n_new, cost, weights, result, village_snap, *, model, spec, minutes,
-              allocated=None):
+def _assemble(graph, villages, sites_all, n_new, cost, weights, result, village_snap, village_reasons, *, model,
+              spec, minutes, allocated=None):
     open_sites = [s.site for s in result.sites]
     reports = {s.site: s for s in result.sites}
     site_rows = sites_all.iloc[open_sites].copy()
@@ -463,6 +468,7 @@ def _assemble(graph, villages, sites_all, n_new, cost, weights, result, village_
         site_rows[col] = [getattr(reports[i], col) for i in open_sites]
     # a site whose removal changes nothing reports -0.0 from the subtraction
     site_rows["loss_if_removed"] = site_rows["loss_if_removed"].clip(lower=0.0) + 0.0  # + 0.0: no "-0"
+    site_rows["nearest_site_min"] = round_minutes(site_rows["nearest_site_min"].astype(float))  # for output
     site_rows["nearest_site"] = [_site_name(sites_all, reports[i].nearest_site) for i in open_sites]
     site_rows["runner_up"] = [_site_name(sites_all, reports[i].runner_up) for i in open_sites]
     site_rows["runner_up_delta"] = [reports[i].runner_up_delta for i in open_sites]
@@ -482,19 +488,24 @@ def _assemble(graph, villages, sites_all, n_new, cost, weights, result, village_
         "village_code": villages["code"].to_numpy()[served],
         "village_name": villages["name"].to_numpy()[served],
         "site_id": sites_all["id"].to_numpy()[assignment[served]],
-        "minutes": np.asarray(result.assignment_cost, float)[served],
+        # for output: float32 travel times widened then rounded (the model keeps full values)
+        "minutes": round_minutes(np.asarray(result.assignment_cost, float)[served]),
         "weight": weights[served],
     }, geometry=lines, crs="EPSG:4326")
 
     by_town, totals = _before_after(villages, cost, weights, open_sites, n_new, minutes, allocated=allocated)
     unreach_idx = np.asarray(result.unreachable, dtype=np.int64)
-    reason = np.where(village_snap.reason[unreach_idx] != "", village_snap.reason[unreach_idx], "too_far")
+    # the one rule of every output (point_reasons); what is left is reachable, only
+    # farther than the cutoff from every site
+    why = village_reasons[unreach_idx]
     unreachable = pd.DataFrame({
         "village_code": villages["code"].to_numpy()[unreach_idx],
         "village_name": villages["name"].to_numpy()[unreach_idx],
         "town": villages["town"].to_numpy()[unreach_idx],
         "weight": weights[unreach_idx],
-        "reason": reason,
+        "reason": np.where(why != "", why, REASON_BEYOND_CUTOFF),
+        "network_m": np.where(why != "", village_snap.network_m[unreach_idx], np.nan).round(1),
+        "fragment_m": np.where(why != "", village_snap.fragment_m[unreach_idx], np.nan).round(1),
     })
     totals.update(new_sites=int(sum(1 for i in open_sites if i < n_new)), existing_sites=len(sites_all) - n_new,
                   candidates=n_new)
@@ -547,8 +558,8 @@ def _before_after(villages, cost, weights, open_sites, n_new, minutes, *, alloca
     with np.errstate(invalid="ignore", divide="ignore"):
         by_town["share_before"] = by_town["covered_before"] / by_town["demand"]
         by_town["share_after"] = by_town["covered_after"] / by_town["demand"]
-        by_town["mean_minutes_before"] = by_town["minutes_before"] / by_town["demand"]
-        by_town["mean_minutes_after"] = by_town["minutes_after"] / by_town["demand"]
+        by_town["mean_minutes_before"] = round_minutes(by_town["minutes_before"] / by_town["demand"])
+        by_town["mean_minutes_after"] = round_minutes(by_town["minutes_after"] / by_town["demand"])
     by_town = by_town.drop(columns=["minutes_before", "minutes_after"])
     totals = {
         "demand": float(weights.sum()),

@@ -62,7 +62,7 @@ class _Lattice:
         self.max_snap_m = max_snap_m
         if not len(net_edges):
             self.grid_m, self.x, self.y = 1.0, np.zeros(1), np.zeros(1)
-            self.flat = np.zeros(0, dtype=np.int64)
+            self.flat = self.row = self.col = np.zeros(0, dtype=np.int64)
             self.edge = np.zeros(0, dtype=np.int64)
             self.fraction = self.dist = np.zeros(0)
             return
@@ -125,6 +125,7 @@ class _Lattice:
         ok = best_d <= max_snap_m
         line = which[j[ok]]
         self.flat = cand[ok].astype(np.int64)
+        self.row, self.col = np.divmod(self.flat, nx_)  # kept: every facility crops by them
         self.edge = net_edges[line]
         self.dist = best_d[ok]
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -278,18 +279,25 @@ def service_areas(
     for k, f in enumerate(fi):
         d = dist[k]
         own = (int(sf.edge[f]), float(sf.fraction[f]), float(sf.access_min[f]))
-        time_min = lattice.dist / walk_m_per_min + _tau_ends(graph, d, lattice.edge, lattice.fraction, direction, *own)
-        inside = np.flatnonzero(time_min <= cutoffs[-1])
+        # only lattice points on edges the search reached (an end within the largest
+        # cutoff, or the facility's own edge) can have a finite time: the rest stay _FAR
+        reached = np.isfinite(d[graph.edge_u]) | np.isfinite(d[graph.edge_v])
+        if own[0] >= 0:
+            reached[own[0]] = True
+        pts = np.flatnonzero(reached[lattice.edge])
+        time_min = lattice.dist[pts] / walk_m_per_min + _tau_ends(graph, d, lattice.edge[pts], lattice.fraction[pts],
+                                                                  direction, *own)
+        inside = time_min <= cutoffs[-1]
         previous = None
-        if not len(inside):
+        if not inside.any():
             rows.extend((f, c, shapely.Polygon()) for c in cutoffs)
             continue
         # crop the lattice to the reached part (plus a margin of one point for the contour)
-        iy, ix = np.divmod(lattice.flat[inside], nx_)
+        iy, ix = lattice.row[pts[inside]], lattice.col[pts[inside]]
         y0, y1 = max(iy.min() - 1, 0), min(iy.max() + 2, ny_)
         x0, x1 = max(ix.min() - 1, 0), min(ix.max() + 2, nx_)
         field = np.full((y1 - y0, x1 - x0), _FAR)
-        ly, lx = np.divmod(lattice.flat, nx_)
+        ly, lx = lattice.row[pts], lattice.col[pts]
         sel = (ly >= y0) & (ly < y1) & (lx >= x0) & (lx < x1)
         field[ly[sel] - y0, lx[sel] - x0] = np.minimum(time_min[sel], _FAR)
         import contourpy

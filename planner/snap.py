@@ -270,9 +270,9 @@ def _snap_trees(graph: RoadGraph, min_component_km: float, min_component_share: 
     key = (float(min_component_km), float(min_component_share))
     hit = cache.get(key)
     if hit is None:
-        major = graph.major_components(min_component_km=min_component_km, min_component_share=min_component_share)
         usable = ~graph.edge_access_controlled
-        on_major = major[graph.edge_component] if graph.n_edges else np.zeros(0, dtype=bool)
+        # a scenario's graph: the base data's fragments, not the pieces its closures cut off
+        on_major = graph.edge_on_network(min_component_km=min_component_km, min_component_share=min_component_share)
         network = np.flatnonzero(usable & on_major)
         fragments = np.flatnonzero(usable & ~on_major)
         hit = (network, shapely.STRtree(graph.edge_geometry[network]),

@@ -42,6 +42,8 @@ __all__ = [
     "accessibility",
     "k_nearest",
     "nearest_times",
+    "point_reasons",
+    "round_minutes",
     "travel_time_matrix",
 ]
 
@@ -51,25 +53,64 @@ REASON_NO_ROUTE = "no_route"
 REASON_NO_FACILITY = "no_facility"
 
 
-def unreachable_reason(point_reason, minutes, facilities: SnapResult, *, graph: RoadGraph | None = None,
-                       points: SnapResult | None = None):
-    """Reason codes for points with no finite time: their snap reason, else no route,
-    or ``no_facility`` when no facility is on the network in the first place.
+def point_reasons(graph, points: SnapResult, others: SnapResult | None = None, minutes=None) -> np.ndarray:
+    """Why each point is off the road network, or cut off from the other side: THE one rule.
 
-    With ``graph`` and ``points``: a point on a road network that no facility is on
-    (a village's own roads cut off from the county network, an island without a
-    store) is ``disconnected_component`` rather than ``no_route``.
+    Every output that names points off the network (``od``, ``coverage``, ``place``,
+    ``service-area``, proposal evaluation, the map and the API) takes its reason codes
+    from here, so one village gets one reason everywhere.
+
+    Parameters
+    ----------
+    graph : RoadGraph or StraightLineEstimate
+    points : SnapResult
+        The points to explain.
+    others : SnapResult, optional
+        The other side of the trips (facilities for villages, villages for
+        facilities, destinations for origins).  Without it only the snap reason is
+        given (a service area has no other side).
+    minutes : array_like of float, optional
+        Best minutes of each point to (or from) the other side; a point on the
+        network without a finite time then gets ``no_route`` or ``no_facility``.
+
+    Returns
+    -------
+    ndarray of object, shape (len(points),)
+        ``""`` when the point is on a network that reaches the other side, else, in
+        this order: its snap reason (:mod:`planner.snap`: ``missing_geometry``,
+        ``too_far_from_road``, ``disconnected_component`` for a point whose only road
+        within reach is a stray fragment); ``no_facility`` when no point of the other
+        side is on the network (with ``minutes``); ``disconnected_component`` when
+        the road network the point is on holds no point of the other side (an island
+        without a store, a village road cut off by a scenario); ``no_route`` when
+        there is still no finite time (one-way streets; with ``minutes``).
     """
-    reason = np.asarray(point_reason, dtype=object).copy()
-    none_usable = not facilities.ok.any()
-    stuck = (reason == "") & ~np.isfinite(minutes)
-    reason[stuck] = REASON_NO_FACILITY if none_usable else REASON_NO_ROUTE
-    if hasattr(graph, "edge_component") and points is not None and not none_usable and stuck.any():
-        served = np.unique(graph.edge_component[facilities.edge[facilities.ok]])
-        idx = np.flatnonzero(stuck)
-        cut_off = ~np.isin(graph.edge_component[points.edge[idx]], served)
-        reason[idx[cut_off]] = REASON_DISCONNECTED
+    reason = np.asarray(points.reason, dtype=object).copy()
+    if others is None:
+        return reason
+    finite = None if minutes is None else np.isfinite(np.asarray(minutes, dtype=float))
+    if not others.ok.any():
+        if finite is not None:
+            reason[(reason == "") & ~finite] = REASON_NO_FACILITY
+        return reason
+    if hasattr(graph, "edge_component"):  # (a straight-line estimate has no parts)
+        served = np.unique(graph.edge_component[others.edge[others.ok]])
+        idx = np.flatnonzero(reason == "")
+        reason[idx[~np.isin(graph.edge_component[points.edge[idx]], served)]] = REASON_DISCONNECTED
+    if finite is not None:
+        reason[(reason == "") & ~finite] = REASON_NO_ROUTE
     return reason
+
+
+#: Decimals of minutes in outputs (files, text, JSON): 0.01 min is under a second.
+MINUTES_DECIMALS = 2
+
+
+def round_minutes(minutes, decimals: int = MINUTES_DECIMALS) -> np.ndarray:
+    """Minutes for output: widened to float64 *before* rounding (a float32 12.3 would
+    print as 12.300000190734863), ``inf`` kept.  Computations keep the full values."""
+    return np.round(np.asarray(minutes, dtype=np.float64), decimals)
+
 
 Direction = Literal["to_facility", "from_facility"]
 Method = Literal["auto", "dijkstra", "ch"]
@@ -483,7 +524,7 @@ def accessibility(
     sf = facility_snap if facility_snap is not None else snap_points(graph, facilities, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh)
     minutes, nearest = nearest_times(graph, sv, sf, direction=direction)
     found = nearest >= 0
-    reason = unreachable_reason(sv.reason, minutes, sf, graph=graph, points=sv)
+    reason = point_reasons(graph, sv, sf, minutes)
     fac_id = np.full(len(sv), None, dtype=object)
     fac_name = np.full(len(sv), None, dtype=object)
     fac_id[found] = sf.ids[nearest[found]]

@@ -83,7 +83,8 @@ def test_accessibility_points(client, workspace):
     assert [f["properties"]["village_id"] for f in feats] == codes
     for f in feats:
         p = f["properties"]
-        assert set(p) == {"village_id", "name", "town", "facility_id", "facility_name", "minutes", "reason"}
+        assert set(p) == {"village_id", "name", "town", "facility_id", "facility_name", "minutes", "reason",
+                          "network_m", "fragment_m"}  # distances of villages off the network (else None)
         assert (p["minutes"] is None) == (p["reason"] != "")
     assert r.json["facility"] == "towns" and r.json["facilities"] == 2
 

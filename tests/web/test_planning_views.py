@@ -275,23 +275,32 @@ def test_pages_are_offline_and_escape_scenario_names(writable):
     assert listed[-1]["name"] == XSS  # stored as typed; the page puts it in with textContent
 
 
-def test_run_without_roads_is_a_translated_message_not_a_500(demo_copy):
-    """The review's 500: the road graph was built outside the error handling."""
+def test_run_without_roads_plans_on_the_labelled_estimate(demo_copy):
+    """The review's 500 (the road graph built outside the error handling) became a 409; a
+    county without roads now plans on the straight-line estimate like coverage and od
+    (issue 11), labelled in the payload, the page's text and the export."""
+    import io
+
     import geopandas as gpd
+    from openpyxl import load_workbook
 
     demo_copy.write_layers({"roads": gpd.GeoDataFrame(geometry=[], crs="EPSG:4326")})
     client = _app(demo_copy.path).test_client()
     response = client.get("/planning/run.json", query_string=DEMO_QUESTION)
-    # 409 (the workspace lacks roads), as from /api/v1/network: one translation of NoRoads
-    assert response.status_code == 409
-    assert response.get_json()["error"]["message"] == "工作空间中没有道路：请先导入道路图层。"
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    estimate = response.get_json()["result"]["estimate"]
+    assert estimate["method"] == "straight_line" and estimate["detour_factor"] == 1.3
+    page = client.get("/planning/").get_data(as_text=True)
+    label = json.loads(re.search(r'"estimate": ("(?:[^"\\]|\\.)*")', page).group(1))
+    assert label == "估算（无道路图层）：直线距离 × {factor}，按 {speed} 公里/小时计"
     client.set_cookie("rp_lang", "en")
-    for path in ("/planning/run.json", "/planning/areas.json"):
-        response = client.get(path, query_string=DEMO_QUESTION)
-        assert response.status_code == 409, path
-        assert "no roads" in response.get_json()["error"]["message"]
-    response = client.get("/planning/export.xlsx", query_string=DEMO_QUESTION)  # a download link: a page
-    assert response.status_code == 409 and "no roads" in response.get_data(as_text=True)
+    assert client.get("/planning/areas.json", query_string=DEMO_QUESTION).status_code == 200
+    response = client.get("/planning/export.xlsx", query_string=DEMO_QUESTION)
+    assert response.status_code == 200
+    book = load_workbook(io.BytesIO(response.data))
+    values = [str(c.value) for row in book.worksheets[-1].iter_rows() for c in row] + [
+        str(c.value) for sheet in book.worksheets for row in sheet.iter_rows() for c in row]
+    assert any("straight-line distance × 1.3 at 30 km/h" in v for v in values)
 
 
 def test_solver_facts_in_words_with_the_code_kept(demo_client):

@@ -61,21 +61,6 @@ def _echo_off_network(records, warnings=()) -> None:
         click.echo(line)
 
 
-def _cut_off_reasons(graph, snap, other):
-    """Per point: its snap reason, ``disconnected_component`` when its roads reach no
-    point of ``other`` at all, else ``""``."""
-    import numpy as np
-
-    from planner.snap import REASON_DISCONNECTED
-
-    reason = snap.reason.astype(object).copy()
-    if other.ok.any() and hasattr(graph, "edge_component"):  # (a straight-line estimate has no parts)
-        there = np.unique(graph.edge_component[other.edge[other.ok]])
-        idx = np.flatnonzero(snap.ok)
-        reason[idx[~np.isin(graph.edge_component[snap.edge[idx]], there)]] = REASON_DISCONNECTED
-    return reason
-
-
 def _points(ws, layer):
     from web import services
 
@@ -110,10 +95,12 @@ def od(workspace, origin_layer, destination_layer, cutoff_min, out, scenario_nam
         base = travel_time_matrix(_network(ws)[0], _points(ws, origin_layer), _points(ws, destination_layer),
                                   cutoff_min=cutoff_min, max_snap_m=settings.max_snap_m).minutes
     # pairs with an end off the road network, or on roads cut off from every point of
-    # the other side, are named too: minutes empty, reason set
+    # the other side, are named too: minutes empty, reason set (the one rule, point_reasons)
+    from planner.travel import point_reasons, round_minutes
+
     so, sd = matrix.origin_snap, matrix.destination_snap
-    o_reason = _cut_off_reasons(graph, so, sd)
-    d_reason = _cut_off_reasons(graph, sd, so)
+    o_reason = point_reasons(graph, so, sd)
+    d_reason = point_reasons(graph, sd, so)
     off = (o_reason != "")[:, None] | (d_reason != "")[None, :]
     keep = np.isfinite(matrix.minutes) if base is None else np.isfinite(matrix.minutes) | np.isfinite(base)
     o, d = np.nonzero(keep & ~off)
@@ -123,11 +110,12 @@ def od(workspace, origin_layer, destination_layer, cutoff_min, out, scenario_nam
     frame = pd.DataFrame({
         "origin_id": np.r_[matrix.origin_ids[o], matrix.origin_ids[oo]].astype(str),
         "destination_id": np.r_[matrix.destination_ids[d], matrix.destination_ids[dd]].astype(str),
-        "minutes": np.r_[matrix.minutes[o, d].round(2), np.full(len(oo), np.nan)],
+        # float32 minutes widened before rounding: 12.3, not 12.300000190734863
+        "minutes": np.r_[round_minutes(matrix.minutes[o, d]), np.full(len(oo), np.nan)],
         "reason": np.r_[np.full(len(o), ""), reason].astype(object),
     })
     if base is not None:
-        frame["minutes_base"] = np.r_[base[o, d], base[oo, dd]].round(2)
+        frame["minutes_base"] = round_minutes(np.r_[base[o, d], base[oo, dd]])
         frame["added_min"] = (frame["minutes"] - frame["minutes_base"]).round(2)
         frame = frame.replace([np.inf, -np.inf], np.nan)
     out = Path(out)
@@ -141,15 +129,11 @@ def od(workspace, origin_layer, destination_layer, cutoff_min, out, scenario_nam
         raise click.ClickException(f"{out.name}: output must end in .csv or .parquet")
     from web.services.netreasons import off_network
 
-    named = [{**r, "reason": o_reason[list(so.ids).index(r["id"])]} for r in off_network(so, "origin")]
-    cut = [{"role": "origin", "id": str(so.ids[i]), "name": so.names[i], "reason": o_reason[i]}
-           for i in np.flatnonzero(so.ok & (o_reason != ""))]
-    cut += [{"role": "destination", "id": str(sd.ids[i]), "name": sd.names[i], "reason": d_reason[i]}
-            for i in np.flatnonzero(sd.ok & (d_reason != ""))]
     click.echo(f"{len(o)} pairs written to {out} ({matrix.minutes.shape[0]} × {matrix.minutes.shape[1]}; "
                f"{int((o_reason != '').sum())} origins and {int((d_reason != '').sum())} destinations off the "
                f"road network or cut off from it, {len(oo)} rows with their reason)")
-    _echo_off_network(named + off_network(sd, "destination") + cut, [*so.warnings(), *sd.warnings()])
+    _echo_off_network(off_network(so, "origin", o_reason) + off_network(sd, "destination", d_reason),
+                      [*so.warnings(), *sd.warnings()])
     if base is not None:
         lost = int((np.isfinite(base) & ~np.isfinite(matrix.minutes)).sum())
         click.echo(f"scenario {scenario_name} / 路网情景: {lost} pairs unreachable that the base network connects "

@@ -31,10 +31,14 @@ def pairings(workspace, as_json, travel, no_households) -> None:
     result = analyse_workspace(ws, travel=travel.replace("-", "_"))
     data = result.analysis.to_dict(include_households=not no_households)
     data["travel_method"] = result.travel_method
+    data["estimate"] = result.estimate
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
+    from .network_cmds import echo_estimate
+
     click.echo(f"Travel times: {result.travel_method}")
+    echo_estimate(result.estimate)
     click.echo(f"{'rule':<26}{'required':>9}{'covered':>9}{'gaps':>6}{'share':>8}")
     for row in data["coverage"]:
         share = "-" if row["share"] is None else f"{100 * row['share']:.1f}%"

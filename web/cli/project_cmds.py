@@ -70,6 +70,9 @@ def evaluate(workspace, proposal_id, cutoff, radius, no_cache, features, as_json
             result["base_network"] = {k: base[k] for k in ("access", "catchment", "coverage", "score") if k in base}
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
+    from .network_cmds import echo_estimate
+
+    echo_estimate(result.get("estimate"))
     click.echo(summary_text(result))
     if base is not None:
         c, cb = result["catchment"], base["catchment"]
@@ -124,6 +127,9 @@ def portfolio_cmd(workspace, category, budget, year, cutoff, as_json) -> None:
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
+    from .network_cmds import echo_estimate
+
+    echo_estimate(result.get("estimate"))
     click.echo(f"budget {budget:g}万, spent {result['spent_wan']:g}万, measure {result['measure']}")
     for row in result["selected"]:
         click.echo(f"  fund   #{row.get('proposal_id')} {row['name']} {row['budget_wan']:g}万 (+{row['gain_alone']:.1f})")

@@ -208,6 +208,15 @@ def echo_scenario_difference(diff: dict, *, lang: str | None = None) -> None:
                    f"households {b.get('monitored_households_covered', 0):,.0f} → "
                    f"{s.get('monitored_households_covered', 0):,.0f}")
         click.echo(f"  {diff['villages_slower']} villages slower, {diff['added_minutes_total']:,.1f} minutes added in all")
+    if diff.get("cut_off"):  # the scenario's effect (not a data fault of the roads)
+        from web.i18n import catalog_gettext
+        from web.services.netreasons import reason_text
+
+        gettext = catalog_gettext(lang)
+        click.echo(f"  被情景阻断的村（{len(diff['cut_off'])}）：" if zh
+                   else f"  villages cut off by the scenario ({len(diff['cut_off'])}):")
+        for v in diff["cut_off"][:30]:
+            click.echo(f"    {v['village_id']}  {v['village_name']}  ({v['town']}): {reason_text(v['reason'], gettext)}")
     if diff["lost"]:
         click.echo(f"  失去覆盖的村（{len(diff['lost'])}）：" if zh else f"  villages losing coverage ({len(diff['lost'])}):")
         for v in diff["lost"][:30]:

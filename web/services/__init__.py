@@ -79,20 +79,8 @@ class NetworkSettings:
             table = SpeedTable.from_dict(table_raw)
         except InvalidInput as exc:
             raise _bad_setting("network.speed_table", exc) from exc
-        known = {}
-        for key, zero_ok in (("access_speed_kmh", False), ("max_snap_m", False), ("merge_tolerance_m", True),
-                             ("min_component_km", True), ("min_component_share", True), ("detour_factor", False),
-                             ("estimate_speed_kmh", False)):
-            if key in raw:
-                try:
-                    value = float(raw[key])
-                except (TypeError, ValueError):
-                    value = float("nan")
-                if not (0 <= value < float("inf")) or (value == 0 and not zero_ok):
-                    sign_en, sign_zh = ("≥ 0", "不小于 0 的数") if zero_ok else ("> 0", "大于 0 的数")
-                    raise BadSetting(setting=f"network.{key}", reason_en=f"must be a number {sign_en} "
-                                     f"(got {raw[key]!r})", reason_zh=f"应为{sign_zh}（现为 {raw[key]!r}）")
-                known[key] = value
+        known = _numbers(raw, (("access_speed_kmh", False), ("max_snap_m", False), ("merge_tolerance_m", True),
+                               ("min_component_km", True), ("min_component_share", True), *_ESTIMATE_KEYS))
         if "node_at_crossings" in raw:
             known["node_at_crossings"] = bool(raw["node_at_crossings"])
         return cls(speed_table=table, **known)
@@ -108,6 +96,53 @@ class NetworkSettings:
             "min_component_km": self.min_component_km,
             "min_component_share": self.min_component_share,
         }
+
+
+#: The straight-line estimate's settings (key, zero allowed).
+_ESTIMATE_KEYS = (("detour_factor", False), ("estimate_speed_kmh", False))
+
+
+def _numbers(raw: dict, keys) -> dict:
+    """The numeric settings of ``keys`` present in ``raw``; :class:`BadSetting` naming the first bad one."""
+    known = {}
+    for key, zero_ok in keys:
+        if key in raw:
+            try:
+                value = float(raw[key])
+            except (TypeError, ValueError):
+                value = float("nan")
+            if not (0 <= value < float("inf")) or (value == 0 and not zero_ok):
+                sign_en, sign_zh = ("≥ 0", "不小于 0 的数") if zero_ok else ("> 0", "大于 0 的数")
+                raise BadSetting(setting=f"network.{key}", reason_en=f"must be a number {sign_en} "
+                                 f"(got {raw[key]!r})", reason_zh=f"应为{sign_zh}（现为 {raw[key]!r}）")
+            known[key] = value
+    return known
+
+
+def straight_line_estimate(ws: Workspace, *, settings: NetworkSettings | None = None):
+    """The county's straight-line estimate (:class:`planner.estimate.StraightLineEstimate`:
+    distance × ``network.detour_factor`` at ``network.estimate_speed_kmh``), in the villages'
+    metric CRS — what every analysis uses without a roads layer, and pairings when straight
+    lines are asked for. Only its own two settings are read (a bad speed table does not
+    stop it; a bad detour factor is a :class:`BadSetting`).
+
+    Raises
+    ------
+    NoNetwork
+        Without villages to choose a metric CRS from.
+    """
+    from planner.estimate import StraightLineEstimate
+
+    if settings is None:
+        raw = ws.meta().get("network") or {}
+        known = _numbers(raw if isinstance(raw, dict) else {}, _ESTIMATE_KEYS)
+        factor, speed = known.get("detour_factor", 1.3), known.get("estimate_speed_kmh", 30.0)
+    else:
+        factor, speed = settings.detour_factor, settings.estimate_speed_kmh
+    vill = villages(ws)
+    if not len(vill):
+        raise NoNetwork(workspace=ws.path.name)
+    return StraightLineEstimate.for_frame(vill, detour_factor=factor, speed_kmh=speed)
 
 
 def _bad_setting(setting: str, exc: RuralplanError) -> BadSetting:
@@ -194,13 +229,7 @@ def network_or_estimate(ws: Workspace, *, settings: NetworkSettings | None = Non
     settings = settings or NetworkSettings.from_workspace(ws)
     if len(ws.read_layer("roads")):
         return road_graph(ws, settings=settings)
-    from planner.estimate import StraightLineEstimate
-
-    vill = villages(ws)
-    if not len(vill):
-        raise NoNetwork(workspace=ws.path.name)
-    return StraightLineEstimate.for_frame(vill, detour_factor=settings.detour_factor,
-                                          speed_kmh=settings.estimate_speed_kmh)
+    return straight_line_estimate(ws, settings=settings)
 
 
 def prewarm(ws: Workspace) -> None:

@@ -232,6 +232,7 @@ def _pairings(ws, options) -> tuple[list, dict]:
                 rows.append((TOTAL, f"{rec['rule']}.{col}", rec[col]))
     data = analysis.to_dict(include_households=False)
     data["travel_method"] = result.travel_method
+    data["estimate"] = result.estimate
     return rows, data
 
 

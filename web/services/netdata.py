@@ -25,7 +25,7 @@ from .. import services
 from . import mapdata
 from .errors import UnknownFacility
 from .mapdata import feature_collection
-from .netreasons import off_network
+from .netreasons import metres, off_network, record
 
 #: Layers an OD matrix can run between (as in ``ruralplan od``).
 OD_LAYERS = ("villages", *services.FACILITY_LAYERS)
@@ -131,16 +131,16 @@ def coverage(ws, *, facility: str, minutes: float, commodities=(), statuses=(), 
     summary = coverage_summary(graph, vill, _facilities(ws, facility, statuses), cutoff_min=minutes,
                                commodities=list(commodities) or None, max_snap_m=settings.max_snap_m)
     out = {"facility": facility, "statuses": list(statuses), **summary.to_dict()}
-    out["off_network"] = [
-        {"role": "facility", "id": _text(r["facility_id"]), "name": _text(r["facility_name"]), "reason": r["reason"],
-         "network_m": _num(r["network_m"]), "fragment_m": _num(r["fragment_m"])}
-        for r in summary.facilities_off_network.to_dict("records")]
+    out["off_network"] = [record("facility", r["facility_id"], _text(r["facility_name"]), r["reason"],
+                                 r["network_m"], r["fragment_m"])
+                          for r in summary.facilities_off_network.to_dict("records")]
     table = summary.villages
     uncovered = np.flatnonzero(table["status"].to_numpy() != "covered")
     records = [{
         "village_id": _text(table["village_id"].iat[i]), "name": _text(table["village_name"].iat[i]),
         "town": _text(table["town"].iat[i]), "status": table["status"].iat[i], "reason": _text(table["reason"].iat[i]),
         "minutes": _num(table["minutes"].iat[i]),
+        "network_m": metres(table["network_m"].iat[i]), "fragment_m": metres(table["fragment_m"].iat[i]),
         "facility_id": _text(table["facility_id"].iat[i]), "facility_name": _text(table["facility_name"].iat[i]),
         "population": _num(table["population"].iat[i]),
         "monitored_households": _num(table["monitored_households"].iat[i]),
@@ -164,18 +164,24 @@ def accessibility(ws, *, facility: str, statuses=(), scenario=None) -> dict:
     fac = _facilities(ws, facility, statuses)
     from planner.snap import snap_points
 
+    from planner.travel import point_reasons
+
     fac_snap = snap_points(graph, fac, max_snap_m=settings.max_snap_m)
-    table = nearest(graph, vill, fac, max_snap_m=settings.max_snap_m, facility_snap=fac_snap)  # per village, in order
+    vill_snap = snap_points(graph, vill, max_snap_m=settings.max_snap_m)
+    table = nearest(graph, vill, fac, max_snap_m=settings.max_snap_m, facility_snap=fac_snap,
+                    village_snap=vill_snap)  # per village, in order
     towns = vill["town"].fillna("").astype(str).tolist() if "town" in vill.columns else [""] * len(vill)
     records = [{
         "village_id": _text(r.village_id), "name": _text(r.village_name), "town": town,
         "facility_id": _text(r.facility_id), "facility_name": _text(r.facility_name),
         "minutes": _num(r.minutes), "reason": _text(r.reason) or "",
-    } for r, town in zip(table.itertuples(index=False), towns)]
+        "network_m": metres(net_m) if r.reason else None, "fragment_m": metres(frag_m) if r.reason else None,
+    } for r, town, net_m, frag_m in zip(table.itertuples(index=False), towns, vill_snap.network_m,
+                                        vill_snap.fragment_m)]
     out = _point_features(vill.geometry.to_numpy(), records)
     out["facility"] = facility
     out["facilities"] = int(len(fac))
-    out["off_network"] = off_network(fac_snap, "facility")
+    out["off_network"] = off_network(fac_snap, "facility", point_reasons(graph, fac_snap, vill_snap))
     out["estimate"] = _estimate(graph)
     return out
 
@@ -224,7 +230,7 @@ def od(ws, *, origins: str, destinations: str, cutoff_min: float | None = None, 
     """Travel minutes between two layers (``null``: unreachable or beyond the cutoff).
 
     With a network ``scenario`` (name), also ``minutes_base`` on the base network."""
-    from planner.travel import travel_time_matrix
+    from planner.travel import point_reasons, travel_time_matrix
 
     graph, settings = _graph(ws, scenario)
 
@@ -234,8 +240,9 @@ def od(ws, *, origins: str, destinations: str, cutoff_min: float | None = None, 
     matrix = travel_time_matrix(graph, points(origins), points(destinations), cutoff_min=cutoff_min,
                                 max_snap_m=settings.max_snap_m)
     out = {"from": origins, "to": destinations, **matrix.to_dict()}
-    out["off_network"] = (off_network(matrix.origin_snap, "origin")
-                          + off_network(matrix.destination_snap, "destination"))
+    so, sd = matrix.origin_snap, matrix.destination_snap
+    out["off_network"] = (off_network(so, "origin", point_reasons(graph, so, sd))
+                          + off_network(sd, "destination", point_reasons(graph, sd, so)))
     out["warnings"] = [*matrix.origin_snap.warnings(), *matrix.destination_snap.warnings()]
     out["minutes"] = [[None if v is None else round(v, 2) for v in row] for row in out["minutes"]]
     if scenario:

@@ -65,24 +65,30 @@ def reason_text(code: str, gettext) -> str:
     return gettext(msgid) if msgid else str(code)
 
 
-def _num(x):
-    return round(float(x), 1) if x is not None and np.isfinite(x) else None
+def metres(x):
+    """A distance as every output shows it: metres to 0.1 m, None when unknown."""
+    return round(float(x), 1) if x is not None and np.isfinite(float(x)) else None
 
 
-def off_network(snap, role: str) -> list[dict]:
+def off_network(snap, role: str, reasons=None) -> list[dict]:
     """Points of a :class:`~planner.snap.SnapResult` that are not on the road network.
 
-    One dict per point: ``role`` (e.g. ``"origin"``, ``"facility"``), ``id``,
-    ``name``, ``reason`` (code), ``network_m`` (distance to the nearest road it could
-    use, metres) and ``fragment_m`` (to a stray fragment within reach, or None).
+    ``reasons``: the codes of :func:`planner.travel.point_reasons` for these points (the
+    one rule every output uses); without it, the snap reasons. One dict per point with a
+    reason: ``role`` (e.g. ``"origin"``, ``"facility"``), ``id``, ``name``, ``reason``
+    (code), ``network_m`` (distance to the nearest road it could use, metres) and
+    ``fragment_m`` (to a stray fragment within reach, or None).
     """
-    out = []
-    for i in np.flatnonzero(~snap.ok):
-        out.append({"role": role, "id": str(snap.ids[i]),
-                    "name": None if snap.names[i] is None else str(snap.names[i]),
-                    "reason": str(snap.reason[i]), "network_m": _num(snap.network_m[i]),
-                    "fragment_m": _num(snap.fragment_m[i])})
-    return out
+    reasons = snap.reason if reasons is None else np.asarray(reasons, dtype=object)
+    return [record(role, snap.ids[i], snap.names[i], reasons[i], snap.network_m[i], snap.fragment_m[i])
+            for i in np.flatnonzero(reasons != "")]
+
+
+def record(role: str, id_, name, reason: str, network_m, fragment_m) -> dict:
+    """One off-network point as every output names it (distances in metres, to 0.1 m)."""
+    name = None if name is None or (isinstance(name, float) and not np.isfinite(name)) else str(name)
+    return {"role": role, "id": str(id_), "name": name, "reason": str(reason),
+            "network_m": metres(network_m), "fragment_m": metres(fragment_m)}
 
 
 def distances(record: dict, gettext) -> str:

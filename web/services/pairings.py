@@ -19,8 +19,7 @@ import pandas as pd
 
 from geo.report import N_
 from layers.audit import AUDIT_SCHEMA, audit_statement
-from planner.pairings import (PairingAnalysis, PairingRules, analyse_pairings, apply_suggestions, problem_detail,
-                              straight_line_minutes)
+from planner.pairings import PairingAnalysis, PairingRules, analyse_pairings, apply_suggestions, problem_detail
 
 from . import mapdata
 from .errors import NoRoads
@@ -42,6 +41,9 @@ class WorkspaceAnalysis:
     #: Fingerprint of the pairings layer and rules the suggestions were made for.
     version: str
     pairings: pd.DataFrame
+    #: Set when travel times are the straight-line estimate (no roads, or asked for):
+    #: :meth:`planner.estimate.StraightLineEstimate.to_dict`, shown as 估算/estimate.
+    estimate: dict | None = None
 
 
 _memo: dict[tuple, tuple[tuple, WorkspaceAnalysis]] = {}
@@ -58,19 +60,26 @@ def workspace_rules(ws) -> PairingRules:
 
 
 def workspace_travel(ws, method: str = "network"):
-    """A ``travel_min`` callable and the method actually used.
+    """A ``travel_min`` callable, the method actually used and the estimate's label.
 
-    The network comes from :func:`web.services.workspace_network`; only a workspace
-    without roads (:class:`~web.services.errors.NoRoads`) falls back to straight lines at
-    30 km/h x 1.4, an approximation the page and CLI say they used. A bad ``network``
-    setting (:class:`~web.services.errors.BadSetting`) is raised, never papered over.
+    The network comes from :func:`web.services.workspace_network`; a workspace without
+    roads (:class:`~web.services.errors.NoRoads`), or ``method="straight_line"``, gets the
+    county's straight-line estimate — the same one as coverage, OD and placement
+    (:func:`web.services.straight_line_estimate`: distance × ``network.detour_factor`` at
+    ``network.estimate_speed_kmh``) — and its label (:meth:`StraightLineEstimate.to_dict`)
+    for the page and the CLI to show. A bad ``network`` setting
+    (:class:`~web.services.errors.BadSetting`) is raised, never papered over.
+
+    Returns
+    -------
+    (callable or None, str, dict or None)
     """
-    if method == "none":
-        return None, "none"
-    if method == "network":
-        from planner.travel import travel_time_matrix
-        from web import services
+    from planner.travel import travel_time_matrix
+    from web import services
 
+    if method == "none":
+        return None, "none", None
+    if method == "network":
         try:
             network = services.workspace_network(ws)
         except NoRoads:
@@ -79,8 +88,15 @@ def workspace_travel(ws, method: str = "network"):
             def travel(origins, destinations):
                 return travel_time_matrix(network.graph, origins, destinations, max_snap_m=network.max_snap_m).minutes
 
-            return travel, "network"
-    return straight_line_minutes(), "straight_line"
+            return travel, "network", None
+    estimate = services.straight_line_estimate(ws)
+
+    def travel_estimated(origins, destinations):
+        origins = origins if origins.crs is not None else origins.set_crs("EPSG:4326")
+        destinations = destinations if destinations.crs is not None else destinations.set_crs("EPSG:4326")
+        return travel_time_matrix(estimate, origins, destinations).minutes
+
+    return travel_estimated, "straight_line", estimate.to_dict()
 
 
 def _version(pairings: pd.DataFrame, rules: PairingRules) -> str:
@@ -103,10 +119,10 @@ def analyse_workspace(ws, *, travel: str = "network", rules: PairingRules | None
     if hit is not None and hit[0] == stamp:
         return hit[1]
     pairings = ws.read_layer("pairings")
-    travel_fn, method = workspace_travel(ws, travel)
+    travel_fn, method, estimate = workspace_travel(ws, travel)
     analysis = analyse_pairings(ws.read_layer("villages"), ws.read_layer("households"),
                                 ws.read_layer("relocation_settlements"), pairings, rules=rules, travel_min=travel_fn)
-    result = WorkspaceAnalysis(analysis, method, _version(pairings, rules), pairings)
+    result = WorkspaceAnalysis(analysis, method, _version(pairings, rules), pairings, estimate)
     with _memo_lock:
         _memo[key] = (stamp, result)
     return result

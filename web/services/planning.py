@@ -311,7 +311,8 @@ def _graph(ws, version: str):
         hit = _graphs.get(str(ws.path))
     if hit is not None and hit[0] == version:
         return hit[1]
-    graph = services.road_graph(ws)
+    # without roads: the straight-line estimate, labelled in the result (``estimate``)
+    graph = services.network_or_estimate(ws)
     with _lock:
         _graphs[str(ws.path)] = (version, graph)
     return graph
@@ -690,6 +691,12 @@ def export_excel(payload: dict, *, labels: dict, title: str = "", describe=None)
         params.append({"key": labels.get("unit", "unit"), "value": labels.get(f"unit:{unit}", unit), "code": unit})
     params.append({"key": labels.get("semantics_key", "served"), "value": labels.get("semantics", SEMANTICS_EN),
                    "code": ""})
+    estimate = r.get("estimate")
+    if estimate:  # no roads layer: every minute in the workbook is the straight-line estimate
+        text = labels.get("estimate", "ESTIMATE (no roads layer): straight-line distance × {factor} at {speed} km/h")
+        params.append({"key": labels.get("estimate_key", "estimate"), "code": estimate["method"],
+                       "value": text.replace("{factor}", f"{estimate['detour_factor']:g}")
+                                    .replace("{speed}", f"{estimate['speed_kmh']:g}")})
     sheet(wb.create_sheet(labels["sheet_params"]), ["key", "value", "code"], params)
     curve = r.get("curve")
     if curve:

@@ -123,7 +123,9 @@ def evaluate(ws, proposal: P.Proposal | int, *, cutoff_min=None, radius_km=None,
         if blob is not None:
             return json.loads(blob.decode())
     net = services.NetworkSettings.from_workspace(ws)
-    graph = scenarios.road_graph(ws, settings=net, scenario=sc)
+    # without roads the base network is the straight-line estimate, labelled in the result
+    graph = (services.network_or_estimate(ws, settings=net) if sc is None
+             else scenarios.road_graph(ws, settings=net, scenario=sc))
     result = evaluate_proposal(
         proposal,
         graph=graph,
@@ -227,7 +229,7 @@ def portfolio_for(ws, *, category: str, budget_wan: float, year: int | None = No
     if commodities is None:
         commodities = sorted({c for p in [*pending, *approved] for c in p.commodities})
     net = services.NetworkSettings.from_workspace(ws)
-    graph = services.road_graph(ws, settings=net)
+    graph = services.network_or_estimate(ws, settings=net)
     existing = same_category_facilities(ws, category, commodities)
     result = portfolio(
         _frame(pending) if pending else gpd.GeoDataFrame({"id": [], "name": [], "budget_wan": []},

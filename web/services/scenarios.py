@@ -129,7 +129,7 @@ def road_graph(ws, *, settings=None, scenario: NetworkScenario | str | None = No
 
     Raises ``ValueError`` (as :func:`web.services.road_graph`) when no road is left.
     """
-    from planner.graph import build_road_graph, roads_fingerprint
+    from planner.graph import build_road_graph, roads_fingerprint, with_base_fragments
 
     settings = settings or services.NetworkSettings.from_workspace(ws)
     if isinstance(scenario, str) or scenario is None:
@@ -140,7 +140,10 @@ def road_graph(ws, *, settings=None, scenario: NetworkScenario | str | None = No
     if len(applied.roads) == 0:
         msg = f"workspace {ws.path.name} has no roads left in scenario {scenario.name!r}"
         raise ValueError(msg)
-    fingerprint = roads_fingerprint(applied.roads, **settings.build_options())
+    # stray fragments are those of the base data (closures are not data faults): the
+    # graph depends on the base network too
+    base = services.road_graph(ws, settings=settings)
+    fingerprint = roads_fingerprint(applied.roads, **settings.build_options()) + "+" + base.fingerprint
     key = (str(ws.path.resolve()), scenario.name, fingerprint)
     with _memo_lock:
         if key in _memo:
@@ -150,7 +153,7 @@ def road_graph(ws, *, settings=None, scenario: NetworkScenario | str | None = No
     blob = ws.get_blob(blob_key)
     graph = services._graph_from_blob(blob) if blob is not None else None
     if graph is None:
-        graph = build_road_graph(applied.roads, **settings.build_options())
+        graph = with_base_fragments(build_road_graph(applied.roads, **settings.build_options()), base)
         ws.put_blob(blob_key, services._graph_to_blob(graph),
                     replace_prefix=f"{_BLOB_PREFIX}{scenario.name}:")
     with _memo_lock:
@@ -170,7 +173,8 @@ def compare_coverage(ws, *, scenario: NetworkScenario | str, facility: str, minu
     every total), ``lost`` (villages covered on the base network but not in the
     scenario, with both times; ``minutes`` null when unreachable) and ``slower``
     (covered in both, slower in the scenario, with the added minutes), each sorted
-    by population.
+    by population, and ``cut_off`` (villages that reach a facility on the base network and
+    none in the scenario, with the reason: the scenario's effect, never a data warning).
     """
     from planner.coverage import coverage_summary
 
@@ -199,6 +203,11 @@ def _difference(base, other, scenario: NetworkScenario, ws) -> dict:
                                       status=s.loc[lost, "status"], reason=s.loc[lost, "reason"])
     slow_t = b.loc[slower, cols].assign(minutes_base=b.loc[slower, "minutes"],
                                         minutes_scenario=s.loc[slower, "minutes"], added_min=added[slower])
+    # the scenario's own effect: villages that reach a facility on the base network and
+    # none in the scenario (their road closed, or cut off from every facility)
+    cut = np.isfinite(b["minutes"].to_numpy()) & (s["status"] == "unreachable").to_numpy()
+    cut_t = b.loc[cut, cols].assign(minutes_base=b.loc[cut, "minutes"], reason=s.loc[cut, "reason"])
+    cut_t = cut_t.sort_values("population", ascending=False, kind="stable")
     lost_t = lost_t.sort_values("population", ascending=False, kind="stable")
     slow_t = slow_t.sort_values("added_min", ascending=False, kind="stable")
     delta = {k: (other.totals[k] - v) for k, v in base.totals.items() if isinstance(v, (int, float))}
@@ -209,5 +218,5 @@ def _difference(base, other, scenario: NetworkScenario, ws) -> dict:
         "base": jsonable(base.totals), "scenario_totals": jsonable(other.totals), "delta": jsonable(delta),
         "added_minutes_total": float(added[reachable_both].sum()),
         "villages_slower": int(slower.sum()),
-        "lost": records(lost_t), "slower": records(slow_t),
+        "lost": records(lost_t), "slower": records(slow_t), "cut_off": records(cut_t),
     }

@@ -114,6 +114,7 @@ def visible_dict(result: WorkspaceAnalysis, user) -> dict:
                     kept.append(row)
             data[key] = kept
     data["travel_method"] = result.travel_method
+    data["estimate"] = result.estimate
     data["version"] = result.version
     data["households_visible"] = "all" if rule == "all" else "scope" if callable(rule) else "none"
     return data

@@ -176,11 +176,8 @@ def reason_labels() -> dict:
     """Why a village cannot be served (snap reason codes of :mod:`planner.snap`, or too far)."""
     from ..services.netreasons import reason_labels as network_reasons
 
-    return {**network_reasons(_),
-            "too_far": _("farther than the cutoff from every site"),
-            "too_far_from_road": _("no road within reach (road missing or impassable)"),
-            "disconnected_component": _("its road is not connected to the county network"),
-            "missing_geometry": _("no location")}
+    # the one text per reason code of every output (web.services.netreasons)
+    return network_reasons(_)
 
 
 def excel_labels() -> dict:
@@ -207,6 +204,9 @@ def excel_labels() -> dict:
         "param:demand_total": param_label("demand_total"), "param:candidates_n": param_label("candidates_n"),
         "reasons": reason_labels(),
         "unit": _("Unit"), "unit:t": _("t"), "semantics_key": _("Who is served"), "semantics": semantics_text(),
+        "estimate_key": _("Travel times: straight-line estimate (road network not used)."),
+        "estimate": _("ESTIMATE (no roads layer): straight-line distance × %(factor)s at %(speed)s km/h",
+                      factor="{factor}", speed="{speed}"),
         "sheet_curve": _("Coverage curve"), "k": _("New sites"), "budget_wan": _("Budget (10,000 yuan)"),
         "covered": _("Covered"), "share": _("Share of demand"), "gain": _("Marginal gain"),
         "gain_share": _("Marginal gain (share)"), "status": _("Status"), "site_names": _("Sites"),
@@ -238,6 +238,8 @@ def js_messages() -> dict:
         "status": {"optimal": _("optimal"), "feasible": _("feasible (time limit)"), "infeasible": _("infeasible"),
                    "time_limit": _("time limit reached")},
         "reason": reason_labels(),
+        "estimate": _("ESTIMATE (no roads layer): straight-line distance × %(factor)s at %(speed)s km/h",
+                      factor="{factor}", speed="{speed}"),
         "facts": {"method": _("Method"), "status": _("Status"), "objective": _("Objective"), "bound": _("Bound"),
                   "gap": _("Gap"), "seconds": _("Solver seconds"), "server": _("Server")},
         "scenario_base": _("(Network scenario %(scenario)s; on the base network: %(after)s covered, new sites %(names)s.)",

@@ -432,6 +432,10 @@
         names: payload.base_network.new_sites.join(lang.indexOf("zh") === 0 ? "、" : ", ")
       });
     }
+    if (r.estimate && msg.estimate) {  // no roads layer: the minutes are a straight-line estimate
+      $("rp-plan-summary").textContent += " " + t(msg.estimate, {
+        factor: String(r.estimate.detour_factor), speed: String(r.estimate.speed_kmh) });
+    }
     $("rp-demand-unit").textContent = cfg.i18n.weight_is + " " + payload.weight_text;
     $("rp-cutoff-note").textContent = r.minutes === null ? "" : t(cfg.i18n.within, { m: num(r.minutes) });
     drawCurve(payload);
