@@ -351,6 +351,9 @@ def import_library(ws, path, *, created_by: str, display_name: str | None = None
             cleaned = None
             for name, message in found.items():
                 column = field_column.get(name) or header.get(name) or name
+                if message == "required":
+                    row_problems.append(error("required", N_("required"), file=file, row=int(number), field=column))
+                    continue
                 row_problems.append(error("invalid_value", N_("{detail}"), params={"detail": message}, file=file,
                                           row=int(number), field=column))
         if ref is not None and ref in seen:

@@ -274,3 +274,21 @@ def test_form_site_from_the_village_centre_and_wkt_is_advanced(client, login_as,
     assert client.post("/projects/new", data={**form, "csrf_token": token}).status_code == 303
     p = P.list_proposals(users)[0]
     assert p.geometry.equals_exact(pt, 1e-6)
+
+
+def test_county_and_town_projects_in_the_notice(users):  # noqa: F811
+    from web.services.project_notice import notice_rows
+
+    sector1, approver = get_user(users, "sector1"), get_user(users, "approver1")
+    p = P.create_proposal(users, _data(users, name="全县冷链骨干网", village_code="", level="county", town="",
+                                       beneficiary_villages=[]), created_by="sector1")
+    for actor, action in ((sector1, "submit"), (approver, "approve")):
+        p = W.transition(users, p.id, action, actor=actor, expected_version=p.version)
+    t = P.create_proposal(users, _town_data(users, name="东岭镇跨村项目"), created_by="town1")
+    for actor, action in ((get_user(users, "town1"), "submit"), (sector1, "approve"), (approver, "approve")):
+        t = W.transition(users, t.id, action, actor=actor, expected_version=t.version)
+    rows = {r.values["name"]: r.values for r in notice_rows(users)}
+    assert rows["全县冷链骨干网"]["location"].startswith("测试县（东经")
+    assert rows["全县冷链骨干网"]["responsible_unit"] == "农业农村局"
+    assert rows["东岭镇跨村项目"]["location"].startswith("东岭镇（东经")
+    assert rows["东岭镇跨村项目"]["responsible_unit"] == "东岭镇人民政府"
