@@ -292,3 +292,14 @@ def test_county_and_town_projects_in_the_notice(users):  # noqa: F811
     assert rows["全县冷链骨干网"]["responsible_unit"] == "农业农村局"
     assert rows["东岭镇跨村项目"]["location"].startswith("东岭镇（东经")
     assert rows["东岭镇跨村项目"]["responsible_unit"] == "东岭镇人民政府"
+
+
+def test_editing_keeps_file_names_typed_before_uploads_existed(client, login_as, users):  # noqa: F811
+    p = P.create_proposal(users, _data(users, attachments=["立项申请.pdf"]), created_by="village1")
+    login_as("village1")
+    token = csrf_token(client, f"/projects/{p.id}/edit")
+    form = {k: v for k, v in _data(users, name="改名").items() if not isinstance(v, list)}
+    response = client.post(f"/projects/{p.id}/edit", data={**form, "csrf_token": token, "version": p.version})
+    assert response.status_code == 303
+    after = P.get_proposal(users, p.id)
+    assert after.name == "改名" and after.attachments == ("立项申请.pdf",)

@@ -331,7 +331,8 @@ def form_data_from_request() -> dict:
     data = {name: form.get(name, "") for name in P.FIELD_NAMES if name not in P.LIST_FIELDS}
     for name in ("commodities", "farmer_links", "beneficiary_villages"):
         data[name] = form.getlist(name)
-    data["attachments"] = form.get("attachments", "")
+    if "attachments" in form:  # file names typed on older forms; files themselves come as uploads
+        data["attachments"] = form.get("attachments", "")
     data["geometry"] = form.get("geometry", "")
     user = _user()
     own = W.LEVEL_OF_ROLE.get(getattr(user, "role", None))
