@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from . import app_schema
-from .errors import (AttachmentEmpty, AttachmentRejected, AttachmentNotFound, AttachmentTooLarge, AttachmentType, ProposalNotFound,
-                     TooManyAttachments)
+from .errors import (AttachmentEmpty, AttachmentNotFound, AttachmentRejected, AttachmentTooLarge, AttachmentType,
+                     ProposalNotFound, TooManyAttachments)
 
 #: Largest file accepted (bytes): scans of signed forms and site photos fit; whole
 #: design drawings belong in the county's document system.
@@ -36,7 +36,8 @@ KINDS: tuple[tuple[str, tuple[str, ...], object], ...] = (
 )
 _DESCRIBED = ((b"PK\x03\x04", "a zip archive or Office document"), (b"MZ", "a Windows program"),
               (b"\x7fELF", "a program"), (b"<", "HTML/XML text"), (b"GIF8", "a GIF image"),
-              (b"II*\x00", "a TIFF image"), (b"MM\x00*", "a TIFF image"), (b"\xd0\xcf\x11\xe0", "an old Office document"))
+              (b"II*\x00", "a TIFF image"), (b"MM\x00*", "a TIFF image"),
+              (b"\xd0\xcf\x11\xe0", "an old Office document"))
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,8 @@ def _create(con) -> None:
         con.execute(statement)
 
 
-def add_attachments(ws, proposal_id: int, files: Iterable[tuple[str, bytes]], *, uploaded_by: str) -> list[Attachment]:
+def add_attachments(ws, proposal_id: int, files: Iterable[tuple[str, bytes]], *,
+                    uploaded_by: str) -> list[Attachment]:
     """Store files on a proposal in one transaction (all or none); returns what was stored.
 
     Raises
@@ -133,7 +135,8 @@ def add_attachments(ws, proposal_id: int, files: Iterable[tuple[str, bytes]], *,
         _create(con)
         if con.execute("SELECT 1 FROM rp_proposals WHERE id = ?", (int(proposal_id),)).fetchone() is None:
             raise ProposalNotFound(id=proposal_id)
-        have = con.execute("SELECT COUNT(*) FROM rp_attachments WHERE proposal_id = ?", (int(proposal_id),)).fetchone()[0]
+        have = con.execute("SELECT COUNT(*) FROM rp_attachments WHERE proposal_id = ?",
+                           (int(proposal_id),)).fetchone()[0]
         check_uploads(files, already=have)  # again under the write lock: two uploads at once
         now = utc_now()
         for (name, data), content_type in zip(files, types):
@@ -146,7 +149,8 @@ def add_attachments(ws, proposal_id: int, files: Iterable[tuple[str, bytes]], *,
 
 
 def _has_table(con) -> bool:
-    return con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='rp_attachments'").fetchone() is not None
+    row = con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='rp_attachments'").fetchone()
+    return row is not None
 
 
 _COLUMNS = "id, proposal_id, filename, content_type, size_bytes, sha256, uploaded_by, uploaded_at"

@@ -10,9 +10,9 @@ from typing import Any, Mapping
 
 from geo.errors import Conflict, Forbidden, InvalidInput, NotFound, RuralplanError, TooLarge
 
-__all__ = ["AttachmentRejected", "AttachmentTooLarge", "AttachmentType", "AttachmentEmpty", "TooManyAttachments",
-           "AttachmentNotFound", "ProposalInvalid", "ProposalNotFound", "WorkflowError", "ForbiddenTransition", "InvalidTransition",
-           "ConflictError"]
+__all__ = ["AttachmentRejected", "AttachmentTooLarge", "AttachmentType", "AttachmentEmpty",
+           "TooManyAttachments", "AttachmentNotFound", "ProposalInvalid", "ProposalNotFound", "WorkflowError",
+           "ForbiddenTransition", "InvalidTransition", "ConflictError"]
 
 
 class ProposalInvalid(InvalidInput):

@@ -15,7 +15,6 @@ review, not overwritten by a spreadsheet). Statuses other than 草稿 are record
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,7 +120,8 @@ def library_rows(proposals) -> list[dict[str, Any]]:
         rows.append({
             "ref": p.ref or f"RP-{p.id}", "name": p.name, "level": _label(P.LEVELS, p.level),
             "category": _label(P.CATEGORIES, p.category), "town": p.town or "", "village_name": p.village_name or "",
-            "village_code": p.village_code or "", "construction_type": _label(P.CONSTRUCTION_TYPES, p.construction_type),
+            "village_code": p.village_code or "",
+            "construction_type": _label(P.CONSTRUCTION_TYPES, p.construction_type),
             "location": f"{p.town or ''}{p.village_name or ''}", "content": p.content, "fund": _fund_text(p),
             "budget_wan": float(p.budget_wan), "period": p.period or "", "responsible_unit": p.responsible_unit or "",
             "performance_targets": p.performance_targets or "",
@@ -129,9 +129,11 @@ def library_rows(proposals) -> list[dict[str, Any]]:
             "farmer_link_note": p.farmer_link_note or "",
             "commodities": "、".join(_label(_LISTS["commodities"], v) for v in p.commodities),
             "beneficiary_villages": "、".join(p.beneficiary_villages),
-            "beneficiary_households": int(p.beneficiary_households), "beneficiary_monitored": int(p.beneficiary_monitored),
+            "beneficiary_households": int(p.beneficiary_households),
+            "beneficiary_monitored": int(p.beneficiary_monitored),
             "expected_jobs": int(p.expected_jobs), "year": "" if p.year is None else int(p.year),
-            "status": _label(P.STATUSES, p.status), "lon": round(pt.x, 6), "lat": round(pt.y, 6), "wkt": p.geometry_wkt,
+            "status": _label(P.STATUSES, p.status), "lon": round(pt.x, 6), "lat": round(pt.y, 6),
+            "wkt": p.geometry_wkt,
         })
     return rows
 
@@ -329,9 +331,9 @@ def import_library(ws, path, *, created_by: str, display_name: str | None = None
             continue
         row_problems: list[Problem] = []
 
-        def fail(key, message, **params):
-            row_problems.append(error("invalid_value", message, params=params, file=file, row=int(number),
-                                      field=header.get(key, key)))
+        def fail(key, message, _out=row_problems, _row=int(number), **params):
+            _out.append(error("invalid_value", message, params=params, file=file, row=_row,
+                              field=header.get(key, key)))
 
         data = _row_data(cells, fail)
         status = data.pop("status", "draft")
