@@ -140,6 +140,9 @@ def test_uploaded_attachment_is_stored_listed_in_the_history_and_downloadable(cl
     assert got.status_code == 200 and got.data == PDF and got.mimetype == "application/pdf"
     assert "attachment" in got.headers["Content-Disposition"]
     assert anonymous.get(f"/projects/{p.id + 1}/attachments/{stored[0].id}").status_code == 404
+    api = anonymous.get(f"/api/v1/proposals/{p.id}").get_json()
+    assert [f["filename"] for f in api["files"]] == ["村两委会议纪要.pdf", "现场照片.JPG"]
+    assert anonymous.get(api["files"][1]["url"]).data == JPEG and api["outside_town"] is None
 
 
 @pytest.mark.parametrize("name, data, error", [
@@ -207,6 +210,8 @@ def test_site_outside_the_applicant_town_is_flagged_not_blocked(client, login_as
     assert project_place.outside_town(users, inside) is None
     flag = project_place.outside_town(users, outside)
     assert flag == project_place.OutsideTown("东岭镇", ("西河乡",))
+    api = client.get(f"/api/v1/proposals/{outside.id}").get_json()
+    assert api["outside_town"] == {"town": "东岭镇", "found_towns": ["西河乡"]}
     beyond = P.create_proposal(users, _data(users, name="县外", geometry="POINT (112.5 34.15)"), created_by="village1")
     assert project_place.outside_town(users, beyond) == project_place.OutsideTown("东岭镇", ())
     county = P.create_proposal(users, _data(users, village_code="", level="county", town="",

@@ -833,7 +833,17 @@ def api_create(*, body: ProposalCreate):
 @operation("getProposal", "One proposal", path=ProposalPath, responses={200: ok("The proposal", schema=_PROPOSAL)},
            errors=_READ)
 def api_proposal(proposal_id: int):
-    return _proposal_json(_proposal_or_404(_ws(), proposal_id))
+    ws = _ws()
+    p = _proposal_or_404(ws, proposal_id)
+    out = _proposal_json(p)
+    # the stored files (download URLs) and the outside-town flag, as the page shows them
+    out["files"] = [{"id": a.id, "filename": a.filename, "content_type": a.content_type, "size_bytes": a.size_bytes,
+                     "uploaded_by": a.uploaded_by, "uploaded_at": a.uploaded_at,
+                     "url": url_for("projects.download_attachment", proposal_id=p.id, attachment_id=a.id)}
+                    for a in A.list_attachments(ws, p.id)]
+    flag = project_place.outside_town(ws, p)
+    out["outside_town"] = None if flag is None else {"town": flag.town, "found_towns": list(flag.found_towns)}
+    return out
 
 
 @bp.route("/api/v1/proposals/<int:proposal_id>", methods=["PATCH"])
