@@ -323,6 +323,10 @@ def import_library(ws, path, *, created_by: str, display_name: str | None = None
                     "fund_source": header.get("fund") or "资金来源及规模",
                     "fund_note": header.get("fund") or "资金来源及规模"}
     existing = {(p.ref or f"RP-{p.id}"): p for p in P.list_proposals(ws)}
+    villages = ws.read_layer("villages")  # once, not per row
+    # rows without 项目编号 are new projects; one already in the library by name, place and
+    # year is the same sheet imported twice (which would double the library)
+    by_name = {(p.name, p.town, p.village_code, p.year): p for p in existing.values()}
     new_rows: list[tuple[int, str, dict, str]] = []
     unchanged, seen = 0, {}
     for number, (_i, raw) in zip(row_numbers(table), table.iterrows()):
@@ -340,7 +344,7 @@ def import_library(ws, path, *, created_by: str, display_name: str | None = None
         ref = None if _blank(cells.get("ref")) else str(cells["ref"]).strip()
         found: dict[str, str] = {}
         try:
-            placed = P._placed_by_village(ws, data, data.get("village_code"), creating=True)
+            placed = P._placed_by_village(ws, data, data.get("village_code"), creating=True, villages=villages)
         except ProposalInvalid as exc:  # an unknown village: the other columns are still checked
             found.update(exc.errors)
             placed = {k: v for k, v in data.items() if k not in ("village_code", "village_name")}
@@ -370,6 +374,12 @@ def import_library(ws, path, *, created_by: str, display_name: str | None = None
             fail(differs if differs in header else "ref",
                  N_("project {value} is already in the library with other values ({what}); change it there"),
                  value=ref, what=differs)
+        if cleaned is not None and ref is None and not row_problems:
+            twin = by_name.get((cleaned["name"], cleaned["town"], cleaned["village_code"], cleaned["year"]))
+            if twin is not None:
+                fail("name", N_("{value} is already in the library as {ref}; give that 项目编号 to check the row "
+                                "against it, or a different name"), value=cleaned["name"],
+                     ref=twin.ref or f"RP-{twin.id}")
         problems.extend(row_problems)
         if not row_problems:
             new_rows.append((int(number), ref, placed, status))
@@ -379,7 +389,7 @@ def import_library(ws, path, *, created_by: str, display_name: str | None = None
     if new_rows:
         with ws.transaction() as con:
             for _number, ref, data, status in new_rows:
-                p = P.create_proposal(ws, data, created_by=created_by, ref=ref, con=con)
+                p = P.create_proposal(ws, data, created_by=created_by, ref=ref, con=con, villages=villages)
                 ids.append(p.id)
                 if status != "draft":
                     con.execute("UPDATE rp_proposals SET status = ?, version = 2 WHERE id = ?", (status, p.id))

@@ -478,12 +478,14 @@ def _db_values(cleaned: Mapping[str, Any]) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- public API
 def create_proposal(ws, data: Mapping[str, Any], *, created_by: str, ref: str | None = None,
-                    con=None) -> Proposal:
+                    con=None, villages=None) -> Proposal:
     """Store a new proposal as a draft and return it (with its id and version 1).
 
     ``con``: an open transaction to join (used by the demo seeder); a new one otherwise.
+    ``villages``: the villages layer when the caller has read it already (bulk imports).
     """
-    cleaned = _db_values(clean_proposal_data(_placed_by_village(ws, data, data.get("village_code"), creating=True)))
+    placed = _placed_by_village(ws, data, data.get("village_code"), creating=True, villages=villages)
+    cleaned = _db_values(clean_proposal_data(placed))
     now = utc_now()
     cols = [*cleaned, "ref", "status", "version", "created_by", "created_at", "updated_at"]
     vals = [*cleaned.values(), ref, "draft", 1, created_by, now, now]
@@ -498,7 +500,8 @@ def create_proposal(ws, data: Mapping[str, Any], *, created_by: str, ref: str | 
     return get_proposal(ws, pid) if con is None else _read(con, pid)
 
 
-def _placed_by_village(ws, data: Mapping[str, Any], village_code, *, creating: bool = False) -> dict[str, Any]:
+def _placed_by_village(ws, data: Mapping[str, Any], village_code, *, creating: bool = False,
+                       villages=None) -> dict[str, Any]:
     """``data`` with town and village name taken from the villages layer.
 
     The town decides which reviewer acts (镇审核), so it must follow the applicant
@@ -506,7 +509,7 @@ def _placed_by_village(ws, data: Mapping[str, Any], village_code, *, creating: b
     given values.
     """
     out = dict(data)
-    villages = ws.read_layer("villages")
+    villages = ws.read_layer("villages") if villages is None else villages
     village_code = _code_from_village_name(villages, out, village_code)
     hit = villages[villages["code"].astype(str) == str(village_code)] if village_code else villages.iloc[0:0]
     level = str(out.get("level") or "village")

@@ -120,6 +120,10 @@ def test_bad_rows_are_reported_by_file_row_and_column_and_nothing_is_written(use
     (p,) = P.list_proposals(users)
     assert (p.village_code, p.town, p.status, p.budget_wan, p.fund_source) == (
         str(village["code"]), "东岭镇", "draft", 200.0, "linkage")
+    # the same sheet (no 项目编号) again: refused, not doubled
+    again = import_library(users, ok, created_by="planner1")
+    assert not again.written and [(e.row, e.field) for e in again.errors] == [(3, "项目名称")]
+    assert f"RP-{p.id}" in again.errors[0].text() and len(P.list_proposals(users)) == 1
 
 
 def test_cli_export_and_web_import(client, login_as, users, tmp_path):  # noqa: F811
