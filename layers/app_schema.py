@@ -48,6 +48,7 @@ PROPOSALS = (
         construction_type TEXT NOT NULL DEFAULT 'new',
         period TEXT,
         responsible_unit TEXT,
+        level TEXT NOT NULL DEFAULT 'village',
         geometry_wkt TEXT NOT NULL,
         status TEXT NOT NULL DEFAULT 'draft',
         version INTEGER NOT NULL DEFAULT 1,
@@ -75,6 +76,23 @@ PROPOSALS = (
        BEGIN SELECT RAISE(ABORT, 'rp_transitions is append-only'); END""",
     """CREATE TRIGGER IF NOT EXISTS rp_transitions_no_delete BEFORE DELETE ON rp_transitions
        BEGIN SELECT RAISE(ABORT, 'rp_transitions is append-only'); END""",
+)
+
+#: Files attached to proposals (:mod:`layers.attachments`): PDF and images kept in the
+#: workspace itself, so copying the .gpkg copies them. Append-only, like the history.
+ATTACHMENTS = (
+    """CREATE TABLE IF NOT EXISTS rp_attachments (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        proposal_id INTEGER NOT NULL REFERENCES rp_proposals(id),
+        filename TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        size_bytes INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        data BLOB NOT NULL,
+        uploaded_by TEXT NOT NULL,
+        uploaded_at TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS rp_attachments_proposal ON rp_attachments(proposal_id, id)",
 )
 
 #: Accounts (:mod:`web.services.users`).
@@ -105,7 +123,7 @@ CREATE TABLE IF NOT EXISTS rp_scenarios (
 
 #: Table name → its statements.
 TABLES = {"rp_meta": (META,), "rp_cache": (CACHE,), "rp_audit": (AUDIT,), "rp_proposals": PROPOSALS,
-          "rp_users": (USERS,), "rp_scenarios": (SCENARIOS,)}
+          "rp_attachments": ATTACHMENTS, "rp_users": (USERS,), "rp_scenarios": (SCENARIOS,)}
 
 
 def create_tables(con, *names: str) -> None:

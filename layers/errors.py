@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from geo.errors import Conflict, Forbidden, InvalidInput, NotFound, RuralplanError
+from geo.errors import Conflict, Forbidden, InvalidInput, NotFound, RuralplanError, TooLarge
 
-__all__ = ["ProposalInvalid", "ProposalNotFound", "WorkflowError", "ForbiddenTransition", "InvalidTransition",
-           "ConflictError"]
+__all__ = ["AttachmentRejected", "AttachmentTooLarge", "AttachmentType", "AttachmentEmpty",
+           "TooManyAttachments", "AttachmentNotFound", "ProposalInvalid", "ProposalNotFound", "WorkflowError",
+           "ForbiddenTransition", "InvalidTransition", "ConflictError"]
 
 
 class ProposalInvalid(InvalidInput):
@@ -87,3 +88,41 @@ class ConflictError(WorkflowError, Conflict):
             "last": self.last,
             "your_comment": self.comment,
         }
+
+
+# --------------------------------------------------------------------------- attachments
+class AttachmentRejected(InvalidInput):
+    """A file that cannot be attached to a proposal; ``file`` names it (HTTP 4xx)."""
+
+    code = "attachment.rejected"
+
+
+class AttachmentType(AttachmentRejected):
+    code = "attachment.type"
+    en = "{file}: only PDF, PNG, JPEG or WebP files can be attached; its content is {found}"
+    zh = "{file}：只能上传 PDF、PNG、JPEG 或 WebP 文件；该文件内容为 {found}"
+
+
+class AttachmentEmpty(AttachmentRejected):
+    code = "attachment.empty"
+    en = "{file} is empty"
+    zh = "{file} 是空文件"
+
+
+class AttachmentTooLarge(AttachmentRejected, TooLarge):
+    code = "attachment.too_large"
+    kind = "too_large"
+    en = "{file}: more than {limit_mb} MB (the limit per file)"
+    zh = "{file}：超过每个文件 {limit_mb} MB 的上限"
+
+
+class TooManyAttachments(AttachmentRejected):
+    code = "attachment.too_many"
+    en = "{file}: a proposal may have at most {limit} attachments (it has {have})"
+    zh = "{file}：每个项目最多 {limit} 个附件（已有 {have} 个）"
+
+
+class AttachmentNotFound(NotFound):
+    code = "attachment.not_found"
+    en = "no attachment {id} on proposal {proposal_id}"
+    zh = "项目 {proposal_id} 没有编号为 {id} 的附件"

@@ -75,6 +75,18 @@ CONSTRUCTION_TYPES: tuple[Choice, ...] = (
 )
 
 
+#: 申报层级: who proposes. A village for itself (村申报); a town for several of its villages or
+#: for the town as a whole (跨村项目, 乡镇申报); a county sector department for a county-wide
+#: or large-scale project (规模化项目, 行业部门申报). The level decides where the review
+#: starts (:mod:`layers.workflow`).
+LEVELS: tuple[Choice, ...] = (
+    Choice("village", "村级", "Village", ("村", "村申报", "村级项目")),
+    Choice("town", "乡镇级", "Town", ("乡镇", "镇", "乡", "乡镇申报", "跨村")),
+    Choice("county", "县级（行业部门）", "County (sector department)", ("县级", "县", "行业部门", "规模化")),
+)
+LEVEL_VALUES = tuple(c.value for c in LEVELS)
+
+
 def choice_of(choices: Iterable[Choice], value: str) -> Choice | None:
     for c in choices:
         if c.value == value:
@@ -88,6 +100,7 @@ def choice_of(choices: Iterable[Choice], value: str) -> Choice | None:
 FIELDS: tuple[Field, ...] = (
     Field("name", "str", "项目名称", "Project name", required=True),
     Field("category", "str", "项目类别", "Category", required=True, choices=CATEGORIES),
+    Field("level", "str", "申报层级", "Proposal level", choices=LEVELS, default="village"),
     Field("town", "str", "乡镇", "Town", required=True),
     Field("village_code", "str", "申报村代码", "Applicant village code", required=True, pattern=r"^\d{12}$"),
     Field("village_name", "str", "申报村", "Applicant village"),
@@ -207,6 +220,7 @@ class Proposal:
     construction_type: str = "new"
     period: str | None = None
     responsible_unit: str | None = None
+    level: str = "village"
     status: str = "draft"
     version: int = 1
     ref: str | None = None
@@ -241,7 +255,7 @@ _COLUMNS = (
     "id", "ref", "name", "category", "town", "village_code", "village_name", "content", "commodities",
     "budget_wan", "fund_source", "fund_note", "beneficiary_villages", "beneficiary_households",
     "beneficiary_monitored", "expected_jobs", "farmer_links", "farmer_link_note", "performance_targets",
-    "attachments", "year", "construction_type", "period", "responsible_unit", "geometry_wkt", "status", "version", "created_by", "created_at", "updated_at",
+    "attachments", "year", "construction_type", "period", "responsible_unit", "level", "geometry_wkt", "status", "version", "created_by", "created_at", "updated_at",
 )
 
 
@@ -259,13 +273,14 @@ def create_tables(con) -> None:
 
 
 #: Columns added after the first release: (name -> DDL) for ``ALTER TABLE`` on old workspaces.
-_ADDED_COLUMNS = {"construction_type": "TEXT NOT NULL DEFAULT 'new'", "period": "TEXT", "responsible_unit": "TEXT"}
+_ADDED_COLUMNS = {"construction_type": "TEXT NOT NULL DEFAULT 'new'", "period": "TEXT", "responsible_unit": "TEXT",
+                  "level": "TEXT NOT NULL DEFAULT 'village'"}
 
 
 def _select_list(con) -> str:
     """The SELECT list of :data:`_COLUMNS`; columns an old workspace lacks read as their defaults."""
     have = {r[1] for r in con.execute("PRAGMA table_info(rp_proposals)")}
-    defaults = {"construction_type": "'new'"}
+    defaults = {"construction_type": "'new'", "level": "'village'"}
     return ", ".join(c if c in have else f"{defaults.get(c, 'NULL')} AS {c}" for c in _COLUMNS)
 
 
@@ -389,6 +404,14 @@ def clean_proposal_data(data: Mapping[str, Any], *, partial: bool = False) -> di
             errors[f.name] = str(exc)
             continue
         out[f.name] = value
+    level = out.get("level") or data.get("level") or "village"
+    if level in ("town", "county") and errors.get("village_code") == "required":
+        # a town's or sector's project names several villages or none (跨村/规模化)
+        del errors["village_code"]
+        out["village_code"] = ""
+    if level == "county" and errors.get("town") == "required":
+        del errors["town"]
+        out["town"] = ""
     if "geometry" in data or not partial:
         try:
             out["geometry_wkt"] = shapely.to_wkt(parse_geometry(data.get("geometry")), rounding_precision=7)
@@ -455,12 +478,14 @@ def _db_values(cleaned: Mapping[str, Any]) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- public API
 def create_proposal(ws, data: Mapping[str, Any], *, created_by: str, ref: str | None = None,
-                    con=None) -> Proposal:
+                    con=None, villages=None) -> Proposal:
     """Store a new proposal as a draft and return it (with its id and version 1).
 
     ``con``: an open transaction to join (used by the demo seeder); a new one otherwise.
+    ``villages``: the villages layer when the caller has read it already (bulk imports).
     """
-    cleaned = _db_values(clean_proposal_data(_placed_by_village(ws, data, data.get("village_code"))))
+    placed = _placed_by_village(ws, data, data.get("village_code"), creating=True, villages=villages)
+    cleaned = _db_values(clean_proposal_data(placed))
     now = utc_now()
     cols = [*cleaned, "ref", "status", "version", "created_by", "created_at", "updated_at"]
     vals = [*cleaned.values(), ref, "draft", 1, created_by, now, now]
@@ -475,7 +500,8 @@ def create_proposal(ws, data: Mapping[str, Any], *, created_by: str, ref: str | 
     return get_proposal(ws, pid) if con is None else _read(con, pid)
 
 
-def _placed_by_village(ws, data: Mapping[str, Any], village_code) -> dict[str, Any]:
+def _placed_by_village(ws, data: Mapping[str, Any], village_code, *, creating: bool = False,
+                       villages=None) -> dict[str, Any]:
     """``data`` with town and village name taken from the villages layer.
 
     The town decides which reviewer acts (镇审核), so it must follow the applicant
@@ -483,13 +509,43 @@ def _placed_by_village(ws, data: Mapping[str, Any], village_code) -> dict[str, A
     given values.
     """
     out = dict(data)
-    villages = ws.read_layer("villages")
+    villages = ws.read_layer("villages") if villages is None else villages
     village_code = _code_from_village_name(villages, out, village_code)
-    hit = villages[villages["code"].astype(str) == str(village_code)]
+    hit = villages[villages["code"].astype(str) == str(village_code)] if village_code else villages.iloc[0:0]
+    level = str(out.get("level") or "village")
     if len(hit):
-        out["town"] = str(hit["town"].iloc[0])
+        town = str(hit["town"].iloc[0])
+        if level == "town" and str(out.get("town") or "").strip() not in ("", town):
+            raise ProposalInvalid({"village_code": f"village {village_code} belongs to {town}, "
+                                                   f"not to {out.get('town')}"})
+        out["town"] = town
         out["village_name"] = str(hit["name"].iloc[0])
+    elif level != "village" and not village_code:
+        out["village_name"] = None
+    if _blank(out.get("geometry")) and ("geometry" in out or creating):
+        centre = _default_site(ws, hit, out)
+        if centre is not None:
+            out["geometry"] = centre
     return out
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _default_site(ws, village_rows, data):
+    """Where a proposal without a drawn site stands: its village's centre (a town's project
+    without a village: the town seat). None when neither is known."""
+    geoms = village_rows.geometry if len(village_rows) and hasattr(village_rows, "geometry") else None
+    if geoms is not None and geoms.iloc[0] is not None and not geoms.iloc[0].is_empty:
+        return shapely.point_on_surface(geoms.iloc[0])
+    town = str(data.get("town") or "").strip()
+    if town and str(data.get("level") or "village") == "town":
+        towns = ws.read_layer("towns")
+        seat = towns[towns["name"].astype(str) == town] if len(towns) else towns
+        if len(seat) and seat.geometry.iloc[0] is not None and not seat.geometry.iloc[0].is_empty:
+            return seat.geometry.iloc[0]
+    return None
 
 
 def _code_from_village_name(villages, out: dict, village_code):
@@ -532,8 +588,8 @@ def update_proposal(ws, proposal_id: int, data: Mapping[str, Any], *, expected_v
         The proposal changed since ``expected_version`` was read, or it is no longer
         editable (someone submitted or reviewed it meanwhile).
     """
-    if "village_code" in data or "town" in data or "village_name" in data:
-        code = data.get("village_code") or get_proposal(ws, proposal_id).village_code
+    if "village_code" in data or "town" in data or "village_name" in data or _blank(data.get("geometry", "x")):
+        code = data.get("village_code") if "village_code" in data else get_proposal(ws, proposal_id).village_code
         data = _placed_by_village(ws, data, code)
     cleaned = _db_values(clean_proposal_data(data, partial=True))
     with ws.transaction() as con:

@@ -17,6 +17,8 @@ Who may act (enforced here, so the web app, the API and the CLI share it):
 status             actions                                   role (scope)
 =================  ========================================  =================================
 draft, returned    submit                                    village_applicant (own village)
+                   (town-level: → town_approved)             town_reviewer (own town)
+                   (county-level: → sector_approved)         sector_assessor (own sector)
 submitted          approve → town_approved, return, reject   town_reviewer (own town)
 town_approved      approve → sector_approved, return, reject sector_assessor (own sector)
 sector_approved    approve → county_approved, return, reject county_approver
@@ -67,6 +69,17 @@ class Step:
     scope: str | None  # "village", "town", "sector" or None (county-wide)
 
 
+#: Where a submission goes and who submits, by proposal level (申报层级): a village's
+#: application goes to its town (村申报 → 镇审核); a town's own project (跨村) is the town's
+#: application and review at once, so it goes on to the sector (镇审核 → 行业部门论证); a
+#: sector department's county-wide project is its own 论证, so it goes to the county
+#: (→ 县级审定). Nobody reviews their own application.
+SUBMIT_STEPS: Mapping[str, tuple[str, str, str]] = {
+    "village": ("submitted", "village_applicant", "village"),
+    "town": ("town_approved", "town_reviewer", "town"),
+    "county": ("sector_approved", "sector_assessor", "sector"),
+}
+
 STEPS: tuple[Step, ...] = (
     Step("draft", "submit", "submitted", "village_applicant", "village"),
     Step("returned", "submit", "submitted", "village_applicant", "village"),
@@ -81,6 +94,11 @@ STEPS: tuple[Step, ...] = (
     Step("in_progress", "complete", "completed", "county_approver", None),
 )
 _STEP = {(s.from_status, s.action): s for s in STEPS}
+#: The submit steps of town- and county-level proposals (the village ones are in STEPS).
+LEVEL_STEPS: Mapping[str, tuple[Step, ...]] = {
+    level: tuple(Step(status, "submit", to, role, scope) for status in ("draft", "returned"))
+    for level, (to, role, scope) in SUBMIT_STEPS.items() if level != "village"
+}
 
 #: Statuses a village can still edit; roles that may create and edit proposals.
 EDITABLE_STATUSES = ("draft", "returned")
@@ -117,12 +135,19 @@ def in_scope(actor: Actor | None, proposal: Proposal, scope: str | None) -> bool
     raise ValueError(msg)
 
 
-def step_for(status: str, action: str) -> Step | None:
+def step_for(status: str, action: str, level: str = "village") -> Step | None:
+    """The step ``action`` takes from ``status`` for a proposal of ``level`` (None: no such step)."""
+    if action == "submit" and level in LEVEL_STEPS:
+        return next((s for s in LEVEL_STEPS[level] if s.from_status == status), None)
     return _STEP.get((status, action))
 
 
+def _level(proposal) -> str:
+    return getattr(proposal, "level", None) or "village"
+
+
 def may_act(actor: Actor | None, proposal: Proposal, action: str) -> bool:
-    step = step_for(proposal.status, action)
+    step = step_for(proposal.status, action, _level(proposal))
     return step is not None and actor is not None and actor.role == step.role and in_scope(actor, proposal, step.scope)
 
 
@@ -138,7 +163,8 @@ INBOX_ACTIONS = ("submit", "approve", "publish")
 
 def inbox_statuses(role: str) -> tuple[str, ...]:
     """Statuses in which a proposal may wait for ``role``'s decision (empty for other roles)."""
-    return tuple(dict.fromkeys(s.from_status for s in STEPS if s.role == role and s.action in INBOX_ACTIONS))
+    steps = (*STEPS, *(s for level in LEVEL_STEPS.values() for s in level))
+    return tuple(dict.fromkeys(s.from_status for s in steps if s.role == role and s.action in INBOX_ACTIONS))
 
 
 def waiting_for(actor: Actor | None, proposals) -> list[Proposal]:
@@ -146,13 +172,36 @@ def waiting_for(actor: Actor | None, proposals) -> list[Proposal]:
     return [p for p in proposals if any(may_act(actor, p, a) for a in INBOX_ACTIONS)]
 
 
-def may_create(actor: Actor | None, *, village_code: str | None = None) -> bool:
-    """Villages propose for themselves; planners and admins may draft for any village."""
+#: The level each proposing role proposes at.
+LEVEL_OF_ROLE = {"village_applicant": "village", "town_reviewer": "town", "sector_assessor": "county"}
+
+
+def may_create(actor: Actor | None, *, village_code: str | None = None, level: str | None = None,
+               town: str | None = None, category: str | None = None) -> bool:
+    """Who may draft a proposal, at which level.
+
+    Villages propose for themselves (level ``village``); a town reviewer for its own town
+    (level ``town``: several of its villages or none); a sector assessor county-wide for the
+    categories its department assesses (level ``county``); planners and admins draft at
+    any level for anyone. ``None`` arguments are not checked (e.g. "may this user propose
+    at all?").
+    """
     if actor is None:
         return False
     if actor.role in ("planner", "admin"):
         return True
-    return actor.role == "village_applicant" and (village_code is None or actor.scope == village_code)
+    own = LEVEL_OF_ROLE.get(actor.role)
+    if own is None or (level is not None and level != own):
+        return False
+    scope = (actor.scope or "").strip()
+    if own == "village":
+        return village_code is None or scope == village_code
+    if own == "town":
+        return town is None or scope == town
+    if category is None:
+        return True
+    sector = SECTOR_BY_CATEGORY.get(category)
+    return sector is not None and scope in SECTOR_ALIASES.get(sector, (sector,))
 
 
 def may_edit(actor: Actor | None, proposal: Proposal) -> bool:
@@ -160,7 +209,8 @@ def may_edit(actor: Actor | None, proposal: Proposal) -> bool:
         return False
     if actor.role in ("planner", "admin"):
         return True
-    return actor.role == "village_applicant" and in_scope(actor, proposal, "village")
+    step = step_for(proposal.status, "submit", _level(proposal))  # the proposer edits
+    return step is not None and actor.role == step.role and in_scope(actor, proposal, step.scope)
 
 
 def _last_step(con, proposal_id: int) -> dict | None:
@@ -221,7 +271,7 @@ def transition(ws, proposal_id: int, action: str, *, actor: Actor, expected_vers
             msg = (f"proposal {current.id} was changed by {who} after you opened it; it is now "
                    f"{current.status}. Your action was not applied; your comment is kept below.")
             raise ConflictError(msg, current=current, last=last, comment=comment)
-        step = step_for(current.status, action)
+        step = step_for(current.status, action, _level(current))
         if step is None:
             msg = f"cannot {action} a proposal that is {current.status}"
             raise InvalidTransition(msg)
@@ -261,14 +311,19 @@ def _forbidden_message(actor: Actor, proposal: Proposal, step: Step) -> str:
 
 
 def workflow_table() -> list[dict[str, Any]]:
-    """The rules as rows (for the docs page and the report)."""
-    return [{"from_status": s.from_status, "action": s.action, "to_status": s.to_status, "role": s.role,
+    """The rules as rows (for the docs page and the report); the submit steps of town- and
+    county-level proposals carry their ``level`` (the others apply to village proposals and
+    to every level after the submission)."""
+    rows = [{"from_status": s.from_status, "action": s.action, "to_status": s.to_status, "role": s.role,
              "scope": s.scope} for s in STEPS]
+    rows += [{"level": level, "from_status": s.from_status, "action": s.action, "to_status": s.to_status,
+              "role": s.role, "scope": s.scope} for level, steps in LEVEL_STEPS.items() for s in steps]
+    return rows
 
 
 __all__ = [
     "ACTIONS", "APPROVED_STATUSES", "EDITABLE_STATUSES", "PENDING_STATUSES", "REASON_REQUIRED",
     "SECTOR_BY_CATEGORY", "STEPS", "ConflictError", "ForbiddenTransition", "InvalidTransition", "Step",
     "WorkflowError", "allowed_actions", "in_scope", "may_act", "may_create", "may_edit", "sector_for_category",
-    "step_for", "transition", "workflow_table",
+    "step_for", "transition", "workflow_table", "LEVEL_OF_ROLE", "SUBMIT_STEPS",
 ]

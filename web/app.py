@@ -326,6 +326,10 @@ def register_template_context(app: Flask) -> None:
     # ``{{ 24242|count }}`` → 24,242
     app.add_template_filter(format_count, "count")
 
+    from .formatting import format_filesize
+
+    app.add_template_filter(format_filesize, "filesize")
+
     @app.template_filter("unit")
     def unit_word(unit):
         return unit_name(unit, lang=i18n.current_lang())

@@ -63,6 +63,16 @@ UNITS = {
 }
 
 
+def format_filesize(size_bytes) -> str:
+    """A file size as people read it: 812 B, 35.2 KB, 4.8 MB (binary units, as file managers show)."""
+    size = float(size_bytes or 0)
+    for unit in ("B", "KB", "MB"):
+        if size < 1024 or unit == "MB":
+            return f"{int(size)} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} MB"
+
+
 def format_count(value, *, empty: str = "—") -> str:
     """A count with thousands separators: 24242 → ``24,242`` (None/NaN → ``empty``)."""
     import math

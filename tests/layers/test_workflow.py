@@ -254,7 +254,9 @@ def test_edits_only_while_draft_or_returned_and_compare_and_set(ws):
     assert not W.may_edit(ACTORS["village_own"], p3)
     assert W.may_create(ACTORS["village_own"], village_code=VILLAGE)
     assert not W.may_create(ACTORS["village_own"], village_code=OTHER_VILLAGE)
-    assert not W.may_create(ACTORS["town_own"]) and W.may_create(ACTORS["planner"])
+    # a town proposes for itself at the town level (跨村), never as a village
+    assert not W.may_create(ACTORS["town_own"], level="village", village_code=VILLAGE)
+    assert W.may_create(ACTORS["town_own"], level="town") and W.may_create(ACTORS["planner"])
 
 
 def test_list_filters(ws):

@@ -14,7 +14,8 @@ from .test_projects_views import _data
 pytestmark = BROWSER
 
 PAGES = ("/map/", "/data/", "/planning/", "/pairings/", "/projects/", "/projects/new", "/projects/1",
-         "/projects/1/edit", "/projects/portfolio?budget=500", "/projects/notice", "/auth/login")
+         "/projects/1/edit", "/projects/portfolio?budget=500", "/projects/notice", "/projects/import",
+         "/projects/inbox", "/auth/login")
 
 WATCH_CSP = """
 window.__csp = [];

@@ -132,3 +132,31 @@ def test_village_places_a_new_proposal_on_the_map(open_page, server, demo):
     assert page.locator("#action-submit").count() == 1
     assert watch.external == [] and watch.console_errors == []
     context.close()
+
+
+def test_site_from_the_village_and_the_outside_town_warning_while_drawing(open_page, server, demo):
+    """The form starts at the village's centre; a site drawn in another town is flagged at once."""
+    import shapely
+
+    ws, apple = demo
+    context, page, watch = _session(open_page, server, "cun")
+    page.goto(f"{server}/projects/new")
+    page.wait_for_function("window.RPP_READY === true")
+    villages = ws.read_layer("villages")
+    centre = villages[villages["code"] == apple.village_code].geometry.iloc[0]
+    wkt = page.input_value("#geometry")
+    assert shapely.from_wkt(wkt).distance(centre) < 1e-5  # no click needed: the village's centre
+    assert not page.locator("#rpp-advanced").evaluate("d => d.open")  # WKT is the advanced way
+    bounds = ws.read_layer("boundaries")
+    other = bounds[(bounds["level"] == "town") & (bounds["name"] != apple.town)].iloc[0]
+    inside_other = shapely.point_on_surface(other.geometry)
+    page.locator("#rpp-advanced summary").click()
+    page.fill("#geometry", f"POINT ({inside_other.x} {inside_other.y})")
+    page.dispatch_event("#geometry", "change")
+    page.wait_for_selector("#site-check:not([hidden])")
+    assert other["name"] in page.text_content("#site-check")
+    page.click("#rpp-use-village")  # back home: the warning goes
+    page.wait_for_selector("#site-check[hidden]", state="attached")
+    assert shapely.from_wkt(page.input_value("#geometry")).distance(centre) < 1e-5
+    assert watch.external == [] and watch.console_errors == []
+    context.close()

@@ -80,7 +80,7 @@ def test_library_is_readable_and_lists_with_filters(client, workspace):
 
 def test_create_needs_the_right_role(client, users, login_as):
     assert client.get("/projects/new").status_code == 302  # anonymous: to the login page
-    login_as("town1")
+    login_as("approver1")  # the county approves; it does not propose (towns and sectors do: test_levels.py)
     assert client.get("/projects/new").status_code == 403
     login_as("village1")
     token = csrf_token(client, "/projects/new")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 
@@ -10,7 +11,7 @@ from .resilience_cmds import scenario_option
 
 
 def register(group: click.Group) -> None:
-    for command in (proposals, evaluate, portfolio_cmd, notice):
+    for command in (proposals, evaluate, portfolio_cmd, notice, projects):
         group.add_command(command)
 
 
@@ -150,3 +151,55 @@ def notice(workspace, out, year) -> None:
     ws = _workspace(workspace)
     n = write_notice_xlsx(ws, out, year=year)
     click.echo(f"{n} approved project(s) written to {out}")
+
+
+@click.group()
+def projects() -> None:
+    """The project library (项目库) as the county's Excel: import and export."""
+
+
+@projects.command(name="import")
+@workspace_option()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--user", "username", default="ruralplan import", show_default=True,
+              help="Recorded as the creator of the new proposals and of their import step.")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+def projects_import(workspace, file, username, as_json) -> None:
+    """Import FILE (.xlsx/.csv, the 项目库 columns); exit status 2 on errors, nothing written then."""
+    from layers.project_library import import_library
+    from web.i18n import catalog_gettext
+
+    from .common import cli_lang, echo_problems
+
+    outcome = import_library(_workspace(workspace), file, created_by=username)  # unreadable file: exit 2
+    if as_json:
+        click.echo(json.dumps(outcome.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        _ = catalog_gettext(cli_lang())
+        echo_problems(outcome.problems)
+        if outcome.written:
+            click.echo(_("project library: %(added)s added, %(unchanged)s unchanged", added=outcome.added,
+                         unchanged=outcome.unchanged))
+        else:
+            click.echo(_("nothing written: %(n)s error(s) in %(file)s", n=len(outcome.errors), file=outcome.file),
+                       err=True)
+    if not outcome.written:
+        sys.exit(2)
+
+
+@projects.command(name="export")
+@workspace_option()
+@click.argument("out", type=click.Path(dir_okay=False, writable=True))
+@click.option("--status", multiple=True, help="Only these statuses (repeatable).")
+@click.option("--year", type=int, default=None, help="Only proposals of this year.")
+def projects_export(workspace, out, status, year) -> None:
+    """Write the project library as the county's Excel (headers in RURALPLAN_LANG), importable back unchanged."""
+    from layers import proposals as P
+    from layers.project_library import write_library_xlsx
+
+    from .common import cli_lang
+
+    items = sorted(P.list_proposals(_workspace(workspace), P.ProposalFilter(status=tuple(status) or None, year=year)),
+                   key=lambda p: p.id)
+    write_library_xlsx(items, out, lang=cli_lang())
+    click.echo(f"{len(items)} → {out}")

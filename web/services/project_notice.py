@@ -79,7 +79,9 @@ def notice_rows(ws, *, year: int | None = None, statuses=APPROVED_STATUSES) -> l
     rows = []
     for no, p in enumerate(items, start=1):
         pt = shapely.point_on_surface(p.geometry)
-        place = f"{p.town}{p.village_name or names.get(p.village_code, p.village_code)}"
+        # a town's project without a village stands in the town; a county project in the county
+        place = f"{p.town}{p.village_name or names.get(p.village_code, p.village_code)}" if p.town else \
+            str(ws.meta().get("county_name") or "全县")
         ben_names = "、".join(names.get(c, c) for c in p.beneficiary_villages)
         beneficiaries = f"受益村：{ben_names or '—'}；受益户{p.beneficiary_households}户（其中监测户{p.beneficiary_monitored}户）"
         links = "、".join(_label(P.FARMER_LINKS, v) for v in p.farmer_links)
@@ -95,7 +97,8 @@ def notice_rows(ws, *, year: int | None = None, statuses=APPROVED_STATUSES) -> l
             "period": p.period or (f"{p.year}年度" if p.year else "—"),
             # Village projects are carried out under the town government (镇审核 owns them)
             # unless the proposal names another unit.
-            "responsible_unit": p.responsible_unit or f"{p.town}人民政府",
+            "responsible_unit": p.responsible_unit or (P.sector_for_category(p.category) if p.level == "county"
+                                                       else f"{p.town}人民政府"),
             "performance_targets": p.performance_targets or "",
             "farmer_links": link_text,
         }))

@@ -22,11 +22,12 @@ from pydantic import BaseModel, Field, field_validator
 from wtforms import HiddenField
 
 from geo.errors import RuralplanError
+from layers import attachments as A
 from layers import proposals as P
 from layers import workflow as W
 
 from .. import mapping, printmaps
-from ..services import project_eval, project_inbox, project_notice
+from ..services import project_eval, project_inbox, project_notice, project_place
 from ..app import NavItem, current_workspace
 from ..auth import login_required, permission_required
 from ..formatting import beijing_today, format_count, format_quantity
@@ -145,6 +146,7 @@ def project_helpers():
         "category_label": lambda v: choice_label(P.CATEGORIES, v),
         "fund_label": lambda v: choice_label(P.FUND_SOURCES, v),
         "link_label": lambda v: choice_label(P.FARMER_LINKS, v),
+        "level_label": lambda v: choice_label(P.LEVELS, v or "village"),
         "field_label": lambda name: label(P.get_field(name)),
         # called by the header only for a logged-in user (lazy: no query on other renders)
         "inbox_count": lambda: project_inbox.inbox_count(_ws(), _user()),
@@ -299,7 +301,8 @@ def inbox():
     user = _user()
     items = project_inbox.inbox(ws, user)
     has_inbox = project_inbox.inbox_count(ws, user) is not None
-    return render_template("projects/inbox.html", proposals=items, has_inbox=has_inbox,
+    flags = {pid: site_warning_text(f) for pid, f in project_place.outside_town_flags(ws, items).items()}
+    return render_template("projects/inbox.html", proposals=items, has_inbox=has_inbox, site_flags=flags,
                            actions={p.id: [a for a in W.allowed_actions(user, p) if a in W.INBOX_ACTIONS]
                                     for p in items},
                            action_labels=ACTION_LABELS)
@@ -307,22 +310,54 @@ def inbox():
 
 # --------------------------------------------------------------------------- form
 def _village_choices(ws, user) -> list[dict]:
+    """Villages for the form's select, with their centre (the site when none is drawn)."""
     villages = ws.read_layer("villages").sort_values(["town", "code"])
-    rows = [{"code": str(r.code), "name": str(r.name), "town": str(r.town)} for r in villages.itertuples()]
+    rows = []
+    for r in villages.itertuples():
+        pt = None if r.geometry is None or r.geometry.is_empty else r.geometry.representative_point()
+        rows.append({"code": str(r.code), "name": str(r.name), "town": str(r.town),
+                     "lon": None if pt is None else round(pt.x, 6), "lat": None if pt is None else round(pt.y, 6)})
     if user is not None and user.role == "village_applicant":
         rows = [r for r in rows if r["code"] == user.scope]
+    elif user is not None and user.role == "town_reviewer":
+        rows = [r for r in rows if r["town"] == user.scope]
     return rows
 
 
+def _levels_for(user) -> list:
+    """The proposal levels ``user`` may propose at (planners and admins: all)."""
+    own = W.LEVEL_OF_ROLE.get(getattr(user, "role", None))
+    return [c for c in P.LEVELS if own is None or c.value == own]
+
+
 def form_data_from_request() -> dict:
-    """Form fields → the dict :func:`layers.proposals.clean_proposal_data` reads."""
+    """Form fields → the dict :func:`layers.proposals.clean_proposal_data` reads.
+
+    A proposing reviewer's level and town come from their account, never from the form.
+    """
     form = request.form
     data = {name: form.get(name, "") for name in P.FIELD_NAMES if name not in P.LIST_FIELDS}
     for name in ("commodities", "farmer_links", "beneficiary_villages"):
         data[name] = form.getlist(name)
-    data["attachments"] = form.get("attachments", "")
+    if "attachments" in form:  # file names typed on older forms; files themselves come as uploads
+        data["attachments"] = form.get("attachments", "")
     data["geometry"] = form.get("geometry", "")
-    return data  # town and village name follow the village (layers.proposals does it)
+    user = _user()
+    own = W.LEVEL_OF_ROLE.get(getattr(user, "role", None))
+    if own is not None:
+        data["level"] = own
+    if (data.get("level") or "village") == "town" and user is not None and user.role == "town_reviewer":
+        data["town"] = user.scope or ""
+    return data  # a village's town and name follow the village (layers.proposals does it)
+
+
+def _may_create_data(data: dict) -> bool:
+    level = data.get("level") or "village"
+    code = data.get("village_code")
+    # a village's own proposal must name it; town and county projects may name none
+    code = (code or "") if level == "village" else (code or None)
+    return W.may_create(_user(), village_code=code, level=level, town=data.get("town") or None,
+                        category=data.get("category") or None)
 
 
 def _render_form(ws, *, proposal=None, values=None, errors=None, status=200):
@@ -333,9 +368,14 @@ def _render_form(ws, *, proposal=None, values=None, errors=None, status=200):
         values["geometry"] = proposal.geometry_wkt
     features = []
     page_map = project_map(features, mode="edit")
+    site_warning = None
+    if proposal is not None and not errors:
+        site_warning = site_warning_text(project_place.outside_town(ws, proposal))
     return render_template(
         "projects/form.html", proposal=proposal, values=values, errors=errors or {}, villages=_village_choices(ws, user),
-        all_villages=_village_choices(ws, None),
+        all_villages=_village_choices(ws, None), levels=_levels_for(user), towns=_towns(ws),
+        own_level=W.LEVEL_OF_ROLE.get(getattr(user, "role", None)), site_warning=site_warning,
+        attachment_limits=A.limits_text(current_lang()),
         categories=P.CATEGORIES, commodities=P.get_field("commodities").choices, fund_sources=P.FUND_SOURCES, construction_types=P.CONSTRUCTION_TYPES,
         farmer_links=P.FARMER_LINKS, page_map=page_map, json_script=_json_script, form=ActionForm(),
         error_text=_error_text,
@@ -388,16 +428,48 @@ def new():
     if not ActionForm().validate_on_submit():
         abort(400)
     data = form_data_from_request()
-    if not W.may_create(_user(), village_code=data.get("village_code")):
+    if not _may_create_data(data):
         abort(403)
+    uploads = _uploaded_files()
     try:
+        A.check_uploads(uploads)  # bad files: nothing is saved, the form comes back naming them
         p = P.create_proposal(ws, data, created_by=_user().username)
     except P.ProposalInvalid as exc:
         return _render_form(ws, values=data, errors=exc.errors, status=422)
+    except A.AttachmentRejected as exc:
+        return _render_form(ws, values=data, errors={"attachments": exc.message(current_lang())},
+                            status=exc.http_status)
+    A.add_attachments(ws, p.id, uploads, uploaded_by=_user().username)
     flash(_("Proposal saved as a draft. Submit it when it is complete."), "success")
+    _flash_saved_warnings(ws, p)
+    return redirect(url_for("projects.detail", proposal_id=p.id), code=303)
+
+
+def _uploaded_files() -> list[tuple[str, bytes]]:
+    """The request's attachment files as (name, bytes); empty file inputs are left out."""
+    out = []
+    for storage in request.files.getlist("files"):
+        if storage is None or not storage.filename:
+            continue
+        out.append((storage.filename, storage.read(A.MAX_BYTES + 1)))
+    return out
+
+
+def _flash_saved_warnings(ws, p) -> None:
     for message in plausibility_messages(p):
         flash(message, "warning")
-    return redirect(url_for("projects.detail", proposal_id=p.id), code=303)
+    warning = site_warning_text(project_place.outside_town(ws, p))
+    if warning:
+        flash(warning, "warning")
+
+
+def site_warning_text(outside) -> str | None:
+    """The outside-town flag in the reader's language (None when the site is in its town)."""
+    if outside is None:
+        return None
+    return _("The site lies outside %(town)s (the applicant's town), in %(found)s. Check the location; "
+             "this does not block the proposal.", town=outside.town,
+             found="、".join(outside.found_towns) or _("no town of the county"))
 
 
 @bp.route("/projects/<int:proposal_id>/edit", methods=["GET", "POST"])
@@ -412,18 +484,23 @@ def edit(proposal_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     data = form_data_from_request()
-    if _user().role == "village_applicant" and data.get("village_code") != _user().scope:
+    if _user().role in W.LEVEL_OF_ROLE and not _may_create_data(data):
         abort(403)
+    uploads = _uploaded_files()
     try:
+        A.check_uploads(uploads, already=len(A.list_attachments(ws, p.id)))
         p = P.update_proposal(ws, p.id, data, expected_version=_form_version(default=0))
     except P.ProposalInvalid as exc:
         return _render_form(ws, proposal=p, values=data, errors=exc.errors, status=422)
+    except A.AttachmentRejected as exc:
+        return _render_form(ws, proposal=p, values=data, errors={"attachments": exc.message(current_lang())},
+                            status=exc.http_status)
     except W.ConflictError as exc:
         flash(str(exc), "error")
         return _render_form(ws, proposal=exc.current or p, values=data, status=409)
+    A.add_attachments(ws, p.id, uploads, uploaded_by=_user().username)
     flash(_("Changes saved."), "success")
-    for message in plausibility_messages(p):
-        flash(message, "warning")
+    _flash_saved_warnings(ws, p)
     return redirect(url_for("projects.detail", proposal_id=p.id), code=303)
 
 
@@ -441,8 +518,12 @@ def _render_detail(ws, p: P.Proposal, *, status=200, conflict=None, error=None, 
     actions = [(a, str(APPROVE_LABELS.get(p.status, ACTION_LABELS[a]) if a == "approve" else ACTION_LABELS[a]))
                for a in W.allowed_actions(user, p)]
     features = [_proposal_feature(p)] + _map_features(evaluation)
+    attachments = A.list_attachments(ws, p.id)
     return render_template(
-        "projects/detail.html", p=p, evaluation=evaluation, eval_error=eval_error, history=P.history(ws, p.id),
+        "projects/detail.html", p=p, evaluation=evaluation, eval_error=eval_error,
+        timeline=_timeline(P.history(ws, p.id), attachments), attachments=attachments,
+        may_attach=may_attach(user, p), attachment_limits=A.limits_text(current_lang()),
+        site_warning=site_warning_text(project_place.outside_town(ws, p)), level_label=choice_label(P.LEVELS, p.level),
         actions=actions, may_edit=W.may_edit(user, p), sector=W.sector_for_category(p.category),
         conflict=conflict, error=error, comment=comment, form=ActionForm(), flag_labels=FLAG_LABELS,
         component_labels=COMPONENT_LABELS, measure_labels=MEASURE_LABELS,
@@ -451,6 +532,74 @@ def _render_detail(ws, p: P.Proposal, *, status=200, conflict=None, error=None, 
         better_alternative=better_alternative(evaluation), village_names=_village_names(ws, p.beneficiary_villages),
         plausibility=plausibility_messages(p),
     ), status
+
+
+@bp.route("/projects/site-check")
+@login_required
+def site_check():
+    """The form's live outside-town check: ``{"warning": text or null}`` for the site being drawn."""
+    from types import SimpleNamespace
+
+    ws = _ws()
+    args = request.args
+    level = args.get("level") or W.LEVEL_OF_ROLE.get(_user().role) or "village"
+    town = (args.get("town") or "").strip()
+    if _user().role == "town_reviewer" and level == "town":
+        town = _user().scope or ""
+    code = (args.get("village_code") or "").strip()
+    if code:
+        villages = ws.read_layer("villages")
+        hit = villages[villages["code"].astype(str) == code]
+        if len(hit):
+            town = str(hit["town"].iloc[0])
+    try:
+        geometry = P.parse_geometry(args.get("geometry") or "")
+    except ValueError:
+        return {"warning": None}
+    probe = SimpleNamespace(level=level, town=town, geometry=geometry)
+    return {"warning": site_warning_text(project_place.outside_town(ws, probe))}
+
+
+def _timeline(steps, attachments) -> list[tuple[str, str, object]]:
+    """The history as people read it: workflow steps and uploaded files, by time."""
+    rows = [("step", t.at, t) for t in steps] + [("file", a.uploaded_at, a) for a in attachments]
+    return sorted(rows, key=lambda r: r[1] or "")
+
+
+def may_attach(user, p: P.Proposal) -> bool:
+    """The proposer while they may edit, and a reviewer whose decision the proposal waits for
+    (their 论证 documents), may add files; everyone who may read the proposal may download them."""
+    return W.may_edit(user, p) or bool(W.allowed_actions(user, p))
+
+
+@bp.route("/projects/<int:proposal_id>/attachments", methods=["POST"])
+@login_required
+def upload_attachments(proposal_id: int):
+    ws = _ws()
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    p = _proposal_or_404(ws, proposal_id)
+    if not may_attach(_user(), p):
+        abort(403)
+    uploads = _uploaded_files()
+    if not uploads:
+        raise BadField(field="files", location="form", reason_en="choose at least one file",
+                       reason_zh="请选择至少一个文件")
+    # a bad file: the app's one handler answers with its status (400/413) naming the file
+    stored = A.add_attachments(ws, p.id, uploads, uploaded_by=_user().username)
+    flash(_("%(n)s file(s) attached.", n=len(stored)), "success")
+    return redirect(url_for("projects.detail", proposal_id=p.id, _anchor="history"), code=303)
+
+
+@bp.route("/projects/<int:proposal_id>/attachments/<int:attachment_id>")
+@permission_required("read")
+def download_attachment(proposal_id: int, attachment_id: int):
+    ws = _ws()
+    _proposal_or_404(ws, proposal_id)
+    att, data = A.read_attachment(ws, proposal_id, attachment_id)
+    # always a download (never rendered inline from our origin), with its own type
+    return send_file(io.BytesIO(data), mimetype=att.content_type, as_attachment=True, download_name=att.filename,
+                     etag=att.sha256, max_age=0)
 
 
 @bp.route("/projects/<int:proposal_id>")
@@ -544,6 +693,63 @@ def notice_xlsx():
                      as_attachment=True, download_name=project_notice.notice_filename(ws, year))
 
 
+# --------------------------------------------------------------------------- the library's Excel
+@bp.route("/projects/library.xlsx")
+@permission_required("read")
+def library_xlsx():
+    """The project library as the county's Excel (importable back unchanged), filters as on the list."""
+    from layers.project_library import write_library_xlsx
+
+    items = sorted(P.list_proposals(_ws(), filters_from_request()), key=lambda p: p.id)
+    buf = io.BytesIO()
+    write_library_xlsx(items, buf, lang=current_lang())
+    buf.seek(0)
+    name = f"{_ws().meta().get('county_name') or ''}项目库.xlsx" if current_lang() == "zh" else "project-library.xlsx"
+    return send_file(buf, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     as_attachment=True, download_name=name)
+
+
+@bp.route("/projects/import", methods=["GET", "POST"])
+@permission_required("import")
+def library_import():
+    """Bulk import of the county's 项目库 Excel, with the same validation report as layer uploads."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from layers.project_library import import_library
+
+    from ..i18n import problem_text, sorted_problems
+    from .data import upload_name
+
+    ws = _ws()
+    form = ActionForm()
+    if request.method == "GET":
+        return render_template("projects/import.html", form=form, report=None)
+    if not form.validate_on_submit():
+        abort(400)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise BadField(field="file", location="form", reason_en="choose a file", reason_zh="请选择文件")
+    original = upload_name(upload.filename)
+    suffix = Path(original).suffix.lower()
+    tmpdir = tempfile.mkdtemp(prefix="rp-library-")
+    try:
+        path = Path(tmpdir) / f"library{suffix}"
+        upload.save(path)
+        outcome = import_library(ws, path, created_by=_user().username, display_name=original)
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+    problems = sorted_problems(outcome.problems)
+    report = {"file": original, "written": outcome.written, "added": outcome.added, "unchanged": outcome.unchanged,
+              "errors": [problem_text(p) for p in problems if p.is_error],
+              "warnings": [problem_text(p) for p in problems if not p.is_error]}
+    if outcome.written:
+        flash(_("Project library imported: %(added)s added, %(unchanged)s unchanged.", added=outcome.added,
+                unchanged=outcome.unchanged), "success")
+    return render_template("projects/import.html", form=form, report=report), (200 if outcome.written else 422)
+
+
 # --------------------------------------------------------------------------- JSON API
 def _api_error(code: int, message: str, **extra):
     return {"error": {**extra, "code": code, "message": message}}, code
@@ -616,7 +822,12 @@ def api_list(*, query: ProposalListQuery):
            errors=(400, 401, 403, 413, 422))
 def api_create(*, body: ProposalCreate):
     data = proposal_data(body)
-    if not W.may_create(_user(), village_code=data.get("village_code")):
+    own = W.LEVEL_OF_ROLE.get(_user().role)
+    if own is not None:
+        data.setdefault("level", own)
+        if own == "town":
+            data.setdefault("town", _user().scope)
+    if not _may_create_data(data):
         abort(403)
     try:
         p = P.create_proposal(_ws(), data, created_by=_user().username)
@@ -630,7 +841,17 @@ def api_create(*, body: ProposalCreate):
 @operation("getProposal", "One proposal", path=ProposalPath, responses={200: ok("The proposal", schema=_PROPOSAL)},
            errors=_READ)
 def api_proposal(proposal_id: int):
-    return _proposal_json(_proposal_or_404(_ws(), proposal_id))
+    ws = _ws()
+    p = _proposal_or_404(ws, proposal_id)
+    out = _proposal_json(p)
+    # the stored files (download URLs) and the outside-town flag, as the page shows them
+    out["files"] = [{"id": a.id, "filename": a.filename, "content_type": a.content_type, "size_bytes": a.size_bytes,
+                     "uploaded_by": a.uploaded_by, "uploaded_at": a.uploaded_at,
+                     "url": url_for("projects.download_attachment", proposal_id=p.id, attachment_id=a.id)}
+                    for a in A.list_attachments(ws, p.id)]
+    flag = project_place.outside_town(ws, p)
+    out["outside_town"] = None if flag is None else {"town": flag.town, "found_towns": list(flag.found_towns)}
+    return out
 
 
 @bp.route("/api/v1/proposals/<int:proposal_id>", methods=["PATCH"])
@@ -643,8 +864,9 @@ def api_update(proposal_id: int, *, body: ProposalPatch):
     if not W.may_edit(_user(), p):
         abort(403)
     changes = proposal_data(body, exclude={"version"})
-    if _user().role == "village_applicant" and changes.get("village_code", p.village_code) != _user().scope:
-        abort(403)
+    merged = {"level": p.level, "village_code": p.village_code, "town": p.town, "category": p.category, **changes}
+    if _user().role in W.LEVEL_OF_ROLE and not _may_create_data(merged):
+        abort(403)  # a proposer keeps a proposal in their own village, town or sector
     try:
         p = P.update_proposal(ws, p.id, changes, expected_version=body.version)
     except P.ProposalInvalid as exc:

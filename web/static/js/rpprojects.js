@@ -106,18 +106,70 @@
       if (g) mode.value = g.kind;
       draw(fit);
     }
+    var village = document.getElementById("village_code");
+    var useVillage = document.getElementById("rpp-use-village");
+    var siteText = document.getElementById("rpp-site-text");
+    function changed() {
+      if (siteText) {
+        var g = parseWKT(box.value);
+        siteText.textContent = g ? g.pts[0][1].toFixed(5) + ", " + g.pts[0][0].toFixed(5) : "";
+      }
+      checkSite();
+    }
+    function villageCentre(fit) {
+      var opt = village && village.options[village.selectedIndex];
+      if (!opt || !opt.dataset.lon || opt.dataset.lon === "None") return;
+      mode.value = "point";
+      pts = [[Number(opt.dataset.lat), Number(opt.dataset.lon)]];
+      box.value = toWKT("point", pts);
+      draw(fit);
+      changed();
+    }
     map.on("click", function (e) {
       var p = [e.latlng.lat, e.latlng.lng];
       pts = mode.value === "point" ? [p] : pts.concat([p]);
       box.value = toWKT(mode.value, pts);
       draw(false);
+      changed();
     });
-    box.addEventListener("change", function () { load(true); });
+    box.addEventListener("change", function () { load(true); changed(); });
     mode.addEventListener("change", function () {
-      if (pts.length) { box.value = toWKT(mode.value, mode.value === "point" ? pts.slice(0, 1) : pts); load(false); }
+      if (pts.length) { box.value = toWKT(mode.value, mode.value === "point" ? pts.slice(0, 1) : pts); load(false); changed(); }
     });
-    if (clear) clear.addEventListener("click", function () { pts = []; box.value = ""; draw(false); });
+    if (clear) clear.addEventListener("click", function () { pts = []; box.value = ""; draw(false); changed(); });
+    if (useVillage) useVillage.addEventListener("click", function () { villageCentre(true); });
+    if (village) village.addEventListener("change", function () {
+      if (!box.value.trim()) villageCentre(true); else checkSite();
+    });
+    ["level", "town"].forEach(function (id) {
+      var el = document.getElementById(id);
+      if (el) el.addEventListener("change", checkSite);
+    });
     load(true);
+    if (!box.value.trim()) villageCentre(false);
+  }
+
+  // The outside-town flag while drawing (a warning, never a block).
+  function checkSite() {
+    var form = document.getElementById("proposal-form");
+    var out = document.getElementById("site-check");
+    var box = document.getElementById("geometry");
+    if (!form || !out || !box || !form.dataset.siteCheck || !window.fetch) return;
+    var params = new URLSearchParams();
+    ["level", "town", "village_code"].forEach(function (id) {
+      var el = document.getElementById(id);
+      if (el) params.set(id, el.value);
+    });
+    params.set("geometry", box.value);
+    fetch(form.dataset.siteCheck + "?" + params.toString(), {credentials: "same-origin"})
+      .then(function (r) { return r.ok ? r.json() : {warning: null}; })
+      .then(function (data) {
+        var stale = document.getElementById("site-outside-town");
+        if (stale) stale.hidden = true;
+        out.textContent = data.warning ? "⚠ " + data.warning : "";
+        out.hidden = !data.warning;
+      })
+      .catch(function () { /* the server checks again on save */ });
   }
 
   function init() {
