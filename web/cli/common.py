@@ -31,3 +31,28 @@ def echo_problems(problems, *, lang: str | None = None) -> None:
     tags = {True: gettext("error"), False: gettext("warning")}
     for p in sorted_problems(problems):
         click.echo(f"{tags[p.is_error]}: {format_problem(p, gettext)}", err=p.is_error)
+
+
+def cli_gettext():
+    """The app catalog's gettext in the report language (``gettext(msgid, **values)``)."""
+    from web.i18n import catalog_gettext
+
+    return catalog_gettext(cli_lang())
+
+
+def say(en: str, zh: str) -> str:
+    """A line of command-line text in the report language (for text that is not a catalog msgid)."""
+    return zh if cli_lang() == "zh" else en
+
+
+def text_width(text: str) -> int:
+    """Terminal columns of ``text``: wide (CJK) characters take two."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def pad(text: str, width: int, *, right: bool = False) -> str:
+    """``text`` padded with spaces to ``width`` terminal columns (left- or right-aligned)."""
+    fill = " " * max(0, width - text_width(text))
+    return fill + text if right else text + fill

@@ -121,13 +121,14 @@ def evaluate(ws, proposal: P.Proposal | int, *, cutoff_min=None, radius_km=None,
     if use_cache:
         blob = ws.get_blob(key)
         if blob is not None:
-            return json.loads(blob.decode())
+            return _name_alternatives(json.loads(blob.decode()), ws.read_layer("villages"))
     net = services.NetworkSettings.from_workspace(ws)
     graph = scenarios.road_graph(ws, settings=net, scenario=sc)
+    villages = ws.read_layer("villages")
     result = evaluate_proposal(
         proposal,
         graph=graph,
-        villages=ws.read_layer("villages"),
+        villages=villages,
         towns=ws.read_layer("towns"),
         facilities_same_category=same_category_facilities(ws, proposal.category, proposal.commodities),
         approved_same_category=_frame(approved),
@@ -145,6 +146,35 @@ def evaluate(ws, proposal: P.Proposal | int, *, cutoff_min=None, radius_km=None,
     # One entry per proposal (and scenario): older versions are never shown again.
     prefix = f"{_CACHE_PREFIX}{proposal.id}:" if sc is None else f"{_CACHE_PREFIX}{proposal.id}@{sc.name}:"
     ws.put_blob(key, json.dumps(out, ensure_ascii=False).encode(), replace_prefix=prefix)
+    return _name_alternatives(out, villages)
+
+
+def _name_alternatives(out: dict[str, Any], villages) -> dict[str, Any]:
+    """Each alternative site (a road node ``node-…`` has no name) with ``near_village``: the
+    nearest village's ``code``, ``name``, ``town`` and ``distance_km``, so people read a place."""
+    import numpy as np
+
+    from geo.crs import to_metric
+
+    alt = out.get("alternative") or {}
+    rows = [r for r in (alt.get("best"), *(alt.get("top") or ())) if r]
+    if not rows or villages is None or len(villages) == 0:
+        return out
+    pts = villages[villages.geometry.notna() & ~villages.geometry.is_empty]
+    if len(pts) == 0:
+        return out
+    sites = gpd.GeoDataFrame(geometry=gpd.points_from_xy([r["lon"] for r in rows], [r["lat"] for r in rows]),
+                             crs="EPSG:4326")
+    metric, crs = to_metric(pts)
+    vxy = np.column_stack([metric.geometry.x, metric.geometry.y])
+    site_pts = sites.to_crs(crs).geometry
+    sxy = np.column_stack([site_pts.x, site_pts.y])
+    for r, xy in zip(rows, sxy):
+        d = np.hypot(*(vxy - xy).T)
+        k = int(np.argmin(d))
+        r["near_village"] = {"code": str(pts["code"].iloc[k]), "name": pts["name"].iloc[k],
+                             "town": pts["town"].iloc[k] if "town" in pts else None,
+                             "distance_km": round(float(d[k]) / 1000.0, 2)}
     return out
 
 
