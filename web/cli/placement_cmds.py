@@ -7,7 +7,7 @@ import click
 
 from planner.models import MODEL_NAMES as MODELS  # the one registry of models
 
-from .common import workspace_option
+from .common import cli_gettext, cli_lang, say, workspace_option
 from .resilience_cmds import scenario_option
 
 DECAYS = ("linear", "power", "exponential")
@@ -117,13 +117,43 @@ def solve(model, cost_path, weights_path, p, radius, capacity_path, demand_path,
     except (ValueError, TypeError) as exc:
         raise click.ClickException(str(exc)) from exc
     full = result.to_dict()
-    summary = {
-        "model": result.model, "method": result.method, "status": result.status,
-        "objective": full["objective"], "bound": full["bound"], "gap": full["gap"],
-        "sites": [s.site for s in result.sites], "fixed": [s.site for s in result.sites if s.fixed],
-        "seconds": full["seconds"], "uncovered": list(result.uncovered), "unreachable": list(result.unreachable),
-    }
-    click.echo(json.dumps(full if as_json else summary, ensure_ascii=False, indent=None if as_json else 2))
+    if as_json:
+        click.echo(json.dumps(full, ensure_ascii=False))
+        return
+    _echo_solution(full)
+
+
+def _indices_text(values, limit: int = 20) -> str:
+    values = [str(v) for v in values]
+    more = len(values) - limit
+    return ", ".join(values[:limit]) + (say(f" … (+{more} more)", f" …（另 {more} 个）") if more > 0 else "")
+
+
+def _echo_solution(d: dict) -> None:
+    """``solve``'s text: the model, status and gap, then the open sites and demand left out (indices)."""
+    from planner.models import MODELS
+
+    from web.services.labels import SOLVER_STATUS_LABELS, code_label
+
+    gettext = cli_gettext()
+    model = MODELS[d["model"]].label(cli_lang()) if d.get("model") in MODELS else str(d.get("model"))
+    status = code_label(SOLVER_STATUS_LABELS, d["status"], gettext)
+    click.echo(say(f"{model}: {status}, objective {_num(d['objective'], ',.2f')}, bound {_num(d['bound'], ',.2f')}, "
+                   f"gap {_num(d['gap'], '.2%')}, {d['seconds']:.2f} s (method {d['method']})",
+                   f"{model}：{status}，目标值 {_num(d['objective'], ',.2f')}，界 {_num(d['bound'], ',.2f')}，"
+                   f"差距 {_num(d['gap'], '.2%')}，用时 {d['seconds']:.2f} 秒（方法 {d['method']}）"))
+    sites = d.get("sites") or []
+    new = [s["site"] for s in sites if not s.get("fixed")]
+    fixed = [s["site"] for s in sites if s.get("fixed")]
+    click.echo(say(f"new sites (column index): {_indices_text(new) or '-'}",
+                   f"新建点（列序号）：{_indices_text(new) or '-'}"))
+    if fixed:
+        click.echo(say(f"existing sites kept: {_indices_text(fixed)}", f"保留的现有点：{_indices_text(fixed)}"))
+    for key, en, zh in (("uncovered", "demand points not covered (row index)", "未覆盖的需求点（行序号）"),
+                        ("unreachable", "demand points no site reaches (row index)", "任何点都到不了的需求点（行序号）")):
+        if d.get(key):
+            click.echo(say(f"{en}: {len(d[key])} — {_indices_text(d[key])}",
+                           f"{zh}：{len(d[key])} 个 — {_indices_text(d[key])}"))
 
 
 @click.command()
