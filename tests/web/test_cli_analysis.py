@@ -10,15 +10,15 @@ from web.cli import main
 
 
 def run(*args):
-    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+    result = CliRunner(env={"RURALPLAN_LANG": "en"}).invoke(main, [str(a) for a in args], catch_exceptions=False)
     return result
 
 
 def test_coverage_prints_town_table_and_uncovered_reasons(demo_workspace):
     result = run("coverage", "-w", demo_workspace.path, "--facility", "cold_storage", "--minutes", 30)
     assert result.exit_code == 0, result.output
-    assert "total 合计" in result.output
-    assert "too_far" in result.output and "unreachable" in result.output
+    assert "\ntotal " in result.output
+    assert "too far: " in result.output and "unreachable: " in result.output
     meta = demo_workspace.meta()
     # every deliberately unreachable village is reported as unreachable, none as covered
     for code in meta["demo_unreachable_villages"]:

@@ -5,7 +5,7 @@ import json
 
 import click
 
-from web.services.labels import RULE_LABELS, ROLE_LABELS, UNFILLED_REASON_LABELS, code_label
+from web.services.labels import RULE_LABELS, PAIRING_ROLE_LABELS, UNFILLED_REASON_LABELS, code_label
 
 from .common import cli_gettext, cli_lang, pad, say, text_width, workspace_option
 
@@ -60,7 +60,7 @@ def pairings(workspace, as_json, travel, no_households) -> None:
     click.echo(say(f"{s['n_suggestions']} suggested pairings; {s['n_uncovered']} needs cannot be filled",
                    f"建议结对 {s['n_suggestions']} 条；无法满足的需求 {s['n_uncovered']} 项"))
     for u in data["uncovered"]:
-        role = code_label(ROLE_LABELS, u["role"], gettext)
+        role = code_label(PAIRING_ROLE_LABELS, u["role"], gettext)
         target = f"{kind_label(u['target_kind'], lang=lang)} {u.get('target_name') or u['target_id']}"
         reason = code_label(UNFILLED_REASON_LABELS, u["reason"], gettext)
         click.echo("  " + say(f"cannot fill {role} for {target}: {reason}", f"{target} 无法安排{role}：{reason}"))

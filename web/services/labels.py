@@ -17,9 +17,13 @@ RULE_LABELS = {
     "resident_weak_org": N_("Weak-organisation villages: first secretary"),
     "cadre_household": N_("Monitored households: responsible cadre"),
 }
-ROLE_LABELS = {
+PAIRING_ROLE_LABELS = {
     "work_team": N_("work team"), "first_secretary": N_("first secretary"),
     "work_team|first_secretary": N_("work team or first secretary"), "cadre": N_("responsible cadre"),
+}
+USER_ROLE_LABELS = {
+    "planner": N_("Planner"), "village_applicant": N_("Village applicant"), "town_reviewer": N_("Town reviewer"),
+    "sector_assessor": N_("Sector assessor"), "county_approver": N_("County approver"), "admin": N_("Administrator"),
 }
 UNFILLED_REASON_LABELS = {"no_capacity": N_("no capacity left"), "unreachable": N_("unreachable")}
 FLAG_LABELS = {
@@ -46,7 +50,7 @@ SOLVER_STATUS_LABELS = {"optimal": N_("optimal"), "feasible": N_("feasible (time
 COVERAGE_STATUS_LABELS = {"covered": N_("covered"), "too_far": N_("too far"), "unreachable": N_("unreachable")}
 
 #: Every table above, for checks that no code reaches people unlabelled.
-CODE_TABLES = (RULE_LABELS, ROLE_LABELS, UNFILLED_REASON_LABELS, FLAG_LABELS, COMPONENT_LABELS, MEASURE_LABELS,
+CODE_TABLES = (RULE_LABELS, PAIRING_ROLE_LABELS, USER_ROLE_LABELS, UNFILLED_REASON_LABELS, FLAG_LABELS, COMPONENT_LABELS, MEASURE_LABELS,
                SOLVER_STATUS_LABELS, COVERAGE_STATUS_LABELS)
 
 
