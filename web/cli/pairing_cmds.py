@@ -56,7 +56,8 @@ def pairings(workspace, as_json, travel, no_households) -> None:
         where = ", ".join(str(x) for x in (p["pairing_id"], p["helper_name"] or p["helper_key"],
                                            p["target_id"] and f"{kind_label(p['target_kind'], lang=lang)} "
                                                               f"{p['target_id']}") if x)
-        click.echo(f"  {problem_label(p['problem'], gettext)}{say(': ', '：')}{where} — {problem_text(p, gettext, lang)}")
+        click.echo(f"  {problem_label(p['problem'], gettext)}{say(': ', '：')}{where} — "
+                   f"{problem_text(p, gettext, lang)}")
     click.echo(say(f"{s['n_suggestions']} suggested pairings; {s['n_uncovered']} needs cannot be filled",
                    f"建议结对 {s['n_suggestions']} 条；无法满足的需求 {s['n_uncovered']} 项"))
     for u in data["uncovered"]:

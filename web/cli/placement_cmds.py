@@ -133,15 +133,16 @@ def _echo_solution(d: dict) -> None:
     """``solve``'s text: the model, status and gap, then the open sites and demand left out (indices)."""
     from planner.models import MODELS
 
-    from web.services.labels import SOLVER_STATUS_LABELS, code_label
+    from web.services.labels import SOLVER_STATUS_LABELS, code_label, method_text
 
     gettext = cli_gettext()
+    method = method_text(d.get("solver") or d.get("method"), gettext)
     model = MODELS[d["model"]].label(cli_lang()) if d.get("model") in MODELS else str(d.get("model"))
     status = code_label(SOLVER_STATUS_LABELS, d["status"], gettext)
     click.echo(say(f"{model}: {status}, objective {_num(d['objective'], ',.2f')}, bound {_num(d['bound'], ',.2f')}, "
-                   f"gap {_num(d['gap'], '.2%')}, {d['seconds']:.2f} s (method {d['method']})",
+                   f"gap {_num(d['gap'], '.2%')}, {d['seconds']:.2f} s (method: {method})",
                    f"{model}：{status}，目标值 {_num(d['objective'], ',.2f')}，界 {_num(d['bound'], ',.2f')}，"
-                   f"差距 {_num(d['gap'], '.2%')}，用时 {d['seconds']:.2f} 秒（方法 {d['method']}）"))
+                   f"差距 {_num(d['gap'], '.2%')}，用时 {d['seconds']:.2f} 秒（方法：{method}）"))
     sites = d.get("sites") or []
     new = [s["site"] for s in sites if not s.get("fixed")]
     fixed = [s["site"] for s in sites if s.get("fixed")]

@@ -113,7 +113,8 @@ def export(workspace, layer, fmt, out, codes) -> None:
         raise click.ClickException(str(exc)) from exc
     if not codes:
         relabel(path, get_schema(layer), fmt=export_format(fmt, out), lang=cli_lang())
-    click.echo(say(f"{get_schema(layer).label('en')} written to {path}", f"已将{get_schema(layer).label('zh')}写入 {path}"))
+    schema = get_schema(layer)
+    click.echo(say(f"{schema.label('en')} written to {path}", f"已将{schema.label('zh')}写入 {path}"))
 
 
 @click.command()

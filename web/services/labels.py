@@ -48,10 +48,22 @@ MEASURE_LABELS = {"produce_t": N_("produce (t)"), "population": N_("people"),
 SOLVER_STATUS_LABELS = {"optimal": N_("optimal"), "feasible": N_("feasible (time limit)"),
                         "infeasible": N_("infeasible"), "time_limit": N_("time limit reached")}
 COVERAGE_STATUS_LABELS = {"covered": N_("covered"), "too_far": N_("too far"), "unreachable": N_("unreachable")}
+METHOD_STEP_LABELS = {
+    "highs-milp": N_("exact integer programming (HiGHS)"), "milp": N_("exact integer programming (HiGHS)"),
+    "greedy": N_("greedy heuristic"), "interchange": N_("site interchange"),
+    "lagrangian": N_("Lagrangian bound"),
+    "lagrangian-branch-and-bound": N_("Lagrangian branch-and-bound (exact)"),
+    "radius-milp": N_("radius formulation (HiGHS, exact)"), "binary-search": N_("binary search on the longest trip"),
+    "lexicographic-mclp": N_("most coverage first"), "packing": N_("capacity packing"),
+    "split-bound": N_("split-demand bound"), "trivial": N_("nothing to optimise"),
+    "heuristic": N_("heuristic"), "enumeration": N_("every layout compared (exact)"),
+    "decay-pmedian": N_("as a p-median on the share lost to distance"),
+}
+METHOD_NOTE_LABELS = {"no time left for the MILP": N_("no time left for exact integer programming")}
 
 #: Every table above, for checks that no code reaches people unlabelled.
-CODE_TABLES = (RULE_LABELS, PAIRING_ROLE_LABELS, USER_ROLE_LABELS, UNFILLED_REASON_LABELS, FLAG_LABELS, COMPONENT_LABELS, MEASURE_LABELS,
-               SOLVER_STATUS_LABELS, COVERAGE_STATUS_LABELS)
+CODE_TABLES = (RULE_LABELS, PAIRING_ROLE_LABELS, USER_ROLE_LABELS, UNFILLED_REASON_LABELS, FLAG_LABELS,
+               COMPONENT_LABELS, MEASURE_LABELS, SOLVER_STATUS_LABELS, COVERAGE_STATUS_LABELS, METHOD_STEP_LABELS)
 
 
 def code_label(table: dict, code, gettext) -> str:
@@ -66,3 +78,22 @@ def choice_label(choices, value, lang: str) -> str:
         if c.value == value:
             return c.zh if lang == "zh" else c.en
     return "" if value is None else str(value)
+
+
+def method_text(solver, gettext) -> str:
+    """A solver's method in words, step by step (``a + b (note)``), from its structure
+    (``steps`` and ``note``, :func:`planner.models.solver_steps`) or its method string.
+    Unknown steps stay as written."""
+    from planner.models import solver_steps
+
+    if isinstance(solver, str) or solver is None:
+        solver = solver_steps(solver)
+    elif "steps" not in solver:
+        solver = solver_steps(solver.get("method"))
+    if not solver["steps"]:
+        return "–"
+    text = " + ".join(code_label(METHOD_STEP_LABELS, part, gettext) for part in solver["steps"])
+    note = solver.get("note")
+    if note:
+        text += f" ({code_label(METHOD_NOTE_LABELS, note, gettext)})"
+    return text
