@@ -295,7 +295,7 @@ def _foreign_county_codes(ws: Workspace, frames: dict, row_numbers: dict, *, fil
                             "county": county},
                     file=file, field=column))
             add_limited(problems, foreign,
-                        lambda i, column=column, text=text: error(
+                        lambda i, column=column, text=text, rows=rows: error(
                             "other_county_code",
                             N_("code {value} is of county {found}, not this workspace's county {county}"),
                             params={"value": text[i], "found": text[i][:6], "county": county},

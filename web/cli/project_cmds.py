@@ -14,11 +14,6 @@ def register(group: click.Group) -> None:
         group.add_command(command)
 
 
-#: As on the proposal page: an alternative site is named only when it serves more than this
-#: (in the coverage measure) beyond the proposed site.
-ALTERNATIVE_MIN_EXTRA_GAIN = 0.05
-
-
 def num(value) -> str:
     from web.i18n import format_number
 
@@ -113,6 +108,7 @@ def summary_text(result: dict) -> str:
     from layers.proposals import CATEGORIES
     from layers.schema import COMMODITIES, CONSTRAINT_KINDS
     from web.services.labels import COMPONENT_LABELS, FLAG_LABELS, MEASURE_LABELS, choice_label, code_label
+    from web.services.project_eval import ALTERNATIVE_MIN_EXTRA_GAIN
 
     lang, gettext = cli_lang(), cli_gettext()
     p, a, c, cov, red, alt = (result[k] for k in ("proposal", "access", "catchment", "coverage", "redundancy",

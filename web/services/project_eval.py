@@ -103,6 +103,11 @@ def _cache_key(ws, proposal, approved, settings, scenario=None) -> str:
     return f"{_CACHE_PREFIX}{proposal.id}{tag}:{digest[:32]}"
 
 
+#: An alternative site is named (page, CLI) only when it serves more than this, in the
+#: coverage measure, beyond the proposed site; otherwise there is no better site.
+ALTERNATIVE_MIN_EXTRA_GAIN = 0.05
+
+
 def evaluate(ws, proposal: P.Proposal | int, *, cutoff_min=None, radius_km=None, weights=None,
              use_cache: bool = True, scenario: str | None = None) -> dict[str, Any]:
     """The evaluation of one proposal as a dict (with map ``features``), cached in the workspace.
