@@ -244,15 +244,12 @@ _CODE12_PATTERN = r"^\d{12}$"
 
 
 def workspace_county_code(ws: Workspace) -> str | None:
-    """The workspace's 6-digit county code (adcode): ``county_code`` in its metadata, else
-    the one prefix every stored village code shares; ``None`` when neither is known."""
+    """The workspace's 6-digit county code (adcode, ``county_code`` in its metadata);
+    ``None`` when it has none (then no file is of "another" county)."""
     if not ws.exists:
         return None
     code = str(ws.meta().get("county_code") or "").strip()
-    if re.fullmatch(r"\d{6}", code):
-        return code
-    stored = {str(c)[:6] for c in ws.read_layer("villages")["code"] if re.fullmatch(r"\d{12}", str(c))}
-    return stored.pop() if len(stored) == 1 else None
+    return code if re.fullmatch(r"\d{6}", code) else None
 
 
 def _foreign_county_codes(ws: Workspace, frames: dict, row_numbers: dict, *, file: str) -> dict[str, list[Problem]]:

@@ -1,7 +1,7 @@
 """Records of another county do not import silently: 12-digit division codes whose first six
-digits are not the workspace's county code are errors of their row and field (the first
-rows listed, the rest counted), a file that is wholly another county's is one error for the
-file, and the workspace stays byte-identical."""
+digits are not the workspace's county code (``county_code`` in its metadata) are errors of
+their row and field (the first rows listed, the rest counted), a file that is wholly another
+county's is one error for the file, and the workspace stays byte-identical."""
 from __future__ import annotations
 
 import hashlib
@@ -96,20 +96,14 @@ def test_sibling_layers_with_a_village_code_are_checked(tmp_path):
     assert [(p.code, p.row) for p in outcome.problems if p.code == "other_county_code"] == [("other_county_code", 3)]
 
 
-def test_the_county_comes_from_the_stored_villages_when_the_metadata_has_none(tmp_path):
-    ws = Workspace(tmp_path / "w.gpkg")
-    assert import_file(ws, "villages", _csv(tmp_path, OWN)).written
-    assert workspace_county_code(ws) == "140823"
-    outcome = import_file(ws, "villages", _csv(tmp_path, NEIGHBOUR, name="n.csv"))
-    assert not outcome.written and [p.code for p in outcome.problems if "county" in p.code] == [
-        "other_county_file", "other_county_code"]
-
-
 def test_own_county_and_unknown_county_import_without_county_problems(tmp_path):
     ws = _workspace(tmp_path)
     assert not _kinds(import_file(ws, "villages", _csv(tmp_path, OWN)))
     fresh = Workspace(tmp_path / "fresh.gpkg")  # no county known yet: nothing to compare with
     outcome = import_file(fresh, "villages", _csv(tmp_path, OWN + NEIGHBOUR))
+    assert outcome.written and not _kinds(outcome) and workspace_county_code(fresh) is None
+    # a workspace whose metadata names no county code: its stored villages do not decide
+    outcome = import_file(fresh, "villages", _csv(tmp_path, ["149901100201,别县村,别镇,10,111.3,35.3"], name="x.csv"))
     assert outcome.written and not _kinds(outcome)
 
 
