@@ -288,8 +288,8 @@ def _foreign_county_codes(ws: Workspace, frames: dict, row_numbers: dict, *, fil
                     "other_county_file",
                     N_("all {n} codes of layer {layer} in column {column} belong to another county ({counties}), "
                        "not this workspace's county {county}: is this the right file or workspace?"),
-                    params={"n": len(foreign), "layer": lname, "column": column, "counties": counties,
-                            "county": county},
+                    params={"n": len(foreign), "layer": lname, "layer_zh": schema.zh, "column": column,
+                            "counties": counties, "county": county},
                     file=file, field=column))
             add_limited(problems, foreign,
                         lambda i, column=column, text=text, rows=rows: error(

@@ -111,11 +111,15 @@ def test_own_county_and_unknown_county_import_without_county_problems(tmp_path):
                                        ("zh", "属于县 140822，不是本工作空间所在县 140823")])
 def test_cli_report_names_file_row_field_and_exits_2(tmp_path, lang, text):
     ws = _workspace(tmp_path)
+    more = [f"140822100{i:03d},村{i},邻镇,100,111.1,35.4" for i in range(300, 310)]
     result = CliRunner(env={"RURALPLAN_LANG": lang}).invoke(
-        main, ["import", "-w", str(ws.path), "--layer", "villages", str(_csv(tmp_path, OWN + NEIGHBOUR))])
+        main, ["import", "-w", str(ws.path), "--layer", "villages", str(_csv(tmp_path, OWN + NEIGHBOUR + more))])
     assert result.exit_code == 2
     line = next(ln for ln in result.output.splitlines() if text in ln)
     assert "v.csv" in line and ("row 4" in line or "第 4 行" in line) and "村代码" in line
+    # the rows not listed are counted under the kind's words, not its code
+    assert "other_county_code" not in result.output
+    assert ("6 more problems of kind" in result.output) or ("另有 6 个" in result.output)
 
 
 # -- real counties: the adcode lists in ../shared/data/china-counties ---------------------------------
