@@ -185,6 +185,7 @@ def import_file(
         frames[layer], id_problems = _generated_ids(frames[layer], schema, rows, file=name)
         read_problems += id_problems
         read_problems += _datum_shifted_rows(ws, frames[layer], schema, rows, chosen=crs, file=name)
+    county_problems = _foreign_county_codes(ws, frames, row_numbers, file=name)
     problems = []
     merged: dict[str, pd.DataFrame] = {}
     added: dict[str, int] = {}
@@ -196,7 +197,8 @@ def import_file(
     for lname, frame in frames.items():
         lschema = LAYERS[lname]
         result = validate_records(frame, lschema, file=name, row_numbers=row_numbers.get(lname),
-                                  geometry_problems=read_problems if lname == layer else None,
+                                  geometry_problems=(read_problems if lname == layer else [])
+                                  + county_problems.get(lname, []),
                                   boundary=boundary if lschema.spatial else None,
                                   optional_fields=optional.get(lname, frozenset()))
         problems.extend(result.problems)
@@ -234,6 +236,71 @@ def import_file(
     return ImportOutcome(name, tuple(frames), tuple(problems), written=True, added=added, updated=updated,
                          counts=counts,
                          skipped_rows=tuple(skipped))
+
+
+#: Rows of another county listed one by one; the rest are counted (and still bad rows).
+FOREIGN_ROWS_LISTED = 5
+_CODE12_PATTERN = r"^\d{12}$"
+
+
+def workspace_county_code(ws: Workspace) -> str | None:
+    """The workspace's 6-digit county code (adcode, ``county_code`` in its metadata);
+    ``None`` when it has none (then no file is of "another" county)."""
+    if not ws.exists:
+        return None
+    code = str(ws.meta().get("county_code") or "").strip()
+    return code if re.fullmatch(r"\d{6}", code) else None
+
+
+def _foreign_county_codes(ws: Workspace, frames: dict, row_numbers: dict, *, file: str) -> dict[str, list[Problem]]:
+    """Errors for 12-digit division codes (village, town, host-village codes) that do not
+    start with the workspace's county code: a file of another county (a neighbour's list,
+    a copied workspace's export) must not import silently into this one.
+
+    Per layer: the first :data:`FOREIGN_ROWS_LISTED` rows as errors of their row and field,
+    the rest counted (their rows still bad, so ``--skip-bad-rows`` skips exactly them), and,
+    when every code of the file is foreign, one error for the whole file naming the
+    counties it belongs to (the whole import stops).
+    """
+    county = workspace_county_code(ws)
+    if county is None:
+        return {}
+    out: dict[str, list[Problem]] = {}
+    for lname, frame in frames.items():
+        schema = LAYERS[lname]
+        mapping, _ = match_columns([str(c) for c in frame.columns], schema)
+        rows = row_numbers.get(lname)
+        rows = np.asarray(rows if rows is not None else np.arange(len(frame)) + 2)
+        problems: list[Problem] = []
+        for column, fname in mapping.items():
+            f = schema.field(fname)
+            if f.pattern != _CODE12_PATTERN:
+                continue
+            text = [re.sub(r"\.0$", "", str(v).strip()) for v in frame[column].tolist()]
+            coded = np.array([bool(re.fullmatch(r"\d{12}", t)) for t in text], dtype=bool)
+            foreign = np.flatnonzero(coded & np.array([t[:6] != county for t in text], dtype=bool))
+            if not len(foreign):
+                continue
+            found = pd.Series([text[i][:6] for i in foreign]).value_counts()
+            counties = found.index[0] if len(found) == 1 else ", ".join(f"{c} ×{n}" for c, n in found.items())
+            if len(foreign) == int(coded.sum()):
+                problems.append(error(
+                    "other_county_file",
+                    N_("all {n} codes of layer {layer} in column {column} belong to another county ({counties}), "
+                       "not this workspace's county {county}: is this the right file or workspace?"),
+                    params={"n": len(foreign), "layer": lname, "layer_zh": schema.zh, "column": column,
+                            "counties": counties, "county": county},
+                    file=file, field=column))
+            add_limited(problems, foreign,
+                        lambda i, column=column, text=text, rows=rows: error(
+                            "other_county_code",
+                            N_("code {value} is of county {found}, not this workspace's county {county}"),
+                            params={"value": text[i], "found": text[i][:6], "county": county},
+                            file=file, row=int(rows[i]), field=column),
+                        code="other_county_code", file=file, field=column, rows=rows, limit=FOREIGN_ROWS_LISTED)
+        if problems:
+            out[lname] = problems
+    return out
 
 
 #: Layers whose records need no user ids: a road network is lines, nobody numbers them.

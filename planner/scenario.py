@@ -203,12 +203,14 @@ class NetworkScenario:
                               reason_zh=f"未知字段 {unknown}；应为 {sorted(known)}")
         return cls(**dict(data))
 
-    def describe(self, lang: str = "en") -> str:
-        """One line saying what the scenario does (zh or en)."""
+    def describe(self, lang: str = "en", *, class_label=None) -> str:
+        """One line saying what the scenario does (zh or en); ``class_label(code)`` names a road
+        class for people (e.g. ``county`` → 县道), codes as they are without it."""
         zh = str(lang).lower().startswith("zh")
+        name = class_label or str
         parts = []
         if self.close_classes:
-            parts.append(("封闭等级 " if zh else "close class ") + ",".join(self.close_classes))
+            parts.append(("封闭等级 " if zh else "close class ") + ",".join(name(c) for c in self.close_classes))
         if self.close_unpaved:
             parts.append("封闭未硬化道路（汛期）" if zh else "close unpaved roads (rainy season)")
         if self.close_hazard:
@@ -218,11 +220,12 @@ class NetworkScenario:
         if self.close_ids:
             parts.append(("封闭道路 " if zh else "close roads ") + ",".join(self.close_ids[:5])
                          + ("…" if len(self.close_ids) > 5 else ""))
-        for label_zh, label_en, mapping in (("减速等级", "slow class", self.slow_classes),
-                                            ("减速道路", "slow road", self.slow_ids),
-                                            ("减速管控区", "slow zone", self.slow_zones)):
+        for label_zh, label_en, mapping, key in (("减速等级", "slow class", self.slow_classes, name),
+                                                 ("减速道路", "slow road", self.slow_ids, str),
+                                                 ("减速管控区", "slow zone", self.slow_zones, str)):
             if mapping:
-                parts.append(f"{label_zh if zh else label_en} " + ",".join(f"{k}×{v:g}" for k, v in mapping.items()))
+                parts.append(f"{label_zh if zh else label_en} "
+                             + ",".join(f"{key(k)}×{v:g}" for k, v in mapping.items()))
         if self.slow_hazard is not None:
             parts.append(f"灾害隐患区道路 ×{self.slow_hazard:g}" if zh
                           else f"roads crossing hazard zones ×{self.slow_hazard:g}")

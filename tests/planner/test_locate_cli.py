@@ -13,7 +13,7 @@ INF = np.inf
 
 
 def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+    return CliRunner(env={"RURALPLAN_LANG": "en"}).invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
 @pytest.fixture
@@ -28,10 +28,10 @@ def matrices(tmp_path):
 @pytest.mark.parametrize("model,extra", [("pmedian", []), ("mclp", ["--radius", 5])])
 def test_solve_with_budget_and_no_p(matrices, model, extra):
     result = run("solve", model, "--cost", matrices / "c.npy", "--weights", matrices / "w.npy",
-                 "--cost-per-site", matrices / "sc.npy", "--budget", 20, *extra)
+                 "--cost-per-site", matrices / "sc.npy", "--budget", 20, *extra, "--json")
     assert result.exit_code == 0, result.output
     d = json.loads(result.output)
-    assert d["sites"] == [0, 1]  # site 2 is not affordable next to the other two
+    assert [s["site"] for s in d["sites"]] == [0, 1]  # site 2 is not affordable next to the other two
     assert d["uncovered"] == [2, 3] and d["unreachable"] == [3]
     assert d["status"] == "optimal"
 

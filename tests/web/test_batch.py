@@ -20,7 +20,8 @@ def counties(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("counties")
     for seed in (7, 8, 9):
-        build_demo_workspace(folder / f"county{seed}.gpkg", scale=0.1, seed=seed)
+        ws = build_demo_workspace(folder / f"county{seed}.gpkg", scale=0.1, seed=seed)
+        ws.set_meta(county_code=f"14990{seed}")  # three counties: one code each (a shared code stops the batch)
     (folder / "broken.gpkg").write_bytes(b"not a geopackage at all")
     return folder
 

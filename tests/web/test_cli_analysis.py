@@ -10,15 +10,15 @@ from web.cli import main
 
 
 def run(*args):
-    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+    result = CliRunner(env={"RURALPLAN_LANG": "en"}).invoke(main, [str(a) for a in args], catch_exceptions=False)
     return result
 
 
 def test_coverage_prints_town_table_and_uncovered_reasons(demo_workspace):
     result = run("coverage", "-w", demo_workspace.path, "--facility", "cold_storage", "--minutes", 30)
     assert result.exit_code == 0, result.output
-    assert "total 合计" in result.output
-    assert "too_far" in result.output and "unreachable" in result.output
+    assert "\ntotal " in result.output
+    assert "too far: " in result.output and "unreachable: " in result.output
     meta = demo_workspace.meta()
     # every deliberately unreachable village is reported as unreachable, none as covered
     for code in meta["demo_unreachable_villages"]:
@@ -61,12 +61,32 @@ def test_service_area_geojson(demo_workspace, tmp_path):
 def test_solve_on_matrix(tmp_path):
     cost = np.array([[0, 5, 9], [5, 0, 4], [9, 4, 0], [8, 3, 1]], dtype=float)
     np.save(tmp_path / "c.npy", cost)
-    result = run("solve", "pmedian", "--cost", tmp_path / "c.npy", "--p", 1)
+    result = run("solve", "pmedian", "--cost", tmp_path / "c.npy", "--p", 1, "--json")
     d = json.loads(result.output)
-    assert d["sites"] == [1] and d["objective"] == pytest.approx(12) and d["gap"] == pytest.approx(0)
-    result = run("solve", "mclp", "--cost", tmp_path / "c.npy", "--p", 1, "--radius", 1, "--fixed", "0")
+    assert [s["site"] for s in d["sites"]] == [1] and d["objective"] == pytest.approx(12)
+    assert d["gap"] == pytest.approx(0)
+    result = run("solve", "mclp", "--cost", tmp_path / "c.npy", "--p", 1, "--radius", 1, "--fixed", "0", "--json")
     d = json.loads(result.output)
-    assert d["sites"] == [0, 2] and d["fixed"] == [0]
+    assert [s["site"] for s in d["sites"]] == [0, 2] and d["fixed_sites"] == [0]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_solve_without_json_prints_text_like_place(tmp_path, lang):
+    cost = np.array([[0, 5, 9], [5, 0, 4], [9, 4, 0], [8, 3, 1]], dtype=float)
+    np.save(tmp_path / "c.npy", cost)
+    for args in (["pmedian", "--p", 1], ["mclp", "--p", 1, "--radius", 1, "--fixed", "0"]):
+        result = CliRunner(env={"RURALPLAN_LANG": lang}).invoke(
+            main, ["solve", *[str(a) for a in args], "--cost", str(tmp_path / "c.npy")])
+        assert result.exit_code == 0, result.output
+        with pytest.raises(json.JSONDecodeError):
+            json.loads(result.output)
+        assert "{" not in result.output and "[" not in result.output  # no dict or list repr
+    text = result.output
+    if lang == "zh":
+        assert "最大覆盖：最优" in text and "新建点（列序号）：2" in text and "保留的现有点：0" in text
+    else:
+        assert "Maximal coverage: optimal" in text and "new sites (column index): 2" in text
+        assert "existing sites kept: 0" in text
 
 
 def test_solve_bad_input_is_a_clear_error(tmp_path):

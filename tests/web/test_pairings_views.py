@@ -205,8 +205,11 @@ def test_cli_json(pairing_workspace):
     assert data["travel_method"] in ("network", "straight_line")
     assert any(p["problem"] == "unknown_target" for p in data["problems"])
     assert {"gaps", "workload", "suggestions", "uncovered"} <= set(data)
-    text = CliRunner().invoke(main, ["pairings", "-w", str(pairing_workspace.path), "--no-households"])
-    assert text.exit_code == 0 and "resident_former_poor" in text.output
+    text = CliRunner(env={"RURALPLAN_LANG": "en"}).invoke(main, ["pairings", "-w", str(pairing_workspace.path),
+                                                               "--no-households"])
+    # the text names rules by their labels, never by code
+    assert text.exit_code == 0 and "Former poor villages: resident team / first secretary" in text.output
+    assert "resident_former_poor" not in text.output
 
 
 # --------------------------------------------------------------------------- data problems in the user's language
@@ -226,7 +229,11 @@ def test_cli_problems_in_the_users_language(pairing_workspace, monkeypatch):
 
     monkeypatch.setenv("RURALPLAN_LANG", "zh")
     out = CliRunner().invoke(main, ["pairings", "-w", str(pairing_workspace.path), "--travel", "none"]).output
-    assert "没有编号为 999999999999 的村" in out and "[unknown_target]" in out
+    from web.i18n import catalog_gettext
+    from web.services.pairings import PROBLEM_LABELS
+
+    assert "没有编号为 999999999999 的村" in out and "unknown_target" not in out
+    assert catalog_gettext("zh")(PROBLEM_LABELS["unknown_target"]) in out  # the kind by its label
     monkeypatch.setenv("RURALPLAN_LANG", "en")
     out = CliRunner().invoke(main, ["pairings", "-w", str(pairing_workspace.path), "--travel", "none"]).output
     assert "no village with id 999999999999" in out

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .common import cli_lang
+from .common import cli_lang, say
 
 
 def register(group: click.Group) -> None:
@@ -30,13 +30,16 @@ def register(group: click.Group) -> None:
 @click.option("--weight", "demand", default="population", show_default=True, help="Demand weight (placement).")
 @click.option("--travel", type=click.Choice(["network", "straight-line", "none"]), default="network",
               show_default=True, help="Travel times (pairings).")
+@click.option("--allow-duplicates", is_flag=True,
+              help="Run even when two workspaces have the same county code (each labelled by its file).")
 def batch(analysis, workspaces, out, scheduler, workers, facility, minutes, commodities, include_planned, model, p,
-          demand, travel) -> None:
+          demand, travel, allow_duplicates) -> None:
     """Run ANALYSIS over many county workspaces (coverage, placement, pairings) with Dask.
 
     Each county runs exactly as the single-county command would; a county that fails is
     listed in counties.csv with its error and the others finish. Exit status 2 when any
-    county failed.
+    county failed. Two workspaces with the same county code (a copied file) stop the batch
+    before it runs (exit status 2) unless --allow-duplicates; one file listed twice always does.
     """
     from web.services.batch import list_workspaces, run_batch, write_batch
 
@@ -44,6 +47,7 @@ def batch(analysis, workspaces, out, scheduler, workers, facility, minutes, comm
                "include_planned": include_planned, "model": model, "p": p, "demand": demand,
                "travel": travel.replace("-", "_")}
     paths = list_workspaces(workspaces)
+    _check_duplicates(paths, allow_duplicates)
     result = run_batch(analysis, paths, options, scheduler=scheduler, n_workers=workers)
     written = write_batch(result, out)
     zh = cli_lang() == "zh"
@@ -54,3 +58,20 @@ def batch(analysis, workspaces, out, scheduler, workers, facility, minutes, comm
         click.echo(f"  {'失败' if zh else 'failed'}: {c.workspace}: {c.error}", err=True)
     if result.failed:
         raise SystemExit(2)
+
+
+def _check_duplicates(paths, allow_duplicates: bool) -> None:
+    """Before anything runs: a warning naming both paths of every county found twice, then
+    the typed error (exit 2) unless ``--allow-duplicates``."""
+    from web.services.batch_checks import check_duplicates, find_duplicates
+
+    found = find_duplicates(paths)
+    for dup in found:
+        if dup.same_file:
+            line = say(f"listed twice: {' and '.join(map(str, dup.paths))}",
+                       f"重复列出：{' 与 '.join(map(str, dup.paths))}")
+        else:
+            line = say(f"county {dup.key} is in more than one workspace: {' and '.join(map(str, dup.paths))}",
+                       f"县 {dup.key} 出现在多个工作空间中：{' 与 '.join(map(str, dup.paths))}")
+        click.echo(say("warning: ", "警告：") + line, err=True)
+    check_duplicates(found, allow_duplicates=allow_duplicates)

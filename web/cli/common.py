@@ -26,8 +26,55 @@ def echo_problems(problems, *, lang: str | None = None) -> None:
     """A validation report, one problem a line, errors first, in the user's language."""
     from web.i18n import catalog_gettext, format_problem, sorted_problems
 
+    from dataclasses import replace
+
+    from geo.report import MORE
+
     lang = lang or cli_lang()
     gettext = catalog_gettext(lang)
     tags = {True: gettext("error"), False: gettext("warning")}
+    problems = list(problems)
+    kinds = _kind_texts(problems, gettext)
+    colon = "：" if lang == "zh" else ": "
     for p in sorted_problems(problems):
-        click.echo(f"{tags[p.is_error]}: {format_problem(p, gettext)}", err=p.is_error)
+        if p.code == MORE and p.params.get("kind") in kinds:  # the kind in words, not its code
+            p = replace(p, params={**p.params, "kind": kinds[p.params["kind"]]})
+        click.echo(f"{tags[p.is_error]}{colon}{format_problem(p, gettext)}", err=p.is_error)
+
+
+def _kind_texts(problems, gettext) -> dict[str, str]:
+    """Each listed problem kind (code) as its translated message with the values left out
+    ("“code … is of county …”"), to name the kind of a "more problems" line."""
+    import re
+
+    out = {}
+    for p in problems:
+        if p.code not in out and p.message and "{more}" not in p.message:
+            text = re.sub(r"\{[^}]*\}", "…", gettext(p.message))
+            out[p.code] = f"“{text}”"
+    return out
+
+
+def cli_gettext():
+    """The app catalog's gettext in the report language (``gettext(msgid, **values)``)."""
+    from web.i18n import catalog_gettext
+
+    return catalog_gettext(cli_lang())
+
+
+def say(en: str, zh: str) -> str:
+    """A line of command-line text in the report language (for text that is not a catalog msgid)."""
+    return zh if cli_lang() == "zh" else en
+
+
+def text_width(text: str) -> int:
+    """Terminal columns of ``text``: wide (CJK) characters take two."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def pad(text: str, width: int, *, right: bool = False) -> str:
+    """``text`` padded with spaces to ``width`` terminal columns (left- or right-aligned)."""
+    fill = " " * max(0, width - text_width(text))
+    return fill + text if right else text + fill

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .common import workspace_option
+from .common import cli_lang, pad, say, text_width, workspace_option
 from .resilience_cmds import echo_scenario_difference, scenario_option
 
 ORIGIN_LAYERS = ("villages", "cold_storage", "industry_bases", "relocation_settlements", "towns")
@@ -129,15 +129,20 @@ def od(workspace, origin_layer, destination_layer, cutoff_min, out, scenario_nam
         raise click.ClickException(f"{out.name}: output must end in .csv or .parquet")
     from web.services.netreasons import off_network
 
-    click.echo(f"{len(o)} pairs written to {out} ({matrix.minutes.shape[0]} × {matrix.minutes.shape[1]}; "
-               f"{int((o_reason != '').sum())} origins and {int((d_reason != '').sum())} destinations off the "
-               f"road network or cut off from it, {len(oo)} rows with their reason)")
+    n_o, n_d = int((o_reason != "").sum()), int((d_reason != "").sum())
+    shape = f"{matrix.minutes.shape[0]} × {matrix.minutes.shape[1]}"
+    click.echo(say(f"{len(o)} pairs written to {out} ({shape}; {n_o} origins and {n_d} destinations off the "
+                   f"road network or cut off from it, {len(oo)} rows with their reason)",
+                   f"已将 {len(o)} 对写入 {out}（{shape}；{n_o} 个起点、{n_d} 个终点不在路网上或与路网不连通，"
+                   f"{len(oo)} 行注明原因）"))
     _echo_off_network(off_network(so, "origin", o_reason) + off_network(sd, "destination", d_reason),
                       [*so.warnings(), *sd.warnings()])
     if base is not None:
         lost = int((np.isfinite(base) & ~np.isfinite(matrix.minutes)).sum())
-        click.echo(f"scenario {scenario_name} / 路网情景: {lost} pairs unreachable that the base network connects "
-                   f"(empty minutes); added minutes in column added_min")
+        click.echo(say(f"scenario {scenario_name}: {lost} pairs unreachable that the base network connects "
+                       f"(empty minutes); added minutes in column added_min",
+                       f"路网情景 {scenario_name}：{lost} 对在基准路网连通、在情景中不可达（minutes 为空）；"
+                       f"增加的分钟数见 added_min 列"))
 
 
 @click.command()
@@ -181,50 +186,66 @@ def coverage(workspace, facility, minutes, commodities, include_planned, as_json
         echo_scenario_difference(difference)
 
 
-def _echo_coverage(summary, facility, minutes) -> None:
-    import pandas as pd
+def _layer_label(layer: str) -> str:
+    from layers.schema import LAYERS
 
+    schema = LAYERS.get(layer)
+    return schema.label(cli_lang()) if schema is not None else layer
+
+
+def _echo_table(header: list[str], rows: list[list[str]]) -> None:
+    """A text table aligned in terminal columns (CJK characters take two): the first column
+    left-aligned, the others right-aligned."""
+    widths = [max(text_width(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for r in [header, *rows]:
+        click.echo(pad(str(r[0]), widths[0]) + "".join("  " + pad(str(v), w, right=True)
+                                                        for v, w in zip(r[1:], widths[1:])))
+
+
+def _echo_coverage(summary, facility, minutes) -> None:
+    from layers.schema import COMMODITIES
+    from web.services.labels import COVERAGE_STATUS_LABELS, choice_label, code_label
+
+    lang = cli_lang()
     t = summary.totals
-    click.echo(f"{facility} within {minutes:g} min / {minutes:g} 分钟内: {t['villages_covered']}/{t['villages']} "
-               f"villages covered, {t['villages_too_far']} too far, {t['villages_unreachable']} unreachable")
+    what = _layer_label(facility)
+    click.echo(say(f"{what} within {minutes:g} min: {t['villages_covered']}/{t['villages']} villages covered, "
+                   f"{t['villages_too_far']} too far, {t['villages_unreachable']} unreachable",
+                   f"{what} {minutes:g} 分钟内：覆盖 {t['villages_covered']}/{t['villages']} 个村，"
+                   f"超出时间 {t['villages_too_far']} 个，不可达 {t['villages_unreachable']} 个"))
     by_town = summary.by_town
     produce = [c for c in by_town.columns if c.startswith("produce_") and not c.endswith("_covered")]
     if len(summary.commodities) < len(produce):
         produce = [c for c in produce if any(c == f"produce_{x}_t" or c == x for x in summary.commodities)]
-    table = pd.DataFrame({"town 乡镇": by_town["town"]})
-
-    def share(col):
-        covered, total = by_town[f"{col}_covered"], by_town[col]
-        return [f"{c:,.0f}/{v:,.0f}" for c, v in zip(covered, total)]
-
-    table["villages 村"] = [f"{c}/{v}" for c, v in zip(by_town["villages_covered"], by_town["villages"])]
-    for col, label in (("population", "people 人口"), ("monitored_households", "monitored 监测户")):
-        if col in by_town:
-            table[label] = share(col)
-    for col in produce:
-        table[f"{col[len('produce_'):-2]} t"] = share(col)
-    total_row = {"town 乡镇": "total 合计", "villages 村": f"{t['villages_covered']}/{t['villages']}"}
-    for col, label in (("population", "people 人口"), ("monitored_households", "monitored 监测户")):
-        if col in t:
-            total_row[label] = f"{t[col + '_covered']:,.0f}/{t[col]:,.0f}"
-    for col in produce:
-        total_row[f"{col[len('produce_'):-2]} t"] = f"{t[col + '_covered']:,.0f}/{t[col]:,.0f}"
-    table = pd.concat([table, pd.DataFrame([total_row])], ignore_index=True)
+    counts = [(col, label) for col, label in (("population", say("people", "人口")),
+                                              ("monitored_households", say("monitored households", "监测户")))
+              if col in by_town]
+    header = [say("town", "乡镇"), say("villages", "行政村")] + [label for _, label in counts] + [
+        f"{choice_label(COMMODITIES, col[len('produce_'):-2], lang)} ({say('t', '吨')})" for col in produce]
+    rows = []
+    for i in range(len(by_town)):
+        row = [by_town["town"].iloc[i], f"{by_town['villages_covered'].iloc[i]}/{by_town['villages'].iloc[i]}"]
+        row += [f"{by_town[col + '_covered'].iloc[i]:,.0f}/{by_town[col].iloc[i]:,.0f}"
+                for col in [c for c, _ in counts] + produce]
+        rows.append(row)
+    rows.append([say("total", "合计"), f"{t['villages_covered']}/{t['villages']}"]
+                + [f"{t[col + '_covered']:,.0f}/{t[col]:,.0f}" for col in [c for c, _ in counts] + produce])
     click.echo("")
-    click.echo(table.to_string(index=False))
+    _echo_table(header, rows)
     from web.services.netreasons import distances, reason_text
 
     gettext = _gettext()
     uncovered = summary.uncovered
     if len(uncovered):
         click.echo("")
-        click.echo(f"uncovered villages / 未覆盖村 ({len(uncovered)}):")
+        click.echo(say(f"uncovered villages ({len(uncovered)}):", f"未覆盖村（{len(uncovered)}）："))
         for row in uncovered.itertuples(index=False):
             where = distances({"network_m": _finite(getattr(row, "network_m", None)),
                                "fragment_m": _finite(getattr(row, "fragment_m", None))}, gettext)
-            detail = (f"{row.minutes:.1f} min" if row.status == "too_far"
-                      else f"{reason_text(row.reason, gettext)} [{row.reason}] {where}".rstrip())
-            click.echo(f"  {row.village_id}  {row.village_name}  ({row.town})  {row.status}: {detail}")
+            detail = (say(f"{row.minutes:.1f} min", f"{row.minutes:.1f} 分钟") if row.status == "too_far"
+                      else f"{reason_text(row.reason, gettext)} {where}".rstrip())
+            status = code_label(COVERAGE_STATUS_LABELS, row.status, gettext)
+            click.echo(f"  {row.village_id}  {row.village_name}  ({row.town})  {status}{say(': ', '：')}{detail}")
     off = summary.facilities_off_network
     click.echo("")
     _echo_off_network([{"role": "facility", "id": str(r.facility_id), "name": r.facility_name, "reason": r.reason,
@@ -260,7 +281,7 @@ def service_area(workspace, facility, minutes, dissolve, out) -> None:
                           max_snap_m=settings.max_snap_m)
     write_vector(areas, out, fmt="geojson")
     echo_estimate(_estimate_of(graph))
-    click.echo(f"{len(areas)} service areas written to {out}")
+    click.echo(say(f"{len(areas)} service areas written to {out}", f"已将 {len(areas)} 个服务范围写入 {out}"))
     if not dissolve:
         off = areas[areas["reason"] != ""].drop_duplicates("facility_id")
         _echo_off_network([{"role": "facility", "id": str(r.facility_id), "name": r.facility_name,

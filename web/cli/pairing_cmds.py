@@ -5,7 +5,9 @@ import json
 
 import click
 
-from .common import cli_lang, workspace_option
+from web.services.labels import RULE_LABELS, PAIRING_ROLE_LABELS, UNFILLED_REASON_LABELS, code_label
+
+from .common import cli_gettext, cli_lang, pad, say, text_width, workspace_option
 
 TRAVEL_CHOICES = ("network", "straight-line", "none")
 
@@ -24,7 +26,6 @@ def register(group: click.Group) -> None:
 def pairings(workspace, as_json, travel, no_households) -> None:
     """Coverage of one-to-one assistance pairings (结对帮扶): rules, gaps, workload, suggestions."""
     from layers.store import Workspace
-    from web.i18n import catalog_gettext
     from web.services.pairings import analyse_workspace, kind_label, problem_label, problem_text
 
     ws = Workspace(workspace).require()
@@ -37,22 +38,35 @@ def pairings(workspace, as_json, travel, no_households) -> None:
         return
     from .network_cmds import echo_estimate
 
-    click.echo(f"Travel times: {result.travel_method}")
-    echo_estimate(result.estimate)
-    click.echo(f"{'rule':<26}{'required':>9}{'covered':>9}{'gaps':>6}{'share':>8}")
-    for row in data["coverage"]:
-        share = "-" if row["share"] is None else f"{100 * row['share']:.1f}%"
-        click.echo(f"{row['rule']:<26}{row['required']:>9}{row['covered']:>9}{row['gaps']:>6}{share:>8}")
-    s = data["summary"]
-    click.echo(f"{s['n_gaps']} gaps, {s['n_problems']} data problems, {s['n_over_limit']} helpers over their limit")
     lang = cli_lang()
-    gettext = catalog_gettext(lang)
+    gettext = cli_gettext()
+    travel_text = {"network": say("road network", "路网"), "straight_line": say("straight line", "直线距离"),
+                   "none": say("none", "不计算")}
+    click.echo(say("Travel times: ", "出行时间：") + travel_text.get(result.travel_method, result.travel_method))
+    echo_estimate(result.estimate)
+    rows = [(code_label(RULE_LABELS, row["rule"], gettext), row) for row in data["coverage"]]
+    width = max([len(say("rule", "规则"))] + [text_width(name) for name, _ in rows]) + 2
+    click.echo(pad(say("rule", "规则"), width) + "".join(
+        pad(h, 9, right=True) for h in (say("required", "应结对"), say("covered", "已结对"), say("gaps", "缺口"),
+                                         say("share", "覆盖率"))))
+    for name, row in rows:
+        share = "-" if row["share"] is None else f"{100 * row['share']:.1f}%"
+        click.echo(pad(name, width) + "".join(pad(str(v), 9, right=True)
+                                               for v in (row["required"], row["covered"], row["gaps"], share)))
+    s = data["summary"]
+    click.echo(say(f"{s['n_gaps']} gaps, {s['n_problems']} data problems, {s['n_over_limit']} helpers over their limit",
+                   f"缺口 {s['n_gaps']} 处，数据问题 {s['n_problems']} 条，超出帮扶上限 {s['n_over_limit']} 人/队"))
     for p in data["problems"]:
         where = ", ".join(str(x) for x in (p["pairing_id"], p["helper_name"] or p["helper_key"],
                                            p["target_id"] and f"{kind_label(p['target_kind'], lang=lang)} "
                                                               f"{p['target_id']}") if x)
-        click.echo(f"  [{p['problem']}] {problem_label(p['problem'], gettext)}: {where} — "
+        click.echo(f"  {problem_label(p['problem'], gettext)}{say(': ', '：')}{where} — "
                    f"{problem_text(p, gettext, lang)}")
-    click.echo(f"{s['n_suggestions']} suggested pairings; {s['n_uncovered']} needs cannot be filled")
+    click.echo(say(f"{s['n_suggestions']} suggested pairings; {s['n_uncovered']} needs cannot be filled",
+                   f"建议结对 {s['n_suggestions']} 条；无法满足的需求 {s['n_uncovered']} 项"))
     for u in data["uncovered"]:
-        click.echo(f"  cannot fill {u['role']} for {u['target_kind']} {u['target_id']}: {u['reason']} ({u['detail']})")
+        role = code_label(PAIRING_ROLE_LABELS, u["role"], gettext)
+        target = f"{kind_label(u['target_kind'], lang=lang)} {u.get('target_name') or u['target_id']}"
+        reason = code_label(UNFILLED_REASON_LABELS, u["reason"], gettext)
+        click.echo("  " + say(f"cannot fill {role} for {target}: {reason}", f"{target} 无法安排{role}：{reason}"))
+

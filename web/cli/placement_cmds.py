@@ -7,7 +7,7 @@ import click
 
 from planner.models import MODEL_NAMES as MODELS  # the one registry of models
 
-from .common import workspace_option
+from .common import cli_gettext, cli_lang, pad, say, text_width, workspace_option
 from .resilience_cmds import scenario_option
 
 DECAYS = ("linear", "power", "exponential")
@@ -30,8 +30,8 @@ def _load(path, name):
 
 
 def _num(value, spec: str) -> str:
-    """Format a number from a JSON dict; None (an infinite or missing value) prints as "n/a"."""
-    return "n/a" if value is None else format(value, spec)
+    """Format a number from a JSON dict; None (an infinite or missing value) prints as "-"."""
+    return "-" if value is None else format(value, spec)
 
 
 def _indices(text):
@@ -117,13 +117,44 @@ def solve(model, cost_path, weights_path, p, radius, capacity_path, demand_path,
     except (ValueError, TypeError) as exc:
         raise click.ClickException(str(exc)) from exc
     full = result.to_dict()
-    summary = {
-        "model": result.model, "method": result.method, "status": result.status,
-        "objective": full["objective"], "bound": full["bound"], "gap": full["gap"],
-        "sites": [s.site for s in result.sites], "fixed": [s.site for s in result.sites if s.fixed],
-        "seconds": full["seconds"], "uncovered": list(result.uncovered), "unreachable": list(result.unreachable),
-    }
-    click.echo(json.dumps(full if as_json else summary, ensure_ascii=False, indent=None if as_json else 2))
+    if as_json:
+        click.echo(json.dumps(full, ensure_ascii=False))
+        return
+    _echo_solution(full)
+
+
+def _indices_text(values, limit: int = 20) -> str:
+    values = [str(v) for v in values]
+    more = len(values) - limit
+    return ", ".join(values[:limit]) + (say(f" … (+{more} more)", f" …（另 {more} 个）") if more > 0 else "")
+
+
+def _echo_solution(d: dict) -> None:
+    """``solve``'s text: the model, status and gap, then the open sites and demand left out (indices)."""
+    from planner.models import MODELS
+
+    from web.services.labels import SOLVER_STATUS_LABELS, code_label, method_text
+
+    gettext = cli_gettext()
+    method = method_text(d.get("solver") or d.get("method"), gettext)
+    model = MODELS[d["model"]].label(cli_lang()) if d.get("model") in MODELS else str(d.get("model"))
+    status = code_label(SOLVER_STATUS_LABELS, d["status"], gettext)
+    click.echo(say(f"{model}: {status}, objective {_num(d['objective'], ',.2f')}, bound {_num(d['bound'], ',.2f')}, "
+                   f"gap {_num(d['gap'], '.2%')}, {d['seconds']:.2f} s (method: {method})",
+                   f"{model}：{status}，目标值 {_num(d['objective'], ',.2f')}，界 {_num(d['bound'], ',.2f')}，"
+                   f"差距 {_num(d['gap'], '.2%')}，用时 {d['seconds']:.2f} 秒（方法：{method}）"))
+    sites = d.get("sites") or []
+    new = [s["site"] for s in sites if not s.get("fixed")]
+    fixed = [s["site"] for s in sites if s.get("fixed")]
+    click.echo(say(f"new sites (column index): {_indices_text(new) or '-'}",
+                   f"新建点（列序号）：{_indices_text(new) or '-'}"))
+    if fixed:
+        click.echo(say(f"existing sites kept: {_indices_text(fixed)}", f"保留的现有点：{_indices_text(fixed)}"))
+    for key, en, zh in (("uncovered", "demand points not covered (row index)", "未覆盖的需求点（行序号）"),
+                        ("unreachable", "demand points no site reaches (row index)", "任何点都到不了的需求点（行序号）")):
+        if d.get(key):
+            click.echo(say(f"{en}: {len(d[key])} — {_indices_text(d[key])}",
+                           f"{zh}：{len(d[key])} 个 — {_indices_text(d[key])}"))
 
 
 @click.command()
@@ -189,32 +220,62 @@ def place(workspace, facility, model, p, minutes, demand, candidates, budget, si
 
     echo_estimate(d.get("estimate"))
     s = d["solver"]
-    click.echo(f"{model} ({outcome.demand}): {s['status']}, objective {_num(s['objective'], '.1f')}, "
-               f"gap {_num(s['gap'], '.2%')}, {s['seconds']:.2f} s")
-    t = d["totals"]
-    if minutes is not None:
-        click.echo(f"demand within {minutes:g} min: {t['covered_before']:.0f} → {t['covered_after']:.0f} "
-                   f"of {t['demand']:.0f}")
-    for site in d["sites"]:
-        tag = "existing" if site["fixed"] else "NEW"
-        runner = f"; runner-up {site['runner_up']}" if site.get("runner_up") else ""
-        click.echo(f"  [{tag}] {site['name']}: serves {_num(site['demand_served'], '.0f')} "
-                   f"({site['demand_count']} villages), loss if removed {_num(site['loss_if_removed'], '.0f')}"
-                   f"{runner}")
-    from web.i18n import catalog_gettext
+    from planner.models import MODELS
+
+    from web.services.labels import SOLVER_STATUS_LABELS, code_label
     from web.services.netreasons import echo_lines, reason_text
 
-    from .common import cli_lang
-
-    gettext = catalog_gettext(cli_lang())
+    gettext = cli_gettext()
+    label = MODELS[model].label(cli_lang()) if model in MODELS else model
+    status = code_label(SOLVER_STATUS_LABELS, s["status"], gettext)
+    demand_text = _demand_text(outcome.demand)
+    click.echo(say(f"{label} ({demand_text}): {status}, objective {_num(s['objective'], ',.1f')}, "
+                   f"gap {_num(s['gap'], '.2%')}, {s['seconds']:.2f} s",
+                   f"{label}（{demand_text}）：{status}，目标值 {_num(s['objective'], ',.1f')}，"
+                   f"差距 {_num(s['gap'], '.2%')}，用时 {s['seconds']:.2f} 秒"))
+    t = d["totals"]
+    if minutes is not None:
+        click.echo(say(f"demand within {minutes:g} min: {t['covered_before']:,.0f} → {t['covered_after']:,.0f} "
+                       f"of {t['demand']:,.0f}",
+                       f"{minutes:g} 分钟内的需求：{t['covered_before']:,.0f} → {t['covered_after']:,.0f}"
+                       f"（共 {t['demand']:,.0f}）"))
+    for site in d["sites"]:
+        tag = say("existing", "现有") if site["fixed"] else say("NEW", "新建")
+        served, loss = _num(site["demand_served"], ",.0f"), _num(site["loss_if_removed"], ",.0f")
+        runner = site.get("runner_up")
+        click.echo(say(f"  [{tag}] {site['name']}: serves {served} ({site['demand_count']} villages), "
+                       f"loss if removed {loss}" + (f"; runner-up {runner}" if runner else ""),
+                       f"  [{tag}] {site['name']}：服务 {served}（{site['demand_count']} 个村），"
+                       f"去掉后损失 {loss}" + (f"；次优 {runner}" if runner else "")))
     if d["unreachable"]:
-        click.echo(f"{len(d['unreachable'])} villages cannot be served: "
-                   + ", ".join(f"{u['village_name']} ({reason_text(u['reason'], gettext)})"
-                               for u in d["unreachable"][:10]))
+        names = say(", ", "、").join(f"{u['village_name']} ({reason_text(u['reason'], gettext)})"
+                                    for u in d["unreachable"][:10])
+        click.echo(say(f"{len(d['unreachable'])} villages cannot be served: {names}",
+                       f"{len(d['unreachable'])} 个村无法服务：{names}"))
     for line in echo_lines([{**site, "role": "site"} for site in d.get("off_network_sites", [])], gettext):
         click.echo(line)
     if d.get("curve"):
         _echo_curve(d["curve"], False)
+
+
+def _demand_text(demand: str) -> str:
+    """A demand spec (``produce:apple,hawthorn``, ``population*0.5+monitored*100``) with its
+    commodity and column codes in words."""
+    import re
+
+    from layers.schema import COMMODITIES
+    from web.services.labels import choice_label
+
+    words = {"population": say("people", "人口"), "households": say("households", "户数"),
+             "monitored": say("monitored households", "监测户"), "villages": say("villages", "行政村"),
+             "produce": say("produce", "产量")}
+    lang = cli_lang()
+
+    def word(m):
+        w = m.group(0)
+        return words.get(w) or choice_label(COMMODITIES, w, lang)
+
+    return re.sub(r"[A-Za-z_]+", word, str(demand))
 
 
 def _echo_curve(curve: dict, as_json: bool) -> None:
@@ -222,14 +283,24 @@ def _echo_curve(curve: dict, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(curve, ensure_ascii=False, indent=2))
         return
-    click.echo(f"coverage curve within {curve['radius_min']:g} min (total demand {curve['total']:.1f}); "
-               "each row is that k's own optimum:")
-    click.echo(f"  {'k':>3} {'budget':>9} {'covered':>12} {'share':>7} {'gain':>10} {'gain%':>7}  status    sites")
+    from web.services.labels import SOLVER_STATUS_LABELS, code_label
+
+    gettext = cli_gettext()
+    click.echo(say(f"coverage curve within {curve['radius_min']:g} min (total demand {curve['total']:,.1f}); "
+                   "each row is that k's own optimum:",
+                   f"{curve['radius_min']:g} 分钟覆盖曲线（需求合计 {curve['total']:,.1f}）；每行都是该 k 的最优解："))
+    header = ["k", say("budget", "预算"), say("covered", "覆盖"), say("share", "占比"), say("gain", "增量"),
+              say("gain%", "增量%"), say("status", "状态"), say("sites", "选址")]
+    rows = []
     for pt in curve["points"]:
         names = pt.get("site_names") or pt["sites"]
-        click.echo(f"  {pt['k']:>3} {_num(pt['budget_wan'], '9.1f'):>9} {pt['covered']:>12.1f} "
-                   f"{pt['share']:>7.1%} {pt['gain']:>10.1f} {pt['gain_share']:>7.1%}  {pt['status']:<9} "
-                   + ", ".join(str(v) for v in names))
+        rows.append([str(pt["k"]), _num(pt["budget_wan"], ".1f"), f"{pt['covered']:,.1f}", f"{pt['share']:.1%}",
+                     f"{pt['gain']:,.1f}", f"{pt['gain_share']:.1%}", code_label(SOLVER_STATUS_LABELS, pt["status"],
+                                                                                   gettext),
+                     say(", ", "、").join(str(v) for v in names)])
+    widths = [max(text_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for r in [header, *rows]:
+        click.echo("  " + "  ".join(pad(v, w, right=i < 6) for i, (v, w) in enumerate(zip(r, widths))).rstrip())
 
 
 def _echo_base_difference(base: dict, scen: dict, name: str, minutes) -> None:
@@ -237,11 +308,15 @@ def _echo_base_difference(base: dict, scen: dict, name: str, minutes) -> None:
     def new_sites(d):
         return [s["name"] for s in d["sites"] if not s["fixed"]]
 
-    click.echo(f"scenario {name} / 路网情景 {name}:")
-    click.echo(f"  new sites on the base network / 基准路网新址: {', '.join(new_sites(base)) or '-'}")
-    click.echo(f"  new sites in the scenario / 情景新址: {', '.join(new_sites(scen)) or '-'}")
+    click.echo(say(f"scenario {name}:", f"路网情景 {name}："))
+    click.echo(say(f"  new sites on the base network: {', '.join(new_sites(base)) or '-'}",
+                   f"  基准路网新址：{'、'.join(new_sites(base)) or '-'}"))
+    click.echo(say(f"  new sites in the scenario: {', '.join(new_sites(scen)) or '-'}",
+                   f"  情景新址：{'、'.join(new_sites(scen)) or '-'}"))
     if minutes is not None:
         tb, ts = base["totals"], scen["totals"]
-        click.echo(f"  demand within {minutes:g} min / {minutes:g} 分钟内需求: base {tb['covered_after']:.0f} → "
-                   f"scenario {ts['covered_after']:.0f} of {ts['demand']:.0f}")
+        click.echo(say(f"  demand within {minutes:g} min: base {tb['covered_after']:,.0f} → "
+                       f"scenario {ts['covered_after']:,.0f} of {ts['demand']:,.0f}",
+                       f"  {minutes:g} 分钟内需求：基准 {tb['covered_after']:,.0f} → "
+                       f"情景 {ts['covered_after']:,.0f}（共 {ts['demand']:,.0f}）"))
     click.echo("")

@@ -6,13 +6,26 @@ import sys
 
 import click
 
-from .common import workspace_option
+from .common import cli_gettext, cli_lang, pad, say, text_width, workspace_option
 from .resilience_cmds import scenario_option
 
 
 def register(group: click.Group) -> None:
     for command in (proposals, evaluate, portfolio_cmd, notice, projects):
         group.add_command(command)
+
+
+def num(value) -> str:
+    from web.i18n import format_number
+
+    return format_number(value, empty="-")
+
+
+def qty(value) -> str:
+    """A count or amount with thousands separators and at most one decimal."""
+    from web.formatting import trimmed_number
+
+    return trimmed_number(value, digits=1, empty="-", grouping=True)
 
 
 def _workspace(path):
@@ -31,6 +44,7 @@ def _workspace(path):
 def proposals(workspace, status, town, category, load_demo, as_json) -> None:
     """List the project library (项目库)."""
     from layers import proposals as P
+    from web.services.labels import choice_label
 
     ws = _workspace(workspace)
     if load_demo:
@@ -39,9 +53,15 @@ def proposals(workspace, status, town, category, load_demo, as_json) -> None:
     if as_json:
         click.echo(json.dumps([p.to_dict() for p in items], ensure_ascii=False, indent=2))
         return
-    for p in items:
-        click.echo(f"{p.id:>4}  {p.status:<16} {p.category:<20} {p.budget_wan:>8.1f}万  {p.town}  {p.name}")
-    click.echo(f"{len(items)} proposal(s)")
+    lang = cli_lang()
+    rows = [(p, choice_label(P.STATUSES, p.status, lang), choice_label(P.CATEGORIES, p.category, lang))
+            for p in items]
+    w_status = max([0] + [text_width(r[1]) for r in rows]) + 2
+    w_category = max([0] + [text_width(r[2]) for r in rows]) + 2
+    for p, status_text, category_text in rows:
+        click.echo(f"{p.id:>4}  {pad(status_text, w_status)}{pad(category_text, w_category)}"
+                   f"{p.budget_wan:>8.1f}{say(' 10k yuan', '万元')}  {p.town}  {p.name}")
+    click.echo(say(f"{len(items)} proposal(s)", f"共 {len(items)} 个项目"))
 
 
 @click.command()
@@ -77,39 +97,89 @@ def evaluate(workspace, proposal_id, cutoff, radius, no_cache, features, as_json
     click.echo(summary_text(result))
     if base is not None:
         c, cb = result["catchment"], base["catchment"]
-        click.echo(f"  scenario {scenario_name} vs base network / 情景与基准路网: score {base['score']['total']} → "
-                   f"{result['score']['total']}; catchment {cb['n_villages']} → {c['n_villages']} villages, "
-                   f"{cb['population']} → {c['population']} people; main road "
-                   f"{base['access'].get('main_road_min')} → {result['access'].get('main_road_min')} min")
+        click.echo(say(
+            f"  scenario {scenario_name} vs base network: score {base['score']['total']} → "
+            f"{result['score']['total']}; catchment {cb['n_villages']} → {c['n_villages']} villages, "
+            f"{qty(cb['population'])} → {qty(c['population'])} people; main road "
+            f"{num(base['access'].get('main_road_min'))} → {num(result['access'].get('main_road_min'))} min",
+            f"  情景 {scenario_name} 与基准路网相比：得分 {base['score']['total']} → {result['score']['total']}；"
+            f"服务范围 {cb['n_villages']} → {c['n_villages']} 个村，{qty(cb['population'])} → {qty(c['population'])} 人；"
+            f"至干线公路 {num(base['access'].get('main_road_min'))} → {num(result['access'].get('main_road_min'))} 分钟"))
 
 
 def summary_text(result: dict) -> str:
-    """A few lines a reviewer reads first."""
+    """A few lines a reviewer reads first, in the report language, codes by their labels."""
+    from layers.proposals import CATEGORIES
+    from layers.schema import COMMODITIES, CONSTRAINT_KINDS
+    from web.services.labels import COMPONENT_LABELS, FLAG_LABELS, MEASURE_LABELS, choice_label, code_label
+    from web.services.project_eval import ALTERNATIVE_MIN_EXTRA_GAIN
+
+    lang, gettext = cli_lang(), cli_gettext()
     p, a, c, cov, red, alt = (result[k] for k in ("proposal", "access", "catchment", "coverage", "redundancy",
                                                   "alternative"))
     town = a.get("town_centre") or {}
+    produce = say(", ", "，").join(f"{choice_label(COMMODITIES, k, lang)} {qty(v)} {say('t', '吨')}"
+                                  for k, v in (c.get("produce_t") or {}).items()) or "0"
+    category = choice_label(CATEGORIES, p["category"], lang)
+    measure = code_label(MEASURE_LABELS, cov["measure"], gettext)
     lines = [
-        f"{p['name']} (#{p['id']}, {p['category']}): score {result['score']['total']}",
-        f"  access: main road {a.get('main_road_min')} min; town centre {town.get('name')} {town.get('minutes')} min",
-        f"  catchment ≤{c['cutoff_min']:g} min: {c['n_villages']} villages, {c['population']} people, "
-        f"{c['monitored_households']} monitored households, produce {c['produce_t']}, "
-        f"{len(c['settlements'])} relocation settlement(s) ({c['settlement_people']} people)",
-        f"  coverage gain ({cov['measure']}): {cov['gain']:.1f} of {cov['catchment_weight']:.1f}; "
-        f"redundancy {red['share']:.0%}"
-        + (f" (most with {red['overlapping'][0]['name']}: {red['overlapping'][0]['overlap_share']:.0%})"
-           if red["overlapping"] else ""),
+        say(f"{p['name']} (#{p['id']}, {category}): score {result['score']['total']}",
+            f"{p['name']}（#{p['id']}，{category}）：得分 {result['score']['total']}"),
+        say(f"  access: main road {num(a.get('main_road_min'))} min; town centre {town.get('name') or '-'} "
+            f"{num(town.get('minutes'))} min",
+            f"  通达：至干线公路 {num(a.get('main_road_min'))} 分钟；至乡镇驻地 {town.get('name') or '-'} "
+            f"{num(town.get('minutes'))} 分钟"),
+        say(f"  catchment ≤{c['cutoff_min']:g} min: {c['n_villages']} villages, {qty(c['population'])} people, "
+            f"{c['monitored_households']} monitored households, produce {produce}, "
+            f"{len(c['settlements'])} relocation settlement(s) ({qty(c['settlement_people'])} people)",
+            f"  {c['cutoff_min']:g} 分钟服务范围：{c['n_villages']} 个村，{qty(c['population'])} 人，"
+            f"监测户 {c['monitored_households']} 户，产量 {produce}，"
+            f"易地扶贫搬迁安置点 {len(c['settlements'])} 个（{qty(c['settlement_people'])} 人）"),
     ]
+    most = red["overlapping"][0] if red["overlapping"] else None
+    lines.append(say(
+        f"  coverage gain ({measure}): {cov['gain']:,.1f} of {cov['catchment_weight']:,.1f}; "
+        f"redundancy {red['share']:.0%}" + (f" (most with {most['name']}: {most['overlap_share']:.0%})" if most else ""),
+        f"  新增覆盖（{measure}）：{cov['gain']:,.1f} / {cov['catchment_weight']:,.1f}；"
+        f"重复覆盖 {red['share']:.0%}" + (f"（与{most['name']}重叠最多：{most['overlap_share']:.0%}）" if most else "")))
     for conflict in result["conflicts"]:
-        where = "inside" if conflict["relation"] == "inside" else f"{conflict['distance_m']:.0f} m from"
-        lines.append(f"  conflict: {where} {conflict['kind']} {conflict['name']}")
-    if alt.get("best"):
+        kind = choice_label(CONSTRAINT_KINDS, conflict["kind"], lang)
+        if conflict["relation"] == "inside":
+            lines.append(say(f"  conflict: inside {kind} {conflict['name']}", f"  冲突：位于{kind} {conflict['name']}内"))
+        else:
+            lines.append(say(f"  conflict: {conflict['distance_m']:.0f} m from {kind} {conflict['name']}",
+                             f"  冲突：距{kind} {conflict['name']} {conflict['distance_m']:.0f} 米"))
+    if alt.get("best") and alt.get("extra_gain", 0) <= ALTERNATIVE_MIN_EXTRA_GAIN:
+        lines.append(say(f"  no better site within {alt['radius_km']:g} km", f"  {alt['radius_km']:g} 公里内没有更优选址"))
+    elif alt.get("best"):
         b = alt["best"]
-        lines.append(f"  best alternative within {alt['radius_km']:g} km: {b['name'] or b['id']} at "
-                     f"{b['distance_km']} km ({b['lon']}, {b['lat']}), +{alt['extra_gain']:.1f}")
-    lines.append(f"  flags: {', '.join(result['flags']) or 'none'}")
-    lines.append("  score: " + ", ".join(f"{c['name']} {c['value']:.2f}×{c['weight']:g}"
-                                         for c in result["score"]["components"]))
+        lines.append(say(
+            f"  best alternative within {alt['radius_km']:g} km: {_site_text(b)}, {b['distance_km']} km from the proposed site "
+            f"({b['lon']}, {b['lat']}), +{alt['extra_gain']:,.1f}",
+            f"  {alt['radius_km']:g} 公里内最佳备选址：{_site_text(b)}，距拟建址 {b['distance_km']} 公里"
+            f"（{b['lon']}, {b['lat']}），多覆盖 {alt['extra_gain']:,.1f}"))
+    flags = say("; ", "；").join(code_label(FLAG_LABELS, f, gettext) for f in result["flags"])
+    lines.append(say("  flags: ", "  提示：") + (flags or say("none", "无")))
+    lines.append(say("  score: ", "  评分：") + say(", ", "，").join(
+        f"{code_label(COMPONENT_LABELS, k['name'], gettext)} {k['value']:.2f}×{k['weight']:g}"
+        for k in result["score"]["components"]))
     return "\n".join(lines)
+
+
+def _site_text(site: dict) -> str:
+    """An alternative site by its name, else by the nearest village and named road
+    (:func:`web.services.project_eval.nearest_places`; a road node has no name)."""
+    if site.get("name"):
+        return site["name"]
+    village, town, km, road = (site.get(k) for k in ("near_village", "near_village_town", "near_village_km",
+                                                       "near_road"))
+    parts = []
+    if village:
+        parts.append(say(f"near {village}{', ' + town if town else ''} ({km} km from the village)",
+                         f"{town or ''}{village}附近（距该村 {km} 公里）"))
+    if road:
+        parts.append(say(f"on {road}", f"位于{road}旁"))
+    return say("; ", "，").join(parts) if parts else say("a point on the road", "路网上一点")
 
 
 @click.command("portfolio")
@@ -128,16 +198,23 @@ def portfolio_cmd(workspace, category, budget, year, cutoff, as_json) -> None:
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
+    from web.services.labels import MEASURE_LABELS, code_label
+
     from .network_cmds import echo_estimate
 
     echo_estimate(result.get("estimate"))
-    click.echo(f"budget {budget:g}万, spent {result['spent_wan']:g}万, measure {result['measure']}")
-    for row in result["selected"]:
-        click.echo(f"  fund   #{row.get('proposal_id')} {row['name']} {row['budget_wan']:g}万 (+{row['gain_alone']:.1f})")
-    for row in result["not_selected"]:
-        click.echo(f"  skip   #{row.get('proposal_id')} {row['name']} {row['budget_wan']:g}万 (+{row['gain_alone']:.1f})")
-    click.echo(f"covered: existing {result['covered_before']:.1f}, + approved {result['covered_approved']:.1f}, "
-               f"+ selection {result['covered_after']:.1f} of {result['total_weight']:.1f}")
+
+    measure = code_label(MEASURE_LABELS, result["measure"], cli_gettext())
+    click.echo(say(f"budget {budget:g} (10k yuan), spent {result['spent_wan']:g}, measure: {measure}",
+                   f"预算 {budget:g} 万元，已安排 {result['spent_wan']:g} 万元，衡量：{measure}"))
+    for tag, rows in ((say("fund", "安排"), result["selected"]), (say("skip", "暂缓"), result["not_selected"])):
+        for row in rows:
+            click.echo(f"  {tag}  #{row.get('proposal_id')} {row['name']} {row['budget_wan']:g}{say(' (10k yuan)', '万元')}"
+                       f" (+{row['gain_alone']:,.1f})")
+    click.echo(say(f"covered: existing {result['covered_before']:,.1f}, + approved {result['covered_approved']:,.1f}, "
+                   f"+ selection {result['covered_after']:,.1f} of {result['total_weight']:,.1f}",
+                   f"覆盖：现有 {result['covered_before']:,.1f}，加已批准 {result['covered_approved']:,.1f}，"
+                   f"加本次安排 {result['covered_after']:,.1f}，共 {result['total_weight']:,.1f}"))
 
 
 @click.command()
@@ -150,7 +227,7 @@ def notice(workspace, out, year) -> None:
 
     ws = _workspace(workspace)
     n = write_notice_xlsx(ws, out, year=year)
-    click.echo(f"{n} approved project(s) written to {out}")
+    click.echo(say(f"{n} approved project(s) written to {out}", f"已将 {n} 个审定项目写入 {out}"))
 
 
 @click.group()

@@ -5,7 +5,7 @@ import json
 
 import click
 
-from .common import cli_lang, workspace_option
+from .common import cli_lang, say, workspace_option
 
 
 def register(group: click.Group) -> None:
@@ -62,7 +62,7 @@ def scenario_add(workspace, name, close_ids, close_classes, close_unpaved, close
     applied = scenarios.save_scenario(Workspace(workspace).require(), spec, replace=replace)
     d = applied.to_dict()
     zh = cli_lang() == "zh"
-    click.echo(f"{spec.name}: {spec.describe(cli_lang())}")
+    click.echo(f"{spec.name}: {describe_scenario(spec)}")
     if zh:
         click.echo(f"  封闭 {d['roads_closed']} 条道路（{d['closed_km']:.1f} 公里），减速 {d['roads_slowed']} 条"
                    f"（{d['slowed_km']:.1f} 公里），灾害隐患区 {d['hazard_zones']} 个")
@@ -84,22 +84,50 @@ def scenario_list(workspace, as_json) -> None:
         click.echo(json.dumps([s.to_dict() for s in items], ensure_ascii=False, indent=2))
         return
     for s in items:
-        click.echo(f"{s.name}\t{s.describe(cli_lang())}" + (f"\t{s.description}" if s.description else ""))
+        click.echo(f"{s.name}\t{describe_scenario(s)}" + (f"\t{s.description}" if s.description else ""))
     if not items:
-        click.echo("no network scenarios / 尚无路网情景")
+        click.echo(say("no network scenarios", "尚无路网情景"))
 
 
 @scenario.command("show")
 @workspace_option()
 @click.argument("name")
-def scenario_show(workspace, name) -> None:
-    """Show what scenario NAME closes and slows on the current roads (JSON)."""
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (with the ids of the closed roads).")
+def scenario_show(workspace, name, as_json) -> None:
+    """Show what scenario NAME closes and slows on the current roads."""
     from layers.store import Workspace
     from web.services import scenarios
 
     ws = Workspace(workspace).require()
     applied = scenarios.apply(ws, scenarios.get_scenario(ws, name))
-    click.echo(json.dumps(applied.to_dict(), ensure_ascii=False, indent=2))
+    if as_json:
+        click.echo(json.dumps(applied.to_dict(), ensure_ascii=False, indent=2))
+        return
+    _echo_applied(applied)
+
+
+def describe_scenario(spec) -> str:
+    """A scenario's one line in the report language, road classes by their labels."""
+    from web.services.scenarios import describe
+
+    return describe(spec, cli_lang())
+
+
+def _echo_applied(applied) -> None:
+    """What a scenario does to the current roads: its line, counts and lengths, and the ids
+    (of closed roads, unknown ids and zones) the user can look up."""
+    spec, d = applied.scenario, applied.to_dict()
+    click.echo(f"{spec.name}: {describe_scenario(spec)}" + (f" — {spec.description}" if spec.description else ""))
+    click.echo(say(f"  {d['roads_closed']} roads closed ({d['closed_km']:.1f} km), {d['roads_slowed']} slowed "
+                   f"({d['slowed_km']:.1f} km), {d['roads_open']} open; {d['hazard_zones']} hazard zones",
+                   f"  封闭 {d['roads_closed']} 条道路（{d['closed_km']:.1f} 公里），减速 {d['roads_slowed']} 条"
+                   f"（{d['slowed_km']:.1f} 公里），通行 {d['roads_open']} 条；灾害隐患区 {d['hazard_zones']} 个"))
+    for key, en, zh in (("closed_ids", "closed roads", "封闭的道路"), ("unknown_ids", "unknown road ids", "未知道路编号"),
+                        ("unknown_zones", "unknown zones", "未知管控区")):
+        ids = d.get(key) or []
+        if ids:
+            more = say(f" … (+{len(ids) - 20} more)", f" …（另 {len(ids) - 20} 条）") if len(ids) > 20 else ""
+            click.echo(say(f"  {en}: ", f"  {zh}：") + ", ".join(map(str, ids[:20])) + more)
 
 
 @scenario.command("remove")
@@ -111,7 +139,7 @@ def scenario_remove(workspace, name) -> None:
     from web.services import scenarios
 
     scenarios.remove_scenario(Workspace(workspace).require(), name)
-    click.echo(f"removed {name}")
+    click.echo(say(f"removed {name}", f"已删除 {name}"))
 
 
 # --------------------------------------------------------------------------- resilience

@@ -57,7 +57,10 @@ def serve(workspace: str, host: str, port: int, threads: int, basemap: str | Non
         config["SESSION_COOKIE_SECURE"] = False
     app = create_app(config)
     _prewarm_in_background(app)
-    click.echo(f"ruralplan: serving {workspace} at http://{host}:{port}/ (Ctrl+C to stop)")
+    from .common import say
+
+    click.echo(say(f"ruralplan: serving {workspace} at http://{host}:{port}/ (Ctrl+C to stop)",
+                   f"ruralplan：正在 http://{host}:{port}/ 提供 {workspace}（按 Ctrl+C 停止）"))
     waitress.serve(app, host=host, port=port, threads=threads, ident="ruralplan")
 
 
@@ -106,5 +109,12 @@ def user_add(workspace: str, name: str, role: str, village, town, sector, passwo
                            sector=sector, replace=replace)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
-    scope = f" ({account.scope_kind}: {account.scope})" if account.scope else ""
-    click.echo(f"user {account.username}: {account.role}{scope}")
+    from web.services.labels import USER_ROLE_LABELS, code_label
+
+    from .common import cli_gettext, say
+
+    role = code_label(USER_ROLE_LABELS, account.role, cli_gettext())
+    kind = {"village": say("village", "村"), "town": say("town", "乡镇"), "sector": say("sector", "行业部门")}.get(
+        account.scope_kind, account.scope_kind)
+    scope = say(f" ({kind}: {account.scope})", f"（{kind}：{account.scope}）") if account.scope else ""
+    click.echo(say(f"user {account.username}: {role}{scope}", f"用户 {account.username}：{role}{scope}"))

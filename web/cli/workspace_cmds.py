@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from .common import cli_lang, echo_problems, workspace_option
+from .common import cli_gettext, cli_lang, echo_problems, pad, say, text_width, workspace_option
 
 
 def register(group: click.Group) -> None:
@@ -30,13 +30,18 @@ def demo(workspace: str, seed: int, scale: float, force: bool) -> None:
     except FileExistsError:
         raise click.ClickException(f"{workspace} already exists; pass --force to replace it") from None
     seeded = seed_demo_library(ws)
-    click.echo(f"demo workspace written: {ws.path}")
-    click.echo(f"{len(seeded['proposals'])} demo proposals in the project library"
-               + (f"; #{seeded['published'].id} {seeded['published'].name} is under public notice (公示)"
-                  if seeded["published"] else ""))
-    click.echo("demo users (user / password / role):")
+    from web.services.labels import USER_ROLE_LABELS, code_label
+
+    gettext = cli_gettext()
+    published = seeded["published"]
+    click.echo(say(f"demo workspace written: {ws.path}", f"已生成示范县工作空间：{ws.path}"))
+    click.echo(say(f"{len(seeded['proposals'])} demo proposals in the project library"
+                   + (f"; #{published.id} {published.name} is under public notice" if published else ""),
+                   f"项目库中有 {len(seeded['proposals'])} 个示范项目"
+                   + (f"；#{published.id} {published.name} 正在公示" if published else "")))
+    click.echo(say("demo users (user / password / role):", "示范账号（用户名 / 密码 / 角色）："))
     for username, role, password in seeded["users"]:
-        click.echo(f"  {username:<10} {password:<12} {role}")
+        click.echo(f"  {username:<10} {password:<12} {code_label(USER_ROLE_LABELS, role, gettext)}")
 
 
 @click.command(name="import")
@@ -108,7 +113,8 @@ def export(workspace, layer, fmt, out, codes) -> None:
         raise click.ClickException(str(exc)) from exc
     if not codes:
         relabel(path, get_schema(layer), fmt=export_format(fmt, out), lang=cli_lang())
-    click.echo(f"{layer} written to {path}")
+    schema = get_schema(layer)
+    click.echo(say(f"{schema.label('en')} written to {path}", f"已将{schema.label('zh')}写入 {path}"))
 
 
 @click.command()
@@ -126,12 +132,27 @@ def info(workspace, as_json) -> None:
                                                                    if not k.startswith("demo_")},
                                "layers": [vars(layer) for layer in layers]}, ensure_ascii=False, indent=2))
         return
+    from layers.schema import LAYERS
+
     title = meta.get("county_name") or ws.path.stem
-    click.echo(f"{title}  ({ws.path})")
+    code = meta.get("county_code")
+    click.echo(f"{title}{f' ({code})' if code else ''}  {ws.path}")
     if meta.get("fictional"):
-        click.echo("虚构数据 / fictional demo data")
-    for layer in layers:
-        click.echo(f"  {layer.name:<24} {layer.zh:<12}\t{layer.count:>7}  {layer.geometry_type or 'table'}")
+        click.echo(say("fictional demo data", "虚构数据"))
+    # the layer's code stays first: it is what --layer takes
+    rows = [(layer.name, LAYERS[layer.name].label(cli_lang()) if layer.name in LAYERS else layer.name, layer.count,
+             _geometry_label(layer.geometry_type)) for layer in layers]
+    width = max([0] + [text_width(r[1]) for r in rows]) + 2
+    for name, label, count, geometry in rows:
+        click.echo(f"  {name:<24} {pad(label, width)}{count:>8,}  {geometry}")
+
+
+def _geometry_label(geometry_type) -> str:
+    if not geometry_type:
+        return say("table", "属性表")
+    return say(geometry_type, {"Point": "点", "MultiPoint": "点", "LineString": "线", "MultiLineString": "线",
+                               "Polygon": "面", "MultiPolygon": "面", "Unknown": "混合"}.get(geometry_type,
+                                                                                          geometry_type))
 
 
 @click.command()
@@ -147,4 +168,7 @@ def template(layer, out) -> None:
         path = write_template(layer, out)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"{layer} template written to {path}")
+    from layers.schema import get_schema
+
+    click.echo(say(f"{get_schema(layer).label('en')} import template written to {path}",
+                   f"已将{get_schema(layer).label('zh')}导入模板写入 {path}"))

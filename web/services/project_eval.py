@@ -103,6 +103,11 @@ def _cache_key(ws, proposal, approved, settings, scenario=None) -> str:
     return f"{_CACHE_PREFIX}{proposal.id}{tag}:{digest[:32]}"
 
 
+#: An alternative site is named (page, CLI) only when it serves more than this, in the
+#: coverage measure, beyond the proposed site; otherwise there is no better site.
+ALTERNATIVE_MIN_EXTRA_GAIN = 0.05
+
+
 def evaluate(ws, proposal: P.Proposal | int, *, cutoff_min=None, radius_km=None, weights=None,
              use_cache: bool = True, scenario: str | None = None) -> dict[str, Any]:
     """The evaluation of one proposal as a dict (with map ``features``), cached in the workspace.
@@ -126,10 +131,11 @@ def evaluate(ws, proposal: P.Proposal | int, *, cutoff_min=None, radius_km=None,
     # without roads the base network is the straight-line estimate, labelled in the result
     graph = (services.network_or_estimate(ws, settings=net) if sc is None
              else scenarios.road_graph(ws, settings=net, scenario=sc))
+    villages = ws.read_layer("villages")
     result = evaluate_proposal(
         proposal,
         graph=graph,
-        villages=ws.read_layer("villages"),
+        villages=villages,
         towns=ws.read_layer("towns"),
         facilities_same_category=same_category_facilities(ws, proposal.category, proposal.commodities),
         approved_same_category=_frame(approved),
@@ -141,7 +147,7 @@ def evaluate(ws, proposal: P.Proposal | int, *, cutoff_min=None, radius_km=None,
         **settings,
     )
     out = result.to_dict(include_features=True)
-    name_alternatives(out, villages=ws.read_layer("villages"), roads=ws.read_layer("roads"))
+    name_alternatives(out, villages=villages, roads=ws.read_layer("roads"))
     out["proposal"]["version"] = proposal.version
     out["cache_key"] = key
     out["scenario"] = None if sc is None else sc.name

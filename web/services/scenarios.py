@@ -214,9 +214,17 @@ def _difference(base, other, scenario: NetworkScenario, ws) -> dict:
     reachable_both = np.isfinite(b["minutes"].to_numpy()) & np.isfinite(s["minutes"].to_numpy())
     return {
         "scenario": {**scenario.to_dict(), "applied": apply(ws, scenario).to_dict(),
-                     "describe_zh": scenario.describe("zh"), "describe_en": scenario.describe("en")},
+                     "describe_zh": describe(scenario, "zh"), "describe_en": describe(scenario, "en")},
         "base": jsonable(base.totals), "scenario_totals": jsonable(other.totals), "delta": jsonable(delta),
         "added_minutes_total": float(added[reachable_both].sum()),
         "villages_slower": int(slower.sum()),
         "lost": records(lost_t), "slower": records(slow_t), "cut_off": records(cut_t),
     }
+
+
+def describe(scenario: NetworkScenario, lang: str) -> str:
+    """The scenario's one line in ``lang`` with road classes by their schema labels (县道, not ``county``)."""
+    from layers.schema import ROAD_CLASSES
+
+    labels = {c.value: (c.zh if lang == "zh" else c.en) for c in ROAD_CLASSES}
+    return scenario.describe(lang, class_label=lambda code: labels.get(code, code))

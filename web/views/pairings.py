@@ -22,7 +22,7 @@ from .. import mapping
 from ..app import NavItem, current_workspace
 from ..auth import permission_required
 from ..i18n import current_lang
-from ..services import mapdata
+from ..services import labels, mapdata
 from ..services import pairings as pairing_service
 from ..services.pairings import (ACCEPT_ACTION, PairingsChanged, WorkspaceAnalysis, accept_suggestions,
                                  analyse_workspace)
@@ -245,13 +245,7 @@ def build_pairings_map(ws, result: WorkspaceAnalysis, data: dict, *, config) -> 
 
 # =========================================================================== labels
 def rule_label(rule: str) -> str:
-    return {
-        "resident_former_poor": _("Former poor villages: resident team / first secretary"),
-        "resident_settlement": _("Settlements of 800+ people: resident work team"),
-        "resident_demonstration": _("Demonstration villages: resident team / first secretary"),
-        "resident_weak_org": _("Weak-organisation villages: first secretary"),
-        "cadre_household": _("Monitored households: responsible cadre"),
-    }.get(rule, rule)
+    return labels.code_label(labels.RULE_LABELS, rule, _)
 
 
 def kind_label(kind: str | None, *, lang: str | None = None) -> str:
@@ -260,10 +254,7 @@ def kind_label(kind: str | None, *, lang: str | None = None) -> str:
 
 
 def role_text(role: str | None) -> str:
-    return {
-        "work_team": _("work team"), "first_secretary": _("first secretary"),
-        "work_team|first_secretary": _("work team or first secretary"), "cadre": _("responsible cadre"),
-    }.get(role or "", role or "")
+    return labels.code_label(labels.PAIRING_ROLE_LABELS, role or "", _)
 
 
 def missing_text(missing: str | None) -> str:
@@ -280,7 +271,7 @@ def action_text(action: str) -> str:
 
 
 def reason_text(reason: str) -> str:
-    return {"no_capacity": _("no capacity left"), "unreachable": _("unreachable")}.get(reason, reason)
+    return labels.code_label(labels.UNFILLED_REASON_LABELS, reason, _)
 
 
 def problem_label(problem: str) -> str:

@@ -23,7 +23,7 @@ from markupsafe import escape
 from pydantic import Field
 
 from layers.schema import COMMODITIES, get_schema
-from planner.models import MODELS, solver_steps
+from planner.models import MODELS
 
 from .. import mapping, services
 from ..services import mapdata, planning
@@ -109,31 +109,10 @@ def solver_status_labels() -> dict:
 
 
 def method_text(solver: dict | str | None) -> str:
-    """A solver's method in words, step by step, from its structure (``steps`` and ``note``,
-    :func:`planner.models.solver_steps`). Unknown steps stay as written."""
-    if isinstance(solver, str) or solver is None:
-        solver = solver_steps(solver)
-    elif "steps" not in solver:
-        solver = solver_steps(solver.get("method"))
-    if not solver["steps"]:
-        return "–"
-    steps = {
-        "highs-milp": _("exact integer programming (HiGHS)"), "milp": _("exact integer programming (HiGHS)"),
-        "greedy": _("greedy heuristic"), "interchange": _("site interchange"),
-        "lagrangian": _("Lagrangian bound"),
-        "lagrangian-branch-and-bound": _("Lagrangian branch-and-bound (exact)"),
-        "radius-milp": _("radius formulation (HiGHS, exact)"), "binary-search": _("binary search on the longest trip"),
-        "lexicographic-mclp": _("most coverage first"), "packing": _("capacity packing"),
-        "split-bound": _("split-demand bound"), "trivial": _("nothing to optimise"),
-        "heuristic": _("heuristic"), "enumeration": _("every layout compared (exact)"),
-        "decay-pmedian": _("as a p-median on the share lost to distance"),
-    }
-    text = " + ".join(steps.get(part, part) for part in solver["steps"])
-    note = solver.get("note")
-    if note:
-        notes = {"no time left for the MILP": _("no time left for exact integer programming")}
-        text += f" ({notes.get(note, note)})"
-    return text
+    """A solver's method in words, step by step (:func:`web.services.labels.method_text`)."""
+    from ..services.labels import method_text as labelled_method
+
+    return labelled_method(solver, _)
 
 
 def bound_label(model: str | None) -> str:

@@ -27,7 +27,7 @@ from layers import proposals as P
 from layers import workflow as W
 
 from .. import mapping, printmaps
-from ..services import project_eval, project_inbox, project_notice, project_place
+from ..services import labels, project_eval, project_inbox, project_notice, project_place
 from ..app import NavItem, current_workspace
 from ..auth import login_required, permission_required
 from ..formatting import beijing_today, format_count, format_quantity
@@ -53,28 +53,13 @@ APPROVE_LABELS = {
     "town_approved": _l("Approve (sector assessment)"),
     "sector_approved": _l("Approve (county approval)"),
 }
-FLAG_LABELS = {
-    "inside_ecological_redline": _l("Inside the ecological red line"),
-    "inside_basic_farmland": _l("Inside permanent basic farmland"),
-    "inside_hazard": _l("Inside a hazard zone"),
-    "near_ecological_redline": _l("Close to the ecological red line"),
-    "near_basic_farmland": _l("Close to permanent basic farmland"),
-    "near_hazard": _l("Close to a hazard zone"),
-    "duplicate_of_existing": _l("Duplicates an existing facility"),
-    "mostly_redundant": _l("Mostly covers an area already served"),
-    "better_site_nearby": _l("A better site is nearby"),
-    "site_not_on_road_network": _l("The site is not on the road network"),
-    "no_catchment": _l("No village within the travel-time cutoff"),
-}
-COMPONENT_LABELS = {
-    "access": _l("Access"), "service": _l("Service to claimed villages"), "coverage": _l("Coverage gain"),
-    "redundancy": _l("Not redundant"), "constraints": _l("No constraint conflicts"),
-}
+#: The analysis codes' labels (msgids in :mod:`web.services.labels`, shared with the CLI), lazily translated.
+FLAG_LABELS = {code: _l(msgid) for code, msgid in labels.FLAG_LABELS.items()}
+COMPONENT_LABELS = {code: _l(msgid) for code, msgid in labels.COMPONENT_LABELS.items()}
 #: An alternative site is shown only when it serves more than this (in the coverage
 #: measure) beyond the proposed site; otherwise the page says there is no better site.
-ALTERNATIVE_MIN_EXTRA_GAIN = 0.05
-MEASURE_LABELS = {"produce_t": _l("produce (t)"), "population": _l("people"),
-                  "monitored_households": _l("monitored households"), "villages": _l("villages")}
+ALTERNATIVE_MIN_EXTRA_GAIN = project_eval.ALTERNATIVE_MIN_EXTRA_GAIN
+MEASURE_LABELS = {code: _l(msgid) for code, msgid in labels.MEASURE_LABELS.items()}
 
 
 class ActionForm(FlaskForm):
