@@ -64,7 +64,14 @@ def _warm_imports() -> None:
     import web.services.planning  # noqa: F401
 
 
-def time_batch(paths, analysis: str, options: dict, workers: int) -> tuple[float, int]:
+def _cpu_seconds() -> float:
+    import time as _time
+
+    return _time.process_time()
+
+
+def time_batch(paths, analysis: str, options: dict, workers: int) -> tuple[float, int, list[float]]:
+    """Wall seconds, counties that succeeded, and the CPU seconds each worker spent."""
     from dask.distributed import LocalCluster
 
     from web.services.batch import run_batch
@@ -74,10 +81,12 @@ def time_batch(paths, analysis: str, options: dict, workers: int) -> tuple[float
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         with Client(cluster) as client:
             client.run(_warm_imports)
-        t0 = time.perf_counter()
-        result = run_batch(analysis, paths, options, scheduler=cluster.scheduler_address)
-        seconds = time.perf_counter() - t0
-    return seconds, len(result.counties) - len(result.failed)
+            cpu0 = client.run(_cpu_seconds)
+            t0 = time.perf_counter()
+            result = run_batch(analysis, paths, options, scheduler=cluster.scheduler_address)
+            seconds = time.perf_counter() - t0
+            cpu1 = client.run(_cpu_seconds)
+    return seconds, len(result.counties) - len(result.failed), sorted(cpu1[w] - cpu0[w] for w in cpu1)
 
 
 def _load() -> str:
@@ -96,12 +105,17 @@ def main(argv=None) -> None:
     paths = build_counties(n, scale)
     options = {"facility": "cold_storage", "minutes": 30, "p": 3, "model": "mclp", "travel": "network"}
     load = [_load()]
-    one, ok1 = time_batch(paths, args.analysis, options, 1)
+    one, ok1, cpu1 = time_batch(paths, args.analysis, options, 1)
     load.append(_load())
-    two, ok2 = time_batch(paths, args.analysis, options, 2)
+    two, ok2, cpu2 = time_batch(paths, args.analysis, options, 2)
     load.append(_load())
     print(f"{args.analysis} over {n} counties (×{scale:g}): 1 worker {one:.1f} s ({ok1} ok), "
           f"2 workers {two:.1f} s ({ok2} ok); speed-up {one / two:.2f}× (ideal 2.0 on 2 cores)")
+    # What the cores would allow: the work does not grow with a second worker, and the
+    # busier worker's CPU seconds bound the wall time of the pair on an idle machine.
+    fmt = (lambda xs: " + ".join(f"{x:.1f}" for x in xs))
+    print(f"worker CPU s: 1 worker {fmt(cpu1)}; 2 workers {fmt(cpu2)}; "
+          f"speed-up the CPU allows {sum(cpu1) / max(cpu2):.2f}×")
     print(f"load average (1/5/15 min) before, between and after: {' | '.join(load)}")
 
 
