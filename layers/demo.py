@@ -18,6 +18,7 @@ recorded in the metadata (``demo_unreachable_villages``, ``demo_pairing_gaps``,
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 from dataclasses import dataclass
@@ -263,11 +264,9 @@ def build_demo_workspace(path: str | os.PathLike, *, seed: int = DEFAULT_SEED, s
         msg = f"workspace {ws.path} already exists (pass overwrite=True to replace it)"
         raise FileExistsError(msg)
     demo = generate_demo_county(seed=seed, scale=scale)
-    # create() resets the app tables of an old file; the layers and meta then land in
-    # one atomic write.
-    ws = Workspace.create(path, meta={"fictional": True}, overwrite=True)
-    ws.write_layers(dict(demo.layers), meta=dict(demo.meta))
-    return ws
+    # one new file with the layers and meta (an old file's app tables are reset): GDAL
+    # writes each layer once instead of an empty workspace being filled row by row
+    return Workspace.create(path, meta={"fictional": True, **demo.meta}, overwrite=True, layers=dict(demo.layers))
 
 
 # ============================================================================ frames and geometry
@@ -735,62 +734,96 @@ def _build_village_grids(rng, v: pd.DataFrame, towns: pd.DataFrame, parts: _Road
         if skip_mask[i]:
             continue
         k, s = _grid_size(rng, row)
-        a, b = np.meshgrid(np.arange(-k, k + 1), np.arange(-k, k + 1))
-        a, b = a.ravel(), b.ravel()
-        local = np.column_stack([a, b]) * s
-        jitter = rng.uniform(-0.15, 0.15, local.shape) * s
-        jitter[(a == 0) | (b == 0)] = 0.0  # main streets stay straight
-        local = local + jitter
+        g = _grid_template(k)
+        jitter = rng.uniform(-0.15, 0.15, g.local.shape) * s
+        jitter[g.on_axis] = 0.0  # main streets stay straight
+        local = g.local * s + jitter
         c, sn = math.cos(theta[i]), math.sin(theta[i])
         xy = local @ np.array([[c, sn], [-sn, c]]) + (row.x, row.y)
-        ids = parts.add_nodes(xy)
+        ids0 = parts.add_nodes(xy)[0]
         width = 2 * k + 1
 
         def node(ai, bi):
-            return ids[(bi + k) * width + (ai + k)]
+            return ids0 + (bi + k) * width + (ai + k)
 
-        ga, gb = np.meshgrid(np.arange(-k, k), np.arange(-k, k + 1))  # horizontal: (a,b)-(a+1,b)
-        ga, gb = ga.ravel(), gb.ravel()
-        h_pairs = np.column_stack([node(ga, gb), node(ga + 1, gb)])
-        h_dir = np.where(gb == 0, np.where(ga >= 0, 0, 2), -1)
-        va, vb = np.meshgrid(np.arange(-k, k + 1), np.arange(-k, k))  # vertical: (a,b)-(a,b+1)
-        va, vb = va.ravel(), vb.ravel()
-        keep = (va == 0) | (rng.random(len(va)) < (0.9 if row.is_seat else np.choose(row.zone, [0.85, 0.7, 0.45])))
-        va, vb = va[keep], vb[keep]
-        v_pairs = np.column_stack([node(va, vb), node(va, vb + 1)])
-        v_dir = np.where(va == 0, np.where(vb >= 0, 1, 3), -1)
-        pairs = np.vstack([h_pairs, v_pairs])
+        n_h = len(g.h_pairs)
+        keep = g.v_axis | (rng.random(len(g.v_axis)) < (0.9 if row.is_seat else _KEEP_LANE[row.zone]))
+        va = g.va[keep]
+        pairs = np.vstack([g.h_pairs, g.v_pairs[keep]]) + ids0
         m = len(pairs)
         names = np.full(m, None, dtype=object)
         oneway = np.zeros(m, bool)
         if row.is_county_seat:
-            names[: len(h_pairs)] = [f"{_STREET_ROWS[(bb + k) % len(_STREET_ROWS)]}路" for bb in gb]
-            names[len(h_pairs):] = [f"{_STREET_COLS[(aa + k) % len(_STREET_COLS)]}街" for aa in va]
+            gb = g.gb
+            names[:n_h] = [f"{_STREET_ROWS[(bb + k) % len(_STREET_ROWS)]}路" for bb in gb]
+            names[n_h:] = [f"{_STREET_COLS[(aa + k) % len(_STREET_COLS)]}街" for aa in va]
             # two one-way streets, a couplet either side of the main street
-            oneway[: len(h_pairs)] = np.abs(gb) == 2
+            oneway[:n_h] = np.abs(gb) == 2
             flip = np.zeros(m, bool)
-            flip[: len(h_pairs)] = gb == -2
+            flip[:n_h] = gb == -2
             pairs[flip] = pairs[flip][:, ::-1]
         elif row.is_seat:
             stem = stems[row.town]
-            names[: len(h_pairs)][gb == 0] = f"{stem}大街"
-            names[len(h_pairs):][va == 0] = f"{stem}路"
+            names[:n_h][g.gb == 0] = f"{stem}大街"
+            names[n_h:][va == 0] = f"{stem}路"
         axis_end[i] = [node(k, 0), node(0, k), node(-k, 0), node(0, -k)]
-        unpaved_p = 0.0 if row.is_seat else np.choose(row.zone, [0.03, 0.08, 0.2])
+        unpaved_p = 0.0 if row.is_seat else _UNPAVED_LANE[row.zone]
         attrs = {
             "road_class": np.full(m, "other" if row.is_seat else "village", dtype=object),
             "name": names,
             "unpaved": rng.random(m) < unpaved_p,
             "speed": np.full(m, 30.0 if row.is_seat else 15.0),
             "oneway": oneway,
-            "axis_dir": np.concatenate([h_dir, v_dir]),
+            "axis_dir": np.concatenate([g.h_dir, g.v_dir[keep]]),
             "village": np.full(m, i),
         }
         parts.pairs.append(pairs)
         parts.attrs.append(attrs)
         corners = np.array([node(k, k), node(-k, k), node(-k, -k), node(k, -k)])
-        _add_farm_tracks(rng, parts, row, corners, xy[corners - ids[0]], theta[i], i)
+        _add_farm_tracks(rng, parts, row, corners, xy[corners - ids0], theta[i], i)
     return axis_end, theta
+
+
+#: Share of cross lanes kept and of lanes unpaved, by terrain zone (plain, hill, mountain).
+_KEEP_LANE = (0.85, 0.7, 0.45)
+_UNPAVED_LANE = (0.03, 0.08, 0.2)
+
+
+@dataclass(frozen=True)
+class _GridTemplate:
+    """The index arrays of a (2k+1)² lane grid, the same for every village of that size."""
+
+    local: np.ndarray  # (n, 2) lattice coordinates a, b
+    on_axis: np.ndarray  # nodes on the main streets (a == 0 or b == 0)
+    h_pairs: np.ndarray  # horizontal lanes (a,b)-(a+1,b) as node offsets
+    gb: np.ndarray  # their row b
+    h_dir: np.ndarray  # main-street direction of each (0 east, 2 west, -1 none)
+    v_pairs: np.ndarray  # vertical lanes (a,b)-(a,b+1)
+    va: np.ndarray  # their column a
+    vb: np.ndarray
+    v_axis: np.ndarray  # va == 0: the north-south main street, always kept
+    v_dir: np.ndarray  # 1 north, 3 south, -1 none
+
+
+@functools.lru_cache(maxsize=None)
+def _grid_template(k: int) -> _GridTemplate:
+    # the orders are those of np.meshgrid(...).ravel(), which the random draws follow
+    width = 2 * k + 1
+    r = np.arange(-k, k + 1)
+    a, b = np.tile(r, width), np.repeat(r, width)
+
+    def node(ai, bi):
+        return (bi + k) * width + (ai + k)
+
+    ga, gb = np.tile(np.arange(-k, k), width), np.repeat(r, 2 * k)
+    va, vb = np.tile(r, 2 * k), np.repeat(np.arange(-k, k), width)
+    return _GridTemplate(
+        local=np.column_stack([a, b]).astype(float), on_axis=(a == 0) | (b == 0),
+        h_pairs=np.column_stack([node(ga, gb), node(ga + 1, gb)]), gb=gb,
+        h_dir=np.where(gb == 0, np.where(ga >= 0, 0, 2), -1),
+        v_pairs=np.column_stack([node(va, vb), node(va, vb + 1)]), va=va, vb=vb, v_axis=va == 0,
+        v_dir=np.where(va == 0, np.where(vb >= 0, 1, 3), -1),
+    )
 
 
 def _grid_size(rng, row) -> tuple[int, float]:
@@ -1218,6 +1251,8 @@ def _offset_point(rng, xy, lo_km, hi_km) -> np.ndarray:
 def _make_industry_bases(rng, county, v: pd.DataFrame, *, scale: float) -> pd.DataFrame:
     """Planting, breeding, processing, workshop and park sites where the produce is."""
     inner = county.buffer(-0.3)
+    shapely.prepare(inner)  # many point-in-polygon tests below
+    xy = v[["x", "y"]].to_numpy(dtype=float)
     seat_of = {int(t): int(i) for i, t in zip(np.flatnonzero(v["is_seat"]), v.loc[v["is_seat"], "town"])}
     rows = []
     for kind, commodity, count, pattern, area_range in _BASE_TEMPLATES:
@@ -1244,7 +1279,7 @@ def _make_industry_bases(rng, county, v: pd.DataFrame, *, scale: float) -> pd.Da
             vil, town = v.at[h, "name"], v.at[h, "town_name"]
             row = {"kind": kind, "commodity": commodity, "village_code": v.at[h, "code"], "town": town,
                    "name": pattern.format(village=vil, town=town)}
-            home = v.loc[h, ["x", "y"]].to_numpy(dtype=float)
+            home = xy[h]
             if area_range is not None:
                 area = float(np.round(rng.uniform(*area_range), -1))
                 km2 = area / 1500.0  # 1 km² = 1,500 亩

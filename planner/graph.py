@@ -402,7 +402,7 @@ class RoadGraph:
             edge_road=np.asarray(arrays["edge_road"], dtype=np.int64),
             edge_road_id=np.asarray(arrays["edge_road_id"]).astype(object),
             edge_geometry=np.asarray(geometry, dtype=object),
-            edge_road_class=np.asarray(arrays["edge_road_class"]).astype(object),
+            edge_road_class=_shared_strings(arrays["edge_road_class"]),
             edge_access_controlled=np.asarray(arrays["edge_access_controlled"], dtype=bool),
             speed_table=SpeedTable.from_dict(meta["speed_table"]),
             access_speed_kmh=float(meta["access_speed_kmh"]),
@@ -437,6 +437,19 @@ def _metric_crs(gdf) -> CRS:
     except ImportError:  # pragma: no cover - geo.crs is part of the project
         return CRS.from_user_input(gdf.estimate_utm_crs())
     return CRS.from_user_input(metric_crs_for(gdf))
+
+
+def _shared_strings(values) -> np.ndarray:
+    """An object array of ``str`` in which equal values are one object.
+
+    ``astype(object)`` makes a new ``str`` per element: on a province's ~0.7 M edges
+    with a handful of road classes that is ~40 MB of copies of seven words.
+    """
+    values = np.asarray(values)
+    if len(values) == 0:
+        return np.zeros(0, dtype=object)
+    unique, inverse = np.unique(values.astype(str), return_inverse=True)
+    return np.array([str(u) for u in unique], dtype=object)[inverse.ravel()]
 
 
 def _row_ids(gdf, column: str = "id") -> np.ndarray:

@@ -159,3 +159,41 @@ def test_leftovers_of_a_killed_writer_are_removed(ws):
     leftover.write_bytes(b"half a file")
     ws.set_meta(note="x")
     assert not leftover.exists()
+
+
+def test_created_with_layers_is_the_file_create_then_write_makes(tmp_path):
+    # a polygon layer declared MultiPolygon when empty, lines, points and a table
+    boundary = gpd.GeoDataFrame({"code": ["140823100000"], "name": ["桐城镇"], "level": ["town"]},
+                                geometry=[shapely.box(111.0, 35.0, 111.1, 35.1)], crs=4326)
+    roads = gpd.GeoDataFrame({"id": ["R1", "R2"], "road_class": ["county", "village"]},
+                             geometry=[shapely.LineString([(111.0, 35.0), (111.05, 35.02)]),
+                                       shapely.MultiLineString([[(111.05, 35.02), (111.06, 35.05)]])], crs=4326)
+    frames = {"villages": _villages(["中社村", "东庄村"]), "boundaries": boundary, "roads": roads,
+              "households": gpd.GeoDataFrame()}
+    written = Workspace.create(tmp_path / "a.gpkg", meta={"county_name": "测试县"})
+    written.write_layers(frames)
+    created = Workspace.create(tmp_path / "b.gpkg", meta={"county_name": "测试县"}, layers=frames)
+
+    def declared(ws):
+        with ws.connect() as con:
+            return con.execute("SELECT table_name, geometry_type_name FROM gpkg_geometry_columns "
+                               "ORDER BY 1").fetchall()
+
+    assert declared(created) == declared(written)
+    for name in LAYERS:
+        assert store._same_frame(created.read_layer(name), written.read_layer(name)), name
+    assert created.read_layer("roads").geom_type.tolist() == ["MultiLineString"] * 2
+    assert [i.count for i in created.info()] == [i.count for i in written.info()]
+    # written layers have a version (caches key on it), the empty ones none yet
+    assert created.layer_version("villages").split("|")[0]
+    assert not created.layer_version("households").split("|")[0]
+    assert created.meta()["county_name"] == "测试县"
+    with created.connect() as con:  # GDAL's spatial index, which QGIS uses, holds every row
+        assert con.execute("SELECT count(*) FROM rtree_roads_geom WHERE minx < 111.04").fetchone()[0] == 1
+        assert con.execute("SELECT count(*) FROM rtree_villages_geom").fetchone()[0] == 2
+
+
+def test_create_refuses_an_unknown_layer(tmp_path):
+    with pytest.raises(ValueError, match="nope"):
+        Workspace.create(tmp_path / "c.gpkg", layers={"nope": gpd.GeoDataFrame()})
+    assert not (tmp_path / "c.gpkg").exists()

@@ -22,6 +22,45 @@ def test_road_graph_is_cached_in_the_workspace_by_fingerprint(demo_copy, monkeyp
     assert (loaded.minutes != built.minutes).nnz == 0
 
 
+def test_cached_graph_is_loaded_without_reading_the_roads_layer(demo_copy, monkeypatch):
+    # the roads layer of a province is ~0.7 M geometries: reading it only to hash it
+    # cost more memory than the graph; its version and the settings name the graph
+    services._memo.clear()
+    services._version_memo.clear()
+    built = services.road_graph(demo_copy)
+
+    services._memo.clear()
+    services._version_memo.clear()
+    fresh = Workspace(demo_copy.path)
+    read = fresh.read_layer
+
+    def no_roads(layer, **kw):
+        assert layer != "roads", "the roads layer was read although its graph is cached"
+        return read(layer, **kw)
+
+    monkeypatch.setattr(fresh, "read_layer", no_roads)
+    monkeypatch.setattr(services, "build_road_graph", _refuse)
+    loaded = services.road_graph(fresh)
+    assert loaded.fingerprint == built.fingerprint
+    assert (loaded.minutes != built.minutes).nnz == 0
+
+
+def test_changed_roads_give_a_new_graph_although_one_is_cached(demo_copy):
+    services._memo.clear()
+    services._version_memo.clear()
+    first = services.road_graph(demo_copy)
+    roads = demo_copy.read_layer("roads")
+    demo_copy.write_layers({"roads": roads.iloc[:-1]})
+    for fresh_process in (False, True):
+        if fresh_process:
+            services._memo.clear()
+            services._version_memo.clear()
+        second = services.road_graph(Workspace(demo_copy.path))
+        assert second.fingerprint != first.fingerprint
+        assert second.n_edges < first.n_edges
+        assert second.edge_road.max() == len(roads) - 2
+
+
 def test_changed_speed_table_builds_a_new_graph_and_replaces_the_old(demo_copy):
     services._memo.clear()
     first = services.road_graph(demo_copy)

@@ -7,8 +7,11 @@ restarted server or a second CLI run loads it instead of rebuilding.
 """
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import io
 import json
+import sqlite3
 import threading
 from dataclasses import dataclass
 
@@ -27,8 +30,13 @@ from .errors import BadSetting, NoRoads, UnknownLayer
 FACILITY_LAYERS = ("cold_storage", "industry_bases", "relocation_settlements", "towns")
 
 _GRAPH_KEY = "road_graph:"
+#: rp_cache key of the fingerprint of the graph of one roads version and settings
+#: (no "road_graph:" prefix: replacing the graphs must not drop it, and vice versa)
+_GRAPH_VERSION_KEY = "road_graph_of_version:"
 _memo_lock = threading.Lock()
 _memo: dict[tuple[str, str], RoadGraph] = {}
+#: (workspace path, version key) -> fingerprint, so a warm process skips the rp_cache read
+_version_memo: dict[tuple[str, str], str] = {}
 
 
 @dataclass(frozen=True)
@@ -179,29 +187,80 @@ def workspace_network(ws: Workspace) -> WorkspaceNetwork:
 def road_graph(ws: Workspace, *, settings: NetworkSettings | None = None) -> RoadGraph:
     """The workspace's road graph, from memory, the workspace cache, or built anew.
 
+    The roads layer's version (:meth:`layers.store.Workspace.layer_version`) and the
+    settings name the graph's fingerprint in the workspace cache, so a cached graph is
+    loaded without reading the roads layer at all: on a province that layer holds
+    ~0.7 M geometries, and reading it cost more memory than the graph itself.
+
     Raises :class:`BadSetting` (settings from the workspace) or :class:`NoRoads`.
     """
     settings = settings or NetworkSettings.from_workspace(ws)
+    path = str(ws.path.resolve())
+    version_key = _version_key(ws, settings)
+    fingerprint = None
+    if version_key is not None:
+        with _memo_lock:
+            fingerprint = _version_memo.get((path, version_key))
+        if fingerprint is None:
+            stored = ws.get_blob(_GRAPH_VERSION_KEY + version_key)
+            fingerprint = stored.decode() if stored else None
+        if fingerprint is not None:
+            graph = _cached_graph(ws, path, fingerprint)
+            if graph is not None:
+                _remember(path, version_key, graph)
+                return graph
     roads = ws.read_layer("roads")
     if len(roads) == 0:
         raise NoRoads(workspace=ws.path.name)
     fingerprint = roads_fingerprint(roads, **settings.build_options())
-    key = (str(ws.path.resolve()), fingerprint)
+    graph = _cached_graph(ws, path, fingerprint)
+    if graph is None:
+        graph = build_road_graph(roads, **settings.build_options())
+        del roads  # the frame is the workspace's cached copy; ours need not outlive the build
+        ws.put_blob(_GRAPH_KEY + fingerprint, _graph_to_blob(graph), replace_prefix=_GRAPH_KEY)
+    if version_key is not None:
+        # Only a shortcut: a workspace that cannot be written (a read-only copy) still
+        # answers, it just reads its roads again next time.
+        with contextlib.suppress(sqlite3.Error, OSError):
+            ws.put_blob(_GRAPH_VERSION_KEY + version_key, fingerprint.encode(), replace_prefix=_GRAPH_VERSION_KEY)
+    _remember(path, version_key, graph)
+    return graph
+
+
+def _version_key(ws: Workspace, settings: NetworkSettings) -> str | None:
+    """The roads layer's version joined with the build options, hashed; None when the
+    file stamps no version (then only the fingerprint of the roads names the graph)."""
+    version = ws.layer_version("roads")
+    if not version.strip("|"):
+        return None
+    options = dict(settings.build_options(), speed_table=settings.speed_table.to_dict())
+    text = json.dumps({"roads": version, "options": options}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _cached_graph(ws: Workspace, path: str, fingerprint: str) -> RoadGraph | None:
     with _memo_lock:
-        graph = _memo.get(key)
+        graph = _memo.get((path, fingerprint))
     if graph is not None:
         return graph
     blob = ws.get_blob(_GRAPH_KEY + fingerprint)
-    graph = _graph_from_blob(blob) if blob is not None else None
-    if graph is None:
-        graph = build_road_graph(roads, **settings.build_options())
-        ws.put_blob(_GRAPH_KEY + fingerprint, _graph_to_blob(graph), replace_prefix=_GRAPH_KEY)
+    if blob is None:
+        return None
+    stored = _arrays_from_blob(blob)
+    del blob  # ~120 MB on a province: gone before the edge geometries are made
+    return _graph_from_arrays(*stored) if stored is not None else None
+
+
+def _remember(path: str, version_key: str | None, graph: RoadGraph) -> None:
     with _memo_lock:
         # Keep one graph per workspace: an old roads version is never asked for again.
-        for stale in [k for k in _memo if k[0] == key[0]]:
+        for stale in [k for k in _memo if k[0] == path and k[1] != graph.fingerprint]:
             del _memo[stale]
-        _memo[key] = graph
-    return graph
+        _memo[(path, graph.fingerprint)] = graph
+        if version_key is not None:
+            for stale in [k for k in _version_memo if k[0] == path]:
+                del _version_memo[stale]
+            _version_memo[(path, version_key)] = graph.fingerprint
 
 
 class NoNetwork(Unavailable):
@@ -227,8 +286,10 @@ def network_or_estimate(ws: Workspace, *, settings: NetworkSettings | None = Non
         Without roads and without villages to choose a metric CRS from.
     """
     settings = settings or NetworkSettings.from_workspace(ws)
-    if len(ws.read_layer("roads")):
+    try:
         return road_graph(ws, settings=settings)
+    except NoRoads:
+        pass
     return straight_line_estimate(ws, settings=settings)
 
 
@@ -275,12 +336,24 @@ def _graph_to_blob(graph: RoadGraph) -> bytes:
 
 
 def _graph_from_blob(blob: bytes) -> RoadGraph | None:
+    stored = _arrays_from_blob(blob)
+    return _graph_from_arrays(*stored) if stored is not None else None
+
+
+def _arrays_from_blob(blob: bytes) -> tuple[dict, dict] | None:
     try:
         with np.load(io.BytesIO(blob), allow_pickle=False) as data:
             meta = json.loads(bytes(data["__meta__"]).decode())
             arrays = {k: data[k] for k in data.files if k != "__meta__"}
-        return RoadGraph.from_arrays(arrays, meta)
+        return arrays, meta
     except (ValueError, KeyError, OSError):
+        return None  # not a graph blob: rebuild
+
+
+def _graph_from_arrays(arrays: dict, meta: dict) -> RoadGraph | None:
+    try:
+        return RoadGraph.from_arrays(arrays, meta)
+    except (ValueError, KeyError):
         return None  # an older cache format: rebuild
 
 
