@@ -147,7 +147,10 @@ def test_coverage_text_json_and_api_agree(ws):
                   for f in d["facilities_off_network"]})
     _check(found, "coverage --json", dist)
     text = run("coverage", "-w", ws.path, "--facility", "cold_storage", "--minutes", 30).output
-    assert "[too_far_from_road]" in text and "孤岛村" in text and "[disconnected_component]" in text
+    # the text names each point by its reason's words, never its code (tests/web/test_cli_text_labels.py)
+    assert "too far from any road" in text and "孤岛村" in text
+    assert "its road is not connected to the county network" in text
+    assert "too_far_from_road" not in text and "disconnected_component" not in text
     from web.services import netdata
 
     netdata.clear_cache()
