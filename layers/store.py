@@ -25,8 +25,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import os
 import functools
+import os
+import re
 import sqlite3
 import struct
 import tempfile
@@ -61,9 +62,12 @@ _APP_SCHEMA = _META_SCHEMA + ";"
 
 #: rp_meta key of one layer's version (a new uuid whenever the app writes the layer)
 _LAYER_VERSION_KEY = "layer_version.{}"
-#: Files a writer leaves beside the workspace while it works; any found while holding
-#: the workspace lock belong to a writer that was killed.
-_LEFTOVER_PATTERNS = (".{stem}-*.tmp.gpkg*", ".{stem}-*.stage.gpkg*")
+#: Files a writer leaves beside the workspace while it works (``.<file name>-<random
+#: letters, digits or _ (mkstemp)>.tmp.gpkg`` or ``.stage.gpkg``, with SQLite's ``-journal``/``-wal``/
+#: ``-shm``); any found while holding the workspace lock belong to a writer that was killed.
+#: Matched exactly: a glob such as ``.county-*`` also matched the live files of another
+#: workspace in the same folder (``county-2.gpkg``), whose writers hold another lock.
+_LEFTOVER_NAME = r"\.{prefix}-[a-z0-9_]+\.(?:tmp|stage)\.gpkg(?:-journal|-wal|-shm)?"
 
 
 @dataclass(frozen=True)
@@ -436,12 +440,15 @@ class Workspace:
 
     def _remove_leftovers(self) -> None:
         """Temp and staging files of writers that were killed (we hold the lock: none is live)."""
-        for pattern in _LEFTOVER_PATTERNS:
-            for path in self.path.parent.glob(pattern.format(stem=self.path.stem)):
+        # this file's name; also its stem, as writers before the full name was used named them
+        names = re.compile("|".join(_LEFTOVER_NAME.format(prefix=re.escape(p))
+                                    for p in (self.path.name, self.path.stem)))
+        for path in self.path.parent.glob(".*.gpkg*"):
+            if names.fullmatch(path.name):
                 _remove_quietly(path)
 
     def _temp_path(self, suffix: str = ".tmp.gpkg") -> Path:
-        fd, name = tempfile.mkstemp(prefix=f".{self.path.stem}-", suffix=suffix, dir=self.path.parent)
+        fd, name = tempfile.mkstemp(prefix=f".{self.path.name}-", suffix=suffix, dir=self.path.parent)
         os.close(fd)
         os.remove(name)  # GDAL wants to create the file itself when it is new
         return Path(name)

@@ -159,3 +159,19 @@ def test_leftovers_of_a_killed_writer_are_removed(ws):
     leftover.write_bytes(b"half a file")
     ws.set_meta(note="x")
     assert not leftover.exists()
+
+
+def test_a_writer_removes_only_its_own_workspaces_leftovers(tmp_path):
+    # Two workspaces in one folder, "county" and "county-2": a writer of the first (which
+    # holds only its own lock) once removed the second's live staging and temp files, as
+    # ".county-*" matched them; the other writer then attached or renamed a missing file.
+    first, second = Workspace.create(tmp_path / "county.gpkg"), Workspace.create(tmp_path / "county-2.gpkg")
+    live = [second._temp_path(".stage.gpkg"), second._temp_path(".tmp.gpkg"),
+            tmp_path / ".county-2-abcd1234.stage.gpkg"]  # the name the stem-based scheme gave it
+    dead = [first._temp_path(".stage.gpkg"), tmp_path / ".county-abcd1234.tmp.gpkg"]
+    dead.append(dead[0].with_name(dead[0].name + "-journal"))
+    for path in live + dead:
+        path.write_bytes(b"half a file")
+    first.set_meta(note="x")
+    assert all(p.exists() for p in live)
+    assert not any(p.exists() for p in dead)
