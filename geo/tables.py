@@ -461,7 +461,31 @@ def _skip_reason(row: list) -> tuple[str, str] | None:
 
 def _frame_from_rows(rows, header_score=None, *, merges=(), file=None, problems=None) -> pd.DataFrame:
     """A text frame from ``(row_number, cells)`` pairs; see :func:`read_table`."""
+    state: dict = {}
+    chunks = list(_chunks_from_rows(rows, header_score, merges=merges, file=file, problems=problems, state=state))
+    if "columns" not in state:
+        return pd.DataFrame(index=pd.Index([], name="row", dtype="int64"))
+    columns, names = state["columns"], state["names"]
+    if not chunks:
+        return pd.DataFrame({c: pd.Series([], dtype=_TEXT_DTYPE) for c in columns},
+                            index=pd.Index([], name="row", dtype="int64"))
+    for c in chunks:  # columns found beyond the header after a chunk was made
+        for col in columns[len(c.columns):]:
+            c[col] = pd.Series(pd.NA, index=c.index, dtype=_TEXT_DTYPE)
+    df = chunks[0] if len(chunks) == 1 else pd.concat(chunks)
+    # Columns that are blank in the header and everywhere below are phantom Excel columns.
+    blank = [c for c, raw in zip(columns, names + [None] * (len(columns) - len(names)))
+             if raw is None and df[c].isna().all()]
+    return df.drop(columns=blank)
+
+
+def _chunks_from_rows(rows, header_score=None, *, merges=(), file=None, problems=None, state=None,
+                      chunk_rows=_CHUNK_ROWS):
+    """Text frames of at most ``chunk_rows`` body rows, in order, from ``(row_number, cells)``
+    pairs; ``state`` gets ``columns`` (grown when data appear beyond the header) and the
+    header ``names``. Problems are appended to ``problems`` as the rows are read."""
     problems = problems if problems is not None else []
+    state = state if state is not None else {}
     rows = iter(rows)
     head: list[list] = []
     numbers: list[int] = []
@@ -475,7 +499,7 @@ def _frame_from_rows(rows, header_score=None, *, merges=(), file=None, problems=
         if len(head) >= _MAX_TITLE_ROWS + 3:
             break
     if not head:
-        return pd.DataFrame(index=pd.Index([], name="row", dtype="int64"))
+        return
     width = max(len(r) for r in head)
     head = [r + [None] * (width - len(r)) for r in head]
     header_i, names = _choose_header(head, numbers, merges, header_score)
@@ -488,6 +512,7 @@ def _frame_from_rows(rows, header_score=None, *, merges=(), file=None, problems=
     # Drop trailing header columns that are blank (phantom Excel columns) but keep
     # any column that has data below (it gets a columnN name).
     columns = _unique_names(names)
+    state.update(columns=columns, names=names)
     body_vertical = [m for m in merges if m[2] > m[0] and m[2] > numbers[header_i]]
 
     def body():
@@ -496,21 +521,18 @@ def _frame_from_rows(rows, header_score=None, *, merges=(), file=None, problems=
         for number, r in rows:
             yield number, [_clean(v) for v in r]
 
-    chunks: list[pd.DataFrame] = []
     buf_rows: list[int] = []
     buf: list[list] = []
     carried: dict = {}  # vertically merged body cells: (row, col) -> value of the range's top cell
     total_width = len(columns)
 
     def flush():
-        if not buf:
-            return
         data = {c: [r[j] if j < len(r) else None for r in buf] for j, c in enumerate(columns)}
         chunk = pd.DataFrame(data, index=pd.Index(buf_rows, name="row", dtype="int64"), dtype=_TEXT_DTYPE)
         _report_control_characters(chunk, file, problems)
-        chunks.append(chunk)
         buf.clear()
         buf_rows.clear()
+        return chunk
 
     for number, r in body():
         if body_vertical:
@@ -531,9 +553,6 @@ def _frame_from_rows(rows, header_score=None, *, merges=(), file=None, problems=
                 # data beyond the header: give those columns names instead of losing them
                 for j in range(total_width, len(r)):
                     columns.append(f"column{j + 1}")
-                for c in chunks:
-                    for col in columns[total_width:]:
-                        c[col] = pd.Series(pd.NA, index=c.index, dtype=_TEXT_DTYPE)
                 total_width = len(columns)
         skip = _skip_reason(r)
         if skip is not None:
@@ -547,17 +566,10 @@ def _frame_from_rows(rows, header_score=None, *, merges=(), file=None, problems=
             continue
         buf_rows.append(number)
         buf.append(r)
-        if len(buf) >= _CHUNK_ROWS:
-            flush()
-    flush()
-    if not chunks:
-        return pd.DataFrame({c: pd.Series([], dtype=_TEXT_DTYPE) for c in columns},
-                            index=pd.Index([], name="row", dtype="int64"))
-    df = chunks[0] if len(chunks) == 1 else pd.concat(chunks)
-    # Columns that are blank in the header and everywhere below are phantom Excel columns.
-    blank = [c for c, raw in zip(columns, names + [None] * (len(columns) - len(names)))
-             if raw is None and df[c].isna().all()]
-    return df.drop(columns=blank)
+        if len(buf) >= chunk_rows:
+            yield flush()
+    if buf:
+        yield flush()
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -648,6 +660,47 @@ def read_table(path, *, sheet=None, header_score=None) -> pd.DataFrame:
                           problems=problems)
     df.attrs.update(attrs, file=path.name, problems=problems)
     return df
+
+
+def read_csv_chunks(path, *, header_score=None, chunk_rows: int = 200_000):
+    """A CSV/TXT file as :func:`read_table` reads it, in frames of at most ``chunk_rows`` rows.
+
+    For checking a file too large to hold at once: the header is found once, each frame
+    has the same columns (columns that only appear further down are added to the frames
+    after them) and the row numbers as index; ``attrs["problems"]`` holds the reading
+    problems found since the previous frame. Memory grows with ``chunk_rows``, not with
+    the file. Phantom blank columns are dropped per frame.
+
+    Raises
+    ------
+    UnreadableTable
+        As :func:`read_table`, and for a file that is not CSV/TXT.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in (".csv", ".txt"):
+        raise _unreadable(path.name, "only CSV/TXT files are read in chunks", "只有 CSV/TXT 文件可以分块读取")
+    if not path.is_file():
+        raise _unreadable(path.name, f"file not found ({path})", "文件不存在")
+    attrs: dict = {}
+    problems: list[Problem] = []
+    rows = _csv_rows(path, attrs, problems)
+    first = next(rows, None)
+    all_rows = rows if first is None else _chain([first], rows)
+    state: dict = {}
+    for chunk in _chunks_from_rows(all_rows, header_score, file=path.name, problems=problems, state=state,
+                                   chunk_rows=chunk_rows):
+        names = state["names"]
+        blank = [c for c, raw in zip(chunk.columns, names + [None] * (len(chunk.columns) - len(names)))
+                 if raw is None and chunk[c].isna().all()]
+        chunk = chunk.drop(columns=blank)
+        chunk.attrs.update(attrs, file=path.name, problems=list(problems))
+        problems.clear()
+        yield chunk
+    if problems or "columns" not in state:  # rows skipped after the last record, or no records
+        empty = pd.DataFrame({c: pd.Series([], dtype=_TEXT_DTYPE) for c in state.get("columns", [])},
+                             index=pd.Index([], name="row", dtype="int64"))
+        empty.attrs.update(attrs, file=path.name, problems=list(problems))
+        yield empty
 
 
 def _chain(first, rest):

@@ -149,6 +149,14 @@ def import_file(
         frames, problems = statistical.read_adcode_list(path, file=name)
         row_numbers = {k: v.pop("_row").to_numpy() for k, v in frames.items()}
     elif suffix in TABLE_SUFFIXES:
+        if suffix in (".csv", ".txt") and not skip_bad_rows and _more_lines_than(path, CHUNKED_CHECK_ROWS):
+            try:
+                rejected = _report_of_a_bad_big_table(ws, layer, path, schema=schema, crs=crs, name=name,
+                                                      boundary=boundary)
+            except geo_tables.UnreadableTable:
+                rejected = None  # the whole-file read below reports it
+            if rejected is not None:
+                return rejected
         try:
             table = geo_tables.read_table(path, sheet=sheet,
                                           header_score=lambda cells: _header_score(cells, schema))
@@ -301,6 +309,65 @@ def _foreign_county_codes(ws: Workspace, frames: dict, row_numbers: dict, *, fil
         if problems:
             out[lname] = problems
     return out
+
+
+#: A CSV/TXT file with more lines than this is first checked block by block, this many
+#: rows at a time, so a huge file full of errors (3 million junk rows) is reported in
+#: memory that grows with the block, not with the file. Only a file without errors is
+#: then read whole to be merged and written. Within the block check, duplicate ids are
+#: found within each block (a file that passes it is checked whole again).
+CHUNKED_CHECK_ROWS = 100_000
+
+
+def _more_lines_than(path: Path, n: int) -> bool:
+    lines = 0
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            lines += block.count(b"\n")
+            if lines > n:
+                return True
+    return False
+
+
+def _report_of_a_bad_big_table(ws, layer: str, path: Path, *, schema, crs, name: str, boundary):
+    """The capped report of a big CSV/TXT checked in blocks, or None when it has no errors.
+
+    Each block goes through the steps of the whole-file import (village names, points,
+    generated ids, datum check, :func:`validate_records`); the report keeps at most
+    :data:`geo.report.MAX_LISTED` problems and counts every one per kind. Problems of the
+    whole file (a missing column), found again in every block, are listed once.
+    """
+    listed: list[Problem] = []
+    counts: dict = {}
+    seen_file_level: set = set()
+    for table in geo_tables.read_csv_chunks(path, header_score=lambda cells: _header_score(cells, schema),
+                                            chunk_rows=CHUNKED_CHECK_ROWS):
+        problems = [p if p.file == name else _renamed(p, name) for p in table.attrs.pop("problems", [])]
+        rows = geo_tables.row_numbers(table)
+        if layer in _NAMED_VILLAGE_LAYERS:
+            table, more = _codes_from_village_names(ws, table, schema, rows=rows, file=name)
+            problems += more
+        if schema.spatial:
+            table, more = _table_geometry(table, schema, crs=crs, file=name)
+            problems += more
+        table, more = _generated_ids(table, schema, rows, file=name)
+        problems += more
+        problems += _datum_shifted_rows(ws, table, schema, rows, chosen=crs, file=name)
+        result = validate_records(table, schema, file=name, row_numbers=rows, geometry_problems=problems,
+                                  boundary=boundary if schema.spatial else None)
+        fresh = []
+        for p in result.problems:
+            if p.row is None and p.code != MORE:
+                key = (p.severity, p.code, p.field, repr(sorted(p.params.items())))
+                if key in seen_file_level:
+                    continue
+                seen_file_level.add(key)
+            fresh.append(p)
+        listed, counts = cap_problems([*listed, *fresh])
+        del table, result, problems, fresh
+    if not any(severity == "error" for severity, _code in counts):
+        return None
+    return ImportOutcome(name, (layer,), tuple(listed), written=False, counts=counts)
 
 
 #: Layers whose records need no user ids: a road network is lines, nobody numbers them.

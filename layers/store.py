@@ -25,8 +25,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import os
 import functools
+import os
+import re
 import sqlite3
 import struct
 import tempfile
@@ -61,9 +62,12 @@ _APP_SCHEMA = _META_SCHEMA + ";"
 
 #: rp_meta key of one layer's version (a new uuid whenever the app writes the layer)
 _LAYER_VERSION_KEY = "layer_version.{}"
-#: Files a writer leaves beside the workspace while it works; any found while holding
-#: the workspace lock belong to a writer that was killed.
-_LEFTOVER_PATTERNS = (".{stem}-*.tmp.gpkg*", ".{stem}-*.stage.gpkg*")
+#: Files a writer leaves beside the workspace while it works (``.<file name>-<random
+#: letters, digits or _ (mkstemp)>.tmp.gpkg`` or ``.stage.gpkg``, with SQLite's ``-journal``/``-wal``/
+#: ``-shm``); any found while holding the workspace lock belong to a writer that was killed.
+#: Matched exactly: a glob such as ``.county-*`` also matched the live files of another
+#: workspace in the same folder (``county-2.gpkg``), whose writers hold another lock.
+_LEFTOVER_NAME = r"\.{prefix}-[a-z0-9_]+\.(?:tmp|stage)\.gpkg(?:-journal|-wal|-shm)?"
 
 
 @dataclass(frozen=True)
@@ -95,28 +99,47 @@ def conform_to_schema(frame: pd.DataFrame, schema: LayerSchema) -> pd.DataFrame:
         if isinstance(frame, gpd.GeoDataFrame) and frame._geometry_column_name in frame.columns:
             geometry = frame.geometry
         if geometry is None:
-            geometry = gpd.GeoSeries([None] * n, index=frame.index, crs=STORAGE_CRS)
-        result = gpd.GeoDataFrame(result, geometry=geometry.values, crs=geometry.crs or STORAGE_CRS)
-        if result.crs is not None and not result.crs.equals(STORAGE_CRS):
+            geometry = gpd.GeoSeries([None] * n, index=frame.index, crs=_storage_crs())
+        result = gpd.GeoDataFrame(result, geometry=geometry.values, crs=geometry.crs or _storage_crs())
+        if result.crs is not None and result.crs is not _storage_crs() and not result.crs.equals(_storage_crs()):
             result = result.to_crs(STORAGE_CRS)
     return result.reset_index(drop=True)
 
 
 def _coerce(col: pd.Series, kind: str, default) -> pd.Series:
+    # Columns already of their type (a frame read from the store, conformed again before
+    # it is written back) are kept as they are: conforming a small layer was most of the
+    # Python time of a write.
+    dtype = str(col.dtype)
     if kind == "int":
+        if dtype == "Int64" and (default is None or not col.isna().any()):
+            return col
         values = pd.to_numeric(col, errors="coerce")
         if default is not None:
             values = values.fillna(default)
         return values.round().astype("Int64")
     if kind == "float":
+        if dtype == "float64" and (default is None or not col.isna().any()):
+            return col
         values = pd.to_numeric(col, errors="coerce").astype("float64")
         return values.fillna(default) if default is not None else values
     if kind == "bool":
+        if dtype == "bool":
+            return col
         values = col.astype(object).where(col.notna(), default if default is not None else False)
         return values.astype(bool)
     # str and date are stored as text; None stays null rather than the string "None".
-    values = col.astype(object).where(col.notna(), None)
-    return values.map(lambda v: v if v is None else str(v)).astype(object)
+    cells = col.to_numpy(dtype=object)
+    missing = pd.isna(cells)
+    return pd.Series([None if m else (v if type(v) is str else str(v)) for v, m in zip(cells, missing)],
+                     index=col.index, dtype=object)
+
+
+@functools.lru_cache(maxsize=1)
+def _storage_crs():
+    import pyproj
+
+    return pyproj.CRS(STORAGE_CRS)
 
 
 class Workspace:
@@ -331,26 +354,30 @@ class Workspace:
             con.close()
 
     def _apply(self, con: sqlite3.Connection, frames, *, meta=None, statements=()) -> None:
-        """Write layers, statements and metadata inside ``con``'s open transaction."""
-        changed = {}
-        for name, frame in frames.items():
-            schema = LAYERS[name]
-            new = conform_to_schema(frame, schema)
-            if not _same_frame(new, self._read_layer_uncached(schema)):
-                changed[name] = new
-        if changed:
+        """Write layers, statements and metadata inside ``con``'s open transaction.
+
+        Every frame is staged by GDAL, then compared with the stored table in SQL (row by
+        row in fid order, values by ``IS``): only layers whose rows differ are swapped in.
+        Equal bytes mean equal data, so a layer is never wrongly kept; a stored value
+        that differs only in representation is rewritten, which is harmless. Reading the
+        stored layer back into pandas to compare it cost more than the write itself.
+        """
+        changed = []
+        if frames:
             # detached (and deleted) by _write_connection once the transaction has ended:
             # SQLite cannot detach a database a transaction has read
             stage = self._temp_path(".stage.gpkg")
             try:
                 declared = dict(con.execute("SELECT table_name, geometry_type_name FROM gpkg_geometry_columns")
                                 .fetchall())
-                for name, frame in changed.items():
-                    _write_layer_file(stage, LAYERS[name], frame, declared=declared.get(name))
+                for name, frame in frames.items():
+                    _write_layer_file(stage, LAYERS[name], conform_to_schema(frame, LAYERS[name]),
+                                      declared=declared.get(name), conformed=True)
                 con.execute("ATTACH DATABASE ? AS stage", (str(stage),))
             except BaseException:
                 _remove_quietly(stage)
                 raise
+            changed = [name for name in frames if not _same_rows(con, LAYERS[name])]
             for name in changed:
                 _swap_layer(con, LAYERS[name])
         con.execute(_META_SCHEMA)
@@ -430,12 +457,15 @@ class Workspace:
 
     def _remove_leftovers(self) -> None:
         """Temp and staging files of writers that were killed (we hold the lock: none is live)."""
-        for pattern in _LEFTOVER_PATTERNS:
-            for path in self.path.parent.glob(pattern.format(stem=self.path.stem)):
+        # this file's name; also its stem, as writers before the full name was used named them
+        names = re.compile("|".join(_LEFTOVER_NAME.format(prefix=re.escape(p))
+                                    for p in (self.path.name, self.path.stem)))
+        for path in self.path.parent.glob(".*.gpkg*"):
+            if names.fullmatch(path.name):
                 _remove_quietly(path)
 
     def _temp_path(self, suffix: str = ".tmp.gpkg") -> Path:
-        fd, name = tempfile.mkstemp(prefix=f".{self.path.stem}-", suffix=suffix, dir=self.path.parent)
+        fd, name = tempfile.mkstemp(prefix=f".{self.path.name}-", suffix=suffix, dir=self.path.parent)
         os.close(fd)
         os.remove(name)  # GDAL wants to create the file itself when it is new
         return Path(name)
@@ -471,10 +501,13 @@ class LayerEdit:
         self.meta.update(values)
 
 
-def _write_layer_file(path: Path, schema: LayerSchema, frame: pd.DataFrame, *, declared: str | None = None) -> None:
+def _write_layer_file(path: Path, schema: LayerSchema, frame: pd.DataFrame, *, declared: str | None = None,
+                      conformed: bool = False) -> None:
     """Write one layer with GDAL; ``declared`` is the geometry type the workspace's table
-    already declares (``gpkg_geometry_columns``), which the written geometries then follow."""
-    frame = conform_to_schema(frame, schema)
+    already declares (``gpkg_geometry_columns``), which the written geometries then follow;
+    ``conformed``: ``frame`` is already :func:`conform_to_schema`'s result."""
+    if not conformed:
+        frame = conform_to_schema(frame, schema)
     kwargs = {}
     if schema.spatial:
         families = {_FAMILY.get(k, k) for k in schema.geometry}
@@ -547,20 +580,30 @@ def _remove_quietly(path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- in-place layer swap
-def _same_frame(a: pd.DataFrame, b: pd.DataFrame) -> bool:
-    """Whether two conformed frames hold the same rows (geometries compared as WKB)."""
-    if len(a) != len(b) or list(a.columns) != list(b.columns):
+def _same_rows(con: sqlite3.Connection, schema: LayerSchema) -> bool:
+    """Whether ``main.<layer>`` holds exactly ``stage.<layer>``'s rows (fid order, fids aside).
+
+    Values compare with ``IS`` (NULL equals NULL; 1 equals 1.0, text and blobs byte by
+    byte). Columns the stage has and the stored table lacks, or a missing table, count
+    as a change.
+    """
+    table = _quote(schema.name)
+    main_cols = [r[1] for r in con.execute(f"PRAGMA main.table_info({table})")]
+    stage_cols = [r[1] for r in con.execute(f"PRAGMA stage.table_info({table})") if r[1] != "fid"]
+    if not main_cols or any(c not in main_cols for c in stage_cols):
         return False
-    try:
-        if isinstance(a, gpd.GeoDataFrame) and isinstance(b, gpd.GeoDataFrame):
-            if not np.array_equal(a.geometry.to_wkb().to_numpy(), b.geometry.to_wkb().to_numpy()):
-                return False
-            a, b = pd.DataFrame(a.drop(columns=a.geometry.name)), pd.DataFrame(b.drop(columns=b.geometry.name))
-        pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True), check_dtype=False,
-                                      check_exact=True)
+    n_main = con.execute(f"SELECT count(*) FROM main.{table}").fetchone()[0]
+    if n_main != con.execute(f"SELECT count(*) FROM stage.{table}").fetchone()[0]:
+        return False
+    if not stage_cols:
         return True
-    except (AssertionError, TypeError, ValueError):
-        return False
+    cols = ", ".join(_quote(c) for c in stage_cols)
+    differs = " OR ".join(f"m.{_quote(c)} IS NOT s.{_quote(c)}" for c in stage_cols)
+    row = con.execute(
+        f"SELECT 1 FROM (SELECT row_number() OVER (ORDER BY fid) AS rn, {cols} FROM main.{table}) m "
+        f"JOIN (SELECT row_number() OVER (ORDER BY fid) AS rn, {cols} FROM stage.{table}) s ON s.rn = m.rn "
+        f"WHERE {differs} LIMIT 1").fetchone()
+    return row is None
 
 
 def _gpkg_layers(con: sqlite3.Connection) -> dict[str, str | None]:
@@ -596,7 +639,7 @@ def _read_gpkg_table(con: sqlite3.Connection, schema: LayerSchema) -> pd.DataFra
     if geom_col is None or geom_col not in frame.columns:
         return frame
     geometry = _decode_gpkg_geometries(frame.pop(geom_col).to_list())
-    return gpd.GeoDataFrame(frame, geometry=geometry, crs=STORAGE_CRS)
+    return gpd.GeoDataFrame(frame, geometry=geometry, crs=_storage_crs())
 
 
 def _decode_gpkg_geometries(blobs: list) -> np.ndarray:

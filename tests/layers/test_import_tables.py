@@ -322,3 +322,50 @@ def test_units_row_under_the_header(tmp_path, ws):
     assert outcome.written and not outcome.problems
     v = ws.read_layer("villages").set_index("code").loc["140823101301"]
     assert (v["population"], v["households"], v["income_per_capita_yuan"]) == (820, 260, 12000)
+
+
+@pytest.mark.parametrize("block", [3, 5, 15])
+def test_a_big_csv_with_errors_is_checked_in_blocks_with_the_same_report(tmp_path, ws, monkeypatch, block):
+    """A CSV over the block size is checked block by block (memory grows with the block,
+    not the file): the same problems and counts per kind as the whole-file check, the
+    file-level ones once, and nothing written."""
+    import layers.importer as importer
+
+    path = tmp_path / "big.csv"
+    lines = ["村代码,村名,乡镇,人口,经度,纬度,备注列"]
+    for i in range(14):
+        code = "1.40823E+11" if i % 4 == 0 else f"1408230{i:05d}"
+        population = "一千" if i % 3 == 0 else str(100 + i)
+        lon = "abc" if i % 5 == 1 else "111.2"
+        lines.append(f"{code},村{i},东镇,{population},{lon},35.3,x")
+    lines.append("合计,,,,,,")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    before = _digest(ws.path)
+
+    monkeypatch.setattr(importer, "CHUNKED_CHECK_ROWS", 10**6)
+    whole = import_file(Workspace(ws.path), "villages", path)
+    monkeypatch.setattr(importer, "CHUNKED_CHECK_ROWS", block)
+    monkeypatch.setattr(importer.geo_tables, "read_table",
+                        lambda *a, **k: pytest.fail("a bad big file is not read whole"))
+    blocks = import_file(Workspace(ws.path), "villages", path)
+    assert not whole.written and not blocks.written and _digest(ws.path) == before
+    assert blocks.counts == whole.counts
+    assert blocks.counts[("error", "excel_scientific")] == 4 and blocks.counts[("error", "not_numeric")] == 5
+    assert _codes(blocks) == _codes(whole)
+    assert sum(p.code == "unknown_column" for p in blocks.problems) == 1  # said once, not per block
+
+
+def test_a_big_csv_capped_report_counts_every_problem(tmp_path, ws, monkeypatch):
+    import layers.importer as importer
+    from geo.report import MORE
+
+    monkeypatch.setattr(importer, "CHUNKED_CHECK_ROWS", 500)
+    path = tmp_path / "junk.csv"
+    path.write_text("村代码,村名,乡镇,人口,经度,纬度\n"
+                    + "".join(f"1.40823E+11,村{i},东镇,一千,abc,35.3\n" for i in range(2_400)), encoding="utf-8")
+    out = import_file(Workspace(ws.path), "villages", path)
+    assert not out.written
+    assert out.count("error") == 3 * 2_400
+    assert len([p for p in out.problems if p.code != MORE]) <= 1_000
+    summary = {p.params["kind"]: p.params["total"] for p in out.problems if p.code == MORE}
+    assert summary == {"excel_scientific": 2_400, "not_numeric": 2_400, "coord_not_numeric": 2_400}

@@ -197,3 +197,51 @@ def test_create_refuses_an_unknown_layer(tmp_path):
     with pytest.raises(ValueError, match="nope"):
         Workspace.create(tmp_path / "c.gpkg", layers={"nope": gpd.GeoDataFrame()})
     assert not (tmp_path / "c.gpkg").exists()
+
+
+def test_a_writer_removes_only_its_own_workspaces_leftovers(tmp_path):
+    # Two workspaces in one folder, "county" and "county-2": a writer of the first (which
+    # holds only its own lock) once removed the second's live staging and temp files, as
+    # ".county-*" matched them; the other writer then attached or renamed a missing file.
+    first, second = Workspace.create(tmp_path / "county.gpkg"), Workspace.create(tmp_path / "county-2.gpkg")
+    live = [second._temp_path(".stage.gpkg"), second._temp_path(".tmp.gpkg"),
+            tmp_path / ".county-2-abcd1234.stage.gpkg"]  # the name the stem-based scheme gave it
+    dead = [first._temp_path(".stage.gpkg"), tmp_path / ".county-abcd1234.tmp.gpkg"]
+    dead.append(dead[0].with_name(dead[0].name + "-journal"))
+    for path in live + dead:
+        path.write_bytes(b"half a file")
+    first.set_meta(note="x")
+    assert all(p.exists() for p in live)
+    assert not any(p.exists() for p in dead)
+
+
+@pytest.mark.parametrize("change", ["name", "population", "income", "former_poor", "geometry", "null", "order"])
+def test_any_changed_value_is_written(ws, change):
+    # Unchanged layers are recognised by comparing the staged rows with the stored ones in
+    # SQL; a change in any one cell of any type (or the row order) must still be written.
+    frame = _villages(["甲", "乙", "丙"])
+    frame["population"], frame["income_per_capita_yuan"], frame["former_poor"] = [100, 200, 300], 1.5, False
+    ws.write_layers({"villages": frame})
+    version = ws.layer_version("villages")
+    new = frame.copy()
+    if change == "name":
+        new.loc[1, "name"] = "乙二"
+    elif change == "population":
+        new.loc[1, "population"] = 201
+    elif change == "income":
+        new.loc[1, "income_per_capita_yuan"] = 1.5000001
+    elif change == "former_poor":
+        new.loc[1, "former_poor"] = True
+    elif change == "geometry":
+        new.loc[1, "geometry"] = shapely.Point(111.21, 35.3000001)
+    elif change == "null":
+        new.loc[1, "town"] = None
+    else:
+        new = new.iloc[[1, 0, 2]]
+    ws.write_layers({"villages": new})
+    assert ws.layer_version("villages") != version
+    # rows keep the fids of their codes, so compare by code
+    got = ws.read_layer("villages").sort_values("code").reset_index(drop=True)
+    expected = store.conform_to_schema(new, LAYERS["villages"]).sort_values("code").reset_index(drop=True)
+    assert got.drop(columns="geometry").equals(expected.drop(columns="geometry"))
+    assert list(got.geometry.to_wkb()) == list(expected.geometry.to_wkb())

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 
 import openpyxl
 
@@ -58,3 +59,17 @@ def test_upload_report_is_capped(client, login_as, workspace):
     more = {p["params"]["kind"]: p["params"]["more"] for p in data["problems"]
             if p["code"] == "more_problems" and p["severity"] == "error"}
     assert sum(more.values()) == 2000 and set(more) <= {"bad_format", "not_numeric"}
+
+
+def test_upload_page_counts_every_error_not_only_the_listed(client, login_as, workspace):
+    from tests.web.conftest import csrf_token
+
+    login_as("planner1")
+    rows = "".join(f"1234,村{i},东岭镇,abc,111.2,35.3\n" for i in range(1500))
+    body = ("村代码,村名,乡镇,人口,经度,纬度\n" + rows).encode()
+    data = {"csrf_token": csrf_token(client, "/data/"), "layer": "villages", "crs": "wgs84",
+            "file": (io.BytesIO(body), "bad.csv")}
+    page = client.post("/data/upload", data=data, content_type="multipart/form-data").get_data(as_text=True)
+    summary = re.search(r'class="rp-report-summary">(.*?)</p>', page, flags=re.S).group(1)
+    assert re.search(r"\b3000\b", summary)  # every error, not the 1,000 (+ summary lines) listed
+    assert page.count("<li>") <= 1_000 + 10  # the listed problems and a summary line per cut kind

@@ -220,6 +220,9 @@ def run_import(ws, form: UploadForm) -> dict:
         "added": sum(outcome.added.values()),
         "updated": sum(outcome.updated.values()),
         "skipped_rows": list(outcome.skipped_rows),
+        # every problem found, also those only counted in the report's summary lines
+        "error_count": outcome.count("error"),
+        "warning_count": outcome.count("warning"),
         "errors": [problem_text(p) for p in sorted_problems(outcome.problems) if p.is_error],
         "warnings": [problem_text(p) for p in sorted_problems(outcome.problems) if not p.is_error],
     }
