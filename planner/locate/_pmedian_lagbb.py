@@ -41,7 +41,7 @@ from . import _pmedian_kernels as K
 
 __all__ = ["BranchOutcome", "lagrangian_branch_and_bound"]
 
-_STALL = 5  # ascent iterations without improvement before the step halves
+_STALL = 8  # ascent iterations without improvement before the step halves
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def lagrangian_branch_and_bound(
     *,
     deadline: float,
     root_iterations: int = 300,
-    node_iterations: int = 30,
+    node_iterations: int = 60,
 ) -> BranchOutcome:
     """Branch on ``y_j`` with Lagrangian bounds until no layout beats ``threshold(incumbent)``.
 
