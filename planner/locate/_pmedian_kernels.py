@@ -218,7 +218,6 @@ def node_ascent(swc: np.ndarray, order: np.ndarray, cpt: np.ndarray, w: np.ndarr
     rho = np.empty(m)
     g = np.empty(n)
     d = np.empty(n)
-    is_open = np.zeros(m, dtype=np.bool_)
     n_free = 0
     for j in range(m):
         if state[j] == 0:
@@ -230,6 +229,16 @@ def node_ascent(swc: np.ndarray, order: np.ndarray, cpt: np.ndarray, w: np.ndarr
             free[q] = j
             q += 1
     rf = np.empty(n_free)
+    n_open = 0
+    for j in range(m):
+        if state[j] == 1:
+            n_open += 1
+    open_ids = np.empty(n_open, dtype=np.int64)
+    q = 0
+    for j in range(m):
+        if state[j] == 1:
+            open_ids[q] = j
+            q += 1
     pick = np.empty(k, dtype=np.int64)
     last = np.empty(k, dtype=np.int64)  # the last layout evaluated (sorted): not scored twice
     seen = False
@@ -300,22 +309,18 @@ def node_ascent(swc: np.ndarray, order: np.ndarray, cpt: np.ndarray, w: np.ndarr
                     break
         if best >= thresh:
             break
-        is_open[:] = False
-        for j in range(m):
-            if state[j] == 1:
-                is_open[j] = True
-        for q in range(k):
-            is_open[pick[q]] = True
+        # g_i = 1 - #{open j : w_i c_ij < lambda_i}, counted over the few open
+        # sites' contiguous rows (cheaper than walking every sorted row again).
+        for i in range(n):
+            g[i] = 1.0
+        for t in range(n_open + k):
+            j = open_ids[t] if t < n_open else pick[t - n_open]
+            row = cpt[j]
+            for i in range(n):
+                if w[i] * row[i] < lam[i]:
+                    g[i] -= 1.0
         norm = 0.0
         for i in range(n):
-            li = lam[i]
-            cnt = 0
-            for c in range(m):
-                if swc[i, c] >= li:
-                    break
-                if is_open[order[i, c]]:
-                    cnt += 1
-            g[i] = 1.0 - cnt
             norm += g[i] * g[i]
         if norm == 0.0:
             break
