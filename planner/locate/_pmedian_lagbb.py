@@ -23,9 +23,11 @@ children start from the parent's multipliers.
 The ascent at a node runs compiled (:func:`._pmedian_kernels.node_ascent`:
 no Python per iteration) over rows from which the root's closed candidates
 were removed, with ``lambda_i`` projected below ``w_i`` times the cost to the
-nearest open site.  Measured on OR-Library-like instances (CPU s, 2-core
-machine under load): n = 700, p = 10 went from a 0.03 % gap at 10 s (644
-nodes) to proven in 6 s (3,011 nodes); n = 800, p = 10 from a gap to 1 s.
+nearest open site; the subgradient is counted over the open sites' rows.
+Measured on OR-Library-like instances (CPU s, 2-core machine under load):
+n = 700, p = 10 went from a 0.03 % gap at 10 s (644 nodes) to proven in
+2.6 s (1,151 nodes of 60 ascent steps); n = 800, p = 10 from a gap to
+1.2 s; n = 900, p = 10 (root gap 1.2 %) still needs 26 s (3,791 nodes).
 """
 from __future__ import annotations
 
