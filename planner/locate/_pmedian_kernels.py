@@ -190,3 +190,150 @@ def radius_positions(swc: np.ndarray, order: np.ndarray, lam: np.ndarray, rho: n
             if hit or q > n_repl or k >= m or value - closed + repl_prefix[q] + own > thresh:
                 pos[i] = min(pos[i], k)
                 break
+
+
+@njit(cache=True)
+def node_ascent(swc: np.ndarray, order: np.ndarray, cpt: np.ndarray, w: np.ndarray, lam: np.ndarray,
+                state: np.ndarray, k: int, iters: int, theta: float, stall_max: int, thresh: float,
+                cap: np.ndarray, ub: float, lam_best: np.ndarray, rho_best: np.ndarray, pick_best: np.ndarray,
+                ub_pick: np.ndarray):
+    """Subgradient ascent of the Lagrangian bound at one branch-and-bound node, compiled.
+
+    ``state[j]``: 0 free, 1 open (fixed or branched open), 2 closed; ``k``
+    free sites are still to open (``0 <= k <= #free``).  Polyak steps
+    towards the incumbent ``ub`` (Held, Wolfe & Crowder 1974), ``theta``
+    halved after ``stall_max`` iterations without improvement.  ``lam`` is
+    projected onto ``lam_i <= cap_i`` (``cap_i`` = ``w_i`` times the cost to
+    the nearest open site): a demand point never pays more than that, and
+    for every layout containing the open sites the projection cannot lower
+    the bound.  Every improving multiplier vector's subproblem layout is
+    evaluated exactly (Beasley 1993's Lagrangian heuristic).
+
+    Writes the best multipliers, their ``rho`` and the ``k`` sites they pick
+    into ``lam_best``, ``rho_best``, ``pick_best``; a cheaper layout's free
+    sites into ``ub_pick``.  Returns ``(bound, theta, ub)``; the ascent stops
+    once the bound reaches ``thresh``.
+    """
+    n, m = swc.shape
+    rho = np.empty(m)
+    g = np.empty(n)
+    d = np.empty(n)
+    n_free = 0
+    for j in range(m):
+        if state[j] == 0:
+            n_free += 1
+    free = np.empty(n_free, dtype=np.int64)
+    q = 0
+    for j in range(m):
+        if state[j] == 0:
+            free[q] = j
+            q += 1
+    rf = np.empty(n_free)
+    n_open = 0
+    for j in range(m):
+        if state[j] == 1:
+            n_open += 1
+    open_ids = np.empty(n_open, dtype=np.int64)
+    q = 0
+    for j in range(m):
+        if state[j] == 1:
+            open_ids[q] = j
+            q += 1
+    pick = np.empty(k, dtype=np.int64)
+    last = np.empty(k, dtype=np.int64)  # the last layout evaluated (sorted): not scored twice
+    seen = False
+    best = -np.inf
+    stall = 0
+    for _ in range(iters):
+        for i in range(n):
+            if lam[i] > cap[i]:
+                lam[i] = cap[i]
+        rho[:] = 0.0
+        value = 0.0
+        for i in range(n):
+            li = lam[i]
+            value += li
+            for c in range(m):
+                v = swc[i, c] - li
+                if v >= 0.0:
+                    break
+                rho[order[i, c]] += v
+        for j in range(m):
+            if state[j] == 1:
+                value += rho[j]
+        for q in range(n_free):
+            rf[q] = rho[free[q]]
+        if k > 0:
+            idx = np.argsort(rf)
+            for q in range(k):
+                pick[q] = free[idx[q]]
+                value += rf[idx[q]]
+        if best == -np.inf or value > best + 1e-9 * max(1.0, abs(best)):
+            best = value
+            stall = 0
+            lam_best[:] = lam
+            pick_best[:k] = pick
+            srt = np.sort(pick)
+            fresh = not seen
+            for q in range(k if seen else 0):
+                if srt[q] != last[q]:
+                    fresh = True
+                    break
+            if fresh:
+                last[:] = srt
+                seen = True
+                d[:] = np.inf
+                for j in range(m):
+                    if state[j] == 1:
+                        row = cpt[j]
+                        for i in range(n):
+                            if row[i] < d[i]:
+                                d[i] = row[i]
+                for q in range(k):
+                    row = cpt[pick[q]]
+                    for i in range(n):
+                        if row[i] < d[i]:
+                            d[i] = row[i]
+                tot = 0.0
+                for i in range(n):
+                    tot += w[i] * d[i]
+                if tot < ub - 1e-9 * max(1.0, abs(ub)):
+                    ub = tot
+                    ub_pick[:k] = pick
+        else:
+            stall += 1
+            if stall >= stall_max:
+                theta *= 0.5
+                stall = 0
+                if theta < 1e-3:
+                    break
+        if best >= thresh:
+            break
+        # g_i = 1 - #{open j : w_i c_ij < lambda_i}, counted over the few open
+        # sites' contiguous rows (cheaper than walking every sorted row again).
+        for i in range(n):
+            g[i] = 1.0
+        for t in range(n_open + k):
+            j = open_ids[t] if t < n_open else pick[t - n_open]
+            row = cpt[j]
+            for i in range(n):
+                if w[i] * row[i] < lam[i]:
+                    g[i] -= 1.0
+        norm = 0.0
+        for i in range(n):
+            norm += g[i] * g[i]
+        if norm == 0.0:
+            break
+        step = theta * max(ub - value, 1e-9 * max(1.0, abs(ub))) / norm
+        for i in range(n):
+            v = lam[i] + step * g[i]
+            lam[i] = v if v > 0.0 else 0.0
+    rho_best[:] = 0.0
+    for i in range(n):
+        li = lam_best[i]
+        for c in range(m):
+            v = swc[i, c] - li
+            if v >= 0.0:
+                break
+            rho_best[order[i, c]] += v
+    return best, theta, ub
