@@ -527,14 +527,16 @@ def solve_cmclp(
             # Split: one LP.  Single sourcing: the packing (a lower bound) is
             # exact when it meets the LP (an upper bound); otherwise a small
             # MIP warm-started by it, if the share allows, else the packing.
-            if split:
-                v, *_ = model.evaluate(sites, fx, max(share, 0.05))
-                kinds.add("exact")
-                return v, "exact"
+            # Past the deadline (a share under 0.05 s) no LP is started: the packing, a lower
+            # bound for either variant, keeps the whole call within the limit + 10 %.
             v_lb, a_ = packer.pack(sites)
             if share < 0.05:
                 kinds.add("heuristic")
                 return v_lb, "heuristic"
+            if split:
+                v, *_ = model.evaluate(sites, fx, share)
+                kinds.add("exact")
+                return max(v, v_lb), "exact"
             v_ub = model.evaluate(sites, fx, share, relax=True)[0]
             if relative_gap(v_lb, v_ub) <= mip_rel_gap:
                 # Within the accepted gap of the LP bound: as exact as the solve itself.
