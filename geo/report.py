@@ -120,6 +120,21 @@ def warnings(problems: Iterable[Problem]) -> list[Problem]:
     return [p for p in problems if p.severity == WARNING]
 
 
+class HasProblems:
+    """Mixin for an outcome with a ``problems`` sequence (an import, a validation): its
+    ``errors`` and ``warnings``."""
+
+    problems: tuple
+
+    @property
+    def errors(self) -> list[Problem]:
+        return errors(self.problems)
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return warnings(self.problems)
+
+
 # --------------------------------------------------------------------------- bounded reports
 #: Problems listed one by one in a report; beyond this only counts per kind are kept, so
 #: a file of 300,000 bad rows gives a readable report in bounded memory.

@@ -22,7 +22,7 @@ import shapely
 
 from geo import tables as geo_tables
 from geo import vector as geo_vector
-from geo.report import MORE, N_, Problem, add_limited, cap_problems, error, warning
+from geo.report import MORE, N_, HasProblems, Problem, add_limited, cap_problems, error, warning
 
 from . import osm, statistical
 from .schema import LAYERS, get_schema
@@ -35,7 +35,7 @@ OSM_SUFFIXES = set(osm.OSM_SUFFIXES)
 
 
 @dataclass(frozen=True)
-class ImportOutcome:
+class ImportOutcome(HasProblems):
     """What an import did (or would have done) to one or more layers."""
 
     file: str
@@ -53,14 +53,6 @@ class ImportOutcome:
     def ok(self) -> bool:
         """True when the import was written (errors, if any, were in skipped rows)."""
         return self.written
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.is_error]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if not p.is_error]
 
     def count(self, severity: str) -> int:
         """Number of problems of ``severity`` found, including those not listed."""
@@ -166,14 +158,7 @@ def import_file(
                             params={"reason": exc.params.get("reason_en", ""),
                                     "reason_zh": exc.params.get("reason_zh", "")}, file=name)
             return ImportOutcome(name, (layer,), (problem,), written=False)
-        problems = [p if p.file == name else _renamed(p, name) for p in table.attrs.pop("problems", [])]
-        rows = geo_tables.row_numbers(table)
-        if layer in _NAMED_VILLAGE_LAYERS:
-            table, name_problems = _codes_from_village_names(ws, table, schema, rows=rows, file=name)
-            problems += name_problems
-        if schema.spatial:
-            table, geo_problems = _table_geometry(table, schema, crs=crs, file=name)
-            problems += geo_problems
+        table, problems, rows = _read_table_rows(ws, table, layer, schema, crs=crs, name=name)
         frames, row_numbers = {layer: table}, {layer: rows}
     elif suffix in VECTOR_SUFFIXES:
         frame, problems = geo_vector.read_vector(path, crs=vector_crs, display_name=name)
@@ -311,6 +296,21 @@ def _foreign_county_codes(ws: Workspace, frames: dict, row_numbers: dict, *, fil
     return out
 
 
+def _read_table_rows(ws, table, layer: str, schema, *, crs, name: str):
+    """A table as read (whole file or one block): its reading problems under the file's
+    name, its row numbers, village names turned into codes and coordinates into points.
+    Returns ``(table, problems, rows)``."""
+    problems = [p if p.file == name else _renamed(p, name) for p in table.attrs.pop("problems", [])]
+    rows = geo_tables.row_numbers(table)
+    if layer in _NAMED_VILLAGE_LAYERS:
+        table, more = _codes_from_village_names(ws, table, schema, rows=rows, file=name)
+        problems += more
+    if schema.spatial:
+        table, more = _table_geometry(table, schema, crs=crs, file=name)
+        problems += more
+    return table, problems, rows
+
+
 #: A CSV/TXT file with more lines than this is first checked block by block, this many
 #: rows at a time, so a huge file full of errors (3 million junk rows) is reported in
 #: memory that grows with the block, not with the file. Only a file without errors is
@@ -342,14 +342,7 @@ def _report_of_a_bad_big_table(ws, layer: str, path: Path, *, schema, crs, name:
     seen_file_level: set = set()
     for table in geo_tables.read_csv_chunks(path, header_score=lambda cells: _header_score(cells, schema),
                                             chunk_rows=CHUNKED_CHECK_ROWS):
-        problems = [p if p.file == name else _renamed(p, name) for p in table.attrs.pop("problems", [])]
-        rows = geo_tables.row_numbers(table)
-        if layer in _NAMED_VILLAGE_LAYERS:
-            table, more = _codes_from_village_names(ws, table, schema, rows=rows, file=name)
-            problems += more
-        if schema.spatial:
-            table, more = _table_geometry(table, schema, crs=crs, file=name)
-            problems += more
+        table, problems, rows = _read_table_rows(ws, table, layer, schema, crs=crs, name=name)
         table, more = _generated_ids(table, schema, rows, file=name)
         problems += more
         problems += _datum_shifted_rows(ws, table, schema, rows, chosen=crs, file=name)

@@ -22,7 +22,7 @@ from typing import Any
 
 import shapely
 
-from geo.report import N_, Problem, error
+from geo.report import N_, HasProblems, Problem, error
 from geo.tables import read_table, row_numbers
 
 from . import proposals as P
@@ -166,7 +166,7 @@ def write_library_xlsx(proposals, target, *, lang: str = "zh") -> None:
 
 # --------------------------------------------------------------------------- import
 @dataclass(frozen=True)
-class LibraryImport:
+class LibraryImport(HasProblems):
     """What :func:`import_library` did (or found): the report and the counts."""
 
     file: str
@@ -175,14 +175,6 @@ class LibraryImport:
     added: int = 0
     unchanged: int = 0
     ids: tuple[int, ...] = field(default=())
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.is_error]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if not p.is_error]
 
     def to_dict(self) -> dict:
         return {"file": self.file, "written": self.written, "added": self.added, "unchanged": self.unchanged,
