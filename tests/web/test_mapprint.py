@@ -133,6 +133,33 @@ def test_print_page_in_english(client):
     assert "Legend" in html and "Beijing time" in html and "Data source" in html
 
 
+def test_print_options_as_people_write_them(client):
+    """``paper=A3`` (as the page and the README write it) is the A3 sheet, not a 400."""
+    pdf = client.get("/print/map?format=PDF&paper=A3&orientation=Portrait")
+    assert pdf.status_code == 200, pdf.get_data(as_text=True)[:300]
+    (width, height), = pdf_page_sizes_pt(pdf.data)
+    assert abs(width - 841.9) < 1.5 and abs(height - 1190.6) < 1.5
+
+
+def test_print_planning_refuses_a_key_the_question_does_not_have(client):
+    """A link with ``weight=`` (not a planning key) printed another question (population)
+    without a word; now a 400 names the key."""
+    r = client.get("/print/planning?format=png&facility=cold_storage&model=mclp&p=2&minutes=30"
+                   "&weight=produce:apple,hawthorn")
+    assert r.status_code == 400 and "weight" in r.get_data(as_text=True)
+
+
+def test_planning_arg_keys_are_the_keys_from_args_reads():
+    import inspect
+    import re
+
+    from web.services.planning import PlacementQuestion
+
+    source = inspect.getsource(PlacementQuestion.from_args)
+    read = set(re.findall(r'args\.get\("([a-z_]+)"', source)) | set(re.findall(r'\(args, "([a-z_]+)"', source))
+    assert read == PlacementQuestion.ARG_KEYS
+
+
 def test_print_view_keeps_the_maps_own_query(client):
     html = client.get("/print/projects?status=draft&paper=a4").get_data(as_text=True)
     assert 'name="status" value="draft"' in html  # the paper form keeps the list's filters
@@ -243,3 +270,36 @@ def test_names_are_text_not_markup_or_formulas():
     sheet = _sheet(title=name, layers=(MapLayer(name, Symbol("point", "#000"), (shapely.Point(110, 34),)),))
     svg = render_sheet(sheet, fmt="svg").body.decode()
     assert "<script>" not in svg and "&lt;script&gt;alert(1)&lt;/script&gt; $x^2$ &amp; 50%" in svg
+
+
+@pytest.mark.parametrize("orientation", ["landscape", "portrait"])
+def test_long_english_legend_entries_stay_inside_the_sheet(orientation):
+    """English labels ("Existing facility or approved project serving the same villages")
+    ran past the paper's edge; they are wrapped to the legend panel: the sheet's right
+    margin (10 mm) stays blank."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    long = ("Existing facility or approved project serving the same villages",
+            "Controlled-atmosphere store (planned, sector approved)", "Fresh-keeping store of a cooperative",
+            "Former poor village with monitored households", "Industry bases: Planting and processing")
+    layers = tuple(MapLayer(label, Symbol("point", color, 5), (shapely.Point(110 + i / 50, 34 + i / 80),))
+                   for i, (label, color) in enumerate(zip(long, ("#1b9e77", "#d95f02", "#7570b3", "#e7298a",
+                                                                 "#66a61e"))))
+    sheet = _sheet(layers=layers, legend_title="Legend", north="N", km="km", title="Test county map",
+                   source="Data: test workspace", date="Made 2026-11-30 18:00 (Beijing time)")
+    out = render_sheet(sheet, paper="a4", orientation=orientation, fmt="png", dpi=96)
+    assert out.legend == long  # every entry drawn (wrapped lines are the same entries)
+    px = np.asarray(Image.open(io.BytesIO(out.body)).convert("L"))
+    margin_px = int(10 / 25.4 * 96) - 2
+    assert (px[:, -margin_px:] > 250).all(), "something is drawn in the right margin"
+
+
+def test_wrap_label_breaks_english_at_spaces_and_chinese_anywhere():
+    from web.services.mapprint import wrap_label
+
+    assert wrap_label("Existing facility or approved project", 20) == "Existing facility or\napproved project"
+    assert wrap_label("现有设施或已批准项目服务同一批村", 10) == "现有设施或\n已批准项目\n服务同一批\n村"
+    assert wrap_label("short", 20) == "short"

@@ -245,6 +245,61 @@ def _handle(sym: Symbol):
                  alpha=sym.alpha)
 
 
+def _text_width(text: str) -> int:
+    """Display width: a CJK character is two columns, others one."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def wrap_label(text: str, columns: int) -> str:
+    """``text`` broken into lines of at most ``columns`` display columns: at spaces where
+    there are any (English), else between characters (Chinese has no spaces)."""
+    lines, line = [], ""
+    for word in text.split(" "):
+        while _text_width(word) > columns:  # a word (or a Chinese phrase) longer than a line
+            room = columns - _text_width(line) - (1 if line else 0)
+            if room <= 0:
+                lines.append(line)
+                line, room = "", columns
+            cut = 0
+            while cut < len(word) and _text_width(word[:cut + 1]) <= room:
+                cut += 1
+            cut = max(cut, 1)
+            line = f"{line} {word[:cut]}" if line else word[:cut]
+            lines.append(line)
+            line, word = "", word[cut:]
+        candidate = f"{line} {word}" if line else word
+        if line and _text_width(candidate) > columns:
+            lines.append(line)
+            line = word
+        else:
+            line = candidate
+    if line:
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _fit_legend(fig, lax, handles, labels, *, ncol: int, title: str, fontsize: float):
+    """The legend inside its panel: labels are wrapped (English ones run long) until the
+    legend is no wider than the panel, so no entry is cut at the sheet's edge."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    # measured with Agg (the PDF/SVG writers lay text out with the same font metrics)
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    renderer = canvas.get_renderer()
+    panel_w = lax.get_window_extent(renderer).width
+    columns = max(_text_width(t) for t in labels)
+    while True:
+        shown = labels if columns >= max(_text_width(t) for t in labels) else [wrap_label(t, columns) for t in labels]
+        legend = lax.legend(handles, shown, loc="upper left", frameon=True, ncol=ncol, title=title,
+                            fontsize=fontsize, title_fontsize=9, alignment="left", borderaxespad=0,
+                            handlelength=1.8)
+        if legend.get_window_extent(renderer).width <= panel_w or columns <= 8:
+            return legend
+        columns = max(8, int(columns * 0.8))
+
+
 def render_sheet(sheet: MapSheet, *, paper: str = "a4", orientation: str = "landscape", fmt: str = "pdf",
                  dpi: int = 150) -> RenderedMap:
     """Lay ``sheet`` out on one page and write it as ``fmt`` ("pdf", "png" or "svg").
@@ -357,9 +412,8 @@ def render_sheet(sheet: MapSheet, *, paper: str = "a4", orientation: str = "land
             ncol = 1 if orientation == "landscape" else max(1, min(3, math.ceil(len(handles) / 8)))
             if orientation == "landscape" and len(handles) > 22:
                 ncol = 2
-            lax.legend(handles, legend_labels, loc="upper left", frameon=True, ncol=ncol,
-                       title=sheet.legend_title, fontsize=7 if len(handles) > 14 else 8,
-                       title_fontsize=9, alignment="left", borderaxespad=0, handlelength=1.8)
+            _fit_legend(fig, lax, handles, legend_labels, ncol=ncol, title=sheet.legend_title,
+                        fontsize=7 if len(handles) > 14 else 8)
 
         buf = io.BytesIO()
         meta = {"pdf": {"Title": sheet.title, "Creator": "ruralplan"}, "svg": {"Title": sheet.title},

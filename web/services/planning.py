@@ -156,6 +156,19 @@ class PlacementQuestion:
     #: A stored network scenario (:mod:`web.services.scenarios`) to plan on; None: the base network.
     scenario: str | None = None
 
+    #: The query keys :meth:`from_args` reads (the planning form's fields).
+    ARG_KEYS = frozenset({"facility", "model", "candidates", "limit", "site_cost", "p", "budget", "minutes",
+                          "decay", "beta", "target_pct", "curve", "demand", "points", "keep_existing",
+                          "time_limit", "new_capacity_t", "split", "scenario"})
+
+    @classmethod
+    def check_known_args(cls, args, *, also=()) -> None:
+        """:class:`PlanningError` naming the first key of ``args`` that is not a question's
+        (nor in ``also``): a saved link with a misspelt key must not plan another question."""
+        for key in args.keys():
+            if key not in cls.ARG_KEYS and key not in also:
+                raise PlanningError(N_("Unknown parameter “%(value)s”."), value=str(key)[:40])
+
     @classmethod
     def from_args(cls, args) -> "PlacementQuestion":
         """Parse request args (a MultiDict or dict); :class:`PlanningError` when invalid."""

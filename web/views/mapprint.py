@@ -30,9 +30,10 @@ PRINT_KEYS = ("paper", "orientation", "format", "dpi")
 
 
 def _options() -> dict:
-    fmt = request.args.get("format", "html")
-    paper = request.args.get("paper", "a4")
-    orientation = request.args.get("orientation", "landscape")
+    # "A3" as people write it on the page and in the README
+    fmt = request.args.get("format", "html").strip().lower()
+    paper = request.args.get("paper", "a4").strip().lower()
+    orientation = request.args.get("orientation", "landscape").strip().lower()
     try:
         dpi = int(request.args.get("dpi", "150"))
     except ValueError:
@@ -90,6 +91,7 @@ def planning():
     from .planning import demand_text, model_choices
 
     ws = current_workspace()
+    planning_service.PlacementQuestion.check_known_args(request.args, also=PRINT_KEYS)
     params = planning_service.PlacementQuestion.from_args(request.args)
     with heavy_run():
         payload = planning_service.run(ws, params)
