@@ -34,10 +34,11 @@ KINDS: tuple[tuple[str, tuple[str, ...], object], ...] = (
     ("image/jpeg", (".jpg", ".jpeg"), lambda b: b.startswith(b"\xff\xd8\xff")),
     ("image/webp", (".webp",), lambda b: b[:4] == b"RIFF" and b[8:12] == b"WEBP"),
 )
-_DESCRIBED = ((b"PK\x03\x04", "a zip archive or Office document"), (b"MZ", "a Windows program"),
-              (b"\x7fELF", "a program"), (b"<", "HTML/XML text"), (b"GIF8", "a GIF image"),
-              (b"II*\x00", "a TIFF image"), (b"MM\x00*", "a TIFF image"),
-              (b"\xd0\xcf\x11\xe0", "an old Office document"))
+_DESCRIBED = ((b"PK\x03\x04", "a zip archive or Office document", "zip 压缩包或 Office 文档"),
+              (b"MZ", "a Windows program", "Windows 程序"), (b"\x7fELF", "a program", "可执行程序"),
+              (b"<", "HTML/XML text", "HTML/XML 文本"), (b"GIF8", "a GIF image", "GIF 图片"),
+              (b"II*\x00", "a TIFF image", "TIFF 图片"), (b"MM\x00*", "a TIFF image", "TIFF 图片"),
+              (b"\xd0\xcf\x11\xe0", "an old Office document", "旧版 Office 文档"))
 
 
 @dataclass(frozen=True)
@@ -71,11 +72,12 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
-def _found(data: bytes) -> str:
-    for magic, text in _DESCRIBED:
+def _found(data: bytes) -> dict[str, str]:
+    """What the bytes are, as ``found_en``/``found_zh`` params of :class:`AttachmentType`."""
+    for magic, en, zh in _DESCRIBED:
         if data.startswith(magic):
-            return text
-    return "not a PDF or an image"
+            return {"found_en": en, "found_zh": zh}
+    return {"found_en": "not a PDF or an image", "found_zh": "既不是 PDF 也不是图片"}
 
 
 def check_file(name: str, data: bytes) -> str:
@@ -93,10 +95,11 @@ def check_file(name: str, data: bytes) -> str:
     content_type = sniff(data)
     ext = os.path.splitext(file)[1].lower()
     if content_type is None:
-        raise AttachmentType(file=file, found=_found(data))
+        raise AttachmentType(file=file, **_found(data))
     allowed = next(exts for ct, exts, _t in KINDS if ct == content_type)
     if ext not in allowed:  # e.g. a PDF named .png, or a photo named .exe: the name would mislead the reader
-        raise AttachmentType(file=file, found=f"{content_type} (named {ext or 'without an extension'})")
+        raise AttachmentType(file=file, found_en=f"{content_type} (named {ext or 'without an extension'})",
+                             found_zh=f"{content_type}（扩展名却是 {ext or '空'}）")
     return content_type
 
 

@@ -100,6 +100,8 @@ def test_town_reviewer_proposes_through_the_form_and_the_step_is_in_the_history(
     assert response.status_code == 303, response.get_data(as_text=True)[:800]
     p = P.list_proposals(users)[0]
     assert (p.level, p.town, p.created_by) == ("town", "东岭镇", "town1")
+    page = client.get(f"/projects/{p.id}").get_data(as_text=True)
+    assert "提交（乡镇申报）" in page and "提交（村申报）" not in page  # the button names who applies
     token = csrf_token(client, f"/projects/{p.id}")
     response = client.post(f"/projects/{p.id}/transition", data={"action": "submit", "version": p.version,
                                                                   "csrf_token": token})
@@ -159,6 +161,8 @@ def test_bad_attachments_are_refused_naming_the_file(name, data, error, users): 
         A.add_attachments(users, p.id, [("a.pdf", PDF), (name, data)], uploaded_by="village1")
     assert name in err.value.message("zh") and name in err.value.message("en")
     assert 400 <= err.value.http_status < 500
+    # the Chinese message is Chinese throughout (what the bytes are, too)
+    assert not re.search(r"\b(not|named|a|an|archive|program|document|image)\b", err.value.message("zh"))
     assert A.list_attachments(users, p.id) == []  # nothing stored, not even the good file
 
 

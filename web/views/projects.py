@@ -47,6 +47,12 @@ ACTION_LABELS = {
     "start": _l("Start implementation"),
     "complete": _l("Mark completed"),
 }
+#: "Submit" names who applies: a village, a town (跨村) or a sector (county-level).
+SUBMIT_LABELS = {
+    "village": _l("Submit (village application)"),
+    "town": _l("Submit (town application)"),
+    "county": _l("Submit (sector application)"),
+}
 #: What "approve" means at each stage.
 APPROVE_LABELS = {
     "submitted": _l("Approve (town review)"),
@@ -500,7 +506,8 @@ def _evaluation(ws, p: P.Proposal) -> tuple[dict | None, str | None]:
 def _render_detail(ws, p: P.Proposal, *, status=200, conflict=None, error=None, comment=""):
     evaluation, eval_error = _evaluation(ws, p)
     user = _user()
-    actions = [(a, str(APPROVE_LABELS.get(p.status, ACTION_LABELS[a]) if a == "approve" else ACTION_LABELS[a]))
+    actions = [(a, str(APPROVE_LABELS.get(p.status, ACTION_LABELS[a]) if a == "approve"
+                       else SUBMIT_LABELS.get(p.level, ACTION_LABELS[a]) if a == "submit" else ACTION_LABELS[a]))
                for a in W.allowed_actions(user, p)]
     features = [_proposal_feature(p)] + _map_features(evaluation)
     attachments = A.list_attachments(ws, p.id)
