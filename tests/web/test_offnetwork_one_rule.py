@@ -17,6 +17,7 @@ proposal evaluation — must give the same code and the same distances for each 
 from __future__ import annotations
 
 import json
+import re
 
 import geopandas as gpd
 import pandas as pd
@@ -130,11 +131,24 @@ def test_od_file_terminal_and_api_agree(ws, tmp_path):
             assert len(rows) == 2 and (rows["reason"] == f"origin: {code}").all(), (pid, rows)
     for pid in EXPECTED:  # the terminal names each with its reason text
         assert f"({pid}):" in result.output
+    # the codes stay for machines; beside them the words, in the report language
+    zh_out = tmp_path / "od-zh.csv"
+    assert run("od", "-w", ws.path, "--to", "cold_storage", "--out", zh_out, lang="zh").exit_code == 0
+    zh = pd.read_csv(zh_out, dtype=str, keep_default_na=False)
+    texts = dict(zip(zh["reason"], zh["reason_text"]))
+    assert texts["origin: too_far_from_road"] == "起点：" + _zh("too far from any road")
+    assert all(t and not re.search(r"[a-z]{3,}", t) for r, t in texts.items() if r), texts
     from web.services import netdata
 
     netdata.clear_cache()
     d = netdata.od(ws, origins="villages", destinations="cold_storage")
     _check({r["id"]: (r["reason"], r["network_m"], r["fragment_m"]) for r in d["off_network"]}, "od API", dist)
+
+
+def _zh(msgid: str) -> str:
+    from web.i18n import catalog_gettext
+
+    return catalog_gettext("zh")(msgid)
 
 
 def test_coverage_text_json_and_api_agree(ws):

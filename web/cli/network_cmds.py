@@ -107,12 +107,20 @@ def od(workspace, origin_layer, destination_layer, cutoff_min, out, scenario_nam
     oo, dd = np.nonzero(off)
     reason = np.where(o_reason[oo] != "", "origin: " + o_reason[oo].astype(str),
                       "destination: " + d_reason[dd].astype(str))
+    # the same in words, in the report language, for the people who open the file
+    from web.services.netreasons import ROLES, reason_text
+
+    gettext = _gettext()
+    sep = say(": ", "：")
+    words = {r: gettext(ROLES[r.split(": ", 1)[0]]) + sep + reason_text(r.split(": ", 1)[1], gettext)
+             for r in set(reason.tolist())}
     frame = pd.DataFrame({
         "origin_id": np.r_[matrix.origin_ids[o], matrix.origin_ids[oo]].astype(str),
         "destination_id": np.r_[matrix.destination_ids[d], matrix.destination_ids[dd]].astype(str),
         # float32 minutes widened before rounding: 12.3, not 12.300000190734863
         "minutes": np.r_[round_minutes(matrix.minutes[o, d]), np.full(len(oo), np.nan)],
         "reason": np.r_[np.full(len(o), ""), reason].astype(object),
+        "reason_text": np.r_[np.full(len(o), ""), [words[r] for r in reason.tolist()]].astype(object),
     })
     if base is not None:
         frame["minutes_base"] = round_minutes(np.r_[base[o, d], base[oo, dd]])
