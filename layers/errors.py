@@ -10,9 +10,34 @@ from typing import Any, Mapping
 
 from geo.errors import Conflict, Forbidden, InvalidInput, NotFound, RuralplanError, TooLarge
 
-__all__ = ["AttachmentRejected", "AttachmentTooLarge", "AttachmentType", "AttachmentEmpty",
+__all__ = ["FieldMessage", "AttachmentRejected", "AttachmentTooLarge", "AttachmentType", "AttachmentEmpty",
            "TooManyAttachments", "AttachmentNotFound", "ProposalInvalid", "ProposalNotFound", "WorkflowError",
            "ForbiddenTransition", "InvalidTransition", "ConflictError"]
+
+
+class FieldMessage(str):
+    """A validation message of one field: the English text (what ``str`` gives, so it
+    reads as before everywhere) plus its msgid and params, for adapters to show it in the
+    reader's language (``text(gettext)``; the msgid is a ``str.format`` template like
+    :class:`geo.report.Problem`'s)."""
+
+    msgid: str
+    params: dict
+
+    def __new__(cls, msgid: str, **params: Any) -> "FieldMessage":
+        obj = super().__new__(cls, msgid.format(**params))
+        obj.msgid, obj.params = msgid, params
+        return obj
+
+    def text(self, translate) -> str:
+        return translate(self.msgid).format(**self.params)
+
+    def __reduce__(self):  # pickles (worker pools) with its msgid and params
+        return (_field_message, (self.msgid, self.params))
+
+
+def _field_message(msgid: str, params: dict) -> FieldMessage:
+    return FieldMessage(msgid, **params)
 
 
 class ProposalInvalid(InvalidInput):

@@ -26,7 +26,7 @@ from geo.report import N_, HasProblems, Problem, error
 from geo.tables import read_table, row_numbers
 
 from . import proposals as P
-from .errors import ProposalInvalid
+from .errors import FieldMessage, ProposalInvalid
 
 #: (key, Chinese header, English header), in the export's order. Keys are proposal fields
 #: except ``fund`` (资金来源及规模: source label, note and amount as one text), ``location``
@@ -351,6 +351,10 @@ def import_library(ws, path, *, created_by: str, display_name: str | None = None
                 column = field_column.get(name) or header.get(name) or name
                 if message == "required":
                     row_problems.append(error("required", N_("required"), file=file, row=int(number), field=column))
+                    continue
+                if isinstance(message, FieldMessage):  # translated like every report line
+                    row_problems.append(error("invalid_value", message.msgid, params=dict(message.params),
+                                              file=file, row=int(number), field=column))
                     continue
                 row_problems.append(error("invalid_value", N_("{detail}"), params={"detail": message}, file=file,
                                           row=int(number), field=column))

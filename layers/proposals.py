@@ -21,8 +21,11 @@ from typing import Any, Iterable, Mapping
 import shapely
 from shapely import wkt as shapely_wkt
 
+from geo.report import N_
+
 from . import app_schema
-from .errors import ConflictError, ProposalInvalid, ProposalNotFound  # ProposalInvalid/NotFound: also P.<name>
+from .errors import (ConflictError, FieldMessage,  # noqa: F401 (ProposalInvalid/NotFound/FieldMessage: also P.<name>)
+                     ProposalInvalid, ProposalNotFound)
 from .schema import COMMODITIES, COMMODITY_VALUES, Choice, Field
 
 # --------------------------------------------------------------------------- vocabularies
@@ -326,16 +329,14 @@ def _split_list(value) -> list[str]:
 def parse_geometry(value) -> shapely.Geometry:
     """A point, line or polygon from WKT, GeoJSON (dict or text), ``(lon, lat)`` or a geometry."""
     if value is None or (isinstance(value, str) and not value.strip()):
-        msg = "a location is required (draw it on the map or type coordinates)"
-        raise ValueError(msg)
+        raise ValueError(FieldMessage(N_("a location is required (draw it on the map or type coordinates)")))
     if isinstance(value, shapely.Geometry):
         geom = value
     elif isinstance(value, Mapping):
         try:
             geom = shapely.from_geojson(json.dumps(value.get("geometry", value)))
         except (shapely.errors.GEOSException, ValueError, TypeError) as exc:
-            msg = f"not a GeoJSON geometry: {str(exc)[:120]}"
-            raise ValueError(msg) from None
+            raise ValueError(FieldMessage(N_("not a GeoJSON geometry: {detail}"), detail=str(exc)[:120])) from None
     elif isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value):
         geom = shapely.Point(float(value[0]), float(value[1]))
     else:
@@ -348,22 +349,21 @@ def parse_geometry(value) -> shapely.Geometry:
                 try:
                     geom = shapely.Point(float(parts[0]), float(parts[1]))
                 except ValueError:
-                    msg = f"cannot read the location {text[:60]!r}: {exc}"
-                    raise ValueError(msg) from None
+                    raise ValueError(FieldMessage(N_("cannot read the location “{text}”: {detail}"),
+                                                  text=text[:60], detail=str(exc))) from None
             else:
-                msg = f"cannot read the location {text[:60]!r}: {exc}"
-                raise ValueError(msg) from None
+                raise ValueError(FieldMessage(N_("cannot read the location “{text}”: {detail}"), text=text[:60],
+                                              detail=str(exc))) from None
     if geom.is_empty:
-        msg = "the location is empty"
-        raise ValueError(msg)
+        raise ValueError(FieldMessage(N_("the location is empty")))
     if geom.geom_type not in ("Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon"):
-        msg = f"a location must be a point, line or polygon, not {geom.geom_type}"
-        raise ValueError(msg)
+        raise ValueError(FieldMessage(N_("a location must be a point, line or polygon, not {kind}"),
+                                      kind=geom.geom_type))
     minx, miny, maxx, maxy = geom.bounds
     # Longitude/latitude of China; catches swapped axes and metric coordinates.
     if not (70 <= minx <= maxx <= 140 and 15 <= miny <= maxy <= 56):
-        msg = "the location must be longitude/latitude (EPSG:4326) inside China, e.g. POINT(111.2 35.3)"
-        raise ValueError(msg)
+        raise ValueError(FieldMessage(N_("the location must be longitude/latitude (EPSG:4326) inside China, "
+                                         "e.g. POINT(111.2 35.3)")))
     if not geom.is_valid:
         geom = shapely.make_valid(geom)
     return shapely.force_2d(geom)
@@ -390,7 +390,8 @@ def clean_proposal_data(data: Mapping[str, Any], *, partial: bool = False) -> di
             allowed = f.choice_values
             bad = [v for v in values if allowed and v not in allowed]
             if bad:
-                errors[f.name] = f"unknown value(s) {', '.join(bad)}; expected {', '.join(allowed)}"
+                errors[f.name] = FieldMessage(N_("unknown value(s) {values}; expected {allowed}"),
+                                              values=", ".join(bad), allowed=", ".join(allowed))
             out[f.name] = list(dict.fromkeys(values))
             continue
         if raw is None or (isinstance(raw, str) and not raw.strip()):
@@ -401,7 +402,7 @@ def clean_proposal_data(data: Mapping[str, Any], *, partial: bool = False) -> di
         try:
             value = _typed(f, raw)
         except ValueError as exc:
-            errors[f.name] = str(exc)
+            errors[f.name] = _field_message(exc)
             continue
         out[f.name] = value
     level = out.get("level") or data.get("level") or "village"
@@ -416,20 +417,28 @@ def clean_proposal_data(data: Mapping[str, Any], *, partial: bool = False) -> di
         try:
             out["geometry_wkt"] = shapely.to_wkt(parse_geometry(data.get("geometry")), rounding_precision=7)
         except ValueError as exc:
-            errors["geometry"] = str(exc)
+            errors["geometry"] = _field_message(exc)
     if "beneficiary_villages" in out:
         bad = [v for v in out["beneficiary_villages"] if not (len(v) == 12 and v.isdigit())]
         if bad:
-            errors["beneficiary_villages"] = f"not 12-digit village codes: {', '.join(bad)}"
+            errors["beneficiary_villages"] = FieldMessage(N_("not 12-digit village codes: {codes}"),
+                                                          codes=", ".join(bad))
     if not errors and out.get("beneficiary_monitored") and out.get("beneficiary_households") is not None:
         if out["beneficiary_monitored"] > out["beneficiary_households"]:
-            errors["beneficiary_monitored"] = "more monitored households than beneficiary households"
+            errors["beneficiary_monitored"] = FieldMessage(
+                N_("more monitored households than beneficiary households"))
     if errors:
         raise ProposalInvalid(errors)
     return out
 
 
 _INT_MAX = 2**31 - 1
+
+
+def _field_message(exc: ValueError) -> str:
+    """The :class:`FieldMessage` a check raised (or its plain text)."""
+    first = exc.args[0] if exc.args else ""
+    return first if isinstance(first, FieldMessage) else str(exc)
 
 
 def _typed(f: Field, raw):
@@ -439,24 +448,18 @@ def _typed(f: Field, raw):
         try:
             value = float(str(raw).replace(",", "").strip())
         except ValueError:
-            msg = f"not a number: {raw!r}"
-            raise ValueError(msg) from None
+            raise ValueError(FieldMessage(N_("not a number: “{value}”"), value=str(raw)[:60])) from None
         if not math.isfinite(value):
-            msg = "must be a finite number"
-            raise ValueError(msg)
+            raise ValueError(FieldMessage(N_("must be a finite number")))
         if f.min_value is not None and value < f.min_value:
-            msg = f"must be at least {f.min_value:g}"
-            raise ValueError(msg)
+            raise ValueError(FieldMessage(N_("must be at least {limit}"), limit=f"{f.min_value:g}"))
         if f.max_value is not None and value > f.max_value:
-            msg = f"must be at most {f.max_value:g}"
-            raise ValueError(msg)
+            raise ValueError(FieldMessage(N_("must be at most {limit}"), limit=f"{f.max_value:g}"))
         if f.type == "int":
             if abs(value) > _INT_MAX:  # SQLite stores 64-bit integers; no count comes near this
-                msg = f"must be at most {_INT_MAX}"
-                raise ValueError(msg)
+                raise ValueError(FieldMessage(N_("must be at most {limit}"), limit=str(_INT_MAX)))
             if value != int(value):
-                msg = f"must be a whole number, got {raw!r}"
-                raise ValueError(msg)
+                raise ValueError(FieldMessage(N_("must be a whole number, got “{value}”"), value=str(raw)[:60]))
             return int(value)
         return value
     value = str(raw).strip()
@@ -464,11 +467,11 @@ def _typed(f: Field, raw):
         for c in f.choices:  # accept Chinese labels and synonyms, as imports do
             if value in (c.zh, c.en, *c.synonyms):
                 return c.value
-        msg = f"unknown value {value!r}; expected one of {', '.join(f.choice_values)}"
-        raise ValueError(msg)
+        raise ValueError(FieldMessage(N_("unknown value “{value}”; expected one of {allowed}"), value=value[:60],
+                                      allowed=", ".join(f.choice_values)))
     if f.pattern and not re.fullmatch(f.pattern, value):
-        msg = f"{value!r} does not look right (expected pattern {f.pattern})"
-        raise ValueError(msg)
+        raise ValueError(FieldMessage(N_("“{value}” does not look right (expected pattern {pattern})"),
+                                      value=value[:60], pattern=f.pattern))
     return value
 
 
@@ -516,8 +519,8 @@ def _placed_by_village(ws, data: Mapping[str, Any], village_code, *, creating: b
     if len(hit):
         town = str(hit["town"].iloc[0])
         if level == "town" and str(out.get("town") or "").strip() not in ("", town):
-            raise ProposalInvalid({"village_code": f"village {village_code} belongs to {town}, "
-                                                   f"not to {out.get('town')}"})
+            raise ProposalInvalid({"village_code": FieldMessage(N_("village {code} belongs to {town}, not to {given}"),
+                                                                code=village_code, town=town, given=out.get("town"))})
         out["town"] = town
         out["village_name"] = str(hit["name"].iloc[0])
     elif level != "village" and not village_code:
@@ -565,12 +568,13 @@ def _code_from_village_name(villages, out: dict, village_code):
     match = VillageIndex(villages).match(name, out.get("town"))
     if match.status == "ambiguous":
         listing = "; ".join(f"{n} ({t}) {c}" for c, n, t in match.candidates[:6])
-        raise ProposalInvalid({"village_code": f"village {name!r} matches several villages: {listing}; "
-                                               "give the 12-digit code or the town"})
+        raise ProposalInvalid({"village_code": FieldMessage(
+            N_("village “{name}” matches several villages: {listing}; give the 12-digit code or the town"),
+            name=name, listing=listing)})
     if not match.ok:
         if not given:
-            raise ProposalInvalid({"village_code": f"village {name!r} is not in the villages layer; "
-                                                   "give the 12-digit code"})
+            raise ProposalInvalid({"village_code": FieldMessage(
+                N_("village “{name}” is not in the villages layer; give the 12-digit code"), name=name)})
         return village_code  # a malformed code: the format check says so
     out["village_code"] = match.code
     return match.code

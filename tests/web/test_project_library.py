@@ -111,6 +111,9 @@ def test_bad_rows_are_reported_by_file_row_and_column_and_nothing_is_written(use
     assert result.exit_code == 2, result.output
     assert "县项目库.xlsx, 第 4 行, 字段 项目类别" in result.output or "县项目库.xlsx, 第 4 行" in result.output, \
         result.output
+    # Chinese throughout: the number and the unknown village were said in English inside the zh report
+    assert "不是数字：“abc”" in result.output and "行政村图层中没有“没有这个村”" in result.output, result.output
+    assert "not a number" not in result.output and "is not in the villages layer" not in result.output
     assert P.list_proposals(users) == []
     # the good row alone imports, as a draft placed where the sheet says
     ok = _sheet(tmp_path / "ok.xlsx", [good])

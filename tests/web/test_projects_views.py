@@ -104,6 +104,9 @@ def test_form_reports_invalid_fields(client, users, login_as):
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert html.count('class="rpp-error"') >= 3 and P.list_proposals(users) == []
+    # each field's message in the page's language (they were English in the zh form)
+    assert "不能小于 0" in html and "位置须为中国境内的经纬度" in html
+    assert "must be at least" not in html and "longitude/latitude" not in html
 
 
 @pytest.mark.parametrize("steps, allowed, forbidden", [

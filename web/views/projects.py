@@ -405,7 +405,10 @@ def plausibility_messages(p) -> list[str]:
 
 
 def _error_text(message: str) -> str:
-    return _("required") if message == "required" else message
+    if message == "required":
+        return _("required")
+    # a FieldMessage: its msgid in the reader's language (gettext without arguments only translates)
+    return message.text(_) if isinstance(message, P.FieldMessage) else message
 
 
 @bp.route("/projects/new", methods=["GET", "POST"])
