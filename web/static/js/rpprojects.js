@@ -149,7 +149,9 @@
     if (!box.value.trim()) villageCentre(false);
   }
 
-  // The outside-town flag while drawing (a warning, never a block).
+  // The outside-town flag while drawing (a warning, never a block). Answers can come back
+  // out of order (a slow server): only the answer to the latest question is shown.
+  var siteCheckSeq = 0;
   function checkSite() {
     var form = document.getElementById("proposal-form");
     var out = document.getElementById("site-check");
@@ -161,9 +163,11 @@
       if (el) params.set(id, el.value);
     });
     params.set("geometry", box.value);
+    var mine = ++siteCheckSeq;
     fetch(form.dataset.siteCheck + "?" + params.toString(), {credentials: "same-origin"})
       .then(function (r) { return r.ok ? r.json() : {warning: null}; })
       .then(function (data) {
+        if (mine !== siteCheckSeq) return;  // a newer site was asked about meanwhile
         var stale = document.getElementById("site-outside-town");
         if (stale) stale.hidden = true;
         out.textContent = data.warning ? "⚠ " + data.warning : "";
