@@ -218,27 +218,11 @@ def node_ascent(swc: np.ndarray, order: np.ndarray, cpt: np.ndarray, w: np.ndarr
     rho = np.empty(m)
     g = np.empty(n)
     d = np.empty(n)
-    n_free = 0
-    for j in range(m):
-        if state[j] == 0:
-            n_free += 1
-    free = np.empty(n_free, dtype=np.int64)
-    q = 0
-    for j in range(m):
-        if state[j] == 0:
-            free[q] = j
-            q += 1
+    free = np.flatnonzero(state == 0).astype(np.int64)
+    n_free = len(free)
     rf = np.empty(n_free)
-    n_open = 0
-    for j in range(m):
-        if state[j] == 1:
-            n_open += 1
-    open_ids = np.empty(n_open, dtype=np.int64)
-    q = 0
-    for j in range(m):
-        if state[j] == 1:
-            open_ids[q] = j
-            q += 1
+    open_ids = np.flatnonzero(state == 1).astype(np.int64)
+    n_open = len(open_ids)
     pick = np.empty(k, dtype=np.int64)
     last = np.empty(k, dtype=np.int64)  # the last layout evaluated (sorted): not scored twice
     seen = False
