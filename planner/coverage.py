@@ -171,7 +171,7 @@ def coverage_summary(
     minutes, nearest = nearest_times(graph, sv, sf, direction=direction)
 
     reachable = (sv.reason == "") & np.isfinite(minutes)
-    reason = point_reasons(graph, sv, sf, minutes)
+    reason = point_reasons(graph, sv, sf, minutes, direction=direction)
     status = np.where(reachable & (minutes <= cutoff_min), "covered", np.where(reachable, "too_far", "unreachable"))
     found = nearest >= 0
     fac_id = np.full(len(sv), None, dtype=object)

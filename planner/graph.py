@@ -212,6 +212,11 @@ class RoadGraph:
     #: scenario's effect), and only the base data's fragments are fragments. None: decided
     #: from this graph's own components.
     edge_base_fragment: np.ndarray | None = None
+    #: A scenario's graph: the base network's graph, so that :func:`planner.travel.point_reasons`
+    #: tells the points the scenario cuts off (``scenario_blocked``) from those the data leave
+    #: off the network. Not stored with the graph (the caller attaches it, see
+    #: :func:`with_base_network`).
+    base: RoadGraph | None = field(default=None, compare=False, repr=False)
 
     @property
     def n_nodes(self) -> int:
@@ -804,6 +809,13 @@ def with_base_fragments(graph: RoadGraph, base: RoadGraph) -> RoadGraph:
     fragment_ids = np.unique(base.edge_road_id[~base.edge_on_network()].astype(str))
     flags = np.isin(graph.edge_road_id.astype(str), fragment_ids)
     return dataclasses.replace(graph, edge_base_fragment=flags)
+
+
+def with_base_network(graph: RoadGraph, base: RoadGraph) -> RoadGraph:
+    """``graph`` (a scenario's) knowing the base network's graph (:attr:`RoadGraph.base`):
+    points it leaves off the network or cut off that the base network serves are then
+    ``scenario_blocked`` (:func:`planner.travel.point_reasons`), not a data fault."""
+    return dataclasses.replace(graph, base=base)
 
 
 def roads_fingerprint(

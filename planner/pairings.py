@@ -42,7 +42,11 @@ suggestions (``unknown_base_penalty_min=None``) because a suggestion should be
 checkable on the map; set a penalty in minutes to use them anyway, after every helper
 with a known base.  Targets left open get a reason: ``"no_capacity"`` (helpers that
 could reach it are all full, or none has room at all) or ``"unreachable"`` (no helper
-with room has a known, finite travel time to it, or the target has no location).
+with room has a known, finite travel time to it, or the target has no location).  A
+target whose location is off the road network gets ``"unreachable"`` with the one
+off-network reason of every network output (``network_reason``: ``too_far_from_road``,
+``disconnected_component``, ``scenario_blocked``… from :func:`planner.travel.point_reasons`,
+through the caller's ``off_network``) and its distances, rather than a pairing-only wording.
 
 Travel times come from the caller so this module stays pure: a callable
 ``travel_min(origins, destinations) -> array (n_origins, n_destinations)`` taking two
@@ -439,7 +443,9 @@ class PairingAnalysis:
     uncovered : DataFrame
         Needs the suggestions cannot fill: ``rules``, ``target_kind``, ``target_id``,
         ``role``, ``target_name``, ``town``, ``reason`` (``"no_capacity"`` or
-        ``"unreachable"``), ``detail``.
+        ``"unreachable"``), ``detail``, and for a target off the road network
+        ``network_reason`` (the code of :func:`planner.travel.point_reasons`, ``""``
+        when on the network), ``network_m`` and ``fragment_m`` (metres, NaN unknown).
     graph : networkx.Graph
         The bipartite pairing graph of counted links.
     """
@@ -642,6 +648,7 @@ def analyse_pairings(
     *,
     rules: PairingRules | None = None,
     travel_min: Callable | pd.DataFrame | None = None,
+    off_network: Callable | None = None,
 ) -> PairingAnalysis:
     """Coverage of the pairing rules, data problems, workload and gap-closing suggestions.
 
@@ -658,6 +665,14 @@ def analyse_pairings(
         Travel minutes from helper bases to target locations (see the module
         docstring).  None: travel unknown (no travel burden, suggestions only with
         ``rules.unknown_base_penalty_min``).
+    off_network : callable, optional
+        ``off_network(targets, helpers) -> DataFrame`` indexed by target ``id`` with
+        ``reason``, ``network_m``, ``fragment_m``: why each target location (GeoDataFrame
+        ``id`` = ``"village:<code>"``/``"settlement:<id>"``) is off the road network
+        against the known helper bases (GeoDataFrame ``id`` = helper key), by the
+        same rule as every network output (e.g. :func:`planner.snap.snap_points` +
+        :func:`planner.travel.point_reasons` on the graph ``travel_min`` uses).  Needs
+        left open there are ``"unreachable"`` with that ``network_reason``.
 
     Returns
     -------
@@ -674,6 +689,7 @@ def analyse_pairings(
     crs_t = getattr(villages, "crs", None) or getattr(settlements, "crs", None) or "EPSG:4326"
     travel = _TravelLookup(travel_min, helper_bases, targets.points, crs_h, crs_t)
     links_df["minutes"] = travel.pairs(list(links_df["helper_key"]), list(links_df["location"]))
+    location_reasons = _location_reasons(off_network, targets.points, helper_bases, crs_t, crs_h)
 
     staffing = _Staffing(links_df, rules)
     req = _requirements(targets, staffing, rules)
@@ -682,7 +698,8 @@ def analyse_pairings(
     workload = _workload(links_df, helper_meta, helper_bases, rules, problems)
     unit_counts_village, unit_counts_town = _unit_counts(links_df, targets)
     village_status = _village_status(targets, staffing, unit_counts_village)
-    suggestions, uncovered = _suggest(gaps, workload, helper_bases, travel, rules, targets.location, home)
+    suggestions, uncovered = _suggest(gaps, workload, helper_bases, travel, rules, targets.location, home,
+                                      location_reasons)
 
     return PairingAnalysis(
         rules=rules, home_county_code=home, coverage=coverage, coverage_by_town=coverage_by_town, gaps=gaps,
@@ -1109,7 +1126,23 @@ def _action(helper_kind: str, role: str) -> str | None:
     return None
 
 
-def _suggest(gaps, workload, helper_bases, travel, rules, target_location, home):
+def _location_reasons(off_network, target_points: dict, helper_bases: dict, crs_targets, crs_helpers) -> dict:
+    """Target location key -> (reason, network_m, fragment_m) for locations off the road network."""
+    if off_network is None or not target_points:
+        return {}
+    import geopandas as gpd
+
+    keys = list(target_points)
+    targets = gpd.GeoDataFrame({"id": keys}, geometry=[target_points[k] for k in keys], crs=crs_targets)
+    known = [k for k, p in helper_bases.items() if p is not None]
+    helpers = gpd.GeoDataFrame({"id": known}, geometry=[helper_bases[k] for k in known], crs=crs_helpers)
+    frame = off_network(targets, helpers)
+    frame = frame[frame["reason"].astype(str) != ""]
+    return {str(k): (str(r.reason), float(r.network_m), float(r.fragment_m))
+            for k, r in zip(frame.index, frame.itertuples(index=False))}
+
+
+def _suggest(gaps, workload, helper_bases, travel, rules, target_location, home, location_reasons=None):
     """Fill the missing roles with helpers that have spare capacity; see the module docstring.
 
     Resident staff are solved in two exact stages.  Stage 1 assigns whole targets: one
@@ -1124,7 +1157,9 @@ def _suggest(gaps, workload, helper_bases, travel, rules, target_location, home)
     """
     sug_cols = ["suggestion_id", "rules", "target_kind", "target_id", "role", "target_name", "town", "helper_key",
                 "helper_name", "helper_kind", "action", "minutes", "penalised"]
-    unc_cols = ["rules", "target_kind", "target_id", "role", "target_name", "town", "reason", "detail"]
+    unc_cols = ["rules", "target_kind", "target_id", "role", "target_name", "town", "reason", "detail",
+                "network_reason", "network_m", "fragment_m"]
+    location_reasons = location_reasons or {}
     sugg, unc = [], []
     needs = _needs(gaps)
     if not len(needs):
@@ -1190,8 +1225,14 @@ def _suggest(gaps, workload, helper_bases, travel, rules, target_location, home)
                 left.append(b)
                 continue
             room = able[:, b] & (cap > 0) if len(hkeys) else np.zeros(0, dtype=bool)
+            # off the road network: the one reason of every network output, whatever the room
+            why = location_reasons.get(locs[b]) if locs[b] is not None else None
+            off = {"network_reason": "", "network_m": np.nan, "fragment_m": np.nan}
             if locs[b] is None:
                 reason, detail = REASON_UNREACHABLE, "the target has no location"
+            elif why is not None:
+                reason, detail = REASON_UNREACHABLE, f"off the road network: {why[0]}"
+                off = {"network_reason": why[0], "network_m": why[1], "fragment_m": why[2]}
             elif not room.any():
                 reason, detail = REASON_NO_CAPACITY, "no helper of a suitable kind has spare capacity"
             elif not np.isfinite(cost[room, b]).any():
@@ -1199,7 +1240,7 @@ def _suggest(gaps, workload, helper_bases, travel, rules, target_location, home)
             else:
                 reason, detail = REASON_NO_CAPACITY, "the helpers that can reach it are fully used"
             for role in row["roles"]:
-                unc.append({**base, "role": role, "reason": reason, "detail": detail})
+                unc.append({**base, "role": role, "reason": reason, "detail": detail, **off})
         return items.iloc[left]
 
     kinds = wl["helper_kind"] if len(wl) else pd.Series([], dtype=object)

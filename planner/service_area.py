@@ -41,7 +41,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from planner.graph import RoadGraph
 from planner.snap import DEFAULT_MAX_SNAP_M, SnapResult, _snap_trees, reproject_geometries, snap_points
-from planner.travel import Direction, _augmented_graph
+from planner.travel import Direction, _augmented_graph, point_reasons
 
 __all__ = ["prepare_service_areas", "service_areas"]
 
@@ -233,7 +233,8 @@ def service_areas(
     geopandas.GeoDataFrame
         In EPSG:4326.  Per facility: ``facility_id``, ``facility_name``,
         ``cutoff_min``, ``area_km2``, ``reason`` (``""``, or the facility's snap
-        reason, in which case the geometry is empty).  Dissolved: ``cutoff_min``,
+        reason by :func:`planner.travel.point_reasons`, ``scenario_blocked`` on a
+        scenario's graph, in which case the geometry is empty).  Dissolved: ``cutoff_min``,
         ``n_facilities``, ``area_km2``.
 
     Raises
@@ -315,6 +316,7 @@ def service_areas(
 
 def _frame(graph, sf, cutoffs, rows, dissolve) -> gpd.GeoDataFrame:
     reached_geoms = {(f, c): g for f, c, g in rows}
+    reasons = point_reasons(graph, sf)  # the one rule (a scenario's closures: scenario_blocked)
     records = []
     for f in range(len(sf)):
         for c in cutoffs:
@@ -325,7 +327,7 @@ def _frame(graph, sf, cutoffs, rows, dissolve) -> gpd.GeoDataFrame:
                     "facility_name": sf.names[f],
                     "cutoff_min": c,
                     "area_km2": float(shapely.area(geom)) / 1e6,
-                    "reason": str(sf.reason[f]),
+                    "reason": str(reasons[f]),
                     "geometry": geom,
                 }
             )

@@ -32,12 +32,21 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
+from shapely.geometry import Point
+
 from planner.graph import RoadGraph, _csr_min
-from planner.snap import DEFAULT_MAX_SNAP_M, REASON_DISCONNECTED, SnapResult, snap_points
+from planner.snap import (
+    DEFAULT_MAX_SNAP_M,
+    REASON_DISCONNECTED,
+    REASON_MISSING_GEOMETRY,
+    SnapResult,
+    snap_points,
+)
 
 __all__ = [
     "REASON_NO_FACILITY",
     "REASON_NO_ROUTE",
+    "REASON_SCENARIO_BLOCKED",
     "TravelTimeMatrix",
     "accessibility",
     "k_nearest",
@@ -51,9 +60,14 @@ __all__ = [
 REASON_NO_ROUTE = "no_route"
 #: There is no usable facility at all (none given, or none of them on the network).
 REASON_NO_FACILITY = "no_facility"
+#: On a network scenario's graph: the base network serves the point, the scenario's
+#: closures leave it off the roads or cut off from the other side (its effect, not a
+#: fault of the data).
+REASON_SCENARIO_BLOCKED = "scenario_blocked"
 
 
-def point_reasons(graph, points: SnapResult, others: SnapResult | None = None, minutes=None) -> np.ndarray:
+def point_reasons(graph, points: SnapResult, others: SnapResult | None = None, minutes=None, *,
+                  direction: Direction = "to_facility") -> np.ndarray:
     """Why each point is off the road network, or cut off from the other side: THE one rule.
 
     Every output that names points off the network (``od``, ``coverage``, ``place``,
@@ -83,8 +97,62 @@ def point_reasons(graph, points: SnapResult, others: SnapResult | None = None, m
         side is on the network (with ``minutes``); ``disconnected_component`` when
         the road network the point is on holds no point of the other side (an island
         without a store, a village road cut off by a scenario); ``no_route`` when
-        there is still no finite time (one-way streets; with ``minutes``).
+        there is still no finite time (one-way streets; with ``minutes``).  On a network
+        scenario's graph (:attr:`planner.graph.RoadGraph.base` set), a point given any of
+        these whose reason on the base network is ``""`` gets ``scenario_blocked``
+        instead: the closures cut it off (its road closed, or its road cut off from the
+        other side), its road is not a fault of the data.
+    direction : {"to_facility", "from_facility"}
+        The direction of ``minutes`` (points → others, or others → points); used only on
+        a scenario's graph, to ask the base network the same question.
     """
+    reason = _point_reasons(graph, points, others, minutes)
+    base = getattr(graph, "base", None)
+    if base is None:
+        return reason
+    blocked = np.flatnonzero((reason != "") & (reason != REASON_MISSING_GEOMETRY))
+    if not len(blocked):
+        return reason
+    # the same question on the base network: the same points, snapped as the base network
+    # snaps them (same snap distance and walking speed)
+    base_points = _resnap(base, points)
+    base_others = None if others is None else _resnap(base, others)
+    base_minutes = None
+    if minutes is not None and others is not None:
+        base_minutes = np.full(len(points), np.inf)
+        ask = blocked[base_points.reason[blocked] == ""]
+        if len(ask):
+            base_minutes[ask] = nearest_times(base, _take(base_points, ask), base_others, direction=direction)[0]
+    base_reason = _point_reasons(base, base_points, base_others, base_minutes)
+    reason[blocked[base_reason[blocked] == ""]] = REASON_SCENARIO_BLOCKED
+    return reason
+
+
+def _resnap(graph, snap: SnapResult) -> SnapResult:
+    """``snap``'s points snapped onto ``graph`` (a scenario's base network)."""
+    import geopandas as gpd
+
+    xy = np.asarray(snap.point_xy, dtype=float).reshape(-1, 2)
+    geoms = [None if not np.isfinite(p).all() else Point(p) for p in xy]
+    frame = gpd.GeoDataFrame({"id": np.asarray(snap.ids, dtype=object), "name": snap.names},
+                             geometry=gpd.GeoSeries(geoms, crs=snap.crs))
+    return snap_points(graph, frame, max_snap_m=snap.max_snap_m, access_speed_kmh=snap.access_speed_kmh,
+                       id_column="id")
+
+
+def _take(snap: SnapResult, idx: np.ndarray) -> SnapResult:
+    """The points ``idx`` of ``snap``."""
+    import dataclasses
+
+    values = {}
+    for f in dataclasses.fields(snap):
+        v = getattr(snap, f.name)
+        values[f.name] = v[idx] if isinstance(v, np.ndarray) and v.ndim >= 1 and len(v) == len(snap) else v
+    return SnapResult(**values)
+
+
+def _point_reasons(graph, points: SnapResult, others: SnapResult | None, minutes) -> np.ndarray:
+    """:func:`point_reasons` on ``graph`` alone (no base network asked)."""
     reason = np.asarray(points.reason, dtype=object).copy()
     if others is None:
         return reason
@@ -524,7 +592,7 @@ def accessibility(
     sf = facility_snap if facility_snap is not None else snap_points(graph, facilities, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh)
     minutes, nearest = nearest_times(graph, sv, sf, direction=direction)
     found = nearest >= 0
-    reason = point_reasons(graph, sv, sf, minutes)
+    reason = point_reasons(graph, sv, sf, minutes, direction=direction)
     fac_id = np.full(len(sv), None, dtype=object)
     fac_name = np.full(len(sv), None, dtype=object)
     fac_id[found] = sf.ids[nearest[found]]

@@ -232,3 +232,107 @@ def test_proposal_evaluation_agrees(ws):
     subject = EvaluationSubject(id="P2", name="岛上冷库", category="cold_storage", geometry=Point(111.425, 35.5003))
     ev = evaluate_proposal(subject, graph=graph, villages=services.villages(ws))
     assert ev.access["site_snap_reason"] == "" and ev.catchment["n_villages"] == 1
+
+
+# ----------------------------------------------------------------------------- a network scenario
+# The same county (R1 in three pieces) plus two spurs off R1 that the scenario 汛期 closes:
+# - R4a (111.245, 35.350→35.345) joins R4b (→35.330) to R1; 断路村 lies on R4b, 1.5 km from R1:
+#   with R4a closed its road is cut off from the county network — by the scenario;
+# - R5 (111.21, 35.35→35.32) is the only road within 1 km of the cold store CS3 (2.8 km from
+#   R1): closed, the store is 1 km+ from every open road — by the scenario.
+# Both are served on the base network, so every output says ``scenario_blocked`` (被情景阻断),
+# never "its road is not connected to the county network" nor "too far from any road"; the
+# island village and the road-less village keep their data reasons.
+SCENARIO_EXPECTED = {"140823100004": "scenario_blocked", "CS3": "scenario_blocked",
+                     "140823100002": "too_far_from_road", "140823100003": "disconnected_component"}
+
+
+@pytest.fixture
+def ws_flood(ws):
+    from planner.scenario import NetworkScenario
+    from web.services import scenarios
+
+    roads = _roads()
+    roads = roads[roads["id"] != "R1"]  # R1 in three pieces: the spurs join it at their ends
+    extra = {"R1w": [(111.20, 35.35), (111.21, 35.35)], "R1m": [(111.21, 35.35), (111.245, 35.35)],
+             "R1e": [(111.245, 35.35), (111.25, 35.35)], "R4a": [(111.245, 35.350), (111.245, 35.345)], "R4b": [(111.245, 35.345), (111.245, 35.330)],
+             "R5": [(111.21, 35.35), (111.21, 35.32)]}
+    roads = pd.concat([roads, gpd.GeoDataFrame(
+        {"id": list(extra), "road_class": "county", "surface": "paved", "oneway": False},
+        geometry=[LineString(c) for c in extra.values()], crs="EPSG:4326")], ignore_index=True)
+    villages = ws.read_layer("villages")
+    villages = pd.concat([villages, gpd.GeoDataFrame(
+        {"code": ["140823100004"], "name": ["断路村"], "town": "示例镇", "population": [400], "households": [120]},
+        geometry=[Point(111.2453, 35.335)], crs="EPSG:4326")], ignore_index=True)
+    cold = ws.read_layer("cold_storage")
+    cold = pd.concat([cold, gpd.GeoDataFrame(
+        {"id": ["CS3"], "name": ["坡下冷库"], "kind": "fresh_keeping", "capacity_t": 500, "status": "existing"},
+        geometry=[Point(111.2103, 35.325)], crs="EPSG:4326")], ignore_index=True)
+    ws.write_layers({"roads": roads, "villages": villages, "cold_storage": cold})
+    scenarios.save_scenario(ws, NetworkScenario(name="汛期", close_ids=("R4a", "R5")))
+    from web.services import netdata
+
+    netdata.clear_cache()
+    return ws
+
+
+def _check_scenario(found: dict, where: str, ids=tuple(SCENARIO_EXPECTED)):
+    for pid in ids:
+        assert pid in found, f"{where}: {pid} not named"
+        assert found[pid] == SCENARIO_EXPECTED[pid], f"{where}: {pid} is {found[pid]!r}"
+
+
+def test_scenario_cut_points_are_scenario_blocked_in_every_output(ws_flood, tmp_path):
+    ws = ws_flood
+    base = json.loads(run("coverage", "-w", ws.path, "--facility", "cold_storage", "--minutes", 60,
+                          "--json").output)
+    assert "140823100004" not in {u["village_id"] for u in base["uncovered"]}  # served on the base network
+    assert "CS3" not in {f["facility_id"] for f in base["facilities_off_network"]}
+    d = json.loads(run("coverage", "-w", ws.path, "--facility", "cold_storage", "--minutes", 60,
+                       "--scenario", "汛期", "--json").output)
+    found = {u["village_id"]: u["reason"] for u in d["uncovered"]}
+    found.update({f["facility_id"]: f["reason"] for f in d["facilities_off_network"]})
+    _check_scenario(found, "coverage --json --scenario")
+    assert {v["village_id"]: v["reason"] for v in d["scenario_difference"]["cut_off"]} == {
+        "140823100004": "scenario_blocked"}
+    text = run("coverage", "-w", ws.path, "--facility", "cold_storage", "--minutes", 60, "--scenario", "汛期",
+               lang="zh").output
+    lines = [ln for ln in text.splitlines() if "断路村" in ln or "坡下冷库" in ln]
+    assert not any("所在道路未连通县域路网" in ln or "离道路太远" in ln for ln in lines), text
+    assert sum("被情景阻断" in ln for ln in lines) == 3, text  # uncovered, off the network, cut off
+
+    out = tmp_path / "od.csv"
+    assert run("od", "-w", ws.path, "--to", "cold_storage", "--out", out, "--scenario", "汛期",
+               lang="zh").exit_code == 0
+    frame = pd.read_csv(out, dtype=str, keep_default_na=False)
+    rows = frame[frame["origin_id"] == "140823100004"]
+    assert set(rows["reason"]) == {"origin: scenario_blocked"}
+    assert set(rows["reason_text"]) == {"起点：被情景阻断"}
+    rows = frame[(frame["destination_id"] == "CS3") & (frame["origin_id"] == "140823100001")]
+    assert list(rows["reason"]) == ["destination: scenario_blocked"]
+
+    from web.services import netdata
+
+    netdata.clear_cache()
+    d = netdata.od(ws, origins="villages", destinations="cold_storage", scenario="汛期")
+    _check_scenario({r["id"]: r["reason"] for r in d["off_network"]}, "od API")
+    d = netdata.coverage(ws, facility="cold_storage", minutes=60, scenario="汛期")
+    found = {f["properties"]["village_id"]: f["properties"]["reason"] for f in d["uncovered_geojson"]["features"]}
+    found.update({r["id"]: r["reason"] for r in d["off_network"]})
+    _check_scenario(found, "coverage API")
+    d = netdata.service_areas(ws, facility="cold_storage", minutes=(15.0,), scenario="汛期")
+    _check_scenario({r["id"]: r["reason"] for r in d["off_network"]}, "service-area API", ids=("CS3",))
+    d = netdata.accessibility(ws, facility="cold_storage", scenario="汛期")  # the map
+    found = {f["properties"]["village_id"]: f["properties"]["reason"] for f in d["features"]}
+    found.update({r["id"]: r["reason"] for r in d["off_network"]})
+    _check_scenario(found, "accessibility API")
+
+    result = run("place", "-w", ws.path, "--facility", "cold_storage", "--model", "pmedian", "--p", "1",
+                 "--candidates", "towns", "--scenario", "汛期", "--json")
+    assert result.exit_code == 0, result.output
+    d = json.loads(result.output)
+    _check_scenario({u["village_code"]: u["reason"] for u in d["unreachable"]}, "place --json",
+                    ids=("140823100004", "140823100002", "140823100003"))
+    text = run("place", "-w", ws.path, "--facility", "cold_storage", "--model", "pmedian", "--p", "1",
+               "--candidates", "towns", "--scenario", "汛期", lang="zh").output
+    assert "断路村 (被情景阻断)" in text and "孤岛村 (所在道路未连通县域路网)" in text

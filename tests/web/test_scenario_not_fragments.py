@@ -9,7 +9,7 @@ closes R1b: the spur is cut off.
   the base network and in the scenario alike; the cut-off spur is no "stray fragment".
 - The spur's villages stay on their road (A at its end; B 30 m from it and 494 m from R1a's
   end, which the fragment rule would have had it walk to) and are reported as cut off by
-  the scenario: ``disconnected_component`` in coverage and od, listed in the scenario
+  the scenario: ``scenario_blocked`` (not ``disconnected_component``: their road is connected in the base network) in coverage and od, listed in the scenario
   difference's ``cut_off`` and in the text report.
 """
 from __future__ import annotations
@@ -75,13 +75,13 @@ def test_the_cut_off_villages_are_the_scenarios_effect(ws):
     flood = _coverage(ws, "汛期")
     status = {u["village_id"]: (u["status"], u["reason"]) for u in flood["uncovered"]}
     # B used to walk 494 m past its cut-off road onto R1a and stay covered
-    assert status == {"V_A": ("unreachable", "disconnected_component"),
-                      "V_B": ("unreachable", "disconnected_component")}
+    assert status == {"V_A": ("unreachable", "scenario_blocked"),
+                      "V_B": ("unreachable", "scenario_blocked")}
     from web.services import scenarios
 
     diff = scenarios.compare_coverage(ws, scenario="汛期", facility="cold_storage", minutes=60)
-    assert [(v["village_id"], v["reason"]) for v in diff["cut_off"]] == [("V_B", "disconnected_component"),
-                                                                         ("V_A", "disconnected_component")]
+    assert [(v["village_id"], v["reason"]) for v in diff["cut_off"]] == [("V_B", "scenario_blocked"),
+                                                                         ("V_A", "scenario_blocked")]
     text = run("coverage", "-w", ws.path, "--facility", "cold_storage", "--minutes", 60, "--scenario", "汛期",
                lang="zh").output
     assert "被情景阻断的村（2）" in text and "乙村" in text
@@ -93,7 +93,7 @@ def test_od_on_the_scenario_names_them_cut_off_and_warns_only_of_the_data(ws, tm
     result = run("od", "-w", ws.path, "--to", "cold_storage", "--out", out, "--scenario", "汛期")
     assert result.exit_code == 0, result.output
     frame = pd.read_csv(out, dtype=str, keep_default_na=False).set_index("origin_id")
-    assert frame.loc["V_A", "reason"] == frame.loc["V_B", "reason"] == "origin: disconnected_component"
+    assert frame.loc["V_A", "reason"] == frame.loc["V_B", "reason"] == "origin: scenario_blocked"
     assert frame.loc["V_M", "minutes"] != "" and frame.loc["V_B", "minutes_base"] != ""
     assert result.output.count("data warning") == 1 and "V_F" in result.output
 

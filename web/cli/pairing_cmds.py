@@ -5,7 +5,7 @@ import json
 
 import click
 
-from web.services.labels import RULE_LABELS, PAIRING_ROLE_LABELS, UNFILLED_REASON_LABELS, code_label
+from web.services.labels import RULE_LABELS, PAIRING_ROLE_LABELS, code_label
 
 from .common import cli_gettext, cli_lang, pad, say, text_width, workspace_option
 
@@ -26,7 +26,7 @@ def register(group: click.Group) -> None:
 def pairings(workspace, as_json, travel, no_households) -> None:
     """Coverage of one-to-one assistance pairings (结对帮扶): rules, gaps, workload, suggestions."""
     from layers.store import Workspace
-    from web.services.pairings import analyse_workspace, kind_label, problem_label, problem_text
+    from web.services.pairings import analyse_workspace, kind_label, problem_label, problem_text, unfilled_text
 
     ws = Workspace(workspace).require()
     result = analyse_workspace(ws, travel=travel.replace("-", "_"))
@@ -67,6 +67,6 @@ def pairings(workspace, as_json, travel, no_households) -> None:
     for u in data["uncovered"]:
         role = code_label(PAIRING_ROLE_LABELS, u["role"], gettext)
         target = f"{kind_label(u['target_kind'], lang=lang)} {u.get('target_name') or u['target_id']}"
-        reason = code_label(UNFILLED_REASON_LABELS, u["reason"], gettext)
+        reason = unfilled_text(u, gettext, lang=lang)
         click.echo("  " + say(f"cannot fill {role} for {target}: {reason}", f"{target} 无法安排{role}：{reason}"))
 

@@ -216,8 +216,10 @@ def service_areas(ws, *, facility: str, minutes, facility_id: str | None = None,
     out["facility"] = facility
     out["cutoffs_min"] = [float(c) for c in minutes]
     from planner.snap import snap_points
+    from planner.travel import point_reasons
 
-    out["off_network"] = off_network(snap_points(graph, fac, max_snap_m=settings.max_snap_m), "facility")
+    snap = snap_points(graph, fac, max_snap_m=settings.max_snap_m)
+    out["off_network"] = off_network(snap, "facility", point_reasons(graph, snap))
     out["estimate"] = _estimate(graph)
     return out
 

@@ -19,6 +19,7 @@ REASONS = {
     "no_route": N_("no route to a facility"),
     "no_facility": N_("no facility on the road network"),
     "too_far": N_("farther than the cutoff from every site"),
+    "scenario_blocked": N_("cut off by the network scenario"),
 }
 #: Data-warning code → English msgid.
 WARNINGS = {

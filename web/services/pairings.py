@@ -99,6 +99,52 @@ def workspace_travel(ws, method: str = "network"):
     return travel_estimated, "straight_line", estimate.to_dict()
 
 
+def workspace_off_network(ws, method: str = "network"):
+    """An ``off_network(targets, helpers)`` callable for :func:`planner.pairings.analyse_pairings`
+    on the graph :func:`workspace_travel` uses (None for ``method="none"``).
+
+    The reason of each target location is :func:`planner.travel.point_reasons` against the
+    helper bases — the one rule of coverage, od, place and the map — so a village too far
+    from any road, on an island network or cut off by a scenario is named so in the
+    pairings too, with the same distances.
+    """
+    from web import services
+
+    if method == "none":
+        return None
+    graph, max_snap_m = None, None
+    if method == "network":
+        try:
+            network = services.workspace_network(ws)
+        except NoRoads:
+            network = None
+        if network is not None:
+            graph, max_snap_m = network.graph, network.max_snap_m
+    if graph is None:
+        graph = services.straight_line_estimate(ws)
+    return off_network_rule(graph, max_snap_m=max_snap_m)
+
+
+def off_network_rule(graph, *, max_snap_m: float | None = None):
+    """``off_network(targets, helpers)`` on ``graph`` (a road graph, a scenario's graph or the
+    straight-line estimate): a DataFrame indexed by target id with ``reason`` (the code of
+    :func:`planner.travel.point_reasons`, ``""`` on the network), ``network_m``, ``fragment_m``."""
+    from planner.snap import snap_points
+    from planner.travel import point_reasons
+
+    options = {} if max_snap_m is None else {"max_snap_m": max_snap_m}
+
+    def off_network(targets, helpers):
+        targets = targets if targets.crs is not None else targets.set_crs("EPSG:4326")
+        helpers = helpers if helpers.crs is not None else helpers.set_crs("EPSG:4326")
+        st = snap_points(graph, targets, id_column="id", **options)
+        sh = snap_points(graph, helpers, id_column="id", **options)
+        return pd.DataFrame({"reason": point_reasons(graph, st, sh), "network_m": st.network_m,
+                             "fragment_m": st.fragment_m}, index=pd.Index(st.ids, dtype=object))
+
+    return off_network
+
+
 def _version(pairings: pd.DataFrame, rules: PairingRules) -> str:
     frame = pd.DataFrame(pairings.drop(columns=[pairings.geometry.name]) if hasattr(pairings, "geometry")
                          else pairings).astype(str)
@@ -121,7 +167,8 @@ def analyse_workspace(ws, *, travel: str = "network", rules: PairingRules | None
     pairings = ws.read_layer("pairings")
     travel_fn, method, estimate = workspace_travel(ws, travel)
     analysis = analyse_pairings(ws.read_layer("villages"), ws.read_layer("households"),
-                                ws.read_layer("relocation_settlements"), pairings, rules=rules, travel_min=travel_fn)
+                                ws.read_layer("relocation_settlements"), pairings, rules=rules, travel_min=travel_fn,
+                                off_network=workspace_off_network(ws, travel))
     result = WorkspaceAnalysis(analysis, method, _version(pairings, rules), pairings, estimate)
     with _memo_lock:
         _memo[key] = (stamp, result)
@@ -161,6 +208,22 @@ def accept_suggestions(ws, result: WorkspaceAnalysis, suggestion_ids, *, usernam
 
 
 # =========================================================================== labels
+def unfilled_text(need: dict, gettext, *, lang: str) -> str:
+    """Why a need cannot be filled, in ``gettext``'s language: ``无法到达：离道路太远 (距路网 7,777 米)``
+    for a target off the road network — the reason and distances of every network output
+    (:mod:`web.services.netreasons`) — else the pairing reason (no capacity left…)."""
+    from .labels import UNFILLED_REASON_LABELS, code_label
+    from .netreasons import distances, metres, reason_text
+
+    label = code_label(UNFILLED_REASON_LABELS, need.get("reason"), gettext)
+    code = need.get("network_reason")
+    if not code:
+        return label
+    where = distances({"network_m": metres(need.get("network_m")), "fragment_m": metres(need.get("fragment_m"))},
+                      gettext)
+    return f"{label}{'：' if lang == 'zh' else ': '}{reason_text(code, gettext)} {where}".rstrip()
+
+
 def kind_label(kind: str | None, *, lang: str) -> str:
     """A helper or target kind by its schema label in ``lang`` ("zh" or "en")."""
     from layers.schema import HELPER_KINDS, TARGET_KINDS

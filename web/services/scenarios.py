@@ -129,7 +129,7 @@ def road_graph(ws, *, settings=None, scenario: NetworkScenario | str | None = No
 
     Raises ``ValueError`` (as :func:`web.services.road_graph`) when no road is left.
     """
-    from planner.graph import build_road_graph, roads_fingerprint, with_base_fragments
+    from planner.graph import build_road_graph, roads_fingerprint, with_base_fragments, with_base_network
 
     settings = settings or services.NetworkSettings.from_workspace(ws)
     if isinstance(scenario, str) or scenario is None:
@@ -156,6 +156,9 @@ def road_graph(ws, *, settings=None, scenario: NetworkScenario | str | None = No
         graph = with_base_fragments(build_road_graph(applied.roads, **settings.build_options()), base)
         ws.put_blob(blob_key, services._graph_to_blob(graph),
                     replace_prefix=f"{_BLOB_PREFIX}{scenario.name}:")
+    # the base network's graph beside it: villages the closures cut off are the scenario's
+    # effect (scenario_blocked), not a road "not connected to the county network"
+    graph = with_base_network(graph, base)
     with _memo_lock:
         _memo[key] = graph
         while len(_memo) > _MEMO_SIZE:

@@ -270,8 +270,10 @@ def action_text(action: str) -> str:
     }.get(action, action)
 
 
-def reason_text(reason: str) -> str:
-    return labels.code_label(labels.UNFILLED_REASON_LABELS, reason, _)
+def reason_text(need) -> str:
+    """Why a need cannot be filled (a row of ``uncovered``; a bare reason code also works)."""
+    need = need if isinstance(need, dict) else {"reason": need}
+    return pairing_service.unfilled_text(need, _, lang=current_lang())
 
 
 def problem_label(problem: str) -> str:
