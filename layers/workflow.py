@@ -213,6 +213,27 @@ def may_edit(actor: Actor | None, proposal: Proposal) -> bool:
     return step is not None and actor.role == step.role and in_scope(actor, proposal, step.scope)
 
 
+def may_read_attachments(actor: Actor | None, proposal: Proposal) -> bool:
+    """May ``actor`` read (list, download) the files attached to ``proposal``?
+
+    A proposal the proposer is still working on (:data:`EDITABLE_STATUSES`: a draft, or
+    one returned for changes) is their working copy: its files are read only by a
+    logged-in user of the proposing unit (who may edit it: the village, the town or the
+    sector that proposes it, planners and admins; or who created it) and by its
+    reviewers (the town, the sector and the county approver whose steps it will pass) —
+    even when reading the maps needs no login. Once submitted, its files are read by
+    whoever may read the proposal, as before (the 公示 is public).
+    """
+    if proposal.status not in EDITABLE_STATUSES:
+        return True
+    if actor is None or not getattr(actor, "username", None):
+        return False
+    if may_edit(actor, proposal) or (proposal.created_by and actor.username == proposal.created_by):
+        return True
+    return any(actor.role == s.role and in_scope(actor, proposal, s.scope)
+               for s in STEPS if s.action != "submit")
+
+
 def _last_step(con, proposal_id: int) -> dict | None:
     row = con.execute(
         "SELECT actor, role, action, from_status, to_status, at, comment FROM rp_transitions"

@@ -19,7 +19,7 @@ from web.services import project_place
 from web.services.users import get_user
 
 from .conftest import csrf_token
-from .test_projects_views import _data, _village, users  # noqa: F401 - fixture
+from .test_projects_views import _data, _village, _walk, users  # noqa: F401 - fixture
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
@@ -136,8 +136,11 @@ def test_uploaded_attachment_is_stored_listed_in_the_history_and_downloadable(cl
     history = html.split('id="history"', 1)[1].split("</table>", 1)[0]
     assert history.count('data-action="attach"') == 2
     assert "村两委会议纪要.pdf" in history and f"({len(PDF)} B)" in history and "village1" in history
-    # who may read the proposal may download (anonymous reading is open in this app's default)
+    # a draft's files are the applicant's working copy (tests/web/test_draft_attachments.py);
+    # once submitted, who may read the proposal may download (anonymous reading is open by default)
     anonymous = client.application.test_client()
+    assert anonymous.get(f"/projects/{p.id}/attachments/{stored[0].id}").status_code == 403
+    _walk(users, p, [("village1", "submit")])
     got = anonymous.get(f"/projects/{p.id}/attachments/{stored[0].id}")
     assert got.status_code == 200 and got.data == PDF and got.mimetype == "application/pdf"
     assert "attachment" in got.headers["Content-Disposition"]

@@ -513,12 +513,14 @@ def _render_detail(ws, p: P.Proposal, *, status=200, conflict=None, error=None, 
                        else SUBMIT_LABELS.get(p.level, ACTION_LABELS[a]) if a == "submit" else ACTION_LABELS[a]))
                for a in W.allowed_actions(user, p)]
     features = [_proposal_feature(p)] + _map_features(evaluation)
-    attachments = A.list_attachments(ws, p.id)
+    # a working copy's files: its unit and reviewers only (layers.workflow.may_read_attachments)
+    files_readable = W.may_read_attachments(user, p)
+    attachments = A.list_attachments(ws, p.id) if files_readable else []
     return render_template(
         "projects/detail.html", p=p, evaluation=evaluation, eval_error=eval_error,
         timeline=_timeline(P.history(ws, p.id), attachments), attachments=attachments,
         may_attach=may_attach(user, p), attachment_limits=A.limits_text(current_lang()),
-        site_warning=site_warning_text(project_place.outside_town(ws, p)), level_label=choice_label(P.LEVELS, p.level),
+        files_readable=files_readable, site_warning=site_warning_text(project_place.outside_town(ws, p)), level_label=choice_label(P.LEVELS, p.level),
         actions=actions, may_edit=W.may_edit(user, p), sector=W.sector_for_category(p.category),
         conflict=conflict, error=error, comment=comment, form=ActionForm(), flag_labels=FLAG_LABELS,
         component_labels=COMPONENT_LABELS, measure_labels=MEASURE_LABELS,
@@ -590,7 +592,9 @@ def upload_attachments(proposal_id: int):
 @permission_required("read")
 def download_attachment(proposal_id: int, attachment_id: int):
     ws = _ws()
-    _proposal_or_404(ws, proposal_id)
+    p = _proposal_or_404(ws, proposal_id)
+    if not W.may_read_attachments(_user(), p):  # a draft's files: its unit and reviewers only
+        abort(403)
     att, data = A.read_attachment(ws, proposal_id, attachment_id)
     # always a download (never rendered inline from our origin), with its own type
     return send_file(io.BytesIO(data), mimetype=att.content_type, as_attachment=True, download_name=att.filename,
@@ -843,7 +847,7 @@ def api_proposal(proposal_id: int):
     out["files"] = [{"id": a.id, "filename": a.filename, "content_type": a.content_type, "size_bytes": a.size_bytes,
                      "uploaded_by": a.uploaded_by, "uploaded_at": a.uploaded_at,
                      "url": url_for("projects.download_attachment", proposal_id=p.id, attachment_id=a.id)}
-                    for a in A.list_attachments(ws, p.id)]
+                    for a in (A.list_attachments(ws, p.id) if W.may_read_attachments(_user(), p) else [])]
     flag = project_place.outside_town(ws, p)
     out["outside_town"] = None if flag is None else {"town": flag.town, "found_towns": list(flag.found_towns)}
     return out
