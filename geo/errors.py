@@ -62,8 +62,12 @@ class RuralplanError(Exception):
         self.params = params
         super().__init__(self.message("en"))
 
-    def message(self, lang: str = "en") -> str:
-        """The message in ``lang`` (``"zh…"`` gives Chinese, anything else English)."""
+    def message(self, lang: str = "en", *, translate=None) -> str:
+        """The message in ``lang`` (``"zh…"`` gives Chinese, anything else English).
+
+        ``translate``: the adapter's gettext in ``lang``, for errors whose parameters carry
+        msgids of the app's catalog (e.g. :class:`layers.errors.ProposalInvalid`'s field
+        messages); ignored here."""
         chinese = str(lang or "").lower().startswith("zh")
         template = self.zh if chinese else self.en
         values = _SafeDict()

@@ -54,6 +54,23 @@ class ProposalInvalid(InvalidInput):
     def __str__(self) -> str:
         return self.params["fields"]
 
+    def message(self, lang: str = "en", *, translate=None) -> str:
+        """Every field by its label and its message in ``lang``: field messages
+        (:class:`FieldMessage`, ``"required"``) through ``translate`` — the adapter's
+        gettext in ``lang`` (flask-babel's, or :func:`web.i18n.catalog_gettext` on the
+        command line); without it they stay in English."""
+        from .proposals import FIELDS
+
+        chinese = str(lang or "").lower().startswith("zh")
+        tr = translate or (lambda s: s)
+        labels = {f.name: (f.zh if chinese else f.en) for f in FIELDS}
+        labels["geometry"] = "位置" if chinese else "Location"
+        parts = []
+        for name, msg in self.errors.items():
+            text = msg.text(tr) if isinstance(msg, FieldMessage) else tr(str(msg))
+            parts.append(f"{labels.get(name, name)}{'：' if chinese else ': '}{text}")
+        return (self.zh if chinese else self.en).format(fields=("；" if chinese else "; ").join(parts))
+
 
 class ProposalNotFound(NotFound):
     """No proposal with that id."""

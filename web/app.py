@@ -234,7 +234,10 @@ def register_errorhandlers(app: Flask) -> None:
         for key in ("field", "location", "fields"):
             if key in error.params:
                 extra[key] = error.params[key]
-        return answer(error.http_status, error.message(current_lang()), headers, **extra)
+        from flask_babel import gettext
+
+        # field messages and the like carry msgids of the catalog: said in the visitor's language
+        return answer(error.http_status, error.message(current_lang(), translate=gettext), headers, **extra)
 
     for code in (400, 401, 403, 404, 405, 413, 415, 429, 500):
         app.register_error_handler(code, render_error)

@@ -255,7 +255,8 @@ def ws_flood(ws):
     roads = _roads()
     roads = roads[roads["id"] != "R1"]  # R1 in three pieces: the spurs join it at their ends
     extra = {"R1w": [(111.20, 35.35), (111.21, 35.35)], "R1m": [(111.21, 35.35), (111.245, 35.35)],
-             "R1e": [(111.245, 35.35), (111.25, 35.35)], "R4a": [(111.245, 35.350), (111.245, 35.345)], "R4b": [(111.245, 35.345), (111.245, 35.330)],
+             "R1e": [(111.245, 35.35), (111.25, 35.35)],
+             "R4a": [(111.245, 35.350), (111.245, 35.345)], "R4b": [(111.245, 35.345), (111.245, 35.330)],
              "R5": [(111.21, 35.35), (111.21, 35.32)]}
     roads = pd.concat([roads, gpd.GeoDataFrame(
         {"id": list(extra), "road_class": "county", "surface": "paved", "oneway": False},

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import geopandas as gpd
 import pandas as pd
-import pytest
 from shapely.geometry import Point
 
-from tests.web.test_offnetwork_one_rule import VILLAGES, _expected_distances, run, ws, ws_flood  # noqa: F401
+from tests.web.test_offnetwork_one_rule import _expected_distances, run, ws, ws_flood  # noqa: F401 - fixtures
 
 CASES = ("net-fragment", "net-offnetwork-destination")
 EXPECTED = {"140823100002": "too_far_from_road", "140823100003": "disconnected_component"}
@@ -24,7 +23,7 @@ RULES = {"resident_requirements": {"resident_former_poor": "either"}, "max_villa
          "max_households_per_cadre": 10}
 
 
-def _pairing_layers(ws):
+def _pairing_layers(ws):  # noqa: F811
     villages = ws.read_layer("villages")
     villages["former_poor"] = True
     households = pd.DataFrame({"id": ["H0", "H1", "H2"],
@@ -47,7 +46,7 @@ def _uncovered(analysis) -> dict:
                                                   u["fragment_m"])}
 
 
-def test_the_service_gives_the_shared_reason_and_distances(ws):
+def test_the_service_gives_the_shared_reason_and_distances(ws):  # noqa: F811
     from web.services import pairings as service
     from web.services.netreasons import metres
 
@@ -66,7 +65,7 @@ def test_the_service_gives_the_shared_reason_and_distances(ws):
     assert set(result.analysis.uncovered["reason"]) == {"unreachable"}
 
 
-def test_cli_text_and_json_say_the_shared_reason(ws):
+def test_cli_text_and_json_say_the_shared_reason(ws):  # noqa: F811
     import json
 
     _pairing_layers(ws)
@@ -83,7 +82,7 @@ def test_cli_text_and_json_say_the_shared_reason(ws):
         "H1": "too_far_from_road", "H2": "disconnected_component"}
 
 
-def test_the_page_says_the_shared_reason(ws):
+def test_the_page_says_the_shared_reason(ws):  # noqa: F811
     from web import create_app
 
     _pairing_layers(ws)
@@ -94,13 +93,13 @@ def test_the_page_says_the_shared_reason(ws):
     assert "离道路太远" in table and "所在道路未连通县域路网" in table
 
 
-def test_a_scenario_cut_village_is_scenario_blocked(ws_flood):
+def test_a_scenario_cut_village_is_scenario_blocked(ws_flood):  # noqa: F811
     from planner.pairings import PairingRules, analyse_pairings
     from planner.travel import travel_time_matrix
     from web.services import scenarios
     from web.services.pairings import off_network_rule
 
-    ws = _pairing_layers(ws_flood)
+    ws = _pairing_layers(ws_flood)  # noqa: F811
     graph = scenarios.road_graph(ws, scenario="汛期")
 
     def travel(origins, destinations):

@@ -25,7 +25,10 @@ class TypedErrorGroup(click.Group):
             return super().invoke(ctx)
         except RuralplanError as err:
             lang = cli_lang()
-            click.echo(f"{'错误：' if lang == 'zh' else 'error: '}{err.message(lang)}", err=True)
+            from web.i18n import catalog_gettext
+
+            message = err.message(lang, translate=catalog_gettext(lang))  # msgids in its params too
+            click.echo(f"{'错误：' if lang == 'zh' else 'error: '}{message}", err=True)
             ctx.exit(EXIT_USER_ERROR)
 
 

@@ -70,7 +70,7 @@ class PlanningError(InvalidInput):
         self.msgid = msgid
         super().__init__(**params)
 
-    def message(self, lang: str = "en") -> str:
+    def message(self, lang: str = "en", *, translate=None) -> str:
         from web.i18n import catalog_gettext
 
         gettext = catalog_gettext("zh" if str(lang or "").lower().startswith("zh") else "en")

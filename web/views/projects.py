@@ -831,7 +831,7 @@ def api_create(*, body: ProposalCreate):
     try:
         p = P.create_proposal(_ws(), data, created_by=_user().username)
     except P.ProposalInvalid as exc:
-        return _api_error(422, "invalid proposal", fields=exc.errors)
+        return _api_error(422, exc.message(current_lang(), translate=_), fields=exc.errors)
     return _proposal_json(p), 201
 
 
@@ -869,7 +869,7 @@ def api_update(proposal_id: int, *, body: ProposalPatch):
     try:
         p = P.update_proposal(ws, p.id, changes, expected_version=body.version)
     except P.ProposalInvalid as exc:
-        return _api_error(422, "invalid proposal", fields=exc.errors)
+        return _api_error(422, exc.message(current_lang(), translate=_), fields=exc.errors)
     except W.ConflictError as exc:
         return _conflict_json(exc)
     return _proposal_json(p)
