@@ -19,7 +19,7 @@ from layers.schema import (COLD_STORAGE_KINDS, CONSTRAINT_KINDS, INDUSTRY_KINDS,
 from .formatting import BEIJING
 from .i18n import current_lang, label
 from .mapping import (COLD_KIND_COLORS, CONSTRAINT_COLORS, CONTEXT_ROAD_CLASSES, ROAD_STYLES, VILLAGE_COLORS)
-from .services.mapprint import MapLayer, MapSheet, Symbol
+from .services.mapprint import BadPrintOption, MapLayer, MapSheet, Symbol
 
 #: Proposal status colours, shared by the screen (``rpprojects.js`` gets them in its config)
 #: and the printed map. No status shares the alternatives' colour (:data:`ROLE_STYLES`).
@@ -69,23 +69,30 @@ def _sheet(ws, title: str, layers, *, subtitle: str = "") -> MapSheet:
                     km=_("km"))
 
 
-def _geoms(frame) -> tuple:
+def _geoms(frame, bbox=None) -> tuple:
+    """The non-empty geometries of ``frame`` (those meeting ``bbox`` (w, s, e, n) when given)."""
     if frame is None or not len(frame):
         return ()
-    return tuple(g for g in frame.geometry if g is not None and not g.is_empty)
+    geoms = [g for g in frame.geometry if g is not None and not g.is_empty]
+    if bbox is not None and geoms:
+        hit = shapely.intersects(shapely.box(*bbox), geoms)
+        geoms = [g for g, keep in zip(geoms, hit) if keep]
+    return tuple(geoms)
 
 
-def context_layers(ws, *, road_classes=CONTEXT_ROAD_CLASSES, faded: bool = True) -> list[MapLayer]:
-    """Boundaries (county, towns) and roads of ``road_classes``: the base every sheet is drawn on."""
+def context_layers(ws, *, road_classes=CONTEXT_ROAD_CLASSES, faded: bool = True, boundaries: bool = True,
+                   bbox=None) -> list[MapLayer]:
+    """Boundaries (county, towns; unless ``boundaries`` is False) and roads of ``road_classes``:
+    the base every sheet is drawn on (only what meets ``bbox`` when given)."""
     out = []
-    b = ws.read_layer("boundaries")
+    b = ws.read_layer("boundaries") if boundaries else ()
     level = get_schema("boundaries").field("level")
     if len(b):
         out.append(MapLayer(label(level.choice("town")), Symbol("line", "#7f8c8d", size=0.8, linestyle="--"),
-                            _geoms(b[b["level"] == "town"])))
+                            _geoms(b[b["level"] == "town"], bbox)))
         out.append(MapLayer(label(level.choice("county")), Symbol("line", "#2c3e50", size=1.8),
-                            _geoms(b[b["level"] == "county"])))
-    roads = ws.read_layer("roads")
+                            _geoms(b[b["level"] == "county"], bbox)))
+    roads = ws.read_layer("roads") if road_classes else ()
     if len(roads):
         for c in ROAD_CLASSES:
             if c.value not in road_classes:
@@ -93,46 +100,81 @@ def context_layers(ws, *, road_classes=CONTEXT_ROAD_CLASSES, faded: bool = True)
             color, weight = ROAD_STYLES[c.value]
             out.append(MapLayer(label(c), Symbol("line", color, size=max(0.4, weight * (0.35 if faded else 0.45)),
                                                  alpha=0.7 if faded else 1.0),
-                                _geoms(roads[roads["road_class"] == c.value])))
+                                _geoms(roads[roads["road_class"] == c.value], bbox)))
     return out
 
 
 # --------------------------------------------------------------------------- the maps
-def explorer_sheet(ws) -> MapSheet:
-    """The map explorer's layers as opened (households and pairings are not printed)."""
-    layers = []
-    cons = ws.read_layer("constraints")
-    for c in CONSTRAINT_KINDS:
-        if len(cons):
-            layers.append(MapLayer(label(c), Symbol("area", CONSTRAINT_COLORS[c.value], alpha=0.3),
-                                   _geoms(cons[cons["kind"] == c.value])))
-    layers += context_layers(ws, road_classes=tuple(c.value for c in ROAD_CLASSES), faded=False)
-    reloc = ws.read_layer("relocation_settlements")
-    layers.append(MapLayer(label(get_schema("relocation_settlements")), Symbol("point", "#6a3d9a", 6, marker="s"),
-                           _geoms(reloc)))
-    bases = ws.read_layer("industry_bases")
-    for c in INDUSTRY_KINDS:
-        if len(bases):
-            layers.append(MapLayer(_("%(layer)s: %(kind)s", layer=label(get_schema("industry_bases")), kind=label(c)),
-                                   Symbol("point", "#34495e", 6, marker=INDUSTRY_MARKERS[c.value],
-                                          fill=c.value != "park"),
-                                   _geoms(bases[bases["kind"] == c.value])))
-    cold = ws.read_layer("cold_storage")
-    for c in COLD_STORAGE_KINDS:
-        if len(cold):
-            layers.append(MapLayer(label(c), Symbol("point", COLD_KIND_COLORS[c.value], 7, edgecolor="#111"),
-                                   _geoms(cold[cold["kind"] == c.value])))
-    villages = ws.read_layer("villages")
-    v = get_schema("villages")
-    if len(villages):
-        poor = villages["former_poor"].fillna(False).astype(bool)
-        layers.append(MapLayer(_("Other village"), Symbol("point", VILLAGE_COLORS["other"], 3.5),
-                               _geoms(villages[~poor])))
-        layers.append(MapLayer(label(v.field("former_poor")), Symbol("point", VILLAGE_COLORS["former_poor"], 4.5),
-                               _geoms(villages[poor])))
-    towns = ws.read_layer("towns")
-    layers.append(MapLayer(label(get_schema("towns")), Symbol("point", "#111111", 7, marker="^"), _geoms(towns)))
-    return _sheet(ws, _("Map"), layers)
+#: The explorer's layers (their names on the page, ``spec.name`` in rpmap.js) that print,
+#: in drawing order (areas under lines under points).
+EXPLORER_PRINTED = ("constraints", "boundaries", "roads", "relocation_settlements", "industry_bases",
+                    "cold_storage", "villages", "towns")
+#: Layers of the page that are known but not printed: household-level pairing links and the
+#: town choropleth (a view on the page, not a layer of the sheet).
+EXPLORER_NOT_PRINTED = ("pairings", "choropleth")
+
+
+def explorer_layers(text: str | None) -> tuple[str, ...] | None:
+    """The ``layers`` query of ``/print/map`` (comma separated page layer names) → names;
+    None when absent (every printed layer). An unknown name is a
+    :class:`~web.services.mapprint.BadPrintOption` naming the key (400)."""
+    if text is None:
+        return None
+    names = tuple(dict.fromkeys(x.strip() for x in str(text).split(",") if x.strip()))
+    known = EXPLORER_PRINTED + EXPLORER_NOT_PRINTED
+    for name in names:
+        if name not in known:
+            raise BadPrintOption(field="layers", allowed=", ".join(known), value=name[:40])
+    return names
+
+
+def explorer_sheet(ws, *, layers=None, bbox=None) -> MapSheet:
+    """The map explorer as the user left it: the page's visible ``layers`` (names of
+    :data:`EXPLORER_PRINTED`; None: all of them; households and pairings are never printed)
+    within ``bbox`` (west, south, east, north in degrees; None: the whole county)."""
+    wanted = set(EXPLORER_PRINTED if layers is None else layers)
+    out = []
+    if "constraints" in wanted:
+        cons = ws.read_layer("constraints")
+        for c in CONSTRAINT_KINDS:
+            if len(cons):
+                out.append(MapLayer(label(c), Symbol("area", CONSTRAINT_COLORS[c.value], alpha=0.3),
+                                    _geoms(cons[cons["kind"] == c.value], bbox)))
+    out += context_layers(ws, road_classes=tuple(c.value for c in ROAD_CLASSES) if "roads" in wanted else (),
+                          faded=False, boundaries="boundaries" in wanted, bbox=bbox)
+    if "relocation_settlements" in wanted:
+        reloc = ws.read_layer("relocation_settlements")
+        out.append(MapLayer(label(get_schema("relocation_settlements")), Symbol("point", "#6a3d9a", 6, marker="s"),
+                            _geoms(reloc, bbox)))
+    if "industry_bases" in wanted:
+        bases = ws.read_layer("industry_bases")
+        for c in INDUSTRY_KINDS:
+            if len(bases):
+                out.append(MapLayer(_("%(layer)s: %(kind)s", layer=label(get_schema("industry_bases")), kind=label(c)),
+                                    Symbol("point", "#34495e", 6, marker=INDUSTRY_MARKERS[c.value],
+                                           fill=c.value != "park"),
+                                    _geoms(bases[bases["kind"] == c.value], bbox)))
+    if "cold_storage" in wanted:
+        cold = ws.read_layer("cold_storage")
+        for c in COLD_STORAGE_KINDS:
+            if len(cold):
+                out.append(MapLayer(label(c), Symbol("point", COLD_KIND_COLORS[c.value], 7, edgecolor="#111"),
+                                    _geoms(cold[cold["kind"] == c.value], bbox)))
+    if "villages" in wanted:
+        villages = ws.read_layer("villages")
+        v = get_schema("villages")
+        if len(villages):
+            poor = villages["former_poor"].fillna(False).astype(bool)
+            out.append(MapLayer(_("Other village"), Symbol("point", VILLAGE_COLORS["other"], 3.5),
+                                _geoms(villages[~poor], bbox)))
+            out.append(MapLayer(label(v.field("former_poor")), Symbol("point", VILLAGE_COLORS["former_poor"], 4.5),
+                                _geoms(villages[poor], bbox)))
+    if "towns" in wanted:
+        towns = ws.read_layer("towns")
+        out.append(MapLayer(label(get_schema("towns")), Symbol("point", "#111111", 7, marker="^"),
+                            _geoms(towns, bbox)))
+    sheet = _sheet(ws, _("Map"), out)
+    return replace(sheet, bounds=tuple(bbox)) if bbox is not None else sheet
 
 
 def planning_sheet(ws, payload: dict, *, subtitle: str = "") -> MapSheet:

@@ -41,6 +41,31 @@ class BadPrintOption(InvalidInput):
     zh = "{field} 只能是 {allowed}（收到 {value}）"
 
 
+class BadPrintExtent(InvalidInput):
+    """A ``bbox`` that is not west,south,east,north in degrees (west < east, south < north)."""
+
+    code = "print.bad_bbox"
+    en = "{field} must be west,south,east,north in degrees, west < east and south < north (got {value})"
+    zh = "{field} 应为“西,南,东,北”经纬度，且西 < 东、南 < 北（收到 {value}）"
+
+
+def parse_bbox(text: str | None, *, field: str = "bbox") -> tuple[float, float, float, float] | None:
+    """``"111.1,35.2,111.4,35.5"`` → (west, south, east, north); None for an empty value.
+
+    Raises :class:`BadPrintExtent` (400, naming ``field``) for anything else.
+    """
+    if text is None or not str(text).strip():
+        return None
+    parts = str(text).split(",")
+    try:
+        w, s, e, n = (float(x) for x in parts)
+    except ValueError:
+        raise BadPrintExtent(field=field, value=str(text)[:80]) from None
+    if not all(math.isfinite(v) for v in (w, s, e, n)) or not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
+        raise BadPrintExtent(field=field, value=str(text)[:80])
+    return (w, s, e, n)
+
+
 @dataclass(frozen=True)
 class Symbol:
     """How a layer is drawn: ``kind`` "point" (``marker`` as in matplotlib, ``size`` in
@@ -95,6 +120,8 @@ class RenderedMap:
     size_mm: tuple[float, float]
     size_px: tuple[int, int] | None = None  # PNG only
     layers_drawn: tuple[str, ...] = field(default=())
+    #: the (west, south, east, north) the map frame was fitted to (before padding)
+    bounds: tuple | None = None
 
 
 def check_options(*, paper: str, orientation: str, fmt: str, dpi: int | None = None) -> None:
@@ -422,4 +449,4 @@ def render_sheet(sheet: MapSheet, *, paper: str = "a4", orientation: str = "land
     size_px = png_size_px(paper, orientation, dpi) if fmt == "png" else None
     return RenderedMap(body=buf.getvalue(), mimetype=FORMATS[fmt], extension=fmt, legend=tuple(legend_labels),
                        scale_text=scale_text, size_mm=(width_mm, height_mm), size_px=size_px,
-                       layers_drawn=tuple(drawn))
+                       layers_drawn=tuple(drawn), bounds=(w, s, e, n))

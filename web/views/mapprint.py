@@ -80,8 +80,14 @@ def _respond(sheet: mapprint.MapSheet, stem: str, page_url: str) -> Response:
 @bp.route("/map")
 @permission_required("read")
 def explorer():
+    """The explorer as the user left it: ``layers`` (the page's visible layer names, comma
+    separated; absent: every printed layer) and ``bbox`` (west,south,east,north in degrees;
+    absent: the county), which the page writes into its print link (rpmap.js)."""
     ws = current_workspace()
-    return _respond(printmaps.explorer_sheet(ws), _("map"), url_for("map.index"))
+    layers = (printmaps.explorer_layers(",".join(request.args.getlist("layers")))
+              if "layers" in request.args else None)  # an unknown name: 400 naming "layers"
+    bbox = mapprint.parse_bbox(request.args.get("bbox"))  # 400 naming "bbox"
+    return _respond(printmaps.explorer_sheet(ws, layers=layers, bbox=bbox), _("map"), url_for("map.index"))
 
 
 @bp.route("/planning")

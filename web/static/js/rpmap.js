@@ -357,6 +357,27 @@
     });
   }
 
+  // The print link (/print/map) follows the page: the layers switched on and the extent
+  // shown, so the printed sheet is the map the user set up.
+  RP.printQuery = function () {
+    var names = RP.layers.filter(function (e) { return RP.map.hasLayer(e.group); })
+      .map(function (e) { return e.spec.name; });
+    var b = RP.map.getBounds();
+    var r = function (v) { return (Math.round(v * 1e5) / 1e5).toString(); };
+    var bbox = [Math.max(-180, b.getWest()), Math.max(-90, b.getSouth()),
+                Math.min(180, b.getEast()), Math.min(90, b.getNorth())].map(r).join(",");
+    return "layers=" + encodeURIComponent(names.join(",")) + "&bbox=" + encodeURIComponent(bbox);
+  };
+
+  function wirePrintLink(map) {
+    var a = document.getElementById("rp-print-map");
+    if (!a) return;
+    var base = a.getAttribute("href").split("?")[0];
+    var update = function () { a.setAttribute("href", base + "?" + RP.printQuery()); };
+    map.on("overlayadd overlayremove moveend zoomend", update);
+    update();
+  }
+
   RP.start = function (map, control, config) {
     cfg = RP.cfg = config || {};
     RP.map = map;
@@ -364,6 +385,7 @@
     if (cfg.bounds) map.fitBounds(cfg.bounds, { padding: [12, 12] });
     new Fullscreen().addTo(map);
     wireSidebar();
+    wirePrintLink(map);
     RP.startHooks.forEach(function (hook) { hook(map, cfg); });
     var status = document.getElementById("rp-map-status");
     // Layers hidden on opening are fetched the first time they are switched on.
