@@ -19,7 +19,7 @@ from layers.schema import (COLD_STORAGE_KINDS, CONSTRAINT_KINDS, INDUSTRY_KINDS,
 from .formatting import BEIJING
 from .i18n import current_lang, label
 from .mapping import (COLD_KIND_COLORS, CONSTRAINT_COLORS, CONTEXT_ROAD_CLASSES, ROAD_STYLES, VILLAGE_COLORS)
-from .services.mapprint import BadPrintOption, MapLayer, MapSheet, Symbol
+from .services.mapprint import BadPrintOption, MapLayer, MapSheet, Symbol, TablePage, TableSection
 
 #: Proposal status colours, shared by the screen (``rpprojects.js`` gets them in its config)
 #: and the printed map. No status shares the alternatives' colour (:data:`ROLE_STYLES`).
@@ -195,6 +195,82 @@ def planning_sheet(ws, payload: dict, *, subtitle: str = "") -> MapSheet:
                  shapes(payload.get("sites"), lambda p: not p.get("fixed"))),
     ]
     return _sheet(ws, _("Site plan"), layers, subtitle=subtitle)
+
+
+def _n(v, digits: int = 1) -> str:
+    """A number as the compare page shows it (– when unknown)."""
+    if v is None:
+        return "–"
+    if isinstance(v, bool):
+        return _("yes") if v else _("no")
+    if isinstance(v, int):
+        return f"{v:,d}"
+    if isinstance(v, float):
+        return f"{v:,.{digits}f}"
+    return str(v)
+
+
+def _pct(v) -> str:
+    return "–" if v is None else f"{100 * v:.1f}%"
+
+
+def _signed(v, *, digits: int = 1, percent: bool = False) -> str:
+    if v is None:
+        return "–"
+    text = f"{100 * v:+.1f}%" if percent else f"{v:+,.{digits}f}"
+    return "0" if float(text.rstrip("%").replace(",", "")) == 0 else text
+
+
+def compare_pages(ws, a, b, data: dict, *, param_label, value_text) -> tuple:
+    """Two saved plans (:func:`web.services.planning.compare`) to print: plan A's sheet, plan
+    B's sheet (the same frame, so they compare page by page) and the comparison tables
+    (parameters, totals, new sites, by town) — the compare page's content."""
+    sheets = []
+    for tag, s in (("A", a), ("B", b)):
+        sheet = planning_sheet(ws, s.payload, subtitle=f"{tag}: {s.name}")
+        sheets.append(replace(sheet, title=f"{sheet.title} {tag}"))
+    # one frame for both: what both sheets show (the county context is the same)
+    geoms = [g for sheet in sheets for layer in sheet.layers for g in layer.geometries]
+    if geoms:
+        w, s_, e, n = shapely.total_bounds(shapely.GeometryCollection(geoms))
+        sheets = [replace(sheet, bounds=(w, s_, e, n)) for sheet in sheets]
+    totals_label = {"demand": "demand_total", "candidates": "candidates_n"}
+    totals = []
+    for row in data["totals"]:
+        if row["key"] == "gap":
+            cells = (_pct(row["a"]), _pct(row["b"]), _signed(row["diff"], percent=True))
+        elif row["key"] == "seconds":
+            cells = (_n(row["a"], 3), _n(row["b"], 3), _signed(row["diff"], digits=3))
+        else:
+            cells = (_n(row["a"]), _n(row["b"]), _signed(row["diff"]))
+        totals.append((param_label(totals_label.get(row["key"], row["key"])), *cells))
+    site_header = (_("Site"), _("Demand served"), _("Villages"), _("Loss if removed"), _("In both"))
+
+    def sites(rows):
+        return tuple((str(x.get("name") or x.get("id")), _n(x.get("demand_served")), _n(x.get("demand_count")),
+                      _n(x.get("loss_if_removed")), "✓" if x.get("shared") else "") for x in rows)
+
+    covered, share, mean = _("Covered after"), _("Share"), _("Mean minutes")
+    town_header = (_("Town"), _("Demand"), f"{covered} A", f"{covered} B", _("B − A"), f"{share} A", f"{share} B",
+                   _("B − A"), f"{mean} A", f"{mean} B", _("B − A"))
+    towns = tuple((r.get("town") or "–", _n(r.get("demand")), _n(r.get("covered_after_a")),
+                   _n(r.get("covered_after_b")), _signed(r.get("covered_after_diff")), _pct(r.get("share_after_a")),
+                   _pct(r.get("share_after_b")), _signed(r.get("share_after_diff"), percent=True),
+                   _n(r.get("mean_minutes_after_a")), _n(r.get("mean_minutes_after_b")),
+                   _signed(r.get("mean_minutes_after_diff"))) for r in data["by_town"])
+    table = TablePage(
+        title=f"{county_name(ws)} {_('Compare scenarios')}: A {a.name} · B {b.name}".strip(),
+        sections=(
+            TableSection(_("Parameters"), ("", "A", "B"),
+                         tuple((param_label(r["key"]), value_text(r["key"], r["a"]), value_text(r["key"], r["b"]))
+                               for r in data["params"])),
+            TableSection(_("Totals"), ("", "A", "B", _("B − A")), tuple(totals)),
+            TableSection(_("New sites of %(tag)s", tag="A"), site_header, sites(data["sites_a"])),
+            TableSection(_("New sites of %(tag)s", tag="B"), site_header, sites(data["sites_b"])),
+            TableSection(_("By town"), town_header, towns),
+        ),
+        source=sheet_source(ws), date=sheet_date())
+    return sheets[0], sheets[1], table
 
 
 def pairings_sheet(ws, villages: list[dict], gaps: list[dict], target_points: dict) -> MapSheet:

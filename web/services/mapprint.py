@@ -336,117 +336,219 @@ def render_sheet(sheet: MapSheet, *, paper: str = "a4", orientation: str = "land
     The PNG is ``png_size_px(paper, orientation, dpi)`` pixels.
     """
     check_options(paper=paper, orientation=orientation, fmt=fmt, dpi=dpi if fmt == "png" else None)
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
-
-    width_mm, height_mm = page_size_mm(paper, orientation)
-    rc = {"font.family": "sans-serif", "font.sans-serif": FONT_FAMILY, "pdf.fonttype": 3,
-          "svg.fonttype": "none", "axes.unicode_minus": False,
-          "text.parse_math": False}  # names are text: "$x$" in a project name is no formula
-    with matplotlib.rc_context(rc):
-        fig = Figure(figsize=(width_mm * _MM, height_mm * _MM), dpi=dpi)
-        fx, fy = 1 / width_mm, 1 / height_mm  # figure fraction per mm
-        margin = 10.0
-        big = paper == "a3"
-        title_h, footer_h = (18.0 if big else 14.0), 9.0
-        fig.text(0.5, 1 - (margin + 6) * fy, sheet.title, ha="center", va="center",
-                 fontsize=20 if big else 15, weight="bold")
-        if sheet.subtitle:
-            fig.text(0.5, 1 - (margin + title_h - 2) * fy, sheet.subtitle, ha="center", va="center",
-                     fontsize=10 if big else 8.5, color="#333")
-        fig.text(margin * fx, (margin + 2) * fy, sheet.source, ha="left", va="center", fontsize=8, color="#222")
-        fig.text(1 - margin * fx, (margin + 2) * fy, sheet.date, ha="right", va="center", fontsize=8,
-                 color="#222")
-        # map frame and legend panel: right of the map on landscape sheets, below it on portrait ones
-        top = height_mm - margin - title_h - (4 if sheet.subtitle else 0)
-        bottom = margin + footer_h
-        if orientation == "landscape":
-            legend_w = 70.0 if big else 58.0
-            map_box = (margin, bottom, width_mm - 2 * margin - legend_w - 4, top - bottom)
-            legend_box = (width_mm - margin - legend_w, bottom, legend_w, top - bottom)
-        else:
-            legend_h = 70.0 if big else 55.0
-            map_box = (margin, bottom + legend_h + 4, width_mm - 2 * margin, top - bottom - legend_h - 4)
-            legend_box = (margin, bottom, width_mm - 2 * margin, legend_h)
-        ax = fig.add_axes((map_box[0] * fx, map_box[1] * fy, map_box[2] * fx, map_box[3] * fy))
-        ax.set_xticks([])
-        ax.set_yticks([])
-        for spine in ax.spines.values():
-            spine.set_linewidth(0.8)
-
-        bounds = sheet.bounds or _extent(sheet.layers) or (110.0, 34.0, 110.1, 34.1)
-        w, s, e, n = bounds
-        if e - w < 1e-4 or n - s < 1e-4:  # one point: show ~2 km around it
-            w, s, e, n = w - 0.01, s - 0.01, e + 0.01, n + 0.01
-        project = _projector((w, s, e, n))
-        corners = project(shapely.MultiPoint([(w, s), (e, n), (w, n), (e, s)]))
-        x0, y0, x1, y1 = shapely.total_bounds(corners)
-        pad = 0.04 * max(x1 - x0, y1 - y0)
-        x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
-        # widen one side so that a metre is as long across as up: the frame's own ratio
-        box_ratio = map_box[2] / map_box[3]
-        if (x1 - x0) / (y1 - y0) < box_ratio:
-            grow = ((y1 - y0) * box_ratio - (x1 - x0)) / 2
-            x0, x1 = x0 - grow, x1 + grow
-        else:
-            grow = ((x1 - x0) / box_ratio - (y1 - y0)) / 2
-            y0, y1 = y0 - grow, y1 + grow
-        ax.set_xlim(x0, x1)
-        ax.set_ylim(y0, y1)
-
-        # 0.1 mm on the sheet: finer detail cannot be printed
-        tolerance_m = 0.1 * (x1 - x0) / map_box[2]
-        drawn, legend_labels, handles = [], [], []
-        for i, layer in enumerate(sheet.layers):
-            if _draw_layer(ax, layer, project, zorder=2 + i, tolerance_m=tolerance_m):
-                drawn.append(layer.label)
-                if layer.legend and layer.label not in legend_labels:
-                    legend_labels.append(layer.label)
-                    handles.append(_handle(layer.symbol))
-
-        xl, yl = (x0, x1), (y0, y1)
-        span_km = (xl[1] - xl[0]) / 1000.0
-        bar_km = nice_scale_km(span_km)
-        bar_m = bar_km * 1000.0
-        bx = xl[0] + 0.04 * (xl[1] - xl[0])
-        by = yl[0] + 0.05 * (yl[1] - yl[0])
-        tick = 0.012 * (yl[1] - yl[0])
-        half = bar_m / 2
-        ax.fill_between([bx, bx + half], by, by + tick, color="#222", zorder=50, linewidth=0)
-        ax.fill_between([bx + half, bx + bar_m], by, by + tick, facecolor="white", edgecolor="#222", zorder=50,
-                        linewidth=0.8)
-        ax.plot([bx, bx + bar_m, bx + bar_m, bx, bx], [by, by, by + tick, by + tick, by], color="#222",
-                linewidth=0.8, zorder=51)
-        label_y = by + tick * 1.6
-        ax.text(bx, label_y, "0", ha="center", va="bottom", fontsize=7, zorder=52)
-        ax.text(bx + half, label_y, _fmt_km(bar_km / 2), ha="center", va="bottom", fontsize=7, zorder=52)
-        ax.text(bx + bar_m, label_y, f"{_fmt_km(bar_km)} {sheet.km}", ha="left", va="bottom", fontsize=7,
-                zorder=52)
-        scale_text = f"0 {_fmt_km(bar_km / 2)} {_fmt_km(bar_km)} {sheet.km}"
-
-        # north arrow (grid north = true north on the central meridian of the projection)
-        ax.annotate("", xy=(0.95, 0.95), xytext=(0.95, 0.86), xycoords="axes fraction",
-                    arrowprops={"arrowstyle": "-|>,head_length=0.8,head_width=0.4", "color": "#222",
-                                "linewidth": 1.6}, zorder=53)
-        ax.text(0.95, 0.965, sheet.north, transform=ax.transAxes, ha="center", va="bottom", fontsize=11,
-                weight="bold", zorder=53)
-
-        lax = fig.add_axes((legend_box[0] * fx, legend_box[1] * fy, legend_box[2] * fx, legend_box[3] * fy))
-        lax.set_axis_off()
-        if handles:
-            ncol = 1 if orientation == "landscape" else max(1, min(3, math.ceil(len(handles) / 8)))
-            if orientation == "landscape" and len(handles) > 22:
-                ncol = 2
-            _fit_legend(fig, lax, handles, legend_labels, ncol=ncol, title=sheet.legend_title,
-                        fontsize=7 if len(handles) > 14 else 8)
-
+    with _rc():
+        fig, info = _sheet_figure(sheet, paper=paper, orientation=orientation, dpi=dpi)
         buf = io.BytesIO()
         meta = {"pdf": {"Title": sheet.title, "Creator": "ruralplan"}, "svg": {"Title": sheet.title},
                 "png": {"Title": sheet.title, "Software": "ruralplan"}}[fmt]
         fig.savefig(buf, format=fmt, dpi=dpi, metadata=meta)
     size_px = png_size_px(paper, orientation, dpi) if fmt == "png" else None
-    return RenderedMap(body=buf.getvalue(), mimetype=FORMATS[fmt], extension=fmt, legend=tuple(legend_labels),
-                       scale_text=scale_text, size_mm=(width_mm, height_mm), size_px=size_px,
-                       layers_drawn=tuple(drawn), bounds=(w, s, e, n))
+    return RenderedMap(body=buf.getvalue(), mimetype=FORMATS[fmt], extension=fmt, size_px=size_px, **info)
+
+
+def _rc():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    rc = {"font.family": "sans-serif", "font.sans-serif": FONT_FAMILY, "pdf.fonttype": 3,
+          "svg.fonttype": "none", "axes.unicode_minus": False,
+          "text.parse_math": False}  # names are text: "$x$" in a project name is no formula
+    return matplotlib.rc_context(rc)
+
+
+def _sheet_figure(sheet: MapSheet, *, paper: str, orientation: str, dpi: int):
+    """The sheet's figure and what was drawn (inside :func:`_rc`)."""
+    from matplotlib.figure import Figure
+
+    width_mm, height_mm = page_size_mm(paper, orientation)
+    fig = Figure(figsize=(width_mm * _MM, height_mm * _MM), dpi=dpi)
+    fx, fy = 1 / width_mm, 1 / height_mm  # figure fraction per mm
+    margin = 10.0
+    big = paper == "a3"
+    title_h, footer_h = (18.0 if big else 14.0), 9.0
+    fig.text(0.5, 1 - (margin + 6) * fy, sheet.title, ha="center", va="center",
+             fontsize=20 if big else 15, weight="bold")
+    if sheet.subtitle:
+        fig.text(0.5, 1 - (margin + title_h - 2) * fy, sheet.subtitle, ha="center", va="center",
+                 fontsize=10 if big else 8.5, color="#333")
+    fig.text(margin * fx, (margin + 2) * fy, sheet.source, ha="left", va="center", fontsize=8, color="#222")
+    fig.text(1 - margin * fx, (margin + 2) * fy, sheet.date, ha="right", va="center", fontsize=8,
+             color="#222")
+    # map frame and legend panel: right of the map on landscape sheets, below it on portrait ones
+    top = height_mm - margin - title_h - (4 if sheet.subtitle else 0)
+    bottom = margin + footer_h
+    if orientation == "landscape":
+        legend_w = 70.0 if big else 58.0
+        map_box = (margin, bottom, width_mm - 2 * margin - legend_w - 4, top - bottom)
+        legend_box = (width_mm - margin - legend_w, bottom, legend_w, top - bottom)
+    else:
+        legend_h = 70.0 if big else 55.0
+        map_box = (margin, bottom + legend_h + 4, width_mm - 2 * margin, top - bottom - legend_h - 4)
+        legend_box = (margin, bottom, width_mm - 2 * margin, legend_h)
+    ax = fig.add_axes((map_box[0] * fx, map_box[1] * fy, map_box[2] * fx, map_box[3] * fy))
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_linewidth(0.8)
+
+    bounds = sheet.bounds or _extent(sheet.layers) or (110.0, 34.0, 110.1, 34.1)
+    w, s, e, n = bounds
+    if e - w < 1e-4 or n - s < 1e-4:  # one point: show ~2 km around it
+        w, s, e, n = w - 0.01, s - 0.01, e + 0.01, n + 0.01
+    project = _projector((w, s, e, n))
+    corners = project(shapely.MultiPoint([(w, s), (e, n), (w, n), (e, s)]))
+    x0, y0, x1, y1 = shapely.total_bounds(corners)
+    pad = 0.04 * max(x1 - x0, y1 - y0)
+    x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
+    # widen one side so that a metre is as long across as up: the frame's own ratio
+    box_ratio = map_box[2] / map_box[3]
+    if (x1 - x0) / (y1 - y0) < box_ratio:
+        grow = ((y1 - y0) * box_ratio - (x1 - x0)) / 2
+        x0, x1 = x0 - grow, x1 + grow
+    else:
+        grow = ((x1 - x0) / box_ratio - (y1 - y0)) / 2
+        y0, y1 = y0 - grow, y1 + grow
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+
+    # 0.1 mm on the sheet: finer detail cannot be printed
+    tolerance_m = 0.1 * (x1 - x0) / map_box[2]
+    drawn, legend_labels, handles = [], [], []
+    for i, layer in enumerate(sheet.layers):
+        if _draw_layer(ax, layer, project, zorder=2 + i, tolerance_m=tolerance_m):
+            drawn.append(layer.label)
+            if layer.legend and layer.label not in legend_labels:
+                legend_labels.append(layer.label)
+                handles.append(_handle(layer.symbol))
+
+    xl, yl = (x0, x1), (y0, y1)
+    span_km = (xl[1] - xl[0]) / 1000.0
+    bar_km = nice_scale_km(span_km)
+    bar_m = bar_km * 1000.0
+    bx = xl[0] + 0.04 * (xl[1] - xl[0])
+    by = yl[0] + 0.05 * (yl[1] - yl[0])
+    tick = 0.012 * (yl[1] - yl[0])
+    half = bar_m / 2
+    ax.fill_between([bx, bx + half], by, by + tick, color="#222", zorder=50, linewidth=0)
+    ax.fill_between([bx + half, bx + bar_m], by, by + tick, facecolor="white", edgecolor="#222", zorder=50,
+                    linewidth=0.8)
+    ax.plot([bx, bx + bar_m, bx + bar_m, bx, bx], [by, by, by + tick, by + tick, by], color="#222",
+            linewidth=0.8, zorder=51)
+    label_y = by + tick * 1.6
+    ax.text(bx, label_y, "0", ha="center", va="bottom", fontsize=7, zorder=52)
+    ax.text(bx + half, label_y, _fmt_km(bar_km / 2), ha="center", va="bottom", fontsize=7, zorder=52)
+    ax.text(bx + bar_m, label_y, f"{_fmt_km(bar_km)} {sheet.km}", ha="left", va="bottom", fontsize=7,
+            zorder=52)
+    scale_text = f"0 {_fmt_km(bar_km / 2)} {_fmt_km(bar_km)} {sheet.km}"
+
+    # north arrow (grid north = true north on the central meridian of the projection)
+    ax.annotate("", xy=(0.95, 0.95), xytext=(0.95, 0.86), xycoords="axes fraction",
+                arrowprops={"arrowstyle": "-|>,head_length=0.8,head_width=0.4", "color": "#222",
+                            "linewidth": 1.6}, zorder=53)
+    ax.text(0.95, 0.965, sheet.north, transform=ax.transAxes, ha="center", va="bottom", fontsize=11,
+            weight="bold", zorder=53)
+
+    lax = fig.add_axes((legend_box[0] * fx, legend_box[1] * fy, legend_box[2] * fx, legend_box[3] * fy))
+    lax.set_axis_off()
+    if handles:
+        ncol = 1 if orientation == "landscape" else max(1, min(3, math.ceil(len(handles) / 8)))
+        if orientation == "landscape" and len(handles) > 22:
+            ncol = 2
+        _fit_legend(fig, lax, handles, legend_labels, ncol=ncol, title=sheet.legend_title,
+                    fontsize=7 if len(handles) > 14 else 8)
+    return fig, {"legend": tuple(legend_labels), "scale_text": scale_text, "size_mm": (width_mm, height_mm),
+                 "layers_drawn": tuple(drawn), "bounds": (w, s, e, n)}
+
+
+# --------------------------------------------------------------------------- tables and several pages
+@dataclass(frozen=True)
+class TableSection:
+    """One table of a :class:`TablePage`: a heading, the column header and the rows (text)."""
+
+    heading: str
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class TablePage:
+    """Tables printed on their own page(s) after the maps (e.g. a comparison of two plans)."""
+
+    title: str
+    sections: tuple[TableSection, ...]
+    source: str = ""
+    date: str = ""
+
+
+def _table_figures(page: TablePage, *, paper: str, orientation: str, dpi: int) -> list:
+    """``page`` laid out on as many sheets as its rows need (inside :func:`_rc`)."""
+    from matplotlib.figure import Figure
+
+    width_mm, height_mm = page_size_mm(paper, orientation)
+    fx, fy = 1 / width_mm, 1 / height_mm
+    margin, title_h, footer_h, row_h, heading_h = 10.0, 14.0, 9.0, 5.2, 9.0
+    figures: list = []
+    fig, y = None, 0.0
+
+    def new_page():
+        f = Figure(figsize=(width_mm * _MM, height_mm * _MM), dpi=dpi)
+        f.text(0.5, 1 - (margin + 6) * fy, page.title, ha="center", va="center", fontsize=14, weight="bold")
+        f.text(margin * fx, (margin + 2) * fy, page.source, ha="left", va="center", fontsize=8, color="#222")
+        f.text(1 - margin * fx, (margin + 2) * fy, page.date, ha="right", va="center", fontsize=8, color="#222")
+        figures.append(f)
+        return f, height_mm - margin - title_h
+
+    bottom = margin + footer_h
+    for section in page.sections:
+        rows = list(section.rows) or [tuple("–" for _ in section.header)]
+        while rows:
+            if fig is None or y - heading_h - 2 * row_h < bottom:
+                fig, y = new_page()
+            fit = max(1, int((y - heading_h - bottom) // row_h) - 1)  # rows under the header row
+            chunk, rows = rows[:fit], rows[fit:]
+            fig.text(margin * fx, (y - 4) * fy, section.heading, ha="left", va="center", fontsize=10,
+                     weight="bold")
+            height = (len(chunk) + 1) * row_h
+            ax = fig.add_axes((margin * fx, (y - heading_h - height) * fy, (width_mm - 2 * margin) * fx,
+                               height * fy))
+            ax.set_axis_off()
+            table = ax.table(cellText=[list(r) for r in chunk], colLabels=list(section.header),
+                             loc="upper center", cellLoc="center", bbox=(0, 0, 1, 1))
+            table.auto_set_font_size(False)
+            table.set_fontsize(7)
+            for (r, _c), cell in table.get_celld().items():
+                cell.set_linewidth(0.4)
+                if r == 0:
+                    cell.set_facecolor("#eeeeee")
+            y -= heading_h + height + 4
+    return figures
+
+
+def render_pdf_pages(pages, *, paper: str = "a4", orientation: str = "landscape", title: str = "") -> bytes:
+    """One PDF of several pages: each :class:`MapSheet` as :func:`render_sheet` draws it, each
+    :class:`TablePage` on as many pages as it needs. Raises :class:`BadPrintOption`."""
+    check_options(paper=paper, orientation=orientation, fmt="pdf")
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    buf = io.BytesIO()
+    with _rc(), PdfPages(buf, metadata={"Title": title, "Creator": "ruralplan"}) as pdf:
+        for page in pages:
+            if isinstance(page, TablePage):
+                for fig in _table_figures(page, paper=paper, orientation=orientation, dpi=150):
+                    pdf.savefig(fig)
+            else:
+                fig, _info = _sheet_figure(page, paper=paper, orientation=orientation, dpi=150)
+                pdf.savefig(fig)
+    return buf.getvalue()
+
+
+def render_table_svg(page: TablePage, *, paper: str = "a4", orientation: str = "landscape") -> list[str]:
+    """The table page(s) as SVG texts (for the print view)."""
+    check_options(paper=paper, orientation=orientation, fmt="svg")
+    out = []
+    with _rc():
+        for fig in _table_figures(page, paper=paper, orientation=orientation, dpi=150):
+            buf = io.BytesIO()
+            fig.savefig(buf, format="svg", metadata={"Title": page.title})
+            out.append(buf.getvalue().decode("utf-8"))
+    return out

@@ -109,6 +109,59 @@ def planning():
                     url_for("planning.index"))
 
 
+@bp.route("/planning/compare")
+@permission_required("read")
+def planning_compare():
+    """Two saved plans (``a``, ``b``: scenario ids, as ``/planning/compare``): plan A's map, plan
+    B's map (one frame) and the comparison tables, one per page — the print view (``format=html``)
+    or one PDF (``format=pdf``)."""
+    from ..services import planning as planning_service
+    from .apispec import validate_query
+    from .planning import CompareQuery, _scenario_or_404, param_label, value_text
+
+    opts = _options()
+    if opts["fmt"] not in ("html", "pdf"):  # several pages: no single PNG/SVG
+        raise mapprint.BadPrintOption(field="format", allowed="html, pdf", value=opts["fmt"])
+    query = validate_query(CompareQuery)
+    a, b = _scenario_or_404(query.a), _scenario_or_404(query.b)
+    ws = current_workspace()
+    sheet_a, sheet_b, table = printmaps.compare_pages(ws, a, b, planning_service.compare(a, b),
+                                                      param_label=param_label, value_text=value_text)
+    page_url = url_for("planning.compare", a=a.id, b=b.id)
+    if opts["fmt"] == "pdf":
+        body = mapprint.render_pdf_pages((sheet_a, sheet_b, table), paper=opts["paper"],
+                                         orientation=opts["orientation"], title=table.title)
+        response = Response(body, mimetype="application/pdf")
+        filename = f"{_('compare')}-{a.id}-{b.id}-{opts['paper'].upper()}-{opts['orientation']}.pdf"
+        response.headers["Content-Disposition"] = (f"attachment; filename=\"compare.pdf\"; "
+                                                   f"filename*=UTF-8''{quote(filename)}")
+        return response
+    pages, legends = [], []
+    for sheet in (sheet_a, sheet_b):
+        rendered = mapprint.render_sheet(sheet, paper=opts["paper"], orientation=opts["orientation"], fmt="svg")
+        pages.append(_fill_svg(rendered.body.decode("utf-8")))
+        legends.append("|".join(rendered.legend))
+    pages += [_fill_svg(svg) for svg in mapprint.render_table_svg(table, paper=opts["paper"],
+                                                                   orientation=opts["orientation"])]
+    width_mm, height_mm = mapprint.page_size_mm(opts["paper"], opts["orientation"])
+    query = _map_query()
+
+    def link(**change):
+        return url_for(request.endpoint, **{**query, **{k: opts[k] for k in ("paper", "orientation")}, **change})
+
+    return render_template("print/pages.html", title=table.title, pages=pages, legends=legends, opts=opts,
+                           width_mm=width_mm, height_mm=height_mm, link=link, page_url=page_url, query=query,
+                           papers=[("a4", "A4"), ("a3", "A3")],
+                           orientations=[("landscape", _("Landscape")), ("portrait", _("Portrait"))])
+
+
+def _fill_svg(svg: str) -> Markup:
+    """An SVG document as inline markup that fills its page box (the viewBox keeps its proportions)."""
+    svg = svg[svg.index("<svg"):]
+    return Markup(re.sub(r'<svg([^>]*?) width="[^"]+" height="[^"]+"', r'<svg\1 width="100%" height="100%"', svg,
+                         count=1))
+
+
 @bp.route("/pairings")
 @permission_required("read")
 def pairings():
