@@ -913,6 +913,11 @@ def resilience_analysis(
         detours = seg.iloc[:0]
 
     # -- villages table
+    # why a village is off the main network: the one rule of every output (a scenario's
+    # closures: scenario_blocked), "off_main_network" when that rule has nothing to say
+    from planner.travel import point_reasons
+
+    off_reason = point_reasons(graph, sv, st)
     town = villages["town"].fillna("").astype(str).to_numpy() if "town" in villages.columns else np.full(nv, "")
     vsafe = np.maximum(vnode, 0)
     count = np.where(on, cut["count"][vsafe], 0)
@@ -920,7 +925,7 @@ def resilience_analysis(
     far = np.where(on, cut["far"][vsafe], -1)
     vt = pd.DataFrame({
         "village_id": ids, "village_name": sv.names, "town": town,
-        "status": np.where(on, "on_network", np.where(sv.reason == "", "off_main_network", sv.reason)),
+        "status": np.where(on, "on_network", np.where(off_reason == "", "off_main_network", off_reason)),
         "single_access": count > 0, "bridges": count,
         "access_road_id": np.where(near >= 0, graph.edge_road_id[net.piece_edge[np.maximum(near, 0)]], None),
         "access_link": np.where(near >= 0, link_of_piece[np.maximum(near, 0)], -1),

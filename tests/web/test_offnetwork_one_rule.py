@@ -317,6 +317,9 @@ def test_scenario_cut_points_are_scenario_blocked_in_every_output(ws_flood, tmp_
     netdata.clear_cache()
     d = netdata.od(ws, origins="villages", destinations="cold_storage", scenario="汛期")
     _check_scenario({r["id"]: r["reason"] for r in d["off_network"]}, "od API")
+    found = dict(zip(d["origin_ids"], d["origin_reasons"]))
+    found.update(zip(d["destination_ids"], d["destination_reasons"]))
+    _check_scenario(found, "od API reason lists")
     d = netdata.coverage(ws, facility="cold_storage", minutes=60, scenario="汛期")
     found = {f["properties"]["village_id"]: f["properties"]["reason"] for f in d["uncovered_geojson"]["features"]}
     found.update({r["id"]: r["reason"] for r in d["off_network"]})
@@ -337,3 +340,16 @@ def test_scenario_cut_points_are_scenario_blocked_in_every_output(ws_flood, tmp_
     text = run("place", "-w", ws.path, "--facility", "cold_storage", "--model", "pmedian", "--p", "1",
                "--candidates", "towns", "--scenario", "汛期", lang="zh").output
     assert "断路村 (被情景阻断)" in text and "孤岛村 (所在道路未连通县域路网)" in text
+
+
+def test_resilience_names_the_scenario_cut_village_by_the_same_rule(ws_flood):
+    from planner.resilience import resilience_analysis
+    from web import services
+    from web.services import scenarios
+
+    villages, towns = services.villages(ws_flood), ws_flood.read_layer("towns")
+    flood = resilience_analysis(scenarios.road_graph(ws_flood, scenario="汛期"), villages, towns)
+    status = dict(zip(flood.villages["village_id"].astype(str), flood.villages["status"]))
+    assert status["140823100004"] == "scenario_blocked" and status["140823100002"] == "too_far_from_road"
+    base = resilience_analysis(services.road_graph(ws_flood), villages, towns)
+    assert dict(zip(base.villages["village_id"].astype(str), base.villages["status"]))["140823100004"] == "on_network"

@@ -243,8 +243,10 @@ def od(ws, *, origins: str, destinations: str, cutoff_min: float | None = None, 
                                 max_snap_m=settings.max_snap_m)
     out = {"from": origins, "to": destinations, **matrix.to_dict()}
     so, sd = matrix.origin_snap, matrix.destination_snap
-    out["off_network"] = (off_network(so, "origin", point_reasons(graph, so, sd))
-                          + off_network(sd, "destination", point_reasons(graph, sd, so)))
+    o_reason, d_reason = point_reasons(graph, so, sd), point_reasons(graph, sd, so)
+    # the one rule here too (the matrix's own lists hold the snap reasons only)
+    out["origin_reasons"], out["destination_reasons"] = [str(x) for x in o_reason], [str(x) for x in d_reason]
+    out["off_network"] = off_network(so, "origin", o_reason) + off_network(sd, "destination", d_reason)
     out["warnings"] = [*matrix.origin_snap.warnings(), *matrix.destination_snap.warnings()]
     out["minutes"] = [[None if v is None else round(v, 2) for v in row] for row in out["minutes"]]
     if scenario:
