@@ -11,7 +11,9 @@ Every village ends in exactly one status:
     ``"disconnected_component"``, ``"missing_geometry"``), ``"no_route"`` when
     it is on the network but no facility can be reached (one-way streets), or
     ``"no_facility"`` when no facility is on the network at all (none given, or
-    every one of them off the network).
+    every one of them off the network); on a network scenario's graph,
+    ``"scenario_blocked"`` for a village the base network serves and the closures
+    cut off (:func:`planner.travel.point_reasons`).
 """
 from __future__ import annotations
 
