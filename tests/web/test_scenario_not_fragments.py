@@ -9,8 +9,9 @@ closes R1b: the spur is cut off.
   the base network and in the scenario alike; the cut-off spur is no "stray fragment".
 - The spur's villages stay on their road (A at its end; B 30 m from it and 494 m from R1a's
   end, which the fragment rule would have had it walk to) and are reported as cut off by
-  the scenario: ``scenario_blocked`` (not ``disconnected_component``: their road is connected in the base network) in coverage and od, listed in the scenario
-  difference's ``cut_off`` and in the text report.
+  the scenario: ``scenario_blocked`` (not ``disconnected_component``: their road is
+  connected in the base network) in coverage and od, listed in the scenario difference's
+  ``cut_off`` and in the text report.
 """
 from __future__ import annotations
 
