@@ -127,3 +127,91 @@ def test_the_checks_catch_a_code_a_dict_and_english():
     assert leaked_codes("see R000741 and /tmp/cold_storage.csv", "en") == set()
     assert english_words("冷库 30 分钟内：covered 230") == {"covered"}
     assert english_words("S233（2.4 公里） PR00172 H149901100001001") == set()
+
+
+# --------------------------------------------------------------------------- --json outputs
+def json_commands(ws: str, tmp) -> list[list[str]]:
+    """Every command with a ``--json`` output; the cost matrix is float32, as the analyses'
+    travel times are (12.3 would print as 12.300000190734863 if widened unrounded)."""
+    rng = np.random.default_rng(3)
+    np.save(tmp / "c32.npy", rng.uniform(1, 60, (20, 6)).astype(np.float32))
+    np.save(tmp / "w32.npy", rng.uniform(1, 9, 20).astype(np.float32))
+    c, w = str(tmp / "c32.npy"), str(tmp / "w32.npy")
+    return [
+        ["info", "-w", ws, "--json"],
+        ["proposals", "-w", ws, "--json"],
+        ["solve", "pmedian", "--cost", c, "--p", "2", "--json"],
+        ["solve", "mclp", "--cost", c, "--weights", w, "--p", "2", "--radius", "10", "--json"],
+        ["solve", "mclp", "--cost", c, "--weights", w, "--radius", "10", "--curve", "2", "--json"],
+        ["place", "-w", ws, "--facility", "cold_storage", "--model", "mclp", "--p", "2", "--minutes", "30",
+         "--weight", "produce:apple,hawthorn", "--curve", "2", "--json"],
+        ["coverage", "-w", ws, "--facility", "cold_storage", "--minutes", "30", "--json"],
+        ["coverage", "-w", ws, "--facility", "cold_storage", "--minutes", "30", "--scenario", "汛期", "--json"],
+        ["pairings", "-w", ws, "--json"],
+        ["evaluate", "-w", ws, "--proposal", "2", "--json"],
+        ["portfolio", "-w", ws, "--budget", "800", "--json"],
+        ["scenario", "show", "-w", ws, "汛期", "--json"],
+        ["scenario", "list", "-w", ws, "--json"],
+        ["resilience", "-w", ws, "--top", "3", "--json"],
+    ]
+
+
+def number_faults(value, key=None, path="") -> list[str]:
+    """Numbers written with float32 noise (a float32 whose own shortest text is shorter),
+    as ``-0.0``, or with more decimals than their unit's stated precision (minutes 2, metres 1)."""
+    out = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out += number_faults(v, k, f"{path}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value[:2000]):
+            out += number_faults(v, key, f"{path}[{i}]")
+    elif isinstance(value, float):
+        text = repr(value)
+        decimals = len(text.split(".")[1]) if "." in text and "e" not in text else 0
+        words = str(key).split("_")
+        if text == "-0.0":
+            out.append(f"{path}: -0.0")
+        elif float(np.float32(value)) == value and len(str(np.float32(value))) < len(text):
+            out.append(f"{path}: float32 noise {text}")
+        elif ("min" in words or "minutes" in words) and "km" not in words and decimals > 2:
+            out.append(f"{path}: minutes {text}")
+        elif words[-1] == "m" and decimals > 1:
+            out.append(f"{path}: metres {text}")
+        elif decimals > 12:
+            out.append(f"{path}: {text}")
+    return out
+
+
+def test_every_json_output_is_plain_json_at_its_units_precision(demo_workspace, tmp_path):
+    import json
+    import shutil
+
+    ws = str(tmp_path / "demo.gpkg")
+    shutil.copyfile(demo_workspace.path, ws)
+    from layers.store import Workspace
+    from web.services.demo_setup import seed_demo_library
+
+    seed_demo_library(Workspace(ws))  # the proposals `demo` adds
+    runner = CliRunner(env={"RURALPLAN_LANG": "en"})
+    add = runner.invoke(main, ["scenario", "add", "-w", ws, "汛期", "--close-unpaved", "--slow-class", "county=0.5"])
+    assert add.exit_code == 0, add.output
+
+    def no_constant(name):
+        raise AssertionError(f"{name} is not JSON")
+
+    problems = []
+    for args in json_commands(ws, tmp_path):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 0, (args, result.output)
+        data = json.loads(result.output, parse_constant=no_constant)  # as `| python -m json.tool` reads it
+        problems += [f"{' '.join(args[:2])}: {p}" for p in number_faults(data)[:5]]
+    assert not problems, "\n".join(problems)
+
+
+def test_number_faults_finds_noise_negative_zero_and_long_minutes():
+    assert number_faults({"x": [12.300000190734863]}) == [".x[0]: float32 noise 12.300000190734863"]
+    assert number_faults({"added_min": -0.0, "ok": 12.3}) == [".added_min: -0.0"]
+    assert number_faults({"travel_max_min": 3.214743455251058}) == [".travel_max_min: minutes 3.214743455251058"]
+    assert number_faults({"network_m": 1282.4996343615155, "objective": 116912.7}) == [
+        ".network_m: metres 1282.4996343615155"]

@@ -1,10 +1,11 @@
 """Road-network commands: od, coverage, service-area, accessibility."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
+
+from web.services import jsonout
 
 from .common import cli_lang, pad, say, text_width, workspace_option
 from .resilience_cmds import echo_scenario_difference, scenario_option
@@ -186,7 +187,7 @@ def coverage(workspace, facility, minutes, commodities, include_planned, as_json
         payload = summary.to_dict()
         if difference is not None:
             payload["scenario_difference"] = difference
-        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        click.echo(jsonout.dumps(payload, indent=2))
         return
     echo_estimate(summary.estimate)
     _echo_coverage(summary, facility, minutes)

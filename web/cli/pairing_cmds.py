@@ -1,10 +1,9 @@
 """Pairing commands: ``ruralplan pairings`` (coverage per rule, gaps, workload, suggestions)."""
 from __future__ import annotations
 
-import json
-
 import click
 
+from web.services import jsonout
 from web.services.labels import RULE_LABELS, PAIRING_ROLE_LABELS, UNFILLED_REASON_LABELS, code_label
 
 from .common import cli_gettext, cli_lang, pad, say, text_width, workspace_option
@@ -34,7 +33,7 @@ def pairings(workspace, as_json, travel, no_households) -> None:
     data["travel_method"] = result.travel_method
     data["estimate"] = result.estimate
     if as_json:
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        click.echo(jsonout.dumps(data, indent=2))
         return
     from .network_cmds import echo_estimate
 

@@ -1,11 +1,10 @@
 """Placement commands: ``solve`` (a model on a cost matrix) and ``place`` (on the workspace)."""
 from __future__ import annotations
 
-import json
-
 import click
 
 from planner.models import MODEL_NAMES as MODELS  # the one registry of models
+from web.services import jsonout
 
 from .common import cli_gettext, cli_lang, pad, say, text_width, workspace_option
 from .resilience_cmds import scenario_option
@@ -118,7 +117,7 @@ def solve(model, cost_path, weights_path, p, radius, capacity_path, demand_path,
         raise click.ClickException(str(exc)) from exc
     full = result.to_dict()
     if as_json:
-        click.echo(json.dumps(full, ensure_ascii=False))
+        click.echo(jsonout.dumps(full))
         return
     _echo_solution(full)
 
@@ -211,7 +210,7 @@ def place(workspace, facility, model, p, minutes, demand, candidates, budget, si
         if base is not None:
             payload["scenario"] = scenario_name
             payload["base_network"] = {k: v for k, v in base.to_dict().items() if k in ("totals", "sites", "solver")}
-        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        click.echo(jsonout.dumps(payload, indent=2))
         return
     if base is not None:
         _echo_base_difference(base.to_dict(), outcome.to_dict(), scenario_name, minutes)
@@ -281,7 +280,7 @@ def _demand_text(demand: str) -> str:
 def _echo_curve(curve: dict, as_json: bool) -> None:
     """The coverage curve as a table (k, covered, share, marginal gain, sites) or JSON."""
     if as_json:
-        click.echo(json.dumps(curve, ensure_ascii=False, indent=2))
+        click.echo(jsonout.dumps(curve, indent=2))
         return
     from web.services.labels import SOLVER_STATUS_LABELS, code_label
 

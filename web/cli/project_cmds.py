@@ -1,10 +1,11 @@
 """Project-library commands: ``proposals``, ``evaluate``, ``portfolio`` and ``notice`` (公示)."""
 from __future__ import annotations
 
-import json
 import sys
 
 import click
+
+from web.services import jsonout
 
 from .common import cli_gettext, cli_lang, pad, say, text_width, workspace_option
 from .resilience_cmds import scenario_option
@@ -51,7 +52,7 @@ def proposals(workspace, status, town, category, load_demo, as_json) -> None:
         P.load_demo_proposals(ws)
     items = P.list_proposals(ws, P.ProposalFilter(status=tuple(status) or None, town=town, category=category))
     if as_json:
-        click.echo(json.dumps([p.to_dict() for p in items], ensure_ascii=False, indent=2))
+        click.echo(jsonout.dumps([p.to_dict() for p in items], indent=2))
         return
     lang = cli_lang()
     rows = [(p, choice_label(P.STATUSES, p.status, lang), choice_label(P.CATEGORIES, p.category, lang))
@@ -89,7 +90,7 @@ def evaluate(workspace, proposal_id, cutoff, radius, no_cache, features, as_json
             result = {k: v for k, v in result.items() if k != "features"}
         if base is not None:
             result["base_network"] = {k: base[k] for k in ("access", "catchment", "coverage", "score") if k in base}
-        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        click.echo(jsonout.dumps(result, indent=2))
         return
     from .network_cmds import echo_estimate
 
@@ -196,7 +197,7 @@ def portfolio_cmd(workspace, category, budget, year, cutoff, as_json) -> None:
     ws = _workspace(workspace)
     result = project_eval.portfolio_for(ws, category=category, budget_wan=budget, year=year, cutoff_min=cutoff)
     if as_json:
-        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        click.echo(jsonout.dumps(result, indent=2))
         return
     from web.services.labels import MEASURE_LABELS, code_label
 
@@ -250,7 +251,7 @@ def projects_import(workspace, file, username, as_json) -> None:
 
     outcome = import_library(_workspace(workspace), file, created_by=username)  # unreadable file: exit 2
     if as_json:
-        click.echo(json.dumps(outcome.to_dict(), ensure_ascii=False, indent=2))
+        click.echo(jsonout.dumps(outcome.to_dict(), indent=2))
     else:
         _ = catalog_gettext(cli_lang())
         echo_problems(outcome.problems)

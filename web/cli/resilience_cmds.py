@@ -1,9 +1,9 @@
 """Network scenarios (``scenario add/list/show/remove``) and ``resilience``."""
 from __future__ import annotations
 
-import json
-
 import click
+
+from web.services import jsonout
 
 from .common import cli_lang, say, workspace_option
 
@@ -81,7 +81,7 @@ def scenario_list(workspace, as_json) -> None:
 
     items = scenarios.list_scenarios(Workspace(workspace).require())
     if as_json:
-        click.echo(json.dumps([s.to_dict() for s in items], ensure_ascii=False, indent=2))
+        click.echo(jsonout.dumps([s.to_dict() for s in items], indent=2))
         return
     for s in items:
         click.echo(f"{s.name}\t{describe_scenario(s)}" + (f"\t{s.description}" if s.description else ""))
@@ -101,7 +101,7 @@ def scenario_show(workspace, name, as_json) -> None:
     ws = Workspace(workspace).require()
     applied = scenarios.apply(ws, scenarios.get_scenario(ws, name))
     if as_json:
-        click.echo(json.dumps(applied.to_dict(), ensure_ascii=False, indent=2))
+        click.echo(jsonout.dumps(applied.to_dict(), indent=2))
         return
     _echo_applied(applied)
 
@@ -159,7 +159,7 @@ def resilience(workspace, scenario_name, target, top, as_json) -> None:
     # typed errors (no roads, a bad setting or scenario) go to the CLI's one wrapper: exit 2
     out = R.analyse(Workspace(workspace).require(), scenario=scenario_name, target=target, top=top)
     if as_json:
-        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        click.echo(jsonout.dumps(out, indent=2))
         return
     click.echo(report_text(out, lang=cli_lang()))
 

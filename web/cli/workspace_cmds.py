@@ -1,10 +1,11 @@
 """Workspace commands: demo, import, export, info, template."""
 from __future__ import annotations
 
-import json
 import sys
 
 import click
+
+from web.services import jsonout
 
 from .common import cli_gettext, cli_lang, echo_problems, pad, say, text_width, workspace_option
 
@@ -72,7 +73,7 @@ def import_(workspace, layer, file, crs, replace, skip_bad_rows, sheet, as_json)
     finally:
         steps.close()
     if as_json:
-        click.echo(json.dumps(outcome.to_dict(), ensure_ascii=False, indent=2))
+        click.echo(jsonout.dumps(outcome.to_dict(), indent=2))
     else:
         from web.i18n import catalog_gettext
 
@@ -128,9 +129,9 @@ def info(workspace, as_json) -> None:
     layers = ws.info()
     meta = ws.meta()
     if as_json:
-        click.echo(json.dumps({"workspace": str(ws.path), "meta": {k: v for k, v in meta.items()
+        click.echo(jsonout.dumps({"workspace": str(ws.path), "meta": {k: v for k, v in meta.items()
                                                                    if not k.startswith("demo_")},
-                               "layers": [vars(layer) for layer in layers]}, ensure_ascii=False, indent=2))
+                               "layers": [vars(layer) for layer in layers]}, indent=2))
         return
     from layers.schema import LAYERS
 

@@ -19,7 +19,6 @@ per-task errors without losing the other results.
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -323,15 +322,15 @@ def write_batch(result: BatchResult, out_dir: str | os.PathLike) -> dict[str, Pa
                                 "county_name": c.county_name,
                                 **{indicator: value for town, indicator, value in c.rows if town == TOTAL}}}
                 for c in result.counties if c.ok and c.outline]
-    written["outlines"].write_text(json.dumps({"type": "FeatureCollection", "features": features},
-                                              ensure_ascii=False), encoding="utf-8")
+    from .jsonout import dumps  # the CLI's one JSON rule (units' precision, no float32 noise)
+
+    written["outlines"].write_text(dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
     for c in result.counties:
         if c.ok:
             stem = Path(c.workspace).stem
             path = out / f"{stem}.json"
-            path.write_text(json.dumps({"analysis": result.analysis, "options": dict(result.options),
-                                        "county_code": c.county_code, "county_name": c.county_name,
-                                        "result": c.result}, ensure_ascii=False, indent=1, default=str),
-                            encoding="utf-8")
+            path.write_text(dumps({"analysis": result.analysis, "options": dict(result.options),
+                                   "county_code": c.county_code, "county_name": c.county_name,
+                                   "result": c.result}, indent=1, default=str), encoding="utf-8")
             written[stem] = path
     return written
