@@ -117,7 +117,14 @@ def test_every_command_text_shows_labels_not_codes(tmp_path, lang):
             problems.append(f"{name}: a dict, list or node id in {text[:300]!r}")
         if lang == "zh" and (words := english_words(text)):
             problems.append(f"{name}: English in the Chinese output {sorted(words)[:10]}")
+        if lang == "en" and (wrong := one_plural(text)):
+            problems.append(f"{name}: a plural after 1: {wrong[:5]}")
     assert not problems, "\n".join(problems)
+
+
+def one_plural(text: str) -> list[str]:
+    """English counts of one with a plural noun ("1 villages", "1/1 counties", "1 proposal(s)")."""
+    return re.findall(r"(?<![\d.,])1 (?:[a-z-]+ )?[a-z]{2,}(?:s|\(s\))(?!\w)(?! (?:of|per)\b)", text)
 
 
 def test_the_checks_catch_a_code_a_dict_and_english():
@@ -127,6 +134,16 @@ def test_the_checks_catch_a_code_a_dict_and_english():
     assert leaked_codes("see R000741 and /tmp/cold_storage.csv", "en") == set()
     assert english_words("冷库 30 分钟内：covered 230") == {"covered"}
     assert english_words("S233（2.4 公里） PR00172 H149901100001001") == set()
+    assert one_plural("1/1 counties done; 1 monitored households, 1 proposal(s)") == [
+        "1 counties", "1 monitored households", "1 proposal(s)"]
+    assert one_plural("1 county, 11 villages, 2.1 villages, 1 village") == []
+
+
+def test_count_en_agrees_with_the_number():
+    from web.cli.common import count_en
+
+    assert [count_en(n, "county", "counties") for n in (0, 1, 2)] == ["0 counties", "1 county", "2 counties"]
+    assert count_en(1, "village") == "1 village" and count_en(3, "village") == "3 villages"
 
 
 # --------------------------------------------------------------------------- --json outputs

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .common import cli_lang, say
+from .common import cli_lang, count_en, say
 
 
 def register(group: click.Group) -> None:
@@ -50,12 +50,12 @@ def batch(analysis, workspaces, out, scheduler, workers, facility, minutes, comm
     _check_duplicates(paths, allow_duplicates)
     result = run_batch(analysis, paths, options, scheduler=scheduler, n_workers=workers)
     written = write_batch(result, out)
-    zh = cli_lang() == "zh"
-    ok = len(result.counties) - len(result.failed)
-    click.echo(f"{ok}/{len(result.counties)} 个县完成，结果：{written['combined']}" if zh
-               else f"{ok}/{len(result.counties)} counties done; combined table: {written['combined']}")
-    for c in result.failed:
-        click.echo(f"  {'失败' if zh else 'failed'}: {c.workspace}: {c.error}", err=True)
+    lang = cli_lang()
+    n, ok = len(result.counties), len(result.counties) - len(result.failed)
+    click.echo(say(f"{ok}/{count_en(n, 'county', 'counties')} done; combined table: {written['combined']}",
+                   f"{ok}/{n} 个县完成，结果：{written['combined']}"))
+    for c in result.failed:  # the workspace once, then its error in the report language
+        click.echo(say(f"  failed: {c.workspace}: ", f"  失败：{c.workspace}：") + c.error_text(lang), err=True)
     if result.failed:
         raise SystemExit(2)
 

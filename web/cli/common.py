@@ -62,6 +62,12 @@ def cli_gettext():
     return catalog_gettext(cli_lang())
 
 
+def count_en(n, singular: str, plural: str | None = None) -> str:
+    """``n`` and the English noun agreeing with it: "1 county", "2 counties", "0 villages"
+    (Chinese needs no plural; say it with :func:`say`)."""
+    return f"{n} {singular if n == 1 else (plural or singular + 's')}"
+
+
 def say(en: str, zh: str) -> str:
     """A line of command-line text in the report language (for text that is not a catalog msgid)."""
     return zh if cli_lang() == "zh" else en

@@ -7,7 +7,7 @@ import click
 
 from web.services import jsonout
 
-from .common import cli_lang, pad, say, text_width, workspace_option
+from .common import cli_lang, count_en, pad, say, text_width, workspace_option
 from .resilience_cmds import echo_scenario_difference, scenario_option
 
 ORIGIN_LAYERS = ("villages", "cold_storage", "industry_bases", "relocation_settlements", "towns")
@@ -140,15 +140,16 @@ def od(workspace, origin_layer, destination_layer, cutoff_min, out, scenario_nam
 
     n_o, n_d = int((o_reason != "").sum()), int((d_reason != "").sum())
     shape = f"{matrix.minutes.shape[0]} × {matrix.minutes.shape[1]}"
-    click.echo(say(f"{len(o)} pairs written to {out} ({shape}; {n_o} origins and {n_d} destinations off the "
-                   f"road network or cut off from it, {len(oo)} rows with their reason)",
+    click.echo(say(f"{count_en(len(o), 'pair')} written to {out} ({shape}; {count_en(n_o, 'origin')} and "
+                   f"{count_en(n_d, 'destination')} off the road network or cut off from it, "
+                   f"{count_en(len(oo), 'row')} with their reason)",
                    f"已将 {len(o)} 对写入 {out}（{shape}；{n_o} 个起点、{n_d} 个终点不在路网上或与路网不连通，"
                    f"{len(oo)} 行注明原因）"))
     _echo_off_network(off_network(so, "origin", o_reason) + off_network(sd, "destination", d_reason),
                       [*so.warnings(), *sd.warnings()])
     if base is not None:
         lost = int((np.isfinite(base) & ~np.isfinite(matrix.minutes)).sum())
-        click.echo(say(f"scenario {scenario_name}: {lost} pairs unreachable that the base network connects "
+        click.echo(say(f"scenario {scenario_name}: {count_en(lost, 'pair')} unreachable that the base network connects "
                        f"(empty minutes); added minutes in column added_min",
                        f"路网情景 {scenario_name}：{lost} 对在基准路网连通、在情景中不可达（minutes 为空）；"
                        f"增加的分钟数见 added_min 列"))
@@ -218,7 +219,8 @@ def _echo_coverage(summary, facility, minutes) -> None:
     lang = cli_lang()
     t = summary.totals
     what = _layer_label(facility)
-    click.echo(say(f"{what} within {minutes:g} min: {t['villages_covered']}/{t['villages']} villages covered, "
+    villages = count_en(t['villages'], 'village')
+    click.echo(say(f"{what} within {minutes:g} min: {t['villages_covered']}/{villages} covered, "
                    f"{t['villages_too_far']} too far, {t['villages_unreachable']} unreachable",
                    f"{what} {minutes:g} 分钟内：覆盖 {t['villages_covered']}/{t['villages']} 个村，"
                    f"超出时间 {t['villages_too_far']} 个，不可达 {t['villages_unreachable']} 个"))

@@ -6,7 +6,7 @@ import click
 from web.services import jsonout
 from web.services.labels import RULE_LABELS, PAIRING_ROLE_LABELS, UNFILLED_REASON_LABELS, code_label
 
-from .common import cli_gettext, cli_lang, pad, say, text_width, workspace_option
+from .common import cli_gettext, cli_lang, count_en, pad, say, text_width, workspace_option
 
 TRAVEL_CHOICES = ("network", "straight-line", "none")
 
@@ -53,7 +53,8 @@ def pairings(workspace, as_json, travel, no_households) -> None:
         click.echo(pad(name, width) + "".join(pad(str(v), 9, right=True)
                                                for v in (row["required"], row["covered"], row["gaps"], share)))
     s = data["summary"]
-    click.echo(say(f"{s['n_gaps']} gaps, {s['n_problems']} data problems, {s['n_over_limit']} helpers over their limit",
+    click.echo(say(f"{count_en(s['n_gaps'], 'gap')}, {count_en(s['n_problems'], 'data problem')}, "
+                   f"{count_en(s['n_over_limit'], 'helper')} over their limit",
                    f"缺口 {s['n_gaps']} 处，数据问题 {s['n_problems']} 条，超出帮扶上限 {s['n_over_limit']} 人/队"))
     for p in data["problems"]:
         where = ", ".join(str(x) for x in (p["pairing_id"], p["helper_name"] or p["helper_key"],
@@ -61,7 +62,8 @@ def pairings(workspace, as_json, travel, no_households) -> None:
                                                               f"{p['target_id']}") if x)
         click.echo(f"  {problem_label(p['problem'], gettext)}{say(': ', '：')}{where} — "
                    f"{problem_text(p, gettext, lang)}")
-    click.echo(say(f"{s['n_suggestions']} suggested pairings; {s['n_uncovered']} needs cannot be filled",
+    click.echo(say(f"{count_en(s['n_suggestions'], 'suggested pairing')}; "
+                   f"{count_en(s['n_uncovered'], 'need')} cannot be filled",
                    f"建议结对 {s['n_suggestions']} 条；无法满足的需求 {s['n_uncovered']} 项"))
     for u in data["uncovered"]:
         role = code_label(PAIRING_ROLE_LABELS, u["role"], gettext)

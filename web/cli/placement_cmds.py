@@ -6,7 +6,7 @@ import click
 from planner.models import MODEL_NAMES as MODELS  # the one registry of models
 from web.services import jsonout
 
-from .common import cli_gettext, cli_lang, pad, say, text_width, workspace_option
+from .common import cli_gettext, cli_lang, count_en, pad, say, text_width, workspace_option
 from .resilience_cmds import scenario_option
 
 DECAYS = ("linear", "power", "exponential")
@@ -242,14 +242,14 @@ def place(workspace, facility, model, p, minutes, demand, candidates, budget, si
         tag = say("existing", "现有") if site["fixed"] else say("NEW", "新建")
         served, loss = _num(site["demand_served"], ",.0f"), _num(site["loss_if_removed"], ",.0f")
         runner = site.get("runner_up")
-        click.echo(say(f"  [{tag}] {site['name']}: serves {served} ({site['demand_count']} villages), "
+        click.echo(say(f"  [{tag}] {site['name']}: serves {served} ({count_en(site['demand_count'], 'village')}), "
                        f"loss if removed {loss}" + (f"; runner-up {runner}" if runner else ""),
                        f"  [{tag}] {site['name']}：服务 {served}（{site['demand_count']} 个村），"
                        f"去掉后损失 {loss}" + (f"；次优 {runner}" if runner else "")))
     if d["unreachable"]:
         names = say(", ", "、").join(f"{u['village_name']} ({reason_text(u['reason'], gettext)})"
                                     for u in d["unreachable"][:10])
-        click.echo(say(f"{len(d['unreachable'])} villages cannot be served: {names}",
+        click.echo(say(f"{count_en(len(d['unreachable']), 'village')} cannot be served: {names}",
                        f"{len(d['unreachable'])} 个村无法服务：{names}"))
     for line in echo_lines([{**site, "role": "site"} for site in d.get("off_network_sites", [])], gettext):
         click.echo(line)

@@ -7,7 +7,7 @@ import click
 
 from web.services import jsonout
 
-from .common import cli_gettext, cli_lang, pad, say, text_width, workspace_option
+from .common import cli_gettext, cli_lang, count_en, pad, say, text_width, workspace_option
 from .resilience_cmds import scenario_option
 
 
@@ -62,7 +62,7 @@ def proposals(workspace, status, town, category, load_demo, as_json) -> None:
     for p, status_text, category_text in rows:
         click.echo(f"{p.id:>4}  {pad(status_text, w_status)}{pad(category_text, w_category)}"
                    f"{p.budget_wan:>8.1f}{say(' 10k yuan', '万元')}  {p.town}  {p.name}")
-    click.echo(say(f"{len(items)} proposal(s)", f"共 {len(items)} 个项目"))
+    click.echo(say(count_en(len(items), "proposal"), f"共 {len(items)} 个项目"))
 
 
 @click.command()
@@ -100,7 +100,7 @@ def evaluate(workspace, proposal_id, cutoff, radius, no_cache, features, as_json
         c, cb = result["catchment"], base["catchment"]
         click.echo(say(
             f"  scenario {scenario_name} vs base network: score {base['score']['total']} → "
-            f"{result['score']['total']}; catchment {cb['n_villages']} → {c['n_villages']} villages, "
+            f"{result['score']['total']}; catchment {cb['n_villages']} → {count_en(c['n_villages'], 'village')}, "
             f"{qty(cb['population'])} → {qty(c['population'])} people; main road "
             f"{num(base['access'].get('main_road_min'))} → {num(result['access'].get('main_road_min'))} min",
             f"  情景 {scenario_name} 与基准路网相比：得分 {base['score']['total']} → {result['score']['total']}；"
@@ -130,9 +130,9 @@ def summary_text(result: dict) -> str:
             f"{num(town.get('minutes'))} min",
             f"  通达：至干线公路 {num(a.get('main_road_min'))} 分钟；至乡镇驻地 {town.get('name') or '-'} "
             f"{num(town.get('minutes'))} 分钟"),
-        say(f"  catchment ≤{c['cutoff_min']:g} min: {c['n_villages']} villages, {qty(c['population'])} people, "
-            f"{c['monitored_households']} monitored households, produce {produce}, "
-            f"{len(c['settlements'])} relocation settlement(s) ({qty(c['settlement_people'])} people)",
+        say(f"  catchment ≤{c['cutoff_min']:g} min: {count_en(c['n_villages'], 'village')}, {qty(c['population'])} people, "
+            f"{count_en(c['monitored_households'], 'monitored household')}, produce {produce}, "
+            f"{count_en(len(c['settlements']), 'relocation settlement')} ({qty(c['settlement_people'])} people)",
             f"  {c['cutoff_min']:g} 分钟服务范围：{c['n_villages']} 个村，{qty(c['population'])} 人，"
             f"监测户 {c['monitored_households']} 户，产量 {produce}，"
             f"易地扶贫搬迁安置点 {len(c['settlements'])} 个（{qty(c['settlement_people'])} 人）"),
@@ -228,7 +228,7 @@ def notice(workspace, out, year) -> None:
 
     ws = _workspace(workspace)
     n = write_notice_xlsx(ws, out, year=year)
-    click.echo(say(f"{n} approved project(s) written to {out}", f"已将 {n} 个审定项目写入 {out}"))
+    click.echo(say(f"{count_en(n, 'approved project')} written to {out}", f"已将 {n} 个审定项目写入 {out}"))
 
 
 @click.group()

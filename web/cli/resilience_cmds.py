@@ -5,7 +5,7 @@ import click
 
 from web.services import jsonout
 
-from .common import cli_lang, say, workspace_option
+from .common import cli_lang, count_en, say, workspace_option
 
 
 def register(group: click.Group) -> None:
@@ -67,8 +67,8 @@ def scenario_add(workspace, name, close_ids, close_classes, close_unpaved, close
         click.echo(f"  封闭 {d['roads_closed']} 条道路（{d['closed_km']:.1f} 公里），减速 {d['roads_slowed']} 条"
                    f"（{d['slowed_km']:.1f} 公里），灾害隐患区 {d['hazard_zones']} 个")
     else:
-        click.echo(f"  {d['roads_closed']} roads closed ({d['closed_km']:.1f} km), {d['roads_slowed']} slowed "
-                   f"({d['slowed_km']:.1f} km), {d['hazard_zones']} hazard zones")
+        click.echo(f"  {count_en(d['roads_closed'], 'road')} closed ({d['closed_km']:.1f} km), {d['roads_slowed']} slowed "
+                   f"({d['slowed_km']:.1f} km), {count_en(d['hazard_zones'], 'hazard zone')}")
 
 
 @scenario.command("list")
@@ -118,8 +118,8 @@ def _echo_applied(applied) -> None:
     (of closed roads, unknown ids and zones) the user can look up."""
     spec, d = applied.scenario, applied.to_dict()
     click.echo(f"{spec.name}: {describe_scenario(spec)}" + (f" — {spec.description}" if spec.description else ""))
-    click.echo(say(f"  {d['roads_closed']} roads closed ({d['closed_km']:.1f} km), {d['roads_slowed']} slowed "
-                   f"({d['slowed_km']:.1f} km), {d['roads_open']} open; {d['hazard_zones']} hazard zones",
+    click.echo(say(f"  {count_en(d['roads_closed'], 'road')} closed ({d['closed_km']:.1f} km), {d['roads_slowed']} slowed "
+                   f"({d['slowed_km']:.1f} km), {d['roads_open']} open; {count_en(d['hazard_zones'], 'hazard zone')}",
                    f"  封闭 {d['roads_closed']} 条道路（{d['closed_km']:.1f} 公里），减速 {d['roads_slowed']} 条"
                    f"（{d['slowed_km']:.1f} 公里），通行 {d['roads_open']} 条；灾害隐患区 {d['hazard_zones']} 个"))
     for key, en, zh in (("closed_ids", "closed roads", "封闭的道路"), ("unknown_ids", "unknown road ids", "未知道路编号"),
@@ -193,7 +193,7 @@ def report_text(out: dict, *, lang: str = "en") -> str:
                          f"（不稳定 {link['monitored_unstable_cut']:,.0f}／边缘 {link['monitored_marginal_cut']:,.0f}"
                          f"／突发 {link['monitored_sudden_cut']:,.0f}），{link['produce_t_cut']:,.0f} 吨 — {villages}")
         else:
-            lines.append(f"{link['rank']:>3}. {road} ({link['length_m'] / 1000:.1f} km): {link['villages_cut']} villages, "
+            lines.append(f"{link['rank']:>3}. {road} ({link['length_m'] / 1000:.1f} km): {count_en(link['villages_cut'], 'village')}, "
                          f"{link['population_cut']:,.0f} people, {link['monitored_households_cut']:,.0f} monitored "
                          f"households (unstable {link['monitored_unstable_cut']:,.0f} / marginal "
                          f"{link['monitored_marginal_cut']:,.0f} / sudden {link['monitored_sudden_cut']:,.0f}), "
@@ -208,7 +208,7 @@ def report_text(out: dict, *, lang: str = "en") -> str:
                 lines.append(f"{d['rank']:>3}. {road}：{d['villages_delayed']} 个村绕行，最多 +{d['added_min_max']:.1f} 分钟，"
                              f"合计 {d['person_min']:,.0f} 人·分钟")
             else:
-                lines.append(f"{d['rank']:>3}. {road}: {d['villages_delayed']} villages detour, up to "
+                lines.append(f"{d['rank']:>3}. {road}: {count_en(d['villages_delayed'], 'village')} detour, up to "
                              f"+{d['added_min_max']:.1f} min, {d['person_min']:,.0f} person-minutes")
     return "\n".join(lines)
 
@@ -229,13 +229,13 @@ def echo_scenario_difference(diff: dict, *, lang: str | None = None) -> None:
                    f"{s.get('monitored_households_covered', 0):,.0f} 户")
         click.echo(f"  {diff['villages_slower']} 个村出行变慢，合计增加 {diff['added_minutes_total']:,.1f} 分钟")
     else:
-        click.echo(f"scenario {sc['name']}: {sc['describe_en']} ({applied['roads_closed']} roads closed, "
+        click.echo(f"scenario {sc['name']}: {sc['describe_en']} ({count_en(applied['roads_closed'], 'road')} closed, "
                    f"{applied['closed_km']:.1f} km; {applied['roads_slowed']} slowed)")
         click.echo(f"  villages covered: base {b['villages_covered']} → scenario {s['villages_covered']}; people "
                    f"{b.get('population_covered', 0):,.0f} → {s.get('population_covered', 0):,.0f}; monitored "
                    f"households {b.get('monitored_households_covered', 0):,.0f} → "
                    f"{s.get('monitored_households_covered', 0):,.0f}")
-        click.echo(f"  {diff['villages_slower']} villages slower, {diff['added_minutes_total']:,.1f} minutes added in all")
+        click.echo(f"  {count_en(diff['villages_slower'], 'village')} slower, {diff['added_minutes_total']:,.1f} minutes added in all")
     if diff.get("cut_off"):  # the scenario's effect (not a data fault of the roads)
         from web.i18n import catalog_gettext
         from web.services.netreasons import reason_text
