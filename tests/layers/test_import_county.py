@@ -61,9 +61,31 @@ def test_a_file_wholly_of_another_county_is_one_error_for_the_file(tmp_path):
     outcome = import_file(ws, "villages", _csv(tmp_path, OWN), skip_bad_rows=True)
     assert not outcome.written and _digest(ws.path) == before  # --skip-bad-rows does not import a wrong file
     whole = [p for p in outcome.problems if p.code == "other_county_file"]
-    assert len(whole) == 1 and whole[0].row is None and whole[0].field == "村代码"
+    assert len(whole) == 1 and whole[0].row is None and whole[0].params["column"] == "村代码"
     assert whole[0].params["n"] == 2 and whole[0].params["counties"] == "140823"
     assert whole[0].params["county"] == "149901"
+    # said once: not again row by row (the file is refused as a whole)
+    assert [p for p in outcome.problems if "county" in p.code] == whole
+
+
+@pytest.mark.parametrize("lang,text", [
+    ("en", "v.csv: the whole file is of county 140823, not this workspace's county 149901 (30 codes in column 村代码)"),
+    ("zh", "v.csv: 整个文件属于县 140823，不是本工作空间所在县 149901（村代码 列共 30 个代码）")])
+def test_cli_says_a_wholly_foreign_file_once(tmp_path, lang, text):
+    """One line for the file (the county codes found and the workspace's), no row lines for
+    the county, and the row warnings of one kind capped with a count."""
+    from web.cli.common import LISTED_PER_KIND
+
+    ws = _workspace(tmp_path, county="149901")
+    rows = [f"140823100{i:03d},村{i},桐城镇,100,," for i in range(30)]  # no coordinates: a warning a row
+    result = CliRunner(env={"RURALPLAN_LANG": lang}).invoke(
+        main, ["import", "-w", str(ws.path), "--layer", "villages", str(_csv(tmp_path, rows))])
+    assert result.exit_code == 2
+    lines = result.output.splitlines()
+    county_lines = [ln for ln in lines if "140823" in ln]
+    assert len(county_lines) == 1 and text in county_lines[0], result.output
+    assert len(lines) <= LISTED_PER_KIND + 3, result.output  # the file, 10 warnings, their count, nothing written
+    assert ("20 more problems of kind" in result.output) or ("另有 20 个" in result.output)
 
 
 def test_many_foreign_rows_list_the_first_and_count_the_rest(tmp_path):
@@ -137,8 +159,9 @@ def test_a_real_county_list_goes_only_into_its_own_county(tmp_path, county):
     before = _digest(wrong.path)
     outcome = import_file(wrong, "villages", path)
     assert not outcome.written and _digest(wrong.path) == before
-    whole = {(p.params["layer"], p.params["counties"]) for p in outcome.problems if p.code == "other_county_file"}
-    assert whole == {("villages", county), ("towns", county)}
+    (whole,) = [p for p in outcome.problems if p.code == "other_county_file"]  # once for the file
+    assert whole.params["layers"] == ["villages", "towns"] and whole.params["counties"] == county
+    assert whole.params["county"] == other and whole.row is None
     right = Workspace.create(tmp_path / "right.gpkg", meta={"county_code": county})
     outcome = import_file(right, "villages", path)
     assert outcome.written and not [p for p in outcome.problems if "other_county" in p.code]

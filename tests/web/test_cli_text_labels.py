@@ -83,6 +83,9 @@ def commands(ws: str, tmp) -> list[list[str]]:
         ["service-area", "-w", ws, "--facility", "cold_storage", "--minutes", "30", "--out", str(tmp / "sa.geojson")],
         ["place", "-w", ws, "--facility", "cold_storage", "--model", "mclp", "--p", "2", "--minutes", "30",
          "--weight", "produce:apple,hawthorn", "--curve", "2"],
+        ["place", "-w", ws, "--model", "lscp", "--minutes", "30", "--weight", "produce:apple", "--target-share", "0.9"],
+        ["place", "-w", ws, "--model", "mclp", "--p", "1", "--minutes", "30", "--weight",
+         "population*0.5+monitored*100"],
         ["solve", "pmedian", "--cost", c, "--p", "2"],
         ["solve", "mclp", "--cost", c, "--weights", w, "--p", "2", "--radius", "10", "--fixed", "1"],
         ["solve", "mclp", "--cost", c, "--weights", w, "--radius", "10", "--curve", "2"],
@@ -117,9 +120,16 @@ def test_every_command_text_shows_labels_not_codes(tmp_path, lang):
             problems.append(f"{name}: a dict, list or node id in {text[:300]!r}")
         if lang == "zh" and (words := english_words(text)):
             problems.append(f"{name}: English in the Chinese output {sorted(words)[:10]}")
+        if found := spec_syntax(text):
+            problems.append(f"{name}: a demand spec in its own syntax {found[:3]}")
         if lang == "en" and (wrong := one_plural(text)):
             problems.append(f"{name}: a plural after 1: {wrong[:5]}")
     assert not problems, "\n".join(problems)
+
+
+def spec_syntax(text: str) -> list[str]:
+    """A demand weight spec printed as typed ("产量:苹果,山楂", "produce:apple", "人口*0.5")."""
+    return re.findall(r"(?:produce|产量)\s*:\S+|[A-Za-z\u4e00-\u9fff]+\*[\d.]+", text, flags=re.I)
 
 
 def one_plural(text: str) -> list[str]:
@@ -137,6 +147,19 @@ def test_the_checks_catch_a_code_a_dict_and_english():
     assert one_plural("1/1 counties done; 1 monitored households, 1 proposal(s)") == [
         "1 counties", "1 monitored households", "1 proposal(s)"]
     assert one_plural("1 county, 11 villages, 2.1 villages, 1 village") == []
+
+
+def test_demand_text_says_the_spec_in_words():
+    from web.services.labels import demand_text
+
+    zh, en = catalog_gettext("zh"), catalog_gettext("en")
+    assert demand_text("produce:apple,hawthorn", zh, "zh") == "苹果、山楂产量（吨）"
+    assert demand_text("produce:apple,hawthorn", en, "en") == "Apple, Hawthorn produce (t)"
+    assert demand_text("population*0.5+monitored*100", zh, "zh") == "人口 ×0.5 + 监测户 ×100"
+    assert demand_text("villages", en, "en") == "villages (each counts 1)"
+    assert spec_syntax("最大覆盖（产量:苹果,山楂）") and spec_syntax("Maximal coverage (people*0.5)")
+    assert spec_syntax("(produce:apple)")
+    assert spec_syntax("需求：苹果、山楂产量（吨）；人口 ×0.5") == []
 
 
 def test_count_en_agrees_with_the_number():

@@ -232,7 +232,8 @@ def _echo_coverage(summary, facility, minutes) -> None:
                                               ("monitored_households", say("monitored households", "监测户")))
               if col in by_town]
     header = [say("town", "乡镇"), say("villages", "行政村")] + [label for _, label in counts] + [
-        f"{choice_label(COMMODITIES, col[len('produce_'):-2], lang)} ({say('t', '吨')})" for col in produce]
+        say(f"{name} (t)", f"{name}（吨）") for name in (choice_label(COMMODITIES, col[len('produce_'):-2], lang)
+                                                      for col in produce)]
     rows = []
     for i in range(len(by_town)):
         row = [by_town["town"].iloc[i], f"{by_town['villages_covered'].iloc[i]}/{by_town['villages'].iloc[i]}"]

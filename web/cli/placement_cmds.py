@@ -221,17 +221,21 @@ def place(workspace, facility, model, p, minutes, demand, candidates, budget, si
     s = d["solver"]
     from planner.models import MODELS
 
-    from web.services.labels import SOLVER_STATUS_LABELS, code_label
+    from web.services.labels import SOLVER_STATUS_LABELS, code_label, demand_text
     from web.services.netreasons import echo_lines, reason_text
 
     gettext = cli_gettext()
     label = MODELS[model].label(cli_lang()) if model in MODELS else model
     status = code_label(SOLVER_STATUS_LABELS, s["status"], gettext)
-    demand_text = _demand_text(outcome.demand)
-    click.echo(say(f"{label} ({demand_text}): {status}, objective {_num(s['objective'], ',.1f')}, "
+    click.echo(say(f"{label}: {status}, objective {_num(s['objective'], ',.1f')}, "
                    f"gap {_num(s['gap'], '.2%')}, {s['seconds']:.2f} s",
-                   f"{label}（{demand_text}）：{status}，目标值 {_num(s['objective'], ',.1f')}，"
+                   f"{label}：{status}，目标值 {_num(s['objective'], ',.1f')}，"
                    f"差距 {_num(s['gap'], '.2%')}，用时 {s['seconds']:.2f} 秒"))
+    # the demand and the target in words of the report language, never in the spec's syntax
+    click.echo(gettext("demand: %(what)s", what=demand_text(outcome.demand, gettext, cli_lang())))
+    if target_share is not None and minutes is not None:
+        click.echo(gettext("target: the fewest sites covering %(share)s of the demand within %(minutes)s min",
+                           share=f"{target_share:.0%}", minutes=f"{minutes:g}"))
     t = d["totals"]
     if minutes is not None:
         click.echo(say(f"demand within {minutes:g} min: {t['covered_before']:,.0f} → {t['covered_after']:,.0f} "
@@ -247,7 +251,8 @@ def place(workspace, facility, model, p, minutes, demand, candidates, budget, si
                        f"  [{tag}] {site['name']}：服务 {served}（{site['demand_count']} 个村），"
                        f"去掉后损失 {loss}" + (f"；次优 {runner}" if runner else "")))
     if d["unreachable"]:
-        names = say(", ", "、").join(f"{u['village_name']} ({reason_text(u['reason'], gettext)})"
+        names = say(", ", "、").join(f"{u['village_name']}{say(' (', '（')}{reason_text(u['reason'], gettext)}"
+                                    f"{say(')', '）')}"
                                     for u in d["unreachable"][:10])
         click.echo(say(f"{count_en(len(d['unreachable']), 'village')} cannot be served: {names}",
                        f"{len(d['unreachable'])} 个村无法服务：{names}"))
@@ -255,26 +260,6 @@ def place(workspace, facility, model, p, minutes, demand, candidates, budget, si
         click.echo(line)
     if d.get("curve"):
         _echo_curve(d["curve"], False)
-
-
-def _demand_text(demand: str) -> str:
-    """A demand spec (``produce:apple,hawthorn``, ``population*0.5+monitored*100``) with its
-    commodity and column codes in words."""
-    import re
-
-    from layers.schema import COMMODITIES
-    from web.services.labels import choice_label
-
-    words = {"population": say("people", "人口"), "households": say("households", "户数"),
-             "monitored": say("monitored households", "监测户"), "villages": say("villages", "行政村"),
-             "produce": say("produce", "产量")}
-    lang = cli_lang()
-
-    def word(m):
-        w = m.group(0)
-        return words.get(w) or choice_label(COMMODITIES, w, lang)
-
-    return re.sub(r"[A-Za-z_]+", word, str(demand))
 
 
 def _echo_curve(curve: dict, as_json: bool) -> None:
