@@ -255,3 +255,99 @@ def test_number_faults_finds_noise_negative_zero_and_long_minutes():
     assert number_faults({"travel_max_min": 3.214743455251058}) == [".travel_max_min: minutes 3.214743455251058"]
     assert number_faults({"network_m": 1282.4996343615155, "objective": 116912.7}) == [
         ".network_m: metres 1282.4996343615155"]
+
+
+# --------------------------------------------------------------------------- --help
+def command_paths(group=None, prefix=()) -> list[tuple[str, ...]]:
+    """Every command and group of the CLI, as the words that name it."""
+    import click
+
+    group = group or main
+    out = [prefix]
+    for name, cmd in sorted(group.commands.items()):
+        out += command_paths(cmd, (*prefix, name)) if isinstance(cmd, click.Group) else [(*prefix, name)]
+    return out
+
+
+def typed_values(path) -> set[str]:
+    """Words a user types that the help shows as they are: choice values and defaults."""
+    import click
+
+    cmd = main
+    for name in path:
+        cmd = cmd.commands[name]
+    out = set()
+    for param in cmd.params:
+        if isinstance(param.type, click.Choice):
+            out |= {str(c) for c in param.type.choices}
+        if isinstance(param.default, str):
+            out.add(param.default)
+    return out
+
+
+#: Values the help texts quote as typed (weights, candidates, CRS and basemap names, roles,
+#: road classes, file and product names), in the Chinese help beside their meaning.
+TYPED = {"population", "households", "monitored", "villages", "produce", "apple", "hawthorn", "towns",
+         "industry_bases", "network", "proposals", "wgs84", "cgcs2000", "gcj02", "bd09", "EPSG", "none", "osm",
+         "tianditu-vec", "tianditu-img", "XYZ", "planner", "village_applicant", "town_reviewer", "sector_assessor",
+         "county_approver", "admin", "national", "provincial", "county", "township", "village", "other",
+         "cold_storage", "cold_chain", "submitted", "mclp", "lscp", "cmclp", "pmedian", "attendance", "coverage",
+         "placement", "pairings", "ruralplan", "batch", "scenario", "list", "Dask", "waitress", "WSGI", "Cookie",
+         "Secure", "http", "tcp", "host", "GeoJSON", "GeoPackage", "CSV", "Excel", "Shapefile", "JSON", "gpkg",
+         "csv", "npy", "inf", "xlsx", "parquet", "geojson", "prj", "combined", "counties", "python", "web", "cli",
+         "cold", "storage", "industry", "bases", "relocation", "settlements"}
+
+
+def untranslated(text: str, allowed: set[str]) -> list[str]:
+    """English left in a Chinese help page: option names, metavars (FILE, [a|b]) and the
+    allowed typed values aside, any English word of 3+ letters."""
+    text = re.sub(r"(?<![\w])--?[\w-]+", " ", text)  # option names
+    text = re.sub(r"\[[\w|.-]+\]|\{[\w|.-]+\}", " ", text)  # choice metavars
+    text = re.sub(r"\b[A-Z][A-Z_=]+\b", " ", text)  # metavars and env vars (FILE, RURALPLAN_LANG)
+    text = re.sub(r"[\w.-]*(?:\.csv|\.json|\.gpkg|\.npy|\.xlsx|\.geojson|\.parquet)\b|\w+://\S+", " ", text)
+    return sorted(w for w in english_words(text) if w not in allowed and w.lower() not in allowed)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_help_page_speaks_the_report_language(lang):
+    import click
+
+    from web.cli.helptext import translated
+
+    runner = CliRunner(env={"RURALPLAN_LANG": lang, "COLUMNS": "100"})
+    zh = catalog_gettext("zh")
+    problems = []
+    for path in command_paths():
+        result = runner.invoke(main, [*path, "--help"])
+        assert result.exit_code == 0, (path, result.output)
+        text = " ".join(result.output.split())
+        cmd = main
+        for name in path:
+            cmd = cmd.commands[name]
+        english = " ".join(cmd.help.split())
+        chinese = " ".join(translated(cmd.help, zh).split())
+        name = " ".join(path) or "ruralplan"
+        if lang == "zh":
+            if chinese == english:
+                problems.append(f"{name}: no Chinese description")
+            names = {word for other in command_paths() for word in other} | set(LAYERS) | {"main"}
+            if words := untranslated(result.output, TYPED | names | typed_values(path)):
+                problems.append(f"{name}: English in the Chinese help {words[:12]}")
+            if "Show this message" in text or "Usage:" in text or "[default:" in text:
+                problems.append(f"{name}: click's own words in English")
+        else:
+            if english[:40] not in text or (chinese != english and chinese[:20] in text):
+                problems.append(f"{name}: the English help is not the English description")
+            if re.search(r"用法|选项：|显示本帮助|默认：", result.output):
+                problems.append(f"{name}: Chinese in the English help")
+            for param in cmd.params:
+                if isinstance(param, click.Option) and param.help and " ".join(param.help.split())[:30] not in text:
+                    problems.append(f"{name}: {param.opts[0]}'s English help missing")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_help_check_catches_english():
+    assert untranslated("  --travel [network|none]  出行时间（pairings）。 Show this message and exit.",
+                        {"pairings"}) == ["Show", "and", "message", "this"]
+    assert untranslated("用法：python -m web.cli od [OPTIONS]\n  -w, --workspace FILE  县工作空间（.gpkg）。",
+                        TYPED) == []

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import click
 
+from geo.report import N_
+
 
 def workspace_option(*, exists: bool = True):
     """The ``--workspace/-w`` option every command takes."""
     return click.option("--workspace", "-w", required=True, envvar="RURALPLAN_WORKSPACE",
                         type=click.Path(dir_okay=False, exists=exists),
-                        help="The county workspace (.gpkg). Env: RURALPLAN_WORKSPACE.")
+                        help=N_("The county workspace (.gpkg). Env: RURALPLAN_WORKSPACE."))
 
 
 def cli_lang() -> str:

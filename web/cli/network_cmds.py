@@ -5,17 +5,19 @@ from pathlib import Path
 
 import click
 
+from geo.report import N_
 from web.services import jsonout
 
+from .helptext import command
 from .common import cli_lang, count_en, pad, say, text_width, workspace_option
 from .resilience_cmds import echo_scenario_difference, scenario_option
 
 ORIGIN_LAYERS = ("villages", "cold_storage", "industry_bases", "relocation_settlements", "towns")
 
 
-def register(group: click.Group) -> None:
-    for command in (od, coverage, service_area):
-        group.add_command(command)
+def register(cli: click.Group) -> None:
+    for cmd in (od, coverage, service_area):
+        cli.add_command(cmd)
 
 
 def _network(ws, scenario_name=None):
@@ -68,15 +70,15 @@ def _points(ws, layer):
     return services.villages(ws) if layer == "villages" else services.facility_points(ws, layer)
 
 
-@click.command()
+@command(help=N_("Travel-time matrix (minutes) between two layers, as origin, destination, minutes rows."))
 @workspace_option()
 @click.option("--from", "origin_layer", type=click.Choice(ORIGIN_LAYERS), default="villages", show_default=True)
 @click.option("--to", "destination_layer", type=click.Choice(ORIGIN_LAYERS), required=True)
-@click.option("--cutoff-min", type=float, default=None, help="Leave times above this many minutes empty.")
-@click.option("--out", type=click.Path(dir_okay=False), required=True, help="Output .csv or .parquet (long format).")
+@click.option("--cutoff-min", type=float, default=None, help=N_("Leave times above this many minutes empty."))
+@click.option("--out", type=click.Path(dir_okay=False), required=True,
+              help=N_("Output .csv or .parquet (long format)."))
 @scenario_option()
 def od(workspace, origin_layer, destination_layer, cutoff_min, out, scenario_name) -> None:
-    """Travel-time matrix (minutes) between two layers, as origin, destination, minutes rows."""
     import numpy as np
     import pandas as pd
 
@@ -155,18 +157,17 @@ def od(workspace, origin_layer, destination_layer, cutoff_min, out, scenario_nam
                        f"增加的分钟数见 added_min 列"))
 
 
-@click.command()
+@command(help=N_("Villages, people, produce and monitored households within T minutes of a facility layer."))
 @workspace_option()
 @click.option("--facility", type=click.Choice(["cold_storage", "industry_bases", "relocation_settlements", "towns"]),
               required=True)
-@click.option("--minutes", type=float, required=True, help="Coverage cutoff in minutes.")
-@click.option("--commodity", "commodities", multiple=True, help="Produce to count (e.g. apple); default all.")
+@click.option("--minutes", type=float, required=True, help=N_("Coverage cutoff in minutes."))
+@click.option("--commodity", "commodities", multiple=True, help=N_("Produce to count (e.g. apple); default all."))
 @click.option("--include-planned", is_flag=True,
-              help="Also count planned facilities (default: existing and under construction).")
-@click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
+              help=N_("Also count planned facilities (default: existing and under construction)."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print the full result as JSON."))
 @scenario_option()
 def coverage(workspace, facility, minutes, commodities, include_planned, as_json, scenario_name) -> None:
-    """Villages, people, produce and monitored households within T minutes of a facility layer."""
     from layers.store import Workspace
     from planner.coverage import coverage_summary
     from web import services
@@ -271,15 +272,15 @@ def _finite(x):
     return None if x is None or not math.isfinite(float(x)) else float(x)
 
 
-@click.command(name="service-area")
+@command(name="service-area",
+    help=N_("Service-area polygons of a facility layer at several cutoffs."))
 @workspace_option()
 @click.option("--facility", type=click.Choice(["cold_storage", "industry_bases", "relocation_settlements", "towns"]),
               required=True)
-@click.option("--minutes", default="15,30,60", show_default=True, help="Cutoffs in minutes, comma separated.")
-@click.option("--dissolve", is_flag=True, help="One polygon per cutoff instead of one per facility and cutoff.")
-@click.option("--out", type=click.Path(dir_okay=False), required=True, help="Output .geojson")
+@click.option("--minutes", default="15,30,60", show_default=True, help=N_("Cutoffs in minutes, comma separated."))
+@click.option("--dissolve", is_flag=True, help=N_("One polygon per cutoff instead of one per facility and cutoff."))
+@click.option("--out", type=click.Path(dir_okay=False), required=True, help=N_("Output .geojson"))
 def service_area(workspace, facility, minutes, dissolve, out) -> None:
-    """Service-area polygons of a facility layer at several cutoffs."""
     from geo.vector import write_vector
     from layers.store import Workspace
     from planner.service_area import service_areas

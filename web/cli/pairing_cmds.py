@@ -3,27 +3,28 @@ from __future__ import annotations
 
 import click
 
+from geo.report import N_
 from web.services import jsonout
 from web.services.labels import RULE_LABELS, PAIRING_ROLE_LABELS, UNFILLED_REASON_LABELS, code_label
 
+from .helptext import command
 from .common import cli_gettext, cli_lang, count_en, pad, say, text_width, workspace_option
 
 TRAVEL_CHOICES = ("network", "straight-line", "none")
 
 
-def register(group: click.Group) -> None:
-    group.add_command(pairings)
+def register(cli: click.Group) -> None:
+    cli.add_command(pairings)
 
 
-@click.command()
+@command(help=N_("Coverage of one-to-one assistance pairings (结对帮扶): rules, gaps, workload, suggestions."))
 @workspace_option()
-@click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
+@click.option("--json", "as_json", is_flag=True, help=N_("Print the full result as JSON."))
 @click.option("--travel", type=click.Choice(TRAVEL_CHOICES), default="network", show_default=True,
-              help="Travel times for burden and suggestions: road network (falls back to straight line "
-                   "when the workspace has no roads), straight line, or none.")
-@click.option("--no-households", is_flag=True, help="Leave household-level rows out of the output.")
+              help=N_("Travel times for burden and suggestions: road network (falls back to straight line "
+                   "when the workspace has no roads), straight line, or none."))
+@click.option("--no-households", is_flag=True, help=N_("Leave household-level rows out of the output."))
 def pairings(workspace, as_json, travel, no_households) -> None:
-    """Coverage of one-to-one assistance pairings (结对帮扶): rules, gaps, workload, suggestions."""
     from layers.store import Workspace
     from web.services.pairings import analyse_workspace, kind_label, problem_label, problem_text
 

@@ -3,18 +3,20 @@ from __future__ import annotations
 
 import click
 
+from geo.report import N_
 from planner.models import MODEL_NAMES as MODELS  # the one registry of models
 from web.services import jsonout
 
+from .helptext import command
 from .common import cli_gettext, cli_lang, count_en, pad, say, text_width, workspace_option
 from .resilience_cmds import scenario_option
 
 DECAYS = ("linear", "power", "exponential")
 
 
-def register(group: click.Group) -> None:
-    group.add_command(solve)
-    group.add_command(place)
+def register(cli: click.Group) -> None:
+    cli.add_command(solve)
+    cli.add_command(place)
 
 
 def _load(path, name):
@@ -42,33 +44,32 @@ def _indices(text):
         raise click.BadParameter(f"{text!r}: expected comma-separated site indices, e.g. 0,5", param_hint="--fixed") from None
 
 
-@click.command()
+@command(help=N_("Solve a location model on a plain cost matrix."))
 @click.argument("model", type=click.Choice(MODELS))
 @click.option("--cost", "cost_path", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="n×m travel-cost matrix (.npy); inf = unreachable.")
-@click.option("--weights", "weights_path", type=click.Path(exists=True, dir_okay=False), help="Demand weights (.npy).")
+              help=N_("n×m travel-cost matrix (.npy); inf = unreachable."))
+@click.option("--weights", "weights_path", type=click.Path(exists=True, dir_okay=False), help=N_("Demand weights (.npy)."))
 @click.option("--p", type=int, default=None,
-              help="Number of new sites (pmedian, mclp, cmclp: optional with --budget, then as many as it affords).")
-@click.option("--radius", type=float, default=None, help="Coverage radius (same unit as the costs).")
-@click.option("--capacity", "capacity_path", type=click.Path(exists=True, dir_okay=False), help="Site capacities (.npy).")
-@click.option("--demand", "demand_path", type=click.Path(exists=True, dir_okay=False), help="Demand amounts (.npy).")
-@click.option("--no-split", is_flag=True, help="cmclp: each demand point served by one site only.")
+              help=N_("Number of new sites (pmedian, mclp, cmclp: optional with --budget, then as many as it affords)."))
+@click.option("--radius", type=float, default=None, help=N_("Coverage radius (same unit as the costs)."))
+@click.option("--capacity", "capacity_path", type=click.Path(exists=True, dir_okay=False), help=N_("Site capacities (.npy)."))
+@click.option("--demand", "demand_path", type=click.Path(exists=True, dir_okay=False), help=N_("Demand amounts (.npy)."))
+@click.option("--no-split", is_flag=True, help=N_("cmclp: each demand point served by one site only."))
 @click.option("--cost-per-site", "site_cost_path", type=click.Path(exists=True, dir_okay=False),
-              help="Cost of opening each site (.npy, 万元).")
-@click.option("--budget", type=float, default=None, help="Total budget (万元).")
-@click.option("--fixed", default="", help="Existing sites, always open: comma-separated column indices.")
+              help=N_("Cost of opening each site (.npy, 万元)."))
+@click.option("--budget", type=float, default=None, help=N_("Total budget (万元)."))
+@click.option("--fixed", default="", help=N_("Existing sites, always open: comma-separated column indices."))
 @click.option("--decay", type=click.Choice(DECAYS), default="linear", show_default=True,
-              help="attendance: how attendance falls with travel time up to --radius.")
-@click.option("--beta", type=float, default=None, help="attendance: decay parameter (power exponent, exp. rate).")
+              help=N_("attendance: how attendance falls with travel time up to --radius."))
+@click.option("--beta", type=float, default=None, help=N_("attendance: decay parameter (power exponent, exp. rate)."))
 @click.option("--target-share", type=float, default=None,
-              help="lscp: fewest sites covering at least this share of the demand (e.g. 0.9).")
+              help=N_("lscp: fewest sites covering at least this share of the demand (e.g. 0.9)."))
 @click.option("--curve", "curve_k", type=int, default=None,
-              help="Print the coverage curve within --radius for 1..K new sites instead of one model.")
-@click.option("--time-limit", type=float, default=60.0, show_default=True, help="Seconds (explanations included).")
-@click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
+              help=N_("Print the coverage curve within --radius for 1..K new sites instead of one model."))
+@click.option("--time-limit", type=float, default=60.0, show_default=True, help=N_("Seconds (explanations included)."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print the full result as JSON."))
 def solve(model, cost_path, weights_path, p, radius, capacity_path, demand_path, no_split, site_cost_path, budget,
           fixed, decay, beta, target_share, curve_k, time_limit, as_json) -> None:
-    """Solve a location model on a plain cost matrix."""
     from planner.locate import coverage_curve
     from planner.locate import solve as solve_model
 
@@ -156,39 +157,38 @@ def _echo_solution(d: dict) -> None:
                            f"{zh}：{len(d[key])} 个 — {_indices_text(d[key])}"))
 
 
-@click.command()
+@command(help=N_("Suggest where new facilities go, on the workspace's road network."))
 @workspace_option()
 @click.option("--facility", default="cold_storage", show_default=True,
               type=click.Choice(["cold_storage", "industry_bases", "relocation_settlements"]),
-              help="Facility type to place (existing ones are kept as fixed).")
+              help=N_("Facility type to place (existing ones are kept as fixed)."))
 @click.option("--model", type=click.Choice(MODELS), default="mclp", show_default=True)
-@click.option("--p", type=int, default=None, help="Number of new sites.")
-@click.option("--minutes", type=float, default=None, help="Coverage cutoff (mclp, lscp, cmclp).")
+@click.option("--p", type=int, default=None, help=N_("Number of new sites."))
+@click.option("--minutes", type=float, default=None, help=N_("Coverage cutoff (mclp, lscp, cmclp)."))
 @click.option("--weight", "demand", default="population", show_default=True,
-              help="Demand weight: population | households | monitored | villages | produce:apple,hawthorn | a mix "
-                   "like population*0.5+monitored*100.")
+              help=N_("Demand weight: population | households | monitored | villages | produce:apple,hawthorn | a mix "
+                   "like population*0.5+monitored*100."))
 @click.option("--candidates", default="towns", show_default=True,
-              help="Candidate sites: towns | industry_bases | network | proposals.")
-@click.option("--budget", type=float, default=None, help="Budget (万元); needs --site-cost or candidates with costs.")
-@click.option("--site-cost", type=float, default=None, help="Cost of one new site (万元).")
+              help=N_("Candidate sites: towns | industry_bases | network | proposals."))
+@click.option("--budget", type=float, default=None, help=N_("Budget (万元); needs --site-cost or candidates with costs."))
+@click.option("--site-cost", type=float, default=None, help=N_("Cost of one new site (万元)."))
 @click.option("--new-capacity-t", type=float, default=2000.0, show_default=True,
-              help="cmclp: capacity of a new site (tonnes).")
-@click.option("--no-split", is_flag=True, help="cmclp: each village served by one site only.")
-@click.option("--ignore-existing", is_flag=True, help="Plan from scratch instead of keeping existing facilities.")
+              help=N_("cmclp: capacity of a new site (tonnes)."))
+@click.option("--no-split", is_flag=True, help=N_("cmclp: each village served by one site only."))
+@click.option("--ignore-existing", is_flag=True, help=N_("Plan from scratch instead of keeping existing facilities."))
 @click.option("--decay", type=click.Choice(DECAYS), default="linear", show_default=True,
-              help="attendance: how attendance falls with travel time up to --minutes.")
-@click.option("--beta", type=float, default=None, help="attendance: decay parameter (power exponent, exp. rate).")
+              help=N_("attendance: how attendance falls with travel time up to --minutes."))
+@click.option("--beta", type=float, default=None, help=N_("attendance: decay parameter (power exponent, exp. rate)."))
 @click.option("--target-share", type=float, default=None,
-              help="lscp: fewest sites covering at least this share of the demand within --minutes (e.g. 0.9).")
+              help=N_("lscp: fewest sites covering at least this share of the demand within --minutes (e.g. 0.9)."))
 @click.option("--curve", "curve_k", type=int, default=None,
-              help="Also the coverage curve within --minutes: optimal coverage for 1..K new sites (with --budget: "
-                   "K budgets up to it) and each one's marginal gain.")
-@click.option("--time-limit", type=float, default=10.0, show_default=True, help="Seconds (explanations included).")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+              help=N_("Also the coverage curve within --minutes: optimal coverage for 1..K new sites (with --budget: "
+                   "K budgets up to it) and each one's marginal gain."))
+@click.option("--time-limit", type=float, default=10.0, show_default=True, help=N_("Seconds (explanations included)."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print the result as JSON."))
 @scenario_option()
 def place(workspace, facility, model, p, minutes, demand, candidates, budget, site_cost, new_capacity_t, no_split,
           ignore_existing, decay, beta, target_share, curve_k, time_limit, as_json, scenario_name) -> None:
-    """Suggest where new facilities go, on the workspace's road network."""
     from layers.store import Workspace
     from web import services
     from web.services import scenarios

@@ -5,15 +5,17 @@ import sys
 
 import click
 
+from geo.report import N_
 from web.services import jsonout
 
+from .helptext import command, group
 from .common import cli_gettext, cli_lang, count_en, pad, say, text_width, workspace_option
 from .resilience_cmds import scenario_option
 
 
-def register(group: click.Group) -> None:
-    for command in (proposals, evaluate, portfolio_cmd, notice, projects):
-        group.add_command(command)
+def register(cli: click.Group) -> None:
+    for cmd in (proposals, evaluate, portfolio_cmd, notice, projects):
+        cli.add_command(cmd)
 
 
 def num(value) -> str:
@@ -35,15 +37,14 @@ def _workspace(path):
     return Workspace(path).require()
 
 
-@click.command()
+@command(help=N_("List the project library (项目库)."))
 @workspace_option()
-@click.option("--status", multiple=True, help="Only these statuses (repeatable), e.g. submitted.")
-@click.option("--town", default=None, help="Only this town.")
-@click.option("--category", default=None, help="Only this category, e.g. cold_chain.")
-@click.option("--load-demo", is_flag=True, help="First seed the demo proposals from the workspace metadata.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--status", multiple=True, help=N_("Only these statuses (repeatable), e.g. submitted."))
+@click.option("--town", default=None, help=N_("Only this town."))
+@click.option("--category", default=None, help=N_("Only this category, e.g. cold_chain."))
+@click.option("--load-demo", is_flag=True, help=N_("First seed the demo proposals from the workspace metadata."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print JSON."))
 def proposals(workspace, status, town, category, load_demo, as_json) -> None:
-    """List the project library (项目库)."""
     from layers import proposals as P
     from web.services.labels import choice_label
 
@@ -65,17 +66,16 @@ def proposals(workspace, status, town, category, load_demo, as_json) -> None:
     click.echo(say(count_en(len(items), "proposal"), f"共 {len(items)} 个项目"))
 
 
-@click.command()
+@command(help=N_("Evaluate a proposal on its location (access, catchment, gain, redundancy, conflicts, score)."))
 @workspace_option()
-@click.option("--proposal", "proposal_id", required=True, type=int, help="Proposal id.")
-@click.option("--cutoff", type=float, default=None, help="Catchment cutoff in minutes (default 30 or workspace setting).")
-@click.option("--radius", type=float, default=None, help="Alternative-site radius in km (default 5).")
-@click.option("--no-cache", is_flag=True, help="Recompute even if a cached evaluation exists.")
-@click.option("--features", is_flag=True, help="With --json: include the map features (GeoJSON).")
-@click.option("--json", "as_json", is_flag=True, help="Print the full evaluation as JSON.")
+@click.option("--proposal", "proposal_id", required=True, type=int, help=N_("Proposal id."))
+@click.option("--cutoff", type=float, default=None, help=N_("Catchment cutoff in minutes (default 30 or workspace setting)."))
+@click.option("--radius", type=float, default=None, help=N_("Alternative-site radius in km (default 5)."))
+@click.option("--no-cache", is_flag=True, help=N_("Recompute even if a cached evaluation exists."))
+@click.option("--features", is_flag=True, help=N_("With --json: include the map features (GeoJSON)."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print the full evaluation as JSON."))
 @scenario_option()
 def evaluate(workspace, proposal_id, cutoff, radius, no_cache, features, as_json, scenario_name) -> None:
-    """Evaluate a proposal on its location (access, catchment, gain, redundancy, conflicts, score)."""
     from web.services import project_eval
 
     ws = _workspace(workspace)
@@ -183,15 +183,15 @@ def _site_text(site: dict) -> str:
     return say("; ", "，").join(parts) if parts else say("a point on the road", "路网上一点")
 
 
-@click.command("portfolio")
+@command("portfolio",
+    help=N_("Which pending proposals cover the most for a budget; what the approved list covers by town."))
 @workspace_option()
-@click.option("--category", default="cold_chain", show_default=True, help="Proposal category.")
-@click.option("--budget", type=float, required=True, help="Budget in 万元.")
-@click.option("--year", type=int, default=None, help="Only proposals of this year.")
-@click.option("--cutoff", type=float, default=None, help="Coverage cutoff in minutes.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--category", default="cold_chain", show_default=True, help=N_("Proposal category."))
+@click.option("--budget", type=float, required=True, help=N_("Budget in 万元."))
+@click.option("--year", type=int, default=None, help=N_("Only proposals of this year."))
+@click.option("--cutoff", type=float, default=None, help=N_("Coverage cutoff in minutes."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print JSON."))
 def portfolio_cmd(workspace, category, budget, year, cutoff, as_json) -> None:
-    """Which pending proposals cover the most for a budget; what the approved list covers by town."""
     from web.services import project_eval
 
     ws = _workspace(workspace)
@@ -218,12 +218,11 @@ def portfolio_cmd(workspace, category, budget, year, cutoff, as_json) -> None:
                    f"加本次安排 {result['covered_after']:,.1f}，共 {result['total_weight']:,.1f}"))
 
 
-@click.command()
+@command(help=N_("Export the 公示 (public notice) of approved projects to Excel."))
 @workspace_option()
-@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False), help="Excel file to write (.xlsx).")
-@click.option("--year", type=int, default=None, help="Only projects of this year.")
+@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False), help=N_("Excel file to write (.xlsx)."))
+@click.option("--year", type=int, default=None, help=N_("Only projects of this year."))
 def notice(workspace, out, year) -> None:
-    """Export the 公示 (public notice) of approved projects to Excel."""
     from web.services.project_notice import write_notice_xlsx
 
     ws = _workspace(workspace)
@@ -231,19 +230,19 @@ def notice(workspace, out, year) -> None:
     click.echo(say(f"{count_en(n, 'approved project')} written to {out}", f"已将 {n} 个审定项目写入 {out}"))
 
 
-@click.group()
+@group(help=N_("The project library (项目库) as the county's Excel: import and export."))
 def projects() -> None:
-    """The project library (项目库) as the county's Excel: import and export."""
+    """The group of its subcommands (help above, in the report language)."""
 
 
-@projects.command(name="import")
+@projects.command(name="import",
+                  help=N_("Import FILE (.xlsx/.csv, the 项目库 columns); exit status 2 on errors, nothing written then."))
 @workspace_option()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--user", "username", default="ruralplan import", show_default=True,
-              help="Recorded as the creator of the new proposals and of their import step.")
-@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+              help=N_("Recorded as the creator of the new proposals and of their import step."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print the outcome as JSON."))
 def projects_import(workspace, file, username, as_json) -> None:
-    """Import FILE (.xlsx/.csv, the 项目库 columns); exit status 2 on errors, nothing written then."""
     from layers.project_library import import_library
     from web.i18n import catalog_gettext
 
@@ -265,13 +264,13 @@ def projects_import(workspace, file, username, as_json) -> None:
         sys.exit(2)
 
 
-@projects.command(name="export")
+@projects.command(name="export",
+                  help=N_("Write the project library as the county's Excel (headers in RURALPLAN_LANG), importable back unchanged."))
 @workspace_option()
 @click.argument("out", type=click.Path(dir_okay=False, writable=True))
-@click.option("--status", multiple=True, help="Only these statuses (repeatable).")
-@click.option("--year", type=int, default=None, help="Only proposals of this year.")
+@click.option("--status", multiple=True, help=N_("Only these statuses (repeatable)."))
+@click.option("--year", type=int, default=None, help=N_("Only proposals of this year."))
 def projects_export(workspace, out, status, year) -> None:
-    """Write the project library as the county's Excel (headers in RURALPLAN_LANG), importable back unchanged."""
     from layers import proposals as P
     from layers.project_library import write_library_xlsx
 

@@ -3,48 +3,51 @@ from __future__ import annotations
 
 import click
 
+from geo.report import N_
 from web.services import jsonout
 
+from .helptext import command, group
 from .common import cli_lang, count_en, say, workspace_option
 
 
-def register(group: click.Group) -> None:
-    group.add_command(scenario)
-    group.add_command(resilience)
+def register(cli: click.Group) -> None:
+    cli.add_command(scenario)
+    cli.add_command(resilience)
 
 
 def scenario_option():
     """``--scenario NAME``: run on a stored network scenario instead of the base network."""
     return click.option("--scenario", "scenario_name", default=None, metavar="NAME",
-                        help="Run on this network scenario (see `ruralplan scenario list`); default: the base network.")
+                        help=N_("Run on this network scenario (see `ruralplan scenario list`); default: the base "
+                                "network."))
 
 
 # --------------------------------------------------------------------------- scenario
-@click.group()
+@group(help=N_("Network scenarios: roads closed or slowed (汛期, hazard zones, works)."))
 def scenario() -> None:
-    """Network scenarios: roads closed or slowed (汛期, hazard zones, works)."""
+    """The group of its subcommands (help above, in the report language)."""
 
 
-@scenario.command("add")
+@scenario.command("add",
+                  help=N_("Store a network scenario NAME (checked against the roads and constraint zones)."))
 @workspace_option()
 @click.argument("name")
-@click.option("--close-id", "close_ids", multiple=True, help="Close the road with this id (repeatable, or a,b,c).")
+@click.option("--close-id", "close_ids", multiple=True, help=N_("Close the road with this id (repeatable, or a,b,c)."))
 @click.option("--close-class", "close_classes", multiple=True,
-              help="Close every road of this class: national|provincial|county|township|village|other (repeatable).")
-@click.option("--close-unpaved", is_flag=True, help="Close every unpaved road (the rainy season 汛期).")
-@click.option("--close-hazard", is_flag=True, help="Close every road crossing a hazard zone (constraints layer).")
-@click.option("--close-zone", "close_zones", multiple=True, help="Close roads crossing this constraint zone id.")
+              help=N_("Close every road of this class: national|provincial|county|township|village|other (repeatable)."))
+@click.option("--close-unpaved", is_flag=True, help=N_("Close every unpaved road (the rainy season 汛期)."))
+@click.option("--close-hazard", is_flag=True, help=N_("Close every road crossing a hazard zone (constraints layer)."))
+@click.option("--close-zone", "close_zones", multiple=True, help=N_("Close roads crossing this constraint zone id."))
 @click.option("--slow-class", "slow_classes", multiple=True, metavar="CLASS=FACTOR",
-              help="Speed factor for a class, e.g. county=0.5 (repeatable or comma separated).")
-@click.option("--slow-id", "slow_ids", multiple=True, metavar="ID=FACTOR", help="Speed factor for one road.")
+              help=N_("Speed factor for a class, e.g. county=0.5 (repeatable or comma separated)."))
+@click.option("--slow-id", "slow_ids", multiple=True, metavar="ID=FACTOR", help=N_("Speed factor for one road."))
 @click.option("--slow-zone", "slow_zones", multiple=True, metavar="ZONE=FACTOR",
-              help="Speed factor for roads crossing a constraint zone.")
-@click.option("--slow-hazard", type=float, default=None, help="Speed factor for roads crossing any hazard zone.")
-@click.option("--description", default="", help="Free text.")
-@click.option("--replace", is_flag=True, help="Overwrite a scenario of the same name.")
+              help=N_("Speed factor for roads crossing a constraint zone."))
+@click.option("--slow-hazard", type=float, default=None, help=N_("Speed factor for roads crossing any hazard zone."))
+@click.option("--description", default="", help=N_("Free text."))
+@click.option("--replace", is_flag=True, help=N_("Overwrite a scenario of the same name."))
 def scenario_add(workspace, name, close_ids, close_classes, close_unpaved, close_hazard, close_zones, slow_classes,
                  slow_ids, slow_zones, slow_hazard, description, replace) -> None:
-    """Store a network scenario NAME (checked against the roads and constraint zones)."""
     from layers.store import Workspace
     from planner.scenario import NetworkScenario, parse_factor_spec
     from web.services import scenarios
@@ -71,11 +74,11 @@ def scenario_add(workspace, name, close_ids, close_classes, close_unpaved, close
                    f"({d['slowed_km']:.1f} km), {count_en(d['hazard_zones'], 'hazard zone')}")
 
 
-@scenario.command("list")
+@scenario.command("list",
+                  help=N_("List the stored network scenarios."))
 @workspace_option()
 @click.option("--json", "as_json", is_flag=True)
 def scenario_list(workspace, as_json) -> None:
-    """List the stored network scenarios."""
     from layers.store import Workspace
     from web.services import scenarios
 
@@ -89,12 +92,12 @@ def scenario_list(workspace, as_json) -> None:
         click.echo(say("no network scenarios", "尚无路网情景"))
 
 
-@scenario.command("show")
+@scenario.command("show",
+                  help=N_("Show what scenario NAME closes and slows on the current roads."))
 @workspace_option()
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (with the ids of the closed roads).")
+@click.option("--json", "as_json", is_flag=True, help=N_("Print JSON (with the ids of the closed roads)."))
 def scenario_show(workspace, name, as_json) -> None:
-    """Show what scenario NAME closes and slows on the current roads."""
     from layers.store import Workspace
     from web.services import scenarios
 
@@ -130,11 +133,11 @@ def _echo_applied(applied) -> None:
             click.echo(say(f"  {en}: ", f"  {zh}：") + ", ".join(map(str, ids[:20])) + more)
 
 
-@scenario.command("remove")
+@scenario.command("remove",
+                  help=N_("Delete scenario NAME."))
 @workspace_option()
 @click.argument("name")
 def scenario_remove(workspace, name) -> None:
-    """Delete scenario NAME."""
     from layers.store import Workspace
     from web.services import scenarios
 
@@ -143,16 +146,15 @@ def scenario_remove(workspace, name) -> None:
 
 
 # --------------------------------------------------------------------------- resilience
-@click.command()
+@command(help=N_("Villages with a single access, and road links ranked by what their loss cuts off."))
 @workspace_option()
 @scenario_option()
 @click.option("--to", "target", default="towns", show_default=True,
               type=click.Choice(["towns", "cold_storage", "industry_bases", "relocation_settlements"]),
-              help="Where villagers travel, for the detour minutes (towns: the town seats).")
-@click.option("--top", type=int, default=20, show_default=True, help="How many links and detour segments to list.")
-@click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON (with GeoJSON).")
+              help=N_("Where villagers travel, for the detour minutes (towns: the town seats)."))
+@click.option("--top", type=int, default=20, show_default=True, help=N_("How many links and detour segments to list."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print the full report as JSON (with GeoJSON)."))
 def resilience(workspace, scenario_name, target, top, as_json) -> None:
-    """Villages with a single access, and road links ranked by what their loss cuts off."""
     from layers.store import Workspace
     from web.services import resilience as R
 
