@@ -86,6 +86,7 @@ def test_cli_says_a_wholly_foreign_file_once(tmp_path, lang, text):
     assert len(county_lines) == 1 and text in county_lines[0], result.output
     assert len(lines) <= LISTED_PER_KIND + 3, result.output  # the file, 10 warnings, their count, nothing written
     assert ("20 more problems of kind" in result.output) or ("另有 20 个" in result.output)
+    assert lines[-1] == ("nothing written: 1 error in v.csv" if lang == "en" else "未写入任何数据：v.csv 中有 1 个错误")
 
 
 def test_many_foreign_rows_list_the_first_and_count_the_rest(tmp_path):

@@ -102,6 +102,14 @@ def count_en(n, singular: str, plural: str | None = None) -> str:
     return f"{n} {singular if n == 1 else (plural or singular + 's')}"
 
 
+def nothing_written(n_errors: int, file) -> str:
+    """The last line of a refused import, the count agreeing with its noun."""
+    gettext = cli_gettext()
+    if n_errors == 1:
+        return gettext(N_("nothing written: 1 error in %(file)s"), file=file)
+    return gettext(N_("nothing written: %(n)s errors in %(file)s"), n=n_errors, file=file)
+
+
 def say(en: str, zh: str) -> str:
     """A line of command-line text in the report language (for text that is not a catalog msgid)."""
     return zh if cli_lang() == "zh" else en

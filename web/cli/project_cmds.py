@@ -9,7 +9,7 @@ from geo.report import N_
 from web.services import jsonout
 
 from .helptext import command, group
-from .common import cli_gettext, cli_lang, count_en, pad, say, text_width, workspace_option
+from .common import cli_gettext, cli_lang, count_en, nothing_written, pad, say, text_width, workspace_option
 from .resilience_cmds import scenario_option
 
 
@@ -258,8 +258,7 @@ def projects_import(workspace, file, username, as_json) -> None:
             click.echo(_("project library: %(added)s added, %(unchanged)s unchanged", added=outcome.added,
                          unchanged=outcome.unchanged))
         else:
-            click.echo(_("nothing written: %(n)s error(s) in %(file)s", n=len(outcome.errors), file=outcome.file),
-                       err=True)
+            click.echo(nothing_written(len(outcome.errors), outcome.file), err=True)
     if not outcome.written:
         sys.exit(2)
 

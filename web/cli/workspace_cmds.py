@@ -9,7 +9,7 @@ from geo.report import N_
 from web.services import jsonout
 
 from .helptext import command
-from .common import cli_gettext, cli_lang, echo_problems, pad, say, text_width, workspace_option
+from .common import cli_gettext, cli_lang, echo_problems, nothing_written, pad, say, text_width, workspace_option
 
 
 def register(cli: click.Group) -> None:
@@ -87,8 +87,7 @@ def import_(workspace, layer, file, crs, replace, skip_bad_rows, sheet, as_json)
             if outcome.skipped_rows:
                 click.echo(_("skipped rows with errors: %(rows)s", rows=", ".join(map(str, outcome.skipped_rows))))
         else:
-            click.echo(_("nothing written: %(n)s error(s) in %(file)s", n=outcome.count("error"), file=outcome.file),
-                       err=True)
+            click.echo(nothing_written(outcome.count("error"), outcome.file), err=True)
     if not outcome.written:
         sys.exit(2)
 
