@@ -77,7 +77,7 @@ def scenario_add(workspace, name, close_ids, close_classes, close_unpaved, close
 @scenario.command("list",
                   help=N_("List the stored network scenarios."))
 @workspace_option()
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=N_("Print JSON."))
 def scenario_list(workspace, as_json) -> None:
     from layers.store import Workspace
     from web.services import scenarios
