@@ -208,6 +208,9 @@ def import_file(
             row_ids.update({int(r): i for r, i in zip(rows, result.frame[lschema.id_field]) if i is not None})
     step("validate")
     if blocking or any(p.is_error and p.row is None and p.code != MORE for p in problems):
+        if any(p.code == "other_county_file" and "layers" in p.params for p in problems):
+            # the whole file is another county's: what is wrong with its rows is beside the point
+            problems = [p for p in problems if p.row is None and p.code != MORE]
         listed, counts = cap_problems(problems)
         return ImportOutcome(name, tuple(frames), tuple(listed), written=False, counts=counts)
     if not ws.exists:
