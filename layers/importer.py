@@ -208,6 +208,9 @@ def import_file(
             row_ids.update({int(r): i for r, i in zip(rows, result.frame[lschema.id_field]) if i is not None})
     step("validate")
     if blocking or any(p.is_error and p.row is None and p.code != MORE for p in problems):
+        if any(p.code == "other_county_file" and "layers" in p.params for p in problems):
+            # the whole file is another county's: what is wrong with its rows is beside the point
+            problems = [p for p in problems if p.row is None and p.code != MORE]
         listed, counts = cap_problems(problems)
         return ImportOutcome(name, tuple(frames), tuple(listed), written=False, counts=counts)
     if not ws.exists:
@@ -250,50 +253,71 @@ def _foreign_county_codes(ws: Workspace, frames: dict, row_numbers: dict, *, fil
     start with the workspace's county code: a file of another county (a neighbour's list,
     a copied workspace's export) must not import silently into this one.
 
-    Per layer: the first :data:`FOREIGN_ROWS_LISTED` rows as errors of their row and field,
-    the rest counted (their rows still bad, so ``--skip-bad-rows`` skips exactly them), and,
-    when every code of the file is foreign, one error for the whole file naming the
-    counties it belongs to (the whole import stops).
+    Said once at the widest scope that is wholly foreign:
+
+    * every code of the file (all its layers and code columns) is of another county: one
+      error for the file, naming the county codes found and the workspace's (the import stops);
+    * else every code of one column: one error for that layer and column (the import stops);
+    * else the rows: the first :data:`FOREIGN_ROWS_LISTED` as errors of their row and field,
+      the rest counted (their rows still bad, so ``--skip-bad-rows`` skips exactly them).
     """
     county = workspace_county_code(ws)
     if county is None:
         return {}
-    out: dict[str, list[Problem]] = {}
+    columns = []  # (layer, column, text, coded, foreign indices, rows) of each code column with codes
     for lname, frame in frames.items():
         schema = LAYERS[lname]
         mapping, _ = match_columns([str(c) for c in frame.columns], schema)
         rows = row_numbers.get(lname)
         rows = np.asarray(rows if rows is not None else np.arange(len(frame)) + 2)
-        problems: list[Problem] = []
         for column, fname in mapping.items():
-            f = schema.field(fname)
-            if f.pattern != _CODE12_PATTERN:
+            if schema.field(fname).pattern != _CODE12_PATTERN:
                 continue
             text = [re.sub(r"\.0$", "", str(v).strip()) for v in frame[column].tolist()]
             coded = np.array([bool(re.fullmatch(r"\d{12}", t)) for t in text], dtype=bool)
-            foreign = np.flatnonzero(coded & np.array([t[:6] != county for t in text], dtype=bool))
-            if not len(foreign):
-                continue
-            found = pd.Series([text[i][:6] for i in foreign]).value_counts()
-            counties = found.index[0] if len(found) == 1 else ", ".join(f"{c} ×{n}" for c, n in found.items())
-            if len(foreign) == int(coded.sum()):
-                problems.append(error(
-                    "other_county_file",
-                    N_("all {n} codes of layer {layer} in column {column} belong to another county ({counties}), "
-                       "not this workspace's county {county}: is this the right file or workspace?"),
-                    params={"n": len(foreign), "layer": lname, "layer_zh": schema.zh, "column": column,
-                            "counties": counties, "county": county},
-                    file=file, field=column))
-            add_limited(problems, foreign,
-                        lambda i, column=column, text=text, rows=rows: error(
-                            "other_county_code",
-                            N_("code {value} is of county {found}, not this workspace's county {county}"),
-                            params={"value": text[i], "found": text[i][:6], "county": county},
-                            file=file, row=int(rows[i]), field=column),
-                        code="other_county_code", file=file, field=column, rows=rows, limit=FOREIGN_ROWS_LISTED)
-        if problems:
-            out[lname] = problems
-    return out
+            if coded.any():
+                foreign = np.flatnonzero(coded & np.array([t[:6] != county for t in text], dtype=bool))
+                columns.append((lname, column, text, int(coded.sum()), foreign, rows))
+
+    def counties_of(entries) -> str:
+        found = pd.Series([c[2][i][:6] for c in entries for i in c[4]]).value_counts()
+        return found.index[0] if len(found) == 1 else ", ".join(f"{c} ×{n}" for c, n in found.items())
+
+    out: dict[str, list[Problem]] = {}
+    if columns and all(len(c[4]) == c[3] for c in columns):  # the whole file: once
+        names = list(dict.fromkeys(c[1] for c in columns))
+        first = columns[0][0]
+        layers = list(dict.fromkeys(c[0] for c in columns))
+        out[first] = [error(
+            "other_county_file",
+            N_("the whole file is of county {counties}, not this workspace's county {county} "
+               "({n} codes in column {column}): is this the right file or workspace?"),
+            params={"n": len(set(c[2][i] for c in columns for i in c[4])), "counties": counties_of(columns),
+                    "county": county, "column": ", ".join(names), "layer": first, "layers": layers},
+            file=file)]  # the columns are named in the message
+        return out
+    for lname, column, text, n_coded, foreign, rows in columns:
+        if not len(foreign):
+            continue
+        problems = out.setdefault(lname, [])
+        if len(foreign) == n_coded:
+            schema = LAYERS[lname]
+            problems.append(error(
+                "other_county_file",
+                N_("all {n} codes of layer {layer} in column {column} belong to another county ({counties}), "
+                   "not this workspace's county {county}: is this the right file or workspace?"),
+                params={"n": len(foreign), "layer": lname, "layer_zh": schema.zh, "column": column,
+                        "counties": counties_of([(lname, column, text, n_coded, foreign, rows)]), "county": county},
+                file=file, field=column))
+            continue
+        add_limited(problems, foreign,
+                    lambda i, column=column, text=text, rows=rows: error(
+                        "other_county_code",
+                        N_("code {value} is of county {found}, not this workspace's county {county}"),
+                        params={"value": text[i], "found": text[i][:6], "county": county},
+                        file=file, row=int(rows[i]), field=column),
+                    code="other_county_code", file=file, field=column, rows=rows, limit=FOREIGN_ROWS_LISTED)
+    return {k: v for k, v in out.items() if v}
 
 
 def _read_table_rows(ws, table, layer: str, schema, *, crs, name: str):

@@ -71,8 +71,20 @@ class NavItem:
     permission: str | None = None
 
 
+class JSONProvider(flask.json.provider.DefaultJSONProvider):
+    """Flask's JSON with the numbers of every JSON answer (API, map data) written by the
+    same rule as the command line's ``--json`` (:mod:`web.services.jsonout`: minutes to
+    0.01, metres to 0.1, no float32 noise, no ``-0.0``)."""
+
+    def response(self, *args, **kwargs):
+        from .services.jsonout import clean
+
+        return super().response(clean(self._prepare_response_obj(args, kwargs)))
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__)
+    app.json = JSONProvider(app)
     app.request_class = Request
     app.before_request(ids_in_range)
     load_config(app, test_config)

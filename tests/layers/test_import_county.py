@@ -61,9 +61,41 @@ def test_a_file_wholly_of_another_county_is_one_error_for_the_file(tmp_path):
     outcome = import_file(ws, "villages", _csv(tmp_path, OWN), skip_bad_rows=True)
     assert not outcome.written and _digest(ws.path) == before  # --skip-bad-rows does not import a wrong file
     whole = [p for p in outcome.problems if p.code == "other_county_file"]
-    assert len(whole) == 1 and whole[0].row is None and whole[0].field == "村代码"
+    assert len(whole) == 1 and whole[0].row is None and whole[0].params["column"] == "村代码"
     assert whole[0].params["n"] == 2 and whole[0].params["counties"] == "140823"
     assert whole[0].params["county"] == "149901"
+    # said once: not again row by row (the file is refused as a whole)
+    assert [p for p in outcome.problems if "county" in p.code] == whole
+
+
+@pytest.mark.parametrize("lang,text", [
+    ("en", "v.csv: the whole file is of county 140823, not this workspace's county 149901 (30 codes in column 村代码)"),
+    ("zh", "v.csv: 整个文件属于县 140823，不是本工作空间所在县 149901（村代码 列共 30 个代码）")])
+def test_cli_says_a_wholly_foreign_file_once(tmp_path, lang, text):
+    """One line for the file (the county codes found and the workspace's) and the count: no
+    row lines, for the county or anything else about rows of a file that cannot come in."""
+    ws = _workspace(tmp_path, county="149901")
+    rows = [f"140823100{i:03d},村{i},桐城镇,100,," for i in range(30)]  # no coordinates: a warning a row
+    result = CliRunner(env={"RURALPLAN_LANG": lang}).invoke(
+        main, ["import", "-w", str(ws.path), "--layer", "villages", str(_csv(tmp_path, rows))])
+    assert result.exit_code == 2
+    lines = result.output.splitlines()
+    assert len(lines) == 2 and text in lines[0], result.output
+    assert lines[-1] == ("nothing written: 1 error in v.csv" if lang == "en" else "未写入任何数据：v.csv 中有 1 个错误")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_cli_lists_ten_problems_of_a_kind_then_their_count(tmp_path, lang):
+    from web.cli.common import LISTED_PER_KIND
+
+    ws = _workspace(tmp_path)
+    rows = [f"140823100{i:03d},村{i},桐城镇,100,," for i in range(30)]  # own county, no coordinates
+    result = CliRunner(env={"RURALPLAN_LANG": lang}).invoke(
+        main, ["import", "-w", str(ws.path), "--layer", "villages", str(_csv(tmp_path, rows))])
+    assert result.exit_code == 0, result.output
+    listed = [ln for ln in result.output.splitlines() if "v.csv" in ln and ("row " in ln or "第 " in ln)]
+    assert len(listed) == LISTED_PER_KIND
+    assert ("20 more problems of kind" in result.output) or ("另有 20 个" in result.output)
 
 
 def test_many_foreign_rows_list_the_first_and_count_the_rest(tmp_path):
@@ -137,8 +169,9 @@ def test_a_real_county_list_goes_only_into_its_own_county(tmp_path, county):
     before = _digest(wrong.path)
     outcome = import_file(wrong, "villages", path)
     assert not outcome.written and _digest(wrong.path) == before
-    whole = {(p.params["layer"], p.params["counties"]) for p in outcome.problems if p.code == "other_county_file"}
-    assert whole == {("villages", county), ("towns", county)}
+    (whole,) = [p for p in outcome.problems if p.code == "other_county_file"]  # once for the file
+    assert whole.params["layers"] == ["villages", "towns"] and whole.params["counties"] == county
+    assert whole.params["county"] == other and whole.row is None
     right = Workspace.create(tmp_path / "right.gpkg", meta={"county_code": county})
     outcome = import_file(right, "villages", path)
     assert outcome.written and not [p for p in outcome.problems if "other_county" in p.code]
@@ -147,7 +180,8 @@ def test_a_real_county_list_goes_only_into_its_own_county(tmp_path, county):
 @pytest.mark.slow
 def test_real_villages_of_another_county_are_outside_its_boundary(tmp_path):
     """Points of another county, in a workspace with a county boundary: a warning per row
-    (the code check is what stops the import)."""
+    when the workspace names no county code; with one, the code check stops the import and
+    is the one thing said (the rows of a file that cannot come in are beside the point)."""
     import geopandas as gpd
 
     boundary_path = shared_data("china-counties", "boundary_140823.geojson")
@@ -162,5 +196,8 @@ def test_real_villages_of_another_county_are_outside_its_boundary(tmp_path):
             crs="EPSG:4326"))
     outcome = import_file(ws, "villages", villages_path)
     assert not outcome.written
+    assert [p.code for p in outcome.problems] == ["other_county_file"]
+    ws.set_meta(county_code=None)
+    outcome = import_file(ws, "villages", villages_path)
     outside = [p for p in outcome.problems if p.code == "outside_county"]
     assert outside and all(p.severity == "warning" and p.row is not None for p in outside)

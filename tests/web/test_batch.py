@@ -105,3 +105,61 @@ def test_list_file_and_errors(counties, tmp_path):
         run_batch("coverage", [counties / "county7.gpkg"], {"minutes": -1})
     with pytest.raises(BadBatch):
         run_batch("nonsense", [counties / "county7.gpkg"], {})
+
+
+def test_one_county_is_one_county_in_english(counties, scheduler, tmp_path):
+    from click.testing import CliRunner
+
+    from web.cli import main
+
+    for lang, said in (("en", "1/1 county done;"), ("zh", "1/1 个县完成")):
+        res = CliRunner(env={"RURALPLAN_LANG": lang}).invoke(
+            main, ["batch", "coverage", "--workspaces", str(counties / "county7.gpkg"), "--minutes", "30",
+                   "--scheduler", scheduler, "--out", str(tmp_path / lang)])
+        assert res.exit_code == 0, res.output
+        assert said in res.output, res.output
+
+
+def test_a_bad_list_file_is_named_once_with_its_lines(counties, tmp_path):
+    """A list naming files that do not exist stops before anything runs: the list file once,
+    each missing path as written with its line, capped with a count; a binary or undecodable
+    list and a path that is nothing are typed errors too (no traceback)."""
+    from click.testing import CliRunner
+
+    from web.cli import main
+    from web.services.batch import LIST_ERRORS_SHOWN, BadWorkspaceList, ListedWorkspacesMissing
+
+    listing = tmp_path / "list.txt"
+    missing = [f"gone{i}.gpkg" for i in range(LIST_ERRORS_SHOWN + 3)]
+    listing.write_text("\n".join([str(counties / "county7.gpkg"), "# comment", *missing]) + "\n", encoding="utf-8")
+    with pytest.raises(ListedWorkspacesMissing) as info:
+        list_workspaces(listing)
+    assert info.value.params["n"] == LIST_ERRORS_SHOWN + 3 and info.value.params["lines"][0] == 3
+    for lang in ("en", "zh"):
+        res = CliRunner(env={"RURALPLAN_LANG": lang}).invoke(
+            main, ["batch", "coverage", "--workspaces", str(listing), "--minutes", "30", "--out", str(tmp_path / "o")])
+        assert res.exit_code == 2, res.output
+        assert res.output.count(str(listing)) == 1 and res.output.count(str(tmp_path)) == 1, res.output
+        assert "gone0.gpkg" in res.output and f"gone{LIST_ERRORS_SHOWN}.gpkg" not in res.output
+        assert ("(+3 more)" if lang == "en" else "（另 3 个）") in res.output
+        assert "Traceback" not in res.output
+    one = tmp_path / "one.txt"
+    one.write_text("gone.gpkg\n", encoding="utf-8")
+    res = CliRunner(env={"RURALPLAN_LANG": "en"}).invoke(
+        main, ["batch", "coverage", "--workspaces", str(one), "--minutes", "30", "--out", str(tmp_path / "o")])
+    assert f"{one}: 1 listed workspace does not exist: line 1: gone.gpkg" in res.output
+    # a Chinese Windows list (GBK) and a UTF-16 one with its byte-order mark read; binary is refused
+    gbk = tmp_path / "gbk.txt"
+    gbk.write_bytes(f"# 三个县\n{counties / 'county8.gpkg'}\n".encode("gbk"))
+    assert [p.name for p in list_workspaces(gbk)] == ["county8.gpkg"]
+    utf16 = tmp_path / "u16.txt"
+    utf16.write_text(f"{counties / 'county9.gpkg'}\n", encoding="utf-16")
+    assert [p.name for p in list_workspaces(utf16)] == ["county9.gpkg"]
+    binary = tmp_path / "bin.txt"
+    binary.write_bytes((counties / "county7.gpkg").read_bytes()[:400])
+    with pytest.raises(BadWorkspaceList):
+        list_workspaces(binary)
+    res = CliRunner(env={"RURALPLAN_LANG": "zh"}).invoke(
+        main, ["batch", "coverage", "--workspaces", str(tmp_path / "nothing"), "--minutes", "30",
+               "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "nothing 不存在" in res.output, res.output

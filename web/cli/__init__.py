@@ -4,10 +4,12 @@ from __future__ import annotations
 import click
 
 from geo.errors import RuralplanError
+from geo.report import N_
 
 from . import (batch_cmds, network_cmds, pairing_cmds, placement_cmds, project_cmds, resilience_cmds, server_cmds,
                workspace_cmds)
 from .common import cli_lang
+from .helptext import Group
 
 COMMAND_MODULES = [workspace_cmds, server_cmds, network_cmds, placement_cmds, pairing_cmds, project_cmds,
                    resilience_cmds, batch_cmds]
@@ -16,7 +18,7 @@ COMMAND_MODULES = [workspace_cmds, server_cmds, network_cmds, placement_cmds, pa
 EXIT_USER_ERROR = 2
 
 
-class TypedErrorGroup(click.Group):
+class TypedErrorGroup(Group):
     """The CLI's one translation of :class:`geo.errors.RuralplanError`: one line on stderr
     in the terminal's language (``RURALPLAN_LANG`` or the locale) and exit status 2."""
 
@@ -32,10 +34,12 @@ class TypedErrorGroup(click.Group):
             ctx.exit(EXIT_USER_ERROR)
 
 
-@click.group(cls=TypedErrorGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=TypedErrorGroup, context_settings={"help_option_names": ["-h", "--help"]},
+             help=N_("ruralplan — county rural-revitalization planning: villages, road network analysis, "
+                     "location-allocation, assistance pairings and the project library."))
 @click.version_option(package_name="ruralplan")
 def main() -> None:
-    """ruralplan — 县域乡村振兴规划工具 / county rural-revitalization planning."""
+    """The ``ruralplan`` command (help above, in the report language)."""
 
 
 for _module in COMMAND_MODULES:

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import click
 
+from geo.report import N_
+
 
 def workspace_option(*, exists: bool = True):
     """The ``--workspace/-w`` option every command takes."""
     return click.option("--workspace", "-w", required=True, envvar="RURALPLAN_WORKSPACE",
                         type=click.Path(dir_okay=False, exists=exists),
-                        help="The county workspace (.gpkg). Env: RURALPLAN_WORKSPACE.")
+                        help=N_("The county workspace (.gpkg). Env: RURALPLAN_WORKSPACE."))
 
 
 def cli_lang() -> str:
@@ -36,10 +38,42 @@ def echo_problems(problems, *, lang: str | None = None) -> None:
     problems = list(problems)
     kinds = _kind_texts(problems, gettext)
     colon = "：" if lang == "zh" else ": "
-    for p in sorted_problems(problems):
+    for p in capped_per_kind(sorted_problems(problems)):
         if p.code == MORE and p.params.get("kind") in kinds:  # the kind in words, not its code
             p = replace(p, params={**p.params, "kind": kinds[p.params["kind"]]})
         click.echo(f"{tags[p.is_error]}{colon}{format_problem(p, gettext)}", err=p.is_error)
+
+
+#: Problems of one kind (severity and code) a terminal report lists; the rest are one line
+#: with their count (a file of 350 rows without a location is not 350 lines).
+LISTED_PER_KIND = 10
+
+
+def capped_per_kind(problems, *, limit: int = LISTED_PER_KIND) -> list:
+    """``problems`` (in order) with at most ``limit`` of each kind, then one "more problems
+    of kind …" record per cut kind (records already counting a kind's rest add to it)."""
+    from geo.report import MORE, N_, Problem
+
+    shown: dict = {}
+    hidden: dict = {}
+    out = []
+    for p in problems:
+        if p.code == MORE:
+            key = (p.severity, p.params.get("kind"))
+            hidden[key] = hidden.get(key, 0) + int(p.params.get("more", 0))
+            continue
+        key = (p.severity, p.code)
+        if shown.get(key, 0) < limit:
+            shown[key] = shown.get(key, 0) + 1
+            out.append(p)
+        else:
+            hidden[key] = hidden.get(key, 0) + 1
+    template = N_("{more} more problems of kind {kind} are not listed ({total} in all)")
+    for (severity, kind), more in hidden.items():
+        if more > 0:
+            out.append(Problem(severity, MORE, template,
+                               params={"kind": kind, "more": more, "total": shown.get((severity, kind), 0) + more}))
+    return out
 
 
 def _kind_texts(problems, gettext) -> dict[str, str]:
@@ -60,6 +94,20 @@ def cli_gettext():
     from web.i18n import catalog_gettext
 
     return catalog_gettext(cli_lang())
+
+
+def count_en(n, singular: str, plural: str | None = None) -> str:
+    """``n`` and the English noun agreeing with it: "1 county", "2 counties", "0 villages"
+    (Chinese needs no plural; say it with :func:`say`)."""
+    return f"{n} {singular if n == 1 else (plural or singular + 's')}"
+
+
+def nothing_written(n_errors: int, file) -> str:
+    """The last line of a refused import, the count agreeing with its noun."""
+    gettext = cli_gettext()
+    if n_errors == 1:
+        return gettext(N_("nothing written: 1 error in %(file)s"), file=file)
+    return gettext(N_("nothing written: %(n)s errors in %(file)s"), n=n_errors, file=file)
 
 
 def say(en: str, zh: str) -> str:

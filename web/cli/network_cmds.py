@@ -1,20 +1,23 @@
 """Road-network commands: od, coverage, service-area, accessibility."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
-from .common import cli_lang, pad, say, text_width, workspace_option
+from geo.report import N_
+from web.services import jsonout
+
+from .helptext import command
+from .common import cli_lang, count_en, pad, say, text_width, workspace_option
 from .resilience_cmds import echo_scenario_difference, scenario_option
 
 ORIGIN_LAYERS = ("villages", "cold_storage", "industry_bases", "relocation_settlements", "towns")
 
 
-def register(group: click.Group) -> None:
-    for command in (od, coverage, service_area):
-        group.add_command(command)
+def register(cli: click.Group) -> None:
+    for cmd in (od, coverage, service_area):
+        cli.add_command(cmd)
 
 
 def _network(ws, scenario_name=None):
@@ -67,15 +70,15 @@ def _points(ws, layer):
     return services.villages(ws) if layer == "villages" else services.facility_points(ws, layer)
 
 
-@click.command()
+@command(help=N_("Travel-time matrix (minutes) between two layers, as origin, destination, minutes rows."))
 @workspace_option()
 @click.option("--from", "origin_layer", type=click.Choice(ORIGIN_LAYERS), default="villages", show_default=True)
 @click.option("--to", "destination_layer", type=click.Choice(ORIGIN_LAYERS), required=True)
-@click.option("--cutoff-min", type=float, default=None, help="Leave times above this many minutes empty.")
-@click.option("--out", type=click.Path(dir_okay=False), required=True, help="Output .csv or .parquet (long format).")
+@click.option("--cutoff-min", type=float, default=None, help=N_("Leave times above this many minutes empty."))
+@click.option("--out", type=click.Path(dir_okay=False), required=True,
+              help=N_("Output .csv or .parquet (long format)."))
 @scenario_option()
 def od(workspace, origin_layer, destination_layer, cutoff_min, out, scenario_name) -> None:
-    """Travel-time matrix (minutes) between two layers, as origin, destination, minutes rows."""
     import numpy as np
     import pandas as pd
 
@@ -139,32 +142,32 @@ def od(workspace, origin_layer, destination_layer, cutoff_min, out, scenario_nam
 
     n_o, n_d = int((o_reason != "").sum()), int((d_reason != "").sum())
     shape = f"{matrix.minutes.shape[0]} × {matrix.minutes.shape[1]}"
-    click.echo(say(f"{len(o)} pairs written to {out} ({shape}; {n_o} origins and {n_d} destinations off the "
-                   f"road network or cut off from it, {len(oo)} rows with their reason)",
+    click.echo(say(f"{count_en(len(o), 'pair')} written to {out} ({shape}; {count_en(n_o, 'origin')} and "
+                   f"{count_en(n_d, 'destination')} off the road network or cut off from it, "
+                   f"{count_en(len(oo), 'row')} with their reason)",
                    f"已将 {len(o)} 对写入 {out}（{shape}；{n_o} 个起点、{n_d} 个终点不在路网上或与路网不连通，"
                    f"{len(oo)} 行注明原因）"))
     _echo_off_network(off_network(so, "origin", o_reason) + off_network(sd, "destination", d_reason),
                       [*so.warnings(), *sd.warnings()])
     if base is not None:
         lost = int((np.isfinite(base) & ~np.isfinite(matrix.minutes)).sum())
-        click.echo(say(f"scenario {scenario_name}: {lost} pairs unreachable that the base network connects "
+        click.echo(say(f"scenario {scenario_name}: {count_en(lost, 'pair')} unreachable that the base network connects "
                        f"(empty minutes); added minutes in column added_min",
                        f"路网情景 {scenario_name}：{lost} 对在基准路网连通、在情景中不可达（minutes 为空）；"
                        f"增加的分钟数见 added_min 列"))
 
 
-@click.command()
+@command(help=N_("Villages, people, produce and monitored households within T minutes of a facility layer."))
 @workspace_option()
 @click.option("--facility", type=click.Choice(["cold_storage", "industry_bases", "relocation_settlements", "towns"]),
               required=True)
-@click.option("--minutes", type=float, required=True, help="Coverage cutoff in minutes.")
-@click.option("--commodity", "commodities", multiple=True, help="Produce to count (e.g. apple); default all.")
+@click.option("--minutes", type=float, required=True, help=N_("Coverage cutoff in minutes."))
+@click.option("--commodity", "commodities", multiple=True, help=N_("Produce to count (e.g. apple); default all."))
 @click.option("--include-planned", is_flag=True,
-              help="Also count planned facilities (default: existing and under construction).")
-@click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
+              help=N_("Also count planned facilities (default: existing and under construction)."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print the full result as JSON."))
 @scenario_option()
 def coverage(workspace, facility, minutes, commodities, include_planned, as_json, scenario_name) -> None:
-    """Villages, people, produce and monitored households within T minutes of a facility layer."""
     from layers.store import Workspace
     from planner.coverage import coverage_summary
     from web import services
@@ -186,7 +189,7 @@ def coverage(workspace, facility, minutes, commodities, include_planned, as_json
         payload = summary.to_dict()
         if difference is not None:
             payload["scenario_difference"] = difference
-        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        click.echo(jsonout.dumps(payload, indent=2))
         return
     echo_estimate(summary.estimate)
     _echo_coverage(summary, facility, minutes)
@@ -217,7 +220,8 @@ def _echo_coverage(summary, facility, minutes) -> None:
     lang = cli_lang()
     t = summary.totals
     what = _layer_label(facility)
-    click.echo(say(f"{what} within {minutes:g} min: {t['villages_covered']}/{t['villages']} villages covered, "
+    villages = count_en(t['villages'], 'village')
+    click.echo(say(f"{what} within {minutes:g} min: {t['villages_covered']}/{villages} covered, "
                    f"{t['villages_too_far']} too far, {t['villages_unreachable']} unreachable",
                    f"{what} {minutes:g} 分钟内：覆盖 {t['villages_covered']}/{t['villages']} 个村，"
                    f"超出时间 {t['villages_too_far']} 个，不可达 {t['villages_unreachable']} 个"))
@@ -229,7 +233,8 @@ def _echo_coverage(summary, facility, minutes) -> None:
                                               ("monitored_households", say("monitored households", "监测户")))
               if col in by_town]
     header = [say("town", "乡镇"), say("villages", "行政村")] + [label for _, label in counts] + [
-        f"{choice_label(COMMODITIES, col[len('produce_'):-2], lang)} ({say('t', '吨')})" for col in produce]
+        say(f"{name} (t)", f"{name}（吨）") for name in (choice_label(COMMODITIES, col[len('produce_'):-2], lang)
+                                                      for col in produce)]
     rows = []
     for i in range(len(by_town)):
         row = [by_town["town"].iloc[i], f"{by_town['villages_covered'].iloc[i]}/{by_town['villages'].iloc[i]}"]
@@ -267,15 +272,15 @@ def _finite(x):
     return None if x is None or not math.isfinite(float(x)) else float(x)
 
 
-@click.command(name="service-area")
+@command(name="service-area",
+    help=N_("Service-area polygons of a facility layer at several cutoffs."))
 @workspace_option()
 @click.option("--facility", type=click.Choice(["cold_storage", "industry_bases", "relocation_settlements", "towns"]),
               required=True)
-@click.option("--minutes", default="15,30,60", show_default=True, help="Cutoffs in minutes, comma separated.")
-@click.option("--dissolve", is_flag=True, help="One polygon per cutoff instead of one per facility and cutoff.")
-@click.option("--out", type=click.Path(dir_okay=False), required=True, help="Output .geojson")
+@click.option("--minutes", default="15,30,60", show_default=True, help=N_("Cutoffs in minutes, comma separated."))
+@click.option("--dissolve", is_flag=True, help=N_("One polygon per cutoff instead of one per facility and cutoff."))
+@click.option("--out", type=click.Path(dir_okay=False), required=True, help=N_("Output .geojson"))
 def service_area(workspace, facility, minutes, dissolve, out) -> None:
-    """Service-area polygons of a facility layer at several cutoffs."""
     from geo.vector import write_vector
     from layers.store import Workspace
     from planner.service_area import service_areas

@@ -1,30 +1,30 @@
 """Pairing commands: ``ruralplan pairings`` (coverage per rule, gaps, workload, suggestions)."""
 from __future__ import annotations
 
-import json
-
 import click
 
+from geo.report import N_
+from web.services import jsonout
 from web.services.labels import RULE_LABELS, PAIRING_ROLE_LABELS, code_label
 
-from .common import cli_gettext, cli_lang, pad, say, text_width, workspace_option
+from .helptext import command
+from .common import cli_gettext, cli_lang, count_en, pad, say, text_width, workspace_option
 
 TRAVEL_CHOICES = ("network", "straight-line", "none")
 
 
-def register(group: click.Group) -> None:
-    group.add_command(pairings)
+def register(cli: click.Group) -> None:
+    cli.add_command(pairings)
 
 
-@click.command()
+@command(help=N_("Coverage of one-to-one assistance pairings (结对帮扶): rules, gaps, workload, suggestions."))
 @workspace_option()
-@click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
+@click.option("--json", "as_json", is_flag=True, help=N_("Print the full result as JSON."))
 @click.option("--travel", type=click.Choice(TRAVEL_CHOICES), default="network", show_default=True,
-              help="Travel times for burden and suggestions: road network (falls back to straight line "
-                   "when the workspace has no roads), straight line, or none.")
-@click.option("--no-households", is_flag=True, help="Leave household-level rows out of the output.")
+              help=N_("Travel times for burden and suggestions: road network (falls back to straight line "
+                   "when the workspace has no roads), straight line, or none."))
+@click.option("--no-households", is_flag=True, help=N_("Leave household-level rows out of the output."))
 def pairings(workspace, as_json, travel, no_households) -> None:
-    """Coverage of one-to-one assistance pairings (结对帮扶): rules, gaps, workload, suggestions."""
     from layers.store import Workspace
     from web.services.pairings import analyse_workspace, kind_label, problem_label, problem_text, unfilled_text
 
@@ -34,7 +34,7 @@ def pairings(workspace, as_json, travel, no_households) -> None:
     data["travel_method"] = result.travel_method
     data["estimate"] = result.estimate
     if as_json:
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        click.echo(jsonout.dumps(data, indent=2))
         return
     from .network_cmds import echo_estimate
 
@@ -54,7 +54,8 @@ def pairings(workspace, as_json, travel, no_households) -> None:
         click.echo(pad(name, width) + "".join(pad(str(v), 9, right=True)
                                                for v in (row["required"], row["covered"], row["gaps"], share)))
     s = data["summary"]
-    click.echo(say(f"{s['n_gaps']} gaps, {s['n_problems']} data problems, {s['n_over_limit']} helpers over their limit",
+    click.echo(say(f"{count_en(s['n_gaps'], 'gap')}, {count_en(s['n_problems'], 'data problem')}, "
+                   f"{count_en(s['n_over_limit'], 'helper')} over their limit",
                    f"缺口 {s['n_gaps']} 处，数据问题 {s['n_problems']} 条，超出帮扶上限 {s['n_over_limit']} 人/队"))
     for p in data["problems"]:
         where = ", ".join(str(x) for x in (p["pairing_id"], p["helper_name"] or p["helper_key"],
@@ -62,7 +63,8 @@ def pairings(workspace, as_json, travel, no_households) -> None:
                                                               f"{p['target_id']}") if x)
         click.echo(f"  {problem_label(p['problem'], gettext)}{say(': ', '：')}{where} — "
                    f"{problem_text(p, gettext, lang)}")
-    click.echo(say(f"{s['n_suggestions']} suggested pairings; {s['n_uncovered']} needs cannot be filled",
+    click.echo(say(f"{count_en(s['n_suggestions'], 'suggested pairing')}; "
+                   f"{count_en(s['n_uncovered'], 'need')} cannot be filled",
                    f"建议结对 {s['n_suggestions']} 条；无法满足的需求 {s['n_uncovered']} 项"))
     for u in data["uncovered"]:
         role = code_label(PAIRING_ROLE_LABELS, u["role"], gettext)

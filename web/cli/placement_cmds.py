@@ -1,21 +1,22 @@
 """Placement commands: ``solve`` (a model on a cost matrix) and ``place`` (on the workspace)."""
 from __future__ import annotations
 
-import json
-
 import click
 
+from geo.report import N_
 from planner.models import MODEL_NAMES as MODELS  # the one registry of models
+from web.services import jsonout
 
-from .common import cli_gettext, cli_lang, pad, say, text_width, workspace_option
+from .helptext import command
+from .common import cli_gettext, cli_lang, count_en, pad, say, text_width, workspace_option
 from .resilience_cmds import scenario_option
 
 DECAYS = ("linear", "power", "exponential")
 
 
-def register(group: click.Group) -> None:
-    group.add_command(solve)
-    group.add_command(place)
+def register(cli: click.Group) -> None:
+    cli.add_command(solve)
+    cli.add_command(place)
 
 
 def _load(path, name):
@@ -43,33 +44,32 @@ def _indices(text):
         raise click.BadParameter(f"{text!r}: expected comma-separated site indices, e.g. 0,5", param_hint="--fixed") from None
 
 
-@click.command()
+@command(help=N_("Solve a location model on a plain cost matrix."))
 @click.argument("model", type=click.Choice(MODELS))
 @click.option("--cost", "cost_path", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="n×m travel-cost matrix (.npy); inf = unreachable.")
-@click.option("--weights", "weights_path", type=click.Path(exists=True, dir_okay=False), help="Demand weights (.npy).")
+              help=N_("n×m travel-cost matrix (.npy); inf = unreachable."))
+@click.option("--weights", "weights_path", type=click.Path(exists=True, dir_okay=False), help=N_("Demand weights (.npy)."))
 @click.option("--p", type=int, default=None,
-              help="Number of new sites (pmedian, mclp, cmclp: optional with --budget, then as many as it affords).")
-@click.option("--radius", type=float, default=None, help="Coverage radius (same unit as the costs).")
-@click.option("--capacity", "capacity_path", type=click.Path(exists=True, dir_okay=False), help="Site capacities (.npy).")
-@click.option("--demand", "demand_path", type=click.Path(exists=True, dir_okay=False), help="Demand amounts (.npy).")
-@click.option("--no-split", is_flag=True, help="cmclp: each demand point served by one site only.")
+              help=N_("Number of new sites (pmedian, mclp, cmclp: optional with --budget, then as many as it affords)."))
+@click.option("--radius", type=float, default=None, help=N_("Coverage radius (same unit as the costs)."))
+@click.option("--capacity", "capacity_path", type=click.Path(exists=True, dir_okay=False), help=N_("Site capacities (.npy)."))
+@click.option("--demand", "demand_path", type=click.Path(exists=True, dir_okay=False), help=N_("Demand amounts (.npy)."))
+@click.option("--no-split", is_flag=True, help=N_("cmclp: each demand point served by one site only."))
 @click.option("--cost-per-site", "site_cost_path", type=click.Path(exists=True, dir_okay=False),
-              help="Cost of opening each site (.npy, 万元).")
-@click.option("--budget", type=float, default=None, help="Total budget (万元).")
-@click.option("--fixed", default="", help="Existing sites, always open: comma-separated column indices.")
+              help=N_("Cost of opening each site (.npy, 万元)."))
+@click.option("--budget", type=float, default=None, help=N_("Total budget (万元)."))
+@click.option("--fixed", default="", help=N_("Existing sites, always open: comma-separated column indices."))
 @click.option("--decay", type=click.Choice(DECAYS), default="linear", show_default=True,
-              help="attendance: how attendance falls with travel time up to --radius.")
-@click.option("--beta", type=float, default=None, help="attendance: decay parameter (power exponent, exp. rate).")
+              help=N_("attendance: how attendance falls with travel time up to --radius."))
+@click.option("--beta", type=float, default=None, help=N_("attendance: decay parameter (power exponent, exp. rate)."))
 @click.option("--target-share", type=float, default=None,
-              help="lscp: fewest sites covering at least this share of the demand (e.g. 0.9).")
+              help=N_("lscp: fewest sites covering at least this share of the demand (e.g. 0.9)."))
 @click.option("--curve", "curve_k", type=int, default=None,
-              help="Print the coverage curve within --radius for 1..K new sites instead of one model.")
-@click.option("--time-limit", type=float, default=60.0, show_default=True, help="Seconds (explanations included).")
-@click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
+              help=N_("Print the coverage curve within --radius for 1..K new sites instead of one model."))
+@click.option("--time-limit", type=float, default=60.0, show_default=True, help=N_("Seconds (explanations included)."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print the full result as JSON."))
 def solve(model, cost_path, weights_path, p, radius, capacity_path, demand_path, no_split, site_cost_path, budget,
           fixed, decay, beta, target_share, curve_k, time_limit, as_json) -> None:
-    """Solve a location model on a plain cost matrix."""
     from planner.locate import coverage_curve
     from planner.locate import solve as solve_model
 
@@ -118,7 +118,7 @@ def solve(model, cost_path, weights_path, p, radius, capacity_path, demand_path,
         raise click.ClickException(str(exc)) from exc
     full = result.to_dict()
     if as_json:
-        click.echo(json.dumps(full, ensure_ascii=False))
+        click.echo(jsonout.dumps(full))
         return
     _echo_solution(full)
 
@@ -157,39 +157,38 @@ def _echo_solution(d: dict) -> None:
                            f"{zh}：{len(d[key])} 个 — {_indices_text(d[key])}"))
 
 
-@click.command()
+@command(help=N_("Suggest where new facilities go, on the workspace's road network."))
 @workspace_option()
 @click.option("--facility", default="cold_storage", show_default=True,
               type=click.Choice(["cold_storage", "industry_bases", "relocation_settlements"]),
-              help="Facility type to place (existing ones are kept as fixed).")
+              help=N_("Facility type to place (existing ones are kept as fixed)."))
 @click.option("--model", type=click.Choice(MODELS), default="mclp", show_default=True)
-@click.option("--p", type=int, default=None, help="Number of new sites.")
-@click.option("--minutes", type=float, default=None, help="Coverage cutoff (mclp, lscp, cmclp).")
+@click.option("--p", type=int, default=None, help=N_("Number of new sites."))
+@click.option("--minutes", type=float, default=None, help=N_("Coverage cutoff (mclp, lscp, cmclp)."))
 @click.option("--weight", "demand", default="population", show_default=True,
-              help="Demand weight: population | households | monitored | villages | produce:apple,hawthorn | a mix "
-                   "like population*0.5+monitored*100.")
+              help=N_("Demand weight: population | households | monitored | villages | produce:apple,hawthorn | a mix "
+                   "like population*0.5+monitored*100."))
 @click.option("--candidates", default="towns", show_default=True,
-              help="Candidate sites: towns | industry_bases | network | proposals.")
-@click.option("--budget", type=float, default=None, help="Budget (万元); needs --site-cost or candidates with costs.")
-@click.option("--site-cost", type=float, default=None, help="Cost of one new site (万元).")
+              help=N_("Candidate sites: towns | industry_bases | network | proposals."))
+@click.option("--budget", type=float, default=None, help=N_("Budget (万元); needs --site-cost or candidates with costs."))
+@click.option("--site-cost", type=float, default=None, help=N_("Cost of one new site (万元)."))
 @click.option("--new-capacity-t", type=float, default=2000.0, show_default=True,
-              help="cmclp: capacity of a new site (tonnes).")
-@click.option("--no-split", is_flag=True, help="cmclp: each village served by one site only.")
-@click.option("--ignore-existing", is_flag=True, help="Plan from scratch instead of keeping existing facilities.")
+              help=N_("cmclp: capacity of a new site (tonnes)."))
+@click.option("--no-split", is_flag=True, help=N_("cmclp: each village served by one site only."))
+@click.option("--ignore-existing", is_flag=True, help=N_("Plan from scratch instead of keeping existing facilities."))
 @click.option("--decay", type=click.Choice(DECAYS), default="linear", show_default=True,
-              help="attendance: how attendance falls with travel time up to --minutes.")
-@click.option("--beta", type=float, default=None, help="attendance: decay parameter (power exponent, exp. rate).")
+              help=N_("attendance: how attendance falls with travel time up to --minutes."))
+@click.option("--beta", type=float, default=None, help=N_("attendance: decay parameter (power exponent, exp. rate)."))
 @click.option("--target-share", type=float, default=None,
-              help="lscp: fewest sites covering at least this share of the demand within --minutes (e.g. 0.9).")
+              help=N_("lscp: fewest sites covering at least this share of the demand within --minutes (e.g. 0.9)."))
 @click.option("--curve", "curve_k", type=int, default=None,
-              help="Also the coverage curve within --minutes: optimal coverage for 1..K new sites (with --budget: "
-                   "K budgets up to it) and each one's marginal gain.")
-@click.option("--time-limit", type=float, default=10.0, show_default=True, help="Seconds (explanations included).")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+              help=N_("Also the coverage curve within --minutes: optimal coverage for 1..K new sites (with --budget: "
+                   "K budgets up to it) and each one's marginal gain."))
+@click.option("--time-limit", type=float, default=10.0, show_default=True, help=N_("Seconds (explanations included)."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print the result as JSON."))
 @scenario_option()
 def place(workspace, facility, model, p, minutes, demand, candidates, budget, site_cost, new_capacity_t, no_split,
           ignore_existing, decay, beta, target_share, curve_k, time_limit, as_json, scenario_name) -> None:
-    """Suggest where new facilities go, on the workspace's road network."""
     from layers.store import Workspace
     from web import services
     from web.services import scenarios
@@ -211,7 +210,7 @@ def place(workspace, facility, model, p, minutes, demand, candidates, budget, si
         if base is not None:
             payload["scenario"] = scenario_name
             payload["base_network"] = {k: v for k, v in base.to_dict().items() if k in ("totals", "sites", "solver")}
-        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        click.echo(jsonout.dumps(payload, indent=2))
         return
     if base is not None:
         _echo_base_difference(base.to_dict(), outcome.to_dict(), scenario_name, minutes)
@@ -222,17 +221,21 @@ def place(workspace, facility, model, p, minutes, demand, candidates, budget, si
     s = d["solver"]
     from planner.models import MODELS
 
-    from web.services.labels import SOLVER_STATUS_LABELS, code_label
+    from web.services.labels import SOLVER_STATUS_LABELS, code_label, demand_text
     from web.services.netreasons import echo_lines, reason_text
 
     gettext = cli_gettext()
     label = MODELS[model].label(cli_lang()) if model in MODELS else model
     status = code_label(SOLVER_STATUS_LABELS, s["status"], gettext)
-    demand_text = _demand_text(outcome.demand)
-    click.echo(say(f"{label} ({demand_text}): {status}, objective {_num(s['objective'], ',.1f')}, "
+    click.echo(say(f"{label}: {status}, objective {_num(s['objective'], ',.1f')}, "
                    f"gap {_num(s['gap'], '.2%')}, {s['seconds']:.2f} s",
-                   f"{label}（{demand_text}）：{status}，目标值 {_num(s['objective'], ',.1f')}，"
+                   f"{label}：{status}，目标值 {_num(s['objective'], ',.1f')}，"
                    f"差距 {_num(s['gap'], '.2%')}，用时 {s['seconds']:.2f} 秒"))
+    # the demand and the target in words of the report language, never in the spec's syntax
+    click.echo(gettext("demand: %(what)s", what=demand_text(outcome.demand, gettext, cli_lang())))
+    if target_share is not None and minutes is not None:
+        click.echo(gettext("target: the fewest sites covering %(share)s of the demand within %(minutes)s min",
+                           share=f"{target_share:.0%}", minutes=f"{minutes:g}"))
     t = d["totals"]
     if minutes is not None:
         click.echo(say(f"demand within {minutes:g} min: {t['covered_before']:,.0f} → {t['covered_after']:,.0f} "
@@ -243,14 +246,15 @@ def place(workspace, facility, model, p, minutes, demand, candidates, budget, si
         tag = say("existing", "现有") if site["fixed"] else say("NEW", "新建")
         served, loss = _num(site["demand_served"], ",.0f"), _num(site["loss_if_removed"], ",.0f")
         runner = site.get("runner_up")
-        click.echo(say(f"  [{tag}] {site['name']}: serves {served} ({site['demand_count']} villages), "
+        click.echo(say(f"  [{tag}] {site['name']}: serves {served} ({count_en(site['demand_count'], 'village')}), "
                        f"loss if removed {loss}" + (f"; runner-up {runner}" if runner else ""),
                        f"  [{tag}] {site['name']}：服务 {served}（{site['demand_count']} 个村），"
                        f"去掉后损失 {loss}" + (f"；次优 {runner}" if runner else "")))
     if d["unreachable"]:
-        names = say(", ", "、").join(f"{u['village_name']} ({reason_text(u['reason'], gettext)})"
+        names = say(", ", "、").join(f"{u['village_name']}{say(' (', '（')}{reason_text(u['reason'], gettext)}"
+                                    f"{say(')', '）')}"
                                     for u in d["unreachable"][:10])
-        click.echo(say(f"{len(d['unreachable'])} villages cannot be served: {names}",
+        click.echo(say(f"{count_en(len(d['unreachable']), 'village')} cannot be served: {names}",
                        f"{len(d['unreachable'])} 个村无法服务：{names}"))
     for line in echo_lines([{**site, "role": "site"} for site in d.get("off_network_sites", [])], gettext):
         click.echo(line)
@@ -258,30 +262,10 @@ def place(workspace, facility, model, p, minutes, demand, candidates, budget, si
         _echo_curve(d["curve"], False)
 
 
-def _demand_text(demand: str) -> str:
-    """A demand spec (``produce:apple,hawthorn``, ``population*0.5+monitored*100``) with its
-    commodity and column codes in words."""
-    import re
-
-    from layers.schema import COMMODITIES
-    from web.services.labels import choice_label
-
-    words = {"population": say("people", "人口"), "households": say("households", "户数"),
-             "monitored": say("monitored households", "监测户"), "villages": say("villages", "行政村"),
-             "produce": say("produce", "产量")}
-    lang = cli_lang()
-
-    def word(m):
-        w = m.group(0)
-        return words.get(w) or choice_label(COMMODITIES, w, lang)
-
-    return re.sub(r"[A-Za-z_]+", word, str(demand))
-
-
 def _echo_curve(curve: dict, as_json: bool) -> None:
     """The coverage curve as a table (k, covered, share, marginal gain, sites) or JSON."""
     if as_json:
-        click.echo(json.dumps(curve, ensure_ascii=False, indent=2))
+        click.echo(jsonout.dumps(curve, indent=2))
         return
     from web.services.labels import SOLVER_STATUS_LABELS, code_label
 

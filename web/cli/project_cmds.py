@@ -1,18 +1,21 @@
 """Project-library commands: ``proposals``, ``evaluate``, ``portfolio`` and ``notice`` (公示)."""
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 
-from .common import cli_gettext, cli_lang, pad, say, text_width, workspace_option
+from geo.report import N_
+from web.services import jsonout
+
+from .helptext import command, group
+from .common import cli_gettext, cli_lang, count_en, nothing_written, pad, say, text_width, workspace_option
 from .resilience_cmds import scenario_option
 
 
-def register(group: click.Group) -> None:
-    for command in (proposals, evaluate, portfolio_cmd, notice, projects):
-        group.add_command(command)
+def register(cli: click.Group) -> None:
+    for cmd in (proposals, evaluate, portfolio_cmd, notice, projects):
+        cli.add_command(cmd)
 
 
 def num(value) -> str:
@@ -34,15 +37,14 @@ def _workspace(path):
     return Workspace(path).require()
 
 
-@click.command()
+@command(help=N_("List the project library (项目库)."))
 @workspace_option()
-@click.option("--status", multiple=True, help="Only these statuses (repeatable), e.g. submitted.")
-@click.option("--town", default=None, help="Only this town.")
-@click.option("--category", default=None, help="Only this category, e.g. cold_chain.")
-@click.option("--load-demo", is_flag=True, help="First seed the demo proposals from the workspace metadata.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--status", multiple=True, help=N_("Only these statuses (repeatable), e.g. submitted."))
+@click.option("--town", default=None, help=N_("Only this town."))
+@click.option("--category", default=None, help=N_("Only this category, e.g. cold_chain."))
+@click.option("--load-demo", is_flag=True, help=N_("First seed the demo proposals from the workspace metadata."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print JSON."))
 def proposals(workspace, status, town, category, load_demo, as_json) -> None:
-    """List the project library (项目库)."""
     from layers import proposals as P
     from web.services.labels import choice_label
 
@@ -51,7 +53,7 @@ def proposals(workspace, status, town, category, load_demo, as_json) -> None:
         P.load_demo_proposals(ws)
     items = P.list_proposals(ws, P.ProposalFilter(status=tuple(status) or None, town=town, category=category))
     if as_json:
-        click.echo(json.dumps([p.to_dict() for p in items], ensure_ascii=False, indent=2))
+        click.echo(jsonout.dumps([p.to_dict() for p in items], indent=2))
         return
     lang = cli_lang()
     rows = [(p, choice_label(P.STATUSES, p.status, lang), choice_label(P.CATEGORIES, p.category, lang))
@@ -61,20 +63,19 @@ def proposals(workspace, status, town, category, load_demo, as_json) -> None:
     for p, status_text, category_text in rows:
         click.echo(f"{p.id:>4}  {pad(status_text, w_status)}{pad(category_text, w_category)}"
                    f"{p.budget_wan:>8.1f}{say(' 10k yuan', '万元')}  {p.town}  {p.name}")
-    click.echo(say(f"{len(items)} proposal(s)", f"共 {len(items)} 个项目"))
+    click.echo(say(count_en(len(items), "proposal"), f"共 {len(items)} 个项目"))
 
 
-@click.command()
+@command(help=N_("Evaluate a proposal on its location (access, catchment, gain, redundancy, conflicts, score)."))
 @workspace_option()
-@click.option("--proposal", "proposal_id", required=True, type=int, help="Proposal id.")
-@click.option("--cutoff", type=float, default=None, help="Catchment cutoff in minutes (default 30 or workspace setting).")
-@click.option("--radius", type=float, default=None, help="Alternative-site radius in km (default 5).")
-@click.option("--no-cache", is_flag=True, help="Recompute even if a cached evaluation exists.")
-@click.option("--features", is_flag=True, help="With --json: include the map features (GeoJSON).")
-@click.option("--json", "as_json", is_flag=True, help="Print the full evaluation as JSON.")
+@click.option("--proposal", "proposal_id", required=True, type=int, help=N_("Proposal id."))
+@click.option("--cutoff", type=float, default=None, help=N_("Catchment cutoff in minutes (default 30 or workspace setting)."))
+@click.option("--radius", type=float, default=None, help=N_("Alternative-site radius in km (default 5)."))
+@click.option("--no-cache", is_flag=True, help=N_("Recompute even if a cached evaluation exists."))
+@click.option("--features", is_flag=True, help=N_("With --json: include the map features (GeoJSON)."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print the full evaluation as JSON."))
 @scenario_option()
 def evaluate(workspace, proposal_id, cutoff, radius, no_cache, features, as_json, scenario_name) -> None:
-    """Evaluate a proposal on its location (access, catchment, gain, redundancy, conflicts, score)."""
     from web.services import project_eval
 
     ws = _workspace(workspace)
@@ -89,7 +90,7 @@ def evaluate(workspace, proposal_id, cutoff, radius, no_cache, features, as_json
             result = {k: v for k, v in result.items() if k != "features"}
         if base is not None:
             result["base_network"] = {k: base[k] for k in ("access", "catchment", "coverage", "score") if k in base}
-        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        click.echo(jsonout.dumps(result, indent=2))
         return
     from .network_cmds import echo_estimate
 
@@ -99,7 +100,7 @@ def evaluate(workspace, proposal_id, cutoff, radius, no_cache, features, as_json
         c, cb = result["catchment"], base["catchment"]
         click.echo(say(
             f"  scenario {scenario_name} vs base network: score {base['score']['total']} → "
-            f"{result['score']['total']}; catchment {cb['n_villages']} → {c['n_villages']} villages, "
+            f"{result['score']['total']}; catchment {cb['n_villages']} → {count_en(c['n_villages'], 'village')}, "
             f"{qty(cb['population'])} → {qty(c['population'])} people; main road "
             f"{num(base['access'].get('main_road_min'))} → {num(result['access'].get('main_road_min'))} min",
             f"  情景 {scenario_name} 与基准路网相比：得分 {base['score']['total']} → {result['score']['total']}；"
@@ -129,9 +130,9 @@ def summary_text(result: dict) -> str:
             f"{num(town.get('minutes'))} min",
             f"  通达：至干线公路 {num(a.get('main_road_min'))} 分钟；至乡镇驻地 {town.get('name') or '-'} "
             f"{num(town.get('minutes'))} 分钟"),
-        say(f"  catchment ≤{c['cutoff_min']:g} min: {c['n_villages']} villages, {qty(c['population'])} people, "
-            f"{c['monitored_households']} monitored households, produce {produce}, "
-            f"{len(c['settlements'])} relocation settlement(s) ({qty(c['settlement_people'])} people)",
+        say(f"  catchment ≤{c['cutoff_min']:g} min: {count_en(c['n_villages'], 'village')}, {qty(c['population'])} people, "
+            f"{count_en(c['monitored_households'], 'monitored household')}, produce {produce}, "
+            f"{count_en(len(c['settlements']), 'relocation settlement')} ({qty(c['settlement_people'])} people)",
             f"  {c['cutoff_min']:g} 分钟服务范围：{c['n_villages']} 个村，{qty(c['population'])} 人，"
             f"监测户 {c['monitored_households']} 户，产量 {produce}，"
             f"易地扶贫搬迁安置点 {len(c['settlements'])} 个（{qty(c['settlement_people'])} 人）"),
@@ -182,21 +183,21 @@ def _site_text(site: dict) -> str:
     return say("; ", "，").join(parts) if parts else say("a point on the road", "路网上一点")
 
 
-@click.command("portfolio")
+@command("portfolio",
+    help=N_("Which pending proposals cover the most for a budget; what the approved list covers by town."))
 @workspace_option()
-@click.option("--category", default="cold_chain", show_default=True, help="Proposal category.")
-@click.option("--budget", type=float, required=True, help="Budget in 万元.")
-@click.option("--year", type=int, default=None, help="Only proposals of this year.")
-@click.option("--cutoff", type=float, default=None, help="Coverage cutoff in minutes.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--category", default="cold_chain", show_default=True, help=N_("Proposal category."))
+@click.option("--budget", type=float, required=True, help=N_("Budget in 万元."))
+@click.option("--year", type=int, default=None, help=N_("Only proposals of this year."))
+@click.option("--cutoff", type=float, default=None, help=N_("Coverage cutoff in minutes."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print JSON."))
 def portfolio_cmd(workspace, category, budget, year, cutoff, as_json) -> None:
-    """Which pending proposals cover the most for a budget; what the approved list covers by town."""
     from web.services import project_eval
 
     ws = _workspace(workspace)
     result = project_eval.portfolio_for(ws, category=category, budget_wan=budget, year=year, cutoff_min=cutoff)
     if as_json:
-        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        click.echo(jsonout.dumps(result, indent=2))
         return
     from web.services.labels import MEASURE_LABELS, code_label
 
@@ -217,32 +218,31 @@ def portfolio_cmd(workspace, category, budget, year, cutoff, as_json) -> None:
                    f"加本次安排 {result['covered_after']:,.1f}，共 {result['total_weight']:,.1f}"))
 
 
-@click.command()
+@command(help=N_("Export the 公示 (public notice) of approved projects to Excel."))
 @workspace_option()
-@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False), help="Excel file to write (.xlsx).")
-@click.option("--year", type=int, default=None, help="Only projects of this year.")
+@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False), help=N_("Excel file to write (.xlsx)."))
+@click.option("--year", type=int, default=None, help=N_("Only projects of this year."))
 def notice(workspace, out, year) -> None:
-    """Export the 公示 (public notice) of approved projects to Excel."""
     from web.services.project_notice import write_notice_xlsx
 
     ws = _workspace(workspace)
     n = write_notice_xlsx(ws, out, year=year)
-    click.echo(say(f"{n} approved project(s) written to {out}", f"已将 {n} 个审定项目写入 {out}"))
+    click.echo(say(f"{count_en(n, 'approved project')} written to {out}", f"已将 {n} 个审定项目写入 {out}"))
 
 
-@click.group()
+@group(help=N_("The project library (项目库) as the county's Excel: import and export."))
 def projects() -> None:
-    """The project library (项目库) as the county's Excel: import and export."""
+    """The group of its subcommands (help above, in the report language)."""
 
 
-@projects.command(name="import")
+@projects.command(name="import",
+                  help=N_("Import FILE (.xlsx/.csv, the 项目库 columns); exit status 2 on errors, nothing written then."))
 @workspace_option()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--user", "username", default="ruralplan import", show_default=True,
-              help="Recorded as the creator of the new proposals and of their import step.")
-@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+              help=N_("Recorded as the creator of the new proposals and of their import step."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print the outcome as JSON."))
 def projects_import(workspace, file, username, as_json) -> None:
-    """Import FILE (.xlsx/.csv, the 项目库 columns); exit status 2 on errors, nothing written then."""
     from layers.project_library import import_library
     from web.i18n import catalog_gettext
 
@@ -250,7 +250,7 @@ def projects_import(workspace, file, username, as_json) -> None:
 
     outcome = import_library(_workspace(workspace), file, created_by=username)  # unreadable file: exit 2
     if as_json:
-        click.echo(json.dumps(outcome.to_dict(), ensure_ascii=False, indent=2))
+        click.echo(jsonout.dumps(outcome.to_dict(), indent=2))
     else:
         _ = catalog_gettext(cli_lang())
         echo_problems(outcome.problems)
@@ -258,19 +258,18 @@ def projects_import(workspace, file, username, as_json) -> None:
             click.echo(_("project library: %(added)s added, %(unchanged)s unchanged", added=outcome.added,
                          unchanged=outcome.unchanged))
         else:
-            click.echo(_("nothing written: %(n)s error(s) in %(file)s", n=len(outcome.errors), file=outcome.file),
-                       err=True)
+            click.echo(nothing_written(len(outcome.errors), outcome.file), err=True)
     if not outcome.written:
         sys.exit(2)
 
 
-@projects.command(name="export")
+@projects.command(name="export",
+                  help=N_("Write the project library as the county's Excel (headers in RURALPLAN_LANG), importable back unchanged."))
 @workspace_option()
 @click.argument("out", type=click.Path(dir_okay=False, writable=True))
-@click.option("--status", multiple=True, help="Only these statuses (repeatable).")
-@click.option("--year", type=int, default=None, help="Only proposals of this year.")
+@click.option("--status", multiple=True, help=N_("Only these statuses (repeatable)."))
+@click.option("--year", type=int, default=None, help=N_("Only proposals of this year."))
 def projects_export(workspace, out, status, year) -> None:
-    """Write the project library as the county's Excel (headers in RURALPLAN_LANG), importable back unchanged."""
     from layers import proposals as P
     from layers.project_library import write_library_xlsx
 

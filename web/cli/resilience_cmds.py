@@ -1,50 +1,53 @@
 """Network scenarios (``scenario add/list/show/remove``) and ``resilience``."""
 from __future__ import annotations
 
-import json
-
 import click
 
-from .common import cli_lang, say, workspace_option
+from geo.report import N_
+from web.services import jsonout
+
+from .helptext import command, group
+from .common import cli_lang, count_en, say, workspace_option
 
 
-def register(group: click.Group) -> None:
-    group.add_command(scenario)
-    group.add_command(resilience)
+def register(cli: click.Group) -> None:
+    cli.add_command(scenario)
+    cli.add_command(resilience)
 
 
 def scenario_option():
     """``--scenario NAME``: run on a stored network scenario instead of the base network."""
     return click.option("--scenario", "scenario_name", default=None, metavar="NAME",
-                        help="Run on this network scenario (see `ruralplan scenario list`); default: the base network.")
+                        help=N_("Run on this network scenario (see `ruralplan scenario list`); default: the base "
+                                "network."))
 
 
 # --------------------------------------------------------------------------- scenario
-@click.group()
+@group(help=N_("Network scenarios: roads closed or slowed (汛期, hazard zones, works)."))
 def scenario() -> None:
-    """Network scenarios: roads closed or slowed (汛期, hazard zones, works)."""
+    """The group of its subcommands (help above, in the report language)."""
 
 
-@scenario.command("add")
+@scenario.command("add",
+                  help=N_("Store a network scenario NAME (checked against the roads and constraint zones)."))
 @workspace_option()
 @click.argument("name")
-@click.option("--close-id", "close_ids", multiple=True, help="Close the road with this id (repeatable, or a,b,c).")
+@click.option("--close-id", "close_ids", multiple=True, help=N_("Close the road with this id (repeatable, or a,b,c)."))
 @click.option("--close-class", "close_classes", multiple=True,
-              help="Close every road of this class: national|provincial|county|township|village|other (repeatable).")
-@click.option("--close-unpaved", is_flag=True, help="Close every unpaved road (the rainy season 汛期).")
-@click.option("--close-hazard", is_flag=True, help="Close every road crossing a hazard zone (constraints layer).")
-@click.option("--close-zone", "close_zones", multiple=True, help="Close roads crossing this constraint zone id.")
+              help=N_("Close every road of this class: national|provincial|county|township|village|other (repeatable)."))
+@click.option("--close-unpaved", is_flag=True, help=N_("Close every unpaved road (the rainy season 汛期)."))
+@click.option("--close-hazard", is_flag=True, help=N_("Close every road crossing a hazard zone (constraints layer)."))
+@click.option("--close-zone", "close_zones", multiple=True, help=N_("Close roads crossing this constraint zone id."))
 @click.option("--slow-class", "slow_classes", multiple=True, metavar="CLASS=FACTOR",
-              help="Speed factor for a class, e.g. county=0.5 (repeatable or comma separated).")
-@click.option("--slow-id", "slow_ids", multiple=True, metavar="ID=FACTOR", help="Speed factor for one road.")
+              help=N_("Speed factor for a class, e.g. county=0.5 (repeatable or comma separated)."))
+@click.option("--slow-id", "slow_ids", multiple=True, metavar="ID=FACTOR", help=N_("Speed factor for one road."))
 @click.option("--slow-zone", "slow_zones", multiple=True, metavar="ZONE=FACTOR",
-              help="Speed factor for roads crossing a constraint zone.")
-@click.option("--slow-hazard", type=float, default=None, help="Speed factor for roads crossing any hazard zone.")
-@click.option("--description", default="", help="Free text.")
-@click.option("--replace", is_flag=True, help="Overwrite a scenario of the same name.")
+              help=N_("Speed factor for roads crossing a constraint zone."))
+@click.option("--slow-hazard", type=float, default=None, help=N_("Speed factor for roads crossing any hazard zone."))
+@click.option("--description", default="", help=N_("Free text."))
+@click.option("--replace", is_flag=True, help=N_("Overwrite a scenario of the same name."))
 def scenario_add(workspace, name, close_ids, close_classes, close_unpaved, close_hazard, close_zones, slow_classes,
                  slow_ids, slow_zones, slow_hazard, description, replace) -> None:
-    """Store a network scenario NAME (checked against the roads and constraint zones)."""
     from layers.store import Workspace
     from planner.scenario import NetworkScenario, parse_factor_spec
     from web.services import scenarios
@@ -67,21 +70,21 @@ def scenario_add(workspace, name, close_ids, close_classes, close_unpaved, close
         click.echo(f"  封闭 {d['roads_closed']} 条道路（{d['closed_km']:.1f} 公里），减速 {d['roads_slowed']} 条"
                    f"（{d['slowed_km']:.1f} 公里），灾害隐患区 {d['hazard_zones']} 个")
     else:
-        click.echo(f"  {d['roads_closed']} roads closed ({d['closed_km']:.1f} km), {d['roads_slowed']} slowed "
-                   f"({d['slowed_km']:.1f} km), {d['hazard_zones']} hazard zones")
+        click.echo(f"  {count_en(d['roads_closed'], 'road')} closed ({d['closed_km']:.1f} km), {d['roads_slowed']} slowed "
+                   f"({d['slowed_km']:.1f} km), {count_en(d['hazard_zones'], 'hazard zone')}")
 
 
-@scenario.command("list")
+@scenario.command("list",
+                  help=N_("List the stored network scenarios."))
 @workspace_option()
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help=N_("Print JSON."))
 def scenario_list(workspace, as_json) -> None:
-    """List the stored network scenarios."""
     from layers.store import Workspace
     from web.services import scenarios
 
     items = scenarios.list_scenarios(Workspace(workspace).require())
     if as_json:
-        click.echo(json.dumps([s.to_dict() for s in items], ensure_ascii=False, indent=2))
+        click.echo(jsonout.dumps([s.to_dict() for s in items], indent=2))
         return
     for s in items:
         click.echo(f"{s.name}\t{describe_scenario(s)}" + (f"\t{s.description}" if s.description else ""))
@@ -89,19 +92,19 @@ def scenario_list(workspace, as_json) -> None:
         click.echo(say("no network scenarios", "尚无路网情景"))
 
 
-@scenario.command("show")
+@scenario.command("show",
+                  help=N_("Show what scenario NAME closes and slows on the current roads."))
 @workspace_option()
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (with the ids of the closed roads).")
+@click.option("--json", "as_json", is_flag=True, help=N_("Print JSON (with the ids of the closed roads)."))
 def scenario_show(workspace, name, as_json) -> None:
-    """Show what scenario NAME closes and slows on the current roads."""
     from layers.store import Workspace
     from web.services import scenarios
 
     ws = Workspace(workspace).require()
     applied = scenarios.apply(ws, scenarios.get_scenario(ws, name))
     if as_json:
-        click.echo(json.dumps(applied.to_dict(), ensure_ascii=False, indent=2))
+        click.echo(jsonout.dumps(applied.to_dict(), indent=2))
         return
     _echo_applied(applied)
 
@@ -118,8 +121,8 @@ def _echo_applied(applied) -> None:
     (of closed roads, unknown ids and zones) the user can look up."""
     spec, d = applied.scenario, applied.to_dict()
     click.echo(f"{spec.name}: {describe_scenario(spec)}" + (f" — {spec.description}" if spec.description else ""))
-    click.echo(say(f"  {d['roads_closed']} roads closed ({d['closed_km']:.1f} km), {d['roads_slowed']} slowed "
-                   f"({d['slowed_km']:.1f} km), {d['roads_open']} open; {d['hazard_zones']} hazard zones",
+    click.echo(say(f"  {count_en(d['roads_closed'], 'road')} closed ({d['closed_km']:.1f} km), {d['roads_slowed']} slowed "
+                   f"({d['slowed_km']:.1f} km), {d['roads_open']} open; {count_en(d['hazard_zones'], 'hazard zone')}",
                    f"  封闭 {d['roads_closed']} 条道路（{d['closed_km']:.1f} 公里），减速 {d['roads_slowed']} 条"
                    f"（{d['slowed_km']:.1f} 公里），通行 {d['roads_open']} 条；灾害隐患区 {d['hazard_zones']} 个"))
     for key, en, zh in (("closed_ids", "closed roads", "封闭的道路"), ("unknown_ids", "unknown road ids", "未知道路编号"),
@@ -130,11 +133,11 @@ def _echo_applied(applied) -> None:
             click.echo(say(f"  {en}: ", f"  {zh}：") + ", ".join(map(str, ids[:20])) + more)
 
 
-@scenario.command("remove")
+@scenario.command("remove",
+                  help=N_("Delete scenario NAME."))
 @workspace_option()
 @click.argument("name")
 def scenario_remove(workspace, name) -> None:
-    """Delete scenario NAME."""
     from layers.store import Workspace
     from web.services import scenarios
 
@@ -143,23 +146,22 @@ def scenario_remove(workspace, name) -> None:
 
 
 # --------------------------------------------------------------------------- resilience
-@click.command()
+@command(help=N_("Villages with a single access, and road links ranked by what their loss cuts off."))
 @workspace_option()
 @scenario_option()
 @click.option("--to", "target", default="towns", show_default=True,
               type=click.Choice(["towns", "cold_storage", "industry_bases", "relocation_settlements"]),
-              help="Where villagers travel, for the detour minutes (towns: the town seats).")
-@click.option("--top", type=int, default=20, show_default=True, help="How many links and detour segments to list.")
-@click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON (with GeoJSON).")
+              help=N_("Where villagers travel, for the detour minutes (towns: the town seats)."))
+@click.option("--top", type=int, default=20, show_default=True, help=N_("How many links and detour segments to list."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print the full report as JSON (with GeoJSON)."))
 def resilience(workspace, scenario_name, target, top, as_json) -> None:
-    """Villages with a single access, and road links ranked by what their loss cuts off."""
     from layers.store import Workspace
     from web.services import resilience as R
 
     # typed errors (no roads, a bad setting or scenario) go to the CLI's one wrapper: exit 2
     out = R.analyse(Workspace(workspace).require(), scenario=scenario_name, target=target, top=top)
     if as_json:
-        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        click.echo(jsonout.dumps(out, indent=2))
         return
     click.echo(report_text(out, lang=cli_lang()))
 
@@ -193,7 +195,7 @@ def report_text(out: dict, *, lang: str = "en") -> str:
                          f"（不稳定 {link['monitored_unstable_cut']:,.0f}／边缘 {link['monitored_marginal_cut']:,.0f}"
                          f"／突发 {link['monitored_sudden_cut']:,.0f}），{link['produce_t_cut']:,.0f} 吨 — {villages}")
         else:
-            lines.append(f"{link['rank']:>3}. {road} ({link['length_m'] / 1000:.1f} km): {link['villages_cut']} villages, "
+            lines.append(f"{link['rank']:>3}. {road} ({link['length_m'] / 1000:.1f} km): {count_en(link['villages_cut'], 'village')}, "
                          f"{link['population_cut']:,.0f} people, {link['monitored_households_cut']:,.0f} monitored "
                          f"households (unstable {link['monitored_unstable_cut']:,.0f} / marginal "
                          f"{link['monitored_marginal_cut']:,.0f} / sudden {link['monitored_sudden_cut']:,.0f}), "
@@ -208,7 +210,7 @@ def report_text(out: dict, *, lang: str = "en") -> str:
                 lines.append(f"{d['rank']:>3}. {road}：{d['villages_delayed']} 个村绕行，最多 +{d['added_min_max']:.1f} 分钟，"
                              f"合计 {d['person_min']:,.0f} 人·分钟")
             else:
-                lines.append(f"{d['rank']:>3}. {road}: {d['villages_delayed']} villages detour, up to "
+                lines.append(f"{d['rank']:>3}. {road}: {count_en(d['villages_delayed'], 'village')} detour, up to "
                              f"+{d['added_min_max']:.1f} min, {d['person_min']:,.0f} person-minutes")
     return "\n".join(lines)
 
@@ -229,13 +231,13 @@ def echo_scenario_difference(diff: dict, *, lang: str | None = None) -> None:
                    f"{s.get('monitored_households_covered', 0):,.0f} 户")
         click.echo(f"  {diff['villages_slower']} 个村出行变慢，合计增加 {diff['added_minutes_total']:,.1f} 分钟")
     else:
-        click.echo(f"scenario {sc['name']}: {sc['describe_en']} ({applied['roads_closed']} roads closed, "
+        click.echo(f"scenario {sc['name']}: {sc['describe_en']} ({count_en(applied['roads_closed'], 'road')} closed, "
                    f"{applied['closed_km']:.1f} km; {applied['roads_slowed']} slowed)")
         click.echo(f"  villages covered: base {b['villages_covered']} → scenario {s['villages_covered']}; people "
                    f"{b.get('population_covered', 0):,.0f} → {s.get('population_covered', 0):,.0f}; monitored "
                    f"households {b.get('monitored_households_covered', 0):,.0f} → "
                    f"{s.get('monitored_households_covered', 0):,.0f}")
-        click.echo(f"  {diff['villages_slower']} villages slower, {diff['added_minutes_total']:,.1f} minutes added in all")
+        click.echo(f"  {count_en(diff['villages_slower'], 'village')} slower, {diff['added_minutes_total']:,.1f} minutes added in all")
     if diff.get("cut_off"):  # the scenario's effect (not a data fault of the roads)
         from web.i18n import catalog_gettext
         from web.services.netreasons import reason_text

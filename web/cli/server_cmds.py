@@ -5,12 +5,15 @@ import ipaddress
 
 import click
 
+from geo.report import N_
+
+from .helptext import command, group
 from .common import workspace_option
 
 
-def register(group: click.Group) -> None:
-    group.add_command(serve)
-    group.add_command(user)
+def register(cli: click.Group) -> None:
+    cli.add_command(serve)
+    cli.add_command(user)
 
 
 def _is_loopback(host: str) -> bool:
@@ -22,24 +25,21 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-@click.command()
+@command(help=N_("Serve the web app with waitress (a production WSGI server).\n\nSession cookies are marked "
+                 "Secure unless RURALPLAN_COOKIE_SECURE=0, or unless the server listens on a loopback address "
+                 "over plain http (the default 127.0.0.1)."))
 @workspace_option()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
-@click.option("--threads", default=8, show_default=True, type=int, help="Worker threads.")
+@click.option("--host", default="127.0.0.1", show_default=True, help=N_("Address to listen on."))
+@click.option("--port", default=8000, show_default=True, type=int, help=N_("Port to listen on."))
+@click.option("--threads", default=8, show_default=True, type=int, help=N_("Worker threads."))
 @click.option("--basemap", envvar="RURALPLAN_BASEMAP", default=None,
-              help="none (default), osm, tianditu-vec, tianditu-img or an XYZ URL template.")
+              help=N_("none (default), osm, tianditu-vec, tianditu-img or an XYZ URL template."))
 @click.option("--batch-dir", type=click.Path(file_okay=False, exists=True), default=None,
-              help="A `ruralplan batch --out` folder to show on the province page (/province/).")
+              help=N_("A `ruralplan batch --out` folder to show on the province page (/province/)."))
 @click.option("--login-required/--open-reading", default=None,
-              help="Require a login to read maps (default: RURALPLAN_LOGIN_REQUIRED, else open).")
+              help=N_("Require a login to read maps (default: RURALPLAN_LOGIN_REQUIRED, else open)."))
 def serve(workspace: str, host: str, port: int, threads: int, basemap: str | None, batch_dir: str | None,
           login_required: bool | None) -> None:
-    """Serve the web app with waitress (a production WSGI server).
-
-    Session cookies are marked Secure unless RURALPLAN_COOKIE_SECURE=0, or unless the
-    server listens on a loopback address over plain http (the default 127.0.0.1).
-    """
     import os
 
     import waitress
@@ -82,25 +82,25 @@ def _prewarm_in_background(app) -> None:
     threading.Thread(target=work, name="ruralplan-prewarm", daemon=True).start()
 
 
-@click.group()
+@group(help=N_("Manage accounts (roles: planner, village_applicant, town_reviewer, sector_assessor, "
+               "county_approver, admin)."))
 def user() -> None:
-    """Manage accounts (roles: planner, village_applicant, town_reviewer, sector_assessor,
-    county_approver, admin)."""
+    """The group of its subcommands (help above, in the report language)."""
 
 
-@user.command("add")
+@user.command("add",
+              help=N_("Add an account NAME with a role (and the village/town/sector it is scoped to)."))
 @workspace_option()
 @click.argument("name")
 @click.option("--role", required=True, type=click.Choice(
     ["planner", "village_applicant", "town_reviewer", "sector_assessor", "county_approver", "admin"]))
-@click.option("--village", help="Village statistical code (village_applicant).")
-@click.option("--town", help="Town name (town_reviewer).")
-@click.option("--sector", help="Sector name (sector_assessor), e.g. 农业农村局.")
+@click.option("--village", help=N_("Village statistical code (village_applicant)."))
+@click.option("--town", help=N_("Town name (town_reviewer)."))
+@click.option("--sector", help=N_("Sector name (sector_assessor), e.g. 农业农村局."))
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="Prompted when not given (avoid passing it on the command line).")
-@click.option("--replace", is_flag=True, help="Update the account when it exists.")
+              help=N_("Prompted when not given (avoid passing it on the command line)."))
+@click.option("--replace", is_flag=True, help=N_("Update the account when it exists."))
 def user_add(workspace: str, name: str, role: str, village, town, sector, password: str, replace: bool) -> None:
-    """Add an account NAME with a role (and the village/town/sector it is scoped to)."""
     from layers.store import Workspace
     from web.services.users import add_user
 

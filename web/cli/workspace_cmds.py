@@ -1,26 +1,28 @@
 """Workspace commands: demo, import, export, info, template."""
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 
-from .common import cli_gettext, cli_lang, echo_problems, pad, say, text_width, workspace_option
+from geo.report import N_
+from web.services import jsonout
+
+from .helptext import command
+from .common import cli_gettext, cli_lang, echo_problems, nothing_written, pad, say, text_width, workspace_option
 
 
-def register(group: click.Group) -> None:
-    for command in (demo, import_, export, info, template):
-        group.add_command(command)
+def register(cli: click.Group) -> None:
+    for cmd in (demo, import_, export, info, template):
+        cli.add_command(cmd)
 
 
-@click.command()
+@command(help=N_("Build the fictional demo county workspace (虚构示范县)."))
 @workspace_option(exists=False)
-@click.option("--seed", default=20240601, show_default=True, help="Random seed (same seed, same county).")
-@click.option("--scale", default=1.0, show_default=True, help="Size multiplier (5 = a 5x larger county).")
-@click.option("--force", is_flag=True, help="Overwrite an existing workspace.")
+@click.option("--seed", default=20240601, show_default=True, help=N_("Random seed (same seed, same county)."))
+@click.option("--scale", default=1.0, show_default=True, help=N_("Size multiplier (5 = a 5x larger county)."))
+@click.option("--force", is_flag=True, help=N_("Overwrite an existing workspace."))
 def demo(workspace: str, seed: int, scale: float, force: bool) -> None:
-    """Build the fictional demo county workspace (虚构示范县)."""
     from layers.demo import build_demo_workspace
 
     from web.services.demo_setup import seed_demo_library
@@ -44,20 +46,20 @@ def demo(workspace: str, seed: int, scale: float, force: bool) -> None:
         click.echo(f"  {username:<10} {password:<12} {code_label(USER_ROLE_LABELS, role, gettext)}")
 
 
-@click.command(name="import")
+@command(name="import",
+    help=N_("Validate FILE and import it into a layer; exit status 2 on validation errors."))
 @workspace_option(exists=False)
-@click.option("--layer", "-l", required=True, help="Target layer, e.g. villages, roads, cold_storage.")
+@click.option("--layer", "-l", required=True, help=N_("Target layer, e.g. villages, roads, cold_storage."))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--crs", default=None,
-              help="The coordinates' real system, for tables and vector files alike: wgs84, cgcs2000, gcj02 "
+              help=N_("The coordinates' real system, for tables and vector files alike: wgs84, cgcs2000, gcj02 "
                    "(Amap/Tencent), bd09 (Baidu) or EPSG:n (e.g. a shapefile without .prj). Default: a vector "
-                   "file's own CRS, WGS84 for tables.")
-@click.option("--replace", is_flag=True, help="The file becomes the whole layer (default: add or update by id).")
-@click.option("--skip-bad-rows", is_flag=True, help="Import the good rows even when some rows have errors.")
-@click.option("--sheet", default=None, help="Excel sheet name (default: the first).")
-@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+                   "file's own CRS, WGS84 for tables."))
+@click.option("--replace", is_flag=True, help=N_("The file becomes the whole layer (default: add or update by id)."))
+@click.option("--skip-bad-rows", is_flag=True, help=N_("Import the good rows even when some rows have errors."))
+@click.option("--sheet", default=None, help=N_("Excel sheet name (default: the first)."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print the outcome as JSON."))
 def import_(workspace, layer, file, crs, replace, skip_bad_rows, sheet, as_json) -> None:
-    """Validate FILE and import it into a layer; exit status 2 on validation errors."""
     from tqdm import tqdm
 
     from layers.importer import import_file
@@ -72,7 +74,7 @@ def import_(workspace, layer, file, crs, replace, skip_bad_rows, sheet, as_json)
     finally:
         steps.close()
     if as_json:
-        click.echo(json.dumps(outcome.to_dict(), ensure_ascii=False, indent=2))
+        click.echo(jsonout.dumps(outcome.to_dict(), indent=2))
     else:
         from web.i18n import catalog_gettext
 
@@ -85,23 +87,21 @@ def import_(workspace, layer, file, crs, replace, skip_bad_rows, sheet, as_json)
             if outcome.skipped_rows:
                 click.echo(_("skipped rows with errors: %(rows)s", rows=", ".join(map(str, outcome.skipped_rows))))
         else:
-            click.echo(_("nothing written: %(n)s error(s) in %(file)s", n=outcome.count("error"), file=outcome.file),
-                       err=True)
+            click.echo(nothing_written(outcome.count("error"), outcome.file), err=True)
     if not outcome.written:
         sys.exit(2)
 
 
-@click.command()
+@command(help=N_("Export a layer to GeoJSON, GeoPackage, CSV or Excel."))
 @workspace_option()
-@click.option("--layer", "-l", required=True, help="Layer to export.")
+@click.option("--layer", "-l", required=True, help=N_("Layer to export."))
 @click.option("--format", "fmt", type=click.Choice(["geojson", "gpkg", "csv", "xlsx"]), default=None,
-              help="Output format (default: from OUT's suffix).")
+              help=N_("Output format (default: from OUT's suffix)."))
 @click.option("--codes", is_flag=True,
-              help="CSV/Excel: field names and value codes (importable unchanged) instead of labels in "
-                   "the user's language (RURALPLAN_LANG); Excel always keeps the codes in a second sheet.")
+              help=N_("CSV/Excel: field names and value codes (importable unchanged) instead of labels in "
+                   "the user's language (RURALPLAN_LANG); Excel always keeps the codes in a second sheet."))
 @click.argument("out", type=click.Path(dir_okay=False))
 def export(workspace, layer, fmt, out, codes) -> None:
-    """Export a layer to GeoJSON, GeoPackage, CSV or Excel."""
     from layers.exporter import export_format, export_layer
     from layers.schema import get_schema
     from layers.store import Workspace
@@ -117,20 +117,19 @@ def export(workspace, layer, fmt, out, codes) -> None:
     click.echo(say(f"{schema.label('en')} written to {path}", f"已将{schema.label('zh')}写入 {path}"))
 
 
-@click.command()
+@command(help=N_("List the workspace's layers and their feature counts."))
 @workspace_option()
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.option("--json", "as_json", is_flag=True, help=N_("Print as JSON."))
 def info(workspace, as_json) -> None:
-    """List the workspace's layers and their feature counts."""
     from layers.store import Workspace
 
     ws = Workspace(workspace)
     layers = ws.info()
     meta = ws.meta()
     if as_json:
-        click.echo(json.dumps({"workspace": str(ws.path), "meta": {k: v for k, v in meta.items()
+        click.echo(jsonout.dumps({"workspace": str(ws.path), "meta": {k: v for k, v in meta.items()
                                                                    if not k.startswith("demo_")},
-                               "layers": [vars(layer) for layer in layers]}, ensure_ascii=False, indent=2))
+                               "layers": [vars(layer) for layer in layers]}, indent=2))
         return
     from layers.schema import LAYERS
 
@@ -155,11 +154,12 @@ def _geometry_label(geometry_type) -> str:
                                                                                           geometry_type))
 
 
-@click.command()
-@click.option("--layer", "-l", required=True, help="Layer of the template, e.g. villages, households, cold_storage.")
+@command(help=N_("Write an Excel import template for a layer (Chinese headers, units, drop-downs, an example "
+                 "row)."))
+@click.option("--layer", "-l", required=True,
+              help=N_("Layer of the template, e.g. villages, households, cold_storage."))
 @click.argument("out", type=click.Path(dir_okay=False))
 def template(layer, out) -> None:
-    """Write an Excel import template for a layer (Chinese headers, units, drop-downs, an example row)."""
     from layers.templates import write_template
 
     if not out.lower().endswith(".xlsx"):

@@ -19,7 +19,6 @@ per-task errors without losing the other results.
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -51,6 +50,34 @@ class NoWorkspaces(NotFound):
     zh = "在 {where} 中没有找到工作空间（.gpkg）"
 
 
+class WorkspacesPathMissing(NoWorkspaces):
+    """``--workspaces`` names no folder, list file or workspace."""
+
+    code = "batch.path_missing"
+    en = "{where} does not exist (expected a folder of .gpkg workspaces, a list file or one .gpkg)"
+    zh = "{where} 不存在（应为放工作空间 .gpkg 的文件夹、列表文件或一个 .gpkg）"
+
+
+class BadWorkspaceList(InvalidInput):
+    """A list file that is not text (a binary file, an unknown encoding)."""
+
+    code = "batch.bad_list"
+    en = "{file} is not a list of workspaces (text, one path a line): {reason_en}"
+    zh = "{file} 不是工作空间列表（每行一个路径的文本）：{reason_zh}"
+
+
+class ListedWorkspacesMissing(NotFound):
+    """Paths in a list file that name no file: said once for the file, line by line."""
+
+    code = "batch.listed_missing"
+    en = "{file}: {missing_en}: {listing_en}"
+    zh = "{file}：列出的 {n} 个工作空间不存在：{listing_zh}"
+
+
+#: Missing paths of a list file named in its error; the others are counted.
+LIST_ERRORS_SHOWN = 10
+
+
 @dataclass(frozen=True)
 class CountyResult:
     """What one county gave: its rows of the combined table, its full result, or its error."""
@@ -60,14 +87,20 @@ class CountyResult:
     county_name: str | None
     rows: tuple[tuple[str, str, float], ...] = ()
     result: Mapping[str, Any] = field(default_factory=dict)
+    #: the error in Chinese (counties.csv, the province page); :meth:`error_text` in either language
     error: str | None = None
     error_code: str | None = None
+    error_en: str | None = None
     #: the county's outline as a GeoJSON geometry (WGS84, simplified to ~50 m), for the province map
     outline: Mapping[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    def error_text(self, lang: str) -> str | None:
+        """The error in ``lang`` (an untyped error has one text only)."""
+        return self.error_en if lang == "en" and self.error_en else self.error
 
 
 @dataclass(frozen=True)
@@ -112,12 +145,50 @@ def list_workspaces(spec: str | os.PathLike | Sequence[str | os.PathLike]) -> li
         elif spec.is_file() and spec.suffix.lower() == ".gpkg":
             paths = [spec]
         elif spec.is_file():
-            lines = [ln.split("#", 1)[0].strip() for ln in spec.read_text(encoding="utf-8").splitlines()]
-            paths = [(spec.parent / ln) if not Path(ln).is_absolute() else Path(ln) for ln in lines if ln]
+            paths = _read_list(spec)
         else:
-            paths = []
+            raise WorkspacesPathMissing(where=where)
     if not paths:
         raise NoWorkspaces(where=where)
+    return paths
+
+
+def _read_list(spec: Path) -> list[Path]:
+    """The workspaces a list file names (UTF-8, UTF-16 with its byte-order mark, else
+    GB18030 as a Chinese Windows editor saves it); every line naming no file is one
+    :class:`ListedWorkspacesMissing`, the list file said once and each path as written."""
+    import codecs
+
+    data = spec.read_bytes()
+    utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    if b"\0" in data and not utf16:
+        raise BadWorkspaceList(file=str(spec), reason_en="a binary file", reason_zh="这是二进制文件")
+    for encoding in (("utf-16",) if utf16 else ("utf-8-sig", "gb18030")):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError as exc:
+            error = exc
+    else:
+        raise BadWorkspaceList(file=str(spec), reason_en=f"byte {error.start + 1} is not UTF-8 or GBK text",
+                               reason_zh=f"第 {error.start + 1} 个字节不是 UTF-8 或 GBK 文本")
+    paths, missing = [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        path = Path(line) if Path(line).is_absolute() else spec.parent / line
+        paths.append(path)
+        if not path.is_file():
+            missing.append((number, line))
+    if missing:
+        shown, more = missing[:LIST_ERRORS_SHOWN], len(missing) - LIST_ERRORS_SHOWN
+        listing_en = "; ".join(f"line {n}: {text}" for n, text in shown) + (f"; … (+{more} more)" if more > 0 else "")
+        listing_zh = "；".join(f"第 {n} 行：{text}" for n, text in shown) + (f"；…（另 {more} 个）" if more > 0 else "")
+        n = len(missing)
+        raise ListedWorkspacesMissing(
+            file=str(spec), n=n, missing_en=f"{n} listed workspace{' does' if n == 1 else 's do'} not exist",
+            listing_en=listing_en, listing_zh=listing_zh, lines=[number for number, _ in missing])
     return paths
 
 
@@ -156,6 +227,7 @@ def analyse_county(path: str | os.PathLike, analysis: str, options: Mapping[str,
         typed = isinstance(exc, RuralplanError)
         message = exc.message("zh") if typed else f"{type(exc).__name__}: {exc}"
         return CountyResult(workspace=path, county_code=code, county_name=name, error=message,
+                            error_en=exc.message("en") if typed else None,
                             error_code=exc.code if typed else "internal")
     return CountyResult(workspace=path, county_code=code, county_name=name,
                         rows=tuple((str(t), str(i), float(v)) for t, i, v in rows), result=result,
@@ -323,15 +395,15 @@ def write_batch(result: BatchResult, out_dir: str | os.PathLike) -> dict[str, Pa
                                 "county_name": c.county_name,
                                 **{indicator: value for town, indicator, value in c.rows if town == TOTAL}}}
                 for c in result.counties if c.ok and c.outline]
-    written["outlines"].write_text(json.dumps({"type": "FeatureCollection", "features": features},
-                                              ensure_ascii=False), encoding="utf-8")
+    from .jsonout import dumps  # the CLI's one JSON rule (units' precision, no float32 noise)
+
+    written["outlines"].write_text(dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
     for c in result.counties:
         if c.ok:
             stem = Path(c.workspace).stem
             path = out / f"{stem}.json"
-            path.write_text(json.dumps({"analysis": result.analysis, "options": dict(result.options),
-                                        "county_code": c.county_code, "county_name": c.county_name,
-                                        "result": c.result}, ensure_ascii=False, indent=1, default=str),
-                            encoding="utf-8")
+            path.write_text(dumps({"analysis": result.analysis, "options": dict(result.options),
+                                   "county_code": c.county_code, "county_name": c.county_name,
+                                   "result": c.result}, indent=1, default=str), encoding="utf-8")
             written[stem] = path
     return written

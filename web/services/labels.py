@@ -60,10 +60,15 @@ METHOD_STEP_LABELS = {
     "decay-pmedian": N_("as a p-median on the share lost to distance"),
 }
 METHOD_NOTE_LABELS = {"no time left for the MILP": N_("no time left for exact integer programming")}
+#: The measures of a demand weight spec (:class:`planner.placement.DemandSpec`), as the planning page says them.
+DEMAND_MEASURE_LABELS = {"population": N_("population"), "households": N_("households"),
+                         "monitored": N_("monitored households"), "villages": N_("villages (each counts 1)")}
+DEMAND_PRODUCE = N_("%(names)s produce (t)")
 
 #: Every table above, for checks that no code reaches people unlabelled.
 CODE_TABLES = (RULE_LABELS, PAIRING_ROLE_LABELS, USER_ROLE_LABELS, UNFILLED_REASON_LABELS, FLAG_LABELS,
-               COMPONENT_LABELS, MEASURE_LABELS, SOLVER_STATUS_LABELS, COVERAGE_STATUS_LABELS, METHOD_STEP_LABELS)
+               COMPONENT_LABELS, MEASURE_LABELS, SOLVER_STATUS_LABELS, COVERAGE_STATUS_LABELS, METHOD_STEP_LABELS,
+               DEMAND_MEASURE_LABELS)
 
 
 def code_label(table: dict, code, gettext) -> str:
@@ -78,6 +83,31 @@ def choice_label(choices, value, lang: str) -> str:
         if c.value == value:
             return c.zh if lang == "zh" else c.en
     return "" if value is None else str(value)
+
+
+def demand_text(spec, gettext, lang: str) -> str:
+    """A demand weight spec in words of ``lang``, never in its own syntax:
+    ``produce:apple,hawthorn`` → "苹果、山楂产量（吨）" / "apple, hawthorn produce (t)",
+    ``population*0.5+monitored*100`` → "人口 ×0.5 + 监测户 ×100". A spec that does not parse is
+    shown as written (the error about it is raised where it is used)."""
+    from layers.schema import COMMODITIES
+    from planner.placement import DemandSpec
+
+    from geo.errors import RuralplanError
+
+    try:
+        terms = DemandSpec.parse(spec).terms
+    except RuralplanError:
+        return str(spec)
+    sep = "、" if lang == "zh" else ", "
+    parts = []
+    for name, args, weight in terms:
+        if name == "produce":
+            text = gettext(DEMAND_PRODUCE, names=sep.join(choice_label(COMMODITIES, a, lang) for a in args))
+        else:
+            text = code_label(DEMAND_MEASURE_LABELS, name, gettext)
+        parts.append(text if weight == 1 else f"{text} ×{weight:g}")
+    return " + ".join(parts)
 
 
 def method_text(solver, gettext) -> str:

@@ -323,9 +323,9 @@ def _download(body: bytes, mimetype: str, filename: str) -> Response:
 
 
 def _geojson_download(payload: dict, stem: str) -> Response:
-    import json
+    from ..services.jsonout import dumps  # the one JSON rule (units' precision, no float32 noise)
 
-    body = json.dumps(planning.export_geojson(payload), ensure_ascii=False).encode("utf-8")
+    body = dumps(planning.export_geojson(payload)).encode("utf-8")
     return _download(body, "application/geo+json", f"{stem}.geojson")
 
 
