@@ -41,14 +41,17 @@ def _field_message(msgid: str, params: dict) -> FieldMessage:
 
 
 class ProposalInvalid(InvalidInput):
-    """Validation failed; ``errors`` maps a field name (or ``"geometry"``) to a message."""
+    """Validation failed; ``errors`` maps a field name (or ``"geometry"``) to a message,
+    ``labels`` a field name to its ``(zh, en)`` label (the raiser's schema: this module
+    does not import the proposal schema, which imports it)."""
 
     code = "proposal.invalid"
     en = "The proposal is not valid: {fields}"
     zh = "项目申报信息有误：{fields}"
 
-    def __init__(self, errors: Mapping[str, str]):
+    def __init__(self, errors: Mapping[str, str], *, labels: Mapping[str, tuple[str, str]] | None = None):
         self.errors = dict(errors)
+        self.labels = dict(labels or {})
         super().__init__(fields="; ".join(f"{k}: {v}" for k, v in self.errors.items()))
 
     def __str__(self) -> str:
@@ -59,12 +62,9 @@ class ProposalInvalid(InvalidInput):
         (:class:`FieldMessage`, ``"required"``) through ``translate`` — the adapter's
         gettext in ``lang`` (flask-babel's, or :func:`web.i18n.catalog_gettext` on the
         command line); without it they stay in English."""
-        from .proposals import FIELDS
-
         chinese = str(lang or "").lower().startswith("zh")
         tr = translate or (lambda s: s)
-        labels = {f.name: (f.zh if chinese else f.en) for f in FIELDS}
-        labels["geometry"] = "位置" if chinese else "Location"
+        labels = {name: (zh if chinese else en) for name, (zh, en) in self.labels.items()}
         parts = []
         for name, msg in self.errors.items():
             text = msg.text(tr) if isinstance(msg, FieldMessage) else tr(str(msg))

@@ -131,8 +131,14 @@ FIELDS: tuple[Field, ...] = (
     Field("responsible_unit", "str", "责任单位", "Responsible unit"),
 )
 FIELD_NAMES = tuple(f.name for f in FIELDS)
+#: ``(zh, en)`` label of every field, and of the site, for :class:`ProposalInvalid`'s message.
+FIELD_LABELS = {**{f.name: (f.zh, f.en) for f in FIELDS}, "geometry": ("位置", "Location")}
 #: Fields stored as JSON lists of strings.
 LIST_FIELDS = ("commodities", "beneficiary_villages", "farmer_links", "attachments")
+
+
+def _invalid(errors: dict) -> ProposalInvalid:
+    return ProposalInvalid(errors, labels=FIELD_LABELS)
 
 
 def get_field(name: str) -> Field:
@@ -428,7 +434,7 @@ def clean_proposal_data(data: Mapping[str, Any], *, partial: bool = False) -> di
             errors["beneficiary_monitored"] = FieldMessage(
                 N_("more monitored households than beneficiary households"))
     if errors:
-        raise ProposalInvalid(errors)
+        raise _invalid(errors)
     return out
 
 
@@ -519,7 +525,7 @@ def _placed_by_village(ws, data: Mapping[str, Any], village_code, *, creating: b
     if len(hit):
         town = str(hit["town"].iloc[0])
         if level == "town" and str(out.get("town") or "").strip() not in ("", town):
-            raise ProposalInvalid({"village_code": FieldMessage(N_("village {code} belongs to {town}, not to {given}"),
+            raise _invalid({"village_code": FieldMessage(N_("village {code} belongs to {town}, not to {given}"),
                                                                 code=village_code, town=town, given=out.get("town"))})
         out["town"] = town
         out["village_name"] = str(hit["name"].iloc[0])
@@ -568,12 +574,12 @@ def _code_from_village_name(villages, out: dict, village_code):
     match = VillageIndex(villages).match(name, out.get("town"))
     if match.status == "ambiguous":
         listing = "; ".join(f"{n} ({t}) {c}" for c, n, t in match.candidates[:6])
-        raise ProposalInvalid({"village_code": FieldMessage(
+        raise _invalid({"village_code": FieldMessage(
             N_("village “{name}” matches several villages: {listing}; give the 12-digit code or the town"),
             name=name, listing=listing)})
     if not match.ok:
         if not given:
-            raise ProposalInvalid({"village_code": FieldMessage(
+            raise _invalid({"village_code": FieldMessage(
                 N_("village “{name}” is not in the villages layer; give the 12-digit code"), name=name)})
         return village_code  # a malformed code: the format check says so
     out["village_code"] = match.code
