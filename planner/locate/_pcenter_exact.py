@@ -36,7 +36,7 @@ from numba import njit
 
 from ._highs import solve_milp
 
-__all__ = ["cover_decision", "farthest_first"]
+__all__ = ["cover_decision", "cover_decision_rowgen", "farthest_first"]
 
 # Above this many multiply-adds the dominance products are skipped (the MILP
 # presolve does a weaker form itself).
@@ -174,6 +174,94 @@ def cover_decision(a, p: int, deadline: float):
     if out.status == "infeasible":
         return False, None, "highs-milp"
     return None, None, "highs-milp"
+
+
+def _pick_rows(a: np.ndarray, rows: np.ndarray, limit: int) -> np.ndarray:
+    """Up to ``limit`` of ``rows`` with pairwise disjoint covering sets, smallest sets first.
+
+    Uncovered points that share no site each need a site of their own: they
+    are the ones most likely to prove the sub-problem infeasible (the packing
+    argument again), so they enter the client subset first.
+    """
+    size = a[rows].sum(axis=1)
+    blocked = np.zeros(a.shape[1], dtype=bool)
+    out = []
+    for i in rows[np.argsort(size, kind="stable")]:
+        row = a[i]
+        if not (row & blocked).any():
+            blocked |= row
+            out.append(i)
+            if len(out) >= limit:
+                break
+    return np.asarray(out, dtype=np.int64)
+
+
+def cover_decision_rowgen(a, p: int, deadline: float, *, seed_rows=None, max_add: int | None = None):
+    """:func:`cover_decision` by row generation over a growing subset of the points.
+
+    The relaxation algorithm of Chen & Chen (2009, New relaxation-based
+    algorithms for the optimal solution of the continuous and discrete
+    p-center problems, *Computers & OR* 36(5), 1646-1655) and the row
+    generation of Contardo, Iori & Kramer (2019, A scalable exact algorithm
+    for the vertex p-center problem, *Computers & OR* 103, 211-220): a
+    handful of points usually decides the question.  The sub-problem keeps
+    only the points of ``S``; if even they cannot be covered by ``p`` sites,
+    neither can all points (proof of "no"); if its cover also covers every
+    point, "yes"; otherwise some uncovered points (pairwise disjoint covering
+    sets first, :func:`_pick_rows`) join ``S`` and the sub-problem is solved
+    again.  Its matrix is small, so the dominance reductions leave few
+    columns and the depth-first search or MILP settles it quickly.
+
+    Parameters
+    ----------
+    a : array_like or sparse, shape (n, m)
+        Boolean coverage.
+    p : int
+        Sites allowed.
+    deadline : float
+        ``time.perf_counter()`` value.
+    seed_rows : array_like of int, optional
+        Points to start ``S`` with (e.g. those that decided earlier radii).
+    max_add : int, optional
+        Most points added per round (default ``max(p, 5)``).
+
+    Returns
+    -------
+    (answer, cols, how, rows)
+        As :func:`cover_decision`, plus ``rows``: the final subset ``S``
+        (worth seeding the next radius with).
+    """
+    a = np.asarray(a.toarray() if sp.issparse(a) else a, dtype=bool)
+    n = a.shape[0]
+    if n == 0:
+        return True, np.zeros(0, dtype=np.int64), "trivial", np.zeros(0, dtype=np.int64)
+    if not a.any(axis=1).all():
+        return False, None, "reduction", np.zeros(0, dtype=np.int64)
+    # Whole-matrix shortcuts first: both are cheap and settle most radii.
+    pack = _pick_rows(a, np.arange(n), n)
+    if len(pack) > p:
+        return False, None, "packing", pack[: p + 1]
+    g = _greedy_cover(a, p)
+    if g is not None:
+        return True, g, "greedy", np.zeros(0, dtype=np.int64)
+    in_s = np.zeros(n, dtype=bool)
+    in_s[pack] = True
+    if seed_rows is not None and len(seed_rows):
+        in_s[np.asarray(seed_rows, dtype=np.int64)] = True
+    max_add = max(p, 5) if max_add is None else int(max_add)
+    rounds = 0
+    while True:
+        rounds += 1
+        rows = np.flatnonzero(in_s)
+        ok, cols, how = cover_decision(a[rows], p, deadline)
+        if ok is not True:
+            return ok, None, f"row-generation[{how}, {len(rows)} points, {rounds} rounds]", rows
+        covered = a[:, cols].any(axis=1) if len(cols) else np.zeros(n, dtype=bool)
+        if covered.all():
+            return True, cols, f"row-generation[{how}, {len(rows)} points, {rounds} rounds]", rows
+        if time.perf_counter() > deadline:
+            return None, None, "row-generation[time limit]", rows
+        in_s[_pick_rows(a, np.flatnonzero(~covered), max_add)] = True
 
 
 def farthest_first(cp: np.ndarray, p: int, fixed: np.ndarray) -> np.ndarray:

@@ -34,7 +34,7 @@ from ._common import (
 from ._coverage import ReducedCover, greedy_swap_mclp, solve_reduced_mclp
 from ._highs import solve_milp
 from .exhaustive import enumerate_pcenter
-from ._pcenter_exact import cover_decision, farthest_first
+from ._pcenter_exact import cover_decision_rowgen, farthest_first
 from .explain import explain_by_distance, nearest_assignment
 from .certify import certified
 from .result import LocateResult
@@ -170,13 +170,21 @@ def solve_pcenter(
             target = fixed_cnt + int(round(out.objective))
             method = "lexicographic-mclp+" + method
 
+        # Points that decided earlier radii (row generation's subset): they
+        # start the next radius's subset, as Contardo, Iori & Kramer (2019) keep theirs.
+        critical = np.zeros(len(pts), dtype=bool)
+
         def feasible(radius: float):
             """(answer, new sites) with answer True / False / None (undecided)."""
             red, fc = cover_model(radius)
             if target is None:
                 if not (np.asarray(red.a.sum(axis=1)).ravel() > 0).all():
                     return False, None
-                return _cover_all_feasible(red, p, deadline)
+                need_idx = np.flatnonzero(~red.fixed_covered)
+                seed = np.flatnonzero(critical[need_idx])
+                ok, cols, rows = _cover_all_feasible(red, p, deadline, seed)
+                critical[need_idx[rows]] = True
+                return ok, cols
             return _cover_count_feasible(red, p, target - fc, deadline)
 
         def value(sites):
@@ -273,12 +281,16 @@ def solve_pcenter(
     )
 
 
-def _cover_all_feasible(red: ReducedCover, p: int, deadline: float):
-    """Can at most ``p`` free columns cover every row of ``red``?"""
+def _cover_all_feasible(red: ReducedCover, p: int, deadline: float, seed_rows=None):
+    """Can at most ``p`` free columns cover every row of ``red``?
+
+    Returns ``(answer, sites, rows)``: ``rows`` are the rows of ``red`` that
+    decided it (row generation's subset, to seed the next radius).
+    """
     if red.a.shape[0] == 0:
-        return True, np.zeros(0, dtype=np.int64)
-    ok, cols, _how = cover_decision(red.a, p, deadline)
-    return ok, (red.cols[cols] if ok else None)
+        return True, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    ok, cols, _how, rows = cover_decision_rowgen(red.a, p, deadline, seed_rows=seed_rows)
+    return ok, (red.cols[cols] if ok else None), rows
 
 
 def _cover_count_feasible(red: ReducedCover, p: int, need: int, deadline: float):
