@@ -43,8 +43,12 @@ __all__ = ["cover_decision", "cover_decision_rowgen", "farthest_first"]
 _DOMINANCE_WORK = 3e9
 # Depth-first search first for this few sites (depth = p); beyond, straight to the MILP.
 _DFS_MAX_P = 12
-# Moves of the swap local search per question (numba; 1000 moves take about 0.05-0.1 s at 600 x 600).
+_DFS_NODES = 300_000
+_DFS_NODES_PER_S = 300_000
+# Moves of the swap local search per question: _SWAP_ITER + _SWAP_ITER_PER_SITE * p (numba:
+# 1000 moves take about 0.03-0.08 s at 900 x 900).  Large p needs more moves (900/90: 5000).
 _SWAP_ITER = 1000
+_SWAP_ITER_PER_SITE = 50
 
 
 def _dominance_reduce(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -137,6 +141,10 @@ def _greedy_cover(a: np.ndarray, limit: int) -> np.ndarray | None:
     return np.asarray(chosen, dtype=np.int64)
 
 
+def _swap_moves_allowed(p: int) -> int:
+    return _SWAP_ITER + _SWAP_ITER_PER_SITE * p if _SWAP_ITER > 0 else 0
+
+
 def swap_search(a: np.ndarray, p: int, start=None, *, max_iter: int = 400, deadline: float = math.inf):
     """Look for ``p`` columns covering every row by weighted swap local search; None if not found.
 
@@ -194,7 +202,6 @@ def _swap_moves(row_ptr, row_idx, col_ptr, col_idx, cnt, w, is_open, banned_unti
     """Moves ``it0 .. it1 - 1`` of :func:`swap_search` (state updated in place); True once all rows are covered."""
     n = cnt.shape[0]
     p = s.shape[0]
-    m = is_open.shape[0]
     mark = np.full(n, -1, dtype=np.int64)
     for it in range(it0, it1):
         # The heaviest uncovered point; ties: fewest covering sites, then lowest index.
@@ -298,11 +305,15 @@ def cover_decision(a, p: int, deadline: float):
         return True, cols[g_start], "greedy"
     if ar.shape[1] <= p:
         return True, cols, "reduction"
-    ls = swap_search(ar, p, None if g_start is None else g_start[:p], max_iter=_SWAP_ITER, deadline=deadline)
+    ls = swap_search(ar, p, None if g_start is None else g_start[:p], max_iter=_swap_moves_allowed(p),
+                     deadline=deadline)
     if ls is not None:
         return True, cols[ls], "swap-search"
     if p <= _DFS_MAX_P:
-        ok, sel = dfs_cover(ar, p)
+        # The search checks no clock: its node budget follows the time left
+        # (about 300k nodes a second on these sub-problems, measured at 55 x 160).
+        left = deadline - time.perf_counter()
+        ok, sel = dfs_cover(ar, p, node_limit=int(min(_DFS_NODES, max(1_000.0, left * _DFS_NODES_PER_S))))
         if ok is not None:
             return ok, (cols[sel] if ok else None), "search"
     n, k = ar.shape
@@ -329,17 +340,31 @@ def _pick_rows(a: np.ndarray, rows: np.ndarray, limit: int) -> np.ndarray:
     are the ones most likely to prove the sub-problem infeasible (the packing
     argument again), so they enter the client subset first.
     """
-    size = a[rows].sum(axis=1)
-    blocked = np.zeros(a.shape[1], dtype=bool)
-    out = []
-    for i in rows[np.argsort(size, kind="stable")]:
-        row = a[i]
-        if not (row & blocked).any():
-            blocked |= row
-            out.append(i)
-            if len(out) >= limit:
+    rows = np.asarray(rows, dtype=np.int64)
+    order = rows[np.argsort(a[rows].sum(axis=1), kind="stable")]
+    return _pick_disjoint(a, order, int(limit))
+
+
+@njit(cache=True)
+def _pick_disjoint(a, order, limit):
+    blocked = np.zeros(a.shape[1], dtype=np.bool_)
+    out = np.empty(min(limit, order.shape[0]), dtype=np.int64)
+    k = 0
+    for i in order:
+        if k >= limit:
+            break
+        free_row = True
+        for j in range(a.shape[1]):
+            if a[i, j] and blocked[j]:
+                free_row = False
                 break
-    return np.asarray(out, dtype=np.int64)
+        if free_row:
+            for j in range(a.shape[1]):
+                if a[i, j]:
+                    blocked[j] = True
+            out[k] = i
+            k += 1
+    return out[:k]
 
 
 def cover_decision_rowgen(a, p: int, deadline: float, *, seed_rows=None, max_add: int | None = None):
@@ -390,7 +415,7 @@ def cover_decision_rowgen(a, p: int, deadline: float, *, seed_rows=None, max_add
     g = _greedy_cover(a, a.shape[1])
     if g is not None and len(g) <= p:
         return True, g, "greedy", np.zeros(0, dtype=np.int64)
-    ls = swap_search(a, p, None if g is None else g[:p], max_iter=_SWAP_ITER, deadline=deadline)
+    ls = swap_search(a, p, None if g is None else g[:p], max_iter=_swap_moves_allowed(p), deadline=deadline)
     if ls is not None:
         return True, ls, "swap-search", np.zeros(0, dtype=np.int64)
     in_s = np.zeros(n, dtype=bool)
@@ -543,7 +568,7 @@ def _dfs(row_ptr, row_idx, col_ptr, col_idx, n, m, cov, excl, depth, p, chosen, 
     return res
 
 
-def dfs_cover(a: np.ndarray, p: int, node_limit: int = 300_000):
+def dfs_cover(a: np.ndarray, p: int, node_limit: int = _DFS_NODES):
     """Depth-first search for at most ``p`` covering columns (small ``p``).
 
     Branches on the uncovered row with the fewest available columns (the

@@ -154,17 +154,29 @@ def solve_pcenter(
         levels = np.unique(finite)
         fixed_d = np.min(cr[:, fx], axis=1) if len(fx) else np.full(len(pts), np.inf)
 
-        def cover_model(radius: float) -> tuple[ReducedCover, int]:
-            """Rows = points not yet within ``radius`` of a fixed site."""
+        def cover_rows(radius: float) -> tuple[np.ndarray, np.ndarray]:
+            """(points not yet within ``radius`` of a fixed site, their dense coverage by the free sites)."""
             need = fixed_d > radius + 1e-9
-            a = sp.csr_matrix(cr[need][:, free] <= radius + 1e-9, dtype=np.float64)
-            return ReducedCover(a, np.ones(int(need.sum())), free, ~need, np.ones(int(need.sum()), bool)), int(
-                (~need).sum())
+            a = cr <= radius + 1e-9  # bytes, not floats, are copied below
+            if not need.all():
+                a = a[need]
+            return need, (a if len(free) == m else a[:, free])
 
-        # How many points can p sites serve at all?  Normally all of them.
-        red_max, fixed_cnt = cover_model(cmax)
-        rows_ok = np.asarray(red_max.a.sum(axis=1)).ravel() > 0
-        if not rows_ok.all() or not _cover_all_feasible(red_max, p, deadline)[0]:
+        def cover_model(radius: float) -> tuple[ReducedCover, int]:
+            """The same as a sparse model for the MCLP (lexicographic) path."""
+            need, a = cover_rows(radius)
+            red = ReducedCover(sp.csr_matrix(a, dtype=np.float64), np.ones(int(need.sum())), free, ~need,
+                               np.ones(int(need.sum()), bool))
+            return red, int((~need).sum())
+
+        # How many points can p sites serve at all?  Normally all of them, and
+        # one free site reaching every point says so without a covering question.
+        _need, a_max = cover_rows(cmax)
+        all_servable = a_max.shape[0] == 0 or (a_max.any(axis=1).all() and (
+            (p >= 1 and a_max.all(axis=0).any()) or bool(_cover_all_feasible(a_max, free, p, deadline)[0])))
+        del a_max
+        if not all_servable:
+            red_max, fixed_cnt = cover_model(cmax)
             out = solve_reduced_mclp(red_max, p, col_cost=None, budget=None,
                                      time_limit_s=max(1e-3, deadline - time.perf_counter()))
             target = fixed_cnt + int(round(out.objective))
@@ -176,15 +188,16 @@ def solve_pcenter(
 
         def feasible(radius: float):
             """(answer, new sites) with answer True / False / None (undecided)."""
-            red, fc = cover_model(radius)
             if target is None:
-                if not (np.asarray(red.a.sum(axis=1)).ravel() > 0).all():
+                need, a = cover_rows(radius)
+                if not a.any(axis=1).all():
                     return False, None
-                need_idx = np.flatnonzero(~red.fixed_covered)
+                need_idx = np.flatnonzero(need)
                 seed = np.flatnonzero(critical[need_idx])
-                ok, cols, rows = _cover_all_feasible(red, p, deadline, seed)
+                ok, cols, rows = _cover_all_feasible(a, free, p, deadline, seed)
                 critical[need_idx[rows]] = True
                 return ok, cols
+            red, fc = cover_model(radius)
             return _cover_count_feasible(red, p, target - fc, deadline)
 
         def value(sites):
@@ -281,16 +294,16 @@ def solve_pcenter(
     )
 
 
-def _cover_all_feasible(red: ReducedCover, p: int, deadline: float, seed_rows=None):
-    """Can at most ``p`` free columns cover every row of ``red``?
+def _cover_all_feasible(a: np.ndarray, cols: np.ndarray, p: int, deadline: float, seed_rows=None):
+    """Can at most ``p`` columns of the dense boolean ``a`` (candidates ``cols``) cover every row?
 
-    Returns ``(answer, sites, rows)``: ``rows`` are the rows of ``red`` that
+    Returns ``(answer, sites, rows)``: ``rows`` are the rows of ``a`` that
     decided it (row generation's subset, to seed the next radius).
     """
-    if red.a.shape[0] == 0:
+    if a.shape[0] == 0:
         return True, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    ok, cols, _how, rows = cover_decision_rowgen(red.a, p, deadline, seed_rows=seed_rows)
-    return ok, (red.cols[cols] if ok else None), rows
+    ok, sel, _how, rows = cover_decision_rowgen(a, p, deadline, seed_rows=seed_rows)
+    return ok, (cols[sel] if ok else None), rows
 
 
 def _cover_count_feasible(red: ReducedCover, p: int, need: int, deadline: float):

@@ -159,3 +159,13 @@ def test_pcenter_orlib_like_hard_shapes_are_proven(n, p, seed):
     out = milp(np.ones(sub.shape[1]), constraints=LinearConstraint(sub, lb=1), integrality=np.ones(sub.shape[1]),
                bounds=Bounds(0, 1))
     assert out.status == 0 and round(out.fun) > p
+
+
+@pytest.mark.parametrize("limit_s", [0.02, 0.2])
+def test_pcenter_under_a_tiny_time_limit_is_honest(limit_s):
+    """Cut short, the answer is still its sites' radius, the bound a proven one (<= the optimum 41)."""
+    inst = parse_orlib_pmed(make_orlib_like_text(400, 10, seed=1006))
+    res = solve_pcenter(inst.cost, p=10, time_limit_s=limit_s, explain=False)
+    assert np.min(inst.cost[:, list(res.new_sites)], axis=1).max() == res.objective >= 41
+    assert res.bound <= 41
+    assert res.status == "optimal" if res.objective == res.bound else res.status in ("time_limit", "feasible")
