@@ -10,7 +10,10 @@ method for solving the p-center location problem, *Computers & OR* 40(12),
 2991-2999) and Contardo, Iori & Kramer (2019, A scalable exact algorithm
 for the vertex p-center problem, *Computers & OR* 103) all come down to
 answering it on a reduced matrix, with cheap bounds settling most radii
-before an integer program runs.  Here, per radius:
+before an integer program runs.  :func:`cover_decision_rowgen` asks it
+first of all points (packing bound, greedy, :func:`swap_search`), then of a
+growing subset of them (row generation, Chen & Chen 2009; Contardo et al.
+2019), each subset question answered by :func:`cover_decision`:
 
 1. reductions (Toregas et al. 1971; Daskin 2000): a point whose set of
    covering sites contains another point's set is covered whenever that one
@@ -20,7 +23,8 @@ before an integer program runs.  Here, per radius:
    need one site each, so more than ``p`` of them prove "no" (the
    combinatorial bound behind Elloumi, Labbe & Pochet's and Contardo et al.'s
    lower bounds);
-3. greedy set cover (Chvatal 1979): ``<= p`` sites prove "yes";
+3. greedy set cover (Chvatal 1979): ``<= p`` sites prove "yes"; then the
+   weighted swap local search (:func:`swap_search`);
 4. for small ``p``, a depth-first search branching on the point with the
    fewest covering sites, pruned by the packing bound (node-limited);
 5. otherwise HiGHS on the reduced set-covering MILP (min sites, ``<= p``).
@@ -36,7 +40,7 @@ from numba import njit
 
 from ._highs import solve_milp
 
-__all__ = ["cover_decision", "cover_decision_rowgen", "farthest_first"]
+__all__ = ["cover_decision", "cover_decision_rowgen", "farthest_first", "swap_search"]
 
 # Above this many multiply-adds the dominance products are skipped (the MILP
 # presolve does a weaker form itself).
@@ -288,7 +292,7 @@ def cover_decision(a, p: int, deadline: float):
     (answer, cols, how)
         ``answer`` True (``cols`` = a cover of at most ``p`` column indices),
         False (proven impossible) or None (undecided by the deadline); ``how``
-        names what settled it ("reduction", "packing", "greedy", "highs-milp").
+        names what settled it ("reduction", "packing", "greedy", "swap-search", "search", "highs-milp").
     """
     a = np.asarray(a.toarray() if sp.issparse(a) else a, dtype=bool)
     if a.shape[0] == 0:
