@@ -595,3 +595,17 @@ def dfs_cover(a: np.ndarray, p: int, node_limit: int = _DFS_NODES):
     if res == 0:
         return False, None
     return None, None
+
+
+def warm_kernels() -> None:
+    """Compile (or load from numba's cache) this module's kernels on a 3 x 3 question.
+
+    A fresh install otherwise compiles them inside the first p-center's time
+    limit (about 10-20 s on this machine); a server can call this in the
+    background, as :func:`planner.resilience.warm_kernels`.
+    """
+    a = np.eye(3, dtype=bool)
+    a[0, 1] = True
+    dfs_cover(a, 2)
+    swap_search(a, 2, max_iter=4)
+    _pick_rows(a, np.arange(3), 3)

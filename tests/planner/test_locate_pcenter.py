@@ -169,3 +169,13 @@ def test_pcenter_under_a_tiny_time_limit_is_honest(limit_s):
     assert np.min(inst.cost[:, list(res.new_sites)], axis=1).max() == res.objective >= 41
     assert res.bound <= 41
     assert res.status == "optimal" if res.objective == res.bound else res.status in ("time_limit", "feasible")
+
+
+def test_warm_kernels_runs_and_the_kernels_answer_a_3x3_question():
+    pce.warm_kernels()
+    a = np.eye(3, dtype=bool)
+    a[0, 1] = True  # site 1 covers points 0 and 1: two sites suffice, one does not
+    assert pce.dfs_cover(a, 2)[0] is True and pce.dfs_cover(a, 1)[0] is False
+    s = swap_search(a, 2, max_iter=10)
+    assert s is not None and a[:, s].any(axis=1).all()
+    assert list(pce._pick_rows(a, np.arange(3), 3)) == [1, 2]  # rows 0 and 1 share site 1
