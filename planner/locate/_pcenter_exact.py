@@ -125,7 +125,7 @@ def _packing_bound(a: np.ndarray) -> int:
     return count
 
 
-def _greedy_cover(a: np.ndarray, limit: int) -> np.ndarray | None:
+def greedy_cover(a: np.ndarray, limit: int) -> np.ndarray | None:
     """Chvatal's greedy cover, given up once it needs more than ``limit`` sites."""
     uncovered = np.ones(a.shape[0], dtype=bool)
     chosen = []
@@ -145,7 +145,7 @@ def _greedy_cover(a: np.ndarray, limit: int) -> np.ndarray | None:
     return np.asarray(chosen, dtype=np.int64)
 
 
-def _swap_moves_allowed(p: int) -> int:
+def swap_moves_allowed(p: int) -> int:
     return _SWAP_ITER + _SWAP_ITER_PER_SITE * p if _SWAP_ITER > 0 else 0
 
 
@@ -304,12 +304,12 @@ def cover_decision(a, p: int, deadline: float):
         return True, np.zeros(0, dtype=np.int64), "trivial"
     if _packing_bound(ar) > p:
         return False, None, "packing"
-    g_start = _greedy_cover(ar, ar.shape[1])
+    g_start = greedy_cover(ar, ar.shape[1])
     if g_start is not None and len(g_start) <= p:
         return True, cols[g_start], "greedy"
     if ar.shape[1] <= p:
         return True, cols, "reduction"
-    ls = swap_search(ar, p, None if g_start is None else g_start[:p], max_iter=_swap_moves_allowed(p),
+    ls = swap_search(ar, p, None if g_start is None else g_start[:p], max_iter=swap_moves_allowed(p),
                      deadline=deadline)
     if ls is not None:
         return True, cols[ls], "swap-search"
@@ -416,10 +416,10 @@ def cover_decision_rowgen(a, p: int, deadline: float, *, seed_rows=None, max_add
     pack = _pick_rows(a, np.arange(n), n)
     if len(pack) > p:
         return False, None, "packing", pack[: p + 1]
-    g = _greedy_cover(a, a.shape[1])
+    g = greedy_cover(a, a.shape[1])
     if g is not None and len(g) <= p:
         return True, g, "greedy", np.zeros(0, dtype=np.int64)
-    ls = swap_search(a, p, None if g is None else g[:p], max_iter=_swap_moves_allowed(p), deadline=deadline)
+    ls = swap_search(a, p, None if g is None else g[:p], max_iter=swap_moves_allowed(p), deadline=deadline)
     if ls is not None:
         return True, ls, "swap-search", np.zeros(0, dtype=np.int64)
     in_s = np.zeros(n, dtype=bool)

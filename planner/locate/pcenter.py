@@ -41,7 +41,7 @@ from ._common import (
 from ._coverage import ReducedCover, greedy_swap_mclp, solve_reduced_mclp
 from ._highs import solve_milp
 from .exhaustive import enumerate_pcenter
-from ._pcenter_exact import cover_decision_rowgen, farthest_first
+from ._pcenter_exact import cover_decision_rowgen, farthest_first, greedy_cover, swap_moves_allowed, swap_search
 from .explain import explain_by_distance, nearest_assignment
 from .certify import certified
 from .result import LocateResult
@@ -193,15 +193,15 @@ def solve_pcenter(
         # start the next radius's subset, as Contardo, Iori & Kramer (2019) keep theirs.
         critical = np.zeros(len(pts), dtype=bool)
 
-        def feasible(radius: float):
-            """(answer, new sites) with answer True / False / None (undecided)."""
+        def feasible(radius: float, until: float | None = None):
+            """(answer, new sites) with answer True / False / None (undecided by ``until``)."""
             if target is None:
                 need, a = cover_rows(radius)
                 if not a.any(axis=1).all():
                     return False, None
                 need_idx = np.flatnonzero(need)
                 seed = np.flatnonzero(critical[need_idx])
-                ok, cols, rows = _cover_all_feasible(a, free, p, deadline, seed)
+                ok, cols, rows = _cover_all_feasible(a, free, p, deadline if until is None else until, seed)
                 critical[need_idx[rows]] = True
                 return ok, cols
             red, fc = cover_model(radius)
@@ -227,14 +227,44 @@ def solve_pcenter(
         hi = int(np.searchsorted(levels, ub - 1e-9))
         hi = min(hi, len(levels) - 1)
         proven_lo = lo
+
+        def level_of(sites) -> int:
+            return min(int(np.searchsorted(levels, value(sites) - 1e-9)), len(levels) - 1)
+
+        if target is None and p > 0:
+            # Upper bound first, by heuristics only (greedy + swap search, no
+            # proofs), binary-searched; then the first proof asked is "no" one
+            # level below it -- one hard question instead of several near the
+            # optimum (the bound-first order of Calik & Tansel 2013 and
+            # Contardo et al. 2019).  Matters when travel times are real
+            # numbers: hundreds of thousands of distinct levels.
+            hlo, hhi = lo, hi
+            while hlo < hhi and time.perf_counter() < deadline:
+                mid = (hlo + hhi) // 2
+                s = _cover_heuristic(*cover_rows(float(levels[mid]))[1:], free, p, deadline)
+                if s is None:
+                    hlo = mid + 1
+                else:
+                    best_sites, hhi = s, min(mid, level_of(s))
+            hi = hhi
+        first = True
         while lo < hi:
             if time.perf_counter() > deadline:
                 status = "time_limit"
                 break
-            mid = (lo + hi) // 2
-            ok, s = feasible(float(levels[mid]))
+            if first:
+                # Half the time left at most: undecided, the bisection from
+                # below still proves a bound with the rest.
+                first = False
+                mid = hi - 1
+                ok, s = feasible(float(levels[mid]), until=time.perf_counter() + (deadline - time.perf_counter()) / 2)
+                if ok is None:
+                    continue
+            else:
+                mid = (lo + hi) // 2
+                ok, s = feasible(float(levels[mid]))
             if ok:
-                hi = mid
+                hi = min(mid, level_of(s))
                 best_sites = s
             else:
                 lo = mid + 1
@@ -299,6 +329,19 @@ def solve_pcenter(
         unreachable=as_index_tuple(unreachable),
         params={"p": p, "fixed": fx.tolist(), "time_limit_s": time_limit_s},
     )
+
+
+def _cover_heuristic(a: np.ndarray, cols: np.ndarray, p: int, deadline: float):
+    """At most ``p`` sites (of ``cols``) covering every row of ``a`` by greedy or swap search; None if not found."""
+    if a.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64)
+    if not a.any(axis=1).all():
+        return None
+    g = greedy_cover(a, a.shape[1])
+    if g is not None and len(g) <= p:
+        return cols[g]
+    s = swap_search(a, p, None if g is None else g[:p], max_iter=swap_moves_allowed(p), deadline=deadline)
+    return None if s is None else cols[s]
 
 
 def _cover_all_feasible(a: np.ndarray, cols: np.ndarray, p: int, deadline: float, seed_rows=None):
