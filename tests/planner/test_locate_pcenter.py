@@ -179,3 +179,31 @@ def test_warm_kernels_runs_and_the_kernels_answer_a_3x3_question():
     s = swap_search(a, 2, max_iter=10)
     assert s is not None and a[:, s].any(axis=1).all()
     assert list(pce._pick_rows(a, np.arange(3), 3)) == [1, 2]  # rows 0 and 1 share site 1
+
+
+@pytest.mark.parametrize("n,p,seed", [(50, 3, 0), (45, 4, 1), (34, 4, 2), (60, 2, 3)])
+def test_pcenter_real_valued_times_bound_first_matches_brute_force(monkeypatch, n, p, seed):
+    """Real-valued minutes (> 1000 distinct levels): the heuristic upper bound first, then "no" below it."""
+    from planner.locate import pcenter as pcenter_module
+
+    monkeypatch.setattr(exhaustive, "ENABLED", False)
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 60, (n, 2))
+    cost = np.hypot(*(xy[:, None, :] - xy[None]).transpose(2, 0, 1)) * rng.uniform(1.1, 1.6, (n, n))
+    assert len(np.unique(cost)) > pcenter_module._BOUND_FIRST_LEVELS
+    best = _brute_pcenter(cost, p)
+    res = solve_pcenter(cost, p=p, time_limit_s=60, explain=False)
+    assert res.status == "optimal" and res.objective == best == res.bound
+    assert np.min(cost[:, list(res.new_sites)], axis=1).max() == res.objective
+
+
+@pytest.mark.parametrize("n,p,seed", [(28, 3, 1), (30, 4, 2), (20, 6, 5)])
+def test_pcenter_bound_first_on_integer_times_matches_brute_force(monkeypatch, n, p, seed):
+    from planner.locate import pcenter as pcenter_module
+
+    monkeypatch.setattr(exhaustive, "ENABLED", False)
+    monkeypatch.setattr(pcenter_module, "_BOUND_FIRST_LEVELS", 0)
+    inst = parse_orlib_pmed(make_orlib_like_text(n, p, seed=seed))
+    best = _brute_pcenter(inst.cost, p)
+    res = solve_pcenter(inst.cost, p=p, time_limit_s=60, explain=False)
+    assert res.status == "optimal" and res.objective == best == res.bound
