@@ -160,7 +160,7 @@ def swap_search(a: np.ndarray, p: int, start=None, *, max_iter: int = 400, deadl
     uncovers the least weight, a just-dropped site not re-added for two moves.
     Each move raises the weight of the points still uncovered by one
     (clause weighting), so the search leaves plateaus instead of cycling.
-    Deterministic (ties to the lowest index).  A found cover proves "yes";
+    Deterministic (ties go to the first point, site and slot scanned).  A found cover proves "yes";
     not finding one proves nothing.
     """
     a = np.asarray(a, dtype=bool)

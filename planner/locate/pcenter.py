@@ -52,43 +52,6 @@ __all__ = ["solve_pcenter"]
 _BOUND_FIRST_LEVELS = 1000
 
 
-def _pcenter_heuristic(cp: np.ndarray, p: int, fixed: np.ndarray, big: float, deadline: float) -> np.ndarray:
-    """Greedy (add the site that lowers the max most) + best-improvement swaps."""
-    n, m = cp.shape
-    is_open = np.zeros(m, dtype=bool)
-    is_open[fixed] = True
-    d = np.min(cp[:, fixed], axis=1) if len(fixed) else np.full(n, big)
-    chosen: list[int] = []
-    for _ in range(p):
-        # Tie-break the max by the sum so greedy keeps improving on plateaus.
-        nd = np.minimum(d[:, None], cp)
-        score = nd.max(axis=0) + 1e-9 * nd.sum(axis=0) / max(n, 1) / max(big, 1.0)
-        score[is_open] = np.inf
-        j = int(np.argmin(score))
-        chosen.append(j)
-        is_open[j] = True
-        d = np.minimum(d, cp[:, j])
-    s = np.asarray(chosen, dtype=np.int64)
-    cur = float(d.max()) if n else 0.0
-    while len(s) and time.perf_counter() < deadline:
-        best = (cur, None, None)
-        for k in range(len(s)):
-            others = np.r_[fixed, np.delete(s, k)].astype(np.int64)
-            base = np.min(cp[:, others], axis=1) if len(others) else np.full(n, big)
-            vals = np.minimum(base[:, None], cp).max(axis=0)
-            vals[is_open] = np.inf
-            j = int(np.argmin(vals))
-            if vals[j] < best[0] - 1e-12:
-                best = (float(vals[j]), k, j)
-        if best[1] is None:
-            break
-        cur, k, j = best
-        is_open[s[k]] = False
-        is_open[j] = True
-        s[k] = j
-    return np.sort(s)
-
-
 @certified("pcenter")
 def solve_pcenter(
     cost,
