@@ -197,6 +197,13 @@ def run_spopt_highs(cost, p, timeout_s):
         return None, float("nan")
 
 
+class _Skipped:
+    """Stands in for the result of a model left out by ``--model``."""
+
+    objective = float("nan")
+    status = "-"
+
+
 def _exact_instances(quick: bool):
     if DATA.exists():
         opt = parse_pmedopt((DATA / "pmedopt.txt").read_text())
@@ -216,25 +223,37 @@ def _exact_instances(quick: bool):
         yield f"rnd{n}-{p}", parse_orlib_pmed(make_orlib_like_text(n, p, seed=1000 + k)), None
 
 
-def bench_exact(quick: bool, spopt_timeout_s: float | None, limit_s: float, spopt_max_n: int = 10**9) -> None:
-    """p-median and p-center at proven optimality: CPU seconds, and spopt + HiGHS on the p-median."""
+def bench_exact(quick: bool, spopt_timeout_s: float | None, limit_s: float, spopt_max_n: int = 10**9,
+                model: str = "all", only: frozenset[str] | None = None) -> None:
+    """p-median and p-center at proven optimality: CPU seconds, and spopt + HiGHS on the p-median.
+
+    ``model`` "pmedian" or "pcenter" runs one of the two (the other's columns
+    show "-"); ``only`` keeps the instances with these names (``rnd900-10``).
+    """
     print(f"\n## Exact p-median / p-center (CPU s; time limit {limit_s:.0f} s; spopt+HiGHS timeout "
           f"{spopt_timeout_s if spopt_timeout_s else '-'} s)")
     print(f"{'inst':12} {'n':>4} {'p':>4} | {'p-median':>9} {'ref':>7} {'cpu s':>6} {'status':>8} |"
           f" {'spopt':>8} {'cpu s':>7} {'ratio':>6} | {'p-center':>8} {'cpu s':>6} {'status':>8}")
     pm_t, pc_t, ratios, rows = [], [], [], []
+    skipped = _Skipped()
     for name, inst, ref in _exact_instances(quick):
-        t = time.process_time()
-        r = solve_pmedian(inst.cost, p=inst.p, time_limit_s=limit_s, explain=False)
-        t_pm = time.process_time() - t
-        t = time.process_time()
-        c = solve_pcenter(inst.cost, p=inst.p, time_limit_s=limit_s, explain=False)
-        t_pc = time.process_time() - t
+        if only is not None and name not in only:
+            continue
+        r = c = skipped
+        t_pm = t_pc = 0.0
+        if model in ("all", "pmedian"):
+            t = time.process_time()
+            r = solve_pmedian(inst.cost, p=inst.p, time_limit_s=limit_s, explain=False)
+            t_pm = time.process_time() - t
+        if model in ("all", "pcenter"):
+            t = time.process_time()
+            c = solve_pcenter(inst.cost, p=inst.p, time_limit_s=limit_s, explain=False)
+            t_pc = time.process_time() - t
         pm_t.append(t_pm)
         pc_t.append(t_pc)
         rows.append((inst.n, t_pm, r.status == "optimal", t_pc, c.status == "optimal"))
         s_txt = f"{'-':>8} {'':>7} {'':>6}"
-        if spopt_timeout_s is not None and inst.n <= spopt_max_n:
+        if spopt_timeout_s is not None and inst.n <= spopt_max_n and model != "pcenter":
             out = run_spopt_highs(inst.cost, inst.p, spopt_timeout_s)
             if out[0] is None or out[2] != "Optimal":
                 # Stopped at the CPU timeout: the CPU it had used is a lower bound.
@@ -245,8 +264,9 @@ def bench_exact(quick: bool, spopt_timeout_s: float | None, limit_s: float, spop
         ref_txt = f"{ref:7.0f}" if ref is not None else f"{'':>7}"
         print(f"{name:12} {inst.n:4d} {inst.p:4d} | {r.objective:9.0f} {ref_txt} {t_pm:6.2f} {r.status:>8} |"
               f" {s_txt} | {c.objective:8.0f} {t_pc:6.2f} {c.status:>8}", flush=True)
-    if pm_t:
+    if pm_t and model in ("all", "pmedian"):
         print(f"p-median CPU s: median {statistics.median(pm_t):.2f}, max {max(pm_t):.2f} over {len(pm_t)}")
+    if pc_t and model in ("all", "pcenter"):
         print(f"p-center CPU s: median {statistics.median(pc_t):.2f}, max {max(pc_t):.2f} over {len(pc_t)}")
     if ratios:
         print(f"spopt+HiGHS / ours (p-median, finished ones): median {statistics.median(ratios):.1f}x, "
@@ -273,6 +293,10 @@ def main(argv=None) -> None:
     ap.add_argument("--cpu-clock", action="store_true",
                     help="with --exact: the solvers' deadlines count CPU seconds of this process (a busy "
                          "shared machine otherwise cuts them short in CPU terms)")
+    ap.add_argument("--model", choices=("all", "pmedian", "pcenter"), default="all",
+                    help="with --exact: run only this model (the other's columns show '-')")
+    ap.add_argument("--only", default=None,
+                    help="with --exact: comma-separated instance names to run (e.g. rnd900-10,pmed6)")
     args = ap.parse_args(argv)
     if args.cpu_clock:
         # Every deadline in planner.locate reads time.perf_counter(); this process only.
@@ -285,7 +309,8 @@ def main(argv=None) -> None:
         print("spopt/pulp not installed (pip install '.[bench]'); spopt column skipped")
         spopt_timeout = None
     if args.exact:
-        bench_exact(args.quick, spopt_timeout, args.limit, args.spopt_max_n)
+        only = frozenset(args.only.split(",")) if args.only else None
+        bench_exact(args.quick, spopt_timeout, args.limit, args.spopt_max_n, args.model, only)
         return
     bench_orlib(spopt_timeout)
     bench_county()

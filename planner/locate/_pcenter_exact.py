@@ -10,7 +10,10 @@ method for solving the p-center location problem, *Computers & OR* 40(12),
 2991-2999) and Contardo, Iori & Kramer (2019, A scalable exact algorithm
 for the vertex p-center problem, *Computers & OR* 103) all come down to
 answering it on a reduced matrix, with cheap bounds settling most radii
-before an integer program runs.  Here, per radius:
+before an integer program runs.  :func:`cover_decision_rowgen` asks it
+first of all points (packing bound, greedy, :func:`swap_search`), then of a
+growing subset of them (row generation, Chen & Chen 2009; Contardo et al.
+2019), each subset question answered by :func:`cover_decision`:
 
 1. reductions (Toregas et al. 1971; Daskin 2000): a point whose set of
    covering sites contains another point's set is covered whenever that one
@@ -20,7 +23,8 @@ before an integer program runs.  Here, per radius:
    need one site each, so more than ``p`` of them prove "no" (the
    combinatorial bound behind Elloumi, Labbe & Pochet's and Contardo et al.'s
    lower bounds);
-3. greedy set cover (Chvatal 1979): ``<= p`` sites prove "yes";
+3. greedy set cover (Chvatal 1979): ``<= p`` sites prove "yes"; then the
+   weighted swap local search (:func:`swap_search`);
 4. for small ``p``, a depth-first search branching on the point with the
    fewest covering sites, pruned by the packing bound (node-limited);
 5. otherwise HiGHS on the reduced set-covering MILP (min sites, ``<= p``).
@@ -36,13 +40,19 @@ from numba import njit
 
 from ._highs import solve_milp
 
-__all__ = ["cover_decision", "farthest_first"]
+__all__ = ["cover_decision", "cover_decision_rowgen", "farthest_first", "swap_search"]
 
 # Above this many multiply-adds the dominance products are skipped (the MILP
 # presolve does a weaker form itself).
 _DOMINANCE_WORK = 3e9
 # Depth-first search first for this few sites (depth = p); beyond, straight to the MILP.
 _DFS_MAX_P = 12
+_DFS_NODES = 300_000
+_DFS_NODES_PER_S = 300_000
+# Moves of the swap local search per question: _SWAP_ITER + _SWAP_ITER_PER_SITE * p (numba:
+# 1000 moves take about 0.03-0.08 s at 900 x 900).  Large p needs more moves (900/90: 5000).
+_SWAP_ITER = 1000
+_SWAP_ITER_PER_SITE = 50
 
 
 def _dominance_reduce(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -52,6 +62,17 @@ def _dominance_reduce(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     """
     rows = np.arange(a.shape[0])
     cols = np.arange(a.shape[1])
+    # Empty and repeated columns go first, by hashing their packed bits: on a
+    # subset of the points most candidates look alike, and the products below
+    # grow with the square of the column count.
+    if a.shape[0] and a.shape[1] > 1:
+        packed = np.packbits(a, axis=0).T.copy()
+        _u, first = np.unique(packed.view(np.dtype((np.void, packed.shape[1]))).ravel(), return_index=True)
+        keep = np.zeros(a.shape[1], dtype=bool)
+        keep[first] = True
+        keep &= a.any(axis=0)
+        a = a[:, keep]
+        cols = cols[keep]
     for _ in range(6):
         changed = False
         nr, nc = a.shape
@@ -104,21 +125,154 @@ def _packing_bound(a: np.ndarray) -> int:
     return count
 
 
-def _greedy_cover(a: np.ndarray, limit: int) -> np.ndarray | None:
+def greedy_cover(a: np.ndarray, limit: int) -> np.ndarray | None:
     """Chvatal's greedy cover, given up once it needs more than ``limit`` sites."""
     uncovered = np.ones(a.shape[0], dtype=bool)
     chosen = []
-    f = a.astype(np.float32)
+    # Gains kept up to date by subtracting the rows each pick covers: O(nnz)
+    # in all instead of a full product per pick (0.1 s a call at 900 x 900, p = 90).
+    gain = a.sum(axis=0, dtype=np.int64)
     while uncovered.any():
         if len(chosen) >= limit:
             return None
-        gain = uncovered.astype(np.float32) @ f
         j = int(np.argmax(gain))
         if gain[j] <= 0:
             return None
         chosen.append(j)
-        uncovered &= ~a[:, j]
+        newly = uncovered & a[:, j]
+        gain -= a[newly].sum(axis=0, dtype=np.int64)
+        uncovered &= ~newly
     return np.asarray(chosen, dtype=np.int64)
+
+
+def swap_moves_allowed(p: int) -> int:
+    return _SWAP_ITER + _SWAP_ITER_PER_SITE * p if _SWAP_ITER > 0 else 0
+
+
+def swap_search(a: np.ndarray, p: int, start=None, *, max_iter: int = 400, deadline: float = math.inf):
+    """Look for ``p`` columns covering every row by weighted swap local search; None if not found.
+
+    The "is radius r achievable?" local search of the p-center heuristics
+    (Mladenovic, Labbe & Hansen 2003, Solving the p-center problem with tabu
+    search and variable neighborhood search, *Networks* 42(1), 48-64; Pullan
+    2008): from ``start`` (filled up greedily), repeatedly add a site covering
+    the heaviest uncovered point and drop the open site whose removal
+    uncovers the least weight, a just-dropped site not re-added for two moves.
+    Each move raises the weight of the points still uncovered by one
+    (clause weighting), so the search leaves plateaus instead of cycling.
+    Deterministic (ties go to the first point, site and slot scanned).  A found cover proves "yes";
+    not finding one proves nothing.
+    """
+    a = np.asarray(a, dtype=bool)
+    n, m = a.shape
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    if p <= 0 or not a.any(axis=1).all():
+        return None
+    s = [] if start is None else [int(j) for j in dict.fromkeys(np.asarray(start, dtype=np.int64).tolist())][:p]
+    is_open = np.zeros(m, dtype=bool)
+    is_open[s] = True
+    cnt = a[:, s].sum(axis=1).astype(np.int64) if s else np.zeros(n, dtype=np.int64)
+    if len(s) < min(p, m):
+        gain = (cnt == 0) @ a.astype(np.int64)
+        while len(s) < min(p, m):
+            gain[is_open] = -1
+            j = int(np.argmax(gain))
+            s.append(j)
+            is_open[j] = True
+            newly = (cnt == 0) & a[:, j]
+            gain -= newly @ a.astype(np.int64) if newly.any() else 0
+            cnt += a[:, j]
+    csr = sp.csr_matrix(a)
+    csc = sp.csr_matrix(a.T)
+    s_arr = np.asarray(s, dtype=np.int64)
+    w = np.ones(n, dtype=np.int64)
+    banned_until = np.zeros(m, dtype=np.int64)
+    args = (csr.indptr.astype(np.int64), csr.indices.astype(np.int64), csc.indptr.astype(np.int64),
+            csc.indices.astype(np.int64), cnt, w, is_open, banned_until, s_arr)
+    done = 0
+    while done < max_iter:
+        chunk = min(64, max_iter - done)
+        if _swap_moves(*args, done, done + chunk):
+            return np.sort(s_arr)
+        done += chunk
+        if time.perf_counter() > deadline:
+            break
+    return None
+
+
+@njit(cache=True)
+def _swap_moves(row_ptr, row_idx, col_ptr, col_idx, cnt, w, is_open, banned_until, s, it0, it1):
+    """Moves ``it0 .. it1 - 1`` of :func:`swap_search` (state updated in place); True once all rows are covered."""
+    n = cnt.shape[0]
+    p = s.shape[0]
+    mark = np.full(n, -1, dtype=np.int64)
+    for it in range(it0, it1):
+        # The heaviest uncovered point; ties: fewest covering sites, then lowest index.
+        best_i = -1
+        for i in range(n):
+            if cnt[i] == 0:
+                if best_i < 0 or w[i] > w[best_i] or (
+                        w[i] == w[best_i] and row_ptr[i + 1] - row_ptr[i] < row_ptr[best_i + 1] - row_ptr[best_i]):
+                    best_i = i
+        if best_i < 0:
+            return True
+        # Weight each open site alone covers (lost when it closes).
+        loss = np.zeros(p, dtype=np.int64)
+        for k in range(p):
+            jk = s[k]
+            for t in range(col_ptr[jk], col_ptr[jk + 1]):
+                r = col_idx[t]
+                if cnt[r] == 1:
+                    loss[k] += w[r]
+        best_d = np.iinfo(np.int64).max
+        best_k = -1
+        best_j = -1
+        for pass_ in range(2):  # second pass ignores the ban when every candidate is banned
+            for t in range(row_ptr[best_i], row_ptr[best_i + 1]):
+                j = row_idx[t]
+                if is_open[j] or (pass_ == 0 and banned_until[j] > it):
+                    continue
+                gain = 0
+                for u in range(col_ptr[j], col_ptr[j + 1]):
+                    r = col_idx[u]
+                    mark[r] = j
+                    if cnt[r] == 0:
+                        gain += w[r]
+                for k in range(p):
+                    jk = s[k]
+                    keep = 0
+                    for u in range(col_ptr[jk], col_ptr[jk + 1]):
+                        r = col_idx[u]
+                        if cnt[r] == 1 and mark[r] == j:
+                            keep += w[r]
+                    d = loss[k] - keep - gain
+                    if d < best_d:
+                        best_d, best_k, best_j = d, k, j
+            if best_j >= 0:
+                break
+        if best_j < 0:
+            return False
+        old = s[best_k]
+        for u in range(col_ptr[old], col_ptr[old + 1]):
+            cnt[col_idx[u]] -= 1
+        for u in range(col_ptr[best_j], col_ptr[best_j + 1]):
+            cnt[col_idx[u]] += 1
+        is_open[old] = False
+        is_open[best_j] = True
+        s[best_k] = best_j
+        banned_until[old] = it + 3
+        covered = True
+        for i in range(n):
+            if cnt[i] == 0:
+                w[i] += 1
+                covered = False
+        if covered:
+            return True
+    for i in range(n):
+        if cnt[i] == 0:
+            return False
+    return True
 
 
 def cover_decision(a, p: int, deadline: float):
@@ -138,7 +292,7 @@ def cover_decision(a, p: int, deadline: float):
     (answer, cols, how)
         ``answer`` True (``cols`` = a cover of at most ``p`` column indices),
         False (proven impossible) or None (undecided by the deadline); ``how``
-        names what settled it ("reduction", "packing", "greedy", "highs-milp").
+        names what settled it ("reduction", "packing", "greedy", "swap-search", "search", "highs-milp").
     """
     a = np.asarray(a.toarray() if sp.issparse(a) else a, dtype=bool)
     if a.shape[0] == 0:
@@ -150,13 +304,20 @@ def cover_decision(a, p: int, deadline: float):
         return True, np.zeros(0, dtype=np.int64), "trivial"
     if _packing_bound(ar) > p:
         return False, None, "packing"
-    g = _greedy_cover(ar, p)
-    if g is not None:
-        return True, cols[g], "greedy"
+    g_start = greedy_cover(ar, ar.shape[1])
+    if g_start is not None and len(g_start) <= p:
+        return True, cols[g_start], "greedy"
     if ar.shape[1] <= p:
         return True, cols, "reduction"
+    ls = swap_search(ar, p, None if g_start is None else g_start[:p], max_iter=swap_moves_allowed(p),
+                     deadline=deadline)
+    if ls is not None:
+        return True, cols[ls], "swap-search"
     if p <= _DFS_MAX_P:
-        ok, sel = dfs_cover(ar, p)
+        # The search checks no clock: its node budget follows the time left
+        # (about 300k nodes a second on these sub-problems, measured at 55 x 160).
+        left = deadline - time.perf_counter()
+        ok, sel = dfs_cover(ar, p, node_limit=int(min(_DFS_NODES, max(1_000.0, left * _DFS_NODES_PER_S))))
         if ok is not None:
             return ok, (cols[sel] if ok else None), "search"
     n, k = ar.shape
@@ -174,6 +335,119 @@ def cover_decision(a, p: int, deadline: float):
     if out.status == "infeasible":
         return False, None, "highs-milp"
     return None, None, "highs-milp"
+
+
+def _pick_rows(a: np.ndarray, rows: np.ndarray, limit: int) -> np.ndarray:
+    """Up to ``limit`` of ``rows`` with pairwise disjoint covering sets, smallest sets first.
+
+    Uncovered points that share no site each need a site of their own: they
+    are the ones most likely to prove the sub-problem infeasible (the packing
+    argument again), so they enter the client subset first.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    order = rows[np.argsort(a[rows].sum(axis=1), kind="stable")]
+    return _pick_disjoint(a, order, int(limit))
+
+
+@njit(cache=True)
+def _pick_disjoint(a, order, limit):
+    blocked = np.zeros(a.shape[1], dtype=np.bool_)
+    out = np.empty(min(limit, order.shape[0]), dtype=np.int64)
+    k = 0
+    for i in order:
+        if k >= limit:
+            break
+        free_row = True
+        for j in range(a.shape[1]):
+            if a[i, j] and blocked[j]:
+                free_row = False
+                break
+        if free_row:
+            for j in range(a.shape[1]):
+                if a[i, j]:
+                    blocked[j] = True
+            out[k] = i
+            k += 1
+    return out[:k]
+
+
+def cover_decision_rowgen(a, p: int, deadline: float, *, seed_rows=None, max_add: int | None = None):
+    """:func:`cover_decision` by row generation over a growing subset of the points.
+
+    The relaxation algorithm of Chen & Chen (2009, New relaxation-based
+    algorithms for the optimal solution of the continuous and discrete
+    p-center problems, *Computers & OR* 36(5), 1646-1655) and the row
+    generation of Contardo, Iori & Kramer (2019, A scalable exact algorithm
+    for the vertex p-center problem, *Computers & OR* 103, 211-220): a
+    handful of points usually decides the question.  The sub-problem keeps
+    only the points of ``S``; if even they cannot be covered by ``p`` sites,
+    neither can all points (proof of "no"); if its cover also covers every
+    point, "yes"; otherwise some uncovered points (pairwise disjoint covering
+    sets first, :func:`_pick_rows`) join ``S`` and the sub-problem is solved
+    again.  Its matrix is small, so the dominance reductions leave few
+    columns and the depth-first search or MILP settles it quickly.
+
+    Parameters
+    ----------
+    a : array_like or sparse, shape (n, m)
+        Boolean coverage.
+    p : int
+        Sites allowed.
+    deadline : float
+        ``time.perf_counter()`` value.
+    seed_rows : array_like of int, optional
+        Points to start ``S`` with (e.g. those that decided earlier radii).
+    max_add : int, optional
+        Most points added per round (default ``max(p, 5)``).
+
+    Returns
+    -------
+    (answer, cols, how, rows)
+        As :func:`cover_decision`, plus ``rows``: the final subset ``S``
+        (worth seeding the next radius with).
+    """
+    a = np.asarray(a.toarray() if sp.issparse(a) else a, dtype=bool)
+    n = a.shape[0]
+    if n == 0:
+        return True, np.zeros(0, dtype=np.int64), "trivial", np.zeros(0, dtype=np.int64)
+    if not a.any(axis=1).all():
+        return False, None, "reduction", np.zeros(0, dtype=np.int64)
+    # Whole-matrix shortcuts first: both are cheap and settle most radii.
+    pack = _pick_rows(a, np.arange(n), n)
+    if len(pack) > p:
+        return False, None, "packing", pack[: p + 1]
+    g = greedy_cover(a, a.shape[1])
+    if g is not None and len(g) <= p:
+        return True, g, "greedy", np.zeros(0, dtype=np.int64)
+    ls = swap_search(a, p, None if g is None else g[:p], max_iter=swap_moves_allowed(p), deadline=deadline)
+    if ls is not None:
+        return True, ls, "swap-search", np.zeros(0, dtype=np.int64)
+    in_s = np.zeros(n, dtype=bool)
+    in_s[pack] = True
+    if seed_rows is not None and len(seed_rows):
+        in_s[np.asarray(seed_rows, dtype=np.int64)] = True
+    max_add = max(p, 5) if max_add is None else int(max_add)
+    rounds = 0
+    while True:
+        rounds += 1
+        rows = np.flatnonzero(in_s)
+        ok, cols, how = cover_decision(a[rows], p, deadline)
+        if ok is not True:
+            return ok, None, f"row-generation[{how}, {len(rows)} points, {rounds} rounds]", rows
+        covered = a[:, cols].any(axis=1) if len(cols) else np.zeros(n, dtype=bool)
+        if covered.all():
+            return True, cols, f"row-generation[{how}, {len(rows)} points, {rounds} rounds]", rows
+        if time.perf_counter() > deadline:
+            return None, None, "row-generation[time limit]", rows
+        unc = np.flatnonzero(~covered)
+        pick = _pick_rows(a, unc, max_add)
+        if len(pick) < max_add:
+            # Fill up with the remaining uncovered points, fewest covering sites first:
+            # fewer rounds, each still small.
+            rest = np.setdiff1d(unc, pick)
+            rest = rest[np.argsort(a[rest].sum(axis=1), kind="stable")][: max_add - len(pick)]
+            pick = np.r_[pick, rest]
+        in_s[pick] = True
 
 
 def farthest_first(cp: np.ndarray, p: int, fixed: np.ndarray) -> np.ndarray:
@@ -298,7 +572,7 @@ def _dfs(row_ptr, row_idx, col_ptr, col_idx, n, m, cov, excl, depth, p, chosen, 
     return res
 
 
-def dfs_cover(a: np.ndarray, p: int, node_limit: int = 30_000):
+def dfs_cover(a: np.ndarray, p: int, node_limit: int = _DFS_NODES):
     """Depth-first search for at most ``p`` covering columns (small ``p``).
 
     Branches on the uncovered row with the fewest available columns (the
@@ -321,3 +595,17 @@ def dfs_cover(a: np.ndarray, p: int, node_limit: int = 30_000):
     if res == 0:
         return False, None
     return None, None
+
+
+def warm_kernels() -> None:
+    """Compile (or load from numba's cache) this module's kernels on a 3 x 3 question.
+
+    A fresh install otherwise compiles them inside the first p-center's time
+    limit (about 10-20 s on this machine); a server can call this in the
+    background, as :func:`planner.resilience.warm_kernels`.
+    """
+    a = np.eye(3, dtype=bool)
+    a[0, 1] = True
+    dfs_cover(a, 2)
+    swap_search(a, 2, max_iter=4)
+    _pick_rows(a, np.arange(3), 3)
