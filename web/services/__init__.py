@@ -306,9 +306,11 @@ def prewarm(ws: Workspace) -> None:
         return  # no roads yet, or a bad setting: nothing to prepare (the pages say why)
     prepare_service_areas(graph, max_snap_m=settings.max_snap_m)
     graph_hierarchy(graph)
+    from planner.locate._pcenter_exact import warm_kernels as warm_pcenter_kernels
     from planner.resilience import warm_kernels
 
     warm_kernels()  # the resilience view's numba kernels
+    warm_pcenter_kernels()  # else compiled inside the first p-center's time limit
     persist_hierarchy(ws, graph)
 
 
