@@ -53,6 +53,8 @@ from ._common import (
     relative_gap,
     unique_rows,
 )
+from ._deadline import EXPLAIN_TAIL, Deadline, milp_setup_s
+from ._common import RESULT_RESERVE
 from ._highs import DEFAULT_MIP_REL_GAP, solve_milp
 from .exhaustive import enumerate_pmedian
 from ._pmedian_radius import local_search, solve_pmedian_radius
@@ -686,7 +688,7 @@ def _max_served(inst: _Instance, heur: np.ndarray, deadline: float) -> _Service:
         np.r_[np.zeros(k), wg], sp.vstack(A, format="csr"), np.concatenate(lo), np.concatenate(hi),
         np.zeros(k + g), np.ones(k + g), np.r_[np.ones(k, dtype=bool), np.zeros(g, dtype=bool)],
         maximize=True, time_limit_s=max(1e-3, deadline - time.perf_counter()), start=start,
-        mip_rel_gap=0.0, options={"mip_abs_gap": 0.5 * inst.tol_w},
+        mip_rel_gap=0.0, options={"mip_abs_gap": 0.5 * inst.tol_w}, deadline=Deadline.at_time(deadline),
     )
     best, best_u = heur, u_heur
     if out.x is not None:
@@ -746,7 +748,7 @@ def _reduce(inst: _Instance, upper: float, unserved: float, deadline: float) -> 
     return _Reduction(m_free, m_fixed, m_p, m_budget, lb, True)
 
 
-def _solve_exact(inst: _Instance, best: np.ndarray, unserved: float, bound: float, *, deadline: float,
+def _solve_exact(inst: _Instance, best: np.ndarray, unserved: float, bound: float, *, deadline: Deadline,
                  time_limit_s: float, mip_rel_gap: float):
     """Reduction, then HiGHS on the Elloumi model with the unserved weight pinned to its minimum.
 
@@ -757,6 +759,7 @@ def _solve_exact(inst: _Instance, best: np.ndarray, unserved: float, bound: floa
     """
     p, sc = inst.p, inst.sc
     ub = inst.key(best)[1]
+    dl, deadline = deadline, deadline.at
     red = _reduce(inst, ub, unserved, deadline)
     bound = max(bound, red.bound)
     done = "greedy+interchange+lagrangian"
@@ -774,10 +777,12 @@ def _solve_exact(inst: _Instance, best: np.ndarray, unserved: float, bound: floa
             if affordable and inst.better(other, best):
                 best = other
         return best, inst.key(best)[1], "optimal", done
-    if deadline - time.perf_counter() < max(0.01, 0.02 * time_limit_s):
-        # Time is up before the MILP: HiGHS does not check its limit during
-        # presolve (2.8 s on a 1500 x 1500 model given 1 ms), so do not
-        # start it; return the incumbent with the bound proven so far.
+    # The Elloumi model has at most one entry per (row, free candidate) and two per level.
+    est_nnz = 3.0 * len(inst.rows) * len(red.free)
+    if deadline - time.perf_counter() < max(0.01, 0.02 * time_limit_s) or not dl.affords(milp_setup_s(est_nnz)):
+        # Time is up before the MILP: HiGHS does not check its limit while it
+        # loads and sets up the model (2.8 s on a 1500 x 1500 model given 1 ms),
+        # so do not build or start it; return the incumbent with the bound proven so far.
         return best, bound, "time_limit", "highs-milp"
     penalty = inst.penalty
     obj, offset, A, row_lo, (zi, zv), (u_cols, u_w), w_never = _build_elloumi(
@@ -819,7 +824,7 @@ def _solve_exact(inst: _Instance, best: np.ndarray, unserved: float, bound: floa
     out = solve_milp(
         obj, A_all, lo, hi, np.zeros(n_col), np.ones(n_col), integer,
         offset=offset - penalty * unserved, time_limit_s=max(1e-3, deadline - time.perf_counter()), start=start,
-        mip_rel_gap=mip_rel_gap,
+        mip_rel_gap=mip_rel_gap, deadline=dl,
         # The interchange incumbent is nearly always optimal or within a
         # fraction of a percent: HiGHS's sub-MIP primal heuristics (RINS,
         # RENS...) then only burn time -- 2/3 of the 3 s on pmed6.
@@ -981,8 +986,11 @@ def solve_pmedian(
     budget_wan : float, optional
         Total cost of the new sites must not exceed this.
     time_limit_s : float
-        Wall-clock limit for HiGHS (heuristics and explanations come on top,
-        they take milliseconds to a few seconds).
+        Wall-clock limit for the whole call, explanations included: every
+        stage (warm start, reductions, model build, HiGHS) stops by
+        ``RESULT_RESERVE`` of the limit before it, a MILP that could not be
+        set up in the time left is not started, and the answer is then the
+        best layout found with the bound proven so far (status "time_limit").
     method : {"auto", "milp", "heuristic"}
         "milp": greedy+interchange warm start, Lagrangian reductions, then
         HiGHS on the (radius-truncated) Elloumi model; ``result.method`` says
@@ -1036,6 +1044,9 @@ def solve_pmedian(
     t0 = time.perf_counter()
     c, w, fx = as_problem(cost, weights, fixed)
     time_limit_s = check_time_limit(time_limit_s)
+    # One deadline for the whole call: the solve stages stop RESULT_RESERVE of the
+    # limit early, the explanations use what is left (see _deadline).
+    dl = Deadline.at_time(t0 + time_limit_s)
     p, sc, budget = check_p_and_budget(p, site_cost_wan, budget_wan, c.shape[1], len(fx))
     check_method(method, ("auto", "milp", "heuristic"))
     inst = _prepare(c, w, fx, p, sc, budget)
@@ -1044,7 +1055,8 @@ def solve_pmedian(
         if cheapest > budget + 1e-9:
             msg = f"budget_wan={budget} cannot pay for p={p} sites (cheapest {p} cost {cheapest:g})"
             raise ValueError(msg)
-    deadline = t0 + time_limit_s
+    deadline = t0 + time_limit_s * (1.0 - RESULT_RESERVE)
+    solve_dl = Deadline.at_time(deadline)
     use_milp = method == "milp" or (method == "auto" and len(inst.rows) * len(inst.free) <= milp_max_entries)
 
     # Few layouts (p <= 2, or C(m, p) small): score them all, exact by exhaustion.
@@ -1074,17 +1086,18 @@ def solve_pmedian(
             # All candidates open is a valid (weak) lower bound when everything is served.
             trivial_lb = float(inst.wr @ np.min(inst.cp, axis=1)) if service.unserved <= inst.tol_w else 0.0
             if use_milp and fast and service.unserved <= inst.tol_w:
-                out = solve_pmedian_radius(inst.cp, inst.wr, p, inst.fx, best, deadline=deadline,
+                out = solve_pmedian_radius(inst.cp, inst.wr, p, inst.fx, best, deadline=solve_dl,
                                            mip_rel_gap=mip_rel_gap)
-                best, bound, status, method_used = out.sites, out.bound, out.status, out.method
+                best, bound, status, method_used = out.sites, max(out.bound, trivial_lb), out.status, out.method
             elif use_milp:
                 best, bound, status, method_used = _solve_exact(
-                    inst, best, service.unserved, trivial_lb, deadline=deadline, time_limit_s=time_limit_s,
+                    inst, best, service.unserved, trivial_lb, deadline=solve_dl, time_limit_s=time_limit_s,
                     mip_rel_gap=mip_rel_gap)
             else:
                 best, bound, status, method_used = _solve_heuristic(
                     inst, best, service.unserved, trivial_lb, deadline=deadline, mip_rel_gap=mip_rel_gap)
 
     params = {"p": p, "fixed": fx.tolist(), "budget_wan": budget, "time_limit_s": time_limit_s, "method": method}
-    return _result(inst, np.asarray(best, dtype=np.int64), bound, status, method_used, t0=t0, deadline=deadline,
+    return _result(inst, np.asarray(best, dtype=np.int64), bound, status, method_used, t0=t0,
+                   deadline=dl.at - EXPLAIN_TAIL * time_limit_s,
                    mip_rel_gap=mip_rel_gap, explain=explain, candidate_cost=candidate_cost, params=params)
