@@ -21,6 +21,7 @@ import scipy.sparse as sp
 from ._common import dominated_columns, unique_rows
 from . import exhaustive
 from .exhaustive import enumerate_best, enumerate_cover, worth_enumerating
+from ._deadline import Deadline
 from ._highs import DEFAULT_MIP_REL_GAP, solve_milp
 
 
@@ -160,11 +161,14 @@ def solve_reduced_mclp(
     mip_rel_gap: float = DEFAULT_MIP_REL_GAP,
     use_milp: bool = True,
     start_cols: np.ndarray | None = None,
+    deadline: Deadline | None = None,
 ) -> CoverOutcome:
     """Church & ReVelle (1974) MCLP on the reduced model, warm-started by greedy+swap.
 
     ``start_cols`` (columns of ``red.a``), e.g. the optimum for ``p - 1``
     plus its best addition, replaces the greedy start when it covers more.
+    ``deadline``: the whole call's (HiGHS is not started when it could not
+    be set up in time, see :func:`.solve_milp`).
     """
     t0 = time.perf_counter()
     a, w = red.a, red.w
@@ -216,7 +220,7 @@ def solve_reduced_mclp(
     out = solve_milp(
         c, A, np.concatenate(lo), np.concatenate(hi), np.zeros(k + n), np.ones(k + n), integer,
         maximize=True, time_limit_s=max(1e-3, time_limit_s - (time.perf_counter() - t0)), start=start,
-        mip_rel_gap=mip_rel_gap,
+        mip_rel_gap=mip_rel_gap, deadline=deadline,
     )
     best, best_obj = heur, h_obj
     if out.x is not None:
@@ -290,6 +294,7 @@ def solve_reduced_lscp(
     max_sites: int | None = None,
     feasibility_only: bool = False,
     mip_rel_gap: float = DEFAULT_MIP_REL_GAP,
+    deadline: Deadline | None = None,
 ) -> CoverOutcome:
     """Toregas et al. (1971) set covering on the reduced model.
 
@@ -321,6 +326,7 @@ def solve_reduced_lscp(
     out = solve_milp(
         c, A, lo, hi, np.zeros(k), np.ones(k), np.ones(k, dtype=bool),
         time_limit_s=max(1e-3, time_limit_s - (time.perf_counter() - t0)), start=start, mip_rel_gap=mip_rel_gap,
+        deadline=deadline,
     )
     if out.status == "infeasible":
         return CoverOutcome(np.zeros(0, dtype=np.int64), math.inf, math.inf, "infeasible", "highs-milp")
@@ -347,6 +353,7 @@ def solve_reduced_partial_cover(
     col_cost: np.ndarray | None,
     time_limit_s: float,
     mip_rel_gap: float = DEFAULT_MIP_REL_GAP,
+    deadline: Deadline | None = None,
 ) -> CoverOutcome:
     """Fewest (or cheapest) columns covering at least ``need`` weight of ``red``: partial set covering.
 
@@ -391,7 +398,7 @@ def solve_reduced_partial_cover(
     start[k:] = (np.asarray(a[:, heur].sum(axis=1)).ravel() > 0).astype(float) if len(heur) else 0.0
     out = solve_milp(np.r_[cc, np.zeros(n)], A, lo, hi, np.zeros(k + n), np.ones(k + n),
                      np.r_[np.ones(k, dtype=bool), np.zeros(n, dtype=bool)], time_limit_s=time_limit_s,
-                     start=start, mip_rel_gap=mip_rel_gap)
+                     start=start, mip_rel_gap=mip_rel_gap, deadline=deadline)
     best, best_obj = heur, h_obj
     if out.x is not None:
         cols = np.flatnonzero(out.x[:k] > 0.5)

@@ -25,6 +25,7 @@ import scipy.sparse as sp
 
 from ._assemble import bare_site_reports
 from ._common import (
+    RESULT_RESERVE,
     as_index_tuple,
     as_problem,
     check_p,
@@ -32,6 +33,7 @@ from ._common import (
     relative_gap,
 )
 from ._coverage import ReducedCover, greedy_swap_mclp, solve_reduced_mclp
+from ._deadline import EXPLAIN_TAIL
 from ._highs import solve_milp
 from .exhaustive import enumerate_pcenter
 from ._pcenter_exact import cover_decision, farthest_first
@@ -122,7 +124,10 @@ def solve_pcenter(
     n, m = c.shape
     p = check_p(p, m, len(fx))
     time_limit_s = check_time_limit(time_limit_s)
-    deadline = t0 + time_limit_s
+    # The search stops RESULT_RESERVE of the limit early; the explanations use the
+    # rest but a sliver (the limit covers them, see _deadline).
+    deadline = t0 + time_limit_s * (1.0 - RESULT_RESERVE)
+    explain_deadline = t0 + time_limit_s * (1.0 - EXPLAIN_TAIL)
     reachable = np.isfinite(c).any(axis=1)
     unreachable = np.flatnonzero(~reachable)
     pts = np.flatnonzero(reachable & (w > 0))
@@ -258,7 +263,7 @@ def solve_pcenter(
 
         sites = explain_by_distance(
             c, open_sites, fx, score, minimize=True, objective=obj, assignment=assign, weights=w,
-            candidate_cost=candidate_cost, deadline=deadline,
+            candidate_cost=candidate_cost, deadline=explain_deadline,
         )
     else:
         sites = bare_site_reports(open_sites, fx, assign, w)
