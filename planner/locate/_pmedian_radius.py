@@ -48,7 +48,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _pmedian_kernels as K
-from ._deadline import Deadline, milp_setup_s
+from ._deadline import Deadline, milp_setup_s, swaps_affordable
 from ._highs import solve_milp
 from ._pmedian_lagbb import lagrangian_branch_and_bound
 
@@ -316,10 +316,13 @@ def solve_pmedian_radius(cp: np.ndarray, w: np.ndarray, p: int, fixed: np.ndarra
     if start is not None and len(start) == p:
         # The caller's start is already a greedy + interchange optimum (a second
         # one from scratch would repeat it): polish it only.
-        best = local_search(cpt, w, fixed, start, p)
+        best = local_search(cpt, w, fixed, start, p, max_swaps=swaps_affordable(dl, n, m))
     else:
-        best = local_search(cpt, w, fixed, None, p)
+        best = local_search(cpt, w, fixed, None, p, max_swaps=swaps_affordable(dl, n, m))
     best_v = cost_of(best)
+    if dl.expired():
+        # No time for the relaxation (its set-up alone sorts every row): the incumbent, no bound.
+        return RadiusOutcome(np.sort(best), best_v, -math.inf, "time_limit", "interchange", stats)
     stats["heuristic_s"] = time.perf_counter() - t0
     integral = bool(np.all(w == np.round(w)) and np.all(cp == np.round(cp)))
 

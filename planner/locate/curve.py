@@ -209,7 +209,9 @@ def coverage_curve(
         p = step if budgets_wan is None else None
         budget = None if budgets_wan is None else float(step)
         start = _extend(a_red, red.w, prev_cols, cc, budget)
-        out = solve_reduced_mclp(red, p, col_cost=sc, budget=budget, time_limit_s=share_t,
+        # Site costs constrain only a budget curve (a count curve just reports them).
+        out = solve_reduced_mclp(red, p, col_cost=sc if budget is not None else None, budget=budget,
+                                 time_limit_s=share_t,
                                  mip_rel_gap=mip_rel_gap, start_cols=start, deadline=dl)
         pt = point(step, budget, out.cols, out.objective, out.bound, out.status, prev_cov)
         points.append(pt)

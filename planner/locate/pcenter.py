@@ -169,7 +169,12 @@ def solve_pcenter(
         # How many points can p sites serve at all?  Normally all of them.
         red_max, fixed_cnt = cover_model(cmax)
         rows_ok = np.asarray(red_max.a.sum(axis=1)).ravel() > 0
-        if not rows_ok.all() or not _cover_all_feasible(red_max, p, deadline)[0]:
+        ok_all = rows_ok.all() and _cover_all_feasible(red_max, p, deadline)[0]
+        if ok_all is None:
+            # Undecided (out of time): a start serving every point settles it.
+            start_open = np.r_[fx, heur].astype(np.int64)
+            ok_all = bool(len(start_open)) and bool((np.min(cp[:, start_open], axis=1) < big).all())
+        if not ok_all:
             out = solve_reduced_mclp(red_max, p, col_cost=None, budget=None,
                                      time_limit_s=max(1e-3, deadline - time.perf_counter()))
             target = fixed_cnt + int(round(out.objective))
