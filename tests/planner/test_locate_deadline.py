@@ -296,3 +296,15 @@ def test_plan_placement_counts_every_stage_against_one_limit(monkeypatch):
     assert limits["plan"] == pytest.approx((4.0 - 0.5) / 2)
     assert limits["curve"] == pytest.approx(4.0 - 1.0 - 0.5)
     assert res.result.status == "optimal" and res.curve is not None
+
+
+def test_count_curve_with_site_costs_reports_them_without_constraining():
+    """A count curve (k = 1..K) given site costs only reports each point's cost (the costs used to
+    reach the enumeration of p <= 2 without a budget and fail there)."""
+    cost, w = _instance(30, seed=7)
+    costs = np.linspace(100, 390, 30)
+    plain = coverage_curve(cost, w, radius_min=8.0, k_max=3)
+    priced = coverage_curve(cost, w, radius_min=8.0, k_max=3, site_cost_wan=costs)
+    assert [p.covered for p in priced.points] == pytest.approx([p.covered for p in plain.points])
+    for pt in priced.points[1:]:
+        assert pt.cost_wan == pytest.approx(float(costs[list(pt.sites)].sum()))
