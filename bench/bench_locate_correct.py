@@ -8,7 +8,7 @@
 2. Enumeration against branch and bound on the place-mclp-p1 construction
    (p = 1), as a ratio measured in the same run.
 3. The deadline: wall and CPU seconds over ``time_limit_s`` (explanations
-   included, max over repeats) for every model -- p-median, p-center, MCLP,
+   included, max over repeats) for every model -- p-median (also with a budget), p-center, MCLP,
    LSCP, the fewest sites reaching a target share, capacitated MCLP (split and
    single sourcing), attendance with decay and the coverage curve -- at 0.3,
    1 and 3 s on clustered instances (n = 500, 900) too hard to prove within
@@ -123,8 +123,11 @@ def deadline_models(cost, w):
     m = n // 3
     store = cost[:, rng.choice(n, m, replace=False)] * 1.5
     demand_t = rng.gamma(1.0, 80.0, n)
+    site_cost = rng.uniform(100.0, 300.0, n)
     return (
         ("pmedian", lambda L: solve_pmedian(cost, w, p=n // 10, time_limit_s=L)),
+        ("pmedian-budget", lambda L: solve_pmedian(cost, w, p=n // 10, site_cost_wan=site_cost,
+                                                   budget_wan=190.0 * (n // 10), time_limit_s=L)),
         ("pcenter", lambda L: solve_pcenter(cost, p=n // 20, time_limit_s=L)),
         ("mclp", lambda L: solve_mclp(cost, w, p=n // 20, radius_min=8.0, time_limit_s=L)),
         ("lscp", lambda L: solve_lscp(cost, weights=w, radius_min=6.0, time_limit_s=L)),

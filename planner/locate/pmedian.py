@@ -154,6 +154,19 @@ def pmedian_greedy_interchange(
             gain[site_cost_wan + spent > budget_wan + 1e-9] = -np.inf
             if p is None:
                 gain[gain <= 1e-12] = -np.inf
+        if deadline is not None and time.perf_counter() > deadline:
+            # Out of time (each step is O(n m)): fill the remaining slots (p None: while
+            # the budget allows) by this step's gains, best first.
+            for j in np.argsort(-gain, kind="stable"):
+                if (p is not None and len(chosen) >= p) or not np.isfinite(gain[j]):
+                    break
+                cj = 0.0 if site_cost_wan is None else float(site_cost_wan[j])
+                if site_cost_wan is not None and spent + cj > budget_wan + 1e-9:
+                    continue
+                chosen.append(int(j))
+                is_open[j] = True
+                spent += cj
+            break
         j = int(np.argmax(gain))
         if not np.isfinite(gain[j]):
             break
@@ -417,7 +430,7 @@ def _quick_lagrangian_bound(cp: np.ndarray, w: np.ndarray, p: int, fixed: np.nda
     is_fixed = np.zeros(m, dtype=bool)
     is_fixed[fixed] = True
     top = min(m - 1, max(1, 2 * math.ceil(m / max(1, p + len(fixed)))))
-    ks = sorted({min(top, 2 ** e) for e in range(int(math.log2(top)) + 2)})
+    ks = sorted({int(k) for k in np.round(np.geomspace(1, top, 6))})
     part = np.partition(wc, ks, axis=1)
     best = float(w @ cp.min(axis=1))  # lambda = the nearest: every site open
     for k in ks:
@@ -1098,6 +1111,12 @@ def solve_pmedian(
         best, bound, status, method_used = enum.sites, enum.value, "optimal", "enumeration"
     else:
         fast = sc is None and p is not None and 0 < p < len(inst.free)
+        quick_lb = None
+        if p is not None and 0 < p < len(inst.free) and time_limit_s < 20 * _QUICK_BOUND_S * inst.cp.size:
+            # A short limit for the size: the relaxation may get no round at all, so take a
+            # few evaluations of it at chosen multipliers first -- a bound however the rest
+            # goes (the budget row, if any, relaxed too; used when all demand is served).
+            quick_lb = _quick_lagrangian_bound(inst.cp, inst.wr, p, inst.fx)
         if fast:
             # Compiled greedy + vertex substitution (milliseconds where the
             # numpy restarts took seconds at n = 900).
@@ -1120,10 +1139,6 @@ def solve_pmedian(
                 out = solve_pmedian_radius(inst.cp, inst.wr, p, inst.fx, best, deadline=solve_dl,
                                            mip_rel_gap=mip_rel_gap)
                 best, bound, status, method_used = out.sites, max(out.bound, trivial_lb), out.status, out.method
-                if status != "optimal" and dl.affords(_QUICK_BOUND_S * inst.cp.size):
-                    # Out of time before any Lagrangian round: one evaluation of the
-                    # relaxation is still a bound (and cheap).
-                    bound = max(bound, _quick_lagrangian_bound(inst.cp, inst.wr, p, inst.fx))
             elif use_milp:
                 best, bound, status, method_used = _solve_exact(
                     inst, best, service.unserved, trivial_lb, deadline=solve_dl, time_limit_s=time_limit_s,
@@ -1131,6 +1146,8 @@ def solve_pmedian(
             else:
                 best, bound, status, method_used = _solve_heuristic(
                     inst, best, service.unserved, trivial_lb, deadline=deadline, mip_rel_gap=mip_rel_gap)
+            if status != "optimal" and quick_lb is not None and service.unserved <= inst.tol_w:
+                bound = max(bound, quick_lb)
 
     params = {"p": p, "fixed": fx.tolist(), "budget_wan": budget, "time_limit_s": time_limit_s, "method": method}
     return _result(inst, np.asarray(best, dtype=np.int64), bound, status, method_used, t0=t0,
