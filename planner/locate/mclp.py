@@ -70,7 +70,9 @@ def solve_mclp(
     site_cost_wan, budget_wan : optional
         Per-candidate opening cost (万元) and the total allowed.
     time_limit_s : float
-        HiGHS wall-clock limit.
+        Wall-clock limit for the whole call, explanations included (HiGHS is
+        not started when it could not be set up in the time left; the answer
+        is then the greedy + swap layout, status "time_limit").
     method : {"milp", "heuristic"}
         "heuristic" skips HiGHS (greedy + swaps, weak bound).
     mip_rel_gap : float

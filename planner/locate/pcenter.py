@@ -106,7 +106,8 @@ def solve_pcenter(
         Only used to ignore points with zero demand (the objective is the
         unweighted worst time).
     time_limit_s : float
-        Overall limit for the binary search (each covering MILP gets what is
+        Overall limit, explanations included: the binary search stops
+        ``RESULT_RESERVE`` of it early (each covering question gets what is
         left).  On timeout the best radius found is returned with the largest
         radius proven infeasible as ``bound``.
     candidate_cost, explain

@@ -632,6 +632,8 @@ def _warm_start(inst: _Instance, deadline: float, time_limit_s: float, restarts:
     """Greedy + interchange, budget repair and seeded restarts: the incumbent's new sites."""
     cp, wr, p, fx, free, sc, budget, big = (inst.cp, inst.wr, inst.p, inst.fx, inst.free, inst.sc, inst.budget,
                                            inst.big)
+    # At most half the time left goes to the warm start: the bound needs the rest.
+    deadline = time.perf_counter() + 0.5 * max(0.0, deadline - time.perf_counter())
     heur = pmedian_greedy_interchange(cp, wr, p, fx, big=big, site_cost_wan=sc, budget_wan=budget, deadline=deadline)
     if p is not None and sc is not None and len(heur) < p:
         # The budgeted greedy spent early and could not afford p sites: start
@@ -1112,7 +1114,7 @@ def solve_pmedian(
     else:
         fast = sc is None and p is not None and 0 < p < len(inst.free)
         quick_lb = None
-        if p is not None and 0 < p < len(inst.free) and time_limit_s < 20 * _QUICK_BOUND_S * inst.cp.size:
+        if p is not None and 0 < p < len(inst.free) and time_limit_s < 50 * _QUICK_BOUND_S * inst.cp.size:
             # A short limit for the size: the relaxation may get no round at all, so take a
             # few evaluations of it at chosen multipliers first -- a bound however the rest
             # goes (the budget row, if any, relaxed too; used when all demand is served).
