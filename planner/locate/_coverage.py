@@ -262,6 +262,30 @@ def enumerate_reduced_mclp(red: ReducedCover, p: int | None, *, col_cost: np.nda
                           site_cost=col_cost, budget=budget, at_most=col_cost is not None, deadline=deadline)
 
 
+def packing_bound(a: sp.csr_matrix, col_cost: np.ndarray) -> float:
+    """Lower bound on a set cover's cost from rows whose covering columns are pairwise disjoint.
+
+    Each such row needs a column of its own, costing at least its cheapest
+    one (the packing bound of set covering, Daskin 1995 ch. 4; the same
+    bound settles p-center radii in :mod:`._pcenter_exact`).  Rows are taken
+    greedily, fewest covering columns first; O(non-zeros).
+    """
+    a = sp.csr_matrix(a)
+    n, k = a.shape
+    if n == 0:
+        return 0.0
+    used = np.zeros(k, dtype=bool)
+    counts = np.diff(a.indptr)
+    total = 0.0
+    for i in np.argsort(counts, kind="stable"):
+        cols = a.indices[a.indptr[i]:a.indptr[i + 1]]
+        if len(cols) == 0 or used[cols].any():
+            continue
+        used[cols] = True
+        total += float(np.min(col_cost[cols]))
+    return total
+
+
 def greedy_set_cover(a: sp.csr_matrix, col_cost: np.ndarray) -> np.ndarray:
     """Chvatal's greedy for weighted set cover, then drop redundant columns (rows all coverable)."""
     n, k = a.shape
@@ -340,7 +364,8 @@ def solve_reduced_lscp(
         return CoverOutcome(np.zeros(0, dtype=np.int64), math.inf, -math.inf, "time_limit", "highs-milp")
     if feasibility_only:
         return CoverOutcome(best, best_obj, -math.inf, "optimal", "highs-milp")
-    bound = out.bound if math.isfinite(out.bound) else 0.0
+    # Without a MILP bound (out of time), the packing bound still holds.
+    bound = out.bound if math.isfinite(out.bound) else packing_bound(a, cc)
     bound = min(bound, best_obj)
     status = {"optimal": "optimal", "time_limit": "time_limit"}.get(out.status, "feasible")
     return CoverOutcome(best, best_obj, bound, status, "highs-milp")
@@ -406,7 +431,23 @@ def solve_reduced_partial_cover(
         v = float(cc[cols].sum())
         if cov >= need - tol and v <= best_obj + 1e-9:
             best, best_obj = cols, v
-    bound = out.bound if math.isfinite(out.bound) else 0.0
+    if math.isfinite(out.bound):
+        bound = out.bound
+    else:
+        # Out of time: no column covers more than its own weight, so the cheapest way
+        # to ``need`` with columns taken fractionally, best weight per cost first,
+        # bounds every layout (a fractional knapsack; whole sites when costs are 1).
+        col_w = np.asarray(at @ w).ravel()
+        order = np.argsort(-col_w / np.maximum(cc, 1e-12), kind="stable")
+        cum = np.cumsum(col_w[order])
+        j = int(np.searchsorted(cum, need - tol))
+        if j >= len(order):
+            bound = 0.0
+        else:
+            before = float(cum[j - 1]) if j else 0.0
+            bound = float(cc[order[:j]].sum()) + float(cc[order[j]]) * (need - before) / max(col_w[order[j]], 1e-12)
+            if np.all(cc == 1.0):
+                bound = float(math.ceil(bound - 1e-9))
     bound = min(bound, best_obj)
     status = {"optimal": "optimal", "time_limit": "time_limit"}.get(out.status, "feasible")
     return CoverOutcome(best, best_obj, bound, status, "highs-milp")

@@ -308,3 +308,32 @@ def test_count_curve_with_site_costs_reports_them_without_constraining():
     assert [p.covered for p in priced.points] == pytest.approx([p.covered for p in plain.points])
     for pt in priced.points[1:]:
         assert pt.cost_wan == pytest.approx(float(costs[list(pt.sites)].sum()))
+
+
+def test_lscp_past_the_deadline_keeps_the_packing_bound(monkeypatch):
+    """Set covering out of time: the bound is the packing bound (rows with disjoint covering sets),
+    not 0, and it never exceeds the optimum."""
+    from planner.locate._coverage import packing_bound
+    import scipy.sparse as sp
+
+    # Hand-checked: rows {0,1}, {2}, {1,2}, {3}: rows 0, 1 and 3 are pairwise disjoint -> 3 sites.
+    a = sp.csr_matrix(np.array([[1, 1, 0, 0], [0, 0, 1, 0], [0, 1, 1, 0], [0, 0, 0, 1]], dtype=float))
+    assert packing_bound(a, np.ones(4)) == 3.0
+    assert packing_bound(a, np.array([5.0, 2.0, 1.0, 4.0])) == 2.0 + 1.0 + 4.0
+    cost, w = _instance(60, seed=8)
+    exact = solve_lscp(cost, weights=w, radius_min=6.0, time_limit_s=60)
+    monkeypatch.setattr(highs_mod, "new_highs", lambda: pytest.fail("a MILP was started after the deadline"))
+    late = solve_lscp(cost, weights=w, radius_min=6.0, time_limit_s=TINY)
+    assert exact.status == "optimal"
+    assert 0 < late.bound <= exact.objective <= late.objective
+
+
+def test_target_share_past_the_deadline_keeps_a_knapsack_bound(monkeypatch):
+    """The fewest sites reaching a share, out of time: the bound counts the heaviest columns needed."""
+    cost, w = _instance(60, seed=9)
+    exact = solve_lscp(cost, weights=w, radius_min=6.0, target_share=0.8, time_limit_s=60)
+    monkeypatch.setattr(highs_mod, "new_highs", lambda: pytest.fail("a MILP was started after the deadline"))
+    late = solve_lscp(cost, weights=w, radius_min=6.0, target_share=0.8, time_limit_s=TINY)
+    assert exact.status == "optimal"
+    assert 0 < late.bound <= exact.objective <= late.objective
+    assert late.bound == int(late.bound)  # whole sites
