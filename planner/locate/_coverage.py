@@ -364,8 +364,10 @@ def solve_reduced_lscp(
         return CoverOutcome(np.zeros(0, dtype=np.int64), math.inf, -math.inf, "time_limit", "highs-milp")
     if feasibility_only:
         return CoverOutcome(best, best_obj, -math.inf, "optimal", "highs-milp")
-    # Without a MILP bound (out of time), the packing bound still holds.
-    bound = out.bound if math.isfinite(out.bound) else packing_bound(a, cc)
+    # The packing bound holds too (and is all there is when HiGHS had no time); cheap.
+    bound = packing_bound(a, cc)
+    if math.isfinite(out.bound):
+        bound = max(bound, out.bound)
     bound = min(bound, best_obj)
     status = {"optimal": "optimal", "time_limit": "time_limit"}.get(out.status, "feasible")
     return CoverOutcome(best, best_obj, bound, status, "highs-milp")
