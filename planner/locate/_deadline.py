@@ -13,7 +13,8 @@ MIP solver's data structures, even with presolve off) cannot be interrupted
 and cost about 1.5 CPU microseconds per matrix non-zero on this project's
 2-core machine (measured on the p-median radius model, n = 200-900:
 0.15 CPU s at 1.1e5 non-zeros, 3.6 CPU s at 2.2e6).  :func:`milp_setup_s`
-is that estimate; :meth:`Deadline.affords` scales it by how much slower than
+is that estimate (doubled when HiGHS presolves: presolve does not check the
+limit either); :meth:`Deadline.affords` scales it by how much slower than
 CPU time the wall clock has run so far in this call (a loaded machine), so a
 MILP that could not even be set up before the deadline is never started.
 """
