@@ -433,23 +433,23 @@ def solve_reduced_partial_cover(
         v = float(cc[cols].sum())
         if cov >= need - tol and v <= best_obj + 1e-9:
             best, best_obj = cols, v
-    if math.isfinite(out.bound):
-        bound = out.bound
+    # No column covers more than its own weight, so the cheapest way to ``need`` with
+    # columns taken fractionally, best weight per cost first, bounds every layout (a
+    # fractional knapsack; whole sites when costs are 1) -- all there is when HiGHS had
+    # no time, and sometimes more than its early bound.
+    col_w = np.asarray(at @ w).ravel()
+    order = np.argsort(-col_w / np.maximum(cc, 1e-12), kind="stable")
+    cum = np.cumsum(col_w[order])
+    j = int(np.searchsorted(cum, need - tol))
+    if j >= len(order):
+        bound = 0.0
     else:
-        # Out of time: no column covers more than its own weight, so the cheapest way
-        # to ``need`` with columns taken fractionally, best weight per cost first,
-        # bounds every layout (a fractional knapsack; whole sites when costs are 1).
-        col_w = np.asarray(at @ w).ravel()
-        order = np.argsort(-col_w / np.maximum(cc, 1e-12), kind="stable")
-        cum = np.cumsum(col_w[order])
-        j = int(np.searchsorted(cum, need - tol))
-        if j >= len(order):
-            bound = 0.0
-        else:
-            before = float(cum[j - 1]) if j else 0.0
-            bound = float(cc[order[:j]].sum()) + float(cc[order[j]]) * (need - before) / max(col_w[order[j]], 1e-12)
-            if np.all(cc == 1.0):
-                bound = float(math.ceil(bound - 1e-9))
+        before = float(cum[j - 1]) if j else 0.0
+        bound = float(cc[order[:j]].sum()) + float(cc[order[j]]) * (need - before) / max(col_w[order[j]], 1e-12)
+        if np.all(cc == 1.0):
+            bound = float(math.ceil(bound - 1e-6))  # float noise must not round a bound up
+    if math.isfinite(out.bound):
+        bound = max(bound, out.bound)
     bound = min(bound, best_obj)
     status = {"optimal": "optimal", "time_limit": "time_limit"}.get(out.status, "feasible")
     return CoverOutcome(best, best_obj, bound, status, "highs-milp")
