@@ -25,6 +25,8 @@ from planner.errors import (BudgetNeedsCosts, CapacityMissing, InvalidDemand, In
 from planner.graph import RoadGraph
 from planner.models import MODEL_NAMES, get_model
 from planner.locate import solve
+from planner.locate._common import check_time_limit
+from planner.locate._deadline import Deadline
 from planner.locate.result import LocateResult
 from planner.snap import DEFAULT_MAX_SNAP_M, snap_points
 from planner.travel import point_reasons, round_minutes, travel_time_matrix
@@ -213,6 +215,11 @@ class PlacementResult:
         return {"type": "FeatureCollection", "features": features}
 
 
+#: Share of ``time_limit_s`` kept for assembling the answer (allocations, by-town
+#: table, reasons) after the last solve.
+PLACEMENT_RESERVE = 0.05
+
+
 def plan_placement(
     graph: RoadGraph,
     villages: gpd.GeoDataFrame,
@@ -276,6 +283,11 @@ def plan_placement(
         1..``curve_k`` new sites, or, with a budget, for ``curve_k`` budgets
         up to ``budget_wan`` (:func:`planner.locate.coverage_curve`); the time
         limit is shared between the plan and the curve.
+    time_limit_s
+        Seconds for the whole call: travel times, the solve with its
+        explanations, the existing stores' evaluation (``cmclp``) and the
+        curve each get a share of what is left when they start (the answer is
+        then honest about it: status "time_limit", bound and gap).
 
     Raises
     ------
@@ -286,6 +298,9 @@ def plan_placement(
     ValueError
         Unknown model, missing cutoff, no candidates, bad options.
     """
+    # One deadline for the whole call (travel times, the solve, the existing stores'
+    # evaluation, the curve): each stage gets a share of what is left when it starts.
+    deadline = Deadline(check_time_limit(time_limit_s))
     if (get_model(model).needs_cutoff or curve_k) and minutes is None:
         raise InvalidParameter(name="minutes", value=None, expected_en=f"model {model} needs a coverage cutoff "
                                "in minutes", expected_zh=f"{model} 模型需要覆盖时间阈值（分钟）")
@@ -303,8 +318,10 @@ def plan_placement(
     # A site "serves" villages with weight > 0: with none, there is nothing to plan.
     weights = spec.checked_weights(villages)
 
-    # The curve shares the time limit with the plan (half each).
-    plan_limit = time_limit_s / 2 if curve_k else time_limit_s
+    # What the travel times left, less a reserve for assembling the answer: the plan gets
+    # it all, or half with the curve, or 85 % when the existing stores are evaluated alone.
+    left = deadline.solver_s(PLACEMENT_RESERVE)
+    plan_limit = left * (0.5 if curve_k else 1.0) * (0.85 if model == "cmclp" and fixed else 1.0)
     kwargs: dict[str, Any] = {"fixed": fixed, "time_limit_s": plan_limit}
     if get_model(model).takes_p:
         kwargs["p"] = p
@@ -337,7 +354,9 @@ def plan_placement(
         # within reach: before = the existing stores alone, solved the same way.
         before = np.zeros(len(villages))
         if fixed:
-            alone = solve("cmclp", cost, **{**kwargs, "p": 0, "explain": False,
+            # What the plan left, less the curve's half.
+            alone_s = max(1e-3, deadline.solver_s(PLACEMENT_RESERVE) - (0.5 * left if curve_k else 0.0))
+            alone = solve("cmclp", cost, **{**kwargs, "p": 0, "explain": False, "time_limit_s": alone_s,
                                              "site_cost_wan": None, "budget_wan": None})
             before = _served_by_village(alone, len(villages))
         allocated = (before, _served_by_village(result, len(villages)))
@@ -351,7 +370,8 @@ def plan_placement(
     if curve_k:
         from planner.locate import coverage_curve
 
-        ckw: dict[str, Any] = {"radius_min": float(minutes), "fixed": fixed, "time_limit_s": time_limit_s / 2}
+        ckw: dict[str, Any] = {"radius_min": float(minutes), "fixed": fixed,
+                               "time_limit_s": deadline.solver_s(PLACEMENT_RESERVE)}
         if budget_wan is not None and costs is not None:
             ckw.update(site_cost_wan=costs, budgets_wan=[float(budget_wan) * i / int(curve_k)
                                                          for i in range(1, int(curve_k) + 1)])

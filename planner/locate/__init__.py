@@ -91,7 +91,8 @@ def solve(model: str, cost, **kwargs) -> LocateResult:
         :func:`solve_attendance`; ``radius_min`` is accepted as ``cutoff_min``).
         ``target_share`` float: lscp covers at least this share of the demand.
         ``split`` bool: cmclp may split a village's crop across stores.
-        ``time_limit_s`` float: solver wall-clock limit (default 60).
+        ``time_limit_s`` float: wall-clock limit for the whole call, explanations
+        included (default 60; see :mod:`._deadline`).
         ``method``: pmedian "auto" | "milp" | "heuristic"; mclp "milp" | "heuristic".
         ``mip_rel_gap`` float: HiGHS optimality tolerance (default 1e-7).
         ``candidate_cost`` (m, m): site-to-site minutes for explanations.

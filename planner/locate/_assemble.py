@@ -7,6 +7,7 @@ import time
 import numpy as np
 
 from ._common import as_index_tuple, relative_gap
+from ._deadline import EXPLAIN_TAIL
 from .explain import explain_by_distance, nearest_assignment
 from .result import LocateResult, SiteReport
 
@@ -61,7 +62,8 @@ def coverage_result(
             cost, open_sites, fixed, score, minimize=False,
             objective=cov_w if explain_objective is None else explain_objective,
             assignment=assign, weights=w, candidate_cost=candidate_cost, swap_allowed=swap_allowed,
-            deadline=t0 + float(params.get("time_limit_s", math.inf)),
+            # The limit covers the explanations; a sliver is kept for assembling and certifying.
+            deadline=t0 + float(params.get("time_limit_s", math.inf)) * (1.0 - EXPLAIN_TAIL),
         )
     else:
         sites = bare_site_reports(open_sites, fixed, assign, w)

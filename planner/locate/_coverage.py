@@ -21,6 +21,7 @@ import scipy.sparse as sp
 from ._common import dominated_columns, unique_rows
 from . import exhaustive
 from .exhaustive import enumerate_best, enumerate_cover, worth_enumerating
+from ._deadline import Deadline
 from ._highs import DEFAULT_MIP_REL_GAP, solve_milp
 
 
@@ -160,11 +161,14 @@ def solve_reduced_mclp(
     mip_rel_gap: float = DEFAULT_MIP_REL_GAP,
     use_milp: bool = True,
     start_cols: np.ndarray | None = None,
+    deadline: Deadline | None = None,
 ) -> CoverOutcome:
     """Church & ReVelle (1974) MCLP on the reduced model, warm-started by greedy+swap.
 
     ``start_cols`` (columns of ``red.a``), e.g. the optimum for ``p - 1``
     plus its best addition, replaces the greedy start when it covers more.
+    ``deadline``: the whole call's (HiGHS is not started when it could not
+    be set up in time, see :func:`.solve_milp`).
     """
     t0 = time.perf_counter()
     a, w = red.a, red.w
@@ -216,7 +220,7 @@ def solve_reduced_mclp(
     out = solve_milp(
         c, A, np.concatenate(lo), np.concatenate(hi), np.zeros(k + n), np.ones(k + n), integer,
         maximize=True, time_limit_s=max(1e-3, time_limit_s - (time.perf_counter() - t0)), start=start,
-        mip_rel_gap=mip_rel_gap,
+        mip_rel_gap=mip_rel_gap, deadline=deadline,
     )
     best, best_obj = heur, h_obj
     if out.x is not None:
@@ -258,6 +262,30 @@ def enumerate_reduced_mclp(red: ReducedCover, p: int | None, *, col_cost: np.nda
                           site_cost=col_cost, budget=budget, at_most=col_cost is not None, deadline=deadline)
 
 
+def packing_bound(a: sp.csr_matrix, col_cost: np.ndarray) -> float:
+    """Lower bound on a set cover's cost from rows whose covering columns are pairwise disjoint.
+
+    Each such row needs a column of its own, costing at least its cheapest
+    one (the packing bound of set covering, Daskin 1995 ch. 4; the same
+    bound settles p-center radii in :mod:`._pcenter_exact`).  Rows are taken
+    greedily, fewest covering columns first; O(non-zeros).
+    """
+    a = sp.csr_matrix(a)
+    n, k = a.shape
+    if n == 0:
+        return 0.0
+    used = np.zeros(k, dtype=bool)
+    counts = np.diff(a.indptr)
+    total = 0.0
+    for i in np.argsort(counts, kind="stable"):
+        cols = a.indices[a.indptr[i]:a.indptr[i + 1]]
+        if len(cols) == 0 or used[cols].any():
+            continue
+        used[cols] = True
+        total += float(np.min(col_cost[cols]))
+    return total
+
+
 def greedy_set_cover(a: sp.csr_matrix, col_cost: np.ndarray) -> np.ndarray:
     """Chvatal's greedy for weighted set cover, then drop redundant columns (rows all coverable)."""
     n, k = a.shape
@@ -290,6 +318,7 @@ def solve_reduced_lscp(
     max_sites: int | None = None,
     feasibility_only: bool = False,
     mip_rel_gap: float = DEFAULT_MIP_REL_GAP,
+    deadline: Deadline | None = None,
 ) -> CoverOutcome:
     """Toregas et al. (1971) set covering on the reduced model.
 
@@ -321,6 +350,7 @@ def solve_reduced_lscp(
     out = solve_milp(
         c, A, lo, hi, np.zeros(k), np.ones(k), np.ones(k, dtype=bool),
         time_limit_s=max(1e-3, time_limit_s - (time.perf_counter() - t0)), start=start, mip_rel_gap=mip_rel_gap,
+        deadline=deadline,
     )
     if out.status == "infeasible":
         return CoverOutcome(np.zeros(0, dtype=np.int64), math.inf, math.inf, "infeasible", "highs-milp")
@@ -334,7 +364,10 @@ def solve_reduced_lscp(
         return CoverOutcome(np.zeros(0, dtype=np.int64), math.inf, -math.inf, "time_limit", "highs-milp")
     if feasibility_only:
         return CoverOutcome(best, best_obj, -math.inf, "optimal", "highs-milp")
-    bound = out.bound if math.isfinite(out.bound) else 0.0
+    # The packing bound holds too (and is all there is when HiGHS had no time); cheap.
+    bound = packing_bound(a, cc)
+    if math.isfinite(out.bound):
+        bound = max(bound, out.bound)
     bound = min(bound, best_obj)
     status = {"optimal": "optimal", "time_limit": "time_limit"}.get(out.status, "feasible")
     return CoverOutcome(best, best_obj, bound, status, "highs-milp")
@@ -347,6 +380,7 @@ def solve_reduced_partial_cover(
     col_cost: np.ndarray | None,
     time_limit_s: float,
     mip_rel_gap: float = DEFAULT_MIP_REL_GAP,
+    deadline: Deadline | None = None,
 ) -> CoverOutcome:
     """Fewest (or cheapest) columns covering at least ``need`` weight of ``red``: partial set covering.
 
@@ -391,7 +425,7 @@ def solve_reduced_partial_cover(
     start[k:] = (np.asarray(a[:, heur].sum(axis=1)).ravel() > 0).astype(float) if len(heur) else 0.0
     out = solve_milp(np.r_[cc, np.zeros(n)], A, lo, hi, np.zeros(k + n), np.ones(k + n),
                      np.r_[np.ones(k, dtype=bool), np.zeros(n, dtype=bool)], time_limit_s=time_limit_s,
-                     start=start, mip_rel_gap=mip_rel_gap)
+                     start=start, mip_rel_gap=mip_rel_gap, deadline=deadline)
     best, best_obj = heur, h_obj
     if out.x is not None:
         cols = np.flatnonzero(out.x[:k] > 0.5)
@@ -399,7 +433,23 @@ def solve_reduced_partial_cover(
         v = float(cc[cols].sum())
         if cov >= need - tol and v <= best_obj + 1e-9:
             best, best_obj = cols, v
-    bound = out.bound if math.isfinite(out.bound) else 0.0
+    # No column covers more than its own weight, so the cheapest way to ``need`` with
+    # columns taken fractionally, best weight per cost first, bounds every layout (a
+    # fractional knapsack; whole sites when costs are 1) -- all there is when HiGHS had
+    # no time, and sometimes more than its early bound.
+    col_w = np.asarray(at @ w).ravel()
+    order = np.argsort(-col_w / np.maximum(cc, 1e-12), kind="stable")
+    cum = np.cumsum(col_w[order])
+    j = int(np.searchsorted(cum, need - tol))
+    if j >= len(order):
+        bound = 0.0
+    else:
+        before = float(cum[j - 1]) if j else 0.0
+        bound = float(cc[order[:j]].sum()) + float(cc[order[j]]) * (need - before) / max(col_w[order[j]], 1e-12)
+        if np.all(cc == 1.0):
+            bound = float(math.ceil(bound - 1e-6))  # float noise must not round a bound up
+    if math.isfinite(out.bound):
+        bound = max(bound, out.bound)
     bound = min(bound, best_obj)
     status = {"optimal": "optimal", "time_limit": "time_limit"}.get(out.status, "feasible")
     return CoverOutcome(best, best_obj, bound, status, "highs-milp")

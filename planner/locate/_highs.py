@@ -38,6 +38,8 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
+from ._deadline import Deadline, milp_setup_s
+
 # HiGHS's own MIP gap defaults to 1e-4, which is not "optimal" for a planner
 # comparing two layouts that differ by a few minutes of travel; every model in
 # this package asks for a tighter gap (objectives are sums of at most ~1e7).
@@ -125,6 +127,28 @@ def new_highs() -> highspy.Highs:
 _swallow_banner()
 
 
+def _not_started(c, A, row_lower, row_upper, col_lower, col_upper, integer, offset, start, t0) -> MilpOutcome:
+    """The outcome of a MILP left unstarted for lack of time: the start if it is feasible, no bound."""
+    x, obj = None, math.nan
+    if start is not None:
+        v = np.asarray(start, dtype=np.float64)
+        tol = 1e-6
+        ok = len(v) == len(c) and np.isfinite(v).all()
+        ok = ok and not ((v < np.asarray(col_lower) - tol).any() or (v > np.asarray(col_upper) + tol).any())
+        is_int = np.asarray(integer, dtype=bool)
+        ok = ok and not (np.abs(v[is_int] - np.round(v[is_int])) > tol).any()
+        if ok and A.shape[0]:
+            act = A @ v
+            lo, hi = np.asarray(row_lower, dtype=np.float64), np.asarray(row_upper, dtype=np.float64)
+            scale = tol * np.maximum(1.0, np.maximum(np.abs(np.where(np.isfinite(lo), lo, 0.0)),
+                                                     np.abs(np.where(np.isfinite(hi), hi, 0.0))))
+            ok = not ((act < lo - scale).any() or (act > hi + scale).any())
+        if ok:
+            x, obj = v, float(np.asarray(c, dtype=np.float64) @ v + offset)
+    log.debug("MILP with %d non-zeros not started: not enough time left to set it up", A.nnz)
+    return MilpOutcome("time_limit", x, obj, math.nan, time.perf_counter() - t0, 0)
+
+
 @dataclass(frozen=True)
 class MilpOutcome:
     """Raw outcome of one HiGHS run, in the model's own (maximise/minimise) sense."""
@@ -153,6 +177,7 @@ def solve_milp(
     mip_rel_gap: float = DEFAULT_MIP_REL_GAP,
     objective_cutoff: float | None = None,
     options: dict | None = None,
+    deadline: Deadline | None = None,
 ) -> MilpOutcome:
     """Solve ``opt c@x + offset`` s.t. ``row_lower <= A@x <= row_upper``, bounds, integrality.
 
@@ -177,6 +202,13 @@ def solve_milp(
         Optional HiGHS ``objective_bound``: prune everything not better than it.
     options
         Extra HiGHS options (name -> value), applied last.
+    deadline
+        The call's :class:`~planner.locate._deadline.Deadline`: the limit is
+        also cut to the time it leaves, and HiGHS is not started at all when
+        that cannot even cover its uninterruptible set-up
+        (:func:`~planner.locate._deadline.milp_setup_s`, scaled by the
+        machine's load): the outcome is then "time_limit" with the start (if
+        feasible) as solution and no bound.
 
     Returns
     -------
@@ -187,9 +219,19 @@ def solve_milp(
     if n_col == 0:
         # Nothing to decide (everything reduced away): HiGHS reports "model empty".
         return MilpOutcome("optimal", np.zeros(0), float(offset), float(offset), time.perf_counter() - t0, 0)
+    if deadline is not None:
+        time_limit_s = min(float(time_limit_s), deadline.left())
     A = sp.csr_matrix(A, dtype=np.float64)
     A.sum_duplicates()
     n_row = int(A.shape[0])
+    slow = deadline.slowdown() if deadline is not None else 1.0
+    # Presolve does not check the limit either: about as long again (0.1 CPU s on a
+    # 73k-non-zero capacitated-coverage model).
+    presolve = 1.0 if (options or {}).get("presolve") == "off" else 2.0
+    if time_limit_s < milp_setup_s(A.nnz) * presolve * slow:
+        # Loading and setting up the model alone would overrun the limit (HiGHS
+        # cannot be interrupted before its search starts): do not start it.
+        return _not_started(c, A, row_lower, row_upper, col_lower, col_upper, integer, offset, start, t0)
     h = new_highs()
     h.setOptionValue("time_limit", float(max(time_limit_s, 1e-3)))
     h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
@@ -321,7 +363,7 @@ def solve_milp(
             again = solve_milp(
                 c, A, row_lower, row_upper, col_lower, col_upper, integer, maximize=maximize, offset=offset,
                 time_limit_s=time_limit_s - elapsed, start=None, mip_rel_gap=mip_rel_gap,
-                objective_cutoff=objective_cutoff, options=options)
+                objective_cutoff=objective_cutoff, options=options, deadline=deadline)
             nodes += again.nodes
         cands = [(obj, x)] if obj is not None else []
         if again is not None and again.x is not None:

@@ -55,10 +55,11 @@ _SWAP_ITER = 1000
 _SWAP_ITER_PER_SITE = 50
 
 
-def _dominance_reduce(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Drop dominated rows and columns of a dense boolean matrix until stable.
+def _dominance_reduce(a: np.ndarray, deadline: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Drop dominated rows and columns of a dense boolean matrix until stable (or ``deadline``).
 
-    Returns ``(a_reduced, kept_rows, kept_cols)``.
+    Returns ``(a_reduced, kept_rows, kept_cols)``; stopping early leaves a
+    valid, less reduced matrix.
     """
     rows = np.arange(a.shape[0])
     cols = np.arange(a.shape[1])
@@ -74,6 +75,8 @@ def _dominance_reduce(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
         a = a[:, keep]
         cols = cols[keep]
     for _ in range(6):
+        if deadline is not None and time.perf_counter() > deadline:
+            break
         changed = False
         nr, nc = a.shape
         if nr == 0 or nc == 0:
@@ -299,7 +302,9 @@ def cover_decision(a, p: int, deadline: float):
         return True, np.zeros(0, dtype=np.int64), "trivial"
     if not a.any(axis=1).all():
         return False, None, "reduction"
-    ar, _rows, cols = _dominance_reduce(a)
+    ar, _rows, cols = _dominance_reduce(a, deadline)
+    if time.perf_counter() > deadline:
+        return None, None, "deadline"  # undecided: the caller returns what it has
     if ar.shape[0] == 0:
         return True, np.zeros(0, dtype=np.int64), "trivial"
     if _packing_bound(ar) > p:

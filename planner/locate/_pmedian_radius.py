@@ -48,6 +48,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _pmedian_kernels as K
+from ._deadline import Deadline, milp_setup_s, swaps_affordable
 from ._highs import solve_milp
 from ._pmedian_lagbb import lagrangian_branch_and_bound
 
@@ -285,8 +286,9 @@ def solve_pmedian_radius(cp: np.ndarray, w: np.ndarray, p: int, fixed: np.ndarra
         Always-open sites.
     start : ndarray of int or None
         An incumbent's new sites (improved by local search here).
-    deadline : float
-        ``time.perf_counter()`` value by which to stop.
+    deadline : float or Deadline
+        ``time.perf_counter()`` value by which to stop (a :class:`Deadline`
+        also lets the MILP be skipped when it could not be set up in time).
     mip_rel_gap : float
         Relative optimality tolerance.
     branch_max_p : int
@@ -301,6 +303,8 @@ def solve_pmedian_radius(cp: np.ndarray, w: np.ndarray, p: int, fixed: np.ndarra
         no layout cheaper by 1 exists).
     """
     n, m = cp.shape
+    dl = deadline if isinstance(deadline, Deadline) else Deadline.at_time(deadline)
+    deadline = dl.at
     cpt = np.ascontiguousarray(cp.T)
     stats: dict = {}
     t0 = time.perf_counter()
@@ -309,13 +313,16 @@ def solve_pmedian_radius(cp: np.ndarray, w: np.ndarray, p: int, fixed: np.ndarra
         cols = np.concatenate([fixed, sites]).astype(np.int64)
         return float(w @ np.min(cp[:, cols], axis=1))
 
-    best = local_search(cpt, w, fixed, None, p)
-    best_v = cost_of(best)
     if start is not None and len(start) == p:
-        s2 = local_search(cpt, w, fixed, start, p)
-        v2 = cost_of(s2)
-        if v2 < best_v:
-            best, best_v = s2, v2
+        # The caller's start is already a greedy + interchange optimum (a second
+        # one from scratch would repeat it): polish it only.
+        best = local_search(cpt, w, fixed, start, p, max_swaps=swaps_affordable(dl, n, m))
+    else:
+        best = local_search(cpt, w, fixed, None, p, max_swaps=swaps_affordable(dl, n, m))
+    best_v = cost_of(best)
+    if dl.expired():
+        # No time for the relaxation (its set-up alone sorts every row): the incumbent, no bound.
+        return RadiusOutcome(np.sort(best), best_v, -math.inf, "time_limit", "interchange", stats)
     stats["heuristic_s"] = time.perf_counter() - t0
     integral = bool(np.all(w == np.round(w)) and np.all(cp == np.round(cp)))
 
@@ -388,6 +395,14 @@ def solve_pmedian_radius(cp: np.ndarray, w: np.ndarray, p: int, fixed: np.ndarra
     has = lag.pos < m
     rows = np.flatnonzero(has)
     radius[rows] = cp[rows, lag.order[rows, lag.pos[rows] - 1]]
+    # Each row holds its candidates up to the radius once and two entries per level.
+    est_nnz = 3.0 * float(np.minimum(lag.pos, len(free)).sum())
+    if not dl.affords(milp_setup_s(est_nnz)):
+        # Building the model and setting HiGHS up would outlast the deadline: the
+        # incumbent with the Lagrangian bound (see _deadline).
+        stats["milp_skipped_nnz"] = est_nnz
+        return RadiusOutcome(np.sort(best), best_v, min(best_v, rounded(bound)), "time_limit", "radius-milp",
+                             stats)
     obj, offset, A, lo, _zr, _zl = _build_radius_model(cp, w, free, opened, p_left, radius)
     stats["milp_rows"], stats["milp_cols"], stats["milp_nnz"] = A.shape[0], A.shape[1], A.nnz
     n_col = len(obj)
@@ -409,7 +424,7 @@ def solve_pmedian_radius(cp: np.ndarray, w: np.ndarray, p: int, fixed: np.ndarra
     t_milp = time.perf_counter()
     out = solve_milp(obj, A_all, row_lo, row_hi, np.zeros(n_col), np.ones(n_col), integer, offset=offset,
                      time_limit_s=max(1e-3, deadline - time.perf_counter()), mip_rel_gap=mip_rel_gap,
-                     start=start, options=dict(_MILP_OPTIONS, **(
+                     start=start, deadline=dl, options=dict(_MILP_OPTIONS, **(
                          # Integer data: a gap below 1 already proves the incumbent.
                          {"mip_abs_gap": 1.0 - 1e-6} if integral else {})))
     stats["milp_s"] = time.perf_counter() - t_milp

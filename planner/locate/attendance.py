@@ -45,6 +45,7 @@ from ._common import (
     relative_gap,
     solve_time_left,
 )
+from ._deadline import EXPLAIN_TAIL
 from ._highs import DEFAULT_MIP_REL_GAP
 from .certify import certified
 from .decay import DECAYS, DEFAULT_BETA, decay_factor  # noqa: F401 (re-exported)
@@ -113,7 +114,8 @@ def solve_attendance(
     if beta is not None:
         check_positive(beta, "beta", allow_zero=False)
     F = decay_factor(c, decay=decay, cutoff_min=cutoff, beta=beta)
-    deadline = t0 + time_limit_s
+    # The limit covers the explanations; a sliver is kept for assembling and certifying.
+    deadline = t0 + time_limit_s * (1.0 - EXPLAIN_TAIL)
     is_fixed = np.zeros(m, dtype=bool)
     is_fixed[fx] = True
     free = np.flatnonzero(~is_fixed & (F[w > 0].sum(axis=0) > 0 if (w > 0).any() else False))

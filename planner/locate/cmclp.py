@@ -57,6 +57,8 @@ from ._common import (
     check_time_limit,
     relative_gap,
 )
+from ._common import RESULT_RESERVE
+from ._deadline import EXPLAIN_TAIL, Deadline
 from ._highs import DEFAULT_MIP_REL_GAP, solve_milp
 from .explain import explain_by_evaluator
 from .certify import certified
@@ -138,7 +140,7 @@ class _Model:
         return obj, A, np.concatenate([np.asarray(v, float) for v in lo]), \
             np.concatenate([np.asarray(v, float) for v in hi]), integer, ycols, ii, jj
 
-    def evaluate(self, open_sites, fixed, time_limit_s, *, relax: bool = False, start=None):
+    def evaluate(self, open_sites, fixed, time_limit_s, *, relax: bool = False, start=None, deadline=None):
         """Max tonnage served by exactly these open sites (LP if split or ``relax``, small MIP if not).
 
         Returns (value, ii, jj, x, bound, status) with ``bound`` the proven upper bound.
@@ -155,7 +157,7 @@ class _Model:
             # start: per village the store (or -1) of a single-sourcing packing.
             st = (start[ii] == jj).astype(float)
         out = solve_milp(obj, A, lo, hi, np.zeros(len(obj)), np.ones(len(obj)), integer,
-                         maximize=True, time_limit_s=time_limit_s, start=st)
+                         maximize=True, time_limit_s=time_limit_s, start=st, deadline=deadline)
         x = out.x if out.x is not None else (st if st is not None else np.zeros(len(obj)))
         bound = out.bound if math.isfinite(out.bound) else float(obj.sum())
         return float(obj @ x), ii, jj, x, bound, out.status
@@ -384,9 +386,11 @@ def solve_cmclp(
     useful[model.jj] = True
     free = free[useful[free]]
 
-    # Explanations get what the solve leaves, but at least a fifth of the limit.
-    solve_deadline = t0 + time_limit_s * (0.8 if explain else 1.0)
-    deadline = t0 + time_limit_s
+    # Explanations get what the solve leaves, but at least a fifth of the limit;
+    # a sliver of it is kept for assembling and certifying the result.
+    solve_deadline = t0 + time_limit_s * (0.8 if explain else 1.0 - RESULT_RESERVE)
+    deadline = t0 + time_limit_s * (1.0 - EXPLAIN_TAIL)
+    sdl = Deadline.at_time(solve_deadline)
 
     def left(until):
         return max(1e-3, until - time.perf_counter())
@@ -411,7 +415,9 @@ def solve_cmclp(
 
     # A single-sourcing packing is feasible for both variants: the warm start
     # that always exists, however little time is left.
+    t_pack = time.perf_counter()
     h_val, h_assign = packer.pack(np.r_[fx, heur])
+    pack_s = time.perf_counter() - t_pack
     start = start_from(h_assign)
     # Cheap bound: every store carries at most min(Q_j, crop in its reach)
     # and at most p new ones open (Pirkul & Schilling 1991 use the same
@@ -424,7 +430,8 @@ def solve_cmclp(
         method = "greedy+packing"
     elif split and has_time():
         # Let HiGHS complete x for the greedy y via the restricted LP.
-        l_val, hii, hjj, hx, _, l_st = model.evaluate(np.r_[fx, heur], fx, left(solve_deadline) / 10)
+        l_val, hii, hjj, hx, _, l_st = model.evaluate(np.r_[fx, heur], fx, left(solve_deadline) / 10,
+                                                      deadline=sdl)
         if l_st == "optimal" and l_val > h_val + 1e-9:
             h_val = l_val
             start = np.zeros(len(obj))
@@ -439,7 +446,7 @@ def solve_cmclp(
         rout = solve_milp(robj, rA, rlo, rhi, np.zeros(len(robj)), np.ones(len(robj)), rint, maximize=True,
                           time_limit_s=0.4 * left(solve_deadline), start=start,
                           # Half the accepted gap: the relaxation only has to bound.
-                          mip_rel_gap=mip_rel_gap / 2)
+                          mip_rel_gap=mip_rel_gap / 2, deadline=sdl)
         if math.isfinite(rout.bound):
             relax_bound = min(relax_bound, float(rout.bound))
         # Step 2: pack the relaxation's stores too; keep the best.
@@ -459,7 +466,7 @@ def solve_cmclp(
         out = None
     else:
         out = solve_milp(obj, A, lo, hi, np.zeros(len(obj)), np.ones(len(obj)), integer, maximize=True,
-                         time_limit_s=left(solve_deadline), start=start, mip_rel_gap=mip_rel_gap)
+                         time_limit_s=left(solve_deadline), start=start, mip_rel_gap=mip_rel_gap, deadline=sdl)
     if out is not None and out.x is not None and out.objective >= h_val - 1e-9:
         x = out.x
         new_sites = ycols[out.x[:k] > 0.5] if k else np.zeros(0, dtype=np.int64)
@@ -522,6 +529,8 @@ def solve_cmclp(
             order = np.lexsort((-reach_t[cands], prox))
             return cands[order[:runner_up_pool]]
 
+        edl = Deadline.at_time(deadline)
+
         def evaluate(sites, share):
             # Each evaluation gets an equal share of the time left (explain_by_evaluator).
             # Split: one LP.  Single sourcing: the packing (a lower bound) is
@@ -529,21 +538,26 @@ def solve_cmclp(
             # MIP warm-started by it, if the share allows, else the packing.
             # Past the deadline (a share under 0.05 s) no LP is started: the packing, a lower
             # bound for either variant, keeps the whole call within the limit + 10 %.
+            if share < pack_s * edl.slowdown():
+                # Not even time for a packing: the answer's own flows into these
+                # stores are a feasible shipment, so their tonnes are a lower bound.
+                kinds.add("heuristic")
+                return float(carried[np.asarray(sites, dtype=np.int64)].sum()), "heuristic"
             v_lb, a_ = packer.pack(sites)
             if share < 0.05:
                 kinds.add("heuristic")
                 return v_lb, "heuristic"
             if split:
-                v, *_ = model.evaluate(sites, fx, share)
+                v, *_ = model.evaluate(sites, fx, share, deadline=edl)
                 kinds.add("exact")
                 return max(v, v_lb), "exact"
-            v_ub = model.evaluate(sites, fx, share, relax=True)[0]
+            v_ub = model.evaluate(sites, fx, share, relax=True, deadline=edl)[0]
             if relative_gap(v_lb, v_ub) <= mip_rel_gap:
                 # Within the accepted gap of the LP bound: as exact as the solve itself.
                 kinds.add("exact")
                 return v_lb, "exact"
             # Short cap: these MIPs are bin packing, they prove little more with longer.
-            v, *_, st = model.evaluate(sites, fx, min(share, 0.25), start=a_)
+            v, *_, st = model.evaluate(sites, fx, min(share, 0.25), start=a_, deadline=edl)
             kind = "exact" if st == "optimal" else "heuristic"
             kinds.add(kind)
             return max(v, v_lb), kind

@@ -35,7 +35,9 @@ from ._common import (
     check_time_limit,
     coverage_matrix,
 )
+from ._common import RESULT_RESERVE
 from ._coverage import reduce_cover, solve_reduced_mclp
+from ._deadline import Deadline
 from ._highs import DEFAULT_MIP_REL_GAP
 from .certify import SolutionMismatch
 from .result import _json
@@ -198,14 +200,19 @@ def coverage_curve(
     prev_cols = np.zeros(0, dtype=np.int64)
     prev_cov = base
     a_red = red.a.tocsc()
+    # One deadline for every point, RESULT_RESERVE of the limit kept for the last
+    # point's checks; once it has passed, the remaining points are the greedy's
+    # (HiGHS is not started, see solve_milp) with status "time_limit".
+    dl = Deadline.at_time(t0 + time_limit_s * (1.0 - RESULT_RESERVE))
     for idx, step in enumerate(steps):
-        left = max(1e-3, time_limit_s - (time.perf_counter() - t0))
-        share_t = left / (len(steps) - idx)
+        share_t = max(1e-3, dl.left()) / (len(steps) - idx)
         p = step if budgets_wan is None else None
         budget = None if budgets_wan is None else float(step)
         start = _extend(a_red, red.w, prev_cols, cc, budget)
-        out = solve_reduced_mclp(red, p, col_cost=sc, budget=budget, time_limit_s=share_t,
-                                 mip_rel_gap=mip_rel_gap, start_cols=start)
+        # Site costs constrain only a budget curve (a count curve just reports them).
+        out = solve_reduced_mclp(red, p, col_cost=sc if budget is not None else None, budget=budget,
+                                 time_limit_s=share_t,
+                                 mip_rel_gap=mip_rel_gap, start_cols=start, deadline=dl)
         pt = point(step, budget, out.cols, out.objective, out.bound, out.status, prev_cov)
         points.append(pt)
         prev_cols, prev_cov = np.asarray(out.cols, dtype=np.int64), pt.covered

@@ -24,6 +24,7 @@ from ._common import (
     coverage_matrix,
 )
 from ._common import solve_time_left
+from ._deadline import Deadline
 from ._coverage import reduce_cover, solve_reduced_lscp, solve_reduced_partial_cover
 from ._highs import DEFAULT_MIP_REL_GAP
 from .certify import certified
@@ -92,12 +93,13 @@ def solve_lscp(
     m = c.shape[1]
     r = check_positive(radius_min, "radius_min")
     time_limit_s = check_time_limit(time_limit_s)
+    dl = Deadline.at_time(t0 + time_limit_s)
     sc = None if site_cost_wan is None else as_site_values(site_cost_wan, m, name="site_cost_wan")
     a = coverage_matrix(c, r)
     red = reduce_cover(a, w, fx, col_cost=sc)
     if target_share is None:
         out = solve_reduced_lscp(red, col_cost=sc, time_limit_s=solve_time_left(t0, time_limit_s),
-                                 mip_rel_gap=mip_rel_gap)
+                                 mip_rel_gap=mip_rel_gap, deadline=dl)
     else:
         share = check_positive(target_share, "target_share", allow_zero=False)
         if share > 1:
@@ -112,7 +114,8 @@ def solve_lscp(
             raise TargetUnreachable(target=f"{share:.1%}", best=f"{reach / total:.1%}" if total else "0%",
                                     radius=f"{r:g}")
         out = solve_reduced_partial_cover(red, share * total - base, col_cost=sc,
-                                          time_limit_s=solve_time_left(t0, time_limit_s), mip_rel_gap=mip_rel_gap)
+                                          time_limit_s=solve_time_left(t0, time_limit_s), mip_rel_gap=mip_rel_gap,
+                                          deadline=dl)
     open_sites = np.union1d(fx, red.cols[out.cols])
     return coverage_result(
         model="lscp", cost=c, w=w, radius_min=r, open_sites=open_sites, fixed=fx,

@@ -26,6 +26,7 @@ from ._common import (
     coverage_matrix,
 )
 from ._common import solve_time_left
+from ._deadline import Deadline
 from ._coverage import reduce_cover, solve_reduced_mclp
 from ._highs import DEFAULT_MIP_REL_GAP
 from .certify import certified
@@ -69,7 +70,9 @@ def solve_mclp(
     site_cost_wan, budget_wan : optional
         Per-candidate opening cost (万元) and the total allowed.
     time_limit_s : float
-        HiGHS wall-clock limit.
+        Wall-clock limit for the whole call, explanations included (HiGHS is
+        not started when it could not be set up in the time left; the answer
+        is then the greedy + swap layout, status "time_limit").
     method : {"milp", "heuristic"}
         "heuristic" skips HiGHS (greedy + swaps, weak bound).
     mip_rel_gap : float
@@ -95,7 +98,7 @@ def solve_mclp(
     red = reduce_cover(a, w, fx, col_cost=sc, budget=budget)
     out = solve_reduced_mclp(
         red, p, col_cost=sc, budget=budget, time_limit_s=solve_time_left(t0, time_limit_s), mip_rel_gap=mip_rel_gap,
-        use_milp=method == "milp",
+        use_milp=method == "milp", deadline=Deadline.at_time(t0 + time_limit_s),
     )
     base = float(w[red.fixed_covered].sum())
     new_sites = red.cols[out.cols]

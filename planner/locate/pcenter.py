@@ -32,6 +32,7 @@ import scipy.sparse as sp
 
 from ._assemble import bare_site_reports
 from ._common import (
+    RESULT_RESERVE,
     as_index_tuple,
     as_problem,
     check_p,
@@ -39,6 +40,7 @@ from ._common import (
     relative_gap,
 )
 from ._coverage import ReducedCover, greedy_swap_mclp, solve_reduced_mclp
+from ._deadline import EXPLAIN_TAIL
 from ._highs import solve_milp
 from .exhaustive import enumerate_pcenter
 from ._pcenter_exact import cover_decision_rowgen, farthest_first, greedy_cover, swap_moves_allowed, swap_search
@@ -77,7 +79,8 @@ def solve_pcenter(
         Only used to ignore points with zero demand (the objective is the
         unweighted worst time).
     time_limit_s : float
-        Overall limit for the binary search (each covering MILP gets what is
+        Overall limit, explanations included: the binary search stops
+        ``RESULT_RESERVE`` of it early (each covering question gets what is
         left).  On timeout the best radius found is returned with the largest
         radius proven infeasible as ``bound``.
     candidate_cost, explain
@@ -95,7 +98,10 @@ def solve_pcenter(
     n, m = c.shape
     p = check_p(p, m, len(fx))
     time_limit_s = check_time_limit(time_limit_s)
-    deadline = t0 + time_limit_s
+    # The search stops RESULT_RESERVE of the limit early; the explanations use the
+    # rest but a sliver (the limit covers them, see _deadline).
+    deadline = t0 + time_limit_s * (1.0 - RESULT_RESERVE)
+    explain_deadline = t0 + time_limit_s * (1.0 - EXPLAIN_TAIL)
     reachable = np.isfinite(c).any(axis=1)
     unreachable = np.flatnonzero(~reachable)
     pts = np.flatnonzero(reachable & (w > 0))
@@ -145,10 +151,20 @@ def solve_pcenter(
         # How many points can p sites serve at all?  Normally all of them, and
         # one free site reaching every point says so without a covering question.
         _need, a_max = cover_rows(cmax)
-        all_servable = a_max.shape[0] == 0 or (a_max.any(axis=1).all() and (
-            (p >= 1 and a_max.all(axis=0).any()) or bool(_cover_all_feasible(a_max, free, p, deadline)[0])))
+        if a_max.shape[0] == 0:
+            ok_all = True
+        elif not a_max.any(axis=1).all():
+            ok_all = False
+        elif p >= 1 and a_max.all(axis=0).any():
+            ok_all = True
+        else:
+            ok_all = _cover_all_feasible(a_max, free, p, deadline)[0]
         del a_max
-        if not all_servable:
+        if ok_all is None:
+            # Undecided (out of time): a start serving every point settles it.
+            start_open = np.r_[fx, heur].astype(np.int64)
+            ok_all = bool(len(start_open)) and bool((np.min(cp[:, start_open], axis=1) < big).all())
+        if not ok_all:
             red_max, fixed_cnt = cover_model(cmax)
             out = solve_reduced_mclp(red_max, p, col_cost=None, budget=None,
                                      time_limit_s=max(1e-3, deadline - time.perf_counter()))
@@ -285,7 +301,7 @@ def solve_pcenter(
 
         sites = explain_by_distance(
             c, open_sites, fx, score, minimize=True, objective=obj, assignment=assign, weights=w,
-            candidate_cost=candidate_cost, deadline=deadline,
+            candidate_cost=candidate_cost, deadline=explain_deadline,
         )
     else:
         sites = bare_site_reports(open_sites, fx, assign, w)

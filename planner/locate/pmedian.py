@@ -53,6 +53,8 @@ from ._common import (
     relative_gap,
     unique_rows,
 )
+from ._deadline import EXPLAIN_TAIL, Deadline, milp_setup_s, swaps_affordable
+from ._common import RESULT_RESERVE
 from ._highs import DEFAULT_MIP_REL_GAP, solve_milp
 from .exhaustive import enumerate_pmedian
 from ._pmedian_radius import local_search, solve_pmedian_radius
@@ -152,6 +154,19 @@ def pmedian_greedy_interchange(
             gain[site_cost_wan + spent > budget_wan + 1e-9] = -np.inf
             if p is None:
                 gain[gain <= 1e-12] = -np.inf
+        if deadline is not None and time.perf_counter() > deadline:
+            # Out of time (each step is O(n m)): fill the remaining slots (p None: while
+            # the budget allows) by this step's gains, best first.
+            for j in np.argsort(-gain, kind="stable"):
+                if (p is not None and len(chosen) >= p) or not np.isfinite(gain[j]):
+                    break
+                cj = 0.0 if site_cost_wan is None else float(site_cost_wan[j])
+                if site_cost_wan is not None and spent + cj > budget_wan + 1e-9:
+                    continue
+                chosen.append(int(j))
+                is_open[j] = True
+                spent += cj
+            break
         j = int(np.argmax(gain))
         if not np.isfinite(gain[j]):
             break
@@ -396,6 +411,36 @@ def pmedian_lagrangian_bound(
 
 
 
+#: CPU seconds per (demand, candidate) pair of :func:`_quick_lagrangian_bound` (measured 60-120 ns at
+#: n = 900, p = 90 and 3: a partition and 5-10 evaluations; rounded up).
+_QUICK_BOUND_S = 1.5e-7
+
+
+def _quick_lagrangian_bound(cp: np.ndarray, w: np.ndarray, p: int, fixed: np.ndarray) -> float:
+    """A few evaluations of the Lagrangian relaxation (see :func:`pmedian_lagrangian_bound`), O(n m) each.
+
+    ``lambda_i`` = the ``k``-th smallest ``w_i c_ij`` for ``k`` = 1, 2, 4, ...
+    up to twice the average number of candidates per open site (a point's
+    multiplier near the cost of its nearest few candidates is close to the
+    dual optimum; Beasley 1993); any ``lambda`` gives a valid lower bound,
+    the best is returned.
+    """
+    n, m = cp.shape
+    wc = w[:, None] * cp
+    is_fixed = np.zeros(m, dtype=bool)
+    is_fixed[fixed] = True
+    top = min(m - 1, max(1, 2 * math.ceil(m / max(1, p + len(fixed)))))
+    ks = sorted({int(k) for k in np.round(np.geomspace(1, top, 6))})
+    part = np.partition(wc, ks, axis=1)
+    best = float(w @ cp.min(axis=1))  # lambda = the nearest: every site open
+    for k in ks:
+        lam = part[:, k]
+        rho = np.minimum(wc - lam[:, None], 0.0).sum(axis=0)
+        rf = np.sort(rho[~is_fixed])[:p]
+        best = max(best, float(lam.sum() + rho[is_fixed].sum() + rf.sum()))
+    return best
+
+
 # ---------------------------------------------------------------------------
 # exact: Elloumi (2010) formulation
 
@@ -587,6 +632,8 @@ def _warm_start(inst: _Instance, deadline: float, time_limit_s: float, restarts:
     """Greedy + interchange, budget repair and seeded restarts: the incumbent's new sites."""
     cp, wr, p, fx, free, sc, budget, big = (inst.cp, inst.wr, inst.p, inst.fx, inst.free, inst.sc, inst.budget,
                                            inst.big)
+    # At most half the time left goes to the warm start: the bound needs the rest.
+    deadline = time.perf_counter() + 0.5 * max(0.0, deadline - time.perf_counter())
     heur = pmedian_greedy_interchange(cp, wr, p, fx, big=big, site_cost_wan=sc, budget_wan=budget, deadline=deadline)
     if p is not None and sc is not None and len(heur) < p:
         # The budgeted greedy spent early and could not afford p sites: start
@@ -686,7 +733,7 @@ def _max_served(inst: _Instance, heur: np.ndarray, deadline: float) -> _Service:
         np.r_[np.zeros(k), wg], sp.vstack(A, format="csr"), np.concatenate(lo), np.concatenate(hi),
         np.zeros(k + g), np.ones(k + g), np.r_[np.ones(k, dtype=bool), np.zeros(g, dtype=bool)],
         maximize=True, time_limit_s=max(1e-3, deadline - time.perf_counter()), start=start,
-        mip_rel_gap=0.0, options={"mip_abs_gap": 0.5 * inst.tol_w},
+        mip_rel_gap=0.0, options={"mip_abs_gap": 0.5 * inst.tol_w}, deadline=Deadline.at_time(deadline),
     )
     best, best_u = heur, u_heur
     if out.x is not None:
@@ -746,7 +793,7 @@ def _reduce(inst: _Instance, upper: float, unserved: float, deadline: float) -> 
     return _Reduction(m_free, m_fixed, m_p, m_budget, lb, True)
 
 
-def _solve_exact(inst: _Instance, best: np.ndarray, unserved: float, bound: float, *, deadline: float,
+def _solve_exact(inst: _Instance, best: np.ndarray, unserved: float, bound: float, *, deadline: Deadline,
                  time_limit_s: float, mip_rel_gap: float):
     """Reduction, then HiGHS on the Elloumi model with the unserved weight pinned to its minimum.
 
@@ -757,6 +804,7 @@ def _solve_exact(inst: _Instance, best: np.ndarray, unserved: float, bound: floa
     """
     p, sc = inst.p, inst.sc
     ub = inst.key(best)[1]
+    dl, deadline = deadline, deadline.at
     red = _reduce(inst, ub, unserved, deadline)
     bound = max(bound, red.bound)
     done = "greedy+interchange+lagrangian"
@@ -774,10 +822,12 @@ def _solve_exact(inst: _Instance, best: np.ndarray, unserved: float, bound: floa
             if affordable and inst.better(other, best):
                 best = other
         return best, inst.key(best)[1], "optimal", done
-    if deadline - time.perf_counter() < max(0.01, 0.02 * time_limit_s):
-        # Time is up before the MILP: HiGHS does not check its limit during
-        # presolve (2.8 s on a 1500 x 1500 model given 1 ms), so do not
-        # start it; return the incumbent with the bound proven so far.
+    # The Elloumi model has at most one entry per (row, free candidate) and two per level.
+    est_nnz = 3.0 * len(inst.rows) * len(red.free)
+    if deadline - time.perf_counter() < max(0.01, 0.02 * time_limit_s) or not dl.affords(milp_setup_s(est_nnz)):
+        # Time is up before the MILP: HiGHS does not check its limit while it
+        # loads and sets up the model (2.8 s on a 1500 x 1500 model given 1 ms),
+        # so do not build or start it; return the incumbent with the bound proven so far.
         return best, bound, "time_limit", "highs-milp"
     penalty = inst.penalty
     obj, offset, A, row_lo, (zi, zv), (u_cols, u_w), w_never = _build_elloumi(
@@ -819,7 +869,7 @@ def _solve_exact(inst: _Instance, best: np.ndarray, unserved: float, bound: floa
     out = solve_milp(
         obj, A_all, lo, hi, np.zeros(n_col), np.ones(n_col), integer,
         offset=offset - penalty * unserved, time_limit_s=max(1e-3, deadline - time.perf_counter()), start=start,
-        mip_rel_gap=mip_rel_gap,
+        mip_rel_gap=mip_rel_gap, deadline=dl,
         # The interchange incumbent is nearly always optimal or within a
         # fraction of a percent: HiGHS's sub-MIP primal heuristics (RINS,
         # RENS...) then only burn time -- 2/3 of the 3 s on pmed6.
@@ -981,8 +1031,11 @@ def solve_pmedian(
     budget_wan : float, optional
         Total cost of the new sites must not exceed this.
     time_limit_s : float
-        Wall-clock limit for HiGHS (heuristics and explanations come on top,
-        they take milliseconds to a few seconds).
+        Wall-clock limit for the whole call, explanations included: every
+        stage (warm start, reductions, model build, HiGHS) stops by
+        ``RESULT_RESERVE`` of the limit before it, a MILP that could not be
+        set up in the time left is not started, and the answer is then the
+        best layout found with the bound proven so far (status "time_limit").
     method : {"auto", "milp", "heuristic"}
         "milp": greedy+interchange warm start, Lagrangian reductions, then
         HiGHS on the (radius-truncated) Elloumi model; ``result.method`` says
@@ -1036,6 +1089,9 @@ def solve_pmedian(
     t0 = time.perf_counter()
     c, w, fx = as_problem(cost, weights, fixed)
     time_limit_s = check_time_limit(time_limit_s)
+    # One deadline for the whole call: the solve stages stop RESULT_RESERVE of the
+    # limit early, the explanations use what is left (see _deadline).
+    dl = Deadline.at_time(t0 + time_limit_s)
     p, sc, budget = check_p_and_budget(p, site_cost_wan, budget_wan, c.shape[1], len(fx))
     check_method(method, ("auto", "milp", "heuristic"))
     inst = _prepare(c, w, fx, p, sc, budget)
@@ -1044,7 +1100,8 @@ def solve_pmedian(
         if cheapest > budget + 1e-9:
             msg = f"budget_wan={budget} cannot pay for p={p} sites (cheapest {p} cost {cheapest:g})"
             raise ValueError(msg)
-    deadline = t0 + time_limit_s
+    deadline = t0 + time_limit_s * (1.0 - RESULT_RESERVE)
+    solve_dl = Deadline.at_time(deadline)
     use_milp = method == "milp" or (method == "auto" and len(inst.rows) * len(inst.free) <= milp_max_entries)
 
     # Few layouts (p <= 2, or C(m, p) small): score them all, exact by exhaustion.
@@ -1056,10 +1113,17 @@ def solve_pmedian(
         best, bound, status, method_used = enum.sites, enum.value, "optimal", "enumeration"
     else:
         fast = sc is None and p is not None and 0 < p < len(inst.free)
+        quick_lb = None
+        if p is not None and 0 < p < len(inst.free) and time_limit_s < 50 * _QUICK_BOUND_S * inst.cp.size:
+            # A short limit for the size: the relaxation may get no round at all, so take a
+            # few evaluations of it at chosen multipliers first -- a bound however the rest
+            # goes (the budget row, if any, relaxed too; used when all demand is served).
+            quick_lb = _quick_lagrangian_bound(inst.cp, inst.wr, p, inst.fx)
         if fast:
             # Compiled greedy + vertex substitution (milliseconds where the
             # numpy restarts took seconds at n = 900).
-            heur = local_search(np.ascontiguousarray(inst.cp.T), inst.wr, inst.fx, None, p)
+            heur = local_search(np.ascontiguousarray(inst.cp.T), inst.wr, inst.fx, None, p,
+                                max_swaps=swaps_affordable(solve_dl, *inst.cp.shape))
         else:
             heur = _warm_start(inst, deadline, time_limit_s, restarts)
         service = _max_served(inst, heur, deadline)
@@ -1074,17 +1138,20 @@ def solve_pmedian(
             # All candidates open is a valid (weak) lower bound when everything is served.
             trivial_lb = float(inst.wr @ np.min(inst.cp, axis=1)) if service.unserved <= inst.tol_w else 0.0
             if use_milp and fast and service.unserved <= inst.tol_w:
-                out = solve_pmedian_radius(inst.cp, inst.wr, p, inst.fx, best, deadline=deadline,
+                out = solve_pmedian_radius(inst.cp, inst.wr, p, inst.fx, best, deadline=solve_dl,
                                            mip_rel_gap=mip_rel_gap)
-                best, bound, status, method_used = out.sites, out.bound, out.status, out.method
+                best, bound, status, method_used = out.sites, max(out.bound, trivial_lb), out.status, out.method
             elif use_milp:
                 best, bound, status, method_used = _solve_exact(
-                    inst, best, service.unserved, trivial_lb, deadline=deadline, time_limit_s=time_limit_s,
+                    inst, best, service.unserved, trivial_lb, deadline=solve_dl, time_limit_s=time_limit_s,
                     mip_rel_gap=mip_rel_gap)
             else:
                 best, bound, status, method_used = _solve_heuristic(
                     inst, best, service.unserved, trivial_lb, deadline=deadline, mip_rel_gap=mip_rel_gap)
+            if status != "optimal" and quick_lb is not None and service.unserved <= inst.tol_w:
+                bound = max(bound, quick_lb)
 
     params = {"p": p, "fixed": fx.tolist(), "budget_wan": budget, "time_limit_s": time_limit_s, "method": method}
-    return _result(inst, np.asarray(best, dtype=np.int64), bound, status, method_used, t0=t0, deadline=deadline,
+    return _result(inst, np.asarray(best, dtype=np.int64), bound, status, method_used, t0=t0,
+                   deadline=dl.at - EXPLAIN_TAIL * time_limit_s,
                    mip_rel_gap=mip_rel_gap, explain=explain, candidate_cost=candidate_cost, params=params)

@@ -58,9 +58,13 @@ class SiteReport:
     explanation : str
         How the figures above were obtained: "exact" (recomputed exactly),
         "heuristic" (capacitated models when the time left was short: values
-        from a fast single-sourcing packing, a lower bound on tonnes served;
-        see ``LocateResult.params["explanations"]``), "partial" (time ran
-        out: runner-up not searched) or "none" (``explain=False``).
+        from a fast single-sourcing packing or, with no time for that, the
+        answer's own flows into the stores kept -- lower bounds on tonnes
+        served; see ``LocateResult.params["explanations"]``), "partial" (the
+        time limit, which covers the explanations, ran out: runner-up not
+        searched, or not over every candidate, and without a
+        ``candidate_cost`` matrix the nearest site left out) or "none"
+        (``explain=False``).
     """
 
     site: int

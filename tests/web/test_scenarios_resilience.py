@@ -178,3 +178,36 @@ def test_proposal_evaluation_api_on_a_scenario(client, workspace):
     r = client.get(f"/api/v1/proposals/{pid}/evaluation?scenario=slow")
     assert r.status_code == 200 and r.json["scenario"] == "slow"
     assert client.get(f"/api/v1/proposals/{pid}/evaluation").json["scenario"] is None
+
+
+def test_a_scenario_plan_and_its_base_network_answer_share_one_time_limit(workspace, monkeypatch):
+    """--time-limit / the page's limit covers both answers: the scenario's plan gets half, the base
+    network's what is left after it (issue 12: a deadline that holds for every entry point)."""
+    import time
+    from dataclasses import replace
+
+    from web import services
+    from web.services import planning
+
+    scenarios.save_scenario(workspace, NetworkScenario("slow2", slow_classes={"village": 0.5}))
+    calls = []
+    real_plan = services.plan
+
+    def spy(ws, question, **kwargs):
+        t = time.perf_counter()
+        out = real_plan(ws, question, **kwargs)
+        calls.append((question.time_limit_s, time.perf_counter() - t))
+        return out
+
+    monkeypatch.setattr(services, "plan", spy)
+    r = run("place", "-w", workspace.path, "--model", "mclp", "--p", "1", "--minutes", "30", "--scenario", "slow2",
+            "--time-limit", "8", "--json")
+    assert r.exit_code == 0, r.output
+    (first, took), (second, _) = calls
+    assert first == pytest.approx(4.0) and 0 < second <= 8.0 - took + 1e-9
+    calls.clear()
+    q = planning.PlacementQuestion(facility="cold_storage", model="mclp", p=1, minutes=30.0, time_limit_s=6.0)
+    payload = planning.run(workspace, replace(q, scenario="slow2"), with_areas=False)
+    assert "base_network" in payload
+    (first, took), (second, _) = calls
+    assert first == pytest.approx(3.0) and 0 < second <= 6.0 - took + 1e-9

@@ -358,8 +358,14 @@ def demand_unit(spec: str) -> str:
     return "t" if terms and all(name == "produce" and weight == 1 for name, _a, weight in terms) else ""
 
 
-def run(ws, params: PlacementQuestion, *, with_areas: bool = True) -> dict:
+def run(ws, params: PlacementQuestion, *, with_areas: bool = True, time_limit_s: float | None = None) -> dict:
     """Answer ``params`` on ``ws``: the page's JSON payload (cached).
+
+    ``params.time_limit_s`` covers the whole answer: on a network scenario the
+    scenario's plan gets half of it and the same question on the base network
+    (shown beside it) what is left, unless that one is cached.  ``time_limit_s``
+    overrides the limit for this computation (an answer computed with less
+    time than its question asks is not cached).
 
     Returns a dict with ``params``, ``result`` (:meth:`PlacementResult.to_dict`),
     ``sites`` and ``allocations`` (GeoJSON), ``areas`` (GeoJSON of the new sites'
@@ -389,7 +395,14 @@ def run(ws, params: PlacementQuestion, *, with_areas: bool = True) -> dict:
         timing["graph_ms"] = _ms(t)
         cand = drawn_candidates(params.points) if params.candidates == "drawn" else None
         t = time.perf_counter()
-        outcome = services.plan(ws, params, candidates=cand, graph=graph)
+        from dataclasses import replace
+
+        plan_q = params
+        if sc is not None:  # the base network's answer shares the limit
+            plan_q = replace(plan_q, time_limit_s=params.time_limit_s / 2)
+        if time_limit_s is not None:
+            plan_q = replace(plan_q, time_limit_s=min(plan_q.time_limit_s, time_limit_s))
+        outcome = services.plan(ws, plan_q, candidates=cand, graph=graph)
         timing["plan_ms"] = _ms(t)
         t = time.perf_counter()
         features = outcome.to_geojson()["features"]
@@ -408,14 +421,15 @@ def run(ws, params: PlacementQuestion, *, with_areas: bool = True) -> dict:
             solver.update(solver_steps(solver.get("method")))
         payload["_graph"] = graph
         if sc is not None:  # the same question on the base network, for the difference
-            from dataclasses import replace
-
-            base = run(ws, replace(params, scenario=None), with_areas=False)["result"]
+            left = (params.time_limit_s if time_limit_s is None else time_limit_s) - (time.perf_counter() - t0)
+            base = run(ws, replace(params, scenario=None), with_areas=False,
+                       time_limit_s=max(0.05, left))["result"]
             payload["base_network"] = {"totals": base["totals"],
                                        "new_sites": [x["name"] for x in base["sites"] if not x["fixed"]]}
             payload["scenario"] = sc.name
         timing["serialise_ms"] = _ms(t)
-        _remember(_runs, key, payload, _RUNS_KEPT)
+        if time_limit_s is None or time_limit_s >= params.time_limit_s:
+            _remember(_runs, key, payload, _RUNS_KEPT)
     out = {k: v for k, v in payload.items() if not k.startswith("_")}
     out["areas"] = None
     if with_areas:
