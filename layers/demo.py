@@ -652,20 +652,17 @@ def _boundaries_frame(county, towns, town_polygons, local) -> gpd.GeoDataFrame:
 
 
 # ============================================================================ roads
-@dataclass
+@dataclass(frozen=True)
 class _RoadParts:
-    """Road pieces in the km frame before they become features."""
+    """The villages' lanes and farm tracks in the km frame, before they become features.
 
-    node_xy: list
-    pairs: list  # (m, 2) node index arrays, one per village
-    attrs: list  # per-village dict of per-edge arrays
-    n_nodes: int = 0
+    One row per segment, in village order (each village's lanes, then its farm tracks),
+    exactly as a village-by-village loop would list them.
+    """
 
-    def add_nodes(self, xy: np.ndarray) -> np.ndarray:
-        ids = np.arange(self.n_nodes, self.n_nodes + len(xy))
-        self.node_xy.append(xy)
-        self.n_nodes += len(xy)
-        return ids
+    node_xy: np.ndarray  # (n, 2) km
+    pairs: np.ndarray  # (m, 2) node indices
+    attrs: dict  # per-segment arrays: road_class, name, unpaved, speed, oneway, axis_dir, village
 
 
 def _build_road_network(rng, county, terrain: _Terrain, v: pd.DataFrame, towns: pd.DataFrame,
@@ -681,8 +678,7 @@ def _build_road_network(rng, county, terrain: _Terrain, v: pd.DataFrame, towns: 
     """
     exits = _make_exits(rng, county, towns)
     isolated, far = _pick_unconnected_villages(rng, v, exits)
-    parts = _RoadParts([], [], [])
-    axis_end, theta = _build_village_grids(rng, v, towns, parts, skip=far)
+    parts, axis_end, theta = _build_village_grids(rng, v, towns, skip=far)
     node_xy = np.vstack([v[["x", "y"]].to_numpy(), exits[["x", "y"]].to_numpy()])
     excluded = np.zeros(len(node_xy), bool)
     excluded[np.concatenate([isolated, far])] = True
@@ -718,70 +714,207 @@ def _pick_unconnected_villages(rng, v: pd.DataFrame, exits: pd.DataFrame) -> tup
     return np.sort(chosen[:3]), np.sort(chosen[3:])
 
 
-def _build_village_grids(rng, v: pd.DataFrame, towns: pd.DataFrame, parts: _RoadParts, *, skip) -> tuple:
+def _uniform(u, lo: float, hi: float):
+    """``rng.uniform(lo, hi)`` from ``rng.random()`` draws ``u``: numpy's own formula,
+    ``lo + (hi - lo) * u``, so bulk draws give the very numbers of one-by-one calls."""
+    return lo + (hi - lo) * u
+
+
+#: Draws one village's farm tracks take (angle, length, offset, side, branch: 4 each; 12 surfaces).
+_FARM_DRAWS = 32
+
+
+def _plan_grid_draws(rng, v: pd.DataFrame, built: np.ndarray) -> dict:
+    """Where each built village's draws start in the roads stream, and its grid size.
+
+    The village-by-village generator drew, per village: the lane spacing (not for the
+    seats), the jitter of every grid node, which cross lanes to keep, the surface of
+    every kept lane and its farm tracks. How many depends on the draws themselves (the
+    spacing can shrink the grid, the kept lanes set how many surfaces), so one cheap
+    scalar pass finds each village's offsets in one block of draws; the grids are then
+    built in bulk from that block, number for number as before. The stream is left
+    exactly where the one-by-one draws left it.
+    """
+    is_cs = v["is_county_seat"].to_numpy()
+    is_seat = v["is_seat"].to_numpy()
+    pop = v["population"].to_numpy()
+    nn = v["nn_km"].to_numpy(dtype=float)
+    k_pop = np.searchsorted([350, 700, 1200, 2500], pop, side="right") + 1
+    k_max = np.where(is_cs, 9, np.where(is_seat, 4, k_pop))[built]  # the spacing only shrinks a grid
+    w_max = 2 * k_max + 1
+    bound = int((np.where(is_seat[built], 0, 1) + 2 * w_max**2 + 6 * k_max * w_max + _FARM_DRAWS).sum())
+    keep_p = np.where(is_seat, 0.9, np.asarray(_KEEP_LANE)[v["zone"].to_numpy()])
+    state = rng.bit_generator.state
+    u = rng.random(bound)
+    n = len(v)
+    k_of = np.zeros(n, np.int64)
+    s_of = np.zeros(n)
+    start = np.zeros(n, np.int64)  # first jitter draw
+    pos = 0
+    for i in built.tolist():
+        if is_cs[i]:
+            k, s = 9, 0.16
+        elif is_seat[i]:
+            k, s = 4, 0.12
+        else:  # as _grid_size did, in Python floats
+            k = int(k_pop[i])
+            s = float(_uniform(u[pos], 0.06, 0.085))
+            pos += 1
+            room = 0.3 * float(nn[i])
+            if k * s > room:
+                s = max(0.045, room / k)
+                k = max(1, min(k, int(room / s)))
+        g = _grid_template(k)
+        start[i], k_of[i], s_of[i] = pos, k, s
+        pos += g.local.size
+        n_v = len(g.v_pairs)
+        kept = np.count_nonzero(g.v_axis | (u[pos:pos + n_v] < keep_p[i]))
+        pos += n_v + len(g.h_pairs) + kept + _FARM_DRAWS
+    rng.bit_generator.state = state
+    rng.bit_generator.advance(int(pos))  # PCG64: one step per double, as if drawn one by one
+    return {"u": u, "k": k_of, "s": s_of, "start": start, "keep_p": keep_p}
+
+
+def _build_village_grids(rng, v: pd.DataFrame, towns: pd.DataFrame, *, skip) -> tuple:
     """Each village's lanes: a jittered, rotated street grid with farm tracks at the corners.
 
     The central row and column are straight main streets; their four ends are where
     inter-village roads attach (``axis_end``), so the grid and the links share vertices.
+    Villages are built in bulk, one array operation per grid size; the draws are those
+    of a village-by-village loop (:func:`_plan_grid_draws`).
+
+    Returns
+    -------
+    parts : _RoadParts
+    axis_end : (n, 4) int array
+        Node of each village's main-street end (east, north, west, south); -1 when skipped.
+    theta : (n,) float array
+        Each village's grid rotation (radians).
     """
     n = len(v)
     axis_end = np.full((n, 4), -1, dtype=np.int64)
     theta = rng.uniform(0, np.pi / 2, n)
     skip_mask = np.zeros(n, bool)
     skip_mask[skip] = True
+    built = np.flatnonzero(~skip_mask)
+    plan = _plan_grid_draws(rng, v, built)
+    u, k_of, s_of, start = plan["u"], plan["k"], plan["s"], plan["start"]
+    is_seat = v["is_seat"].to_numpy()
+    is_cs = v["is_county_seat"].to_numpy()
+    zone = v["zone"].to_numpy()
+    vxy = v[["x", "y"]].to_numpy(dtype=float)
+
+    # node and segment numbering: each village's grid nodes then its 12 farm-track nodes;
+    # its lanes then its 12 farm tracks (the lanes' count is known once the keeps are drawn)
+    k_b = k_of[built]
+    w_b = 2 * k_b + 1
+    n_lanes = np.zeros(n, np.int64)
+    keep_rows: dict[int, np.ndarray] = {}
+    for k in np.unique(k_b):
+        g = _grid_template(int(k))
+        grp = built[k_b == k]
+        off = start[grp] + g.local.size
+        keep = g.v_axis[None, :] | (u[off[:, None] + np.arange(len(g.v_pairs))] < plan["keep_p"][grp][:, None])
+        keep_rows[int(k)] = keep
+        n_lanes[grp] = len(g.h_pairs) + keep.sum(axis=1)
+    node_base = np.zeros(n, np.int64)
+    node_base[built] = np.concatenate([[0], np.cumsum(w_b**2 + 12)[:-1]])
+    seg_base = np.zeros(n, np.int64)
+    seg_base[built] = np.concatenate([[0], np.cumsum(n_lanes[built] + 12)[:-1]])
+    n_nodes = int((w_b**2 + 12).sum())
+    n_segs = int((n_lanes[built] + 12).sum())
+    node_xy = np.zeros((n_nodes, 2))
+    pairs = np.zeros((n_segs, 2), np.int64)
+    attrs = {
+        "road_class": np.full(n_segs, "village", dtype=object),
+        "name": np.full(n_segs, None, dtype=object),
+        "unpaved": np.zeros(n_segs, bool),
+        "speed": np.full(n_segs, 15.0),
+        "oneway": np.zeros(n_segs, bool),
+        "axis_dir": np.full(n_segs, -1),
+        "village": np.zeros(n_segs, np.int64),
+    }
+    unpaved_p = np.where(is_seat, 0.0, np.asarray(_UNPAVED_LANE)[zone])
+    # math.cos/sin as the loop had them (the rotation must match to the last bit)
+    cos_t = np.array([math.cos(t) for t in theta])
+    sin_t = np.array([math.sin(t) for t in theta])
+    corners = np.zeros((len(built), 4), np.int64)
+    built_pos = np.zeros(n, np.int64)
+    built_pos[built] = np.arange(len(built))
     stems = towns["name"].str.slice(0, -1).to_numpy()
-    for i, row in enumerate(v.itertuples(index=False)):
-        if skip_mask[i]:
-            continue
-        k, s = _grid_size(rng, row)
+    town = v["town"].to_numpy()
+
+    for k in np.unique(k_b):
+        k = int(k)
         g = _grid_template(k)
-        jitter = rng.uniform(-0.15, 0.15, g.local.shape) * s
-        jitter[g.on_axis] = 0.0  # main streets stay straight
-        local = g.local * s + jitter
-        c, sn = math.cos(theta[i]), math.sin(theta[i])
-        xy = local @ np.array([[c, sn], [-sn, c]]) + (row.x, row.y)
-        ids0 = parts.add_nodes(xy)[0]
         width = 2 * k + 1
+        grp = built[k_b == k]
+        m = len(grp)
+        s = s_of[grp][:, None, None]
+        jit = u[start[grp][:, None] + np.arange(g.local.size)].reshape(m, -1, 2)
+        jitter = _uniform(jit, -0.15, 0.15) * s
+        jitter[:, g.on_axis] = 0.0  # main streets stay straight
+        local = g.local[None] * s + jitter
+        rot = np.empty((m, 2, 2))
+        rot[:, 0, 0], rot[:, 0, 1], rot[:, 1, 0], rot[:, 1, 1] = cos_t[grp], sin_t[grp], -sin_t[grp], cos_t[grp]
+        xy = local @ rot + vxy[grp][:, None, :]
+        nodes = node_base[grp][:, None] + np.arange(width * width)
+        node_xy[nodes.ravel()] = xy.reshape(-1, 2)
 
-        def node(ai, bi):
-            return ids0 + (bi + k) * width + (ai + k)
+        def node(ai, bi, _k=k, _w=width):
+            return (bi + _k) * _w + (ai + _k)
 
+        axis_end[grp] = node_base[grp][:, None] + np.array([node(k, 0), node(0, k), node(-k, 0), node(0, -k)])
+        corners[built_pos[grp]] = node_base[grp][:, None] + np.array(
+            [node(k, k), node(-k, k), node(-k, -k), node(k, -k)])
+
+        # lanes: the horizontal ones, then the kept vertical ones, each village in turn
+        keep = keep_rows[k]
         n_h = len(g.h_pairs)
-        keep = g.v_axis | (rng.random(len(g.v_axis)) < (0.9 if row.is_seat else _KEEP_LANE[row.zone]))
-        va = g.va[keep]
-        pairs = np.vstack([g.h_pairs, g.v_pairs[keep]]) + ids0
-        m = len(pairs)
-        names = np.full(m, None, dtype=object)
-        oneway = np.zeros(m, bool)
-        if row.is_county_seat:
-            gb = g.gb
-            names[:n_h] = [f"{_STREET_ROWS[(bb + k) % len(_STREET_ROWS)]}路" for bb in gb]
-            names[n_h:] = [f"{_STREET_COLS[(aa + k) % len(_STREET_COLS)]}街" for aa in va]
+        rank_v = np.cumsum(keep, axis=1) - 1
+        vv, jv = np.nonzero(keep)
+        seg_h = (seg_base[grp][:, None] + np.arange(n_h)).ravel()
+        seg_v = seg_base[grp][vv] + n_h + rank_v[vv, jv]
+        pairs[seg_h] = (node_base[grp][:, None, None] + g.h_pairs[None]).reshape(-1, 2)
+        pairs[seg_v] = node_base[grp][vv, None] + g.v_pairs[jv]
+        seg = np.concatenate([seg_h, seg_v])
+        vil = np.concatenate([np.repeat(grp, n_h), grp[vv]])
+        attrs["village"][seg] = vil
+        attrs["axis_dir"][seg] = np.concatenate([np.tile(g.h_dir, m), g.v_dir[jv]])
+        # the surfaces follow the keeps: lane j of a village draws its surface j-th
+        lane_no = np.concatenate([np.tile(np.arange(n_h), m), n_h + rank_v[vv, jv]])
+        surface_at = start[vil] + g.local.size + len(g.v_pairs) + lane_no
+        attrs["unpaved"][seg] = u[surface_at] < unpaved_p[vil]
+        seat = is_seat[vil]
+        attrs["road_class"][seg[seat]] = "other"
+        attrs["speed"][seg[seat]] = 30.0
+        gb = np.concatenate([np.tile(g.gb, m), np.full(len(jv), k + 1)])  # rows of the horizontal lanes
+        va = np.concatenate([np.full(m * n_h, k + 1), g.va[jv]])  # columns of the vertical ones
+        horizontal = np.arange(len(seg)) < m * n_h
+        cs = is_cs[vil]
+        if cs.any():
+            names = np.where(horizontal, [f"{_STREET_ROWS[(b + k) % len(_STREET_ROWS)]}路" for b in gb],
+                             [f"{_STREET_COLS[(a + k) % len(_STREET_COLS)]}街" for a in va])
+            attrs["name"][seg[cs]] = names[cs]
             # two one-way streets, a couplet either side of the main street
-            oneway[:n_h] = np.abs(gb) == 2
-            flip = np.zeros(m, bool)
-            flip[:n_h] = gb == -2
+            attrs["oneway"][seg[cs & horizontal]] = np.abs(gb[cs & horizontal]) == 2
+            flip = seg[cs & horizontal & (gb == -2)]
             pairs[flip] = pairs[flip][:, ::-1]
-        elif row.is_seat:
-            stem = stems[row.town]
-            names[:n_h][g.gb == 0] = f"{stem}大街"
-            names[n_h:][va == 0] = f"{stem}路"
-        axis_end[i] = [node(k, 0), node(0, k), node(-k, 0), node(0, -k)]
-        unpaved_p = 0.0 if row.is_seat else _UNPAVED_LANE[row.zone]
-        attrs = {
-            "road_class": np.full(m, "other" if row.is_seat else "village", dtype=object),
-            "name": names,
-            "unpaved": rng.random(m) < unpaved_p,
-            "speed": np.full(m, 30.0 if row.is_seat else 15.0),
-            "oneway": oneway,
-            "axis_dir": np.concatenate([g.h_dir, g.v_dir[keep]]),
-            "village": np.full(m, i),
-        }
-        parts.pairs.append(pairs)
-        parts.attrs.append(attrs)
-        corners = np.array([node(k, k), node(-k, k), node(-k, -k), node(k, -k)])
-        _add_farm_tracks(rng, parts, row, corners, xy[corners - ids0], theta[i], i)
-    return axis_end, theta
+        town_seat = seat & ~cs
+        main_h, main_v = town_seat & horizontal & (gb == 0), town_seat & ~horizontal & (va == 0)
+        attrs["name"][seg[main_h]] = [f"{stems[t]}大街" for t in town[vil[main_h]]]
+        attrs["name"][seg[main_v]] = [f"{stems[t]}路" for t in town[vil[main_v]]]
+
+    _add_farm_tracks(u, v, built, draw_at=start + _lane_draws(k_of, n_lanes), node_at=node_base + (2 * k_of + 1) ** 2,
+                     seg_at=seg_base + n_lanes, corners=corners, theta=theta, node_xy=node_xy, pairs=pairs,
+                     attrs=attrs)
+    return _RoadParts(node_xy, pairs, attrs), axis_end, theta
+
+
+def _lane_draws(k_of: np.ndarray, n_lanes: np.ndarray) -> np.ndarray:
+    """Draws of a village's grid from its first jitter draw: jitter, keeps, surfaces."""
+    width = 2 * k_of + 1
+    return 2 * width**2 + 2 * k_of * width + n_lanes
 
 
 #: Share of cross lanes kept and of lanes unpaved, by terrain zone (plain, hill, mountain).
@@ -826,48 +959,39 @@ def _grid_template(k: int) -> _GridTemplate:
     )
 
 
-def _grid_size(rng, row) -> tuple[int, float]:
-    """Half-width in lanes and lane spacing (km) from the population, kept clear of neighbours."""
-    if row.is_county_seat:
-        return 9, 0.16
-    if row.is_seat:
-        return 4, 0.12
-    k = int(np.searchsorted([350, 700, 1200, 2500], row.population, side="right")) + 1
-    s = rng.uniform(0.06, 0.085)
-    room = 0.3 * row.nn_km
-    if k * s > room:
-        s = max(0.045, room / k)
-        k = max(1, min(k, int(room / s)))
-    return k, s
+def _add_farm_tracks(u, v: pd.DataFrame, built, *, draw_at, node_at, seg_at, corners, theta, node_xy, pairs,
+                     attrs) -> None:
+    """Unpaved field tracks (机耕路) leaving the grid corners outwards, each with one branch.
 
-
-def _add_farm_tracks(rng, parts: _RoadParts, row, corners, start, theta, village) -> None:
-    """Unpaved field tracks (机耕路) leaving the grid corners outwards, each with one branch."""
-    base = np.array([np.pi / 4, 3 * np.pi / 4, 5 * np.pi / 4, 7 * np.pi / 4]) + theta
-    ang = base + rng.uniform(-0.35, 0.35, 4)
-    length = min(0.6, 0.2 * row.nn_km) * rng.uniform(0.6, 1.0, 4)
-    direction = np.column_stack([np.cos(ang), np.sin(ang)])
-    normal = np.column_stack([-direction[:, 1], direction[:, 0]])
-    mid = start + direction * (length * 0.5)[:, None] + normal * rng.uniform(-0.04, 0.04, (4, 1))
-    end = start + direction * length[:, None]
-    side = np.where(rng.random(4) < 0.5, -1.0, 1.0)[:, None]
+    Every built village at once: its 32 draws start at ``draw_at[i]`` in ``u``, its 12
+    nodes at ``node_at[i]`` (after its grid's) and its 12 tracks at ``seg_at[i]`` (after
+    its lanes); ``corners`` are the built villages' four grid-corner nodes.
+    """
+    f = u[draw_at[built][:, None] + np.arange(_FARM_DRAWS)]
+    nn = v["nn_km"].to_numpy(dtype=float)[built]
+    start = node_xy[corners]  # (villages, 4, 2)
+    base = np.array([np.pi / 4, 3 * np.pi / 4, 5 * np.pi / 4, 7 * np.pi / 4])[None, :] + theta[built][:, None]
+    ang = base + _uniform(f[:, 0:4], -0.35, 0.35)
+    length = np.minimum(0.6, 0.2 * nn)[:, None] * _uniform(f[:, 4:8], 0.6, 1.0)
+    direction = np.stack([np.cos(ang), np.sin(ang)], axis=-1)
+    normal = np.stack([-direction[..., 1], direction[..., 0]], axis=-1)
+    mid = start + direction * (length * 0.5)[..., None] + normal * _uniform(f[:, 8:12], -0.04, 0.04)[..., None]
+    end = start + direction * length[..., None]
+    side = np.where(f[:, 12:16] < 0.5, -1.0, 1.0)[..., None]
     branch_dir = direction * 0.3 + normal * side
-    branch = mid + branch_dir / np.linalg.norm(branch_dir, axis=1)[:, None] * (length * rng.uniform(0.3, 0.5, 4))[:, None]
-    ids = parts.add_nodes(np.vstack([mid, end, branch]))
-    mid_id, end_id, br_id = ids[:4], ids[4:8], ids[8:]
-    pairs = np.vstack([np.column_stack([corners, mid_id]), np.column_stack([mid_id, end_id]),
-                       np.column_stack([mid_id, br_id])])
-    m = len(pairs)
-    parts.pairs.append(pairs)
-    parts.attrs.append({
-        "road_class": np.full(m, "other", dtype=object),
-        "name": np.full(m, None, dtype=object),
-        "unpaved": rng.random(m) < 0.85,
-        "speed": np.full(m, 15.0),
-        "oneway": np.zeros(m, bool),
-        "axis_dir": np.full(m, -1),
-        "village": np.full(m, village),
-    })
+    branch = mid + branch_dir / np.linalg.norm(branch_dir, axis=-1)[..., None] * (
+        length * _uniform(f[:, 16:20], 0.3, 0.5))[..., None]
+    ids = node_at[built][:, None] + np.arange(12)
+    node_xy[ids.ravel()] = np.concatenate([mid, end, branch], axis=1).reshape(-1, 2)
+    mid_id, end_id, br_id = ids[:, :4], ids[:, 4:8], ids[:, 8:]
+    track = np.concatenate([np.stack([corners, mid_id], axis=-1), np.stack([mid_id, end_id], axis=-1),
+                            np.stack([mid_id, br_id], axis=-1)], axis=1)  # (villages, 12, 2)
+    seg = (seg_at[built][:, None] + np.arange(12)).ravel()
+    pairs[seg] = track.reshape(-1, 2)
+    attrs["road_class"][seg] = "other"
+    attrs["unpaved"][seg] = (f[:, 20:32] < 0.85).ravel()
+    attrs["speed"][seg] = 15.0
+    attrs["village"][seg] = np.repeat(built, 12)
 
 
 def _make_exits(rng, county, towns: pd.DataFrame) -> pd.DataFrame:
@@ -1017,7 +1141,7 @@ def _link_features(rng, terrain, v, exits, node_xy, edges, rank, name, axis_end,
     nv = len(v)
     use = np.flatnonzero(rank < 9)
     use = use[np.lexsort((use, rank[use]))]
-    node_block = np.vstack(parts.node_xy)
+    node_block = parts.node_xy
     best = np.full((nv, 4), 9)
     best_name = np.full((nv, 4), None, dtype=object)
     coords, classes, names, unpaved, speeds = [], [], [], [], []
@@ -1062,20 +1186,15 @@ def _link_features(rng, terrain, v, exits, node_xy, edges, rank, name, axis_end,
         unpaved.append(False)
         speeds.append(_CLASS_SPEED[_CLASS_ORDER[rank[e]]])
     # upgrade main streets to the class of the road arriving at their end
-    for attrs in parts.attrs:
-        axis = attrs["axis_dir"]
-        sel = np.flatnonzero(axis >= 0)
-        if not len(sel):
-            continue
-        vil = attrs["village"][sel]
-        r = best[vil, axis[sel]]
-        up = sel[r < 4]
-        if len(up):
-            ranks = best[attrs["village"][up], axis[up]]
-            attrs["road_class"][up] = [_CLASS_ORDER[x] for x in ranks]
-            attrs["name"][up] = best_name[attrs["village"][up], axis[up]]
-            attrs["speed"][up] = np.minimum([_CLASS_SPEED[_CLASS_ORDER[x]] for x in ranks], 40.0)
-            attrs["unpaved"][up] = False
+    attrs = parts.attrs
+    sel = np.flatnonzero(attrs["axis_dir"] >= 0)
+    ranks = best[attrs["village"][sel], attrs["axis_dir"][sel]]
+    up, ranks = sel[ranks < 4], ranks[ranks < 4]
+    if len(up):
+        attrs["road_class"][up] = np.asarray(_CLASS_ORDER, dtype=object)[ranks]
+        attrs["name"][up] = best_name[attrs["village"][up], attrs["axis_dir"][up]]
+        attrs["speed"][up] = np.minimum([_CLASS_SPEED[_CLASS_ORDER[x]] for x in ranks], 40.0)
+        attrs["unpaved"][up] = False
     return pd.DataFrame({
         "geometry": shapely.linestrings(np.concatenate(coords), indices=np.repeat(np.arange(len(coords)),
                                                                                    [len(c) for c in coords])),
@@ -1084,11 +1203,10 @@ def _link_features(rng, terrain, v, exits, node_xy, edges, rank, name, axis_end,
 
 
 def _assemble_roads(parts: _RoadParts, links: pd.DataFrame) -> pd.DataFrame:
-    node_xy = np.vstack(parts.node_xy)
-    pairs = np.vstack(parts.pairs)
+    node_xy, pairs = parts.node_xy, parts.pairs
 
     def cat(key):
-        return np.concatenate([a[key] for a in parts.attrs])
+        return parts.attrs[key]
 
     lanes = pd.DataFrame({
         "geometry": shapely.linestrings(node_xy[pairs]),
