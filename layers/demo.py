@@ -1144,36 +1144,56 @@ def _link_features(rng, terrain, v, exits, node_xy, edges, rank, name, axis_end,
     node_block = parts.node_xy
     best = np.full((nv, 4), 9)
     best_name = np.full((nv, 4), None, dtype=object)
-    coords, classes, names, unpaved, speeds = [], [], [], [], []
     zone_mid = terrain.zone(*node_xy[edges[use]].mean(axis=1).T)
-    for e, z in zip(use, zone_mid):
-        ends = []
-        for here, there in (edges[e], edges[e][::-1]):
-            if here >= nv:
-                ends.append(node_xy[here])
-                continue
-            dx, dy = node_xy[there] - node_xy[here]
-            d = int(round((math.atan2(dy, dx) - theta[here]) / (np.pi / 2))) % 4
-            ends.append(node_block[axis_end[here, d]])
-            if rank[e] < best[here, d]:
-                best[here, d], best_name[here, d] = rank[e], name[e]
-        p, q = ends
-        vec = q - p
-        length = float(np.hypot(*vec))
-        steps = max(2, math.ceil(length / 0.15))
-        t = np.linspace(0.0, 1.0, steps + 1)
-        amp = (0.02 if rank[e] <= 1 else (0.04, 0.07, 0.11)[z]) * length
-        off = amp * (rng.uniform(-1, 1) * np.sin(np.pi * t) + 0.4 * rng.uniform(-1, 1) * np.sin(2 * np.pi * t))
-        normal = np.array([-vec[1], vec[0]]) / max(length, 1e-9)
-        line = p + np.outer(t, vec) + np.outer(off, normal)
-        line[0], line[-1] = p, q  # exact shared vertices
-        coords.append(line)
-        cls = _CLASS_ORDER[rank[e]]
-        rough = rank[e] == 4 and rng.random() < (0.05, 0.15, 0.35)[z]
-        classes.append(cls)
-        names.append(name[e])
-        unpaved.append(rough)
-        speeds.append(_CLASS_SPEED[cls] * (1.0, 0.9, 0.75)[z] * (0.6 if rough else 1.0))
+    # both ends of every link: an exit as it is, a village's main-street end facing the other end
+    link = edges[use]
+    ends = np.empty((len(use), 2, 2))
+    first = []  # (order, village, direction) of every village end, in the loop's order
+    for side in (0, 1):
+        here, there = link[:, side], link[:, 1 - side]
+        at_exit = here >= nv
+        ends[at_exit, side] = node_xy[here[at_exit]]
+        vil = np.flatnonzero(~at_exit)
+        h = here[vil]
+        dxy = node_xy[there[vil]] - node_xy[h]
+        d = np.round((np.arctan2(dxy[:, 1], dxy[:, 0]) - theta[h]) / (np.pi / 2)).astype(np.int64) % 4
+        ends[vil, side] = node_block[axis_end[h, d]]
+        first.append(np.column_stack([2 * vil + side, h, d]))
+    # links come best class first, so a main-street end keeps the first link that reaches it
+    first = np.vstack(first)
+    first = first[np.argsort(first[:, 0], kind="stable")]
+    _, pick = np.unique(first[:, 1] * 4 + first[:, 2], return_index=True)
+    order, h, d = first[pick].T
+    best[h, d], best_name[h, d] = rank[use[order // 2]], name[use[order // 2]]
+
+    # the draws, link by link: two for the bends, one more for a village road's surface
+    r = rank[use]
+    n_draws = 2 + (r == 4)
+    at = np.concatenate([[0], np.cumsum(n_draws)[:-1]]).astype(np.int64)
+    u = rng.random(int(n_draws.sum()))
+    bend1, bend2 = _uniform(u[at], -1.0, 1.0), _uniform(u[at + 1], -1.0, 1.0)
+    surface = np.where(r == 4, u[np.minimum(at + 2, len(u) - 1)], 1.0)
+    p, q = ends[:, 0], ends[:, 1]
+    vec = q - p
+    length = np.hypot(vec[:, 0], vec[:, 1])
+    steps = np.maximum(2, np.ceil(length / 0.15).astype(np.int64))
+    counts = steps + 1
+    of = np.repeat(np.arange(len(use)), counts)
+    first_pt = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    t = (np.arange(counts.sum()) - first_pt[of]) * (1.0 / steps)[of]  # np.linspace(0, 1, steps + 1)
+    last_pt = first_pt + steps
+    t[last_pt] = 1.0
+    amp = np.where(r <= 1, 0.02, np.array([0.04, 0.07, 0.11])[zone_mid]) * length
+    off = amp[of] * (bend1[of] * np.sin(np.pi * t) + 0.4 * bend2[of] * np.sin(2 * np.pi * t))
+    normal = np.column_stack([-vec[:, 1], vec[:, 0]]) / np.maximum(length, 1e-9)[:, None]
+    line = p[of] + t[:, None] * vec[of] + off[:, None] * normal[of]
+    line[first_pt], line[last_pt] = p, q  # exact shared vertices
+    rough = (r == 4) & (surface < np.array([0.05, 0.15, 0.35])[zone_mid])
+    classes = np.asarray(_CLASS_ORDER, dtype=object)[r]
+    class_speed = np.array([_CLASS_SPEED[c] for c in _CLASS_ORDER])[r]
+    coords, sizes = [line], list(counts)
+    classes, names, unpaved = list(classes), list(name[use]), list(rough)
+    speeds = list(class_speed * np.array([1.0, 0.9, 0.75])[zone_mid] * np.where(rough, 0.6, 1.0))
     # exit stubs: the through roads continue beyond the county line
     for i, ex in enumerate(exits.itertuples(index=False)):
         touching = np.flatnonzero(((edges[use] == nv + i).any(axis=1)))
@@ -1181,6 +1201,7 @@ def _link_features(rng, terrain, v, exits, node_xy, edges, rank, name, axis_end,
             continue
         e = use[touching[np.argmin(rank[use[touching]])]]
         coords.append(np.array([[ex.x, ex.y], [ex.out_x, ex.out_y]]))
+        sizes.append(2)
         classes.append(_CLASS_ORDER[rank[e]])
         names.append(name[e])
         unpaved.append(False)
@@ -1196,8 +1217,7 @@ def _link_features(rng, terrain, v, exits, node_xy, edges, rank, name, axis_end,
         attrs["speed"][up] = np.minimum([_CLASS_SPEED[_CLASS_ORDER[x]] for x in ranks], 40.0)
         attrs["unpaved"][up] = False
     return pd.DataFrame({
-        "geometry": shapely.linestrings(np.concatenate(coords), indices=np.repeat(np.arange(len(coords)),
-                                                                                   [len(c) for c in coords])),
+        "geometry": shapely.linestrings(np.concatenate(coords), indices=np.repeat(np.arange(len(sizes)), sizes)),
         "road_class": classes, "name": names, "unpaved": unpaved, "speed": speeds,
     })
 
