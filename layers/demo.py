@@ -404,6 +404,36 @@ def _grid_inside(polygon, step_km: float) -> np.ndarray:
     return pts[shapely.contains_xy(polygon, pts[:, 0], pts[:, 1])]
 
 
+def _clear_of(pts: np.ndarray, centres: np.ndarray, clearance: np.ndarray) -> np.ndarray:
+    """Whether each point lies farther than ``clearance[j]`` (km) from every centre ``j``.
+
+    The exact distances (``sqrt(dx² + dy²)``) of only the pairs a KD-tree finds within
+    reach: no points × centres matrix, which took gigabytes on a province.
+    """
+    ok = np.ones(len(pts), bool)
+    if not len(pts) or not len(centres):
+        return ok
+    tree = cKDTree(pts)
+    for j, near in enumerate(tree.query_ball_point(centres, clearance * (1 + 1e-9) + 1e-9)):
+        near = np.asarray(near, dtype=np.int64)
+        d = np.sqrt(((pts[near] - centres[j]) ** 2).sum(-1))
+        ok[near[d <= clearance[j]]] = False
+    return ok
+
+
+def _nearest(pts: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Index of each point's nearest centre (the lowest index on a tie).
+
+    A KD-tree proposes a few candidates; the choice among them is made on the exact
+    squared distances ``dx² + dy²``, as a full points × centres matrix would make it.
+    """
+    k = min(4, len(centres))
+    _, cand = cKDTree(centres).query(pts, k=k)
+    cand = np.sort(cand.reshape(len(pts), k), axis=1)
+    d2 = ((pts[:, None, :] - centres[cand]) ** 2).sum(-1)
+    return cand[np.arange(len(pts)), np.argmin(d2, axis=1)]
+
+
 def _place_towns(rng, county, terrain: _Terrain, *, n_towns: int) -> pd.DataFrame:
     """Town seats as k-means centres of the county area: evenly spread, interior points.
 
@@ -454,15 +484,14 @@ def _place_villages(rng, county, terrain: _Terrain, towns: pd.DataFrame, *, n_vi
     centres = _grid_inside(inner, cell)
     pts = centres + rng.uniform(-0.33, 0.33, centres.shape) * cell
     seat_xy = towns[["x", "y"]].to_numpy()
-    d_seat = np.sqrt(((pts[:, None, :] - seat_xy[None, :, :]) ** 2).sum(-1))
     clearance = np.where(towns["is_county_seat"], 2.3, 1.0)
-    ok = shapely.contains_xy(inner, pts[:, 0], pts[:, 1]) & (d_seat > clearance[None, :]).all(axis=1)
+    ok = shapely.contains_xy(inner, pts[:, 0], pts[:, 1]) & _clear_of(pts, seat_xy, clearance)
     pts = pts[ok]
     zone = terrain.zone(pts[:, 0], pts[:, 1])
     weight = np.choose(zone, [1.0, 0.7, 0.38])
     pts = pts[_weighted_choice(rng, weight, n_other)]
     xy = np.vstack([seat_xy, pts])
-    town = np.argmin(((xy[:, None, :] - seat_xy[None, :, :]) ** 2).sum(-1), axis=1)
+    town = _nearest(xy, seat_xy)
     town[: len(towns)] = np.arange(len(towns))
     dist_seat = np.sqrt(((xy - seat_xy[town]) ** 2).sum(-1))
     v = pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1], "town": town, "dist_seat_km": dist_seat})
@@ -1298,8 +1327,7 @@ def _make_constraints(rng, county, terrain: _Terrain, v, towns, town_polygons) -
     elev = terrain.elevation(pts[:, 0], pts[:, 1])
     d_village, _ = cKDTree(v[["x", "y"]].to_numpy()).query(pts)
     seat_xy = towns[["x", "y"]].to_numpy()
-    d_seat = np.sqrt(((pts[:, None, :] - seat_xy[None, :, :]) ** 2).sum(-1))
-    clear_seat = (d_seat > np.where(towns["is_county_seat"], 2.2, 0.8)[None, :]).all(axis=1)
+    clear_seat = _clear_of(pts, seat_xy, np.where(towns["is_county_seat"], 2.2, 0.8))
     cells = shapely.box(ex[ix], ey[iy], ex[ix + 1], ey[iy + 1])
     rows = []
 
