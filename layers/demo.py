@@ -654,14 +654,16 @@ def _leading_industries(v: pd.DataFrame) -> list[str]:
     """Up to three commodities by value; grain only where nothing else matters."""
     value = np.column_stack([v[produce_field_name(c)].to_numpy() * _VALUE_PER_T[c] for c in COMMODITY_VALUES])
     grain = COMMODITY_VALUES.index("grain")
-    out = []
-    for row in value:
-        ranked = [i for i in np.argsort(-row, kind="stable") if row[i] > 0 and i != grain]
-        keep = [i for i in ranked[:3] if row[i] >= 0.2 * row[ranked[0]]]
-        if not keep and row[grain] > 0:
-            keep = [grain]
-        out.append(",".join(_COMMODITY_ZH[COMMODITY_VALUES[i]] for i in keep) or None)
-    return out
+    order = np.argsort(-value, axis=1, kind="stable")
+    ranked_value = np.take_along_axis(value, order, axis=1)
+    ranked = (ranked_value > 0) & (order != grain)
+    place = np.cumsum(ranked, axis=1)  # 1 for the leading commodity, 2 for the next…
+    lead = ranked_value[np.arange(len(value)), np.argmax(ranked, axis=1)]
+    keep = ranked & (place <= 3) & (ranked_value >= 0.2 * lead[:, None])
+    only_grain = ~keep.any(axis=1) & (value[:, grain] > 0)
+    zh = [_COMMODITY_ZH[c] for c in COMMODITY_VALUES]
+    return [zh[grain] if g else (",".join(zh[i] for i, on in zip(row, k) if on) or None)
+            for row, k, g in zip(order.tolist(), keep.tolist(), only_grain.tolist())]
 
 
 def _villages_frame(v: pd.DataFrame, local: _LocalFrame) -> gpd.GeoDataFrame:
@@ -1409,6 +1411,11 @@ def _town_totals(v: pd.DataFrame, commodity: str) -> pd.Series:
     return v.groupby("town")[produce_field_name(commodity)].sum().sort_values(ascending=False, kind="stable")
 
 
+def _top_village_of_town(v: pd.DataFrame, commodity: str) -> pd.Series:
+    """Town → the village growing the most of ``commodity`` (the first on a tie)."""
+    return v.groupby("town")[produce_field_name(commodity)].idxmax()
+
+
 def _offset_point(rng, xy, lo_km, hi_km) -> np.ndarray:
     ang = rng.uniform(0, 2 * np.pi)
     return np.asarray(xy, dtype=float) + rng.uniform(lo_km, hi_km) * np.array([math.cos(ang), math.sin(ang)])
@@ -1420,6 +1427,7 @@ def _make_industry_bases(rng, county, v: pd.DataFrame, *, scale: float) -> pd.Da
     shapely.prepare(inner)  # many point-in-polygon tests below
     xy = v[["x", "y"]].to_numpy(dtype=float)
     seat_of = {int(t): int(i) for i, t in zip(np.flatnonzero(v["is_seat"]), v.loc[v["is_seat"], "town"])}
+    vname, vtown, vcode = v["name"].to_numpy(), v["town_name"].to_numpy(), v["code"].to_numpy()
     rows = []
     for kind, commodity, count, pattern, area_range in _BASE_TEMPLATES:
         n = max(1, round(count * scale))
@@ -1429,8 +1437,8 @@ def _make_industry_bases(rng, county, v: pd.DataFrame, *, scale: float) -> pd.Da
             if kind == "processing":
                 hosts = [seat_of[int(t)] for t in towns_]
             else:
-                col = produce_field_name(commodity)
-                hosts = [int(v.loc[v["town"] == t, col].idxmax()) for t in towns_]
+                top = _top_village_of_town(v, commodity)
+                hosts = [int(top[t]) for t in towns_]
         elif kind == "workshop":
             w = 0.2 + 2.0 * v["former_poor"].to_numpy() + 1.5 * v["is_seat"].to_numpy()
             hosts = list(_weighted_choice(rng, w * ~v["is_county_seat"].to_numpy(), n))
@@ -1442,8 +1450,8 @@ def _make_industry_bases(rng, county, v: pd.DataFrame, *, scale: float) -> pd.Da
             mask[top] = True
             hosts = list(_weighted_choice(rng, np.where(mask, w, 0.0), n))
         for h in hosts:
-            vil, town = v.at[h, "name"], v.at[h, "town_name"]
-            row = {"kind": kind, "commodity": commodity, "village_code": v.at[h, "code"], "town": town,
+            vil, town = vname[h], vtown[h]
+            row = {"kind": kind, "commodity": commodity, "village_code": vcode[h], "town": town,
                    "name": pattern.format(village=vil, town=town)}
             home = xy[h]
             if area_range is not None:
@@ -1494,25 +1502,29 @@ def _make_cold_storage(rng, v: pd.DataFrame, towns: pd.DataFrame, *, scale: floa
     rows = []
     repeats = max(1, round(scale))
     big_towns = towns["population"].sort_values(ascending=False, kind="stable").index.to_numpy()
+    seat_of = {int(t): int(i) for i, t in zip(np.flatnonzero(v["is_seat"]), v.loc[v["is_seat"], "town"])}
+    vxy = v[["x", "y"]].to_numpy(dtype=float)
+    vname, vcode = v["name"].to_numpy(), v["code"].to_numpy()
+    totals = {c: (_town_totals(v, c).index.to_numpy(), _top_village_of_town(v, c))
+              for c in {t[1][0] for t in _COLD_TEMPLATES}}
     for r in range(repeats):
         for kind, commodities, capacity, status, invest, pattern, rank in _COLD_TEMPLATES:
             if kind == "hub":
                 town = int(big_towns[min(r, len(big_towns) - 1)])
-                host = int(np.flatnonzero(v["is_seat"] & (v["town"] == town))[0])
-                xy = _offset_point(rng, v.loc[host, ["x", "y"]].to_numpy(dtype=float), 1.6 if r == 0 else 0.7, 1.9 if r == 0 else 0.9)
+                host = seat_of[town]
+                xy = _offset_point(rng, vxy[host], 1.6 if r == 0 else 0.7, 1.9 if r == 0 else 0.9)
             else:
-                totals = _town_totals(v, commodities[0])
-                town = int(totals.index[min(rank + 2 * r, len(totals) - 1)])
-                col = produce_field_name(commodities[0])
-                host = int(v.loc[v["town"] == town, col].idxmax())
-                xy = _offset_point(rng, v.loc[host, ["x", "y"]].to_numpy(dtype=float), 0.25, 0.45)
+                order, top = totals[commodities[0]]
+                town = int(order[min(rank + 2 * r, len(order) - 1)])
+                host = int(top[town])
+                xy = _offset_point(rng, vxy[host], 0.25, 0.45)
             tname = towns.at[town, "name"]
-            name = pattern.format(town=tname, village=v.at[host, "name"])
+            name = pattern.format(town=tname, village=vname[host])
             if kind == "hub" and r == 0:
                 name = "清河县冷链物流集配中心"
             rows.append({"name": name, "kind": kind, "capacity_t": float(capacity),
                          "commodities": ",".join(_COMMODITY_ZH[c] for c in commodities), "status": status,
-                         "investment_wan": float(invest), "village_code": v.at[host, "code"], "town": tname,
+                         "investment_wan": float(invest), "village_code": vcode[host], "town": tname,
                          "geometry": shapely.Point(xy), "commodity_values": commodities})
     out = pd.DataFrame(rows)
     out.insert(0, "id", [f"CS{i:03d}" for i in range(1, len(out) + 1)])
@@ -1521,7 +1533,7 @@ def _make_cold_storage(rng, v: pd.DataFrame, towns: pd.DataFrame, *, scale: floa
 
 def _make_relocation_settlements(rng, v: pd.DataFrame, towns: pd.DataFrame, *, scale: float) -> pd.DataFrame:
     """Relocation settlements (易地扶贫搬迁) at town seats, for people from mountain villages."""
-    mountain_share = v.groupby("town")["zone"].apply(lambda z: float(np.mean(z == _MOUNTAIN)))
+    mountain_share = (v["zone"] == _MOUNTAIN).groupby(v["town"]).mean()
     by_mountain = mountain_share.sort_values(ascending=False, kind="stable").index.to_numpy()
     n = max(3, round(4 * scale))
     sizes = [(1150, 1350, "{town}幸福家园安置小区")] + [
@@ -1529,15 +1541,18 @@ def _make_relocation_settlements(rng, v: pd.DataFrame, towns: pd.DataFrame, *, s
         for k in range(n - 1)]
     hosts = [0] + [int(t) for t in by_mountain if t != 0][: n - 1]
     poor = v["former_poor"].to_numpy() & (v["zone"].to_numpy() >= _HILL)
+    seat_of = {int(t): int(i) for i, t in zip(np.flatnonzero(v["is_seat"]), v.loc[v["is_seat"], "town"])}
+    x, y, code, is_cs = (v["x"].to_numpy(dtype=float), v["y"].to_numpy(dtype=float), v["code"].to_numpy(),
+                         v["is_county_seat"].to_numpy())
     rows = []
     for (lo, hi, pattern), town in zip(sizes, hosts):
-        seat = v.loc[v["is_seat"] & (v["town"] == town)].iloc[0]
-        xy = _offset_point(rng, (seat["x"], seat["y"]), *((1.7, 1.9) if seat["is_county_seat"] else (0.75, 0.9)))
+        seat = seat_of[town]
+        xy = _offset_point(rng, (x[seat], y[seat]), *((1.7, 1.9) if is_cs[seat] else (0.75, 0.9)))
         people = int(rng.uniform(lo, hi))
-        d = np.hypot(v["x"] - seat["x"], v["y"] - seat["y"]).to_numpy()
+        d = np.hypot(x - x[seat], y - y[seat])
         origin = _weighted_choice(rng, poor / (1.0 + d), int(rng.integers(3, 10)))
         rows.append({"name": pattern.format(town=towns.at[town, "name"]), "households": round(people / rng.uniform(3.0, 3.4)),
-                     "people": people, "origin_villages": ",".join(v["code"].to_numpy()[origin]),
+                     "people": people, "origin_villages": ",".join(code[origin]),
                      "jobs": round(people * rng.uniform(0.06, 0.12)), "town": towns.at[town, "name"],
                      "geometry": shapely.Point(xy)})
     out = pd.DataFrame(rows)
@@ -1597,7 +1612,12 @@ def _make_pairings(rng, v: pd.DataFrame, towns: pd.DataFrame, settlements: pd.Da
     _add_backing_units(rng, v, towns, bases, add)
     out = pd.DataFrame(rows)
     out.insert(0, "id", [f"PR{i:05d}" for i in range(1, len(out) + 1)])
-    out["geometry"] = [None if xy is None else shapely.Point(xy) for xy in out.pop("xy")]
+    xy = out.pop("xy").to_numpy()
+    placed = np.flatnonzero([p is not None for p in xy])
+    geometry = np.full(len(out), None, dtype=object)
+    if len(placed):
+        geometry[placed] = shapely.points(np.stack(xy[placed]))
+    out["geometry"] = geometry
     return out, gaps
 
 
