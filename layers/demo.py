@@ -1254,35 +1254,35 @@ def _link_features(rng, terrain, v, exits, node_xy, edges, rank, name, axis_end,
 
 
 def _assemble_roads(parts: _RoadParts, links: pd.DataFrame) -> pd.DataFrame:
-    node_xy, pairs = parts.node_xy, parts.pairs
+    """The links then the lanes and tracks, ordered by class (stably), as the roads layer."""
+    attrs = parts.attrs
 
-    def cat(key):
-        return parts.attrs[key]
+    def cat(key, lane_values, dtype):
+        return np.concatenate([links[key].to_numpy(dtype=dtype), np.asarray(lane_values, dtype=dtype)])
 
-    lanes = pd.DataFrame({
-        "geometry": shapely.linestrings(node_xy[pairs]),
-        "road_class": cat("road_class"), "name": cat("name"), "unpaved": cat("unpaved"),
-        "speed": cat("speed"), "oneway": cat("oneway"),
-    })
-    links = links.assign(oneway=False)
-    roads = pd.concat([links, lanes], ignore_index=True)
-    rank = roads["road_class"].map({c: i for i, c in enumerate(_CLASS_ORDER)}).to_numpy()
-    roads = roads.iloc[np.argsort(rank, kind="stable")].reset_index(drop=True)
+    road_class = cat("road_class", attrs["road_class"], object)
+    class_rank = {c: i for i, c in enumerate(_CLASS_ORDER)}
+    rank = np.fromiter((class_rank[c] for c in road_class), dtype=np.int64, count=len(road_class))
+    order = np.argsort(rank, kind="stable")
+    rank, road_class = rank[order], road_class[order]
+    geometry = np.concatenate([links["geometry"].to_numpy(), shapely.linestrings(parts.node_xy[parts.pairs])])[order]
+    name = cat("name", attrs["name"], object)[order]
+    unpaved = cat("unpaved", attrs["unpaved"], bool)[order]
+    oneway = np.concatenate([np.zeros(len(links), bool), attrs["oneway"]])[order]
     # Record a speed only where it differs from what the speed table gives (hill sections,
     # streets through settlements): like real data, most segments carry none, so the
     # county's configurable speed table stays in charge of them.
-    unpaved = roads["unpaved"].to_numpy(dtype=bool)
-    table = roads["road_class"].map(_CLASS_SPEED).to_numpy(dtype=float) * np.where(unpaved, 0.6, 1.0)
-    speed = np.round(roads["speed"].to_numpy(dtype=float), 1)
+    table = np.array([_CLASS_SPEED[c] for c in _CLASS_ORDER])[rank] * np.where(unpaved, 0.6, 1.0)
+    speed = np.round(cat("speed", attrs["speed"], float)[order], 1)
     speed = np.where(np.abs(speed - table) > 0.05, speed, np.nan)
     return pd.DataFrame({
-        "id": [f"R{i:06d}" for i in range(1, len(roads) + 1)],
-        "name": roads["name"].to_numpy(dtype=object),
-        "road_class": roads["road_class"].to_numpy(dtype=object),
-        "surface": np.where(roads["unpaved"].to_numpy(dtype=bool), "unpaved", "paved").astype(object),
+        "id": [f"R{i:06d}" for i in range(1, len(order) + 1)],
+        "name": name,
+        "road_class": road_class,
+        "surface": np.where(unpaved, "unpaved", "paved").astype(object),
         "speed_kmh": speed,
-        "oneway": roads["oneway"].to_numpy(dtype=bool),
-        "geometry": roads["geometry"].to_numpy(),
+        "oneway": oneway,
+        "geometry": geometry,
     })
 
 
