@@ -787,7 +787,8 @@ def _plan_grid_draws(rng, v: pd.DataFrame, built: np.ndarray) -> dict:
             k, s = 9, 0.16
         elif is_seat[i]:
             k, s = 4, 0.12
-        else:  # as _grid_size did, in Python floats
+        else:  # half-width from the population, lane spacing drawn, both shrunk to keep
+            # clear of the nearest neighbour (in Python floats, as the loop computed them)
             k = int(k_pop[i])
             s = float(_uniform(u[pos], 0.06, 0.085))
             pos += 1
