@@ -404,6 +404,36 @@ def _grid_inside(polygon, step_km: float) -> np.ndarray:
     return pts[shapely.contains_xy(polygon, pts[:, 0], pts[:, 1])]
 
 
+def _clear_of(pts: np.ndarray, centres: np.ndarray, clearance: np.ndarray) -> np.ndarray:
+    """Whether each point lies farther than ``clearance[j]`` (km) from every centre ``j``.
+
+    The exact distances (``sqrt(dx² + dy²)``) of only the pairs a KD-tree finds within
+    reach: no points × centres matrix, which took gigabytes on a province.
+    """
+    ok = np.ones(len(pts), bool)
+    if not len(pts) or not len(centres):
+        return ok
+    tree = cKDTree(pts)
+    for j, near in enumerate(tree.query_ball_point(centres, clearance * (1 + 1e-9) + 1e-9)):
+        near = np.asarray(near, dtype=np.int64)
+        d = np.sqrt(((pts[near] - centres[j]) ** 2).sum(-1))
+        ok[near[d <= clearance[j]]] = False
+    return ok
+
+
+def _nearest(pts: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Index of each point's nearest centre (the lowest index on a tie).
+
+    A KD-tree proposes a few candidates; the choice among them is made on the exact
+    squared distances ``dx² + dy²``, as a full points × centres matrix would make it.
+    """
+    k = min(4, len(centres))
+    _, cand = cKDTree(centres).query(pts, k=k)
+    cand = np.sort(cand.reshape(len(pts), k), axis=1)
+    d2 = ((pts[:, None, :] - centres[cand]) ** 2).sum(-1)
+    return cand[np.arange(len(pts)), np.argmin(d2, axis=1)]
+
+
 def _place_towns(rng, county, terrain: _Terrain, *, n_towns: int) -> pd.DataFrame:
     """Town seats as k-means centres of the county area: evenly spread, interior points.
 
@@ -413,8 +443,11 @@ def _place_towns(rng, county, terrain: _Terrain, *, n_towns: int) -> pd.DataFram
     centres = pts[rng.choice(len(pts), n_towns, replace=False)]
     for _ in range(25):
         label = np.argmin(((pts[:, None, :] - centres[None, :, :]) ** 2).sum(-1), axis=1)
-        centres = np.array([pts[label == i].mean(axis=0) if np.any(label == i) else centres[i]
-                            for i in range(n_towns)])
+        # each cluster's rows in the points' order, as pts[label == i] lists them
+        grouped = pts[np.argsort(label, kind="stable")]
+        bounds = np.searchsorted(np.sort(label), np.arange(n_towns + 1))
+        centres = np.array([grouped[a:b].mean(axis=0) if b > a else centres[i]
+                            for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:]))])
     basin = np.array([-0.2, 0.05]) * terrain.radius_km
     seat = int(np.argmin(((centres - basin) ** 2).sum(-1)))
     centres[seat] = (centres[seat] + basin) / 2
@@ -454,15 +487,14 @@ def _place_villages(rng, county, terrain: _Terrain, towns: pd.DataFrame, *, n_vi
     centres = _grid_inside(inner, cell)
     pts = centres + rng.uniform(-0.33, 0.33, centres.shape) * cell
     seat_xy = towns[["x", "y"]].to_numpy()
-    d_seat = np.sqrt(((pts[:, None, :] - seat_xy[None, :, :]) ** 2).sum(-1))
     clearance = np.where(towns["is_county_seat"], 2.3, 1.0)
-    ok = shapely.contains_xy(inner, pts[:, 0], pts[:, 1]) & (d_seat > clearance[None, :]).all(axis=1)
+    ok = shapely.contains_xy(inner, pts[:, 0], pts[:, 1]) & _clear_of(pts, seat_xy, clearance)
     pts = pts[ok]
     zone = terrain.zone(pts[:, 0], pts[:, 1])
     weight = np.choose(zone, [1.0, 0.7, 0.38])
     pts = pts[_weighted_choice(rng, weight, n_other)]
     xy = np.vstack([seat_xy, pts])
-    town = np.argmin(((xy[:, None, :] - seat_xy[None, :, :]) ** 2).sum(-1), axis=1)
+    town = _nearest(xy, seat_xy)
     town[: len(towns)] = np.arange(len(towns))
     dist_seat = np.sqrt(((xy - seat_xy[town]) ** 2).sum(-1))
     v = pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1], "town": town, "dist_seat_km": dist_seat})
@@ -625,14 +657,16 @@ def _leading_industries(v: pd.DataFrame) -> list[str]:
     """Up to three commodities by value; grain only where nothing else matters."""
     value = np.column_stack([v[produce_field_name(c)].to_numpy() * _VALUE_PER_T[c] for c in COMMODITY_VALUES])
     grain = COMMODITY_VALUES.index("grain")
-    out = []
-    for row in value:
-        ranked = [i for i in np.argsort(-row, kind="stable") if row[i] > 0 and i != grain]
-        keep = [i for i in ranked[:3] if row[i] >= 0.2 * row[ranked[0]]]
-        if not keep and row[grain] > 0:
-            keep = [grain]
-        out.append(",".join(_COMMODITY_ZH[COMMODITY_VALUES[i]] for i in keep) or None)
-    return out
+    order = np.argsort(-value, axis=1, kind="stable")
+    ranked_value = np.take_along_axis(value, order, axis=1)
+    ranked = (ranked_value > 0) & (order != grain)
+    place = np.cumsum(ranked, axis=1)  # 1 for the leading commodity, 2 for the next…
+    lead = ranked_value[np.arange(len(value)), np.argmax(ranked, axis=1)]
+    keep = ranked & (place <= 3) & (ranked_value >= 0.2 * lead[:, None])
+    only_grain = ~keep.any(axis=1) & (value[:, grain] > 0)
+    zh = [_COMMODITY_ZH[c] for c in COMMODITY_VALUES]
+    return [zh[grain] if g else (",".join(zh[i] for i, on in zip(row, k) if on) or None)
+            for row, k, g in zip(order.tolist(), keep.tolist(), only_grain.tolist())]
 
 
 def _villages_frame(v: pd.DataFrame, local: _LocalFrame) -> gpd.GeoDataFrame:
@@ -652,20 +686,17 @@ def _boundaries_frame(county, towns, town_polygons, local) -> gpd.GeoDataFrame:
 
 
 # ============================================================================ roads
-@dataclass
+@dataclass(frozen=True)
 class _RoadParts:
-    """Road pieces in the km frame before they become features."""
+    """The villages' lanes and farm tracks in the km frame, before they become features.
 
-    node_xy: list
-    pairs: list  # (m, 2) node index arrays, one per village
-    attrs: list  # per-village dict of per-edge arrays
-    n_nodes: int = 0
+    One row per segment, in village order (each village's lanes, then its farm tracks),
+    exactly as a village-by-village loop would list them.
+    """
 
-    def add_nodes(self, xy: np.ndarray) -> np.ndarray:
-        ids = np.arange(self.n_nodes, self.n_nodes + len(xy))
-        self.node_xy.append(xy)
-        self.n_nodes += len(xy)
-        return ids
+    node_xy: np.ndarray  # (n, 2) km
+    pairs: np.ndarray  # (m, 2) node indices
+    attrs: dict  # per-segment arrays: road_class, name, unpaved, speed, oneway, axis_dir, village
 
 
 def _build_road_network(rng, county, terrain: _Terrain, v: pd.DataFrame, towns: pd.DataFrame,
@@ -681,8 +712,7 @@ def _build_road_network(rng, county, terrain: _Terrain, v: pd.DataFrame, towns: 
     """
     exits = _make_exits(rng, county, towns)
     isolated, far = _pick_unconnected_villages(rng, v, exits)
-    parts = _RoadParts([], [], [])
-    axis_end, theta = _build_village_grids(rng, v, towns, parts, skip=far)
+    parts, axis_end, theta = _build_village_grids(rng, v, towns, skip=far)
     node_xy = np.vstack([v[["x", "y"]].to_numpy(), exits[["x", "y"]].to_numpy()])
     excluded = np.zeros(len(node_xy), bool)
     excluded[np.concatenate([isolated, far])] = True
@@ -718,70 +748,208 @@ def _pick_unconnected_villages(rng, v: pd.DataFrame, exits: pd.DataFrame) -> tup
     return np.sort(chosen[:3]), np.sort(chosen[3:])
 
 
-def _build_village_grids(rng, v: pd.DataFrame, towns: pd.DataFrame, parts: _RoadParts, *, skip) -> tuple:
+def _uniform(u, lo: float, hi: float):
+    """``rng.uniform(lo, hi)`` from ``rng.random()`` draws ``u``: numpy's own formula,
+    ``lo + (hi - lo) * u``, so bulk draws give the very numbers of one-by-one calls."""
+    return lo + (hi - lo) * u
+
+
+#: Draws one village's farm tracks take (angle, length, offset, side, branch: 4 each; 12 surfaces).
+_FARM_DRAWS = 32
+
+
+def _plan_grid_draws(rng, v: pd.DataFrame, built: np.ndarray) -> dict:
+    """Where each built village's draws start in the roads stream, and its grid size.
+
+    The village-by-village generator drew, per village: the lane spacing (not for the
+    seats), the jitter of every grid node, which cross lanes to keep, the surface of
+    every kept lane and its farm tracks. How many depends on the draws themselves (the
+    spacing can shrink the grid, the kept lanes set how many surfaces), so one cheap
+    scalar pass finds each village's offsets in one block of draws; the grids are then
+    built in bulk from that block, number for number as before. The stream is left
+    exactly where the one-by-one draws left it.
+    """
+    is_cs = v["is_county_seat"].to_numpy()
+    is_seat = v["is_seat"].to_numpy()
+    pop = v["population"].to_numpy()
+    nn = v["nn_km"].to_numpy(dtype=float)
+    k_pop = np.searchsorted([350, 700, 1200, 2500], pop, side="right") + 1
+    k_max = np.where(is_cs, 9, np.where(is_seat, 4, k_pop))[built]  # the spacing only shrinks a grid
+    w_max = 2 * k_max + 1
+    bound = int((np.where(is_seat[built], 0, 1) + 2 * w_max**2 + 6 * k_max * w_max + _FARM_DRAWS).sum())
+    keep_p = np.where(is_seat, 0.9, np.asarray(_KEEP_LANE)[v["zone"].to_numpy()])
+    state = rng.bit_generator.state
+    u = rng.random(bound)
+    n = len(v)
+    k_of = np.zeros(n, np.int64)
+    s_of = np.zeros(n)
+    start = np.zeros(n, np.int64)  # first jitter draw
+    pos = 0
+    for i in built.tolist():
+        if is_cs[i]:
+            k, s = 9, 0.16
+        elif is_seat[i]:
+            k, s = 4, 0.12
+        else:  # half-width from the population, lane spacing drawn, both shrunk to keep
+            # clear of the nearest neighbour (in Python floats, as the loop computed them)
+            k = int(k_pop[i])
+            s = float(_uniform(u[pos], 0.06, 0.085))
+            pos += 1
+            room = 0.3 * float(nn[i])
+            if k * s > room:
+                s = max(0.045, room / k)
+                k = max(1, min(k, int(room / s)))
+        g = _grid_template(k)
+        start[i], k_of[i], s_of[i] = pos, k, s
+        pos += g.local.size
+        n_v = len(g.v_pairs)
+        kept = np.count_nonzero(g.v_axis | (u[pos:pos + n_v] < keep_p[i]))
+        pos += n_v + len(g.h_pairs) + kept + _FARM_DRAWS
+    rng.bit_generator.state = state
+    rng.bit_generator.advance(int(pos))  # PCG64: one step per double, as if drawn one by one
+    return {"u": u, "k": k_of, "s": s_of, "start": start, "keep_p": keep_p}
+
+
+def _build_village_grids(rng, v: pd.DataFrame, towns: pd.DataFrame, *, skip) -> tuple:
     """Each village's lanes: a jittered, rotated street grid with farm tracks at the corners.
 
     The central row and column are straight main streets; their four ends are where
     inter-village roads attach (``axis_end``), so the grid and the links share vertices.
+    Villages are built in bulk, one array operation per grid size; the draws are those
+    of a village-by-village loop (:func:`_plan_grid_draws`).
+
+    Returns
+    -------
+    parts : _RoadParts
+    axis_end : (n, 4) int array
+        Node of each village's main-street end (east, north, west, south); -1 when skipped.
+    theta : (n,) float array
+        Each village's grid rotation (radians).
     """
     n = len(v)
     axis_end = np.full((n, 4), -1, dtype=np.int64)
     theta = rng.uniform(0, np.pi / 2, n)
     skip_mask = np.zeros(n, bool)
     skip_mask[skip] = True
+    built = np.flatnonzero(~skip_mask)
+    plan = _plan_grid_draws(rng, v, built)
+    u, k_of, s_of, start = plan["u"], plan["k"], plan["s"], plan["start"]
+    is_seat = v["is_seat"].to_numpy()
+    is_cs = v["is_county_seat"].to_numpy()
+    zone = v["zone"].to_numpy()
+    vxy = v[["x", "y"]].to_numpy(dtype=float)
+
+    # node and segment numbering: each village's grid nodes then its 12 farm-track nodes;
+    # its lanes then its 12 farm tracks (the lanes' count is known once the keeps are drawn)
+    k_b = k_of[built]
+    w_b = 2 * k_b + 1
+    n_lanes = np.zeros(n, np.int64)
+    keep_rows: dict[int, np.ndarray] = {}
+    for k in np.unique(k_b):
+        g = _grid_template(int(k))
+        grp = built[k_b == k]
+        off = start[grp] + g.local.size
+        keep = g.v_axis[None, :] | (u[off[:, None] + np.arange(len(g.v_pairs))] < plan["keep_p"][grp][:, None])
+        keep_rows[int(k)] = keep
+        n_lanes[grp] = len(g.h_pairs) + keep.sum(axis=1)
+    node_base = np.zeros(n, np.int64)
+    node_base[built] = np.concatenate([[0], np.cumsum(w_b**2 + 12)[:-1]])
+    seg_base = np.zeros(n, np.int64)
+    seg_base[built] = np.concatenate([[0], np.cumsum(n_lanes[built] + 12)[:-1]])
+    n_nodes = int((w_b**2 + 12).sum())
+    n_segs = int((n_lanes[built] + 12).sum())
+    node_xy = np.zeros((n_nodes, 2))
+    pairs = np.zeros((n_segs, 2), np.int64)
+    attrs = {
+        "road_class": np.full(n_segs, "village", dtype=object),
+        "name": np.full(n_segs, None, dtype=object),
+        "unpaved": np.zeros(n_segs, bool),
+        "speed": np.full(n_segs, 15.0),
+        "oneway": np.zeros(n_segs, bool),
+        "axis_dir": np.full(n_segs, -1),
+        "village": np.zeros(n_segs, np.int64),
+    }
+    unpaved_p = np.where(is_seat, 0.0, np.asarray(_UNPAVED_LANE)[zone])
+    # math.cos/sin as the loop had them (the rotation must match to the last bit)
+    cos_t = np.array([math.cos(t) for t in theta])
+    sin_t = np.array([math.sin(t) for t in theta])
+    corners = np.zeros((len(built), 4), np.int64)
+    built_pos = np.zeros(n, np.int64)
+    built_pos[built] = np.arange(len(built))
     stems = towns["name"].str.slice(0, -1).to_numpy()
-    for i, row in enumerate(v.itertuples(index=False)):
-        if skip_mask[i]:
-            continue
-        k, s = _grid_size(rng, row)
+    town = v["town"].to_numpy()
+
+    for k in np.unique(k_b):
+        k = int(k)
         g = _grid_template(k)
-        jitter = rng.uniform(-0.15, 0.15, g.local.shape) * s
-        jitter[g.on_axis] = 0.0  # main streets stay straight
-        local = g.local * s + jitter
-        c, sn = math.cos(theta[i]), math.sin(theta[i])
-        xy = local @ np.array([[c, sn], [-sn, c]]) + (row.x, row.y)
-        ids0 = parts.add_nodes(xy)[0]
         width = 2 * k + 1
+        grp = built[k_b == k]
+        m = len(grp)
+        s = s_of[grp][:, None, None]
+        jit = u[start[grp][:, None] + np.arange(g.local.size)].reshape(m, -1, 2)
+        jitter = _uniform(jit, -0.15, 0.15) * s
+        jitter[:, g.on_axis] = 0.0  # main streets stay straight
+        local = g.local[None] * s + jitter
+        rot = np.empty((m, 2, 2))
+        rot[:, 0, 0], rot[:, 0, 1], rot[:, 1, 0], rot[:, 1, 1] = cos_t[grp], sin_t[grp], -sin_t[grp], cos_t[grp]
+        xy = local @ rot + vxy[grp][:, None, :]
+        nodes = node_base[grp][:, None] + np.arange(width * width)
+        node_xy[nodes.ravel()] = xy.reshape(-1, 2)
 
-        def node(ai, bi):
-            return ids0 + (bi + k) * width + (ai + k)
+        def node(ai, bi, _k=k, _w=width):
+            return (bi + _k) * _w + (ai + _k)
 
+        axis_end[grp] = node_base[grp][:, None] + np.array([node(k, 0), node(0, k), node(-k, 0), node(0, -k)])
+        corners[built_pos[grp]] = node_base[grp][:, None] + np.array(
+            [node(k, k), node(-k, k), node(-k, -k), node(k, -k)])
+
+        # lanes: the horizontal ones, then the kept vertical ones, each village in turn
+        keep = keep_rows[k]
         n_h = len(g.h_pairs)
-        keep = g.v_axis | (rng.random(len(g.v_axis)) < (0.9 if row.is_seat else _KEEP_LANE[row.zone]))
-        va = g.va[keep]
-        pairs = np.vstack([g.h_pairs, g.v_pairs[keep]]) + ids0
-        m = len(pairs)
-        names = np.full(m, None, dtype=object)
-        oneway = np.zeros(m, bool)
-        if row.is_county_seat:
-            gb = g.gb
-            names[:n_h] = [f"{_STREET_ROWS[(bb + k) % len(_STREET_ROWS)]}路" for bb in gb]
-            names[n_h:] = [f"{_STREET_COLS[(aa + k) % len(_STREET_COLS)]}街" for aa in va]
+        rank_v = np.cumsum(keep, axis=1) - 1
+        vv, jv = np.nonzero(keep)
+        seg_h = (seg_base[grp][:, None] + np.arange(n_h)).ravel()
+        seg_v = seg_base[grp][vv] + n_h + rank_v[vv, jv]
+        pairs[seg_h] = (node_base[grp][:, None, None] + g.h_pairs[None]).reshape(-1, 2)
+        pairs[seg_v] = node_base[grp][vv, None] + g.v_pairs[jv]
+        seg = np.concatenate([seg_h, seg_v])
+        vil = np.concatenate([np.repeat(grp, n_h), grp[vv]])
+        attrs["village"][seg] = vil
+        attrs["axis_dir"][seg] = np.concatenate([np.tile(g.h_dir, m), g.v_dir[jv]])
+        # the surfaces follow the keeps: lane j of a village draws its surface j-th
+        lane_no = np.concatenate([np.tile(np.arange(n_h), m), n_h + rank_v[vv, jv]])
+        surface_at = start[vil] + g.local.size + len(g.v_pairs) + lane_no
+        attrs["unpaved"][seg] = u[surface_at] < unpaved_p[vil]
+        seat = is_seat[vil]
+        attrs["road_class"][seg[seat]] = "other"
+        attrs["speed"][seg[seat]] = 30.0
+        gb = np.concatenate([np.tile(g.gb, m), np.full(len(jv), k + 1)])  # rows of the horizontal lanes
+        va = np.concatenate([np.full(m * n_h, k + 1), g.va[jv]])  # columns of the vertical ones
+        horizontal = np.arange(len(seg)) < m * n_h
+        cs = is_cs[vil]
+        if cs.any():
+            names = np.where(horizontal, [f"{_STREET_ROWS[(b + k) % len(_STREET_ROWS)]}路" for b in gb],
+                             [f"{_STREET_COLS[(a + k) % len(_STREET_COLS)]}街" for a in va])
+            attrs["name"][seg[cs]] = names[cs]
             # two one-way streets, a couplet either side of the main street
-            oneway[:n_h] = np.abs(gb) == 2
-            flip = np.zeros(m, bool)
-            flip[:n_h] = gb == -2
+            attrs["oneway"][seg[cs & horizontal]] = np.abs(gb[cs & horizontal]) == 2
+            flip = seg[cs & horizontal & (gb == -2)]
             pairs[flip] = pairs[flip][:, ::-1]
-        elif row.is_seat:
-            stem = stems[row.town]
-            names[:n_h][g.gb == 0] = f"{stem}大街"
-            names[n_h:][va == 0] = f"{stem}路"
-        axis_end[i] = [node(k, 0), node(0, k), node(-k, 0), node(0, -k)]
-        unpaved_p = 0.0 if row.is_seat else _UNPAVED_LANE[row.zone]
-        attrs = {
-            "road_class": np.full(m, "other" if row.is_seat else "village", dtype=object),
-            "name": names,
-            "unpaved": rng.random(m) < unpaved_p,
-            "speed": np.full(m, 30.0 if row.is_seat else 15.0),
-            "oneway": oneway,
-            "axis_dir": np.concatenate([g.h_dir, g.v_dir[keep]]),
-            "village": np.full(m, i),
-        }
-        parts.pairs.append(pairs)
-        parts.attrs.append(attrs)
-        corners = np.array([node(k, k), node(-k, k), node(-k, -k), node(k, -k)])
-        _add_farm_tracks(rng, parts, row, corners, xy[corners - ids0], theta[i], i)
-    return axis_end, theta
+        town_seat = seat & ~cs
+        main_h, main_v = town_seat & horizontal & (gb == 0), town_seat & ~horizontal & (va == 0)
+        attrs["name"][seg[main_h]] = [f"{stems[t]}大街" for t in town[vil[main_h]]]
+        attrs["name"][seg[main_v]] = [f"{stems[t]}路" for t in town[vil[main_v]]]
+
+    _add_farm_tracks(u, v, built, draw_at=start + _lane_draws(k_of, n_lanes), node_at=node_base + (2 * k_of + 1) ** 2,
+                     seg_at=seg_base + n_lanes, corners=corners, theta=theta, node_xy=node_xy, pairs=pairs,
+                     attrs=attrs)
+    return _RoadParts(node_xy, pairs, attrs), axis_end, theta
+
+
+def _lane_draws(k_of: np.ndarray, n_lanes: np.ndarray) -> np.ndarray:
+    """Draws of a village's grid from its first jitter draw: jitter, keeps, surfaces."""
+    width = 2 * k_of + 1
+    return 2 * width**2 + 2 * k_of * width + n_lanes
 
 
 #: Share of cross lanes kept and of lanes unpaved, by terrain zone (plain, hill, mountain).
@@ -826,48 +994,39 @@ def _grid_template(k: int) -> _GridTemplate:
     )
 
 
-def _grid_size(rng, row) -> tuple[int, float]:
-    """Half-width in lanes and lane spacing (km) from the population, kept clear of neighbours."""
-    if row.is_county_seat:
-        return 9, 0.16
-    if row.is_seat:
-        return 4, 0.12
-    k = int(np.searchsorted([350, 700, 1200, 2500], row.population, side="right")) + 1
-    s = rng.uniform(0.06, 0.085)
-    room = 0.3 * row.nn_km
-    if k * s > room:
-        s = max(0.045, room / k)
-        k = max(1, min(k, int(room / s)))
-    return k, s
+def _add_farm_tracks(u, v: pd.DataFrame, built, *, draw_at, node_at, seg_at, corners, theta, node_xy, pairs,
+                     attrs) -> None:
+    """Unpaved field tracks (机耕路) leaving the grid corners outwards, each with one branch.
 
-
-def _add_farm_tracks(rng, parts: _RoadParts, row, corners, start, theta, village) -> None:
-    """Unpaved field tracks (机耕路) leaving the grid corners outwards, each with one branch."""
-    base = np.array([np.pi / 4, 3 * np.pi / 4, 5 * np.pi / 4, 7 * np.pi / 4]) + theta
-    ang = base + rng.uniform(-0.35, 0.35, 4)
-    length = min(0.6, 0.2 * row.nn_km) * rng.uniform(0.6, 1.0, 4)
-    direction = np.column_stack([np.cos(ang), np.sin(ang)])
-    normal = np.column_stack([-direction[:, 1], direction[:, 0]])
-    mid = start + direction * (length * 0.5)[:, None] + normal * rng.uniform(-0.04, 0.04, (4, 1))
-    end = start + direction * length[:, None]
-    side = np.where(rng.random(4) < 0.5, -1.0, 1.0)[:, None]
+    Every built village at once: its 32 draws start at ``draw_at[i]`` in ``u``, its 12
+    nodes at ``node_at[i]`` (after its grid's) and its 12 tracks at ``seg_at[i]`` (after
+    its lanes); ``corners`` are the built villages' four grid-corner nodes.
+    """
+    f = u[draw_at[built][:, None] + np.arange(_FARM_DRAWS)]
+    nn = v["nn_km"].to_numpy(dtype=float)[built]
+    start = node_xy[corners]  # (villages, 4, 2)
+    base = np.array([np.pi / 4, 3 * np.pi / 4, 5 * np.pi / 4, 7 * np.pi / 4])[None, :] + theta[built][:, None]
+    ang = base + _uniform(f[:, 0:4], -0.35, 0.35)
+    length = np.minimum(0.6, 0.2 * nn)[:, None] * _uniform(f[:, 4:8], 0.6, 1.0)
+    direction = np.stack([np.cos(ang), np.sin(ang)], axis=-1)
+    normal = np.stack([-direction[..., 1], direction[..., 0]], axis=-1)
+    mid = start + direction * (length * 0.5)[..., None] + normal * _uniform(f[:, 8:12], -0.04, 0.04)[..., None]
+    end = start + direction * length[..., None]
+    side = np.where(f[:, 12:16] < 0.5, -1.0, 1.0)[..., None]
     branch_dir = direction * 0.3 + normal * side
-    branch = mid + branch_dir / np.linalg.norm(branch_dir, axis=1)[:, None] * (length * rng.uniform(0.3, 0.5, 4))[:, None]
-    ids = parts.add_nodes(np.vstack([mid, end, branch]))
-    mid_id, end_id, br_id = ids[:4], ids[4:8], ids[8:]
-    pairs = np.vstack([np.column_stack([corners, mid_id]), np.column_stack([mid_id, end_id]),
-                       np.column_stack([mid_id, br_id])])
-    m = len(pairs)
-    parts.pairs.append(pairs)
-    parts.attrs.append({
-        "road_class": np.full(m, "other", dtype=object),
-        "name": np.full(m, None, dtype=object),
-        "unpaved": rng.random(m) < 0.85,
-        "speed": np.full(m, 15.0),
-        "oneway": np.zeros(m, bool),
-        "axis_dir": np.full(m, -1),
-        "village": np.full(m, village),
-    })
+    branch = mid + branch_dir / np.linalg.norm(branch_dir, axis=-1)[..., None] * (
+        length * _uniform(f[:, 16:20], 0.3, 0.5))[..., None]
+    ids = node_at[built][:, None] + np.arange(12)
+    node_xy[ids.ravel()] = np.concatenate([mid, end, branch], axis=1).reshape(-1, 2)
+    mid_id, end_id, br_id = ids[:, :4], ids[:, 4:8], ids[:, 8:]
+    track = np.concatenate([np.stack([corners, mid_id], axis=-1), np.stack([mid_id, end_id], axis=-1),
+                            np.stack([mid_id, br_id], axis=-1)], axis=1)  # (villages, 12, 2)
+    seg = (seg_at[built][:, None] + np.arange(12)).ravel()
+    pairs[seg] = track.reshape(-1, 2)
+    attrs["road_class"][seg] = "other"
+    attrs["unpaved"][seg] = (f[:, 20:32] < 0.85).ravel()
+    attrs["speed"][seg] = 15.0
+    attrs["village"][seg] = np.repeat(built, 12)
 
 
 def _make_exits(rng, county, towns: pd.DataFrame) -> pd.DataFrame:
@@ -1017,39 +1176,59 @@ def _link_features(rng, terrain, v, exits, node_xy, edges, rank, name, axis_end,
     nv = len(v)
     use = np.flatnonzero(rank < 9)
     use = use[np.lexsort((use, rank[use]))]
-    node_block = np.vstack(parts.node_xy)
+    node_block = parts.node_xy
     best = np.full((nv, 4), 9)
     best_name = np.full((nv, 4), None, dtype=object)
-    coords, classes, names, unpaved, speeds = [], [], [], [], []
     zone_mid = terrain.zone(*node_xy[edges[use]].mean(axis=1).T)
-    for e, z in zip(use, zone_mid):
-        ends = []
-        for here, there in (edges[e], edges[e][::-1]):
-            if here >= nv:
-                ends.append(node_xy[here])
-                continue
-            dx, dy = node_xy[there] - node_xy[here]
-            d = int(round((math.atan2(dy, dx) - theta[here]) / (np.pi / 2))) % 4
-            ends.append(node_block[axis_end[here, d]])
-            if rank[e] < best[here, d]:
-                best[here, d], best_name[here, d] = rank[e], name[e]
-        p, q = ends
-        vec = q - p
-        length = float(np.hypot(*vec))
-        steps = max(2, math.ceil(length / 0.15))
-        t = np.linspace(0.0, 1.0, steps + 1)
-        amp = (0.02 if rank[e] <= 1 else (0.04, 0.07, 0.11)[z]) * length
-        off = amp * (rng.uniform(-1, 1) * np.sin(np.pi * t) + 0.4 * rng.uniform(-1, 1) * np.sin(2 * np.pi * t))
-        normal = np.array([-vec[1], vec[0]]) / max(length, 1e-9)
-        line = p + np.outer(t, vec) + np.outer(off, normal)
-        line[0], line[-1] = p, q  # exact shared vertices
-        coords.append(line)
-        cls = _CLASS_ORDER[rank[e]]
-        rough = rank[e] == 4 and rng.random() < (0.05, 0.15, 0.35)[z]
-        classes.append(cls)
-        names.append(name[e])
-        unpaved.append(rough)
-        speeds.append(_CLASS_SPEED[cls] * (1.0, 0.9, 0.75)[z] * (0.6 if rough else 1.0))
+    # both ends of every link: an exit as it is, a village's main-street end facing the other end
+    link = edges[use]
+    ends = np.empty((len(use), 2, 2))
+    first = []  # (order, village, direction) of every village end, in the loop's order
+    for side in (0, 1):
+        here, there = link[:, side], link[:, 1 - side]
+        at_exit = here >= nv
+        ends[at_exit, side] = node_xy[here[at_exit]]
+        vil = np.flatnonzero(~at_exit)
+        h = here[vil]
+        dxy = node_xy[there[vil]] - node_xy[h]
+        d = np.round((np.arctan2(dxy[:, 1], dxy[:, 0]) - theta[h]) / (np.pi / 2)).astype(np.int64) % 4
+        ends[vil, side] = node_block[axis_end[h, d]]
+        first.append(np.column_stack([2 * vil + side, h, d]))
+    # links come best class first, so a main-street end keeps the first link that reaches it
+    first = np.vstack(first)
+    first = first[np.argsort(first[:, 0], kind="stable")]
+    _, pick = np.unique(first[:, 1] * 4 + first[:, 2], return_index=True)
+    order, h, d = first[pick].T
+    best[h, d], best_name[h, d] = rank[use[order // 2]], name[use[order // 2]]
+
+    # the draws, link by link: two for the bends, one more for a village road's surface
+    r = rank[use]
+    n_draws = 2 + (r == 4)
+    at = np.concatenate([[0], np.cumsum(n_draws)[:-1]]).astype(np.int64)
+    u = rng.random(int(n_draws.sum()))
+    bend1, bend2 = _uniform(u[at], -1.0, 1.0), _uniform(u[at + 1], -1.0, 1.0)
+    surface = np.where(r == 4, u[np.minimum(at + 2, len(u) - 1)], 1.0)
+    p, q = ends[:, 0], ends[:, 1]
+    vec = q - p
+    length = np.hypot(vec[:, 0], vec[:, 1])
+    steps = np.maximum(2, np.ceil(length / 0.15).astype(np.int64))
+    counts = steps + 1
+    of = np.repeat(np.arange(len(use)), counts)
+    first_pt = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    t = (np.arange(counts.sum()) - first_pt[of]) * (1.0 / steps)[of]  # np.linspace(0, 1, steps + 1)
+    last_pt = first_pt + steps
+    t[last_pt] = 1.0
+    amp = np.where(r <= 1, 0.02, np.array([0.04, 0.07, 0.11])[zone_mid]) * length
+    off = amp[of] * (bend1[of] * np.sin(np.pi * t) + 0.4 * bend2[of] * np.sin(2 * np.pi * t))
+    normal = np.column_stack([-vec[:, 1], vec[:, 0]]) / np.maximum(length, 1e-9)[:, None]
+    line = p[of] + t[:, None] * vec[of] + off[:, None] * normal[of]
+    line[first_pt], line[last_pt] = p, q  # exact shared vertices
+    rough = (r == 4) & (surface < np.array([0.05, 0.15, 0.35])[zone_mid])
+    classes = np.asarray(_CLASS_ORDER, dtype=object)[r]
+    class_speed = np.array([_CLASS_SPEED[c] for c in _CLASS_ORDER])[r]
+    coords, sizes = [line], list(counts)
+    classes, names, unpaved = list(classes), list(name[use]), list(rough)
+    speeds = list(class_speed * np.array([1.0, 0.9, 0.75])[zone_mid] * np.where(rough, 0.6, 1.0))
     # exit stubs: the through roads continue beyond the county line
     for i, ex in enumerate(exits.itertuples(index=False)):
         touching = np.flatnonzero(((edges[use] == nv + i).any(axis=1)))
@@ -1057,63 +1236,57 @@ def _link_features(rng, terrain, v, exits, node_xy, edges, rank, name, axis_end,
             continue
         e = use[touching[np.argmin(rank[use[touching]])]]
         coords.append(np.array([[ex.x, ex.y], [ex.out_x, ex.out_y]]))
+        sizes.append(2)
         classes.append(_CLASS_ORDER[rank[e]])
         names.append(name[e])
         unpaved.append(False)
         speeds.append(_CLASS_SPEED[_CLASS_ORDER[rank[e]]])
     # upgrade main streets to the class of the road arriving at their end
-    for attrs in parts.attrs:
-        axis = attrs["axis_dir"]
-        sel = np.flatnonzero(axis >= 0)
-        if not len(sel):
-            continue
-        vil = attrs["village"][sel]
-        r = best[vil, axis[sel]]
-        up = sel[r < 4]
-        if len(up):
-            ranks = best[attrs["village"][up], axis[up]]
-            attrs["road_class"][up] = [_CLASS_ORDER[x] for x in ranks]
-            attrs["name"][up] = best_name[attrs["village"][up], axis[up]]
-            attrs["speed"][up] = np.minimum([_CLASS_SPEED[_CLASS_ORDER[x]] for x in ranks], 40.0)
-            attrs["unpaved"][up] = False
+    attrs = parts.attrs
+    sel = np.flatnonzero(attrs["axis_dir"] >= 0)
+    ranks = best[attrs["village"][sel], attrs["axis_dir"][sel]]
+    up, ranks = sel[ranks < 4], ranks[ranks < 4]
+    if len(up):
+        attrs["road_class"][up] = np.asarray(_CLASS_ORDER, dtype=object)[ranks]
+        attrs["name"][up] = best_name[attrs["village"][up], attrs["axis_dir"][up]]
+        attrs["speed"][up] = np.minimum([_CLASS_SPEED[_CLASS_ORDER[x]] for x in ranks], 40.0)
+        attrs["unpaved"][up] = False
     return pd.DataFrame({
-        "geometry": shapely.linestrings(np.concatenate(coords), indices=np.repeat(np.arange(len(coords)),
-                                                                                   [len(c) for c in coords])),
+        "geometry": shapely.linestrings(np.concatenate(coords), indices=np.repeat(np.arange(len(sizes)), sizes)),
         "road_class": classes, "name": names, "unpaved": unpaved, "speed": speeds,
     })
 
 
 def _assemble_roads(parts: _RoadParts, links: pd.DataFrame) -> pd.DataFrame:
-    node_xy = np.vstack(parts.node_xy)
-    pairs = np.vstack(parts.pairs)
+    """The links then the lanes and tracks, ordered by class (stably), as the roads layer."""
+    attrs = parts.attrs
 
-    def cat(key):
-        return np.concatenate([a[key] for a in parts.attrs])
+    def cat(key, lane_values, dtype):
+        return np.concatenate([links[key].to_numpy(dtype=dtype), np.asarray(lane_values, dtype=dtype)])
 
-    lanes = pd.DataFrame({
-        "geometry": shapely.linestrings(node_xy[pairs]),
-        "road_class": cat("road_class"), "name": cat("name"), "unpaved": cat("unpaved"),
-        "speed": cat("speed"), "oneway": cat("oneway"),
-    })
-    links = links.assign(oneway=False)
-    roads = pd.concat([links, lanes], ignore_index=True)
-    rank = roads["road_class"].map({c: i for i, c in enumerate(_CLASS_ORDER)}).to_numpy()
-    roads = roads.iloc[np.argsort(rank, kind="stable")].reset_index(drop=True)
+    road_class = cat("road_class", attrs["road_class"], object)
+    class_rank = {c: i for i, c in enumerate(_CLASS_ORDER)}
+    rank = np.fromiter((class_rank[c] for c in road_class), dtype=np.int64, count=len(road_class))
+    order = np.argsort(rank, kind="stable")
+    rank, road_class = rank[order], road_class[order]
+    geometry = np.concatenate([links["geometry"].to_numpy(), shapely.linestrings(parts.node_xy[parts.pairs])])[order]
+    name = cat("name", attrs["name"], object)[order]
+    unpaved = cat("unpaved", attrs["unpaved"], bool)[order]
+    oneway = np.concatenate([np.zeros(len(links), bool), attrs["oneway"]])[order]
     # Record a speed only where it differs from what the speed table gives (hill sections,
     # streets through settlements): like real data, most segments carry none, so the
     # county's configurable speed table stays in charge of them.
-    unpaved = roads["unpaved"].to_numpy(dtype=bool)
-    table = roads["road_class"].map(_CLASS_SPEED).to_numpy(dtype=float) * np.where(unpaved, 0.6, 1.0)
-    speed = np.round(roads["speed"].to_numpy(dtype=float), 1)
+    table = np.array([_CLASS_SPEED[c] for c in _CLASS_ORDER])[rank] * np.where(unpaved, 0.6, 1.0)
+    speed = np.round(cat("speed", attrs["speed"], float)[order], 1)
     speed = np.where(np.abs(speed - table) > 0.05, speed, np.nan)
     return pd.DataFrame({
-        "id": [f"R{i:06d}" for i in range(1, len(roads) + 1)],
-        "name": roads["name"].to_numpy(dtype=object),
-        "road_class": roads["road_class"].to_numpy(dtype=object),
-        "surface": np.where(roads["unpaved"].to_numpy(dtype=bool), "unpaved", "paved").astype(object),
+        "id": [f"R{i:06d}" for i in range(1, len(order) + 1)],
+        "name": name,
+        "road_class": road_class,
+        "surface": np.where(unpaved, "unpaved", "paved").astype(object),
         "speed_kmh": speed,
-        "oneway": roads["oneway"].to_numpy(dtype=bool),
-        "geometry": roads["geometry"].to_numpy(),
+        "oneway": oneway,
+        "geometry": geometry,
     })
 
 
@@ -1160,8 +1333,7 @@ def _make_constraints(rng, county, terrain: _Terrain, v, towns, town_polygons) -
     elev = terrain.elevation(pts[:, 0], pts[:, 1])
     d_village, _ = cKDTree(v[["x", "y"]].to_numpy()).query(pts)
     seat_xy = towns[["x", "y"]].to_numpy()
-    d_seat = np.sqrt(((pts[:, None, :] - seat_xy[None, :, :]) ** 2).sum(-1))
-    clear_seat = (d_seat > np.where(towns["is_county_seat"], 2.2, 0.8)[None, :]).all(axis=1)
+    clear_seat = _clear_of(pts, seat_xy, np.where(towns["is_county_seat"], 2.2, 0.8))
     cells = shapely.box(ex[ix], ey[iy], ex[ix + 1], ey[iy + 1])
     rows = []
 
@@ -1243,6 +1415,11 @@ def _town_totals(v: pd.DataFrame, commodity: str) -> pd.Series:
     return v.groupby("town")[produce_field_name(commodity)].sum().sort_values(ascending=False, kind="stable")
 
 
+def _top_village_of_town(v: pd.DataFrame, commodity: str) -> pd.Series:
+    """Town → the village growing the most of ``commodity`` (the first on a tie)."""
+    return v.groupby("town")[produce_field_name(commodity)].idxmax()
+
+
 def _offset_point(rng, xy, lo_km, hi_km) -> np.ndarray:
     ang = rng.uniform(0, 2 * np.pi)
     return np.asarray(xy, dtype=float) + rng.uniform(lo_km, hi_km) * np.array([math.cos(ang), math.sin(ang)])
@@ -1254,6 +1431,7 @@ def _make_industry_bases(rng, county, v: pd.DataFrame, *, scale: float) -> pd.Da
     shapely.prepare(inner)  # many point-in-polygon tests below
     xy = v[["x", "y"]].to_numpy(dtype=float)
     seat_of = {int(t): int(i) for i, t in zip(np.flatnonzero(v["is_seat"]), v.loc[v["is_seat"], "town"])}
+    vname, vtown, vcode = v["name"].to_numpy(), v["town_name"].to_numpy(), v["code"].to_numpy()
     rows = []
     for kind, commodity, count, pattern, area_range in _BASE_TEMPLATES:
         n = max(1, round(count * scale))
@@ -1263,8 +1441,8 @@ def _make_industry_bases(rng, county, v: pd.DataFrame, *, scale: float) -> pd.Da
             if kind == "processing":
                 hosts = [seat_of[int(t)] for t in towns_]
             else:
-                col = produce_field_name(commodity)
-                hosts = [int(v.loc[v["town"] == t, col].idxmax()) for t in towns_]
+                top = _top_village_of_town(v, commodity)
+                hosts = [int(top[t]) for t in towns_]
         elif kind == "workshop":
             w = 0.2 + 2.0 * v["former_poor"].to_numpy() + 1.5 * v["is_seat"].to_numpy()
             hosts = list(_weighted_choice(rng, w * ~v["is_county_seat"].to_numpy(), n))
@@ -1276,8 +1454,8 @@ def _make_industry_bases(rng, county, v: pd.DataFrame, *, scale: float) -> pd.Da
             mask[top] = True
             hosts = list(_weighted_choice(rng, np.where(mask, w, 0.0), n))
         for h in hosts:
-            vil, town = v.at[h, "name"], v.at[h, "town_name"]
-            row = {"kind": kind, "commodity": commodity, "village_code": v.at[h, "code"], "town": town,
+            vil, town = vname[h], vtown[h]
+            row = {"kind": kind, "commodity": commodity, "village_code": vcode[h], "town": town,
                    "name": pattern.format(village=vil, town=town)}
             home = xy[h]
             if area_range is not None:
@@ -1328,25 +1506,29 @@ def _make_cold_storage(rng, v: pd.DataFrame, towns: pd.DataFrame, *, scale: floa
     rows = []
     repeats = max(1, round(scale))
     big_towns = towns["population"].sort_values(ascending=False, kind="stable").index.to_numpy()
+    seat_of = {int(t): int(i) for i, t in zip(np.flatnonzero(v["is_seat"]), v.loc[v["is_seat"], "town"])}
+    vxy = v[["x", "y"]].to_numpy(dtype=float)
+    vname, vcode = v["name"].to_numpy(), v["code"].to_numpy()
+    totals = {c: (_town_totals(v, c).index.to_numpy(), _top_village_of_town(v, c))
+              for c in {t[1][0] for t in _COLD_TEMPLATES}}
     for r in range(repeats):
         for kind, commodities, capacity, status, invest, pattern, rank in _COLD_TEMPLATES:
             if kind == "hub":
                 town = int(big_towns[min(r, len(big_towns) - 1)])
-                host = int(np.flatnonzero(v["is_seat"] & (v["town"] == town))[0])
-                xy = _offset_point(rng, v.loc[host, ["x", "y"]].to_numpy(dtype=float), 1.6 if r == 0 else 0.7, 1.9 if r == 0 else 0.9)
+                host = seat_of[town]
+                xy = _offset_point(rng, vxy[host], 1.6 if r == 0 else 0.7, 1.9 if r == 0 else 0.9)
             else:
-                totals = _town_totals(v, commodities[0])
-                town = int(totals.index[min(rank + 2 * r, len(totals) - 1)])
-                col = produce_field_name(commodities[0])
-                host = int(v.loc[v["town"] == town, col].idxmax())
-                xy = _offset_point(rng, v.loc[host, ["x", "y"]].to_numpy(dtype=float), 0.25, 0.45)
+                order, top = totals[commodities[0]]
+                town = int(order[min(rank + 2 * r, len(order) - 1)])
+                host = int(top[town])
+                xy = _offset_point(rng, vxy[host], 0.25, 0.45)
             tname = towns.at[town, "name"]
-            name = pattern.format(town=tname, village=v.at[host, "name"])
+            name = pattern.format(town=tname, village=vname[host])
             if kind == "hub" and r == 0:
                 name = "清河县冷链物流集配中心"
             rows.append({"name": name, "kind": kind, "capacity_t": float(capacity),
                          "commodities": ",".join(_COMMODITY_ZH[c] for c in commodities), "status": status,
-                         "investment_wan": float(invest), "village_code": v.at[host, "code"], "town": tname,
+                         "investment_wan": float(invest), "village_code": vcode[host], "town": tname,
                          "geometry": shapely.Point(xy), "commodity_values": commodities})
     out = pd.DataFrame(rows)
     out.insert(0, "id", [f"CS{i:03d}" for i in range(1, len(out) + 1)])
@@ -1355,7 +1537,7 @@ def _make_cold_storage(rng, v: pd.DataFrame, towns: pd.DataFrame, *, scale: floa
 
 def _make_relocation_settlements(rng, v: pd.DataFrame, towns: pd.DataFrame, *, scale: float) -> pd.DataFrame:
     """Relocation settlements (易地扶贫搬迁) at town seats, for people from mountain villages."""
-    mountain_share = v.groupby("town")["zone"].apply(lambda z: float(np.mean(z == _MOUNTAIN)))
+    mountain_share = (v["zone"] == _MOUNTAIN).groupby(v["town"]).mean()
     by_mountain = mountain_share.sort_values(ascending=False, kind="stable").index.to_numpy()
     n = max(3, round(4 * scale))
     sizes = [(1150, 1350, "{town}幸福家园安置小区")] + [
@@ -1363,15 +1545,18 @@ def _make_relocation_settlements(rng, v: pd.DataFrame, towns: pd.DataFrame, *, s
         for k in range(n - 1)]
     hosts = [0] + [int(t) for t in by_mountain if t != 0][: n - 1]
     poor = v["former_poor"].to_numpy() & (v["zone"].to_numpy() >= _HILL)
+    seat_of = {int(t): int(i) for i, t in zip(np.flatnonzero(v["is_seat"]), v.loc[v["is_seat"], "town"])}
+    x, y, code, is_cs = (v["x"].to_numpy(dtype=float), v["y"].to_numpy(dtype=float), v["code"].to_numpy(),
+                         v["is_county_seat"].to_numpy())
     rows = []
     for (lo, hi, pattern), town in zip(sizes, hosts):
-        seat = v.loc[v["is_seat"] & (v["town"] == town)].iloc[0]
-        xy = _offset_point(rng, (seat["x"], seat["y"]), *((1.7, 1.9) if seat["is_county_seat"] else (0.75, 0.9)))
+        seat = seat_of[town]
+        xy = _offset_point(rng, (x[seat], y[seat]), *((1.7, 1.9) if is_cs[seat] else (0.75, 0.9)))
         people = int(rng.uniform(lo, hi))
-        d = np.hypot(v["x"] - seat["x"], v["y"] - seat["y"]).to_numpy()
+        d = np.hypot(x - x[seat], y - y[seat])
         origin = _weighted_choice(rng, poor / (1.0 + d), int(rng.integers(3, 10)))
         rows.append({"name": pattern.format(town=towns.at[town, "name"]), "households": round(people / rng.uniform(3.0, 3.4)),
-                     "people": people, "origin_villages": ",".join(v["code"].to_numpy()[origin]),
+                     "people": people, "origin_villages": ",".join(code[origin]),
                      "jobs": round(people * rng.uniform(0.06, 0.12)), "town": towns.at[town, "name"],
                      "geometry": shapely.Point(xy)})
     out = pd.DataFrame(rows)
@@ -1431,7 +1616,12 @@ def _make_pairings(rng, v: pd.DataFrame, towns: pd.DataFrame, settlements: pd.Da
     _add_backing_units(rng, v, towns, bases, add)
     out = pd.DataFrame(rows)
     out.insert(0, "id", [f"PR{i:05d}" for i in range(1, len(out) + 1)])
-    out["geometry"] = [None if xy is None else shapely.Point(xy) for xy in out.pop("xy")]
+    xy = out.pop("xy").to_numpy()
+    placed = np.flatnonzero([p is not None for p in xy])
+    geometry = np.full(len(out), None, dtype=object)
+    if len(placed):
+        geometry[placed] = shapely.points(np.stack(xy[placed]))
+    out["geometry"] = geometry
     return out, gaps
 
 

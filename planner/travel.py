@@ -292,8 +292,7 @@ def _augmented_graph(graph: RoadGraph, origins: SnapResult | None, destinations:
     d_node = n + len(oi) + np.arange(len(di))
     size = n + len(oi) + len(di)
 
-    coo = graph.minutes.tocoo()
-    rows, cols, vals = [coo.row.astype(np.int64)], [coo.col.astype(np.int64)], [coo.data]
+    rows, cols, vals = [], [], []
 
     _, u_o, v_o, t_o, f_o, a_o, one_o = _edge_ends(graph, origins, oi)
     # origin -> v (always allowed), origin -> u (two-way edges only)
@@ -313,8 +312,39 @@ def _augmented_graph(graph: RoadGraph, origins: SnapResult | None, destinations:
     cols.append(d_node[pd_])
     vals.append(cost)
 
-    aug = _csr_min(np.concatenate(rows), np.concatenate(cols), np.concatenate(vals).astype(float), (size, size))
-    return aug, oi, di, o_node, d_node
+    added = _csr_min(np.concatenate(rows), np.concatenate(cols), np.concatenate(vals).astype(float), (size, size))
+    return _with_road_arcs(graph.minutes, added), oi, di, o_node, d_node
+
+
+def _with_road_arcs(roads: sp.csr_matrix, added: sp.csr_matrix) -> sp.csr_matrix:
+    """The road graph's arcs and the virtual nodes' arcs in one CSR matrix.
+
+    The added arcs leave a virtual node or enter one, so none duplicates a road arc and,
+    in a road node's row, all come after the road arcs (their columns are larger): each
+    row is the road row followed by the added row, the very matrix :func:`_csr_min` would
+    make of both, without re-sorting the whole province graph for every question.
+    """
+    n = roads.shape[0]
+    if not roads.has_canonical_format:  # duplicates or unsorted columns: merge the slow way
+        coo = roads.tocoo()
+        extra = added.tocoo()
+        return _csr_min(np.r_[coo.row, extra.row].astype(np.int64), np.r_[coo.col, extra.col].astype(np.int64),
+                        np.r_[coo.data, extra.data].astype(float), added.shape)
+    size = added.shape[0]
+    road_count = np.zeros(size, np.int64)
+    road_count[:n] = np.diff(roads.indptr)
+    added_count = np.diff(added.indptr)
+    indptr = np.zeros(size + 1, np.int64)
+    np.cumsum(road_count + added_count, out=indptr[1:])
+    data = np.empty(int(indptr[-1]))
+    indices = np.empty(int(indptr[-1]), np.int32)
+    row_of = np.repeat(np.arange(n), road_count[:n])
+    at = indptr[row_of] + (np.arange(len(row_of)) - roads.indptr[row_of])
+    data[at], indices[at] = roads.data, roads.indices
+    row_of = np.repeat(np.arange(size), added_count)
+    at = indptr[row_of] + road_count[row_of] + (np.arange(len(row_of)) - added.indptr[row_of])
+    data[at], indices[at] = added.data, added.indices
+    return sp.csr_matrix((data, indices, indptr), shape=added.shape)
 
 
 def _run_rows(matrix: sp.csr_matrix, sources: np.ndarray, targets: np.ndarray, limit: float) -> np.ndarray:

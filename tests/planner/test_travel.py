@@ -211,3 +211,35 @@ def test_matrix_to_dict_is_json(loop_graph):
     d = travel_time_matrix(loop_graph, p, p).to_dict()
     text = json.dumps(d)
     assert d["minutes"][1][1] is None and "too_far_from_road" in text
+
+
+@pytest.mark.parametrize("canonical", [True, False])
+def test_virtual_arcs_join_the_road_graph_as_a_full_merge_would(canonical):
+    # the road rows are copied and the virtual nodes' arcs appended, instead of re-sorting
+    # every arc for every question; the matrix must be the one a full merge gives
+    import scipy.sparse as sp
+
+    from planner.graph import _csr_min
+    from planner.travel import _with_road_arcs
+
+    rng = np.random.default_rng(5)
+    n, size = 30, 36
+    r, c = rng.integers(0, n, 120), rng.integers(0, n, 120)
+    w = rng.uniform(0, 5, 120).round(1)  # ties and explicit zeros happen
+    roads = _csr_min(r, c, w, (n, n))
+    if not canonical:  # duplicate entries: the slow path must still keep the minimum
+        roads = sp.csr_matrix((np.r_[roads.data, 0.5], np.r_[roads.indices, roads.indices[0]],
+                               np.r_[roads.indptr[:2] + [0, 1], roads.indptr[2:] + 1]), shape=(n, n))
+        assert not roads.has_canonical_format
+    # arcs leaving virtual origins (rows >= n) and entering virtual destinations (cols >= n),
+    # some of them twice
+    ar = np.r_[rng.integers(n, size, 15), rng.integers(0, n, 15), [n, n]]
+    ac = np.r_[rng.integers(0, n, 15), rng.integers(n, size, 15), [size - 1, size - 1]]
+    av = np.r_[rng.uniform(0, 5, 30), [2.0, 1.0]]
+    added = _csr_min(ar, ac, av, (size, size))
+    merged = _with_road_arcs(roads, added)
+    coo = roads.tocoo()
+    expected = _csr_min(np.r_[coo.row, ar], np.r_[coo.col, ac], np.r_[coo.data, av], (size, size))
+    assert np.array_equal(merged.indptr, expected.indptr)
+    assert np.array_equal(merged.indices, expected.indices)
+    assert np.array_equal(merged.data, expected.data)
