@@ -196,7 +196,7 @@ def radius_positions(swc: np.ndarray, order: np.ndarray, lam: np.ndarray, rho: n
 def node_ascent(swc: np.ndarray, order: np.ndarray, cpt: np.ndarray, w: np.ndarray, lam: np.ndarray,
                 state: np.ndarray, k: int, iters: int, theta: float, stall_max: int, thresh: float,
                 cap: np.ndarray, ub: float, lam_best: np.ndarray, rho_best: np.ndarray, pick_best: np.ndarray,
-                ub_pick: np.ndarray):
+                ub_pick: np.ndarray, freq: np.ndarray):
     """Subgradient ascent of the Lagrangian bound at one branch-and-bound node, compiled.
 
     ``state[j]``: 0 free, 1 open (fixed or branched open), 2 closed; ``k``
@@ -211,8 +211,12 @@ def node_ascent(swc: np.ndarray, order: np.ndarray, cpt: np.ndarray, w: np.ndarr
 
     Writes the best multipliers, their ``rho`` and the ``k`` sites they pick
     into ``lam_best``, ``rho_best``, ``pick_best``; a cheaper layout's free
-    sites into ``ub_pick``.  Returns ``(bound, theta, ub)``; the ascent stops
-    once the bound reaches ``thresh``.
+    sites into ``ub_pick``.  ``freq[j]`` (free ``j``) becomes the
+    exponentially smoothed share of iterations whose subproblem opened ``j``
+    (weight 0.1 on the newest): an estimate of the LP value ``y_j`` as in the
+    volume algorithm (Barahona & Anbil 2000, *Math. Programming* 87,
+    385-399), used to choose where to branch.  Returns ``(bound, theta, ub)``; the ascent
+    stops once the bound reaches ``thresh``.
     """
     n, m = swc.shape
     rho = np.empty(m)
@@ -228,6 +232,9 @@ def node_ascent(swc: np.ndarray, order: np.ndarray, cpt: np.ndarray, w: np.ndarr
     seen = False
     best = -np.inf
     stall = 0
+    for q in range(n_free):
+        freq[free[q]] = 0.0
+    first = True
     for _ in range(iters):
         for i in range(n):
             if lam[i] > cap[i]:
@@ -252,6 +259,12 @@ def node_ascent(swc: np.ndarray, order: np.ndarray, cpt: np.ndarray, w: np.ndarr
             for q in range(k):
                 pick[q] = free[idx[q]]
                 value += rf[idx[q]]
+        if not first:
+            for q in range(n_free):
+                freq[free[q]] *= 0.9
+        for q in range(k):
+            freq[pick[q]] += 1.0 if first else 0.1
+        first = False
         if best == -np.inf or value > best + 1e-9 * max(1.0, abs(best)):
             best = value
             stall = 0
