@@ -192,6 +192,9 @@ def radius_positions(swc: np.ndarray, order: np.ndarray, lam: np.ndarray, rho: n
                 break
 
 
+_SELECT_MAX_K = 32  # up to this many sites to pick, insertion selection beats argsort
+
+
 @njit(cache=True)
 def node_ascent(swc: np.ndarray, order: np.ndarray, cpt: np.ndarray, w: np.ndarray, lam: np.ndarray,
                 state: np.ndarray, k: int, iters: int, theta: float, stall_max: int, thresh: float,
@@ -235,6 +238,8 @@ def node_ascent(swc: np.ndarray, order: np.ndarray, cpt: np.ndarray, w: np.ndarr
     for q in range(n_free):
         freq[free[q]] = 0.0
     first = True
+    sel_v = np.empty(max(k, 1))
+    sel_q = np.empty(max(k, 1), dtype=np.int64)
     for _ in range(iters):
         for i in range(n):
             if lam[i] > cap[i]:
@@ -254,11 +259,33 @@ def node_ascent(swc: np.ndarray, order: np.ndarray, cpt: np.ndarray, w: np.ndarr
                 value += rho[j]
         for q in range(n_free):
             rf[q] = rho[free[q]]
-        if k > 0:
+        if k > _SELECT_MAX_K:
             idx = np.argsort(rf)
             for q in range(k):
                 pick[q] = free[idx[q]]
                 value += rf[idx[q]]
+        elif k > 0:
+            # The k smallest by insertion into a sorted buffer: O(#free * small) where a
+            # full argsort of 900 values took a third of a node's ascent at p = 10.
+            cnt = 0
+            for q in range(n_free):
+                v = rf[q]
+                if cnt < k:
+                    t = cnt
+                    cnt += 1
+                elif v < sel_v[k - 1]:
+                    t = k - 1
+                else:
+                    continue
+                while t > 0 and sel_v[t - 1] > v:
+                    sel_v[t] = sel_v[t - 1]
+                    sel_q[t] = sel_q[t - 1]
+                    t -= 1
+                sel_v[t] = v
+                sel_q[t] = q
+            for q in range(k):
+                pick[q] = free[sel_q[q]]
+                value += sel_v[q]
         if not first:
             for q in range(n_free):
                 freq[free[q]] *= 0.9
