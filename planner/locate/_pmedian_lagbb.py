@@ -48,7 +48,10 @@ n = 900, p = 10 from over 30 s to about 10 s:
   & Anbil 2000) -- rather than on the most negative pick.
 
 The node ascent picks its ``k <= 10`` sites by insertion selection instead
-of a full argsort (same sets, 18 % less CPU per node).
+of a full argsort (same sets, 18 % less CPU per node) and updates ``rho``
+only for the rows whose multiplier moved (recomputed in full every 10 steps,
+and the bound returned is recomputed exactly at the best multipliers): n =
+900, p = 10 went from 9.6 to 5.7 CPU s in the tree (same 1,783 nodes).
 """
 from __future__ import annotations
 
