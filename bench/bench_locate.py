@@ -8,6 +8,12 @@ proven count per n) and the ratio to spopt + HiGHS (PuLP's HiGHS API)
 measured in the same run; smaller look-alikes (n = 100-300) are included so
 that spopt finishes some.  Use ``--limit`` above the CPU target on a busy
 machine: limits are wall-clock, the table reports CPU seconds.
+``--exact --shapes orlib40 [--seeds 2] [--no-pcenter]``: the 40 shapes of
+OR-Library pmed1-40 (Beasley 1985: n = 100..900, p = 5, 10, n/10, n/5, n/3
+as in the files), ``--seeds`` look-alikes of each (``make_orlib_like_text``,
+seed ``4000 + 10 * shape + s``), the real pmed1-10 first when present; the
+per-n table adds the count proven within the 10 CPU s target.  ``--quick``
+keeps the hardest shapes (p = 5, 10 at n >= 500) and one seed.
 Prints tables; never asserts on times (the machine is shared).
 """
 from __future__ import annotations
@@ -140,6 +146,14 @@ def bench_county() -> None:
 # pmed11-40's shapes (Beasley 1985): n nodes, p = 5, 10, n/10, n/5, n/3 up to n = 600, then 5, 10, n/10.
 ORLIB_LIKE = [(n, p) for n in (300, 400, 500, 600) for p in (5, 10, n // 10, n // 5, n // 3)] + [
     (n, p) for n in (700, 800, 900) for p in (5, 10, n // 10)]
+# All 40 shapes of pmed1-40 in file order (p as in the files: n/3 rounded, 33, 67, 133, 167).
+ORLIB40 = [(100, 5), (100, 10), (100, 10), (100, 20), (100, 33), (200, 5), (200, 10), (200, 20), (200, 40),
+           (200, 67), (300, 5), (300, 10), (300, 30), (300, 60), (300, 100), (400, 5), (400, 10), (400, 40),
+           (400, 80), (400, 133), (500, 5), (500, 10), (500, 50), (500, 100), (500, 167), (600, 5), (600, 10),
+           (600, 60), (600, 120), (600, 200), (700, 5), (700, 10), (700, 70), (700, 140), (800, 5), (800, 10),
+           (800, 80), (900, 5), (900, 10), (900, 90)]
+ORLIB40_QUICK = [k for k, (n, p) in enumerate(ORLIB40) if n >= 500 and p <= 10]
+TARGET_CPU_S = 10.0
 ORLIB_LIKE_QUICK = [(300, 5), (300, 30), (300, 100), (500, 50), (600, 200), (700, 70), (900, 90)]
 # Smaller look-alikes that spopt + HiGHS (the classic x_ij model) can finish: its ratio to ours.
 ORLIB_LIKE_SMALL = [(100, 5), (100, 10), (100, 33), (200, 5), (200, 10), (200, 20), (200, 66), (300, 10)]
@@ -223,12 +237,27 @@ def _exact_instances(quick: bool):
         yield f"rnd{n}-{p}", parse_orlib_pmed(make_orlib_like_text(n, p, seed=1000 + k)), None
 
 
-def bench_exact(quick: bool, spopt_timeout_s: float | None, limit_s: float, spopt_max_n: int = 10**9,
-                model: str = "all", only: frozenset[str] | None = None) -> None:
+def _orlib40_instances(quick: bool, seeds: int):
+    """pmed1-10 (when present), then ``seeds`` look-alikes of each pmed1-40 shape (see the module doc)."""
+    if DATA.exists() and not quick:
+        opt = parse_pmedopt((DATA / "pmedopt.txt").read_text())
+        for k in range(1, 11):
+            yield f"pmed{k}", parse_orlib_pmed((DATA / f"pmed{k}.txt").read_text()), opt[f"pmed{k}"]
+    shapes = ORLIB40_QUICK if quick else range(len(ORLIB40))
+    for k in shapes:
+        n, p = ORLIB40[k]
+        for s in range(1 if quick else seeds):
+            yield f"o{k + 1}s{s}", parse_orlib_pmed(make_orlib_like_text(n, p, seed=4000 + 10 * k + s)), None
+
+
+def bench_exact(quick: bool, spopt_timeout_s: float | None, limit_s: float, spopt_max_n: int = 10**9, *,
+                model: str = "all", only: frozenset[str] | None = None, shapes: str = "default",
+                seeds: int = 2) -> None:
     """p-median and p-center at proven optimality: CPU seconds, and spopt + HiGHS on the p-median.
 
     ``model`` "pmedian" or "pcenter" runs one of the two (the other's columns
-    show "-"); ``only`` keeps the instances with these names (``rnd900-10``).
+    show "-"); ``only`` keeps the instances with these names (``rnd900-10``);
+    ``shapes`` "orlib40" runs ``seeds`` look-alikes of every pmed1-40 shape.
     """
     print(f"\n## Exact p-median / p-center (CPU s; time limit {limit_s:.0f} s; spopt+HiGHS timeout "
           f"{spopt_timeout_s if spopt_timeout_s else '-'} s)")
@@ -236,7 +265,13 @@ def bench_exact(quick: bool, spopt_timeout_s: float | None, limit_s: float, spop
           f" {'spopt':>8} {'cpu s':>7} {'ratio':>6} | {'p-center':>8} {'cpu s':>6} {'status':>8}")
     pm_t, pc_t, ratios, rows = [], [], [], []
     skipped = _Skipped()
-    for name, inst, ref in _exact_instances(quick):
+    # Compile (or load) the numba kernels first: the first solve would otherwise carry it.
+    warm = parse_orlib_pmed(make_orlib_like_text(60, 3, seed=1))
+    solve_pmedian(warm.cost, p=3, time_limit_s=limit_s, explain=False)
+    solve_pmedian(warm.cost, p=1, time_limit_s=limit_s, explain=False, method="milp")
+    solve_pcenter(warm.cost, p=3, time_limit_s=limit_s, explain=False)
+    source = _orlib40_instances(quick, seeds) if shapes == "orlib40" else _exact_instances(quick)
+    for name, inst, ref in source:
         if only is not None and name not in only:
             continue
         r = c = skipped
@@ -245,6 +280,8 @@ def bench_exact(quick: bool, spopt_timeout_s: float | None, limit_s: float, spop
             t = time.process_time()
             r = solve_pmedian(inst.cost, p=inst.p, time_limit_s=limit_s, explain=False)
             t_pm = time.process_time() - t
+            if ref is not None and r.status == "optimal" and abs(r.objective - ref) > 1e-6:
+                print(f"WRONG: {name} claims optimal {r.objective:.0f}, published optimum {ref:.0f}")
         if model in ("all", "pcenter"):
             t = time.process_time()
             c = solve_pcenter(inst.cost, p=inst.p, time_limit_s=limit_s, explain=False)
@@ -262,23 +299,27 @@ def bench_exact(quick: bool, spopt_timeout_s: float | None, limit_s: float, spop
                 ratios.append(out[1] / t_pm)
                 s_txt = f"{out[0]:8.0f} {out[1]:7.2f} {out[1] / t_pm:6.1f}"
         ref_txt = f"{ref:7.0f}" if ref is not None else f"{'':>7}"
+        c_txt = f"{c.objective:8.0f} {t_pc:6.2f} {c.status:>8}"
         print(f"{name:12} {inst.n:4d} {inst.p:4d} | {r.objective:9.0f} {ref_txt} {t_pm:6.2f} {r.status:>8} |"
-              f" {s_txt} | {c.objective:8.0f} {t_pc:6.2f} {c.status:>8}", flush=True)
+              f" {s_txt} | {c_txt}", flush=True)
     if pm_t and model in ("all", "pmedian"):
         print(f"p-median CPU s: median {statistics.median(pm_t):.2f}, max {max(pm_t):.2f} over {len(pm_t)}")
+        ok = sum(1 for r in rows if r[2] and r[1] <= TARGET_CPU_S)
+        print(f"p-median proven optimal within {TARGET_CPU_S:.0f} CPU s: {ok} of {len(rows)}")
     if pc_t and model in ("all", "pcenter"):
         print(f"p-center CPU s: median {statistics.median(pc_t):.2f}, max {max(pc_t):.2f} over {len(pc_t)}")
     if ratios:
         print(f"spopt+HiGHS / ours (p-median, finished ones): median {statistics.median(ratios):.1f}x, "
               f"min {min(ratios):.1f}x, max {max(ratios):.1f}x over {len(ratios)}")
     if rows:
-        print(f"\n{'n':>4} {'inst':>4} | {'p-median med':>12} {'max':>6} {'proven':>6} |"
+        print(f"\n{'n':>4} {'inst':>4} | {'p-median med':>12} {'max':>6} {'proven':>6} {'<=10s':>6} |"
               f" {'p-center med':>12} {'max':>6} {'proven':>6}   (CPU s)")
         for n in sorted({r[0] for r in rows}):
             g = [r for r in rows if r[0] == n]
+            pc = (f"{statistics.median(r[3] for r in g):12.2f} {max(r[3] for r in g):6.2f} {sum(r[4] for r in g):6d}"
+                  if model in ("all", "pcenter") else f"{'-':>12}")
             print(f"{n:4d} {len(g):4d} | {statistics.median(r[1] for r in g):12.2f} {max(r[1] for r in g):6.2f}"
-                  f" {sum(r[2] for r in g):6d} | {statistics.median(r[3] for r in g):12.2f}"
-                  f" {max(r[3] for r in g):6.2f} {sum(r[4] for r in g):6d}")
+                  f" {sum(r[2] for r in g):6d} {sum(1 for r in g if r[2] and r[1] <= TARGET_CPU_S):6d} | {pc}")
 
 
 def main(argv=None) -> None:
@@ -287,6 +328,10 @@ def main(argv=None) -> None:
     ap.add_argument("--no-spopt", action="store_true", help="skip the spopt comparison")
     ap.add_argument("--exact", action="store_true", help="only the exact p-median/p-center table")
     ap.add_argument("--quick", action="store_true", help="with --exact: pmed1-10 and 7 random instances")
+    ap.add_argument("--shapes", choices=("default", "orlib40"), default="default",
+                    help="with --exact: orlib40 = the 40 shapes of pmed1-40, --seeds look-alikes each")
+    ap.add_argument("--seeds", type=int, default=2, help="with --shapes orlib40: look-alikes per shape")
+    ap.add_argument("--no-pcenter", action="store_true", help="with --exact: p-median only")
     ap.add_argument("--limit", type=float, default=60.0, help="with --exact: time limit per solve (s)")
     ap.add_argument("--spopt-max-n", type=int, default=10**9,
                     help="with --exact: run spopt only on instances with at most this many nodes")
@@ -310,7 +355,9 @@ def main(argv=None) -> None:
         spopt_timeout = None
     if args.exact:
         only = frozenset(args.only.split(",")) if args.only else None
-        bench_exact(args.quick, spopt_timeout, args.limit, args.spopt_max_n, args.model, only)
+        model = "pmedian" if args.no_pcenter else args.model
+        bench_exact(args.quick, spopt_timeout, args.limit, args.spopt_max_n, model=model, only=only,
+                    shapes=args.shapes, seeds=args.seeds)
         return
     bench_orlib(spopt_timeout)
     bench_county()

@@ -192,11 +192,15 @@ def radius_positions(swc: np.ndarray, order: np.ndarray, lam: np.ndarray, rho: n
                 break
 
 
+_SELECT_MAX_K = 32  # up to this many sites to pick, insertion selection beats argsort
+_FULL_EVERY = 10  # node ascent: rho recomputed from scratch every this many steps, incrementally between
+
+
 @njit(cache=True)
 def node_ascent(swc: np.ndarray, order: np.ndarray, cpt: np.ndarray, w: np.ndarray, lam: np.ndarray,
                 state: np.ndarray, k: int, iters: int, theta: float, stall_max: int, thresh: float,
                 cap: np.ndarray, ub: float, lam_best: np.ndarray, rho_best: np.ndarray, pick_best: np.ndarray,
-                ub_pick: np.ndarray):
+                ub_pick: np.ndarray, freq: np.ndarray):
     """Subgradient ascent of the Lagrangian bound at one branch-and-bound node, compiled.
 
     ``state[j]``: 0 free, 1 open (fixed or branched open), 2 closed; ``k``
@@ -211,8 +215,12 @@ def node_ascent(swc: np.ndarray, order: np.ndarray, cpt: np.ndarray, w: np.ndarr
 
     Writes the best multipliers, their ``rho`` and the ``k`` sites they pick
     into ``lam_best``, ``rho_best``, ``pick_best``; a cheaper layout's free
-    sites into ``ub_pick``.  Returns ``(bound, theta, ub)``; the ascent stops
-    once the bound reaches ``thresh``.
+    sites into ``ub_pick``.  ``freq[j]`` (free ``j``) becomes the
+    exponentially smoothed share of iterations whose subproblem opened ``j``
+    (weight 0.1 on the newest): an estimate of the LP value ``y_j`` as in the
+    volume algorithm (Barahona & Anbil 2000, *Math. Programming* 87,
+    385-399), used to choose where to branch.  Returns ``(bound, theta, ub)``; the ascent
+    stops once the bound reaches ``thresh``.
     """
     n, m = swc.shape
     rho = np.empty(m)
@@ -228,30 +236,82 @@ def node_ascent(swc: np.ndarray, order: np.ndarray, cpt: np.ndarray, w: np.ndarr
     seen = False
     best = -np.inf
     stall = 0
-    for _ in range(iters):
+    for q in range(n_free):
+        freq[free[q]] = 0.0
+    first = True
+    sel_v = np.empty(max(k, 1))
+    sel_q = np.empty(max(k, 1), dtype=np.int64)
+    lam_prev = np.empty(n)
+    for it in range(iters):
         for i in range(n):
             if lam[i] > cap[i]:
                 lam[i] = cap[i]
-        rho[:] = 0.0
         value = 0.0
-        for i in range(n):
-            li = lam[i]
-            value += li
-            for c in range(m):
-                v = swc[i, c] - li
-                if v >= 0.0:
-                    break
-                rho[order[i, c]] += v
+        if it % _FULL_EVERY == 0:
+            rho[:] = 0.0
+            for i in range(n):
+                li = lam[i]
+                lam_prev[i] = li
+                value += li
+                for c in range(m):
+                    v = swc[i, c] - li
+                    if v >= 0.0:
+                        break
+                    rho[order[i, c]] += v
+        else:
+            # Only rows whose multiplier moved change rho (near the dual optimum most
+            # rows have exactly one open site below lambda_i: zero subgradient).
+            for i in range(n):
+                li = lam[i]
+                value += li
+                lo = lam_prev[i]
+                if li == lo:
+                    continue
+                top = li if li > lo else lo
+                for c in range(m):
+                    sv = swc[i, c]
+                    if sv >= top:
+                        break
+                    rho[order[i, c]] += min(sv - li, 0.0) - min(sv - lo, 0.0)
+                lam_prev[i] = li
         for j in range(m):
             if state[j] == 1:
                 value += rho[j]
         for q in range(n_free):
             rf[q] = rho[free[q]]
-        if k > 0:
+        if k > _SELECT_MAX_K:
             idx = np.argsort(rf)
             for q in range(k):
                 pick[q] = free[idx[q]]
                 value += rf[idx[q]]
+        elif k > 0:
+            # The k smallest by insertion into a sorted buffer: O(#free * small) where a
+            # full argsort of 900 values took a third of a node's ascent at p = 10.
+            cnt = 0
+            for q in range(n_free):
+                v = rf[q]
+                if cnt < k:
+                    t = cnt
+                    cnt += 1
+                elif v < sel_v[k - 1]:
+                    t = k - 1
+                else:
+                    continue
+                while t > 0 and sel_v[t - 1] > v:
+                    sel_v[t] = sel_v[t - 1]
+                    sel_q[t] = sel_q[t - 1]
+                    t -= 1
+                sel_v[t] = v
+                sel_q[t] = q
+            for q in range(k):
+                pick[q] = free[sel_q[q]]
+                value += sel_v[q]
+        if not first:
+            for q in range(n_free):
+                freq[free[q]] *= 0.9
+        for q in range(k):
+            freq[pick[q]] += 1.0 if first else 0.1
+        first = False
         if best == -np.inf or value > best + 1e-9 * max(1.0, abs(best)):
             best = value
             stall = 0
@@ -320,4 +380,20 @@ def node_ascent(swc: np.ndarray, order: np.ndarray, cpt: np.ndarray, w: np.ndarr
             if v >= 0.0:
                 break
             rho_best[order[i, c]] += v
+    if best > -np.inf:
+        # The bound returned is the Lagrangian value at lam_best computed afresh, so
+        # the incremental updates' rounding can never make it invalid.
+        exact = 0.0
+        for i in range(n):
+            exact += lam_best[i]
+        for j in range(m):
+            if state[j] == 1:
+                exact += rho_best[j]
+        for q in range(n_free):
+            rf[q] = rho_best[free[q]]
+        if k > 0:
+            srt_rf = np.sort(rf)
+            for q in range(k):
+                exact += srt_rf[q]
+        best = exact
     return best, theta, ub

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from planner.locate import (
     make_orlib_like_text,
     parse_orlib_pmed,
+    parse_pmedopt,
     solve_pcenter,
     solve_pmedian,
 )
@@ -163,6 +164,74 @@ def test_lagrangian_branch_and_bound_matches_brute_force(n, m, p, n_fixed, integ
     cut = lagrangian_branch_and_bound(lag.swc, lag.order, cost, w, p, fixed, none.copy(), none.copy(), lam0,
                                       start, start_v, lambda ub: ub - 1e-9 * max(1.0, ub), deadline=0.0)
     assert cut.bound <= best * (1 + 1e-9) + 1e-9 or cut.proven
+
+
+@SETTINGS
+@given(n=st.integers(8, 20), m=st.integers(6, 14), p=st.integers(2, 5), n_fixed=st.integers(0, 2),
+       seed=st.integers(0, 10_000))
+def test_lagrangian_tree_branching_rules_match_brute_force(n, m, p, n_fixed, seed):
+    """Both branching rules (fractional site, most negative pick), from a poor incumbent, prove the optimum."""
+    from planner.locate._pmedian_lagbb import lagrangian_branch_and_bound
+    from planner.locate._pmedian_radius import _Lagrangian
+
+    rng = np.random.default_rng(seed)
+    cost = rng.integers(0, 60, (n, m)).astype(float)
+    w = rng.integers(1, 9, n).astype(float)
+    fixed = rng.choice(m, size=min(n_fixed, max(0, m - p - 1)), replace=False).astype(np.int64)
+    free = np.setdiff1d(np.arange(m), fixed)
+    if p >= len(free):
+        return
+    best = _brute_pmedian(cost, w, p, tuple(fixed.tolist()))
+    # The worst of a few random layouts: the tree must find the optimum itself.
+    starts = [np.sort(rng.choice(free, p, replace=False)) for _ in range(5)]
+    vals = [float(w @ np.min(cost[:, np.r_[fixed, s]], axis=1)) for s in starts]
+    start, start_v = starts[int(np.argmax(vals))], max(vals)
+    lag = _Lagrangian(cost, w, p, fixed)
+    lam0 = lag.swc[:, min(p + len(fixed), m - 1)].copy()
+    none = np.zeros(m, dtype=bool)
+    for rule in ("frac", "site"):
+        for shallow in (0, 3):
+            out = lagrangian_branch_and_bound(lag.swc, lag.order, cost, w, p, fixed, none.copy(), none.copy(),
+                                              lam0, start, start_v, lambda ub: ub - 1.0 + 1e-6, deadline=1e18,
+                                              branching=rule, shallow_depth=shallow, root_iterations=20,
+                                              node_iterations=5)
+            assert out.proven
+            assert out.objective == best
+            assert float(w @ np.min(cost[:, np.r_[fixed, out.sites]], axis=1)) == out.objective
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 6, 7])
+def test_lagrangian_tree_alone_reaches_published_pmed_optimum(k):
+    """pmed1-3, 6, 7 (p = 5, 10): the tree alone, without root reductions and from the
+    greedy layout of the first p nodes, proves Beasley's published optimum."""
+    from planner.locate._pmedian_lagbb import lagrangian_branch_and_bound
+    from planner.locate._pmedian_radius import _Lagrangian
+
+    opt = parse_pmedopt(shared_data("orlib-pmed", "pmedopt.txt").read_text())[f"pmed{k}"]
+    inst = parse_orlib_pmed(shared_data("orlib-pmed", f"pmed{k}.txt").read_text())
+    cost, n, p = inst.cost, inst.n, inst.p
+    w = np.ones(n)
+    fixed = np.zeros(0, dtype=np.int64)
+    start = np.arange(p)
+    start_v = float(np.min(cost[:, start], axis=1).sum())
+    assert start_v > opt
+    lag = _Lagrangian(cost, w, p, fixed)
+    none = np.zeros(n, dtype=bool)
+    out = lagrangian_branch_and_bound(lag.swc, lag.order, cost, w, p, fixed, none.copy(), none.copy(),
+                                      lag.swc[:, p].copy(), start, start_v, lambda ub: ub - 1.0 + 1e-6,
+                                      deadline=1e18)
+    assert out.proven and out.objective == opt
+    assert float(np.min(cost[:, out.sites], axis=1).sum()) == opt
+
+
+@pytest.mark.parametrize("n,p,seed,expected", [(400, 40, 4171, 4415.0)])
+def test_pmedian_radius_milp_integer_gap_counts_as_proof(n, p, seed, expected):
+    """HiGHS stops at an absolute gap below 1 on integer data (bound 4414.3 < 4415): that is a proof,
+    the status must be "optimal" (it was reported "feasible" with gap 0)."""
+    inst = parse_orlib_pmed(make_orlib_like_text(n, p, seed=seed))
+    res = solve_pmedian(inst.cost, p=p, time_limit_s=120, explain=False)
+    assert res.status == "optimal" and res.objective == expected and res.bound == expected
+    assert np.min(inst.cost[:, list(res.new_sites)], axis=1).sum() == expected
 
 
 @pytest.mark.parametrize("n,p,seed", [(100, 5, 2), (120, 5, 0)])
