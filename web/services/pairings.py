@@ -75,20 +75,17 @@ def workspace_travel(ws, method: str = "network"):
     (callable or None, str, dict or None)
     """
     from planner.travel import travel_time_matrix
-    from web import services
 
     if method == "none":
         return None, "none", None
-    if method == "network":
-        try:
-            network = services.workspace_network(ws)
-        except NoRoads:
-            network = None
-        if network is not None:
-            def travel(origins, destinations):
-                return travel_time_matrix(network.graph, origins, destinations, max_snap_m=network.max_snap_m).minutes
+    network = _road_network(ws, method)
+    if network is not None:
+        def travel(origins, destinations):
+            return travel_time_matrix(network.graph, origins, destinations, max_snap_m=network.max_snap_m).minutes
 
-            return travel, "network", None
+        return travel, "network", None
+    from web import services
+
     estimate = services.straight_line_estimate(ws)
 
     def travel_estimated(origins, destinations):
@@ -112,17 +109,23 @@ def workspace_off_network(ws, method: str = "network"):
 
     if method == "none":
         return None
-    graph, max_snap_m = None, None
-    if method == "network":
-        try:
-            network = services.workspace_network(ws)
-        except NoRoads:
-            network = None
-        if network is not None:
-            graph, max_snap_m = network.graph, network.max_snap_m
-    if graph is None:
-        graph = services.straight_line_estimate(ws)
-    return off_network_rule(graph, max_snap_m=max_snap_m)
+    network = _road_network(ws, method)
+    if network is not None:
+        return off_network_rule(network.graph, max_snap_m=network.max_snap_m)
+    return off_network_rule(services.straight_line_estimate(ws), max_snap_m=None)
+
+
+def _road_network(ws, method: str):
+    """The workspace's road network for ``method="network"``, else (or without roads) None:
+    the caller then uses the straight-line estimate."""
+    from web import services
+
+    if method != "network":
+        return None
+    try:
+        return services.workspace_network(ws)
+    except NoRoads:
+        return None
 
 
 def off_network_rule(graph, *, max_snap_m: float | None = None):
