@@ -337,3 +337,92 @@ def test_target_share_past_the_deadline_keeps_a_knapsack_bound(monkeypatch):
     assert exact.status == "optimal"
     assert 0 < late.bound <= exact.objective <= late.objective
     assert late.bound == int(late.bound)  # whole sites
+
+
+# ---------------------------------------------------------------------------
+# the compiled p-median greedy runs in chunks (issue 12 at short limits)
+
+
+def _greedy_instance(n=60, seed=7):
+    cost, w = _instance(n, seed=seed)
+    cpt = np.ascontiguousarray(cost.T)
+    big = float(cpt.max()) * 2.0 + 1.0
+    return cpt, w, big
+
+
+def test_chunked_greedy_with_time_is_the_plain_greedy(monkeypatch):
+    import planner.locate._pmedian_kernels as K
+    import planner.locate._pmedian_radius as rad
+
+    cpt, w, big = _greedy_instance()
+    m, n = cpt.shape
+    plain_open, plain_d1 = np.zeros(m, dtype=np.bool_), np.full(n, big)
+    K.greedy_add(cpt, w, plain_open, plain_d1, 12)
+    monkeypatch.setattr(rad, "greedy_add_s", lambda n, m: 0.001)  # 10 additions per 10 ms chunk
+    calls = []
+    inner = K.greedy_add
+    monkeypatch.setattr(K, "greedy_add", lambda *a: calls.append(a[-1]) or inner(*a))
+    fc = FakeClock()
+    is_open, d1 = np.zeros(m, dtype=np.bool_), np.full(n, big)
+    how = rad.greedy_add_until(cpt, w, is_open, d1, 12, Deadline(60.0, clock=fc, cpu_clock=fc.cpu))
+    assert how == "greedy" and calls == [10, 2]
+    assert np.array_equal(is_open, plain_open) and np.allclose(d1, plain_d1)
+
+
+def test_chunked_greedy_reads_the_clock_between_chunks_and_finishes_in_one_scan(monkeypatch):
+    """Each chunk moves the fake clock; once the next would not fit, the rest open at once."""
+    import planner.locate._pmedian_kernels as K
+    import planner.locate._pmedian_radius as rad
+
+    cpt, w, big = _greedy_instance()
+    m, n = cpt.shape
+    monkeypatch.setattr(rad, "greedy_add_s", lambda n, m: 0.001)
+    fc = FakeClock()
+    calls = []
+    inner = K.greedy_add
+
+    def timed(cpt_, w_, is_open_, d1_, k):
+        calls.append(k)
+        fc.t += 0.001 * k  # the kernel's cost, on the fake clock
+        inner(cpt_, w_, is_open_, d1_, k)
+
+    monkeypatch.setattr(K, "greedy_add", timed)
+    is_open, d1 = np.zeros(m, dtype=np.bool_), np.full(n, big)
+    how = rad.greedy_add_until(cpt, w, is_open, d1, 30, Deadline(0.025, clock=fc, cpu_clock=fc.cpu))
+    # 10 ms, 10 ms, then 5 ms left < one chunk + the final scan: the other 10 sites in one go.
+    assert how == "greedy+batch" and calls == [10, 10]
+    assert int(is_open.sum()) == 30
+    # d1 stays the true nearest open cost (the swap search relies on it).
+    assert np.allclose(d1, cpt[is_open].min(axis=0))
+
+
+def test_local_search_past_its_deadline_opens_p_sites_without_swaps(monkeypatch):
+    import planner.locate._pmedian_kernels as K
+    import planner.locate._pmedian_radius as rad
+
+    cpt, w, _big = _greedy_instance()
+    monkeypatch.setattr(K, "greedy_add", lambda *a: pytest.fail("greedy chunk started after the deadline"))
+    monkeypatch.setattr(K, "swap_search", lambda *a: pytest.fail("swap scan started after the deadline"))
+    fc = FakeClock()
+    dl = Deadline(0.01, clock=fc, cpu_clock=fc.cpu)
+    fc.t += 1.0
+    sites = rad.local_search(cpt, w, np.zeros(0, dtype=np.int64), None, 8, deadline=dl)
+    assert len(sites) == 8 == len(set(sites.tolist()))
+
+
+def test_pmedian_and_attendance_warm_starts_are_given_a_deadline(monkeypatch):
+    """The entry points hand the greedy a deadline (so it is chunked), not an unbounded call."""
+    import planner.locate.pmedian as pm
+
+    seen = []
+    inner = pm.local_search
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("deadline"))
+        return inner(*args, **kwargs)
+
+    monkeypatch.setattr(pm, "local_search", spy)
+    cost, w = _instance(60, seed=4)
+    solve_pmedian(cost, w, p=6, time_limit_s=5.0, explain=False)
+    solve_attendance(cost, w, p=6, cutoff_min=15.0, decay="exponential", beta=0.1, time_limit_s=5.0, explain=False)
+    assert len(seen) == 2 and all(isinstance(d, Deadline) for d in seen)
