@@ -48,7 +48,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _pmedian_kernels as K
-from ._deadline import GREEDY_CHUNK_S, Deadline, greedy_add_s, milp_setup_s, swaps_affordable
+from ._deadline import GREEDY_CHUNK_S, Deadline, greedy_add_s, lagrangian_setup_s, milp_setup_s, swaps_affordable
 from ._highs import solve_milp
 from ._pmedian_lagbb import lagrangian_branch_and_bound
 
@@ -365,8 +365,9 @@ def solve_pmedian_radius(cp: np.ndarray, w: np.ndarray, p: int, fixed: np.ndarra
     else:
         best = local_search(cpt, w, fixed, None, p, deadline=dl.part(0.5))
     best_v = cost_of(best)
-    if dl.expired():
-        # No time for the relaxation (its set-up alone sorts every row): the incumbent, no bound.
+    if dl.expired() or not dl.affords(lagrangian_setup_s(n, m)):
+        # No time for the relaxation (its set-up alone sorts every row, uninterruptibly:
+        # 30 ms at n = m = 900): the incumbent, no bound.
         return RadiusOutcome(np.sort(best), best_v, -math.inf, "time_limit", "interchange", stats)
     stats["heuristic_s"] = time.perf_counter() - t0
     integral = bool(np.all(w == np.round(w)) and np.all(cp == np.round(cp)))

@@ -426,3 +426,53 @@ def test_pmedian_and_attendance_warm_starts_are_given_a_deadline(monkeypatch):
     solve_pmedian(cost, w, p=6, time_limit_s=5.0, explain=False)
     solve_attendance(cost, w, p=6, cutoff_min=15.0, decay="exponential", beta=0.1, time_limit_s=5.0, explain=False)
     assert len(seen) == 2 and all(isinstance(d, Deadline) for d in seen)
+
+
+def test_explanation_blocks_are_sized_to_end_near_the_deadline(monkeypatch):
+    """A runner-up block cannot run far past the deadline: after the first (small) block, blocks
+    are sized from the measured seconds per column and the time left (fake clock)."""
+    import time as time_mod
+
+    import planner.locate.explain as ex
+
+    cost, w = _instance(60, seed=8)
+    n = cost.shape[0]
+    clock = {"t": 1000.0}
+    monkeypatch.setattr(time_mod, "perf_counter", lambda: clock["t"])
+    monkeypatch.setattr(ex, "_FIRST_BLOCK_ENTRIES", 5 * n)  # a first block of 5 columns
+    per_col = 1e-4
+    starts = []
+
+    def score(D):
+        starts.append((clock["t"], D.shape[1]))
+        clock["t"] += per_col * D.shape[1]  # the score's cost, on the fake clock
+        return w @ D
+
+    open_sites = [3, 17, 41]
+    assign = np.asarray(open_sites)[np.argmin(cost[:, open_sites], axis=1)]
+    objective = float(w @ cost[:, open_sites].min(axis=1))
+    deadline = clock["t"] + 0.004  # 40 columns' worth
+    reports = ex.explain_by_distance(cost, open_sites, [], score, minimize=True, objective=objective,
+                                     assignment=assign, weights=w, deadline=deadline)
+    # One call scores every site's "without" layout; then runner-up blocks.
+    assert starts[0][1] == len(open_sites)
+    assert starts[1][1] == 5
+    assert all(t <= deadline for t, _k in starts)
+    assert clock["t"] <= deadline + 2 * per_col
+    assert reports[0].explanation == "partial" and reports[-1].explanation == "partial"
+    for s in reports:  # the batched "without" scores are the per-site ones
+        rest = [k for k in open_sites if k != s.site]
+        assert s.objective_without == pytest.approx(float(w @ cost[:, rest].min(axis=1)))
+
+
+def test_radius_solver_skips_the_lagrangian_set_up_it_cannot_afford(monkeypatch, no_highs):
+    """The relaxation's set-up (a row-wise sort) cannot be interrupted: estimated first, not started."""
+    import planner.locate._pmedian_radius as rad
+
+    cost, w = _instance(60, seed=4)
+    exact = solve_pmedian(cost, w, p=6, time_limit_s=60)
+    monkeypatch.setattr(rad, "lagrangian_setup_s", lambda n, m: 1e6)
+    monkeypatch.setattr(rad, "_Lagrangian", lambda *a: pytest.fail("Lagrangian set up without the time for it"))
+    res = solve_pmedian(cost, w, p=6, time_limit_s=5.0)
+    assert res.status == "time_limit" and res.method == "interchange"
+    assert res.bound <= exact.objective + 1e-6 <= res.objective + 2e-6
