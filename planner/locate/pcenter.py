@@ -6,8 +6,10 @@ vertex p-center solved as in Daskin (1995, *Network and Discrete Location*,
 ch. 5): the optimum is one of the distinct travel times, and "is radius r
 achievable with p sites?" is a set-covering question (Toregas et al. 1971).
 We binary-search the sorted distinct times between a lower bound (every point
-needs *some* site: ``max_i min_j c_ij``) and the farthest-first heuristic's
-value.  Each question is answered by :func:`._pcenter_exact.cover_decision_rowgen`:
+needs *some* site: ``max_i min_j c_ij``; and two of the ``p + 1`` farthest-first
+points share a site: :func:`._pcenter_exact.packing_lower_bound`, which is what
+keeps the gap below 100 % out of time when every point is also a candidate)
+and the farthest-first heuristic's value.  Each question is answered by :func:`._pcenter_exact.cover_decision_rowgen`:
 a packing bound ("no"), greedy and a weighted swap local search ("yes") on
 all points, else row generation -- the question on a small, growing subset
 of the points, whose "no" is a proof for all (Chen & Chen 2009; Contardo,
