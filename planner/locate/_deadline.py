@@ -23,8 +23,8 @@ from __future__ import annotations
 import math
 import time
 
-__all__ = ["Deadline", "EXPLAIN_TAIL", "GREEDY_CHUNK_S", "greedy_add_s", "lagrangian_setup_s", "milp_setup_s", "MILP_SETUP_S_PER_NNZ",
-           "swaps_affordable"]
+__all__ = ["Deadline", "EXPLAIN_TAIL", "GREEDY_CHUNK_S", "greedy_add_s", "lagrangian_setup_s", "milp_setup_s",
+           "MILP_SETUP_S_PER_NNZ", "swaps_affordable"]
 
 #: Share of the limit kept back from the explanations for assembling and
 #: certifying the result (which do not check the clock: they take milliseconds).
