@@ -369,8 +369,8 @@ def test_chunked_greedy_with_time_is_the_plain_greedy(monkeypatch):
     assert np.array_equal(is_open, plain_open) and np.allclose(d1, plain_d1)
 
 
-def test_chunked_greedy_reads_the_clock_between_chunks_and_finishes_in_one_scan(monkeypatch):
-    """Each chunk moves the fake clock; once the next would not fit, the rest open at once."""
+def test_chunked_greedy_reads_the_clock_between_chunks_and_finishes_by_sampling(monkeypatch):
+    """Each chunk moves the fake clock; once the next would not fit, the rest are added from samples."""
     import planner.locate._pmedian_kernels as K
     import planner.locate._pmedian_radius as rad
 
@@ -389,8 +389,8 @@ def test_chunked_greedy_reads_the_clock_between_chunks_and_finishes_in_one_scan(
     monkeypatch.setattr(K, "greedy_add", timed)
     is_open, d1 = np.zeros(m, dtype=np.bool_), np.full(n, big)
     how = rad.greedy_add_until(cpt, w, is_open, d1, 30, Deadline(0.025, clock=fc, cpu_clock=fc.cpu))
-    # 10 ms, 10 ms, then 5 ms left < one chunk + the final scan: the other 10 sites in one go.
-    assert how == "greedy+batch" and calls == [10, 10]
+    # 10 ms, 10 ms, then 5 ms left < one chunk + the sampled scans: the other 10 by the stochastic greedy.
+    assert how == "greedy+stochastic" and calls == [10, 10]
     assert int(is_open.sum()) == 30
     # d1 stays the true nearest open cost (the swap search relies on it).
     assert np.allclose(d1, cpt[is_open].min(axis=0))
