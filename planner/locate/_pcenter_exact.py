@@ -40,7 +40,7 @@ from numba import njit
 
 from ._highs import solve_milp
 
-__all__ = ["cover_decision", "cover_decision_rowgen", "farthest_first", "swap_search"]
+__all__ = ["cover_decision", "cover_decision_rowgen", "farthest_first", "packing_lower_bound", "swap_search"]
 
 # Above this many multiply-adds the dominance products are skipped (the MILP
 # presolve does a weaker form itself).
@@ -455,25 +455,91 @@ def cover_decision_rowgen(a, p: int, deadline: float, *, seed_rows=None, max_add
         in_s[pick] = True
 
 
-def farthest_first(cp: np.ndarray, p: int, fixed: np.ndarray) -> np.ndarray:
+def farthest_first(cp: np.ndarray, p: int, fixed: np.ndarray, *, return_points: bool = False):
     """Gonzalez (1985) farthest-point heuristic: ``p`` new sites, each nearest... the worst-served point.
 
     Picks, ``p`` times, the candidate nearest to the currently worst-served
     point (with candidates = points this is Gonzalez's 2-approximation).
+    With ``return_points`` also returns the ``p + 1`` worst-served points met
+    on the way (the last one after all ``p`` sites are open), for
+    :func:`packing_lower_bound`.
     """
     n, m = cp.shape
     d = np.min(cp[:, fixed], axis=1) if len(fixed) else np.full(n, math.inf)
     chosen: list[int] = []
     is_open = np.zeros(m, dtype=bool)
     is_open[fixed] = True
+    worst: list[int] = []
     for _ in range(p):
         i = int(np.argmax(d))
+        worst.append(i)
         row = np.where(is_open, np.inf, cp[i])
         j = int(np.argmin(row))
         chosen.append(j)
         is_open[j] = True
         d = np.minimum(d, cp[:, j])
-    return np.asarray(chosen, dtype=np.int64)
+    sites = np.asarray(chosen, dtype=np.int64)
+    if not return_points:
+        return sites
+    worst.append(int(np.argmax(d)))
+    return sites, np.asarray(worst, dtype=np.int64)
+
+
+#: (point pair, candidate) comparisons of :func:`packing_lower_bound` done even
+#: past the deadline (about 2 ms of numpy).
+PACKING_FREE_PAIRS = 1_000_000
+
+
+def packing_lower_bound(cp_free: np.ndarray, points: np.ndarray, fixed_d: np.ndarray, p: int,
+                        deadline: float) -> float:
+    """A lower bound on the p-center radius from ``p + 1`` points (pigeonhole), or ``-inf``.
+
+    Any ``p + 1`` distinct points must be served by ``p`` new sites and the
+    fixed ones: within radius ``R`` either one of them is within ``R`` of a
+    fixed site, or two of them share a new site ``j`` and both
+    ``c[a, j] <= R`` and ``c[b, j] <= R``.  So
+    ``R >= min(min_a fixed_d[a], min_{a<b} min_j max(c[a, j], c[b, j]))``
+    -- no triangle inequality needed (road times need not have one).  With
+    points far apart (the farthest-first sequence) this is about half the
+    optimum where ``max_i min_j c_ij`` is 0 (every point also a candidate);
+    it is the pigeonhole argument behind the packing bounds of exact
+    p-center methods (e.g. Contardo, Iori & Kramer 2019), on one point set.
+
+    Parameters
+    ----------
+    cp_free : ndarray, shape (n, m_free)
+        Point-to-free-candidate minutes (finite; unreachable = a large value).
+    points : ndarray of int
+        Point indices (rows); duplicates are dropped.
+    fixed_d : ndarray, shape (n,)
+        Minutes from each point to its nearest fixed site (``inf`` without).
+    p : int
+        New sites.
+    deadline : float
+        ``time.perf_counter()`` value; past it the bound is abandoned (``-inf``).
+
+    Returns
+    -------
+    float
+        A valid lower bound, or ``-inf`` when fewer than ``p + 1`` distinct
+        points were given or time ran out.
+    """
+    pts = np.unique(np.asarray(points, dtype=np.int64))
+    if p < 0 or len(pts) < p + 1 or cp_free.shape[1] == 0:
+        return -math.inf
+    pts = pts[: p + 1]
+    best = float(np.min(fixed_d[pts]))
+    sub = cp_free[pts]
+    # A few million comparisons (milliseconds) run even past the deadline: the
+    # bound is what keeps an out-of-time answer's gap below 100 %.
+    small = len(pts) * (len(pts) - 1) // 2 * sub.shape[1] <= PACKING_FREE_PAIRS
+    for a in range(len(pts) - 1):
+        if not small and time.perf_counter() > deadline:
+            return -math.inf
+        v = float(np.maximum(sub[a + 1:], sub[a]).min())
+        if v < best:
+            best = v
+    return best
 
 
 @njit(cache=True)

@@ -6,8 +6,10 @@ vertex p-center solved as in Daskin (1995, *Network and Discrete Location*,
 ch. 5): the optimum is one of the distinct travel times, and "is radius r
 achievable with p sites?" is a set-covering question (Toregas et al. 1971).
 We binary-search the sorted distinct times between a lower bound (every point
-needs *some* site: ``max_i min_j c_ij``) and the farthest-first heuristic's
-value.  Each question is answered by :func:`._pcenter_exact.cover_decision_rowgen`:
+needs *some* site: ``max_i min_j c_ij``; and two of the ``p + 1`` farthest-first
+points share a site: :func:`._pcenter_exact.packing_lower_bound`, which is what
+keeps the gap below 100 % out of time when every point is also a candidate)
+and the farthest-first heuristic's value.  Each question is answered by :func:`._pcenter_exact.cover_decision_rowgen`:
 a packing bound ("no"), greedy and a weighted swap local search ("yes") on
 all points, else row generation -- the question on a small, growing subset
 of the points, whose "no" is a proof for all (Chen & Chen 2009; Contardo,
@@ -24,6 +26,7 @@ time) and the worst time is minimised over those.
 """
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable
 
@@ -43,7 +46,14 @@ from ._coverage import ReducedCover, greedy_swap_mclp, solve_reduced_mclp
 from ._deadline import EXPLAIN_TAIL
 from ._highs import solve_milp
 from .exhaustive import enumerate_pcenter
-from ._pcenter_exact import cover_decision_rowgen, farthest_first, greedy_cover, swap_moves_allowed, swap_search
+from ._pcenter_exact import (
+    cover_decision_rowgen,
+    farthest_first,
+    greedy_cover,
+    packing_lower_bound,
+    swap_moves_allowed,
+    swap_search,
+)
 from .explain import explain_by_distance, nearest_assignment
 from .certify import certified
 from .result import LocateResult
@@ -129,7 +139,8 @@ def solve_pcenter(
         # Farthest-first start (Gonzalez 1985, within twice the optimum on road
         # times); the binary search does the rest.  The swap heuristic spent up
         # to a quarter of the time limit at n = 900.
-        heur = farthest_first(cp, p, fx) if p > 0 else np.zeros(0, dtype=np.int64)
+        heur, far_pts = (farthest_first(cp, p, fx, return_points=True) if p > 0
+                         else (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)))
         levels = np.unique(finite)
         fixed_d = np.min(cr[:, fx], axis=1) if len(fx) else np.full(len(pts), np.inf)
 
@@ -205,6 +216,13 @@ def solve_pcenter(
             best_sites = s if ok else heur
             ub = value(best_sites)
         lb_val = float(np.max(np.min(cp, axis=1))) if target is None else float(levels[0])
+        if target is None and p > 0:
+            # max_i min_j c_ij is 0 when every point is also a candidate: the
+            # farthest-first points' pigeonhole bound keeps a gap below 100 % even
+            # when the search gets no question answered (short limits).
+            pack = packing_lower_bound(cp[:, free] if len(free) < m else cp, far_pts, fixed_d, p, deadline)
+            if math.isfinite(pack) and pack < big:
+                lb_val = max(lb_val, pack)
         lo = int(np.searchsorted(levels, lb_val - 1e-9))
         hi = int(np.searchsorted(levels, ub - 1e-9))
         hi = min(hi, len(levels) - 1)

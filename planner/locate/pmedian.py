@@ -53,7 +53,7 @@ from ._common import (
     relative_gap,
     unique_rows,
 )
-from ._deadline import EXPLAIN_TAIL, Deadline, milp_setup_s, swaps_affordable
+from ._deadline import EXPLAIN_TAIL, Deadline, milp_setup_s
 from ._common import RESULT_RESERVE
 from ._highs import DEFAULT_MIP_REL_GAP, solve_milp
 from .exhaustive import enumerate_pmedian
@@ -1122,8 +1122,10 @@ def solve_pmedian(
         if fast:
             # Compiled greedy + vertex substitution (milliseconds where the
             # numpy restarts took seconds at n = 900).
+            # Half the time left at most (the greedy is chunked, see local_search): the
+            # service check and the bound need the rest.
             heur = local_search(np.ascontiguousarray(inst.cp.T), inst.wr, inst.fx, None, p,
-                                max_swaps=swaps_affordable(solve_dl, *inst.cp.shape))
+                                deadline=solve_dl.part(0.5))
         else:
             heur = _warm_start(inst, deadline, time_limit_s, restarts)
         service = _max_served(inst, heur, deadline)

@@ -337,3 +337,142 @@ def test_target_share_past_the_deadline_keeps_a_knapsack_bound(monkeypatch):
     assert exact.status == "optimal"
     assert 0 < late.bound <= exact.objective <= late.objective
     assert late.bound == int(late.bound)  # whole sites
+
+
+# ---------------------------------------------------------------------------
+# the compiled p-median greedy runs in chunks (issue 12 at short limits)
+
+
+def _greedy_instance(n=60, seed=7):
+    cost, w = _instance(n, seed=seed)
+    cpt = np.ascontiguousarray(cost.T)
+    big = float(cpt.max()) * 2.0 + 1.0
+    return cpt, w, big
+
+
+def test_chunked_greedy_with_time_is_the_plain_greedy(monkeypatch):
+    import planner.locate._pmedian_kernels as K
+    import planner.locate._pmedian_radius as rad
+
+    cpt, w, big = _greedy_instance()
+    m, n = cpt.shape
+    plain_open, plain_d1 = np.zeros(m, dtype=np.bool_), np.full(n, big)
+    K.greedy_add(cpt, w, plain_open, plain_d1, 12)
+    monkeypatch.setattr(rad, "greedy_add_s", lambda n, m: 0.001)  # 10 additions per 10 ms chunk
+    calls = []
+    inner = K.greedy_add
+    monkeypatch.setattr(K, "greedy_add", lambda *a: calls.append(a[-1]) or inner(*a))
+    fc = FakeClock()
+    is_open, d1 = np.zeros(m, dtype=np.bool_), np.full(n, big)
+    how = rad.greedy_add_until(cpt, w, is_open, d1, 12, Deadline(60.0, clock=fc, cpu_clock=fc.cpu))
+    assert how == "greedy" and calls == [10, 2]
+    assert np.array_equal(is_open, plain_open) and np.allclose(d1, plain_d1)
+
+
+def test_chunked_greedy_reads_the_clock_between_chunks_and_finishes_by_sampling(monkeypatch):
+    """Each chunk moves the fake clock; once the next would not fit, the rest are added from samples."""
+    import planner.locate._pmedian_kernels as K
+    import planner.locate._pmedian_radius as rad
+
+    cpt, w, big = _greedy_instance()
+    m, n = cpt.shape
+    monkeypatch.setattr(rad, "greedy_add_s", lambda n, m: 0.001)
+    fc = FakeClock()
+    calls = []
+    inner = K.greedy_add
+
+    def timed(cpt_, w_, is_open_, d1_, k):
+        calls.append(k)
+        fc.t += 0.001 * k  # the kernel's cost, on the fake clock
+        inner(cpt_, w_, is_open_, d1_, k)
+
+    monkeypatch.setattr(K, "greedy_add", timed)
+    is_open, d1 = np.zeros(m, dtype=np.bool_), np.full(n, big)
+    how = rad.greedy_add_until(cpt, w, is_open, d1, 30, Deadline(0.025, clock=fc, cpu_clock=fc.cpu))
+    # 10 ms, 10 ms, then 5 ms left < one chunk + the sampled scans: the other 10 by the stochastic greedy.
+    assert how == "greedy+stochastic" and calls == [10, 10]
+    assert int(is_open.sum()) == 30
+    # d1 stays the true nearest open cost (the swap search relies on it).
+    assert np.allclose(d1, cpt[is_open].min(axis=0))
+
+
+def test_local_search_past_its_deadline_opens_p_sites_without_swaps(monkeypatch):
+    import planner.locate._pmedian_kernels as K
+    import planner.locate._pmedian_radius as rad
+
+    cpt, w, _big = _greedy_instance()
+    monkeypatch.setattr(K, "greedy_add", lambda *a: pytest.fail("greedy chunk started after the deadline"))
+    monkeypatch.setattr(K, "swap_search", lambda *a: pytest.fail("swap scan started after the deadline"))
+    fc = FakeClock()
+    dl = Deadline(0.01, clock=fc, cpu_clock=fc.cpu)
+    fc.t += 1.0
+    sites = rad.local_search(cpt, w, np.zeros(0, dtype=np.int64), None, 8, deadline=dl)
+    assert len(sites) == 8 == len(set(sites.tolist()))
+
+
+def test_pmedian_and_attendance_warm_starts_are_given_a_deadline(monkeypatch):
+    """The entry points hand the greedy a deadline (so it is chunked), not an unbounded call."""
+    import planner.locate.pmedian as pm
+
+    seen = []
+    inner = pm.local_search
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("deadline"))
+        return inner(*args, **kwargs)
+
+    monkeypatch.setattr(pm, "local_search", spy)
+    cost, w = _instance(60, seed=4)
+    solve_pmedian(cost, w, p=6, time_limit_s=5.0, explain=False)
+    solve_attendance(cost, w, p=6, cutoff_min=15.0, decay="exponential", beta=0.1, time_limit_s=5.0, explain=False)
+    assert len(seen) == 2 and all(isinstance(d, Deadline) for d in seen)
+
+
+def test_explanation_blocks_are_sized_to_end_near_the_deadline(monkeypatch):
+    """A runner-up block cannot run far past the deadline: after the first (small) block, blocks
+    are sized from the measured seconds per column and the time left (fake clock)."""
+    import time as time_mod
+
+    import planner.locate.explain as ex
+
+    cost, w = _instance(60, seed=8)
+    n = cost.shape[0]
+    clock = {"t": 1000.0}
+    monkeypatch.setattr(time_mod, "perf_counter", lambda: clock["t"])
+    monkeypatch.setattr(ex, "_FIRST_BLOCK_ENTRIES", 5 * n)  # a first block of 5 columns
+    per_col = 1e-4
+    starts = []
+
+    def score(D):
+        starts.append((clock["t"], D.shape[1]))
+        clock["t"] += per_col * D.shape[1]  # the score's cost, on the fake clock
+        return w @ D
+
+    open_sites = [3, 17, 41]
+    assign = np.asarray(open_sites)[np.argmin(cost[:, open_sites], axis=1)]
+    objective = float(w @ cost[:, open_sites].min(axis=1))
+    deadline = clock["t"] + 0.004  # 40 columns' worth
+    reports = ex.explain_by_distance(cost, open_sites, [], score, minimize=True, objective=objective,
+                                     assignment=assign, weights=w, deadline=deadline)
+    # One call scores every site's "without" layout; then runner-up blocks.
+    assert starts[0][1] == len(open_sites)
+    assert starts[1][1] == 5
+    assert all(t <= deadline for t, _k in starts)
+    assert clock["t"] <= deadline + 2 * per_col
+    assert reports[0].explanation == "partial" and reports[-1].explanation == "partial"
+    for s in reports:  # the batched "without" scores are the per-site ones
+        rest = [k for k in open_sites if k != s.site]
+        assert s.objective_without == pytest.approx(float(w @ cost[:, rest].min(axis=1)))
+
+
+def test_radius_solver_skips_the_lagrangian_set_up_it_cannot_afford(monkeypatch, no_highs):
+    """The relaxation's set-up (a row-wise sort) cannot be interrupted: estimated first, not started."""
+    import planner.locate._pmedian_radius as rad
+
+    cost, w = _instance(60, seed=4)
+    exact = solve_pmedian(cost, w, p=6, time_limit_s=60)
+    monkeypatch.setattr(rad, "lagrangian_setup_s", lambda n, m: 1e6)
+    monkeypatch.setattr(rad, "_Lagrangian", lambda *a: pytest.fail("Lagrangian set up without the time for it"))
+    res = solve_pmedian(cost, w, p=6, time_limit_s=5.0)
+    assert res.status == "time_limit" and res.method == "interchange"
+    assert res.bound <= exact.objective + 1e-6 <= res.objective + 2e-6

@@ -207,3 +207,72 @@ def test_pcenter_bound_first_on_integer_times_matches_brute_force(monkeypatch, n
     best = _brute_pcenter(inst.cost, p)
     res = solve_pcenter(inst.cost, p=p, time_limit_s=60, explain=False)
     assert res.status == "optimal" and res.objective == best == res.bound
+
+
+# ---------------------------------------------------------------------------
+# the pigeonhole (packing) lower bound from the farthest-first points (issue 12)
+
+
+def _brute_pcenter_fixed(cost, p, fixed):
+    """Exhaustive p-center radius with always-open ``fixed`` columns."""
+    n, m = cost.shape
+    free = [j for j in range(m) if j not in set(fixed)]
+    best = np.inf
+    for combo in itertools.combinations(free, p):
+        cols = list(fixed) + list(combo)
+        best = min(best, float(cost[:, cols].min(axis=1).max()))
+    return best
+
+
+@SETTINGS
+@given(seed=st.integers(0, 10_000), n=st.integers(4, 10), p=st.integers(1, 3), metric=st.booleans(),
+       n_fixed=st.integers(0, 2))
+def test_packing_lower_bound_never_exceeds_the_brute_force_radius(seed, n, p, metric, n_fixed):
+    rng = np.random.default_rng(seed)
+    m = n
+    if metric:
+        xy = rng.uniform(0, 50, size=(n, 2))
+        cost = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1)).round(1)
+    else:  # road times need not obey the triangle inequality
+        cost = rng.uniform(0, 50, size=(n, m)).round(1)
+    fixed = np.sort(rng.choice(m, size=min(n_fixed, m - p - 1), replace=False)).astype(np.int64)
+    free = np.setdiff1d(np.arange(m), fixed)
+    optimum = _brute_pcenter_fixed(cost, p, fixed.tolist())
+    fixed_d = cost[:, fixed].min(axis=1) if len(fixed) else np.full(n, np.inf)
+    _sites, far = pce.farthest_first(cost, p, fixed, return_points=True)
+    assert len(far) == p + 1
+    lb = pce.packing_lower_bound(cost[:, free], far, fixed_d, p, float("inf"))
+    assert lb <= optimum + 1e-9
+    # Any p + 1 distinct points give a valid bound, not only the farthest-first ones.
+    other = rng.choice(n, size=p + 1, replace=False)
+    assert pce.packing_lower_bound(cost[:, free], other, fixed_d, p, float("inf")) <= optimum + 1e-9
+    # And the solver's answer out of time keeps it: bound <= optimum <= objective.
+    res = solve_pcenter(cost, p=p, fixed=fixed, time_limit_s=1e-6)
+    assert res.bound <= optimum + 1e-9 <= res.objective + 2e-9
+
+
+def test_packing_lower_bound_hand_checked():
+    # Points on a line at 0, 10, 20 (also the candidates), p = 2: two of the three
+    # share a site; every vertex shared by a pair is 10 from one of them (the
+    # midpoint 5 is no candidate), so radius >= 10 = the optimum.
+    x = np.array([0.0, 10.0, 20.0])
+    cost = np.abs(x[:, None] - x[None, :])
+    assert pce.packing_lower_bound(cost, np.array([0, 1, 2]), np.full(3, np.inf), 2, float("inf")) == 10.0
+    # Fewer than p + 1 distinct points prove nothing.
+    assert pce.packing_lower_bound(cost, np.array([0, 0, 2]), np.full(3, np.inf), 2, float("inf")) == -np.inf
+    # A fixed site within 4 of point 0 caps the bound at 4 (point 0 may be served by it).
+    assert pce.packing_lower_bound(cost, np.array([0, 1, 2]), np.array([4.0, 9.0, 9.0]), 2, float("inf")) == 4.0
+
+
+def test_pcenter_out_of_time_has_a_positive_bound_when_points_are_candidates():
+    """Every point a candidate: max_i min_j c_ij = 0, yet the out-of-time gap is below 100 %."""
+    rng = np.random.default_rng(11)
+    xy = rng.uniform(0, 50, size=(40, 2))
+    cost = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1)).round(1)
+    assert float(cost.min(axis=1).max()) == 0.0
+    exact = solve_pcenter(cost, p=4, time_limit_s=60, explain=False)
+    assert exact.status == "optimal"
+    res = solve_pcenter(cost, p=4, time_limit_s=1e-6)
+    assert res.status == "time_limit"
+    assert 0.0 < res.bound <= exact.objective + 1e-9 <= res.objective + 2e-9
+    assert res.gap < 1.0
