@@ -13,6 +13,7 @@ msgid of the installed click is there, so an upgrade adding one is noticed).
 from __future__ import annotations
 
 import contextlib
+import functools
 import gettext as stdlib_gettext
 import importlib
 import pkgutil
@@ -70,10 +71,12 @@ def click_gettext(lang: str):
     def ngettext(singular: str, plural: str, n: int) -> str:
         return template(catalog.ngettext(singular, plural, n))
 
+    gettext.speaks = ngettext.speaks = lang  # tells them from other functions named _ (click_speaks)
     return gettext, ngettext
 
 
-def click_modules() -> list:
+@functools.lru_cache(maxsize=1)
+def click_modules() -> tuple:
     """click's modules (imported now, so none binds gettext later), but its Windows console
     module off Windows (it refuses to be imported there)."""
     modules = [click]
@@ -81,26 +84,30 @@ def click_modules() -> list:
         if info.name == "click._winconsole" and sys.platform != "win32":
             continue
         modules.append(importlib.import_module(info.name))
-    return modules
+    return tuple(modules)
+
+
+def _is_gettext(value) -> bool:
+    return value in (stdlib_gettext.gettext, stdlib_gettext.ngettext) or getattr(value, "speaks", None) is not None
 
 
 @contextlib.contextmanager
 def click_speaks(lang: str):
     """Within the block, click's messages come from the app's catalog in ``lang`` (English:
-    click's own); afterwards click's gettext is back."""
+    click's own, also within a block of another language); afterwards click's gettext is
+    what it was."""
     if lang == "en":
-        yield
-        return
-    gettext, ngettext = click_gettext(lang)
+        gettext, ngettext = stdlib_gettext.gettext, stdlib_gettext.ngettext
+    else:
+        gettext, ngettext = click_gettext(lang)
     saved = []
     for module in click_modules():
-        for name, ours, stdlib in (("_", gettext, stdlib_gettext.gettext),
-                                   ("ngettext", ngettext, stdlib_gettext.ngettext)):
-            if getattr(module, name, None) is stdlib:
-                saved.append((module, name, stdlib))
+        for name, ours in (("_", gettext), ("ngettext", ngettext)):
+            if _is_gettext(getattr(module, name, None)):
+                saved.append((module, name, getattr(module, name)))
                 setattr(module, name, ours)
     try:
         yield
     finally:
-        for module, name, value in saved:
+        for module, name, value in reversed(saved):
             setattr(module, name, value)
