@@ -351,3 +351,86 @@ def test_the_help_check_catches_english():
                         {"pairings"}) == ["Show", "and", "message", "this"]
     assert untranslated("用法：python -m web.cli od [OPTIONS]\n  -w, --workspace FILE  县工作空间（.gpkg）。",
                         TYPED) == []
+
+
+# --------------------------------------------------------------------------- click's usage errors
+def usage_errors(ws: str) -> list[tuple[str, list[str], str]]:
+    """(fault, arguments, the typed value the message names) on several commands; ``ws`` is
+    an existing file, so each run stops at the fault, before the command reads anything."""
+    return [
+        ("missing option", ["place"], "--workspace"),
+        ("missing option", ["coverage", "-w", ws, "--facility", "cold_storage"], "--minutes"),
+        ("bad option", ["place", "-w", ws, "--foo"], "--foo"),
+        ("bad option, a near one", ["coverage", "-w", ws, "--minute", "30"], "--minutes"),
+        ("bad choice", ["place", "-w", ws, "--model", "nosuch"], "nosuch"),
+        ("bad choice", ["user", "add", "-w", ws, "李明", "--role", "mayor"], "mayor"),
+        ("bad number", ["coverage", "-w", ws, "--facility", "cold_storage", "--minutes", "abc"], "abc"),
+        ("bad integer", ["resilience", "-w", ws, "--top", "three"], "three"),
+        ("option without its value", ["portfolio", "-w", ws, "--budget"], "--budget"),
+        ("unknown command", ["nosuch"], "nosuch"),
+        ("unknown subcommand", ["scenario", "nosuch"], "nosuch"),
+        ("extra argument", ["info", "-w", ws, "surplus"], "surplus"),
+        ("missing argument", ["solve"], "mclp"),
+        ("missing file", ["solve", "pmedian", "--cost", "absent.npy", "--p", "2"], "absent.npy"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(len(usage_errors("ws"))),
+                         ids=[f"{fault}: {' '.join(args[:1])}" for fault, args, _v in usage_errors("ws")])
+def test_click_usage_errors_speak_the_report_language(tmp_path, case):
+    """click's own messages (usage line, help hint, the error) in Chinese with
+    RURALPLAN_LANG=zh (no English sentence left), click's English with en; exit status 2
+    both ways, and click's gettext is its own again after the run."""
+    import gettext
+
+    import click
+
+    ws = tmp_path / "county.gpkg"
+    ws.write_bytes(b"")
+    fault, args, value = usage_errors(str(ws))[case]
+    zh = CliRunner(env={"RURALPLAN_LANG": "zh", "COLUMNS": "100"}).invoke(main, args)
+    en = CliRunner(env={"RURALPLAN_LANG": "en", "COLUMNS": "100"}).invoke(main, args)
+    assert zh.exit_code == en.exit_code == 2, (fault, zh.output, en.output)
+    assert value in zh.output and value in en.output, (fault, zh.output)
+    assert "Error: " in en.output and "错误：" in zh.output, (fault, zh.output)
+    assert ("Usage: " in en.output) == ("用法：" in zh.output), (fault, zh.output)  # a usage line when click gives one
+    assert ("for help." in en.output) == ("查看帮助" in zh.output), (fault, zh.output)
+    typed = re.sub(r"'[^'\n]*'|“[^”\n]*”|（[\w.-]+）", " ", zh.output)  # quoted typed values, options, choices
+    names = {word for path in command_paths() for word in path} | set(LAYERS) | {"main"}
+    choices = {value for path in command_paths() for value in typed_values(path)}
+    assert untranslated(typed, TYPED | names | choices) == [], (fault, zh.output)
+    assert not re.search(r"[\u4e00-\u9fff]", en.output), (fault, en.output)
+    assert click.core._ is gettext.gettext and click.types.ngettext is gettext.ngettext
+
+
+def test_every_click_message_is_in_the_catalog():
+    """Every msgid of the installed click (its source's ``_``/``ngettext``) and the type words
+    it puts in them are translated in the catalog: a click upgrade with new messages shows here."""
+    from pathlib import Path
+
+    import click
+    from babel.messages.extract import extract_from_dir
+    from babel.messages.pofile import read_po
+
+    from web.cli.clicktext import CLICK_TYPE_WORDS
+
+    po = Path(__file__).resolve().parents[2] / "web" / "translations" / "zh" / "LC_MESSAGES" / "messages.po"
+    with open(po, "rb") as fh:
+        catalog = {m.id if isinstance(m.id, str) else m.id[0]: m.string for m in read_po(fh) if m.id}
+    msgids = {message if isinstance(message, str) else message[0]
+              for _f, _l, message, _c, _x in extract_from_dir(str(Path(click.__file__).parent), [("**.py", "python")])}
+    assert len(msgids) > 50
+    missing = sorted(m for m in msgids | set(CLICK_TYPE_WORDS) if not catalog.get(m))
+    assert missing == [], f"click messages not translated in messages.po: {missing}"
+
+
+def test_click_templates_translate_clicks_words_never_the_users():
+    from web.cli.clicktext import click_gettext
+
+    gettext, ngettext = click_gettext("zh")
+    assert gettext("{value!r} is not a valid {number_type}.").format(value="float", number_type="float") == \
+        "'float' 不是有效的数字。"
+    assert gettext("{name} {filename!r} does not exist.").format(name="File", filename="file") == "文件 'file' 不存在。"
+    assert gettext("No such command {name!r}.").format(name="file") == "没有命令 'file'。"
+    assert ngettext("Got unexpected extra argument ({args})", "Got unexpected extra arguments ({args})",
+                    2).format(args="file path") == "多余的参数（file path）"

@@ -8,6 +8,7 @@ from geo.report import N_
 
 from . import (batch_cmds, network_cmds, pairing_cmds, placement_cmds, project_cmds, resilience_cmds, server_cmds,
                workspace_cmds)
+from .clicktext import click_speaks
 from .common import cli_lang
 from .helptext import Group
 
@@ -20,7 +21,12 @@ EXIT_USER_ERROR = 2
 
 class TypedErrorGroup(Group):
     """The CLI's one translation of :class:`geo.errors.RuralplanError`: one line on stderr
-    in the terminal's language (``RURALPLAN_LANG`` or the locale) and exit status 2."""
+    in the terminal's language (``RURALPLAN_LANG`` or the locale) and exit status 2; and
+    click's own messages (usage errors, exit status 2 too) in that language."""
+
+    def main(self, *args, **kwargs):
+        with click_speaks(cli_lang()):
+            return super().main(*args, **kwargs)
 
     def invoke(self, ctx: click.Context):
         try:

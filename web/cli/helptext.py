@@ -186,6 +186,15 @@ class TranslatedHelp:
 
     context_class = HelpContext
 
+    def get_help_option(self, ctx: click.Context):
+        """click's ``--help`` option, made in English: click keeps it on the command with
+        its help text as it was when made, and :meth:`format_help` translates it when shown
+        (a later run in another language, as in tests, must not see the first one's)."""
+        from .clicktext import click_speaks
+
+        with click_speaks("en"):
+            return super().get_help_option(ctx)
+
     def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         gettext, lang = _gettext(), _lang()
         saved = [(self, self.help)] + [(p, getattr(p, "help", None)) for p in self.get_params(ctx)]
