@@ -651,6 +651,7 @@ def build_road_graph(
     crs=None,
     min_component_km: float = DEFAULT_MIN_COMPONENT_KM,
     min_component_share: float = DEFAULT_MIN_COMPONENT_SHARE,
+    fingerprint: str | None = None,
 ) -> RoadGraph:
     """Build a directed travel-time graph from a roads layer.
 
@@ -680,6 +681,9 @@ def build_road_graph(
         The fragment rule kept on the graph for snapping (see
         :meth:`RoadGraph.major_components`): a component other than the largest
         is a stray fragment unless it has this much road and this share of edges.
+    fingerprint : str, optional
+        :func:`roads_fingerprint` of these roads and options, when the caller has just
+        computed it (to look the graph up in a cache); computed here otherwise.
 
     Returns
     -------
@@ -696,7 +700,7 @@ def build_road_graph(
                                expected_zh="应大于 0")
     table = speed_table or SpeedTable()
     metric = CRS.from_user_input(crs) if crs is not None else _metric_crs(roads)
-    fingerprint = roads_fingerprint(
+    fingerprint = fingerprint or roads_fingerprint(
         roads, table, node_at_crossings=node_at_crossings, merge_tolerance_m=merge_tolerance_m,
         access_speed_kmh=access_speed_kmh, crs=crs, min_component_km=min_component_km,
         min_component_share=min_component_share,
@@ -818,6 +822,10 @@ def with_base_network(graph: RoadGraph, base: RoadGraph) -> RoadGraph:
     return dataclasses.replace(graph, base=base)
 
 
+#: Rows whose WKB :func:`roads_fingerprint` joins before hashing (bounds its extra memory).
+_FINGERPRINT_BLOCK = 65536
+
+
 def roads_fingerprint(
     roads,
     speed_table: SpeedTable | None = None,
@@ -838,9 +846,12 @@ def roads_fingerprint(
     h = hashlib.sha256()
     h.update(f"ruralplan-roadgraph-v{_FORMAT_VERSION}".encode())
     h.update((roads.crs.to_wkt() if roads.crs is not None else "none").encode())
-    for wkb in shapely.to_wkb(roads.geometry.to_numpy(), hex=False, output_dimension=2):
-        h.update(b"\x00" if wkb is None else wkb)
-        h.update(b"|")
+    geoms = roads.geometry.to_numpy()
+    # The bytes of "<wkb>|" per row, hashed a block of rows at a time: the same digest as
+    # one update per piece, without two Python-level calls per road (~0.7 M on a province).
+    for start in range(0, len(geoms), _FINGERPRINT_BLOCK):
+        block = shapely.to_wkb(geoms[start:start + _FINGERPRINT_BLOCK], hex=False, output_dimension=2)
+        h.update(b"".join((b"\x00|" if wkb is None else wkb + b"|") for wkb in block))
     for col in ("id", "road_class", "surface", "speed_kmh", "oneway", "speed_factor"):
         if col in roads.columns:
             h.update(col.encode())

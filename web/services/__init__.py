@@ -215,7 +215,7 @@ def road_graph(ws: Workspace, *, settings: NetworkSettings | None = None) -> Roa
     fingerprint = roads_fingerprint(roads, **settings.build_options())
     graph = _cached_graph(ws, path, fingerprint)
     if graph is None:
-        graph = build_road_graph(roads, **settings.build_options())
+        graph = build_road_graph(roads, **settings.build_options(), fingerprint=fingerprint)
         del roads  # the frame is the workspace's cached copy; ours need not outlive the build
         ws.put_blob(_GRAPH_KEY + fingerprint, _graph_to_blob(graph), replace_prefix=_GRAPH_KEY)
     if version_key is not None:

@@ -87,6 +87,18 @@ def _frame(items) -> gpd.GeoDataFrame | None:
     return frame
 
 
+def _evaluation_inputs(proposal: P.Proposal) -> dict[str, Any]:
+    """The proposal fields the evaluation reads: those of
+    :class:`planner.evaluate.EvaluationSubject` (id, name, category, site, commodities,
+    beneficiary villages, town, budget), which are also all that :func:`evaluate` picks its
+    other inputs by. Not the status, version or timestamps: a proposal walked through the
+    review keeps its evaluation (the version it is shown with is set on reading)."""
+    return {"id": proposal.id, "name": proposal.name, "category": proposal.category,
+            "geometry_wkt": proposal.geometry_wkt, "commodities": list(proposal.commodities),
+            "beneficiary_villages": list(proposal.beneficiary_villages), "town": proposal.town,
+            "budget_wan": proposal.budget_wan}
+
+
 def _cache_key(ws, proposal, approved, settings, scenario=None) -> str:
     meta = ws.meta()
     payload = {
@@ -94,7 +106,7 @@ def _cache_key(ws, proposal, approved, settings, scenario=None) -> str:
         "v": _EVAL_VERSION,
         "layers": meta.get("layers_version"),
         "network": meta.get("network"),
-        "proposal": proposal.to_dict(geometry="wkt"),
+        "proposal": _evaluation_inputs(proposal),
         "approved": sorted((p.id, p.version) for p in approved),
         "settings": {**settings, "weights": settings["weights"].to_dict()},
     }
@@ -126,7 +138,9 @@ def evaluate(ws, proposal: P.Proposal | int, *, cutoff_min=None, radius_km=None,
     if use_cache:
         blob = ws.get_blob(key)
         if blob is not None:
-            return json.loads(blob.decode())
+            out = json.loads(blob.decode())
+            out["proposal"]["version"] = proposal.version  # not in the key: the one read now
+            return out
     net = services.NetworkSettings.from_workspace(ws)
     # without roads the base network is the straight-line estimate, labelled in the result
     graph = (services.network_or_estimate(ws, settings=net) if sc is None
