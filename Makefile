@@ -15,10 +15,12 @@ $(BIN)/python:
 # The stamp files make re-runs fast; they are rebuilt when setup.cfg changes.
 $(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m planner.locate._warm  # compile the solvers' numba kernels now, not in a first answer
 	touch $@
 
 $(VENV)/.installed-test: setup.cfg pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m planner.locate._warm
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed

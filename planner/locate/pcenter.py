@@ -46,6 +46,7 @@ from ._coverage import ReducedCover, greedy_swap_mclp, solve_reduced_mclp
 from ._deadline import EXPLAIN_TAIL
 from ._highs import solve_milp
 from .exhaustive import enumerate_pcenter
+from ._pcenter_exact import warm_kernels as warm_exact_kernels
 from ._pcenter_exact import (
     cover_decision_rowgen,
     farthest_first,
@@ -62,6 +63,19 @@ __all__ = ["solve_pcenter"]
 
 # Distinct travel times above which the upper bound is sought first (see solve_pcenter).
 _BOUND_FIRST_LEVELS = 1000
+
+
+_kernels_loaded = False
+
+
+def warm_kernels() -> None:
+    """Compile or load the p-center's numba kernels once per process (idempotent);
+    :func:`solve_pcenter` calls it before its clock starts, see
+    :func:`planner.locate.pmedian.warm_kernels`."""
+    global _kernels_loaded
+    if not _kernels_loaded:
+        _kernels_loaded = True
+        warm_exact_kernels()
 
 
 @certified("pcenter")
@@ -103,6 +117,7 @@ def solve_pcenter(
         lower bound (a distinct travel time); ``uncovered`` lists points left
         unserved (only when ``p`` cannot reach them all) plus unreachable ones.
     """
+    warm_kernels()  # compiled code loaded before the clock starts
     t0 = time.perf_counter()
     c, w, fx = as_problem(cost, weights, fixed)
     n, m = c.shape
