@@ -193,7 +193,7 @@ def test_place_agrees(ws):
     assert {u["village_code"]: u["reason"] for u in d["unreachable"]}["140823100003"] == "disconnected_component"
     text = run("place", "-w", ws.path, "--facility", "cold_storage", "--model", "pmedian", "--p", "1",
                "--candidates", "towns", lang="zh").output
-    assert "孤岛村 (所在道路未连通县域路网)" in text and "碎片冷库 (CS2)" in text
+    assert "孤岛村（所在道路未连通县域路网）" in text and "碎片冷库 (CS2)" in text
 
 
 def test_service_area_and_map_agree(ws, tmp_path):
@@ -339,7 +339,7 @@ def test_scenario_cut_points_are_scenario_blocked_in_every_output(ws_flood, tmp_
                     ids=("140823100004", "140823100002", "140823100003"))
     text = run("place", "-w", ws.path, "--facility", "cold_storage", "--model", "pmedian", "--p", "1",
                "--candidates", "towns", "--scenario", "汛期", lang="zh").output
-    assert "断路村 (被情景阻断)" in text and "孤岛村 (所在道路未连通县域路网)" in text
+    assert "断路村（被情景阻断）" in text and "孤岛村（所在道路未连通县域路网）" in text
 
 
 def test_resilience_names_the_scenario_cut_village_by_the_same_rule(ws_flood):
