@@ -106,3 +106,27 @@ def test_geojson_download_has_the_layer_name_and_cm_coordinates(workspace, clien
     assert [111.21, 36.3] in coords
     assert all(c == round(c, 7) for xy in coords for c in xy)
     assert _noise(body) == []
+
+
+def test_planning_workbook_rounds_by_unit_not_to_four_decimals():
+    from openpyxl import load_workbook
+
+    from web.services.planning import export_excel
+
+    site = {"id": "s1", "name": "甲", "fixed": False, "demand_served": 116912.70000000001, "demand_count": 3}
+    payload = {
+        "params": {"model": "mclp", "p": 1},
+        "sites": {"features": [{"properties": {"id": "s1"}, "geometry": {"coordinates": [111.2345678, NOISY_LAT]}}]},
+        "result": {"sites": [site], "by_town": [{"town": "甲镇", "villages": 2, "mean_minutes_before": 12.300000190734863,
+                                                 "share_before": 0.30000000000000004}],
+                   "unreachable": [], "solver": {"status": "optimal"}, "totals": {"demand": 12.5}},
+    }
+    labels = {"existing": "existing", "new": "new", "sheet_sites": "sites", "sheet_towns": "towns",
+              "sheet_unreachable": "unreachable", "sheet_params": "params"}
+    book = load_workbook(io.BytesIO(export_excel(payload, labels=labels)))
+    sites = [[c.value for c in row] for row in book["sites"].iter_rows()]
+    row = dict(zip(sites[0], sites[1]))
+    assert (row["lon"], row["lat"], row["demand_served"]) == (111.2345678, 36.3, 116912.7)  # lon was cut to 4 decimals
+    towns = [[c.value for c in row] for row in book["towns"].iter_rows()]
+    town = dict(zip(towns[0], towns[1]))
+    assert (town["mean_minutes_before"], town["share_before"]) == (12.3, 0.3)
