@@ -117,9 +117,9 @@ def test_planning_workbook_rounds_by_unit_not_to_four_decimals():
     payload = {
         "params": {"model": "mclp", "p": 1},
         "sites": {"features": [{"properties": {"id": "s1"}, "geometry": {"coordinates": [111.2345678, NOISY_LAT]}}]},
-        "result": {"sites": [site], "by_town": [{"town": "甲镇", "villages": 2, "mean_minutes_before": 12.300000190734863,
-                                                 "share_before": 0.30000000000000004}],
-                   "unreachable": [], "solver": {"status": "optimal"}, "totals": {"demand": 12.5}},
+        "result": {"sites": [site], "unreachable": [], "solver": {"status": "optimal"}, "totals": {"demand": 12.5},
+                   "by_town": [{"town": "甲镇", "villages": 2, "mean_minutes_before": 12.300000190734863,
+                                "share_before": 0.30000000000000004}]},
     }
     labels = {"existing": "existing", "new": "new", "sheet_sites": "sites", "sheet_towns": "towns",
               "sheet_unreachable": "unreachable", "sheet_params": "params"}
