@@ -130,3 +130,11 @@ def test_planning_workbook_rounds_by_unit_not_to_four_decimals():
     towns = [[c.value for c in row] for row in book["towns"].iter_rows()]
     town = dict(zip(towns[0], towns[1]))
     assert (town["mean_minutes_before"], town["share_before"]) == (12.3, 0.3)
+
+
+def test_gpkg_download_layer_is_the_layers_name(client, tmp_path):
+    import pyogrio
+
+    path = tmp_path / "download.gpkg"
+    path.write_bytes(client.get("/data/download/villages.gpkg").get_data())
+    assert [str(n) for n in pyogrio.list_layers(path)[:, 0]] == ["villages"]
