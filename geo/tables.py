@@ -1083,10 +1083,15 @@ def escape_formula_cells(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_csv(frame: pd.DataFrame, target, **options) -> None:
+def write_csv(frame: pd.DataFrame, target, *, unit_from: dict[str, str] | None = None, **options) -> None:
     """Write ``frame`` as CSV (UTF-8 with BOM for Excel, no index) with formula-leading
-    text cells escaped (:func:`escape_formula_cells`); every CSV the app writes from
-    data goes through here. ``options`` go to :meth:`pandas.DataFrame.to_csv`."""
+    text cells escaped (:func:`escape_formula_cells`) and numbers at their unit's precision
+    (:func:`geo.numbers.round_frame`: ``213.6``, not ``213.60000000000002``; ``unit_from``
+    names, for a long table, the column giving each row's quantity); every CSV the app
+    writes from data goes through here. ``options`` go to :meth:`pandas.DataFrame.to_csv`."""
+    from geo.numbers import round_frame
+
+    frame = round_frame(frame, unit_from=unit_from)
     # CRLF line ends (RFC 4180) also make the writer quote a cell holding a bare CR,
     # which with "\n" it wrote raw, splitting the row for every reader.
     options = {"index": False, "encoding": "utf-8-sig", "lineterminator": "\r\n", **options}

@@ -26,6 +26,7 @@ import shapely
 
 from geo import encodings as enc
 from geo.crs import in_china, parse_crs, transform_frame_to_wgs84
+from geo.numbers import DEGREE_DECIMALS, round_frame
 from geo.report import N_, Problem, error, warning
 
 __all__ = ["WRITE_FORMATS", "append_rows", "read_vector", "write_vector"]
@@ -624,7 +625,11 @@ def write_vector(gdf, path, *, fmt=None, layer=None):
     try:
         if fmt == "geojson":
             data = transform_frame_to_wgs84(gdf) if spatial else gdf
-            pyogrio.write_dataframe(data.reset_index(drop=True), tmp, driver="GeoJSON")
+            # The collection's name is the layer's, not the temporary file's stem; coordinates
+            # at 1e-7 degrees (~1 cm) and attributes at their unit's precision, as all output.
+            pyogrio.write_dataframe(round_frame(data.reset_index(drop=True)), tmp, driver="GeoJSON",
+                                    layer=layer or path.stem,
+                                    layer_options={"COORDINATE_PRECISION": DEGREE_DECIMALS})
         elif fmt == "gpkg":
             if path.exists():
                 shutil.copy2(path, tmp)  # keep the other layers
@@ -635,7 +640,7 @@ def write_vector(gdf, path, *, fmt=None, layer=None):
 
             write_csv(_table_for(gdf), tmp)  # formula-leading text escaped
         else:
-            table = _table_for(gdf)
+            table = round_frame(_table_for(gdf))
             if "wkt" in table.columns:
                 longest = table["wkt"].map(lambda s: len(s) if isinstance(s, str) else 0).max()
                 if longest and longest > _XLSX_MAX_CELL_CHARS:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from geo.numbers import decimals_for, round_array
 from layers.schema import get_schema
 from layers.store import Workspace
 from layers.validate import match_columns
@@ -31,9 +32,9 @@ def test_export_then_replace_import_keeps_every_value(workspace, tmp_path, lang,
     before = workspace.read_layer("villages").drop(columns="geometry").sort_values("code").reset_index(drop=True)
     after = Workspace(copy).read_layer("villages").drop(columns="geometry").sort_values("code").reset_index(drop=True)
     for column in before.columns:
-        if before[column].dtype.kind == "f":  # Excel keeps 15 significant digits
-            assert np.allclose(before[column].astype(float), after[column].astype(float), rtol=1e-12,
-                               equal_nan=True), column
+        if before[column].dtype.kind == "f":  # written at the unit's precision (geo.numbers), read back exactly
+            assert np.array_equal(round_array(before[column].astype(float), decimals_for(column)),
+                                  after[column].astype(float), equal_nan=True), column
         else:
             assert before[column].astype(str).tolist() == after[column].astype(str).tolist(), column
 

@@ -385,11 +385,13 @@ def write_batch(result: BatchResult, out_dir: str | os.PathLike) -> dict[str, Pa
     out.mkdir(parents=True, exist_ok=True)
     written = {"combined": out / "combined.csv", "counties": out / "counties.csv",
                "outlines": out / "counties.geojson"}
-    result.combined().to_csv(written["combined"], index=False, encoding="utf-8-sig")
+    from geo.tables import write_csv  # numbers at their indicator's unit, formula text escaped
+
+    write_csv(result.combined(), written["combined"], unit_from={"value": "indicator"})
     status = pd.DataFrame([{"workspace": c.workspace, "county_code": c.county_code, "county_name": c.county_name,
                             "status": "ok" if c.ok else "failed", "error_code": c.error_code, "error": c.error}
                            for c in result.counties])
-    status.to_csv(written["counties"], index=False, encoding="utf-8-sig")
+    write_csv(status, written["counties"])
     features = [{"type": "Feature", "geometry": c.outline,
                  "properties": {"workspace": Path(c.workspace).stem, "county_code": c.county_code,
                                 "county_name": c.county_name,

@@ -12,6 +12,7 @@ unit word in the key           decimals   step
 ``km``                         3          1 m
 ``t`` (tonnes)                 3          1 kg
 ``wan`` (万元)                  4          1 yuan
+``yuan`` (元)                   2          1 fen
 ``s``, ``seconds``             3          1 ms
 ``share``, ``gap`` (0…1)       6          0.0001 %
 ``lon``, ``lat``,              7          ~1 cm
@@ -26,60 +27,20 @@ digits, past which a float64 sum carries only rounding noise (``116912.700000000
 float32's shortest text (``12.300000190734863`` → ``12.3``): the analyses keep travel
 times in float32. ``-0.0`` is written ``0.0``, NaN and ±inf ``null``, numpy scalars and
 arrays as plain numbers and lists. Lists take the precision of the key holding them.
-Computations keep full values: only what is written is rounded.
+Computations keep full values: only what is written is rounded. The rule is
+:mod:`geo.numbers`' (also used by every CSV, Excel and GeoJSON the program writes).
 """
 from __future__ import annotations
 
 import json
-import math
-import struct
 from typing import Any
 
 import numpy as np
 
-UNIT_DECIMALS = {
-    "min": 2, "minutes": 2,
-    "m": 1, "km": 3,
-    "t": 3,
-    "wan": 4,
-    "s": 3, "seconds": 3,
-    "share": 6, "gap": 6,
-    "lon": 7, "lat": 7, "coordinates": 7, "bbox": 7,
-}
-#: Significant digits of a number whose key names no unit.
-SIGNIFICANT_DIGITS = 12
+# The rule itself lives below web/ so that CSV, Excel and GeoJSON writers (geo/) use it too.
+from geo.numbers import SIGNIFICANT_DIGITS, UNIT_DECIMALS, clean_float, decimals_for
 
-_F32 = struct.Struct("f")
-
-
-def decimals_for(key: str | None) -> int | None:
-    """Decimals of the unit ``key`` names (the last unit word), or None."""
-    if not key:
-        return None
-    for word in reversed(key.lower().split("_")):
-        if word in UNIT_DECIMALS:
-            return UNIT_DECIMALS[word]
-    return None
-
-
-def clean_float(value: float, decimals: int | None = None) -> float | None:
-    """One number as written: float32 noise dropped, rounded to ``decimals`` (else to
-    :data:`SIGNIFICANT_DIGITS` significant digits), ``-0.0`` → ``0.0``, not finite → None."""
-    value = float(value)
-    if not math.isfinite(value):
-        return None
-    if value != int(value):
-        try:
-            as_f32 = _F32.unpack(_F32.pack(value))[0]
-        except OverflowError:  # beyond float32's range: not a float32
-            as_f32 = None
-        if as_f32 == value:
-            value = float(str(np.float32(value)))  # numpy's shortest text of the float32
-        if decimals is not None:
-            value = round(value, decimals)
-        else:
-            value = float(f"{value:.{SIGNIFICANT_DIGITS}g}")
-    return value + 0.0  # -0.0 + 0.0 is 0.0
+__all__ = ["SIGNIFICANT_DIGITS", "UNIT_DECIMALS", "clean", "clean_float", "decimals_for", "dumps"]
 
 
 def clean(value: Any, key: str | None = None) -> Any:

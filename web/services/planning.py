@@ -676,9 +676,9 @@ def export_excel(payload: dict, *, labels: dict, title: str = "", describe=None)
         append_rows(ws_, [[labels.get(k, k) for k in keys]])
         for cell in ws_[1]:
             cell.font = Font(bold=True)
-        append_rows(ws_, ([_cell(row.get(k)) for k in keys] for row in rows))
+        append_rows(ws_, ([_cell(row.get(k), k) for k in keys] for row in rows))
         for i, k in enumerate(keys, start=1):
-            width = max([len(str(labels.get(k, k)))] + [len(str(_cell(row.get(k)) or "")) for row in rows[:200]])
+            width = max([len(str(labels.get(k, k)))] + [len(str(_cell(row.get(k), k) or "")) for row in rows[:200]])
             ws_.column_dimensions[get_column_letter(i)].width = min(48, max(8, width * 1.6))
         ws_.freeze_panes = "A2"
 
@@ -737,11 +737,18 @@ def export_excel(payload: dict, *, labels: dict, title: str = "", describe=None)
     return buf.getvalue()
 
 
-def _cell(value):
+def _cell(value, key: str | None = None):
+    """A workbook cell: a number at the precision of the unit ``key`` names (the one
+    output rule, :mod:`geo.numbers`: lon/lat 1e-7, minutes 0.01, else 12 significant
+    digits), lists and dicts as JSON."""
+    from geo.numbers import clean_float, decimals_for
+
+    from .jsonout import dumps
+
     if isinstance(value, bool):
         return value
     if isinstance(value, float):
-        return round(value, 4) if math.isfinite(value) else None
+        return clean_float(value, decimals_for(key))
     if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False)
+        return dumps(value)
     return value
