@@ -18,7 +18,8 @@ SOLVE_OPTION_NAMES = {"p": "--p", "radius_min": "--radius", "weights": "--weight
                       "budget_wan": "--budget", "decay": "--decay", "beta": "--beta",
                       "target_share": "--target-share"}
 #: ``place``'s option for each solver keyword it sets.
-PLACE_OPTION_NAMES = {"weights": "--weight", "p": "--p", "radius_min": "--minutes", "budget_wan": "--budget", "site_cost_wan": "--site-cost",
+PLACE_OPTION_NAMES = {"weights": "--weight", "p": "--p", "radius_min": "--minutes", "budget_wan": "--budget",
+                      "site_cost_wan": "--site-cost",
                       "beta": "--beta", "target_share": "--target-share", "decay": "--decay", "split": "--no-split"}
 
 
