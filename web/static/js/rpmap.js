@@ -36,6 +36,13 @@
     return Number(v).toLocaleString(lang === "zh" ? "zh-CN" : "en", opts);
   }
 
+  /* Travel minutes: the server sends them at 0.01 (more decimals only for a time just over a
+     cutoff, 30.004); shown with all of them, never fewer (web.formatting.format_minutes). */
+  function fmtMinutes(v) {
+    if (v === null || v === undefined || !isFinite(v)) return "–";
+    return Number(v).toLocaleString(lang === "zh" ? "zh-CN" : "en", { minimumFractionDigits: 2, maximumFractionDigits: 6 });
+  }
+
   function fmtValue(field, v) {
     if (field.type === "bool") return v ? t("yes") : t("no");
     if (field.choices && Object.prototype.hasOwnProperty.call(field.choices, v)) return field.choices[v];
@@ -307,7 +314,7 @@
     },
   });
 
-  RP.util = { t: t, el: el, fmtNumber: fmtNumber };
+  RP.util = { t: t, el: el, fmtNumber: fmtNumber, fmtMinutes: fmtMinutes };
 
   function loadData(entry) {
     if (entry.spec.count === 0) return Promise.resolve({ type: "FeatureCollection", features: [] });
