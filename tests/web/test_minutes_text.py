@@ -75,8 +75,11 @@ def test_scenario_lost_villages_print_over_the_cutoff(monkeypatch, lang):
     assert "30.00 " in out and "→ 30.004 " in out  # 29.996 within, 30.004 over
 
 
-def test_the_coverage_json_keeps_a_late_village_over_the_cutoff():
+def test_the_coverage_json_text_keeps_a_late_village_over_the_cutoff():
     from web.services.netdata import _late_minutes
 
-    assert _late_minutes(30.004, 30.0) == 30.004 and _late_minutes(30.01, 30.0) == 30.01
-    assert _late_minutes(12.345678, 30.0) == 12.35 and _late_minutes(float("inf"), 30.0) is None
+    from web.services import jsonout
+
+    assert _late_minutes(30.004, 30.0) == "30.004" and _late_minutes(30.01, 30.0) == "30.01"
+    assert _late_minutes(12.345678, 30.0) == "12.35" and _late_minutes(float("inf"), 30.0) is None
+    assert '"minutes_text": "30.004"' in jsonout.dumps({"minutes_text": _late_minutes(30.004, 30.0)})

@@ -36,11 +36,10 @@
     return Number(v).toLocaleString(lang === "zh" ? "zh-CN" : "en", opts);
   }
 
-  /* Travel minutes: the server sends them at 0.01 (more decimals only for a time just over a
-     cutoff, 30.004); shown with all of them, never fewer (web.formatting.format_minutes). */
+  /* Travel minutes at 0.01, as web.formatting.format_minutes writes them (12.30, 30.01). */
   function fmtMinutes(v) {
     if (v === null || v === undefined || !isFinite(v)) return "–";
-    return Number(v).toLocaleString(lang === "zh" ? "zh-CN" : "en", { minimumFractionDigits: 2, maximumFractionDigits: 6 });
+    return Number(v).toLocaleString(lang === "zh" ? "zh-CN" : "en", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   }
 
   function fmtValue(field, v) {
