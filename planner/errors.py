@@ -10,7 +10,8 @@ from __future__ import annotations
 from geo.errors import InvalidInput
 
 __all__ = ["InvalidParameter", "InvalidSpeed", "UnknownCommodity", "InvalidDemand", "TooFewCandidates",
-           "NoCandidates", "CapacityMissing", "BudgetNeedsCosts", "ZeroDemand", "TargetUnreachable"]
+           "NoCandidates", "CapacityMissing", "BudgetNeedsCosts", "ZeroDemand", "TargetUnreachable",
+           "OptionNotTaken", "OptionMissing"]
 
 
 class InvalidParameter(InvalidInput):
@@ -102,3 +103,23 @@ class TargetUnreachable(InvalidInput):
     en = ("A coverage of {target} within {radius} min cannot be reached: even with every candidate site "
           "open, only {best} of the demand is within {radius} min.")
     zh = "无法达到 {radius} 分钟内覆盖 {target} 的目标：即使启用全部候选点，{radius} 分钟内也只能覆盖 {best} 的需求。"
+
+
+class OptionNotTaken(InvalidInput):
+    """An option (``option``: the caller's name for it) the chosen model does not use.
+
+    Parameters: ``model`` (name), ``model_en``/``model_zh`` (label), ``option``,
+    ``accepted`` (the options the model takes, comma-separated).
+    """
+
+    code = "placement.option_not_taken"
+    en = "The model {model_en} ({model}) does not use {option}: leave it out (it takes {accepted})."
+    zh = "{model_zh}模型（{model}）不使用 {option}，请去掉该选项（可用：{accepted}）。"
+
+
+class OptionMissing(InvalidInput):
+    """An option (``option``: the caller's name for it) the chosen model cannot do without."""
+
+    code = "placement.option_missing"
+    en = "The model {model_en} ({model}) needs {option}."
+    zh = "{model_zh}模型（{model}）需要 {option}。"

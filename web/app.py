@@ -338,6 +338,11 @@ def register_template_context(app: Flask) -> None:
         """``{{ 79846|qty("t") }}`` → 79,846 吨 (zh) / 79,846 t (en)."""
         return format_quantity(value, unit, lang=i18n.current_lang(), digits=digits)
 
+    from .formatting import format_minutes
+
+    # travel minutes at 0.01 (``{{ t|minutes(limit=30) }}``: over the cutoff never reads as within it)
+    app.add_template_filter(format_minutes, "minutes")
+
     # ``{{ 24242|count }}`` → 24,242
     app.add_template_filter(format_count, "count")
 

@@ -63,6 +63,35 @@ UNITS = {
 }
 
 
+def format_minutes(value, *, limit=None, empty: str = "—") -> str:
+    """Travel minutes for people, at 0.01 min (:data:`planner.travel.MINUTES_DECIMALS`):
+    ``30.01``, ``12.30``; None/NaN/inf as ``empty``.
+
+    ``limit`` (a cutoff in minutes): a time over it never prints as if within it — when
+    0.01 rounds it down onto the cutoff (30.004 → "30.00"), more decimals are shown
+    (``30.004``, up to 6, then rounded up at 1e-6), so it reads over the cutoff and apart
+    from 30.01. Cutoffs themselves (30 分钟) are printed as given, not through this.
+    """
+    import math
+
+    from planner.travel import MINUTES_DECIMALS
+
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return empty if value is None else str(value)
+    if not math.isfinite(number):
+        return empty
+    text = f"{number:.{MINUTES_DECIMALS}f}"
+    if limit is not None and number > float(limit):
+        for digits in range(MINUTES_DECIMALS, 7):
+            text = f"{number:.{digits}f}"
+            if float(text) > float(limit):
+                return text
+        return f"{math.ceil(number * 1e6) / 1e6:.6f}"
+    return text
+
+
 def format_filesize(size_bytes) -> str:
     """A file size as people read it: 812 B, 35.2 KB, 4.8 MB (binary units, as file managers show)."""
     size = float(size_bytes or 0)

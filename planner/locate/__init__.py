@@ -108,24 +108,25 @@ def solve(model: str, cost, **kwargs) -> LocateResult:
     Raises
     ------
     ValueError
-        Unknown model, or the solver's own input errors.  ``TypeError`` for a
-        keyword the chosen model does not take.
+        Unknown model, or the solver's own input errors.
+    planner.errors.OptionNotTaken, planner.errors.OptionMissing
+        An option of :data:`planner.models.OPTIONS` the model does not take or needs
+        (:func:`planner.models.check_options`).
     """
+    from planner.models import check_options
+
     try:
         fn = MODELS[model]
     except KeyError:
         msg = f"unknown model {model!r}; expected one of {sorted(MODELS)}"
         raise ValueError(msg) from None
+    # the registry says which options each model takes: a typed error, never a TypeError
+    check_options(model, [k for k, v in kwargs.items() if v is not None])
+    kwargs = {k: v for k, v in kwargs.items() if v is not None}  # None: "not set", the solver's default
     if model == "attendance" and "radius_min" in kwargs:
         kwargs = dict(kwargs)
         kwargs["cutoff_min"] = kwargs.pop("radius_min")
     if model == "cmclp":
         kwargs = dict(kwargs)
-        try:
-            demand_t = kwargs.pop("demand_t")
-            capacity_t = kwargs.pop("capacity_t")
-        except KeyError as exc:
-            msg = f"cmclp needs demand_t and capacity_t (missing {exc.args[0]})"
-            raise ValueError(msg) from None
-        return fn(cost, demand_t, capacity_t, **kwargs)
+        return fn(cost, kwargs.pop("demand_t"), kwargs.pop("capacity_t"), **kwargs)
     return fn(cost, **kwargs)

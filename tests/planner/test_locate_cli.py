@@ -38,7 +38,7 @@ def test_solve_with_budget_and_no_p(matrices, model, extra):
 
 def test_solve_pmedian_without_p_or_budget_is_a_clear_error(matrices):
     result = CliRunner().invoke(main, ["solve", "pmedian", "--cost", str(matrices / "c.npy")])
-    assert result.exit_code != 0 and "p (number of new sites) is required" in result.output
+    assert result.exit_code == 2 and "--p or --budget" in result.output
 
 
 def test_place_pmedian_on_the_demo_county(demo_workspace):

@@ -245,6 +245,7 @@ def _echo_coverage(summary, facility, minutes) -> None:
                 + [f"{t[col + '_covered']:,.0f}/{t[col]:,.0f}" for col in [c for c, _ in counts] + produce])
     click.echo("")
     _echo_table(header, rows)
+    from web.formatting import format_minutes
     from web.services.netreasons import distances, reason_text
 
     gettext = _gettext()
@@ -255,7 +256,9 @@ def _echo_coverage(summary, facility, minutes) -> None:
         for row in uncovered.itertuples(index=False):
             where = distances({"network_m": _finite(getattr(row, "network_m", None)),
                                "fragment_m": _finite(getattr(row, "fragment_m", None))}, gettext)
-            detail = (say(f"{row.minutes:.1f} min", f"{row.minutes:.1f} 分钟") if row.status == "too_far"
+            # 0.01 min, and never onto the cutoff when over it (30.004 reads 30.004, not 30.0)
+            late = format_minutes(row.minutes, limit=minutes)
+            detail = (say(f"{late} min", f"{late} 分钟") if row.status == "too_far"
                       else f"{reason_text(row.reason, gettext)} {where}".rstrip())
             status = code_label(COVERAGE_STATUS_LABELS, row.status, gettext)
             click.echo(f"  {row.village_id}  {row.village_name}  ({row.town})  {status}{say(': ', '：')}{detail}")

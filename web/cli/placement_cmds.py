@@ -12,6 +12,15 @@ from .common import cli_gettext, cli_lang, count_en, pad, say, text_width, works
 from .resilience_cmds import scenario_option
 
 DECAYS = ("linear", "power", "exponential")
+#: ``solve``'s option for each solver keyword of planner.models.OPTIONS (for messages).
+SOLVE_OPTION_NAMES = {"p": "--p", "radius_min": "--radius", "weights": "--weights", "capacity_t": "--capacity",
+                      "demand_t": "--demand", "split": "--no-split", "site_cost_wan": "--cost-per-site",
+                      "budget_wan": "--budget", "decay": "--decay", "beta": "--beta",
+                      "target_share": "--target-share"}
+#: ``place``'s option for each solver keyword it sets.
+PLACE_OPTION_NAMES = {"weights": "--weight", "p": "--p", "radius_min": "--minutes", "budget_wan": "--budget",
+                      "site_cost_wan": "--site-cost",
+                      "beta": "--beta", "target_share": "--target-share", "decay": "--decay", "split": "--no-split"}
 
 
 def register(cli: click.Group) -> None:
@@ -83,31 +92,24 @@ def solve(model, cost_path, weights_path, p, radius, capacity_path, demand_path,
             raise click.ClickException(str(exc)) from exc
         _echo_curve(curve.to_dict(), as_json)
         return
+    from planner.models import check_options
+
+    # Each option the user set, under the solver's keyword (None: not set); the registry
+    # (planner.models) says which the model takes and needs.
+    ctx = click.get_current_context()
+    explicit = {name for name in ("decay", "no_split")
+                if ctx.get_parameter_source(name) != click.core.ParameterSource.DEFAULT}
+    options = {"p": p, "radius_min": radius, "weights": weights_path, "capacity_t": capacity_path,
+               "demand_t": demand_path, "split": False if "no_split" in explicit else None,
+               "site_cost_wan": site_cost_path, "budget_wan": budget, "decay": decay if "decay" in explicit else None,
+               "beta": beta, "target_share": target_share}
+    check_options(model, [k for k, v in options.items() if v is not None], names=SOLVE_OPTION_NAMES)
+    loaders = {"weights": "--weights", "capacity_t": "--capacity", "demand_t": "--demand",
+               "site_cost_wan": "--cost-per-site"}
     kwargs = {"fixed": _indices(fixed), "time_limit_s": time_limit}
-    if model == "attendance":
-        kwargs["decay"] = decay
-        if beta is not None:
-            kwargs["beta"] = beta
-    if target_share is not None:
-        if model != "lscp":
-            raise click.BadParameter("--target-share is for lscp", param_hint="--target-share")
-        kwargs["target_share"] = target_share
-    if p is not None:
-        kwargs["p"] = p
-    if radius is not None:
-        kwargs["radius_min"] = radius
-    if weights_path:
-        kwargs["weights"] = _load(weights_path, "--weights")
-    if capacity_path:
-        kwargs["capacity_t"] = _load(capacity_path, "--capacity")
-    if demand_path:
-        kwargs["demand_t"] = _load(demand_path, "--demand")
-    if model == "cmclp":
-        kwargs["split"] = not no_split
-    if site_cost_path:
-        kwargs["site_cost_wan"] = _load(site_cost_path, "--cost-per-site")
-    if budget is not None:
-        kwargs["budget_wan"] = budget
+    for key, value in options.items():
+        if value is not None:
+            kwargs[key] = _load(value, loaders[key]) if key in loaders else value
     from geo.errors import RuralplanError
 
     try:
@@ -198,6 +200,22 @@ def place(workspace, facility, model, p, minutes, demand, candidates, budget, si
     from web.services import scenarios
     from web.services.planning import PlacementQuestion
 
+    from planner.models import MODELS as REGISTRY
+    from planner.models import check_options
+
+    # The options the user set that reach the solver (--minutes also measures coverage for
+    # models without a cutoff; --site-cost counts only with --budget); the registry says
+    # which the model takes.
+    ctx = click.get_current_context()
+    explicit = {name for name in ("decay", "no_split")
+                if ctx.get_parameter_source(name) != click.core.ParameterSource.DEFAULT}
+    given = {"p": p, "budget_wan": budget, "site_cost_wan": site_cost if budget is not None else None,
+             "radius_min": minutes if "radius_min" in REGISTRY[model].options else None, "beta": beta,
+             "target_share": target_share, "decay": "decay" if "decay" in explicit else None,
+             "split": "no_split" if "no_split" in explicit else None,
+             # place makes the tonnes (weights) and capacities of cmclp itself
+             "demand_t": "auto" if model == "cmclp" else None, "capacity_t": "auto" if model == "cmclp" else None}
+    check_options(model, [k for k, v in given.items() if v is not None], names=PLACE_OPTION_NAMES)
     ws = Workspace(workspace)
     question = PlacementQuestion(
         facility=facility, model=model, limit="p" if budget is None else "budget", p=p, budget_wan=budget,

@@ -24,6 +24,13 @@ def num(value) -> str:
     return format_number(value, empty="-")
 
 
+def mins(value) -> str:
+    """Travel minutes at 0.01 (the one formatter, :func:`web.formatting.format_minutes`)."""
+    from web.formatting import format_minutes
+
+    return format_minutes(value, empty="-")
+
+
 def qty(value) -> str:
     """A count or amount with thousands separators and at most one decimal."""
     from web.formatting import trimmed_number
@@ -102,10 +109,11 @@ def evaluate(workspace, proposal_id, cutoff, radius, no_cache, features, as_json
             f"  scenario {scenario_name} vs base network: score {base['score']['total']} → "
             f"{result['score']['total']}; catchment {cb['n_villages']} → {count_en(c['n_villages'], 'village')}, "
             f"{qty(cb['population'])} → {qty(c['population'])} people; main road "
-            f"{num(base['access'].get('main_road_min'))} → {num(result['access'].get('main_road_min'))} min",
+            f"{mins(base['access'].get('main_road_min'))} → {mins(result['access'].get('main_road_min'))} min",
             f"  情景 {scenario_name} 与基准路网相比：得分 {base['score']['total']} → {result['score']['total']}；"
             f"服务范围 {cb['n_villages']} → {c['n_villages']} 个村，{qty(cb['population'])} → {qty(c['population'])} 人；"
-            f"至干线公路 {num(base['access'].get('main_road_min'))} → {num(result['access'].get('main_road_min'))} 分钟"))
+            f"至干线公路 {mins(base['access'].get('main_road_min'))} → "
+            f"{mins(result['access'].get('main_road_min'))} 分钟"))
 
 
 def summary_text(result: dict) -> str:
@@ -126,10 +134,10 @@ def summary_text(result: dict) -> str:
     lines = [
         say(f"{p['name']} (#{p['id']}, {category}): score {result['score']['total']}",
             f"{p['name']}（#{p['id']}，{category}）：得分 {result['score']['total']}"),
-        say(f"  access: main road {num(a.get('main_road_min'))} min; town centre {town.get('name') or '-'} "
-            f"{num(town.get('minutes'))} min",
-            f"  通达：至干线公路 {num(a.get('main_road_min'))} 分钟；至乡镇驻地 {town.get('name') or '-'} "
-            f"{num(town.get('minutes'))} 分钟"),
+        say(f"  access: main road {mins(a.get('main_road_min'))} min; town centre {town.get('name') or '-'} "
+            f"{mins(town.get('minutes'))} min",
+            f"  通达：至干线公路 {mins(a.get('main_road_min'))} 分钟；至乡镇驻地 {town.get('name') or '-'} "
+            f"{mins(town.get('minutes'))} 分钟"),
         say(f"  catchment ≤{c['cutoff_min']:g} min: {count_en(c['n_villages'], 'village')}, {qty(c['population'])} people, "
             f"{count_en(c['monitored_households'], 'monitored household')}, produce {produce}, "
             f"{count_en(len(c['settlements']), 'relocation settlement')} ({qty(c['settlement_people'])} people)",

@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from geo.report import N_
+from web.formatting import format_minutes
 from web.services import jsonout
 
 from .helptext import command, group
@@ -207,11 +208,12 @@ def report_text(out: dict, *, lang: str = "en") -> str:
         for d in out["detours"]:
             road = d["road_name"] or d["road_id"]
             if zh:
-                lines.append(f"{d['rank']:>3}. {road}：{d['villages_delayed']} 个村绕行，最多 +{d['added_min_max']:.1f} 分钟，"
+                lines.append(f"{d['rank']:>3}. {road}：{d['villages_delayed']} 个村绕行，"
+                             f"最多 +{format_minutes(d['added_min_max'])} 分钟，"
                              f"合计 {d['person_min']:,.0f} 人·分钟")
             else:
                 lines.append(f"{d['rank']:>3}. {road}: {count_en(d['villages_delayed'], 'village')} detour, up to "
-                             f"+{d['added_min_max']:.1f} min, {d['person_min']:,.0f} person-minutes")
+                             f"+{format_minutes(d['added_min_max'])} min, {d['person_min']:,.0f} person-minutes")
     return "\n".join(lines)
 
 
@@ -251,6 +253,8 @@ def echo_scenario_difference(diff: dict, *, lang: str | None = None) -> None:
         click.echo(f"  失去覆盖的村（{len(diff['lost'])}）：" if zh else f"  villages losing coverage ({len(diff['lost'])}):")
         for v in diff["lost"][:30]:
             unit = "分钟" if zh else "min"
-            after = (f"{v['minutes_scenario']:.1f} {unit}" if v["minutes_scenario"] is not None
-                     else ("不通" if zh else "unreachable"))
-            click.echo(f"    {v['village_id']}  {v['village_name']}  ({v['town']})  {v['minutes_base']:.1f} {unit} → {after}")
+            # lost coverage: the scenario's time is over the cutoff and must read so
+            after = (f"{format_minutes(v['minutes_scenario'], limit=diff.get('minutes'))} {unit}"
+                     if v["minutes_scenario"] is not None else ("不通" if zh else "unreachable"))
+            click.echo(f"    {v['village_id']}  {v['village_name']}  ({v['town']})  "
+                       f"{format_minutes(v['minutes_base'])} {unit} → {after}")

@@ -103,6 +103,15 @@ def _text(value):
     return str(value)
 
 
+def _late_minutes(value, cutoff) -> str | None:
+    """A village's minutes as text at 0.01, but over ``cutoff`` when it is over it ("30.004",
+    not "30.00"; :func:`web.formatting.format_minutes`); None when unreachable."""
+    from web.formatting import format_minutes
+
+    value = float(value)
+    return format_minutes(value, limit=cutoff) if np.isfinite(value) else None
+
+
 def _num(value):
     value = float(value)
     return round(value, 2) if np.isfinite(value) else None
@@ -140,6 +149,8 @@ def coverage(ws, *, facility: str, minutes: float, commodities=(), statuses=(), 
         "village_id": _text(table["village_id"].iat[i]), "name": _text(table["village_name"].iat[i]),
         "town": _text(table["town"].iat[i]), "status": table["status"].iat[i], "reason": _text(table["reason"].iat[i]),
         "minutes": _num(table["minutes"].iat[i]),
+        # the JSON writes minutes at 0.01 (30.004 → 30.0): the text keeps a late village over the cutoff
+        "minutes_text": _late_minutes(table["minutes"].iat[i], minutes),
         "network_m": metres(table["network_m"].iat[i]), "fragment_m": metres(table["fragment_m"].iat[i]),
         "facility_id": _text(table["facility_id"].iat[i]), "facility_name": _text(table["facility_name"].iat[i]),
         "population": _num(table["population"].iat[i]),

@@ -156,6 +156,11 @@ class PlacementQuestion:
     #: A stored network scenario (:mod:`web.services.scenarios`) to plan on; None: the base network.
     scenario: str | None = None
 
+    #: The query key of each solver option of :data:`planner.models.OPTIONS` (for messages).
+    QUERY_OPTION_NAMES = {"weights": "demand", "p": "p", "radius_min": "minutes", "budget_wan": "budget",
+                          "site_cost_wan": "site_cost", "beta": "beta", "decay": "decay", "target_share": "target_pct",
+                          "split": "split", "demand_t": "demand", "capacity_t": "new_capacity_t"}
+
     #: The query keys :meth:`from_args` reads (the planning form's fields).
     ARG_KEYS = frozenset({"facility", "model", "candidates", "limit", "site_cost", "p", "budget", "minutes",
                           "decay", "beta", "target_pct", "curve", "demand", "points", "keep_existing",
@@ -186,6 +191,11 @@ class PlacementQuestion:
         limit = str(args.get("limit") or "p")
         if limit not in ("p", "budget"):
             raise PlanningError(N_("Limit the plan by a number of sites or by a budget."))
+        if limit == "budget" and MODEL_REGISTRY[model].takes_p:
+            from planner.models import check_options
+
+            # a budget the model cannot take (p-center): the registry's typed error, named by the query key
+            check_options(model, ["budget_wan"], names=cls.QUERY_OPTION_NAMES, complete=False)
         p = budget = None
         site_cost = _number(args, "site_cost", float, lo=0.01, hi=1e7, label=N_("Cost per site"))
         if MODEL_REGISTRY[model].takes_p:

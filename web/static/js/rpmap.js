@@ -36,6 +36,12 @@
     return Number(v).toLocaleString(lang === "zh" ? "zh-CN" : "en", opts);
   }
 
+  /* Travel minutes at 0.01, as web.formatting.format_minutes writes them (12.30, 30.01). */
+  function fmtMinutes(v) {
+    if (v === null || v === undefined || !isFinite(v)) return "–";
+    return Number(v).toLocaleString(lang === "zh" ? "zh-CN" : "en", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  }
+
   function fmtValue(field, v) {
     if (field.type === "bool") return v ? t("yes") : t("no");
     if (field.choices && Object.prototype.hasOwnProperty.call(field.choices, v)) return field.choices[v];
@@ -307,7 +313,7 @@
     },
   });
 
-  RP.util = { t: t, el: el, fmtNumber: fmtNumber };
+  RP.util = { t: t, el: el, fmtNumber: fmtNumber, fmtMinutes: fmtMinutes };
 
   function loadData(entry) {
     if (entry.spec.count === 0) return Promise.resolve({ type: "FeatureCollection", features: [] });

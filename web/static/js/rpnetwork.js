@@ -250,7 +250,7 @@
     line.appendChild(U.el("strong", null, nt("nearest") + " " + layerLabel(net.access.layer) + ": "));
     var text = p.minutes === null || p.minutes === undefined
       ? nt("unreachable") + " (" + reasonText(p.reason) + ")"
-      : (p.facility_name || p.facility_id || "") + " · " + nt("travel_min", { n: num(p.minutes, 1) });
+      : (p.facility_name || p.facility_id || "") + " · " + nt("travel_min", { n: U.fmtMinutes(p.minutes) });
     line.appendChild(U.el("span", null, text));
     root.appendChild(line);
   }
@@ -310,7 +310,8 @@
     }
     tr(nt("town"), p.town || "");
     if (p.status === "too_far") {
-      tr(nt("too_far"), nt("travel_min", { n: num(p.minutes, 1) }));
+      // minutes_text: over the cutoff even when 0.01 would round it onto it (30.004)
+      tr(nt("too_far"), nt("travel_min", { n: p.minutes_text || U.fmtMinutes(p.minutes) }));
       if (p.facility_name) tr(nt("nearest"), p.facility_name);
     } else {
       tr(nt("unreachable"), reasonText(p.reason));

@@ -382,7 +382,7 @@
       tr.appendChild(td(withUnit(row.covered_before, payload), "num"));
       tr.appendChild(td(withUnit(row.covered_after, payload), "num"));
       tr.appendChild(td(pct(row.share_before) + " → " + pct(row.share_after), "num"));
-      tr.appendChild(td(num(row.mean_minutes_before, 1) + " → " + num(row.mean_minutes_after, 1), "num"));
+      tr.appendChild(td(num(row.mean_minutes_before, 2) + " → " + num(row.mean_minutes_after, 2), "num"));
       tb.appendChild(tr);
     });
     var tot = r.totals, foot = towns.tFoot;

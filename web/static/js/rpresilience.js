@@ -92,7 +92,7 @@
       [rt("people"), num(p.population)],
       [rt("monitored"), num(p.monitored_households)],
       [rt("tonnage"), num(p.produce_t, 0)],
-      [rt("minutes"), num(p.minutes, 1)],
+      [rt("minutes"), U.fmtMinutes(p.minutes)],
     ]);
   }
 
@@ -105,7 +105,7 @@
         var p = f.properties;
         layer.bindPopup(function () {
           return popupTable(rt("detours_title"), "#" + p.rank + " " + (p.road_name || p.road_id), [
-            ["", rt("detour_line", { villages: p.villages_delayed, minutes: num(p.added_min_max, 1), person_min: num(p.person_min, 0) })],
+            ["", rt("detour_line", { villages: p.villages_delayed, minutes: U.fmtMinutes(p.added_min_max), person_min: num(p.person_min, 0) })],
           ]);
         });
       },
@@ -170,7 +170,7 @@
       ], data.links_geojson);
       list(out, rt("detours_title"), data.detours, [
         function (d) { return "#" + d.rank + " " + (d.road_name || d.road_id); },
-        function (d) { return rt("detour_line", { villages: d.villages_delayed, minutes: num(d.added_min_max, 1), person_min: num(d.person_min, 0) }); },
+        function (d) { return rt("detour_line", { villages: d.villages_delayed, minutes: U.fmtMinutes(d.added_min_max), person_min: num(d.person_min, 0) }); },
       ], data.detours_geojson);
       draw(data);
       document.documentElement.setAttribute("data-resilience-ready", String(data.links.length));
