@@ -14,7 +14,8 @@ from typing import Callable, Iterable, Mapping
 
 from planner.errors import InvalidParameter, OptionMissing, OptionNotTaken
 
-__all__ = ["PlacementModel", "MODELS", "MODEL_NAMES", "OPTIONS", "get_model", "check_options", "solver_steps"]
+__all__ = ["PlacementModel", "MODELS", "MODEL_NAMES", "OPTIONS", "get_model", "check_options", "solve_model",
+           "solver_steps"]
 
 #: The user-facing options of the solvers (keywords of :func:`planner.locate.solve`); every
 #: model takes ``fixed`` and ``time_limit_s`` besides, and the tuning keywords of its solver.
@@ -151,6 +152,21 @@ def check_options(model: str, given: Iterable[str], *, names: Mapping[str, str] 
             raise OptionMissing(model=model, model_en=m.en, model_zh=m.zh,
                                 option_en=" or ".join(name(k) for k in alternatives),
                                 option_zh=" 或 ".join(name(k) for k in alternatives))
+
+
+def solve_model(model: str, cost, **kwargs):
+    """:func:`planner.locate.solve` with the options checked against the registry first.
+
+    Raises
+    ------
+    planner.errors.OptionNotTaken, planner.errors.OptionMissing
+        An option of :data:`OPTIONS` the model does not take or needs (:func:`check_options`):
+        a typed error naming it, never the solver's TypeError.
+    """
+    from planner.locate import solve
+
+    check_options(model, [k for k, v in kwargs.items() if v is not None])
+    return solve(model, cost, **kwargs)
 
 
 def solver_steps(method: str | None) -> dict:

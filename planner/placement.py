@@ -24,7 +24,7 @@ from planner.errors import (BudgetNeedsCosts, CapacityMissing, InvalidDemand, In
                             UnknownCommodity)
 from planner.graph import RoadGraph
 from planner.models import MODEL_NAMES, get_model
-from planner.locate import solve
+from planner.models import solve_model as solve
 from planner.locate._common import check_time_limit
 from planner.locate._deadline import Deadline
 from planner.locate.result import LocateResult

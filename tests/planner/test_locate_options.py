@@ -116,7 +116,7 @@ def test_the_planning_form_refuses_a_budget_for_p_center():
 
 
 def test_the_dispatcher_raises_typed_errors_with_the_solvers_names():
-    from planner.locate import solve
+    from planner.models import solve_model as solve
 
     cost = np.ones((2, 2))
     with pytest.raises(OptionNotTaken):
