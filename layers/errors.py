@@ -12,7 +12,7 @@ from geo.errors import Conflict, Forbidden, InvalidInput, NotFound, RuralplanErr
 
 __all__ = ["FieldMessage", "AttachmentRejected", "AttachmentTooLarge", "AttachmentType", "AttachmentEmpty",
            "TooManyAttachments", "AttachmentNotFound", "ProposalInvalid", "ProposalNotFound", "WorkflowError",
-           "ForbiddenTransition", "InvalidTransition", "ConflictError"]
+           "ForbiddenTransition", "InvalidTransition", "ConflictError", "UnknownLayerName", "UnknownExportFormat"]
 
 
 class FieldMessage(str):
@@ -168,3 +168,19 @@ class AttachmentNotFound(NotFound):
     code = "attachment.not_found"
     en = "no attachment {id} on proposal {proposal_id}"
     zh = "项目 {proposal_id} 没有编号为 {id} 的附件"
+
+
+class UnknownLayerName(InvalidInput):
+    """A layer name the schemas do not know (``layers.schema.get_schema``)."""
+
+    code = "layer.unknown_name"
+    en = "unknown layer {layer}; expected one of {expected}"
+    zh = "没有图层 {layer}；可用的图层：{expected}"
+
+
+class UnknownExportFormat(InvalidInput):
+    """An export format (or output suffix) the exporter does not write."""
+
+    code = "export.unknown_format"
+    en = "unknown export format {fmt}; expected one of {expected}"
+    zh = "不支持的导出格式 {fmt}；可用：{expected}"

@@ -20,8 +20,9 @@ def export_format(fmt: str | None, out: str | os.PathLike | None = None) -> str:
         fmt = Path(out).suffix.lower().lstrip(".")
     fmt = {"json": "geojson", "excel": "xlsx", "xls": "xlsx"}.get(fmt or "", fmt or "")
     if fmt not in EXPORT_FORMATS:
-        msg = f"unknown export format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}"
-        raise ValueError(msg)
+        from .errors import UnknownExportFormat
+
+        raise UnknownExportFormat(fmt=repr(fmt), expected=", ".join(EXPORT_FORMATS))
     return fmt
 
 

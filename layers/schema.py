@@ -484,5 +484,6 @@ def get_schema(layer: str) -> LayerSchema:
     try:
         return LAYERS[layer]
     except KeyError:
-        msg = f"unknown layer {layer!r}; expected one of {', '.join(LAYERS)}"
-        raise ValueError(msg) from None
+        from .errors import UnknownLayerName
+
+        raise UnknownLayerName(layer=repr(layer), expected=", ".join(LAYERS)) from None

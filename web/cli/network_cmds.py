@@ -137,7 +137,9 @@ def od(workspace, origin_layer, destination_layer, cutoff_min, out, scenario_nam
 
         write_csv(frame, out)  # ids from imported data: formula-leading cells escaped
     else:
-        raise click.ClickException(f"{out.name}: output must end in .csv or .parquet")
+        from web.services.errors import OutputSuffix
+
+        raise OutputSuffix(path=out.name, expected=".csv / .parquet")
     from web.services.netreasons import off_network
 
     n_o, n_d = int((o_reason != "").sum()), int((d_reason != "").sum())

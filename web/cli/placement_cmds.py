@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from geo.errors import RuralplanError
+
 from geo.report import N_
 from planner.models import MODEL_NAMES as MODELS  # the one registry of models
 from web.services import jsonout
@@ -88,6 +90,8 @@ def solve(model, cost_path, weights_path, p, radius, capacity_path, demand_path,
         try:
             curve = coverage_curve(_load(cost_path, "--cost"), _load(weights_path, "--weights"), radius_min=radius,
                                    k_max=curve_k, fixed=_indices(fixed), time_limit_s=time_limit)
+        except RuralplanError:
+            raise  # typed: the CLI's one wrapper says it (exit 2, the report language)
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
         _echo_curve(curve.to_dict(), as_json)
@@ -110,8 +114,6 @@ def solve(model, cost_path, weights_path, p, radius, capacity_path, demand_path,
     for key, value in options.items():
         if value is not None:
             kwargs[key] = _load(value, loaders[key]) if key in loaders else value
-    from geo.errors import RuralplanError
-
     try:
         result = solve_model(model, _load(cost_path, "--cost"), **kwargs)
     except RuralplanError:

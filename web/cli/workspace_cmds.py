@@ -5,6 +5,7 @@ import sys
 
 import click
 
+from geo.errors import RuralplanError
 from geo.report import N_
 from web.services import jsonout
 
@@ -30,7 +31,9 @@ def demo(workspace: str, seed: int, scale: float, force: bool) -> None:
     try:
         ws = build_demo_workspace(workspace, seed=seed, scale=scale, overwrite=force)
     except FileExistsError:
-        raise click.ClickException(f"{workspace} already exists; pass --force to replace it") from None
+        from web.services.errors import WorkspaceExists
+
+        raise WorkspaceExists(path=str(workspace)) from None
     seeded = seed_demo_library(ws)
     from web.services.labels import USER_ROLE_LABELS, code_label
 
@@ -69,6 +72,8 @@ def import_(workspace, layer, file, crs, replace, skip_bad_rows, sheet, as_json)
     try:
         outcome = import_file(Workspace(workspace), layer, file, crs=crs, replace=replace,
                               skip_bad_rows=skip_bad_rows, sheet=sheet, progress=lambda _step: steps.update(1))
+    except RuralplanError:
+        raise  # typed: the CLI's one wrapper says it (exit 2, the report language)
     except (ValueError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
@@ -109,6 +114,8 @@ def export(workspace, layer, fmt, out, codes) -> None:
 
     try:
         path = export_layer(Workspace(workspace), layer, fmt, out)
+    except RuralplanError:
+        raise  # typed: the CLI's one wrapper says it (exit 2, the report language)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     if not codes:
@@ -163,9 +170,13 @@ def template(layer, out) -> None:
     from layers.templates import write_template
 
     if not out.lower().endswith(".xlsx"):
-        raise click.ClickException(f"{out}: the template is an Excel workbook; name it *.xlsx")
+        from web.services.errors import OutputSuffix
+
+        raise OutputSuffix(path=str(out), expected=".xlsx")
     try:
         path = write_template(layer, out)
+    except RuralplanError:
+        raise  # typed: the CLI's one wrapper says it (exit 2, the report language)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     from layers.schema import get_schema

@@ -1,9 +1,9 @@
 """Typed errors of the application layer (workspace settings and contents; see :mod:`geo.errors`)."""
 from __future__ import annotations
 
-from geo.errors import InvalidInput, NotFound, Unavailable
+from geo.errors import Conflict, InvalidInput, NotFound, Unavailable
 
-__all__ = ["BadSetting", "NoRoads", "UnknownLayer", "UnknownFacility"]
+__all__ = ["BadSetting", "NoRoads", "UnknownLayer", "UnknownFacility", "OutputSuffix", "WorkspaceExists"]
 
 
 class BadSetting(InvalidInput):
@@ -39,3 +39,19 @@ class UnknownFacility(NotFound):
     code = "facility.not_found"
     en = "No facility with id {id} in {layer}."
     zh = "{layer} 中没有编号为 {id} 的设施。"
+
+
+class OutputSuffix(InvalidInput):
+    """An output file named with a suffix the command does not write."""
+
+    code = "output.suffix"
+    en = "{path}: the output must end in {expected}"
+    zh = "{path}：输出文件名须以 {expected} 结尾"
+
+
+class WorkspaceExists(Conflict):
+    """A new workspace would replace an existing file without ``--force``."""
+
+    code = "workspace.exists"
+    en = "{path} already exists; pass --force to replace it"
+    zh = "{path} 已存在；要替换它请加 --force"
