@@ -164,8 +164,10 @@ def coverage_summary(
     CoverageSummary
     """
     if not cutoff_min >= 0:
-        msg = f"cutoff_min must be >= 0, got {cutoff_min}"
-        raise ValueError(msg)
+        from planner.errors import InvalidParameter
+
+        raise InvalidParameter(name="cutoff_min", value=cutoff_min, expected_en="must be a number >= 0",
+                               expected_zh="须为不小于 0 的数")
     produce = _commodity_columns(villages, commodities)
     sv = village_snap if village_snap is not None else snap_points(graph, villages, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh,
                                      id_column="code" if "code" in villages.columns else None)

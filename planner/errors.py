@@ -11,7 +11,7 @@ from geo.errors import InvalidInput
 
 __all__ = ["InvalidParameter", "InvalidSpeed", "UnknownCommodity", "InvalidDemand", "TooFewCandidates",
            "NoCandidates", "CapacityMissing", "BudgetNeedsCosts", "ZeroDemand", "TargetUnreachable",
-           "OptionNotTaken", "OptionMissing"]
+           "OptionNotTaken", "OptionMissing", "InvalidModelInput", "invalid_input"]
 
 
 class InvalidParameter(InvalidInput):
@@ -20,6 +20,21 @@ class InvalidParameter(InvalidInput):
     code = "planner.invalid_parameter"
     en = "{name} = {value} is not valid: {expected}"
     zh = "{name} = {value} 无效：{expected}"
+
+
+class InvalidModelInput(InvalidInput):
+    """An input array or option of a location model or analysis outside its domain (shape,
+    NaN, negative, out-of-range index). ``detail``/``detail_zh`` say which and why; the
+    English text is the one the models have always raised (``ValueError``, which this is)."""
+
+    code = "planner.invalid_input"
+    en = "{detail}"
+    zh = "{detail_zh}"
+
+
+def invalid_input(en: str, zh: str) -> InvalidModelInput:
+    """An :class:`InvalidModelInput` with its English and Chinese text."""
+    return InvalidModelInput(detail=en, detail_zh=zh)
 
 
 class InvalidSpeed(InvalidInput):

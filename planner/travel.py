@@ -422,8 +422,10 @@ def _limit(cutoff_min: float | None) -> float:
     if cutoff_min is None:
         return np.inf
     if not cutoff_min >= 0:
-        msg = f"cutoff_min must be >= 0, got {cutoff_min}"
-        raise ValueError(msg)
+        from planner.errors import InvalidParameter
+
+        raise InvalidParameter(name="cutoff_min", value=cutoff_min, expected_en="must be a number >= 0",
+                               expected_zh="须为不小于 0 的数")
     return float(cutoff_min)
 
 

@@ -125,6 +125,11 @@ def solve(model: str, cost, **kwargs) -> LocateResult:
         kwargs = dict(kwargs)
         kwargs["cutoff_min"] = kwargs.pop("radius_min")
     if model == "cmclp":
+        missing = [k for k in ("demand_t", "capacity_t") if k not in kwargs]
+        if missing:
+            from planner.errors import invalid_input
+
+            raise invalid_input(f"cmclp needs {', '.join(missing)}", f"cmclp 模型需要 {'、'.join(missing)}")
         kwargs = dict(kwargs)
         return fn(cost, kwargs.pop("demand_t"), kwargs.pop("capacity_t"), **kwargs)
     return fn(cost, **kwargs)

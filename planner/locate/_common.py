@@ -7,6 +7,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from planner.errors import invalid_input
+
 
 def as_cost_matrix(cost) -> np.ndarray:
     """Validate ``cost[i, j]`` (minutes from demand ``i`` to candidate ``j``).
@@ -16,17 +18,17 @@ def as_cost_matrix(cost) -> np.ndarray:
     """
     c = np.asarray(cost, dtype=np.float64)
     if c.ndim != 2:
-        msg = f"cost must be a 2-D array (demand x candidates), got shape {c.shape}"
-        raise ValueError(msg)
+        raise invalid_input(f"cost must be a 2-D array (demand x candidates), got shape {c.shape}",
+                            f"费用矩阵须为二维（需求点 × 候选点），实际形状 {c.shape}")
     if c.shape[0] == 0 or c.shape[1] == 0:
-        msg = f"cost must have at least one demand point and one candidate, got shape {c.shape}"
-        raise ValueError(msg)
+        raise invalid_input(f"cost must have at least one demand point and one candidate, got shape {c.shape}",
+                            f"费用矩阵至少需要一个需求点和一个候选点，实际形状 {c.shape}")
     if np.isnan(c).any():
-        msg = "cost contains NaN; use np.inf for unreachable pairs"
-        raise ValueError(msg)
+        raise invalid_input("cost contains NaN; use np.inf for unreachable pairs",
+                            "费用矩阵含 NaN；不可达请用 inf")
     if (c < 0).any():
-        msg = "cost contains negative travel times"
-        raise ValueError(msg)
+        raise invalid_input("cost contains negative travel times",
+                            "费用矩阵含负的行程时间")
     return c
 
 
@@ -36,14 +38,14 @@ def as_weights(weights, n: int, *, name: str = "weights") -> np.ndarray:
         return np.ones(n)
     w = np.asarray(weights, dtype=np.float64)
     if w.shape != (n,):
-        msg = f"{name} must have shape ({n},) to match cost rows, got {w.shape}"
-        raise ValueError(msg)
+        raise invalid_input(f"{name} must have shape ({n},) to match cost rows, got {w.shape}",
+                            f"{name} 的长度须为 {n}（与费用矩阵行数一致），实际形状 {w.shape}")
     if not np.isfinite(w).all():
-        msg = f"{name} must be finite"
-        raise ValueError(msg)
+        raise invalid_input(f"{name} must be finite",
+                            f"{name} 须为有限数")
     if (w < 0).any():
-        msg = f"{name} must be non-negative"
-        raise ValueError(msg)
+        raise invalid_input(f"{name} must be non-negative",
+                            f"{name} 不能为负")
     return w
 
 
@@ -53,11 +55,11 @@ def as_site_values(values, m: int, *, name: str) -> np.ndarray:
     if v.ndim == 0:
         v = np.full(m, float(v))
     if v.shape != (m,):
-        msg = f"{name} must have shape ({m},) to match cost columns, got {v.shape}"
-        raise ValueError(msg)
+        raise invalid_input(f"{name} must have shape ({m},) to match cost columns, got {v.shape}",
+                            f"{name} 的长度须为 {m}（与费用矩阵列数一致），实际形状 {v.shape}")
     if not np.isfinite(v).all() or (v < 0).any():
-        msg = f"{name} must be finite and non-negative"
-        raise ValueError(msg)
+        raise invalid_input(f"{name} must be finite and non-negative",
+                            f"{name} 须为非负有限数")
     return v
 
 
@@ -67,11 +69,11 @@ def as_fixed(fixed: Iterable[int] | None, m: int) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     f = np.asarray(list(fixed), dtype=np.int64) if not isinstance(fixed, np.ndarray) else fixed.astype(np.int64).ravel()
     if f.size and (f.min() < 0 or f.max() >= m):
-        msg = f"fixed site indices must lie in [0, {m}), got {f.tolist()}"
-        raise ValueError(msg)
+        raise invalid_input(f"fixed site indices must lie in [0, {m}), got {f.tolist()}",
+                            f"现有站点序号须在 [0, {m}) 内，实际 {f.tolist()}")
     if len(np.unique(f)) != len(f):
-        msg = f"fixed site indices must be unique, got {f.tolist()}"
-        raise ValueError(msg)
+        raise invalid_input(f"fixed site indices must be unique, got {f.tolist()}",
+                            f"现有站点序号不能重复，实际 {f.tolist()}")
     return np.sort(f)
 
 
@@ -91,15 +93,15 @@ def check_p(p, m: int, n_fixed: int, *, allow_none: bool = False) -> int | None:
     if p is None:
         if allow_none:
             return None
-        msg = "p (number of new sites) is required"
-        raise ValueError(msg)
+        raise invalid_input("p (number of new sites) is required",
+                            "需要指定新建站点数 p")
     if isinstance(p, bool) or int(p) != p:
-        msg = f"p must be an integer, got {p!r}"
-        raise ValueError(msg)
+        raise invalid_input(f"p must be an integer, got {p!r}",
+                            f"p 须为整数，实际 {p!r}")
     p = int(p)
     if p < 0:
-        msg = f"p must be >= 0, got {p}"
-        raise ValueError(msg)
+        raise invalid_input(f"p must be >= 0, got {p}",
+                            f"p 不能为负，实际 {p}")
     if p > m - n_fixed:
         from planner.errors import TooFewCandidates
 
@@ -110,8 +112,9 @@ def check_p(p, m: int, n_fixed: int, *, allow_none: bool = False) -> int | None:
 def check_positive(value, name: str, *, allow_zero: bool = True) -> float:
     v = float(value)
     if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        msg = f"{name} must be a finite {'non-negative' if allow_zero else 'positive'} number, got {value!r}"
-        raise ValueError(msg)
+        kind_en, kind_zh = ("non-negative", "非负") if allow_zero else ("positive", "正")
+        raise invalid_input(f"{name} must be a finite {kind_en} number, got {value!r}",
+                            f"{name} 须为{kind_zh}有限数，实际 {value!r}")
     return v
 
 
@@ -122,8 +125,8 @@ def check_time_limit(time_limit_s) -> float:
 def check_budget(site_cost_wan, budget_wan, m: int) -> tuple[np.ndarray | None, float | None]:
     """Both or neither: a budget without site costs (or vice versa) is a caller bug."""
     if (site_cost_wan is None) != (budget_wan is None):
-        msg = "site_cost_wan and budget_wan must be given together"
-        raise ValueError(msg)
+        raise invalid_input("site_cost_wan and budget_wan must be given together",
+                            "站点费用（site_cost_wan）与预算（budget_wan）须同时给出")
     if site_cost_wan is None:
         return None, None
     return as_site_values(site_cost_wan, m, name="site_cost_wan"), check_positive(budget_wan, "budget_wan")
@@ -141,8 +144,8 @@ def check_method(method: str, allowed: Sequence[str]) -> str:
     if method not in allowed:
         names = [repr(a) for a in allowed]
         choices = " or ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else names[0]
-        msg = f"method must be {choices}, got {method!r}"
-        raise ValueError(msg)
+        raise invalid_input(f"method must be {choices}, got {method!r}",
+                            f"method 须为 {choices}，实际 {method!r}")
     return method
 
 

@@ -36,3 +36,29 @@ def test_refusals_exit_2_in_the_report_language(demo_workspace, tmp_path, lang):
             assert HAN.search(result.output), (name, result.output)
         else:
             assert not HAN.search(result.output.replace(str(demo_workspace.path), "")), (name, result.output)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_out_of_domain_analysis_inputs_exit_2_in_the_report_language(demo_workspace, tmp_path, lang):
+    """A negative cutoff, p or time limit, or a fixed site outside the matrix: the models'
+    own input checks are typed (they printed a ValueError traceback, or English with exit 1)."""
+    import numpy as np
+
+    cost = tmp_path / "c.npy"
+    np.save(cost, np.arange(12, dtype=float).reshape(4, 3))
+    ws = str(demo_workspace.path)
+    runner = CliRunner(env={"RURALPLAN_LANG": lang})
+    cases = {
+        "negative cutoff": ["coverage", "-w", ws, "--facility", "cold_storage", "--minutes", "-5"],
+        "negative p": ["place", "-w", ws, "--model", "pmedian", "--p", "-2"],
+        "zero time limit": ["place", "-w", ws, "--model", "pmedian", "--p", "1", "--time-limit", "0"],
+        "fixed outside": ["solve", "pmedian", "--cost", str(cost), "--p", "1", "--fixed", "99"],
+        "negative p (solve)": ["solve", "pmedian", "--cost", str(cost), "--p", "-1"],
+    }
+    for name, args in cases.items():
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 2, (name, result.output)
+        assert "Traceback" not in result.output and result.exception is None or isinstance(
+            result.exception, SystemExit), (name, result.output)
+        text = result.output.replace(ws, "")
+        assert bool(HAN.search(text)) == (lang == "zh"), (name, result.output)
