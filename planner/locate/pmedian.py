@@ -1012,10 +1012,12 @@ def warm_kernels() -> None:
     _kernels_loaded = True  # first: the solve below calls this function too
     from .orlib import make_orlib_like_text, parse_orlib_pmed
 
-    # An OR-Library-like 100-node instance at p = 10 runs the compiled greedy,
-    # interchange and Lagrangian kernels (milliseconds once they are loaded).
-    inst = parse_orlib_pmed(make_orlib_like_text(100, 10, seed=7))
-    solve_pmedian(inst.cost, p=10, time_limit_s=60.0, explain=False)
+    # OR-Library-like 100-node instances that take the compiled greedy and interchange,
+    # the Lagrangian branch-and-bound (seed 0; its node ascent alone compiled for about
+    # 19 CPU s inside pmed2's limit) and the radius path (p = 33): milliseconds once loaded.
+    for p, seed in ((10, 0), (10, 7), (33, 1)):
+        inst = parse_orlib_pmed(make_orlib_like_text(100, p, seed=seed))
+        solve_pmedian(inst.cost, p=p, time_limit_s=60.0, explain=False)
 
 
 @certified("pmedian")
