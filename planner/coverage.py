@@ -28,7 +28,7 @@ from planner.errors import UnknownCommodity
 from planner.estimate import StraightLineEstimate
 from planner.graph import RoadGraph
 from planner.snap import DEFAULT_MAX_SNAP_M, SnapResult, snap_points
-from planner.travel import Direction, nearest_times, point_reasons
+from planner.travel import Direction, check_cutoff_min, nearest_times, point_reasons
 from planner._json import jsonable, records
 
 __all__ = ["CoverageSummary", "coverage_summary", "MONITORED_COLUMNS", "STATUSES"]
@@ -163,11 +163,7 @@ def coverage_summary(
     -------
     CoverageSummary
     """
-    if not cutoff_min >= 0:
-        from planner.errors import InvalidParameter
-
-        raise InvalidParameter(name="cutoff_min", value=cutoff_min, expected_en="must be a number >= 0",
-                               expected_zh="须为不小于 0 的数")
+    check_cutoff_min(cutoff_min)
     produce = _commodity_columns(villages, commodities)
     sv = village_snap if village_snap is not None else snap_points(graph, villages, max_snap_m=max_snap_m, access_speed_kmh=access_speed_kmh,
                                      id_column="code" if "code" in villages.columns else None)

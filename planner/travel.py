@@ -32,7 +32,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
-from shapely.geometry import Point
+import shapely
 
 from planner.graph import RoadGraph, _csr_min
 from planner.snap import (
@@ -113,18 +113,18 @@ def point_reasons(graph, points: SnapResult, others: SnapResult | None = None, m
     blocked = np.flatnonzero((reason != "") & (reason != REASON_MISSING_GEOMETRY))
     if not len(blocked):
         return reason
-    # the same question on the base network: the same points, snapped as the base network
-    # snaps them (same snap distance and walking speed)
-    base_points = _resnap(base, points)
+    # the same question on the base network, for the points it may concern only (the rule
+    # is per point): snapped as the base network snaps them (same distance, walking speed)
+    base_points = _resnap(base, _take(points, blocked))
     base_others = None if others is None else _resnap(base, others)
     base_minutes = None
     if minutes is not None and others is not None:
-        base_minutes = np.full(len(points), np.inf)
-        ask = blocked[base_points.reason[blocked] == ""]
+        base_minutes = np.full(len(blocked), np.inf)
+        ask = np.flatnonzero(base_points.reason == "")
         if len(ask):
             base_minutes[ask] = nearest_times(base, _take(base_points, ask), base_others, direction=direction)[0]
     base_reason = _point_reasons(base, base_points, base_others, base_minutes)
-    reason[blocked[base_reason[blocked] == ""]] = REASON_SCENARIO_BLOCKED
+    reason[blocked[base_reason == ""]] = REASON_SCENARIO_BLOCKED
     return reason
 
 
@@ -133,7 +133,8 @@ def _resnap(graph, snap: SnapResult) -> SnapResult:
     import geopandas as gpd
 
     xy = np.asarray(snap.point_xy, dtype=float).reshape(-1, 2)
-    geoms = [None if not np.isfinite(p).all() else Point(p) for p in xy]
+    geoms = shapely.points(xy)
+    geoms[~np.isfinite(xy).all(axis=1)] = None
     frame = gpd.GeoDataFrame({"id": np.asarray(snap.ids, dtype=object), "name": snap.names},
                              geometry=gpd.GeoSeries(geoms, crs=snap.crs))
     return snap_points(graph, frame, max_snap_m=snap.max_snap_m, access_speed_kmh=snap.access_speed_kmh,
@@ -418,15 +419,18 @@ def _use_hierarchy(graph: RoadGraph, n_origins: int, n_destinations: int) -> boo
     return rows >= _CH_MIN_ROWS and graph.n_nodes >= _CH_MIN_NODES
 
 
-def _limit(cutoff_min: float | None) -> float:
-    if cutoff_min is None:
-        return np.inf
+def check_cutoff_min(cutoff_min) -> float:
+    """``cutoff_min`` as a float; :class:`planner.errors.InvalidParameter` unless a number >= 0."""
     if not cutoff_min >= 0:
         from planner.errors import InvalidParameter
 
         raise InvalidParameter(name="cutoff_min", value=cutoff_min, expected_en="must be a number >= 0",
                                expected_zh="须为不小于 0 的数")
     return float(cutoff_min)
+
+
+def _limit(cutoff_min: float | None) -> float:
+    return np.inf if cutoff_min is None else check_cutoff_min(cutoff_min)
 
 
 def travel_time_matrix(

@@ -143,7 +143,8 @@ def road_graph(ws, *, settings=None, scenario: NetworkScenario | str | None = No
     # stray fragments are those of the base data (closures are not data faults): the
     # graph depends on the base network too
     base = services.road_graph(ws, settings=settings)
-    fingerprint = roads_fingerprint(applied.roads, **settings.build_options()) + "+" + base.fingerprint
+    roads_fp = roads_fingerprint(applied.roads, **settings.build_options())
+    fingerprint = roads_fp + "+" + base.fingerprint
     key = (str(ws.path.resolve()), scenario.name, fingerprint)
     with _memo_lock:
         if key in _memo:
@@ -153,7 +154,8 @@ def road_graph(ws, *, settings=None, scenario: NetworkScenario | str | None = No
     blob = ws.get_blob(blob_key)
     graph = services._graph_from_blob(blob) if blob is not None else None
     if graph is None:
-        graph = with_base_fragments(build_road_graph(applied.roads, **settings.build_options()), base)
+        graph = with_base_fragments(build_road_graph(applied.roads, **settings.build_options(),
+                                                     fingerprint=roads_fp), base)
         ws.put_blob(blob_key, services._graph_to_blob(graph),
                     replace_prefix=f"{_BLOB_PREFIX}{scenario.name}:")
     # the base network's graph beside it: villages the closures cut off are the scenario's
