@@ -7,11 +7,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from click.testing import CliRunner
 from shapely.geometry import Point
 
@@ -138,3 +141,17 @@ def test_gpkg_download_layer_is_the_layers_name(client, tmp_path):
     path = tmp_path / "download.gpkg"
     path.write_bytes(client.get("/data/download/villages.gpkg").get_data())
     assert [str(n) for n in pyogrio.list_layers(path)[:, 0]] == ["villages"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=64),
+                                 st.floats(width=32, allow_nan=False, allow_infinity=False),
+                                 st.integers(-10**6, 10**6).map(lambda k: k / 200 + 0.005)),
+                       min_size=1, max_size=40),
+       decimals=st.sampled_from([None, 0, 1, 2, 3, 4, 6, 7]))
+def test_the_vectorised_array_rule_equals_the_scalar_rule(values, decimals):
+    """round_array rounds in bulk and sends near-halves to clean_float: equal value for value."""
+    got = round_array(values, decimals)
+    for v, g in zip(values, got):
+        want = clean_float(v, decimals) if math.isfinite(v) and v != math.trunc(v) else v + 0.0
+        assert (math.isnan(g) and (want is None or math.isnan(want))) or g == want, (v, g, want)
