@@ -23,7 +23,8 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 @pytest.fixture
 def draft(users):  # noqa: F811
-    p = P.create_proposal(users, _data(users), created_by="village1")  # cold chain: 农业农村局, 东岭镇
+    # cold chain: 农业农村局, 东岭镇; the form's own list of attachment names filled too
+    p = P.create_proposal(users, {**_data(users), "attachments": ["村两委会议纪要"]}, created_by="village1")
     (att,) = A.add_attachments(users, p.id, [("村两委会议纪要.pdf", PDF)], uploaded_by="village1")
     return p, att
 
@@ -56,8 +57,9 @@ def test_a_drafts_files_are_read_by_its_unit_and_reviewers_only(app, draft, user
     assert (f"/attachments/{att.id}" in html) is allowed
     if not allowed:
         assert "草稿的附件仅对申报单位和审核人员可见" in html
-    files = client.get(f"/api/v1/proposals/{p.id}").get_json()["files"]
-    assert [f["filename"] for f in files] == (["村两委会议纪要.pdf"] if allowed else [])
+    answer = client.get(f"/api/v1/proposals/{p.id}").get_json()
+    assert [f["filename"] for f in answer["files"]] == (["村两委会议纪要.pdf"] if allowed else [])
+    assert answer["attachments"] == (["村两委会议纪要"] if allowed else [])  # no file names either
 
 
 def test_submitted_files_are_readable_as_before_and_a_returned_one_is_a_working_copy_again(app, draft, users):  # noqa: F811

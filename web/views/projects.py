@@ -515,7 +515,7 @@ def _render_detail(ws, p: P.Proposal, *, status=200, conflict=None, error=None, 
     features = [_proposal_feature(p)] + _map_features(evaluation)
     # a working copy's files: its unit and reviewers only (layers.workflow.may_read_attachments)
     files_readable = W.may_read_attachments(user, p)
-    attachments = A.list_attachments(ws, p.id) if files_readable else []
+    attachments = _readable_attachments(ws, user, p)
     return render_template(
         "projects/detail.html", p=p, evaluation=evaluation, eval_error=eval_error,
         timeline=_timeline(P.history(ws, p.id), attachments), attachments=attachments,
@@ -754,8 +754,15 @@ def _api_error(code: int, message: str, **extra):
     return {"error": {**extra, "code": code, "message": message}}, code
 
 
+def _readable_attachments(ws, user, p: P.Proposal) -> list:
+    """The files of ``p`` that ``user`` may see (none of a working copy not theirs to read)."""
+    return A.list_attachments(ws, p.id) if W.may_read_attachments(user, p) else []
+
+
 def _proposal_json(p: P.Proposal) -> dict:
     out = p.to_dict()
+    if not W.may_read_attachments(_user(), p):
+        out["attachments"] = []  # a working copy's file names are its unit's and reviewers' only
     out["allowed_actions"] = W.allowed_actions(_user(), p)
     out["may_edit"] = W.may_edit(_user(), p)
     out["url"] = url_for("projects.api_proposal", proposal_id=p.id)
@@ -847,7 +854,7 @@ def api_proposal(proposal_id: int):
     out["files"] = [{"id": a.id, "filename": a.filename, "content_type": a.content_type, "size_bytes": a.size_bytes,
                      "uploaded_by": a.uploaded_by, "uploaded_at": a.uploaded_at,
                      "url": url_for("projects.download_attachment", proposal_id=p.id, attachment_id=a.id)}
-                    for a in (A.list_attachments(ws, p.id) if W.may_read_attachments(_user(), p) else [])]
+                    for a in _readable_attachments(ws, _user(), p)]
     flag = project_place.outside_town(ws, p)
     out["outside_town"] = None if flag is None else {"town": flag.town, "found_towns": list(flag.found_towns)}
     return out
