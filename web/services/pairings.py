@@ -74,18 +74,39 @@ def workspace_travel(ws, method: str = "network"):
     -------
     (callable or None, str, dict or None)
     """
+    travel, _off_network, used, estimate = workspace_travel_rules(ws, method)
+    return travel, used, estimate
+
+
+def workspace_travel_rules(ws, method: str = "network"):
+    """:func:`workspace_travel` and the ``off_network(targets, helpers)`` callable for
+    :func:`planner.pairings.analyse_pairings` on the same graph, chosen once.
+
+    The reason of each target location is :func:`planner.travel.point_reasons` against the
+    helper bases — the one rule of coverage, od, place and the map — so a village too far
+    from any road, on an island network or cut off by a scenario is named so in the
+    pairings too, with the same distances.
+
+    Returns
+    -------
+    (travel callable or None, off_network callable or None, str, dict or None)
+    """
     from planner.travel import travel_time_matrix
+    from web import services
 
     if method == "none":
-        return None, "none", None
-    network = _road_network(ws, method)
+        return None, None, "none", None
+    network = None
+    if method == "network":
+        try:
+            network = services.workspace_network(ws)
+        except NoRoads:
+            network = None
     if network is not None:
         def travel(origins, destinations):
             return travel_time_matrix(network.graph, origins, destinations, max_snap_m=network.max_snap_m).minutes
 
-        return travel, "network", None
-    from web import services
-
+        return travel, off_network_rule(network.graph, max_snap_m=network.max_snap_m), "network", None
     estimate = services.straight_line_estimate(ws)
 
     def travel_estimated(origins, destinations):
@@ -93,35 +114,7 @@ def workspace_travel(ws, method: str = "network"):
         destinations = destinations if destinations.crs is not None else destinations.set_crs("EPSG:4326")
         return travel_time_matrix(estimate, origins, destinations).minutes
 
-    return travel_estimated, "straight_line", estimate.to_dict()
-
-
-def workspace_off_network(ws, method: str = "network"):
-    """An ``off_network(targets, helpers)`` callable for :func:`planner.pairings.analyse_pairings`
-    on the graph :func:`workspace_travel` uses (None for ``method="none"``).
-
-    The reason of each target location is :func:`planner.travel.point_reasons` against the
-    helper bases — the one rule of coverage, od, place and the map — so a village too far
-    from any road, on an island network or cut off by a scenario is named so in the
-    pairings too, with the same distances.
-    """
-    from web import services
-
-    if method == "none":
-        return None
-    network = _road_network(ws, method)
-    if network is not None:
-        return off_network_rule(network.graph, max_snap_m=network.max_snap_m)
-    return off_network_rule(services.straight_line_estimate(ws), max_snap_m=None)
-
-
-def _road_network(ws, method: str):
-    """The workspace's road network for ``method="network"``, else (or without roads) None:
-    the caller then uses the straight-line estimate."""
-    from web import services
-
-    if method != "network":
-        return None
+    return travel_estimated, off_network_rule(estimate, max_snap_m=None), "straight_line", estimate.to_dict()
     try:
         return services.workspace_network(ws)
     except NoRoads:
@@ -168,10 +161,10 @@ def analyse_workspace(ws, *, travel: str = "network", rules: PairingRules | None
     if hit is not None and hit[0] == stamp:
         return hit[1]
     pairings = ws.read_layer("pairings")
-    travel_fn, method, estimate = workspace_travel(ws, travel)
+    travel_fn, off_network, method, estimate = workspace_travel_rules(ws, travel)
     analysis = analyse_pairings(ws.read_layer("villages"), ws.read_layer("households"),
                                 ws.read_layer("relocation_settlements"), pairings, rules=rules, travel_min=travel_fn,
-                                off_network=workspace_off_network(ws, travel))
+                                off_network=off_network)
     result = WorkspaceAnalysis(analysis, method, _version(pairings, rules), pairings, estimate)
     with _memo_lock:
         _memo[key] = (stamp, result)
