@@ -31,6 +31,8 @@ growing subset of them (row generation, Chen & Chen 2009; Contardo et al.
 """
 from __future__ import annotations
 
+import functools
+
 import math
 import time
 
@@ -668,12 +670,14 @@ def dfs_cover(a: np.ndarray, p: int, node_limit: int = _DFS_NODES):
     return None, None
 
 
+@functools.cache
 def warm_kernels() -> None:
     """Compile (or load from numba's cache) this module's kernels on a 3 x 3 question.
 
     A fresh install otherwise compiles them inside the first p-center's time
-    limit (about 10-20 s on this machine); a server can call this in the
-    background, as :func:`planner.resilience.warm_kernels`.
+    limit (about 10-20 s on this machine); :func:`planner.locate.solve_pcenter` calls
+    it before its clock starts, and a server in the background, as
+    :func:`planner.resilience.warm_kernels`.  Once per process (cached).
     """
     a = np.eye(3, dtype=bool)
     a[0, 1] = True

@@ -65,19 +65,6 @@ __all__ = ["solve_pcenter"]
 _BOUND_FIRST_LEVELS = 1000
 
 
-_kernels_loaded = False
-
-
-def warm_kernels() -> None:
-    """Compile or load the p-center's numba kernels once per process (idempotent);
-    :func:`solve_pcenter` calls it before its clock starts, see
-    :func:`planner.locate.pmedian.warm_kernels`."""
-    global _kernels_loaded
-    if not _kernels_loaded:
-        _kernels_loaded = True
-        warm_exact_kernels()
-
-
 @certified("pcenter")
 def solve_pcenter(
     cost,
@@ -117,7 +104,7 @@ def solve_pcenter(
         lower bound (a distinct travel time); ``uncovered`` lists points left
         unserved (only when ``p`` cannot reach them all) plus unreachable ones.
     """
-    warm_kernels()  # compiled code loaded before the clock starts
+    warm_exact_kernels()  # compiled code loaded before the clock starts (once per process)
     t0 = time.perf_counter()
     c, w, fx = as_problem(cost, weights, fixed)
     n, m = c.shape
