@@ -5,6 +5,8 @@ are domain data that carry both languages and are picked with :func:`label`.
 """
 from __future__ import annotations
 
+import functools
+
 # Flask is imported inside the request-bound functions only: the application layer uses
 # :func:`catalog_gettext` and must stay importable without Flask.
 LANG_COOKIE = "rp_lang"
@@ -71,14 +73,20 @@ def format_problem(problem, gettext) -> str:
     return f"{', '.join(parts)}: {body}" if parts else body
 
 
-def catalog_gettext(lang: str):
-    """A Flask-free gettext over the app's catalog, for the command line."""
+@functools.lru_cache(maxsize=4)
+def load_catalog(lang: str):
+    """The app's compiled catalog in ``lang`` (Babel translations; read once per process)."""
     from pathlib import Path
 
     from babel.support import NullTranslations, Translations
 
-    catalog = NullTranslations() if lang == "en" else Translations.load(
+    return NullTranslations() if lang == "en" else Translations.load(
         str(Path(__file__).parent / "translations"), [lang])
+
+
+def catalog_gettext(lang: str):
+    """A Flask-free gettext over the app's catalog, for the command line."""
+    catalog = load_catalog(lang)
 
     def gettext(msgid: str, **values) -> str:
         text = catalog.gettext(msgid)

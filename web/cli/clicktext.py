@@ -58,11 +58,9 @@ class _Template(str):
 
 def click_gettext(lang: str):
     """``(gettext, ngettext)`` over the app's catalog in ``lang``, as click calls them."""
-    from pathlib import Path
+    from web.i18n import load_catalog
 
-    from babel.support import Translations
-
-    catalog = Translations.load(str(Path(__file__).resolve().parents[1] / "translations"), [lang])
+    catalog = load_catalog(lang)
     template = type("Template", (_Template,), {"translate": staticmethod(catalog.gettext)})
 
     def gettext(message: str) -> str:
