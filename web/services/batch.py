@@ -159,19 +159,16 @@ def _read_list(spec: Path) -> list[Path]:
     :class:`ListedWorkspacesMissing`, the list file said once and each path as written."""
     import codecs
 
+    from geo.tables import UnreadableTable, decode_text
+
     data = spec.read_bytes()
-    utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
-    if b"\0" in data and not utf16:
+    if b"\0" in data and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise BadWorkspaceList(file=str(spec), reason_en="a binary file", reason_zh="这是二进制文件")
-    for encoding in (("utf-16",) if utf16 else ("utf-8-sig", "gb18030")):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError as exc:
-            error = exc
-    else:
-        raise BadWorkspaceList(file=str(spec), reason_en=f"byte {error.start + 1} is not UTF-8 or GBK text",
-                               reason_zh=f"第 {error.start + 1} 个字节不是 UTF-8 或 GBK 文本")
+    try:
+        text = decode_text(data, str(spec))[0]  # the tables' decoding: UTF-16 BOM, UTF-8, GB18030
+    except UnreadableTable as exc:
+        raise BadWorkspaceList(file=str(spec), reason_en=exc.params["reason_en"],
+                               reason_zh=exc.params["reason_zh"]) from exc
     paths, missing = [], []
     for number, line in enumerate(text.splitlines(), start=1):
         line = line.split("#", 1)[0].strip()
