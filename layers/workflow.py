@@ -230,8 +230,18 @@ def may_read_attachments(actor: Actor | None, proposal: Proposal) -> bool:
         return False
     if may_edit(actor, proposal) or (proposal.created_by and actor.username == proposal.created_by):
         return True
-    return any(actor.role == s.role and in_scope(actor, proposal, s.scope)
-               for s in STEPS if s.action != "submit")
+    return any(actor.role == s.role and in_scope(actor, proposal, s.scope) for s in _review_steps(_level(proposal)))
+
+
+def _review_steps(level: str) -> tuple[Step, ...]:
+    """The review steps a proposal of ``level`` passes once submitted: those from the
+    status its submit step reaches onwards, along the approvals (a county-level proposal
+    never meets the town reviewer)."""
+    status, steps = SUBMIT_STEPS[level][0], []
+    while (step := _STEP.get((status, "approve"))) is not None:
+        steps.extend(s for s in STEPS if s.from_status == status and s.action != "submit")
+        status = step.to_status
+    return tuple(steps)
 
 
 def _last_step(con, proposal_id: int) -> dict | None:

@@ -87,3 +87,8 @@ def test_the_rule_for_town_and_county_level_drafts(users):  # noqa: F811
     assert not W.may_read_attachments(get_user(users, "town_west"), town_level)
     assert not W.may_read_attachments(get_user(users, "village_other"), town_level)
     assert not W.may_read_attachments(None, town_level)
+    # a county-level draft that names a town goes sector -> county: the town never reviews it
+    county_level = P.create_proposal(users, _data(users, village_code="", level="county", town="东岭镇"),
+                                     created_by="sector1")
+    assert W.may_read_attachments(get_user(users, "sector1"), county_level)   # the proposer
+    assert not W.may_read_attachments(get_user(users, "town1"), county_level)
