@@ -33,12 +33,14 @@ import pandas as pd
 import shapely
 
 from geo.errors import InvalidInput
+from geo.numbers import clean_float, decimals_for
 from geo.report import N_
 from layers import app_schema
 from layers.schema import COMMODITY_VALUES
 from planner.models import MODEL_NAMES, MODELS as MODEL_REGISTRY, solver_steps
 
 from .. import services
+from .jsonout import dumps
 
 FACILITIES = ("cold_storage", "industry_bases", "relocation_settlements")
 MODELS = MODEL_NAMES  # planner.models: one registry of models
@@ -751,10 +753,6 @@ def _cell(value, key: str | None = None):
     """A workbook cell: a number at the precision of the unit ``key`` names (the one
     output rule, :mod:`geo.numbers`: lon/lat 1e-7, minutes 0.01, else 12 significant
     digits), lists and dicts as JSON."""
-    from geo.numbers import clean_float, decimals_for
-
-    from .jsonout import dumps
-
     if isinstance(value, bool):
         return value
     if isinstance(value, float):

@@ -8,6 +8,8 @@ the API, the CLI and the transition snapshot all see the very same numbers.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import hashlib
 import json
 from typing import Any, Mapping
@@ -17,7 +19,7 @@ import geopandas as gpd
 from layers import proposals as P
 from layers.schema import commodity_codes
 from layers.workflow import APPROVED_STATUSES, PENDING_STATUSES
-from planner.evaluate import ScoreWeights, evaluate_proposal, portfolio
+from planner.evaluate import EvaluationSubject, ScoreWeights, evaluate_proposal, portfolio
 
 from .. import services
 
@@ -88,15 +90,14 @@ def _frame(items) -> gpd.GeoDataFrame | None:
 
 
 def _evaluation_inputs(proposal: P.Proposal) -> dict[str, Any]:
-    """The proposal fields the evaluation reads: those of
-    :class:`planner.evaluate.EvaluationSubject` (id, name, category, site, commodities,
-    beneficiary villages, town, budget), which are also all that :func:`evaluate` picks its
-    other inputs by. Not the status, version or timestamps: a proposal walked through the
-    review keeps its evaluation (the version it is shown with is set on reading)."""
-    return {"id": proposal.id, "name": proposal.name, "category": proposal.category,
-            "geometry_wkt": proposal.geometry_wkt, "commodities": list(proposal.commodities),
-            "beneficiary_villages": list(proposal.beneficiary_villages), "town": proposal.town,
-            "budget_wan": proposal.budget_wan}
+    """The proposal fields the evaluation reads: its :class:`planner.evaluate.EvaluationSubject`
+    (the site as WKT), which is also all that :func:`evaluate` picks its other inputs by. Not
+    the status, version or timestamps: a proposal walked through the review keeps its
+    evaluation (the version it is shown with is set on reading)."""
+    subject = EvaluationSubject.from_proposal(proposal)
+    fields = {f.name: getattr(subject, f.name) for f in dataclasses.fields(subject)}
+    fields["geometry"] = None if subject.geometry is None else subject.geometry.wkt
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in fields.items()}
 
 
 def _cache_key(ws, proposal, approved, settings, scenario=None) -> str:
