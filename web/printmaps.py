@@ -69,15 +69,11 @@ def _sheet(ws, title: str, layers, *, subtitle: str = "") -> MapSheet:
                     km=_("km"))
 
 
-def _geoms(frame, bbox=None) -> tuple:
-    """The non-empty geometries of ``frame`` (those meeting ``bbox`` (w, s, e, n) when given)."""
+def _geoms(frame) -> tuple:
+    """The non-empty geometries of ``frame``."""
     if frame is None or not len(frame):
         return ()
-    geoms = [g for g in frame.geometry if g is not None and not g.is_empty]
-    if bbox is not None and geoms:
-        hit = shapely.intersects(shapely.box(*bbox), geoms)
-        geoms = [g for g, keep in zip(geoms, hit) if keep]
-    return tuple(geoms)
+    return tuple(g for g in frame.geometry if g is not None and not g.is_empty)
 
 
 def context_layers(ws, *, road_classes=CONTEXT_ROAD_CLASSES, faded: bool = True, boundaries: bool = True,
@@ -85,14 +81,14 @@ def context_layers(ws, *, road_classes=CONTEXT_ROAD_CLASSES, faded: bool = True,
     """Boundaries (county, towns; unless ``boundaries`` is False) and roads of ``road_classes``:
     the base every sheet is drawn on (only what meets ``bbox`` when given)."""
     out = []
-    b = ws.read_layer("boundaries") if boundaries else ()
+    b = ws.read_layer("boundaries", bbox=bbox) if boundaries else ()
     level = get_schema("boundaries").field("level")
     if len(b):
         out.append(MapLayer(label(level.choice("town")), Symbol("line", "#7f8c8d", size=0.8, linestyle="--"),
-                            _geoms(b[b["level"] == "town"], bbox)))
+                            _geoms(b[b["level"] == "town"])))
         out.append(MapLayer(label(level.choice("county")), Symbol("line", "#2c3e50", size=1.8),
-                            _geoms(b[b["level"] == "county"], bbox)))
-    roads = ws.read_layer("roads") if road_classes else ()
+                            _geoms(b[b["level"] == "county"])))
+    roads = ws.read_layer("roads", bbox=bbox) if road_classes else ()
     if len(roads):
         for c in ROAD_CLASSES:
             if c.value not in road_classes:
@@ -100,7 +96,7 @@ def context_layers(ws, *, road_classes=CONTEXT_ROAD_CLASSES, faded: bool = True,
             color, weight = ROAD_STYLES[c.value]
             out.append(MapLayer(label(c), Symbol("line", color, size=max(0.4, weight * (0.35 if faded else 0.45)),
                                                  alpha=0.7 if faded else 1.0),
-                                _geoms(roads[roads["road_class"] == c.value], bbox)))
+                                _geoms(roads[roads["road_class"] == c.value])))
     return out
 
 
@@ -135,55 +131,56 @@ def explorer_sheet(ws, *, layers=None, bbox=None) -> MapSheet:
     wanted = set(EXPLORER_PRINTED if layers is None else layers)
     out = []
     if "constraints" in wanted:
-        cons = ws.read_layer("constraints")
+        cons = ws.read_layer("constraints", bbox=bbox)
         for c in CONSTRAINT_KINDS:
             if len(cons):
                 out.append(MapLayer(label(c), Symbol("area", CONSTRAINT_COLORS[c.value], alpha=0.3),
-                                    _geoms(cons[cons["kind"] == c.value], bbox)))
+                                    _geoms(cons[cons["kind"] == c.value])))
     out += context_layers(ws, road_classes=tuple(c.value for c in ROAD_CLASSES) if "roads" in wanted else (),
                           faded=False, boundaries="boundaries" in wanted, bbox=bbox)
     if "relocation_settlements" in wanted:
-        reloc = ws.read_layer("relocation_settlements")
+        reloc = ws.read_layer("relocation_settlements", bbox=bbox)
         out.append(MapLayer(label(get_schema("relocation_settlements")), Symbol("point", "#6a3d9a", 6, marker="s"),
-                            _geoms(reloc, bbox)))
+                            _geoms(reloc)))
     if "industry_bases" in wanted:
-        bases = ws.read_layer("industry_bases")
+        bases = ws.read_layer("industry_bases", bbox=bbox)
         for c in INDUSTRY_KINDS:
             if len(bases):
                 out.append(MapLayer(_("%(layer)s: %(kind)s", layer=label(get_schema("industry_bases")), kind=label(c)),
                                     Symbol("point", "#34495e", 6, marker=INDUSTRY_MARKERS[c.value],
                                            fill=c.value != "park"),
-                                    _geoms(bases[bases["kind"] == c.value], bbox)))
+                                    _geoms(bases[bases["kind"] == c.value])))
     if "cold_storage" in wanted:
-        cold = ws.read_layer("cold_storage")
+        cold = ws.read_layer("cold_storage", bbox=bbox)
         for c in COLD_STORAGE_KINDS:
             if len(cold):
                 out.append(MapLayer(label(c), Symbol("point", COLD_KIND_COLORS[c.value], 7, edgecolor="#111"),
-                                    _geoms(cold[cold["kind"] == c.value], bbox)))
+                                    _geoms(cold[cold["kind"] == c.value])))
     if "villages" in wanted:
-        villages = ws.read_layer("villages")
+        villages = ws.read_layer("villages", bbox=bbox)
         v = get_schema("villages")
         if len(villages):
             poor = villages["former_poor"].fillna(False).astype(bool)
             out.append(MapLayer(_("Other village"), Symbol("point", VILLAGE_COLORS["other"], 3.5),
-                                _geoms(villages[~poor], bbox)))
+                                _geoms(villages[~poor])))
             out.append(MapLayer(label(v.field("former_poor")), Symbol("point", VILLAGE_COLORS["former_poor"], 4.5),
-                                _geoms(villages[poor], bbox)))
+                                _geoms(villages[poor])))
     if "towns" in wanted:
-        towns = ws.read_layer("towns")
+        towns = ws.read_layer("towns", bbox=bbox)
         out.append(MapLayer(label(get_schema("towns")), Symbol("point", "#111111", 7, marker="^"),
-                            _geoms(towns, bbox)))
+                            _geoms(towns)))
     sheet = _sheet(ws, _("Map"), out)
     return replace(sheet, bounds=tuple(bbox)) if bbox is not None else sheet
 
 
-def planning_sheet(ws, payload: dict, *, subtitle: str = "") -> MapSheet:
-    """A placement result (the planning page's payload): service areas, allocations, sites."""
+def planning_sheet(ws, payload: dict, *, subtitle: str = "", context: list[MapLayer] | None = None) -> MapSheet:
+    """A placement result (the planning page's payload): service areas, allocations, sites,
+    drawn on ``context`` (default :func:`context_layers`; given when several sheets share it)."""
     def shapes(collection, keep=lambda p: True):
         return tuple(shapely.geometry.shape(f["geometry"]) for f in (collection or {}).get("features", [])
                      if f.get("geometry") and keep(f.get("properties") or {}))
 
-    layers = context_layers(ws)
+    layers = list(context_layers(ws) if context is None else context)
     layers += [
         MapLayer(_("service area of a new site"), Symbol("area", "#e41a1c", alpha=0.13, edgecolor="#e41a1c"),
                  shapes(payload.get("areas"))),
@@ -225,9 +222,9 @@ def compare_pages(ws, a, b, data: dict, *, param_label, value_text) -> tuple:
     """Two saved plans (:func:`web.services.planning.compare`) to print: plan A's sheet, plan
     B's sheet (the same frame, so they compare page by page) and the comparison tables
     (parameters, totals, new sites, by town) — the compare page's content."""
-    sheets = []
+    sheets, context = [], context_layers(ws)  # the county's base, read once for both
     for tag, s in (("A", a), ("B", b)):
-        sheet = planning_sheet(ws, s.payload, subtitle=f"{tag}: {s.name}")
+        sheet = planning_sheet(ws, s.payload, subtitle=f"{tag}: {s.name}", context=context)
         sheets.append(replace(sheet, title=f"{sheet.title} {tag}"))
     # one frame for both: what both sheets show (the county context is the same)
     geoms = [g for sheet in sheets for layer in sheet.layers for g in layer.geometries]
