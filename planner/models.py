@@ -28,10 +28,11 @@ class PlacementModel:
     """One location-allocation model.
 
     ``sense`` is ``"max"`` when the solver maximises its objective (its bound is an upper
-    bound) and ``"min"`` otherwise; ``needs_cutoff``: a coverage cutoff in minutes is
-    required; ``takes_p``: the number of new sites (or a budget) bounds the plan.
-    ``options``: which of :data:`OPTIONS` the solver takes, ``required``: those it cannot do
-    without (an entry that is a tuple: one of them) (read by :func:`check_options`, so no caller keeps its own list).
+    bound) and ``"min"`` otherwise. ``options``: which of :data:`OPTIONS` the solver takes;
+    ``required``: those it cannot do without (an entry that is a tuple: one of them); both are
+    read by :func:`check_options`, so no caller keeps its own list. ``needs_cutoff`` (a
+    coverage cutoff in minutes is required) and ``takes_p`` (the number of new sites, or a
+    budget, bounds the plan) follow from them.
     """
 
     name: str
@@ -39,8 +40,6 @@ class PlacementModel:
     #: registry is cheap to import for a CLI's ``--help``).
     solver: str
     sense: str
-    needs_cutoff: bool
-    takes_p: bool
     en: str
     zh: str
     about_en: str
@@ -55,6 +54,14 @@ class PlacementModel:
         return getattr(planner.locate, self.solver)
 
     @property
+    def needs_cutoff(self) -> bool:
+        return "radius_min" in self.required
+
+    @property
+    def takes_p(self) -> bool:
+        return "p" in self.options
+
+    @property
     def maximises(self) -> bool:
         return self.sense == "max"
 
@@ -67,31 +74,31 @@ class PlacementModel:
 
 #: The models in the order the planning form lists them.
 MODELS: Mapping[str, PlacementModel] = MappingProxyType({m.name: m for m in (
-    PlacementModel("mclp", "solve_mclp", "max", True, True, "Maximal coverage", "最大覆盖",
+    PlacementModel("mclp", "solve_mclp", "max", "Maximal coverage", "最大覆盖",
                    "Cover as much demand as possible within the travel-time cutoff with p new sites.",
                    "新建 p 处，使通行时间阈值内覆盖的需求最多。",
                    options=frozenset({"weights", "p", "radius_min", "site_cost_wan", "budget_wan"}),
                    required=("radius_min", ("p", "budget_wan"))),
-    PlacementModel("pmedian", "solve_pmedian", "min", False, True, "p-median", "p-中值",
+    PlacementModel("pmedian", "solve_pmedian", "min", "p-median", "p-中值",
                    "Least total travel time, weighted by demand, with p new sites.",
                    "新建 p 处，使按需求加权的总通行时间最短。",
                    options=frozenset({"weights", "p", "site_cost_wan", "budget_wan"}), required=(("p", "budget_wan"),)),
-    PlacementModel("lscp", "solve_lscp", "min", True, False, "Set covering", "集合覆盖",
+    PlacementModel("lscp", "solve_lscp", "min", "Set covering", "集合覆盖",
                    "Fewest new sites so that all reachable demand is within the cutoff.",
                    "用最少的新建点，使所有可达需求都在阈值之内。",
                    options=frozenset({"weights", "radius_min", "site_cost_wan", "target_share"}),
                    required=("radius_min",)),
-    PlacementModel("pcenter", "solve_pcenter", "min", False, True, "p-center", "p-中心",
+    PlacementModel("pcenter", "solve_pcenter", "min", "p-center", "p-中心",
                    "Make the longest trip of any village as short as possible with p new sites.",
                    "新建 p 处，使最远行政村的通行时间尽可能短。",
                    options=frozenset({"weights", "p"}), required=("p",)),
-    PlacementModel("cmclp", "solve_cmclp", "max", True, True, "Capacitated coverage", "带容量覆盖",
+    PlacementModel("cmclp", "solve_cmclp", "max", "Capacitated coverage", "带容量覆盖",
                    "Like maximal coverage, but each store takes at most its capacity in tonnes.",
                    "同最大覆盖，但每座冷库最多接收其容量（吨）。",
                    options=frozenset({"p", "radius_min", "demand_t", "capacity_t", "split", "site_cost_wan",
                                       "budget_wan"}),
                    required=("radius_min", "demand_t", "capacity_t", ("p", "budget_wan"))),
-    PlacementModel("attendance", "solve_attendance", "max", True, True, "Maximize attendance", "最大化使用量",
+    PlacementModel("attendance", "solve_attendance", "max", "Maximize attendance", "最大化使用量",
                    "Most expected use with p new sites, when farmers use a site less the farther it is "
                    "(distance decay up to the cutoff).",
                    "新建 p 处，使按距离衰减计算的预期使用量最大（越远使用越少，阈值外为 0）。",

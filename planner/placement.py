@@ -333,7 +333,7 @@ def plan_placement(
             kwargs["beta"] = float(beta)
     if model == "lscp" and target_share is not None:
         kwargs["target_share"] = float(target_share)
-    if model in ("pmedian", "mclp", "lscp", "pcenter", "attendance"):
+    if "weights" in get_model(model).options:
         # lscp/pcenter: zero-weight villages need no cover, and "demand served" is in
         # the weight's unit (people, tonnes) rather than a count of villages
         kwargs["weights"] = weights
