@@ -442,10 +442,11 @@ def _place_towns(rng, county, terrain: _Terrain, *, n_towns: int) -> pd.DataFram
     pts = _grid_inside(county, math.sqrt(county.area / 4000))
     centres = pts[rng.choice(len(pts), n_towns, replace=False)]
     for _ in range(25):
-        label = np.argmin(((pts[:, None, :] - centres[None, :, :]) ** 2).sum(-1), axis=1)
+        label = _nearest(pts, centres)
         # each cluster's rows in the points' order, as pts[label == i] lists them
-        grouped = pts[np.argsort(label, kind="stable")]
-        bounds = np.searchsorted(np.sort(label), np.arange(n_towns + 1))
+        order = np.argsort(label, kind="stable")
+        grouped = pts[order]
+        bounds = np.searchsorted(label[order], np.arange(n_towns + 1))
         centres = np.array([grouped[a:b].mean(axis=0) if b > a else centres[i]
                             for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:]))])
     basin = np.array([-0.2, 0.05]) * terrain.radius_km
