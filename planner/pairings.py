@@ -689,7 +689,12 @@ def analyse_pairings(
     crs_t = getattr(villages, "crs", None) or getattr(settlements, "crs", None) or "EPSG:4326"
     travel = _TravelLookup(travel_min, helper_bases, targets.points, crs_h, crs_t)
     links_df["minutes"] = travel.pairs(list(links_df["helper_key"]), list(links_df["location"]))
-    location_reasons = _location_reasons(off_network, targets.points, helper_bases, crs_t, crs_h)
+
+    def reasons_of(keys) -> dict:
+        # asked only for the locations of needs left to fill (snapping every target is wasted
+        # when the pairings cover them)
+        return _location_reasons(off_network, {k: targets.points[k] for k in keys if k in targets.points},
+                                 helper_bases, crs_t, crs_h)
 
     staffing = _Staffing(links_df, rules)
     req = _requirements(targets, staffing, rules)
@@ -699,7 +704,7 @@ def analyse_pairings(
     unit_counts_village, unit_counts_town = _unit_counts(links_df, targets)
     village_status = _village_status(targets, staffing, unit_counts_village)
     suggestions, uncovered = _suggest(gaps, workload, helper_bases, travel, rules, targets.location, home,
-                                      location_reasons)
+                                      reasons_of)
 
     return PairingAnalysis(
         rules=rules, home_county_code=home, coverage=coverage, coverage_by_town=coverage_by_town, gaps=gaps,
@@ -1142,7 +1147,7 @@ def _location_reasons(off_network, target_points: dict, helper_bases: dict, crs_
             for k, r in zip(frame.index, frame.itertuples(index=False))}
 
 
-def _suggest(gaps, workload, helper_bases, travel, rules, target_location, home, location_reasons=None):
+def _suggest(gaps, workload, helper_bases, travel, rules, target_location, home, reasons_of=None):
     """Fill the missing roles with helpers that have spare capacity; see the module docstring.
 
     Resident staff are solved in two exact stages.  Stage 1 assigns whole targets: one
@@ -1159,11 +1164,13 @@ def _suggest(gaps, workload, helper_bases, travel, rules, target_location, home,
                 "helper_name", "helper_kind", "action", "minutes", "penalised"]
     unc_cols = ["rules", "target_kind", "target_id", "role", "target_name", "town", "reason", "detail",
                 "network_reason", "network_m", "fragment_m"]
-    location_reasons = location_reasons or {}
     sugg, unc = [], []
     needs = _needs(gaps)
     if not len(needs):
         return pd.DataFrame([], columns=sug_cols), pd.DataFrame([], columns=unc_cols)
+    # why a need's location is off the road network (``reasons_of(location keys)``)
+    need_locations = {target_location(k, i) for k, i in zip(needs["target_kind"], needs["target_id"])} - {None}
+    location_reasons = reasons_of(need_locations) if reasons_of is not None else {}
     wl = workload.set_index("helper_key")
     spare = {k: (0 if pd.isna(wl.at[k, "spare"]) else int(wl.at[k, "spare"])) for k in wl.index}
 
